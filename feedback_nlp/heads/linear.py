@@ -1,0 +1,152 @@
+"""Linear heads over sentence embeddings: softmax for single-label tasks, one-vs-rest sigmoids
+with per-label thresholds for multi-label tasks.
+
+Training uses scikit-learn's LogisticRegression; what is kept is only the weight matrix, the
+bias and the label list, saved as safetensors + JSON. Prediction is one matrix product, so
+every head shares the same encoder pass and costs next to nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+class SoftmaxHead(ClassifierMixin, BaseEstimator):
+    """Multinomial logistic regression with temperature scaling.
+
+    Args:
+        C: inverse L2 strength.
+        class_weight: ``"balanced"`` to weigh rare labels up, or None.
+        random_state: seed for the solver.
+
+    Examples:
+        >>> head = SoftmaxHead(C=1.0).fit(X, ["negative", "positive", ...])
+        >>> head.predict_proba(X).shape[1] == len(head.classes_)
+        True
+    """
+
+    def __init__(
+        self, *, C: float = 1.0, class_weight: str | None = "balanced", random_state: int | None = 0
+    ) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def fit(
+        self, X: np.ndarray, y: Sequence[str], sample_weight: np.ndarray | None = None
+    ) -> "SoftmaxHead":
+        """Fit on embeddings ``X`` and string labels ``y``."""
+        self.classes_, y_idx = np.unique(np.asarray(y), return_inverse=True)
+        model = LogisticRegression(
+            C=self.C, class_weight=self.class_weight, max_iter=2000, random_state=self.random_state
+        )
+        model.fit(X, y_idx, sample_weight=sample_weight)
+        self.coef_ = model.coef_.astype(np.float32)
+        self.intercept_ = model.intercept_.astype(np.float32)
+        self.temperature_ = 1.0
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """Raw scores, one column per class."""
+        check_is_fitted(self)
+        return X @ self.coef_.T + self.intercept_
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities; columns follow ``classes_``."""
+        return _softmax(self.decision_function(X) / self.temperature_)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The most probable label for each row."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def calibrate(self, X: np.ndarray, y: Sequence[str]) -> "SoftmaxHead":
+        """Fit the softmax temperature on held-out data (minimum log-loss)."""
+        index = {label: i for i, label in enumerate(self.classes_)}
+        y_idx = np.array([index[label] for label in y])
+        logits = self.decision_function(X)
+        grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 60))
+        losses = [
+            -np.log(_softmax(logits / t)[np.arange(len(y_idx)), y_idx] + 1e-12).mean() for t in grid
+        ]
+        self.temperature_ = float(grid[int(np.argmin(losses))])
+        return self
+
+
+class MultiLabelHead(ClassifierMixin, BaseEstimator):
+    """One logistic regression per label, trained only where that label is known.
+
+    ``Y`` is a float matrix with 1 (label applies), 0 (does not) or NaN (unknown: the row is
+    left out of that label's fit). Thresholds default to 0.5 and are tuned with
+    :meth:`tune_thresholds` on held-out data.
+    """
+
+    def __init__(self, *, C: float = 1.0, random_state: int | None = 0) -> None:
+        self.C = C
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, Y: np.ndarray, labels: Sequence[str]) -> "MultiLabelHead":
+        """Fit one binary model per column of ``Y``."""
+        self.classes_ = np.asarray(labels)
+        n_labels = len(labels)
+        self.coef_ = np.zeros((n_labels, X.shape[1]), dtype=np.float32)
+        self.intercept_ = np.full(n_labels, -10.0, dtype=np.float32)
+        for j in range(n_labels):
+            known = ~np.isnan(Y[:, j])
+            y = Y[known, j].astype(int)
+            if known.sum() == 0 or len(np.unique(y)) < 2:
+                # Never seen (or never seen absent): stay silent rather than guess.
+                continue
+            model = LogisticRegression(
+                C=self.C, class_weight="balanced", max_iter=2000, random_state=self.random_state
+            )
+            model.fit(X[known], y)
+            self.coef_[j] = model.coef_[0]
+            self.intercept_[j] = model.intercept_[0]
+        self.thresholds_ = np.full(n_labels, 0.5, dtype=np.float32)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Per-label probabilities, shape (n, n_labels)."""
+        check_is_fitted(self)
+        return _sigmoid(X @ self.coef_.T + self.intercept_)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """0/1 matrix: probability at or above each label's threshold."""
+        return (self.predict_proba(X) >= self.thresholds_).astype(int)
+
+    def tune_thresholds(
+        self, X: np.ndarray, Y: np.ndarray, *, grid: Sequence[float] | None = None
+    ) -> "MultiLabelHead":
+        """Choose, per label, the threshold with the best F1 on held-out ``Y`` (NaN ignored)."""
+        grid = np.asarray(grid if grid is not None else np.linspace(0.2, 0.9, 15))
+        proba = self.predict_proba(X)
+        for j in range(len(self.classes_)):
+            known = ~np.isnan(Y[:, j])
+            y = Y[known, j]
+            if y.sum() == 0:
+                continue
+            scores = [_f1(y, proba[known, j] >= t) for t in grid]
+            self.thresholds_[j] = float(grid[int(np.argmax(scores))])
+        return self
+
+
+def _f1(y: np.ndarray, predicted: np.ndarray) -> float:
+    tp = float((predicted & (y == 1)).sum())
+    fp = float((predicted & (y == 0)).sum())
+    fn = float((~predicted & (y == 1)).sum())
+    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)

@@ -1,0 +1,593 @@
+"""Read feedback records from CSV, JSONL and Parquet files; write JSONL.
+
+``read_records`` streams a file row by row and yields one ``RowResult`` per row: either
+a validated ``FeedbackRecord`` or a one-line error naming the field at fault. A bad row
+never stops the stream, so a caller can report every problem of a file in one run.
+
+Line numbers point at the place a user would open the file:
+
+- JSONL: the 1-based line of the file (blank lines are skipped but still counted).
+- CSV: the 1-based line of the file where the row starts. The header is line 1, so the
+  first data row is line 2; a quoted field spanning several lines moves later rows down.
+- Parquet: the 1-based row index (Parquet has no lines).
+
+Examples:
+    >>> with open_output("predictions.jsonl") as out:          # doctest: +SKIP
+    ...     good = (r.record for r in read_records("in.csv", kind="review") if r.record)
+    ...     write_jsonl(good, out)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import IO, Any, TextIO
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from feedback_nlp.errors import InputError
+from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord
+
+logger = logging.getLogger(__name__)
+
+STDIN = "-"
+"""The source name that means JSONL on standard input (and, for output, standard out)."""
+
+FORMATS: dict[str, str] = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+}
+"""Supported file extensions and the format each one is read as."""
+
+_KINDS = ", ".join(k.value for k in FeedbackKind)
+# Table columns that fill record fields; the text and id columns are named by the caller.
+_TABLE_FIELDS = frozenset({"kind", "created_at", "channel", "source", "rating", "nps"})
+# A JSON object may also carry the structured fields.
+_JSON_FIELDS = _TABLE_FIELDS | {"turns", "metadata"}
+# An empty cell in these fields means "not given", not an empty value.
+_OPTIONAL_SCALARS = ("id", "kind", "created_at", "channel", "source", "rating", "nps")
+_DATETIME = "an ISO 8601 date-time such as 2024-05-01T09:30:00Z"
+_EXPECTED: dict[str, str] = {
+    "string_type": "a string",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "finite_number": "a finite number",
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "datetime_parsing": _DATETIME,
+    "datetime_type": _DATETIME,
+    "datetime_from_date_parsing": _DATETIME,
+    "datetime_object_invalid": _DATETIME,
+    "less_than_equal": "at most {le}",
+    "greater_than_equal": "at least {ge}",
+    "list_type": "a list",
+    "dict_type": "an object",
+    "model_type": "an object",
+    "model_attributes_type": "an object",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RowResult:
+    """One row of an input file: a valid record, or why the row was rejected.
+
+    Attributes:
+        line: Where the row is: the file line for JSONL and CSV (the CSV header is
+            line 1), the 1-based row index for Parquet.
+        record: The validated record, or ``None`` when the row is invalid.
+        error: A one-line message naming the field and what was expected, or ``None``.
+
+    Examples:
+        >>> RowResult(line=3, record=None, error="kind: missing").ok
+        False
+    """
+
+    line: int
+    record: FeedbackRecord | None
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the row holds a valid record."""
+        return self.record is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _RowOptions:
+    default_kind: FeedbackKind | None
+    text_column: str
+    id_column: str
+
+
+def read_records(
+    source: str | Path,
+    *,
+    kind: str | None = None,
+    text_column: str = "text",
+    id_column: str = "id",
+    chunk_size: int = 1000,
+) -> Iterator[RowResult]:
+    """Stream feedback records from a CSV, JSONL or Parquet file, or JSONL on stdin.
+
+    The format follows the extension (``.csv``, ``.jsonl``/``.ndjson``, ``.parquet``);
+    ``"-"`` reads JSONL from standard input. Files are read row by row (Parquet in
+    batches of ``chunk_size`` rows), never whole. The file is checked (extension,
+    existence, header) when this function is called; rows are read as the result is
+    iterated.
+
+    Each row becomes a ``FeedbackRecord``: the ``text_column`` key gives the text, the
+    ``id_column`` key the id (the line number when absent), and ``kind``,
+    ``created_at``, ``channel``, ``source``, ``rating`` and ``nps`` keys fill those
+    fields (JSONL objects may also give ``turns`` and ``metadata``). Any other key goes
+    to ``metadata``: as read for JSONL, as a string for CSV and Parquet. Empty cells of
+    the optional fields count as absent.
+
+    Args:
+        source: A path, or ``"-"`` for JSONL on standard input.
+        kind: The kind of rows that carry none (``survey``, ``review``, ``social`` or
+            ``transcript``). Without it, a row with no kind is an error.
+        text_column: The column (or JSON key) holding the feedback text.
+        id_column: The column (or JSON key) holding the record id; optional.
+        chunk_size: Rows per Parquet batch; CSV and JSONL are read one row at a time.
+
+    Returns:
+        An iterator of ``RowResult``, one per non-blank row, in file order.
+
+    Raises:
+        InputError: The extension is not supported, the file is missing or unreadable,
+            the CSV/Parquet header lacks ``text_column``, or ``kind`` is not a kind.
+
+    Examples:
+        >>> for row in read_records("reviews.csv", kind="review"):  # doctest: +SKIP
+        ...     print(row.line, row.error or row.record.text)
+    """
+    opts = _RowOptions(_default_kind(kind), text_column, id_column)
+    if chunk_size < 1:
+        raise InputError(f"chunk_size must be at least 1, got {chunk_size}")
+    if text_column == id_column:
+        raise InputError(f"the text and id columns must differ, both are {text_column!r}")
+    if str(source) == STDIN:
+        return _logged(_read_jsonl_stream(sys.stdin, opts), "standard input")
+    path = Path(source)
+    fmt = _format_of(path)
+    _check_file(path)
+    if fmt == "csv":
+        _check_text_column(_csv_header(path), text_column, path)
+        return _logged(_read_csv(path, opts), str(path))
+    if fmt == "parquet":
+        _check_text_column(_parquet_columns(path), text_column, path)
+        return _logged(_read_parquet(path, opts, chunk_size), str(path))
+    return _logged(_read_jsonl_file(path, opts), str(path))
+
+
+def write_jsonl(rows: Iterable[BaseModel | Mapping[str, Any]], out: TextIO) -> int:
+    """Write rows as JSON Lines: one compact JSON object a line, non-ASCII kept as is.
+
+    Args:
+        rows: Pydantic models (dumped in JSON mode) or mappings; dates and times in a
+            mapping are written in ISO 8601.
+        out: A text stream open for writing, such as one from ``open_output``.
+
+    Returns:
+        The number of rows written.
+
+    Raises:
+        TypeError: A row is not a model or a mapping, or holds a value JSON cannot hold.
+        ValueError: A row holds NaN or infinity, which JSON cannot represent.
+    """
+    count = 0
+    for row in rows:
+        out.write(_dump_line(row, count + 1))
+        out.write("\n")
+        count += 1
+    return count
+
+
+@contextmanager
+def open_output(path: str | Path | None) -> Iterator[TextIO]:
+    """Open where results go: standard output, or a UTF-8 file written atomically.
+
+    A file is written to a temporary file in the same folder and renamed over ``path``
+    only when the block ends without an exception; otherwise the temporary file is
+    removed, so a crashed run leaves neither a half-written file nor a changed old one.
+    Missing parent folders are created.
+
+    Args:
+        path: ``None`` or ``"-"`` for standard output, else the file to write.
+
+    Yields:
+        A text stream to write to.
+
+    Examples:
+        >>> with open_output("out/predictions.jsonl") as out:     # doctest: +SKIP
+        ...     write_jsonl(predictions, out)
+    """
+    if path is None or str(path) == STDIN:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        # "x" creates the file with the usual umask permissions, unlike mkstemp's 0600.
+        with tmp.open("x", encoding="utf-8", newline="") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Turn a pydantic ``ValidationError`` into one line a user can act on.
+
+    Args:
+        exc: The error raised while validating a record.
+
+    Returns:
+        One ``"field: expected ..., got ..."`` clause per problem, joined by ``"; "``,
+        e.g. ``"kind: expected one of survey, review, social, transcript, got 'tweet'"``.
+    """
+    return "; ".join(_describe_error(err) for err in exc.errors(include_url=False))
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def _default_kind(kind: str | None) -> FeedbackKind | None:
+    if kind is None:
+        return None
+    try:
+        return FeedbackKind(kind.strip().lower())
+    except ValueError:
+        raise InputError(f"--kind must be one of {_KINDS}, got {kind!r}") from None
+
+
+def _format_of(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        shown = repr(suffix) if suffix else "(none)"
+        raise InputError(
+            f"cannot read {path}: unsupported extension {shown}; expected one of "
+            f"{', '.join(FORMATS)}, or '-' for JSONL on standard input"
+        )
+    return FORMATS[suffix]
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"input file not found: {path}")
+    if not path.is_file():
+        raise InputError(f"expected a file, but {path} is a folder or a device")
+
+
+def _check_text_column(columns: list[str], text_column: str, path: Path) -> None:
+    if text_column in columns:
+        return
+    hint = ""
+    if len(columns) == 1 and any(sep in columns[0] for sep in ";\t|"):
+        hint = " The header looks like a single column: is the file comma-separated?"
+    raise InputError(
+        f"{path} has no text column {text_column!r}; columns found: "
+        f"{', '.join(repr(c) for c in columns) or '(none)'}. Pass --text-column COL "
+        f"to name the column holding the feedback text.{hint}"
+    )
+
+
+# ----------------------------------------------------------------------------- JSONL
+
+
+def _read_jsonl_file(path: Path, opts: _RowOptions) -> Iterator[RowResult]:
+    # Binary lines, decoded one by one: a line of bad UTF-8 becomes one bad row.
+    with path.open("rb") as fh:
+        yield from _jsonl_rows(_numbered_lines(fh), opts)
+
+
+def _read_jsonl_stream(stream: IO[str], opts: _RowOptions) -> Iterator[RowResult]:
+    binary = getattr(stream, "buffer", None)
+    lines = _numbered_lines(binary) if binary is not None else _numbered_lines(stream)
+    yield from _jsonl_rows(lines, opts)
+
+
+def _numbered_lines(
+    stream: Iterable[bytes | str],
+) -> Iterator[tuple[int, str | None, str | None]]:
+    """Yield ``(line number, text, decoding error)`` for each line of a stream."""
+    for number, raw in enumerate(stream, start=1):
+        if isinstance(raw, str):
+            yield number, raw, None
+            continue
+        try:
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            yield number, None, f"expected UTF-8 text, got byte {raw[exc.start]:#04x}"
+            continue
+        yield number, text, None
+
+
+def _jsonl_rows(
+    lines: Iterable[tuple[int, str | None, str | None]], opts: _RowOptions
+) -> Iterator[RowResult]:
+    for number, text, problem in lines:
+        if text is None:
+            yield RowResult(number, None, problem)
+        elif text.strip():
+            yield _parse_json_line(number, text, opts)
+
+
+def _parse_json_line(number: int, text: str, opts: _RowOptions) -> RowResult:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return RowResult(number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+    if not isinstance(value, dict):
+        return RowResult(number, None, f"expected a JSON object, got {_json_type(value)}")
+    return _make_row(number, value, opts, fields=_JSON_FIELDS, stringify=False)
+
+
+def _json_type(value: Any) -> str:
+    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+# ------------------------------------------------------------------------------- CSV
+
+
+def _open_csv(path: Path) -> IO[str]:
+    # utf-8-sig drops the byte-order mark that spreadsheet exports put first.
+    return path.open("r", encoding="utf-8-sig", newline="")
+
+
+def _csv_header(path: Path) -> list[str]:
+    with _open_csv(path) as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputError(f"{path} is empty: expected a header row naming the columns") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read the header of {path} as UTF-8 CSV: {exc}") from exc
+    columns = [name.strip() for name in header]
+    duplicates = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicates:
+        raise InputError(f"{path} repeats column names {duplicates}; give each column its own name")
+    return columns
+
+
+def _read_csv(path: Path, opts: _RowOptions) -> Iterator[RowResult]:
+    with _open_csv(path) as fh:
+        reader = csv.reader(fh)
+        header = [name.strip() for name in next(reader)]
+        while True:
+            start = reader.line_num + 1  # a quoted field may span lines: report the first
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise InputError(
+                    f"cannot read {path} near line {start}: {exc}; "
+                    "check that the file is UTF-8 CSV with balanced quotes"
+                ) from exc
+            if not cells:  # a blank line
+                continue
+            yield _csv_row(start, header, cells, opts)
+
+
+def _csv_row(line: int, header: list[str], cells: list[str], opts: _RowOptions) -> RowResult:
+    if len(cells) != len(header):
+        return RowResult(
+            line,
+            None,
+            f"expected {len(header)} fields as in the header, got {len(cells)}; "
+            "quote fields that contain commas",
+        )
+    return _make_row(line, dict(zip(header, cells, strict=True)), opts, fields=_TABLE_FIELDS, stringify=False)
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
+def _parquet_columns(path: Path) -> list[str]:
+    # pyarrow is imported here so that importing this module stays cheap.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.read_schema(path).names)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read {path} as Parquet: {exc}") from exc
+
+
+def _read_parquet(path: Path, opts: _RowOptions, chunk_size: int) -> Iterator[RowResult]:
+    import pyarrow.parquet as pq
+
+    index = 0
+    with pq.ParquetFile(path) as parquet:
+        for batch in parquet.iter_batches(batch_size=chunk_size):
+            for values in batch.to_pylist():
+                index += 1
+                yield _make_row(index, values, opts, fields=_TABLE_FIELDS, stringify=True)
+
+
+# ----------------------------------------------------------------------- row -> record
+
+
+def _make_row(
+    line: int,
+    values: Mapping[str, Any],
+    opts: _RowOptions,
+    *,
+    fields: frozenset[str],
+    stringify: bool,
+) -> RowResult:
+    """Validate one row's values into a record, or explain why they are not one."""
+    data, extras = _split_values(values, opts, fields)
+    if stringify:
+        extras = {key: _as_text(value) for key, value in extras.items()}
+    _clean_scalars(data, line)
+    _merge_metadata(data, extras)
+    problems = _missing_essentials(data, opts)
+    if problems:
+        return RowResult(line, None, "; ".join(problems))
+    try:
+        return RowResult(line, FeedbackRecord.model_validate(data), None)
+    except ValidationError as exc:
+        return RowResult(line, None, describe_validation_error(exc))
+
+
+def _split_values(
+    values: Mapping[str, Any], opts: _RowOptions, fields: frozenset[str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a row into record fields and the rest, which goes to metadata."""
+    data: dict[str, Any] = {}
+    extras: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == opts.text_column:
+            data["text"] = value
+        elif key == opts.id_column:
+            data["id"] = value
+        elif key in fields:
+            data[key] = value
+        else:
+            extras[key] = value
+    return data, extras
+
+
+def _clean_scalars(data: dict[str, Any], line: int) -> None:
+    """Treat blank optional values as absent, normalise kind, default the id."""
+    for name in _OPTIONAL_SCALARS:
+        value = data.pop(name, None)
+        if isinstance(value, str):
+            value = value.strip() or None
+        if value is not None:
+            data[name] = value
+    if isinstance(data.get("kind"), str):
+        data["kind"] = data["kind"].lower()
+    record_id = data.get("id")
+    if isinstance(record_id, float) and record_id.is_integer():
+        record_id = int(record_id)  # integer ids that a null turned into floats
+    if isinstance(record_id, int) and not isinstance(record_id, bool):
+        data["id"] = str(record_id)
+    data.setdefault("id", str(line))
+
+
+def _merge_metadata(data: dict[str, Any], extras: dict[str, Any]) -> None:
+    metadata = data.pop("metadata", None)
+    if metadata is None:
+        metadata = {}
+    if isinstance(metadata, dict):
+        metadata = {**extras, **metadata}  # an explicit metadata object wins on a clash
+    if metadata != {}:
+        data["metadata"] = metadata  # a non-object is left for validation to report
+
+
+def _missing_essentials(data: dict[str, Any], opts: _RowOptions) -> list[str]:
+    """Check text and kind first, naming the caller's column rather than 'text'."""
+    problems = []
+    text = data.get("text")
+    if data.get("turns") is None and (text is None or (isinstance(text, str) and not text.strip())):
+        problems.append(f"{opts.text_column}: missing or empty; expected the feedback text")
+    if "kind" not in data:
+        if opts.default_kind is None:
+            problems.append(f"kind: missing; give the row a kind ({_KINDS}) or pass --kind")
+        else:
+            data["kind"] = opts.default_kind
+    return problems
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+def _describe_error(err: ErrorDetails) -> str:
+    where = ".".join(str(part) for part in err["loc"])
+    what = _expectation(err)
+    return f"{where}: {what}" if where else what
+
+
+def _expectation(err: ErrorDetails) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    got = _short_repr(err.get("input"))
+    if kind == "missing":
+        return "missing"
+    if kind == "extra_forbidden":
+        return "unexpected field"
+    if kind == "enum":
+        expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
+        return f"expected one of {expected}, got {got}"
+    if kind in ("value_error", "assertion_error"):
+        return err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind].format(**ctx)}, got {got}"
+    msg = err["msg"]
+    return f"{msg[:1].lower()}{msg[1:]}, got {got}"
+
+
+def _short_repr(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
+# ---------------------------------------------------------------------------- output
+
+
+def _dump_line(row: BaseModel | Mapping[str, Any], number: int) -> str:
+    if isinstance(row, BaseModel):
+        payload: Any = row.model_dump(mode="json")
+    elif isinstance(row, Mapping):
+        payload = dict(row)
+    else:
+        raise TypeError(f"row {number}: expected a pydantic model or a mapping, got {type(row).__name__}")
+    try:
+        return json.dumps(
+            payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default
+        )
+    except ValueError as exc:
+        raise ValueError(f"row {number} cannot be written as JSON: {exc}") from exc
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    raise TypeError(f"cannot write a {type(value).__name__} as JSON: {value!r}")
+
+
+def _logged(rows: Iterator[RowResult], source: str) -> Iterator[RowResult]:
+    logger.info("reading feedback records from %s", source)
+    total = bad = 0
+    for row in rows:
+        total += 1
+        bad += row.error is not None
+        yield row
+    logger.info("read %d rows from %s, %d with errors", total, source, bad)

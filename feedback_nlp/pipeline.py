@@ -1,0 +1,186 @@
+"""FeedbackPipeline: records in, predictions out. The main flow of the package.
+
+text -> customer side -> PII redaction -> spaCy segments -> normalisation
+     -> one encoder pass over texts and segments -> heads -> the output contract
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from feedback_nlp.heads.heads import TaskHeads
+from feedback_nlp.taxonomy.keywords import KeywordMatcher
+from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
+from feedback_nlp.taxonomy.records import (
+    FeedbackKind,
+    FeedbackRecord,
+    LabelScore,
+    Prediction,
+    SegmentPrediction,
+    SentimentResult,
+)
+from feedback_nlp.text import customer_text, make_nlp, normalize, redact, segment_texts
+
+logger = logging.getLogger(__name__)
+
+
+class Encoder:
+    """What the pipeline needs from an encoder (see :class:`SentenceEncoder`)."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+@dataclass
+class _Scores:
+    """Head outputs for a batch of encoded texts."""
+
+    sentiment: np.ndarray  # (n, 3) in SENTIMENT_LABELS order
+    stage: np.ndarray  # (n, n_stages) in heads.stage.classes_ order
+    touchpoints: np.ndarray  # (n, n_touchpoints)
+
+
+class FeedbackPipeline:
+    """Classifies feedback by sentiment, journey stage and touchpoints, per text and per segment.
+
+    Args:
+        encoder: turns texts into embeddings (the heads were trained on its output).
+        heads: the task heads.
+        taxonomy: the labels the heads predict.
+        version: the model version written into every prediction.
+        manifest: the bundle manifest, served by the API.
+
+    Examples:
+        >>> pipeline = load_pipeline()
+        >>> record = FeedbackRecord(kind="review", text="Love the app, but delivery took two weeks")
+        >>> pipeline.predict([record])[0].sentiment.label
+        'negative'
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        heads: TaskHeads,
+        taxonomy: Taxonomy,
+        *,
+        version: str,
+        manifest: dict[str, Any] | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.heads = heads
+        self.taxonomy = taxonomy
+        self.version = version
+        self.manifest = manifest or {}
+        self.nlp = make_nlp()
+        self.keywords = KeywordMatcher(taxonomy)
+        # Columns of the sentiment head in the fixed negative/neutral/positive order.
+        classes = list(heads.sentiment.classes_)
+        self._sentiment_order = [classes.index(label) for label in SENTIMENT_LABELS]
+
+    def predict(self, records: Sequence[FeedbackRecord]) -> list[Prediction]:
+        """Classify ``records``; one prediction per record, in input order."""
+        if not records:
+            return []
+        # 1. The customer's words only, with personal data redacted before anything else.
+        texts = [redact(customer_text(record)) for record in records]
+        # 2. Sentences and clauses, with offsets into the redacted text.
+        segments = segment_texts(self.nlp, texts)
+        # 3. One encoder pass over every distinct normalised text and segment.
+        kinds = [record.kind for record in records]
+        doc_inputs = [normalize(text, kind) for text, kind in zip(texts, kinds, strict=True)]
+        seg_inputs = [
+            [normalize(seg.text, kind) for seg in segs] if len(segs) > 1 else []
+            for segs, kind in zip(segments, kinds, strict=True)
+        ]
+        scores, index = self._score(doc_inputs + [s for segs in seg_inputs for s in segs])
+        # 4. Assemble the contract, mapping columns back to taxonomy labels.
+        results = []
+        for i, record in enumerate(records):
+            doc_row = index[doc_inputs[i]]
+            seg_rows = [index[s] for s in seg_inputs[i]] or [doc_row] * len(segments[i])
+            results.append(self._assemble(record, scores, doc_row, segments[i], seg_rows))
+        return results
+
+    def predict_texts(self, texts: Sequence[str], kind: FeedbackKind | str = "survey") -> list[Prediction]:
+        """Convenience: classify plain texts of one kind."""
+        return self.predict([FeedbackRecord(kind=FeedbackKind(kind), text=t) for t in texts])
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Embeddings of already-redacted, normalised texts (the heads' input, without keywords)."""
+        return self.encoder.encode(list(texts))
+
+    def _score(self, inputs: list[str]) -> tuple[_Scores, dict[str, int]]:
+        unique = list(dict.fromkeys(inputs))
+        X = self.embed(unique)
+        X_tp = X
+        if self.heads.keyword_features:
+            X_tp = np.hstack([X, self.keywords.features(unique)])
+        scores = _Scores(
+            sentiment=self.heads.sentiment.predict_proba(X)[:, self._sentiment_order],
+            stage=self.heads.stage.predict_proba(X),
+            touchpoints=self.heads.touchpoints.predict_proba(X_tp),
+        )
+        return scores, {text: row for row, text in enumerate(unique)}
+
+    def _sentiment(self, proba: np.ndarray, *, with_probabilities: bool) -> SentimentResult:
+        label = SENTIMENT_LABELS[int(proba.argmax())]
+        score = float(np.clip(proba[2] - proba[0], -1.0, 1.0))
+        probabilities = (
+            {name: round(float(p), 4) for name, p in zip(SENTIMENT_LABELS, proba, strict=True)}
+            if with_probabilities
+            else None
+        )
+        return SentimentResult(label=label, score=round(score, 4), probabilities=probabilities)
+
+    def _touchpoints(self, proba: np.ndarray) -> list[LabelScore]:
+        chosen = np.flatnonzero(proba >= self.heads.touchpoints.thresholds_)
+        ranked = sorted(chosen, key=lambda j: -proba[j])
+        return [
+            LabelScore(label=str(self.heads.touchpoints.classes_[j]), confidence=round(float(proba[j]), 4))
+            for j in ranked
+        ]
+
+    def _assemble(
+        self,
+        record: FeedbackRecord,
+        scores: _Scores,
+        row: int,
+        segments: Sequence[Any],
+        seg_rows: Sequence[int],
+    ) -> Prediction:
+        stage_proba = scores.stage[row]
+        best = int(stage_proba.argmax())
+        segment_predictions = [
+            SegmentPrediction(
+                text=seg.text,
+                start=seg.start,
+                end=seg.end,
+                sentiment=self._sentiment(scores.sentiment[seg_row], with_probabilities=False),
+                touchpoints=self._touchpoints(scores.touchpoints[seg_row]),
+            )
+            for seg, seg_row in zip(segments, seg_rows, strict=True)
+        ]
+        return Prediction(
+            id=record.id,
+            kind=record.kind,
+            sentiment=self._sentiment(scores.sentiment[row], with_probabilities=True),
+            journey_stage=LabelScore(
+                label=str(self.heads.stage.classes_[best]), confidence=round(float(stage_proba[best]), 4)
+            ),
+            touchpoints=self._touchpoints(scores.touchpoints[row]),
+            segments=segment_predictions,
+            model_version=self.version,
+        )
+
+
+def load_pipeline(model_dir: str | Path | None = None) -> FeedbackPipeline:
+    """Load the pipeline from a bundle folder (the ``model_dir`` setting by default)."""
+    from feedback_nlp.storage.model import load_bundle
+
+    return load_bundle(model_dir)

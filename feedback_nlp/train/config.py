@@ -1,0 +1,117 @@
+"""Training configuration: one TOML file describes a run completely (spaCy style).
+
+Dotted overrides on the command line (``--set heads.C=2.0``) change single values; the
+resolved config is saved inside the bundle.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from feedback_nlp.errors import ConfigError
+
+
+class PathsConfig(BaseModel):
+    """Where data comes from and where the bundle goes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_dir: Path | None = None  # None: the FEEDBACK_NLP_DATA_DIR setting
+    output: Path = Path("models/default")
+    taxonomy: Path | None = None  # None: the packaged default
+
+
+class DataConfig(BaseModel):
+    """Which datasets to train on and how to balance them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sources: list[str] = Field(
+        default_factory=lambda: [
+            "tweeteval_sentiment",
+            "womens_clothing_reviews",
+            "mams",
+            "banking77",
+            "nlupp_banking",
+            "nlupp_hotels",
+            "bitext_support",
+            "cfpb_complaints",
+        ]
+    )
+    max_per_source: int = Field(default=6000, ge=100)
+    eval_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
+    exclude_gold: bool = True
+
+
+class FinetuneConfig(BaseModel):
+    """Multi-task fine-tuning of the encoder's top layers (0 layers: frozen encoder)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    layers: int = Field(default=2, ge=0, le=6)
+    epochs: float = Field(default=1.0, ge=0.0)
+    batch_size: int = Field(default=32, ge=1)
+    learning_rate: float = Field(default=5e-5, gt=0.0)
+    max_seq_length: int = Field(default=128, ge=16, le=512)
+    max_examples: int = Field(default=24000, ge=0)
+
+
+class HeadsConfig(BaseModel):
+    """The linear heads fitted on the (fine-tuned) embeddings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    C_sentiment: float = Field(default=1.0, gt=0.0)
+    C_stage: float = Field(default=1.0, gt=0.0)
+    C_touchpoints: float = Field(default=1.0, gt=0.0)
+    keyword_features: bool = True
+
+
+class TrainingConfig(BaseModel):
+    """A whole training run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "default"
+    seed: int = 42
+    paths: PathsConfig = Field(default_factory=PathsConfig)
+    data: DataConfig = Field(default_factory=DataConfig)
+    finetune: FinetuneConfig = Field(default_factory=FinetuneConfig)
+    heads: HeadsConfig = Field(default_factory=HeadsConfig)
+
+
+def _apply_override(data: dict[str, Any], dotted: str) -> None:
+    if "=" not in dotted:
+        raise ConfigError(f"Override '{dotted}' should look like section.key=value")
+    key, raw = dotted.split("=", 1)
+    try:
+        value: Any = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare string such as a path
+    node = data
+    *parents, leaf = key.strip().split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def load_config(path: Path | None, overrides: list[str] | None = None) -> TrainingConfig:
+    """Read a TOML config (or the defaults when ``path`` is None) and apply dotted overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"Training config {path} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"Training config {path} is not valid TOML: {exc}") from exc
+    for override in overrides or []:
+        _apply_override(data, override)
+    try:
+        return TrainingConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"Invalid training config {path}: {exc}") from exc

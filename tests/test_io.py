@@ -1,0 +1,473 @@
+"""Tests for feedback_nlp.io: reading CSV, JSONL and Parquet; writing JSONL atomically."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from feedback_nlp.errors import InputError
+from feedback_nlp.io import RowResult, open_output, read_records, write_jsonl
+from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Speaker
+
+
+def _write_jsonl(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _errors(rows: list[RowResult]) -> dict[int, str]:
+    return {row.line: row.error for row in rows if row.error is not None}
+
+
+# ----------------------------------------------------------------------------- JSONL
+
+
+def test_read_records_jsonl_maps_fields(tmp_path: Path) -> None:
+    path = _write_jsonl(
+        tmp_path / "in.jsonl",
+        [
+            json.dumps(
+                {
+                    "id": "a1",
+                    "kind": "review",
+                    "text": "Great staff",
+                    "created_at": "2024-05-01T09:30:00Z",
+                    "channel": "web",
+                    "source": "trustpilot",
+                    "rating": 4.5,
+                    "nps": 9,
+                }
+            ),
+            json.dumps(
+                {
+                    "kind": "transcript",
+                    "turns": [
+                        {"speaker": "customer", "text": "My card was charged twice."},
+                        {"speaker": "agent", "text": "Let me check."},
+                    ],
+                }
+            ),
+        ],
+    )
+
+    first, second = list(read_records(path))
+
+    assert first == RowResult(line=1, record=first.record, error=None)
+    assert first.ok
+    record = first.record
+    assert record is not None
+    assert record.id == "a1"
+    assert record.kind is FeedbackKind.REVIEW
+    assert record.created_at == datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+    assert (record.channel, record.source, record.rating, record.nps) == ("web", "trustpilot", 4.5, 9)
+    assert second.record is not None
+    assert second.record.id == "2"  # no id: the line number
+    assert second.record.turns is not None
+    assert second.record.turns[0].speaker is Speaker.CUSTOMER
+
+
+def test_read_records_jsonl_unknown_keys_go_to_metadata(tmp_path: Path) -> None:
+    line = {
+        "kind": "survey",
+        "text": "ok",
+        "store": "Leeds",
+        "score": 3,
+        "metadata": {"wave": 2, "store": "x"},
+    }
+    path = _write_jsonl(tmp_path / "in.ndjson", [json.dumps(line)])
+
+    (row,) = read_records(path)
+
+    assert row.record is not None
+    # Values keep their JSON types; an explicit metadata object wins a clash.
+    assert row.record.metadata == {"store": "x", "score": 3, "wave": 2}
+
+
+def test_read_records_jsonl_integer_id_becomes_string(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "in.jsonl", ['{"id": 42, "kind": "social", "text": "hi"}'])
+
+    (row,) = read_records(path)
+
+    assert row.record is not None and row.record.id == "42"
+
+
+def test_read_records_jsonl_skips_blank_lines_but_counts_them(tmp_path: Path) -> None:
+    path = _write_jsonl(
+        tmp_path / "in.jsonl",
+        ['{"kind": "survey", "text": "one"}', "", "   ", '{"kind": "survey", "text": "two"}'],
+    )
+
+    rows = list(read_records(path))
+
+    assert [row.line for row in rows] == [1, 4]
+    assert all(row.ok for row in rows)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('{"kind": "survey", "text": "unclosed"', "invalid JSON"),
+        ("[1, 2]", "expected a JSON object, got an array"),
+        ('"just text"', "expected a JSON object, got a string"),
+        ('{"kind": "survey"}', "text: missing or empty"),
+        ('{"kind": "survey", "text": "   "}', "text: missing or empty"),
+        (
+            '{"kind": "tweet", "text": "hi"}',
+            "kind: expected one of survey, review, social, transcript, got 'tweet'",
+        ),
+        (
+            '{"kind": "survey", "text": "hi", "created_at": "yesterday"}',
+            "created_at: expected an ISO 8601 date-time",
+        ),
+        ('{"kind": "survey", "text": 5}', "text: expected a string, got 5"),
+        ('{"kind": "survey", "text": "hi", "nps": 11}', "nps: expected at most 10, got 11"),
+        ('{"kind": "review", "text": "hi", "rating": "five"}', "rating: expected a number, got 'five'"),
+        ('{"kind": "survey", "text": "hi", "metadata": [1]}', "metadata: expected an object"),
+        (
+            '{"kind": "transcript", "turns": [{"speaker": "bot", "text": "hi"}]}',
+            "turns.0.speaker: expected one of customer, agent, got 'bot'",
+        ),
+        (
+            '{"kind": "review", "turns": [{"speaker": "customer", "text": "hi"}]}',
+            "'turns' is only for kind 'transcript'",
+        ),
+    ],
+)
+def test_read_records_jsonl_bad_row_explains_itself(tmp_path: Path, line: str, expected: str) -> None:
+    path = _write_jsonl(tmp_path / "in.jsonl", ['{"kind": "survey", "text": "fine"}', line])
+
+    first, second = list(read_records(path))
+
+    assert first.ok
+    assert second.line == 2
+    assert second.record is None
+    assert second.error is not None
+    assert expected in second.error
+    assert "\n" not in second.error
+
+
+def test_read_records_bad_rows_do_not_stop_the_stream(tmp_path: Path) -> None:
+    path = _write_jsonl(
+        tmp_path / "in.jsonl",
+        [
+            '{"kind": "survey", "text": "one"}',
+            "not json",
+            '{"kind": "tweet", "text": "x"}',
+            "",
+            '{"kind": "survey", "text": "five"}',
+        ],
+    )
+
+    rows = list(read_records(path))
+
+    assert [row.line for row in rows] == [1, 2, 3, 5]
+    assert set(_errors(rows)) == {2, 3}
+    assert rows[-1].record is not None and rows[-1].record.text == "five"
+
+
+def test_read_records_jsonl_invalid_utf8_line_is_one_bad_row(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b'{"kind": "survey", "text": "caf\xe9"}\n{"kind": "survey", "text": "ok"}\n')
+
+    first, second = list(read_records(path))
+
+    assert first.error is not None and "UTF-8" in first.error
+    assert second.ok
+
+
+def test_read_records_missing_kind_asks_for_kind(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "in.jsonl", ['{"text": "no kind here"}'])
+
+    (row,) = read_records(path)
+
+    assert row.error is not None
+    assert row.error.startswith("kind: missing") and "--kind" in row.error
+
+
+def test_read_records_default_kind_fills_rows_without_one(tmp_path: Path) -> None:
+    path = _write_jsonl(
+        tmp_path / "in.jsonl",
+        ['{"text": "no kind"}', '{"text": "own kind", "kind": "Social"}', '{"text": "blank", "kind": ""}'],
+    )
+
+    kinds = [row.record.kind for row in read_records(path, kind="review") if row.record]
+
+    assert kinds == [FeedbackKind.REVIEW, FeedbackKind.SOCIAL, FeedbackKind.REVIEW]
+
+
+def test_read_records_rejects_unknown_default_kind(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "in.jsonl", ['{"text": "x"}'])
+
+    with pytest.raises(InputError, match="--kind must be one of survey, review"):
+        read_records(path, kind="tweet")
+
+
+def test_read_records_stdin_text_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"kind": "survey", "text": "from stdin"}\n\n[]\n'))
+
+    rows = list(read_records("-"))
+
+    assert rows[0].record is not None and rows[0].record.text == "from stdin"
+    assert rows[1].line == 3 and rows[1].error is not None
+
+
+def test_read_records_stdin_binary_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = '{"text": "naïve café"}\n'.encode()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data), encoding="ascii"))
+
+    (row,) = read_records("-", kind="social")
+
+    assert row.record is not None and row.record.text == "naïve café"
+
+
+# ------------------------------------------------------------------------------- CSV
+
+
+def test_read_records_csv_maps_columns_and_reports_file_lines(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(
+        "id,text,kind,created_at,channel,source,rating,nps,store\n"
+        "r1,Fast delivery,review,2024-05-01,app,play,5,,Leeds\n"
+        '"r2","Slow,\nvery slow",,,,,,3,\n'
+        "\n"
+        ",Fine,survey,,,,,,York\n",
+        encoding="utf-8",
+    )
+
+    rows = list(read_records(path, kind="survey"))
+
+    assert [row.line for row in rows] == [2, 3, 6]  # header is line 1; row 2 spans 3-4
+    first, second, third = (row.record for row in rows)
+    assert first is not None and second is not None and third is not None
+    assert first.kind is FeedbackKind.REVIEW
+    assert (first.rating, first.nps, first.channel) == (5.0, None, "app")
+    assert first.created_at == datetime(2024, 5, 1)
+    assert first.metadata == {"store": "Leeds"}
+    assert second.text == "Slow,\nvery slow" and second.kind is FeedbackKind.SURVEY
+    assert second.nps == 3 and second.metadata == {"store": ""}
+    assert third.id == "6"  # blank id: the file line
+
+
+def test_read_records_csv_custom_columns(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("review_id,comment,text\n7,Loved it,other\n", encoding="utf-8")
+
+    (row,) = read_records(path, kind="review", text_column="comment", id_column="review_id")
+
+    assert row.record is not None
+    assert (row.record.id, row.record.text) == ("7", "Loved it")
+    assert row.record.metadata == {"text": "other"}
+
+
+def test_read_records_csv_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes("text\nBOM ok\n".encode("utf-8-sig"))
+
+    (row,) = read_records(path, kind="survey")
+
+    assert row.record is not None and row.record.text == "BOM ok"
+
+
+def test_read_records_csv_missing_text_column_lists_columns(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("id,comment\n1,hello\n", encoding="utf-8")
+
+    with pytest.raises(InputError) as info:
+        read_records(path, kind="survey")
+
+    message = str(info.value)
+    assert "'text'" in message and "'id', 'comment'" in message and "--text-column COL" in message
+
+
+def test_read_records_csv_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("", encoding="utf-8")
+
+    with pytest.raises(InputError, match="empty"):
+        read_records(path, kind="survey")
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ("1,a,b,c", "expected 3 fields as in the header, got 4"),
+        ("1,", "expected 3 fields as in the header, got 2"),
+        ("1,,review", "text: missing or empty"),
+        ("1,hi,tweet", "kind: expected one of survey, review, social, transcript, got 'tweet'"),
+    ],
+)
+def test_read_records_csv_bad_row_explains_itself(tmp_path: Path, row: str, expected: str) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(f"id,text,kind\n0,fine,survey\n{row}\n2,also fine,survey\n", encoding="utf-8")
+
+    rows = list(read_records(path))
+
+    assert [r.line for r in rows] == [2, 3, 4]
+    assert rows[0].ok and rows[2].ok
+    assert rows[1].error is not None and expected in rows[1].error
+
+
+def test_read_records_csv_streams_past_chunk_size(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    lines = ["id,text"] + [f"{i},comment {i}" for i in range(2500)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    rows = read_records(path, kind="survey", chunk_size=1000)
+    first = next(rows)  # a lazy iterator: rows come before the file is read through
+    rest = list(rows)
+
+    assert first.line == 2
+    assert len(rest) == 2499
+    assert rest[-1].line == 2501
+    assert rest[-1].record is not None and rest[-1].record.text == "comment 2499"
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
+def test_read_records_parquet_types_and_row_index(tmp_path: Path) -> None:
+    path = tmp_path / "in.parquet"
+    table = pa.table(
+        {
+            "id": pa.array([10, None, 12], pa.int64()),
+            "text": ["good", "fine", None],
+            "kind": ["review", None, "review"],
+            "created_at": pa.array([datetime(2024, 1, 2, 3, 4), None, None], pa.timestamp("s")),
+            "nps": pa.array([9, None, None], pa.int64()),
+            "store": pa.array([7, 8, None], pa.int64()),
+        }
+    )
+    pq.write_table(table, path)
+
+    rows = list(read_records(path, kind="survey"))
+
+    assert [row.line for row in rows] == [1, 2, 3]
+    first, second = rows[0].record, rows[1].record
+    assert first is not None and second is not None
+    assert (first.id, first.kind, first.nps) == ("10", FeedbackKind.REVIEW, 9)
+    assert first.created_at == datetime(2024, 1, 2, 3, 4)
+    assert first.metadata == {"store": "7"}  # other columns arrive as strings
+    assert (second.id, second.kind) == ("2", FeedbackKind.SURVEY)
+    assert rows[2].error is not None and rows[2].error.startswith("text: missing")
+
+
+def test_read_records_parquet_batches_keep_row_index(tmp_path: Path) -> None:
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"text": [f"t{i}" for i in range(2500)]}), path)
+
+    rows = list(read_records(path, kind="social", chunk_size=1000))
+
+    assert [row.line for row in rows] == list(range(1, 2501))
+    assert rows[-1].record is not None and rows[-1].record.id == "2500"
+
+
+def test_read_records_parquet_missing_text_column(tmp_path: Path) -> None:
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"body": ["x"]}), path)
+
+    with pytest.raises(InputError, match=r"columns found: 'body'.*--text-column COL"):
+        read_records(path, kind="survey")
+
+
+def test_read_records_parquet_not_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "in.parquet"
+    path.write_text("not parquet", encoding="utf-8")
+
+    with pytest.raises(InputError, match=r"cannot read .* as Parquet"):
+        read_records(path)
+
+
+# ---------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize("name", ["in.xlsx", "in.csv.gz", "noext"])
+def test_read_records_unsupported_extension(tmp_path: Path, name: str) -> None:
+    with pytest.raises(InputError, match=r"unsupported extension.*\.csv, \.jsonl, \.ndjson, \.parquet"):
+        read_records(tmp_path / name)
+
+
+def test_read_records_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not found"):
+        read_records(tmp_path / "absent.jsonl")
+
+
+# ---------------------------------------------------------------------------- output
+
+
+def test_write_jsonl_models_and_dicts() -> None:
+    record = FeedbackRecord(id="1", kind=FeedbackKind.SURVEY, text="Très bien")
+    out = io.StringIO()
+
+    count = write_jsonl([record, {"id": "2", "at": datetime(2024, 1, 1)}], out)
+
+    lines = out.getvalue().splitlines()
+    assert count == 2
+    assert '"text":"Très bien"' in lines[0]  # compact, non-ASCII kept
+    assert FeedbackRecord.model_validate_json(lines[0]) == record
+    assert json.loads(lines[1]) == {"id": "2", "at": "2024-01-01T00:00:00"}
+
+
+def test_write_jsonl_rejects_nan() -> None:
+    with pytest.raises(ValueError, match="row 1"):
+        write_jsonl([{"x": float("nan")}], io.StringIO())
+
+
+def test_write_then_read_round_trips(tmp_path: Path) -> None:
+    records = [
+        FeedbackRecord(id="a", kind=FeedbackKind.REVIEW, text="ok", rating=4.0, metadata={"k": [1]}),
+        FeedbackRecord(id="b", kind=FeedbackKind.SOCIAL, text="meh", created_at=datetime(2024, 3, 1)),
+    ]
+    path = tmp_path / "out.jsonl"
+
+    with open_output(path) as out:
+        write_jsonl(records, out)
+
+    assert [row.record for row in read_records(path)] == records
+
+
+def test_open_output_writes_file(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "out.jsonl"
+
+    with open_output(str(path)) as out:
+        write_jsonl([{"a": 1}], out)
+
+    assert path.read_text(encoding="utf-8") == '{"a":1}\n'
+    assert list(path.parent.iterdir()) == [path]
+
+
+def test_open_output_exception_leaves_no_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+
+    with pytest.raises(RuntimeError), open_output(path) as out:
+        out.write('{"half": ')
+        raise RuntimeError("crash")
+
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_open_output_exception_keeps_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    path.write_text("old\n", encoding="utf-8")
+
+    with pytest.raises(RuntimeError), open_output(path) as out:
+        out.write("new\n")
+        raise RuntimeError("crash")
+
+    assert path.read_text(encoding="utf-8") == "old\n"
+    assert list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize("target", [None, "-"])
+def test_open_output_stdout(capsys: pytest.CaptureFixture[str], target: Any) -> None:
+    with open_output(target) as out:
+        write_jsonl([{"a": "é"}], out)
+
+    assert capsys.readouterr().out == '{"a":"é"}\n'
