@@ -103,7 +103,7 @@ def finetune_top_layers(
         if len(idx) == 0:
             break
         features = model.tokenize([texts[i] for i in idx])
-        features = {k: v.to(device) for k, v in features.items()}
+        features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
         emb = model(features)["sentence_embedding"] * scale
         loss = ce(heads["sentiment"](emb), y_sent[idx].to(device))
         loss = loss + ce(heads["stage"](emb), y_stage[idx].to(device))

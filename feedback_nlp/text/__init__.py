@@ -1,0 +1,37 @@
+"""Text processing: PII redaction, transcripts, normalisation and spaCy segmentation.
+
+The order matters and is the pipeline's: ``customer_text`` (the customer's side) ->
+``redact`` (before anything is stored, logged or returned) -> ``segment_texts`` (offsets
+into the redacted text) -> ``normalize`` (what the encoder sees).
+"""
+
+from feedback_nlp.text.nlp import (
+    CLAUSE_SPLITTER,
+    DEFAULT_MAX_SEGMENTS,
+    DEFAULT_SEGMENT_MAX_CHARS,
+    ClauseSplitter,
+    Segment,
+    make_nlp,
+    segment_texts,
+)
+from feedback_nlp.text.normalize import DEFAULT_MAX_CHARS, normalize
+from feedback_nlp.text.redact import PiiKind, PiiSpan, find_pii, redact
+from feedback_nlp.text.transcript import customer_text, parse_transcript
+
+__all__ = [
+    "CLAUSE_SPLITTER",
+    "DEFAULT_MAX_CHARS",
+    "DEFAULT_MAX_SEGMENTS",
+    "DEFAULT_SEGMENT_MAX_CHARS",
+    "ClauseSplitter",
+    "PiiKind",
+    "PiiSpan",
+    "Segment",
+    "customer_text",
+    "find_pii",
+    "make_nlp",
+    "normalize",
+    "parse_transcript",
+    "redact",
+    "segment_texts",
+]

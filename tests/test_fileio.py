@@ -1,4 +1,4 @@
-"""Tests for feedback_nlp.io: reading CSV, JSONL and Parquet; writing JSONL atomically."""
+"""Tests for feedback_nlp.fileio: reading CSV, JSONL and Parquet; writing JSONL atomically."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from feedback_nlp.errors import InputError
-from feedback_nlp.io import RowResult, open_output, read_records, write_jsonl
+from feedback_nlp.fileio import RowResult, open_output, read_records, write_jsonl
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Speaker
 
 

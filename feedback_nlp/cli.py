@@ -1,0 +1,192 @@
+"""The ``feedback-nlp`` command line: train, evaluate, classify."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from feedback_nlp.errors import FeedbackNLPError
+from feedback_nlp.settings import get_settings
+
+app = typer.Typer(
+    name="feedback-nlp",
+    help="Sentiment, journey stage and touchpoints for customer-experience feedback.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+#: Exit status when some input rows could not be classified (the others were written).
+EXIT_ROWS_FAILED = 3
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Library chatter (transformers, sentence-transformers) stays out of the user's way.
+    for name in ("transformers", "sentence_transformers", "httpx", "huggingface_hub"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+@app.command()
+def train(
+    config: Annotated[Path | None, typer.Option(help="Training config (TOML).")] = Path(
+        "training/configs/default.toml"
+    ),
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Dotted override, e.g. finetune.epochs=0.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose/--quiet")] = True,
+) -> None:
+    """Train a model bundle from the datasets in the data folder."""
+    _setup_logging(verbose)
+    from feedback_nlp.train.config import load_config
+    from feedback_nlp.train.trainer import Trainer
+
+    try:
+        cfg = load_config(config if config and config.exists() else None, set_)
+        result = Trainer(cfg).train()
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+    gold = result.metrics.get("gold", {}).get("headline")
+    typer.echo(f"Wrote {result.bundle}")
+    if gold:
+        typer.echo(json.dumps(gold, indent=2))
+
+
+@app.command()
+def evaluate(
+    gold: Annotated[Path, typer.Option(help="Gold JSONL: text, sentiment, journey_stage, touchpoints.")],
+    model: Annotated[Path | None, typer.Option(help="Bundle folder (default: the model_dir setting).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+) -> None:
+    """Evaluate a bundle on a labelled gold set."""
+    _setup_logging(False)
+    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.train.evaluate import evaluate_gold
+
+    try:
+        pipeline = load_pipeline(model)
+        report = evaluate_gold(pipeline, gold)
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    typer.echo(f"model {pipeline.version} on {gold} ({report['sentiment']['n']} texts)")
+    for name, value in report["headline"].items():
+        typer.echo(f"  {name:<26} {value:.3f}")
+    typer.echo("  by source (sentiment F1 / stage F1 / touchpoints micro-F1):")
+    for source, row in report["by_source"].items():
+        typer.echo(
+            f"    {source:<26} {row['sentiment_macro_f1']:.3f} / {row['journey_stage_macro_f1']:.3f} / "
+            f"{row['touchpoints_micro_f1']:.3f}"
+        )
+
+
+def _batches(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _count_rows(source: str) -> int | None:
+    """Rows in the input for the progress bar (None for stdin)."""
+    if source == "-":
+        return None
+    path = Path(source)
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    with path.open("rb") as handle:
+        lines = sum(1 for _ in handle)
+    return max(lines - 1, 0) if path.suffix.lower() == ".csv" else lines
+
+
+@app.command()
+def classify(
+    input: Annotated[str, typer.Argument(help="CSV, JSONL or Parquet file; '-' reads JSONL from stdin.")],
+    output: Annotated[str | None, typer.Option("-o", "--output", help="JSONL output (default: stdout).")] = None,
+    kind: Annotated[str | None, typer.Option(help="Kind for rows without one: survey, review, social, transcript.")] = None,
+    text_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the text.")] = "text",
+    id_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the id.")] = "id",
+    model: Annotated[Path | None, typer.Option(help="Bundle folder (default: the model_dir setting).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Records per encoder batch.")] = 256,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+) -> None:
+    """Classify feedback records and write the output contract as JSONL.
+
+    Bad rows (no text, unknown kind, invalid JSON) are reported on stderr with their line
+    number and skipped; the rest is still written, and the exit status is 3.
+    """
+    _setup_logging(False)
+    from tqdm import tqdm
+
+    from feedback_nlp.fileio import open_output, read_records, write_jsonl
+    from feedback_nlp.pipeline import load_pipeline
+
+    try:
+        rows = read_records(input, kind=kind, text_column=text_column, id_column=id_column)
+        pipeline = load_pipeline(model)
+        total = _count_rows(input) if progress else None
+        failed = written = 0
+        bar = tqdm(total=total, unit="rec", desc="classifying", disable=not progress, file=sys.stderr)
+        with open_output(output) as out:
+            for batch in _batches(rows, batch_size):
+                good = []
+                for row in batch:
+                    if row.error is not None:
+                        failed += 1
+                        typer.echo(f"line {row.line}: {row.error}", err=True)
+                    else:
+                        good.append(row.record)
+                written += write_jsonl(pipeline.predict(good), out)
+                out.flush()
+                bar.update(len(batch))
+        bar.close()
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+    except BrokenPipeError:
+        raise typer.Exit(0) from None
+    if failed:
+        typer.echo(f"{failed} row(s) failed, {written} classified.", err=True)
+        raise typer.Exit(EXIT_ROWS_FAILED)
+
+
+@app.command()
+def info() -> None:
+    """Show the settings and the loaded bundle's manifest summary."""
+    from feedback_nlp.storage.bundle import read_manifest
+
+    settings = get_settings()
+    typer.echo(json.dumps(json.loads(settings.model_dump_json()), indent=2))
+    try:
+        manifest = read_manifest(settings.model_dir)
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"bundle {manifest['name']}:{manifest['version']} taxonomy v{manifest['taxonomy']['version']}")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    """Entry point for ``python -m feedback_nlp``."""
+    app()

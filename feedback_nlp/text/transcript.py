@@ -1,0 +1,113 @@
+"""Transcripts: split a call or chat transcript into turns and keep the customer's side.
+
+Labels describe what the customer says; agent turns are context only and never reach the
+encoder.
+"""
+
+from __future__ import annotations
+
+import re
+
+from feedback_nlp.errors import InputError
+from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Speaker, Turn
+
+__all__ = ["customer_text", "parse_transcript"]
+
+_SPEAKERS = {
+    "customer": Speaker.CUSTOMER,
+    "client": Speaker.CUSTOMER,
+    "caller": Speaker.CUSTOMER,
+    "user": Speaker.CUSTOMER,
+    "agent": Speaker.AGENT,
+    "rep": Speaker.AGENT,
+    "representative": Speaker.AGENT,
+    "advisor": Speaker.AGENT,
+    "adviser": Speaker.AGENT,
+    "support": Speaker.AGENT,
+    "support agent": Speaker.AGENT,
+    "customer service": Speaker.AGENT,
+    "customer support": Speaker.AGENT,
+}
+# Longest names first so that "customer service:" is not read as "customer" + text.
+_SPEAKER_NAMES = "|".join(sorted((re.escape(n) for n in _SPEAKERS), key=len, reverse=True))
+
+# A speaker prefix at the start of a line, optionally after a timestamp ("[10:32]") or a
+# list marker, and optionally with a number or a name ("Agent 2:", "Agent (Sam):").
+_PREFIX = re.compile(
+    r"[ \t]*(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]?[AaPp][Mm])?[\])]?[ \t]*)?"
+    r"(?:[-*•>][ \t]*)?"
+    rf"(?P<speaker>{_SPEAKER_NAMES})"
+    r"[ \t]*(?:\d{1,3}[ \t]*)?(?:\([^()\n]{0,40}\)[ \t]*)?[:：]",
+    re.IGNORECASE,
+)
+
+
+def parse_transcript(text: str) -> list[Turn]:
+    """Split a transcript written with speaker prefixes into turns.
+
+    A line starting with ``Customer:``, ``Client:``, ``Caller:`` or ``User:`` opens a
+    customer turn; ``Agent:``, ``Rep:``, ``Representative:``, ``Advisor:``, ``Support:`` or
+    ``Customer service:`` an agent turn (any case; a timestamp, list marker, number or name
+    in parentheses may come with it). A line without a prefix continues the previous turn;
+    lines before the first prefix, or a text without any prefix, form a customer turn.
+
+    Args:
+        text: The transcript.
+
+    Returns:
+        The non-empty turns in order; a turn's lines are joined with ``"\\n"``.
+
+    Examples:
+        >>> [(t.speaker.value, t.text) for t in parse_transcript("Agent: Hi\\nCustomer: My card")]
+        [('agent', 'Hi'), ('customer', 'My card')]
+    """
+    turns: list[tuple[Speaker, list[str]]] = []
+    for line in text.splitlines():
+        match = _PREFIX.match(line)
+        if match:
+            speaker = _SPEAKERS[match.group("speaker").lower()]
+            turns.append((speaker, [line[match.end() :].strip()]))
+        elif line.strip():
+            if not turns:
+                turns.append((Speaker.CUSTOMER, []))
+            turns[-1][1].append(line.strip())
+    return [
+        Turn(speaker=speaker, text="\n".join(line for line in lines if line))
+        for speaker, lines in turns
+        if any(lines)
+    ]
+
+
+def customer_text(record: FeedbackRecord) -> str:
+    """The text that a record's labels describe.
+
+    Args:
+        record: Any feedback record.
+
+    Returns:
+        For a transcript, the customer's turns joined with ``"\\n"`` (from ``turns``, or
+        parsed from ``text`` by :func:`parse_transcript`); for any other kind, ``text``.
+
+    Raises:
+        InputError: The transcript has no customer turn, or the record has no text.
+    """
+    if record.kind is not FeedbackKind.TRANSCRIPT:
+        if record.text is None:
+            raise InputError(f"{_name(record)} has no text: expected 'text' for kind '{record.kind}'")
+        return record.text
+    turns = record.turns if record.turns is not None else parse_transcript(record.text or "")
+    customer = [turn.text.strip() for turn in turns if turn.speaker == Speaker.CUSTOMER]
+    customer = [text for text in customer if text]
+    if not customer:
+        agent_turns = sum(1 for turn in turns if turn.speaker == Speaker.AGENT)
+        raise InputError(
+            f"{_name(record)} has no customer turn: expected at least one customer turn (a line "
+            f"starting with 'Customer:', 'Client:', 'Caller:' or 'User:', or a turn with speaker "
+            f"'customer'), got {agent_turns} agent turn(s) only. Mark the customer's lines, or "
+            f"send text that is not a transcript with another kind"
+        )
+    return "\n".join(customer)
+
+
+def _name(record: FeedbackRecord) -> str:
+    return f"record {record.id!r}" if record.id is not None else "the record"

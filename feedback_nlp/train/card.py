@@ -1,0 +1,124 @@
+"""The model card: a README.md generated from the bundle manifest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Dataset licences, as recorded in shared/data/*/SOURCE.txt.
+LICENCES = {
+    "tweeteval_sentiment": "TweetEval (SemEval-2017 4A): released without restrictions; Twitter terms apply",
+    "womens_clothing_reviews": "Women's E-Commerce Clothing Reviews: CC0 (as listed by its publisher)",
+    "mams": "MAMS (EMNLP 2019): Apache-2.0",
+    "banking77": "BANKING77 (PolyAI): CC BY 4.0",
+    "nlupp_banking": "NLU++ banking (PolyAI): CC BY 4.0",
+    "nlupp_hotels": "NLU++ hotels (PolyAI): CC BY 4.0",
+    "bitext_support": "Bitext customer support (synthetic): CDLA-Sharing-1.0",
+    "cfpb_complaints": "CFPB Consumer Complaint Database: US government data",
+}
+
+
+def _pct(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def _per_label_table(report: dict[str, Any]) -> list[str]:
+    lines = ["| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for label, row in report["per_label"].items():
+        lines.append(
+            f"| {label} | {_pct(row['precision'])} | {_pct(row['recall'])} | {_pct(row['f1'])} | {row['support']} |"
+        )
+    return lines
+
+
+def render_card(manifest: dict[str, Any]) -> str:
+    """Render the model card for a bundle manifest."""
+    metrics = manifest.get("metrics", {})
+    gold = metrics.get("gold")
+    held = metrics.get("held_out", {})
+    enc = manifest["encoder"]
+    lines = [
+        f"# Model card: {manifest['name']}:{manifest['version']}",
+        "",
+        "Classifies customer-experience feedback by sentiment (negative/neutral/positive with a score),",
+        f"journey stage ({len(manifest['labels']['journey_stage'])} labels) and touchpoints "
+        f"({len(manifest['labels']['touchpoints'])} labels, multi-label), per text and per segment.",
+        "",
+        "## Model",
+        f"- Encoder: all-MiniLM-L6-v2 (`{enc['location']}`, weights sha256 `{enc['sha256']}`),",
+        f"  top {enc['fine_tuned_layers']} layer(s) fine-tuned on all three tasks (shipped as float16 deltas),",
+        f"  {enc['max_seq_length']} tokens per text or segment.",
+        "- Heads: multinomial logistic regression (sentiment, journey stage) with temperature calibration;",
+        "  one-vs-rest logistic regression over the embedding plus keyword hits (touchpoints), with",
+        "  per-label thresholds tuned on held-out data.",
+        f"- Taxonomy: {manifest['taxonomy']['name']} v{manifest['taxonomy']['version']} "
+        f"(fingerprint `{manifest['taxonomy']['fingerprint']}`).",
+        "",
+        "## Training data",
+        "Native labels were mapped onto the taxonomy with the reviewed tables in",
+        "`feedback_nlp/train/mappings/`; channel touchpoints come from keyword weak supervision;",
+        "texts of the gold set were removed before training.",
+        "",
+        "| dataset | rows | gold texts removed | used | licence |",
+        "|---|---|---|---|---|",
+    ]
+    for source, info in manifest.get("data", {}).items():
+        lines.append(
+            f"| {source} | {info['rows']} | {info['gold_removed']} | {info['used']} | {LICENCES.get(source, 'see SOURCE.txt')} |"
+        )
+    if gold:
+        h = gold["headline"]
+        lines += [
+            "",
+            "## Results on the gold set (`shared/data/gold/dev.jsonl`)",
+            "",
+            "| task | metric | value |",
+            "|---|---|---|",
+            f"| sentiment | macro-F1 | {_pct(h['sentiment_macro_f1'])} |",
+            f"| sentiment | accuracy | {_pct(h['sentiment_accuracy'])} |",
+            f"| journey stage | macro-F1 | {_pct(h['journey_stage_macro_f1'])} |",
+            f"| journey stage | accuracy | {_pct(h['journey_stage_accuracy'])} |",
+            f"| touchpoints | micro-F1 | {_pct(h['touchpoints_micro_f1'])} |",
+            f"| touchpoints | macro-F1 | {_pct(h['touchpoints_macro_f1'])} |",
+            "",
+            "The gold set is used for model selection, so these figures are optimistic for new sources;",
+            "see `docs/results.md` for leave-one-source-out figures.",
+            "",
+            "### By source",
+            "",
+            "| source | sentiment macro-F1 | stage macro-F1 | touchpoints micro-F1 |",
+            "|---|---|---|---|",
+        ]
+        for source, row in gold["by_source"].items():
+            lines.append(
+                f"| {source} | {_pct(row['sentiment_macro_f1'])} | {_pct(row['journey_stage_macro_f1'])} | "
+                f"{_pct(row['touchpoints_micro_f1'])} |"
+            )
+        for task in ("sentiment", "journey_stage", "touchpoints"):
+            lines += ["", f"### {task.replace('_', ' ')} per label", "", *_per_label_table(gold[task])]
+    if held.get("by_source"):
+        lines += [
+            "",
+            "## Held-out split of the training sets (sentiment)",
+            "",
+            "| source | n | macro-F1 | accuracy | macro-recall |",
+            "|---|---|---|---|---|",
+        ]
+        for source, row in held["by_source"].items():
+            lines.append(
+                f"| {source} | {row['n']} | {_pct(row['macro_f1'])} | {_pct(row['accuracy'])} | {_pct(row['macro_recall'])} |"
+            )
+    lines += [
+        "",
+        "## Caveats",
+        "- Trained on English text from banking, e-commerce clothing, restaurants, hotels, consumer finance",
+        "  and general tweets; other industries and languages are out of domain.",
+        "- Journey stage and touchpoints are learned from mapped intents and keyword rules, not from",
+        "  hand labels; rare stages (awareness, retention) and touchpoints (chat, email, social_media) are weakest.",
+        "- Bitext texts are machine-generated; CFPB narratives mask personal data as XXXX.",
+        "",
+        "## Library versions",
+        "",
+        *[f"- {name}: {version}" for name, version in manifest.get("packages", {}).items()],
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,232 @@
+"""Training: data -> (optional) encoder fine-tuning -> heads -> evaluation -> model bundle."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tomli_w
+from safetensors.numpy import save_file
+
+from feedback_nlp.encoders.finetune import MultiTaskTargets, apply_layer_weights, finetune_top_layers
+from feedback_nlp.encoders.minilm import SentenceEncoder
+from feedback_nlp.heads.heads import TaskHeads
+from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
+from feedback_nlp.pipeline import FeedbackPipeline
+from feedback_nlp.settings import Settings, get_settings
+from feedback_nlp.storage.bundle import new_bundle
+from feedback_nlp.storage.model import CARD_FILE, ENCODER_LAYERS_FILE, TAXONOMY_FILE
+from feedback_nlp.taxonomy.keywords import KeywordMatcher
+from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy, load_taxonomy
+from feedback_nlp.text import normalize, redact
+from feedback_nlp.train.card import render_card
+from feedback_nlp.train.config import TrainingConfig
+from feedback_nlp.train.data import TrainingTable, build_training_table
+from feedback_nlp.train.evaluate import evaluate_gold
+from feedback_nlp.train.metrics import multi_label_report, single_label_report
+
+logger = logging.getLogger(__name__)
+
+PINNED_PACKAGES = ["feedback-nlp", "torch", "sentence-transformers", "transformers", "scikit-learn", "spacy", "numpy"]
+
+
+@dataclass
+class TrainingResult:
+    """What a run produced."""
+
+    bundle: Path
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def _targets(table: TrainingTable, rows: np.ndarray, stages: list[str]) -> MultiTaskTargets:
+    frame = table.frame.iloc[rows]
+    sent_index = {label: i for i, label in enumerate(SENTIMENT_LABELS)}
+    stage_index = {label: i for i, label in enumerate(stages)}
+    return MultiTaskTargets(
+        sentiment=np.array([sent_index.get(v, -1) if v else -1 for v in frame["sentiment"]]),
+        stage=np.array([stage_index.get(v, -1) if v else -1 for v in frame["journey_stage"]]),
+        touchpoints=table.touchpoints[rows],
+    )
+
+
+def encoder_inputs(frame: Any) -> list[str]:
+    """The texts the encoder sees for training rows: redacted and normalised like at inference."""
+    return [normalize(redact(text), kind) for text, kind in zip(frame["text"], frame["kind"], strict=True)]
+
+
+def fit_heads(
+    X: np.ndarray,
+    X_tp: np.ndarray,
+    table: TrainingTable,
+    config: TrainingConfig,
+) -> tuple[TaskHeads, dict[str, Any]]:
+    """Fit the heads on the train split; calibrate and tune thresholds on the eval split."""
+    frame = table.frame
+    train = (frame["split"] == "train").to_numpy()
+    held = ~train
+    report: dict[str, Any] = {}
+    heads: dict[str, SoftmaxHead] = {}
+    for task, column, C, labels in (
+        ("sentiment", "sentiment", config.heads.C_sentiment, list(SENTIMENT_LABELS)),
+        ("stage", "journey_stage", config.heads.C_stage, None),
+    ):
+        known = frame[column].notna().to_numpy()
+        head = SoftmaxHead(C=C, random_state=config.seed).fit(X[train & known], frame[column][train & known].tolist())
+        y_held = frame[column][held & known].tolist()
+        head.calibrate(X[held & known], y_held)
+        report[task] = single_label_report(y_held, head.predict(X[held & known]).tolist(), labels or list(head.classes_))
+        heads[task] = head
+        logger.info("%s head: held-out macro-F1 %.3f", task, report[task]["macro_f1"])
+    touchpoints = MultiLabelHead(C=config.heads.C_touchpoints, random_state=config.seed)
+    touchpoints.fit(X_tp[train], table.touchpoints[train], table.touchpoint_labels)
+    touchpoints.tune_thresholds(X_tp[held], table.touchpoints[held])
+    report["touchpoints_thresholds"] = dict(
+        zip(table.touchpoint_labels, touchpoints.thresholds_.round(3).tolist(), strict=True)
+    )
+    return TaskHeads(heads["sentiment"], heads["stage"], touchpoints, config.heads.keyword_features), report
+
+
+def held_out_by_source(table: TrainingTable, heads: TaskHeads, X: np.ndarray) -> dict[str, Any]:
+    """Sentiment metrics per source on the held-out split (TweetEval macro-recall among them)."""
+    frame = table.frame
+    out: dict[str, Any] = {}
+    for source, rows in frame[(frame["split"] == "eval") & frame["sentiment"].notna()].groupby("source"):
+        positions = rows.index.to_numpy()
+        predicted = heads.sentiment.predict(X[positions]).tolist()
+        report = single_label_report(rows["sentiment"].tolist(), predicted, list(SENTIMENT_LABELS))
+        out[source] = {k: report[k] for k in ("n", "macro_f1", "accuracy", "macro_recall")}
+    return out
+
+
+def _package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PINNED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+class Trainer:
+    """Runs one training config end to end and writes a model bundle.
+
+    Args:
+        config: the resolved training config.
+        settings: paths and encoder settings (environment by default).
+        gold_path: the gold set used for evaluation and model selection, never for training.
+    """
+
+    def __init__(self, config: TrainingConfig, settings: Settings | None = None, gold_path: Path | None = None) -> None:
+        self.config = config
+        self.settings = settings or get_settings()
+        self.data_dir = Path(config.paths.data_dir or self.settings.data_dir)
+        self.gold_path = gold_path if gold_path is not None else self.data_dir / "gold" / "dev.jsonl"
+        self.taxonomy: Taxonomy = load_taxonomy(config.paths.taxonomy or self.settings.taxonomy_path)
+
+    def train(self) -> TrainingResult:
+        """Train, evaluate and write the bundle to ``config.paths.output``."""
+        cfg = self.config
+        np.random.seed(cfg.seed)
+        # 1. Data: mapped, weakly labelled, de-golded, capped per source.
+        table = build_training_table(
+            self.data_dir, self.taxonomy, sources=cfg.data.sources, max_per_source=cfg.data.max_per_source,
+            eval_fraction=cfg.data.eval_fraction, gold_path=self.gold_path if cfg.data.exclude_gold else None,
+            seed=cfg.seed,
+        )
+        texts = encoder_inputs(table.frame)
+        encoder = SentenceEncoder(
+            self.settings.encoder, expected_sha256=self.settings.encoder_sha256 or None,
+            max_seq_length=cfg.finetune.max_seq_length, batch_size=self.settings.batch_size,
+            num_threads=self.settings.num_threads,
+        )
+        # 2. Fine-tune the encoder's top layers on all three tasks at once.
+        layer_weights = self._finetune(encoder, table, texts)
+        # 3. Embed once; fit the heads on the (fine-tuned) embeddings.
+        logger.info("Embedding %d training texts", len(texts))
+        X = encoder.encode(texts, show_progress=True)
+        X_tp = np.hstack([X, KeywordMatcher(self.taxonomy).features(texts)]) if cfg.heads.keyword_features else X
+        heads, held_out = fit_heads(X, X_tp, table, cfg)
+        held_out["by_source"] = held_out_by_source(table, heads, X)
+        # 4. Evaluate on the gold set through the full prediction path.
+        version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        pipeline = FeedbackPipeline(encoder, heads, self.taxonomy, version=f"{cfg.name}:{version}")
+        metrics: dict[str, Any] = {"held_out": held_out}
+        if self.gold_path.exists():
+            logger.info("Evaluating on %s", self.gold_path)
+            metrics["gold"] = evaluate_gold(pipeline, self.gold_path)
+        # 5. Write the bundle atomically.
+        manifest = self._manifest(version, encoder, table, metrics)
+        bundle = self._write(manifest, heads, layer_weights)
+        return TrainingResult(bundle=bundle, metrics=metrics)
+
+    def _finetune(self, encoder: SentenceEncoder, table: TrainingTable, texts: list[str]) -> dict[str, np.ndarray] | None:
+        ft = self.config.finetune
+        if ft.layers == 0 or ft.epochs == 0 or ft.max_examples == 0:
+            return None
+        rng = np.random.default_rng(self.config.seed)
+        train_rows = np.flatnonzero((table.frame["split"] == "train").to_numpy())
+        rows = rng.permutation(train_rows)[: ft.max_examples]
+        weights = finetune_top_layers(
+            encoder, [texts[i] for i in rows], _targets(table, rows, self.taxonomy.stage_labels),
+            n_sentiment=len(SENTIMENT_LABELS), n_stage=len(self.taxonomy.stage_labels), layers=ft.layers,
+            epochs=ft.epochs, batch_size=ft.batch_size, learning_rate=ft.learning_rate, seed=self.config.seed,
+        )
+        # The bundle stores float16; evaluate exactly what will ship.
+        weights = {k: v.astype(np.float16) for k, v in weights.items()}
+        apply_layer_weights(encoder, weights)
+        return weights
+
+    def _manifest(self, version: str, encoder: SentenceEncoder, table: TrainingTable, metrics: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": self.config.name,
+            "version": version,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "taxonomy": {"name": self.taxonomy.name, "version": self.taxonomy.version, "fingerprint": self.taxonomy.fingerprint},
+            "labels": {
+                "sentiment": list(SENTIMENT_LABELS),
+                "journey_stage": self.taxonomy.stage_labels,
+                "touchpoints": self.taxonomy.touchpoint_labels,
+            },
+            "encoder": {
+                "location": self.settings.encoder,
+                "sha256": encoder.weights_sha256,
+                "max_seq_length": self.config.finetune.max_seq_length,
+                "fine_tuned_layers": self.config.finetune.layers if self.config.finetune.epochs else 0,
+            },
+            "data": table.fingerprints,
+            "packages": _package_versions(),
+            "metrics": metrics,
+            "config": self.config.model_dump(mode="json"),
+        }
+
+    def _write(self, manifest: dict[str, Any], heads: TaskHeads, layer_weights: dict[str, np.ndarray] | None) -> Path:
+        target = Path(self.config.paths.output)
+        with new_bundle(target) as staging:
+            heads.save(staging)
+            if layer_weights:
+                # float16 halves the size; the heads were fitted on these very weights.
+                save_file(layer_weights, str(staging / ENCODER_LAYERS_FILE))
+            (staging / TAXONOMY_FILE).write_text(
+                json.dumps(self.taxonomy.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
+            )
+            (staging / "config.toml").write_text(tomli_w.dumps(_toml_safe(manifest["config"])), encoding="utf-8")
+            (staging / CARD_FILE).write_text(render_card(manifest), encoding="utf-8")
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+        logger.info("Wrote bundle %s", target)
+        return target
+
+
+def _toml_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _toml_safe(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_toml_safe(v) for v in value]
+    return value
