@@ -174,6 +174,19 @@ def classify(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads the model).")] = 1,
+) -> None:
+    """Serve the HTTP API with uvicorn."""
+    _setup_logging(True)
+    import uvicorn
+
+    uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="info")
+
+
+@app.command()
 def info() -> None:
     """Show the settings and the loaded bundle's manifest summary."""
     from feedback_nlp.storage.bundle import read_manifest

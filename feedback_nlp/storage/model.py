@@ -60,8 +60,18 @@ def _check_labels(heads: TaskHeads, taxonomy: Taxonomy, folder: Path) -> None:
             )
 
 
-def load_bundle(model_dir: str | Path | None = None, settings: Settings | None = None):  # noqa: ANN201
+def load_bundle(
+    model_dir: str | Path | None = None,
+    settings: Settings | None = None,
+    *,
+    encoder: SentenceEncoder | None = None,
+):  # noqa: ANN201
     """Load and verify the bundle at ``model_dir``; return a ready :class:`FeedbackPipeline`.
+
+    Args:
+        model_dir: the bundle folder; the ``model_dir`` setting when None.
+        settings: settings to use instead of the environment's.
+        encoder: an already-loaded encoder (tests pass a fake); the configured one when None.
 
     Raises:
         BundleError: the bundle is missing, tampered with, or was built for another taxonomy
@@ -82,6 +92,9 @@ def load_bundle(model_dir: str | Path | None = None, settings: Settings | None =
             f"Bundle {folder} was trained on encoder weights {encoder_info['sha256'][:12]}..., "
             f"but the configured encoder is {expected_sha[:12]}...; retrain the bundle."
         )
+    version = f"{manifest.get('name', 'model')}:{manifest.get('version', 'unknown')}"
+    if encoder is not None:
+        return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)
     encoder = SentenceEncoder(
         settings.encoder,
         expected_sha256=expected_sha,
@@ -91,6 +104,5 @@ def load_bundle(model_dir: str | Path | None = None, settings: Settings | None =
     )
     if (folder / ENCODER_LAYERS_FILE).is_file():
         apply_layer_weights(encoder, load_file(str(folder / ENCODER_LAYERS_FILE)))
-    version = f"{manifest.get('name', 'model')}:{manifest.get('version', 'unknown')}"
     logger.info("Loaded bundle %s (%s)", folder, version)
     return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)

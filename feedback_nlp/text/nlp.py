@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import spacy
 from spacy.language import Language
@@ -50,9 +51,11 @@ _AFTER_PUNCT_MARKERS = frozenset({"however", "though", "yet", "while"})
 _LEADING_SUBORDINATORS = frozenset({"although", "though", "while", "whereas"})
 _BREAK_PUNCT = frozenset({",", ";", ":", "-", "–", "—", "...", "…", "("})
 _BULLETS = frozenset({"•", "‣", "◦", "▪", "●", "∙"})
+# Words longer than this are broken for the tokenizer (see _head).
 _LONG_WORD = re.compile(r"\S{200}")
 # A list marker at the start of a segment: dropped from the segment's text.
 _LEADING_MARKER = re.compile(r"(?:[•‣◦▪●∙]+|(?:[-*·–—>]+|\d{1,2}[.)])(?=\s))\s*")
+_LIST_MARKER = re.compile(r"\d{1,2}[.)]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +103,7 @@ class ClauseSplitter:
         for flag in is_word:
             words_before.append(words_before[-1] + flag)
         starts = set(line_starts)
-        for a, b in zip(bounds, bounds[1:], strict=False):
+        for a, b in pairwise(bounds):
             candidates = _clause_candidates(lower, a, b)
             starts.update(self._accept(candidates, a, b, words_before))
         return sorted(starts)
@@ -136,27 +139,38 @@ def _line_starts(doc: Doc) -> set[int]:
 
 def _clause_candidates(lower: list[str], a: int, b: int) -> list[int]:
     """Token indices in ``(a, b)`` where a contrastive clause could start."""
-    candidates = set()
-    for i in range(a + 1, b):
-        word = lower[i]
-        if word == "but" and (i + 1 >= b or lower[i + 1] != "also"):  # not "not only .. but also"
-            candidates.add(i)
-        elif word in _ALWAYS_MARKERS and word != "but":
-            candidates.add(i)
-        elif word == "though" and lower[i - 1] == "even":
-            if i - 1 > a:
-                candidates.add(i - 1)
-        elif word in _AFTER_PUNCT_MARKERS and _previous_word(lower, a, i) in _BREAK_PUNCT:
-            candidates.add(i)
-        elif word == "on" and lower[i + 1 : i + 4] == ["the", "other", "hand"]:
-            candidates.add(i)
-    first = _first_word(lower, a, b)
-    if first is not None:
-        opens = lower[first] in _LEADING_SUBORDINATORS or lower[first : first + 2] == ["even", "though"]
-        comma = _index(lower, ",", first, b) if opens else None
-        if comma is not None and comma + 1 < b:
-            candidates.add(comma + 1)
+    candidates = {start for i in range(a + 1, b) if (start := _marker_clause_start(lower, a, i)) is not None}
+    after_leading = _after_leading_clause(lower, a, b)
+    if after_leading is not None:
+        candidates.add(after_leading)
     return sorted(candidates)
+
+
+def _marker_clause_start(lower: list[str], a: int, i: int) -> int | None:
+    """Where the clause that token ``i`` opens starts (None: it opens none); ``a`` starts the sentence."""
+    word = lower[i]
+    if word == "but":
+        return None if lower[i + 1 : i + 2] == ["also"] else i  # "not only ... but also" is no contrast
+    if word in _ALWAYS_MARKERS:
+        return i
+    if word == "though" and lower[i - 1] == "even":
+        return i - 1 if i - 1 > a else None
+    if word in _AFTER_PUNCT_MARKERS:
+        return i if _previous_word(lower, a, i) in _BREAK_PUNCT else None
+    if word == "on" and lower[i + 1 : i + 4] == ["the", "other", "hand"]:
+        return i
+    return None
+
+
+def _after_leading_clause(lower: list[str], a: int, b: int) -> int | None:
+    """After the first comma of a sentence opened by a subordinator ("Although X, | Y")."""
+    first = _first_word(lower, a, b)
+    if first is None:
+        return None
+    if lower[first] not in _LEADING_SUBORDINATORS and lower[first : first + 2] != ["even", "though"]:
+        return None
+    comma = _index(lower, ",", first, b)
+    return comma + 1 if comma is not None and comma + 1 < b else None
 
 
 def _previous_word(lower: list[str], a: int, i: int) -> str:
@@ -201,6 +215,10 @@ def make_nlp(*, min_clause_words: int = 3) -> Language:
         A spaCy pipeline; build it once and reuse it.
     """
     nlp = spacy.blank("en")
+    # Keep "#" and "@" on the word they tag: as prefixes they became the last token of the
+    # previous sentence ("...today! #" | "HappyCustomer").
+    prefixes = [p for p in nlp.Defaults.prefixes if p not in ("#", "@")]
+    nlp.tokenizer.prefix_search = spacy.util.compile_prefix_regex(prefixes).search
     nlp.add_pipe("sentencizer")
     nlp.add_pipe(CLAUSE_SPLITTER, config={"min_clause_words": min_clause_words})
     return nlp
@@ -255,10 +273,18 @@ def _break_word(match: re.Match[str]) -> str:
 
 def _segments(text: str, doc: Doc, max_segments: int) -> list[Segment]:
     segments: list[Segment] = []
+    start = None  # where a pending list marker ("1.") began
     for sent in doc.sents:
         if len(segments) >= max_segments:
             break
-        segment = _trimmed(text, sent.start_char, sent.end_char)
+        # The sentencizer ends a sentence after "1." of a numbered item: rejoin the marker
+        # with its item, then _trimmed drops it.
+        same_line = sent.end < len(doc) and "\n" not in sent[-1].whitespace_
+        if start is None and same_line and _LIST_MARKER.fullmatch(sent.text.strip()):
+            start = sent.start_char
+            continue
+        segment = _trimmed(text, sent.start_char if start is None else start, sent.end_char)
+        start = None
         if segment is not None:
             segments.append(segment)
     return segments

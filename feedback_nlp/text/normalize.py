@@ -30,9 +30,7 @@ _RAW_PER_OUTPUT_CHAR = 4
 
 # Opening/closing tags and comments; attributes are bounded and cannot span another '<' or
 # '>', so a stray '<' ("I <3 it", "a < b") stays and scanning stays linear.
-_TAG = re.compile(
-    r"</?[A-Za-z][\w:\-]{0,30}(?:\s[^<>]{0,2000})?/?>|<!--[^<>]{0,2000}-->|<![A-Za-z][^<>]{0,200}>"
-)
+_TAG = re.compile(r"</?[A-Za-z][\w:\-]{0,30}(?:\s[^<>]{0,2000})?/?>|<!--[^<>]{0,2000}-->|<![A-Za-z][^<>]{0,200}>")
 # C0/C1 controls that are not whitespace, soft hyphen, zero-width space, direction marks and
 # embeddings, invisible operators, BOM, interlinear annotations, lone surrogates and
 # noncharacters. ZWJ/ZWNJ stay (emoji sequences, Persian and Indic scripts), and so do the

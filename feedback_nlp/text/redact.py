@@ -108,9 +108,7 @@ def _emails(text: str) -> Iterator[PiiSpan]:
 
 # ------------------------------------------------------------------------------ URL credentials
 
-_URL_CREDENTIALS = re.compile(
-    r"(?i)(?<![a-z0-9+.\-])[a-z][a-z0-9+.\-]{0,19}://([^\s/?#@:]{1,128}:[^\s/?#@]{1,128})@"
-)
+_URL_CREDENTIALS = re.compile(r"(?i)(?<![a-z0-9+.\-])[a-z][a-z0-9+.\-]{0,19}://([^\s/?#@:]{1,128}:[^\s/?#@]{1,128})@")
 
 
 def _url_credentials(text: str) -> Iterator[PiiSpan]:
@@ -141,9 +139,7 @@ _IBAN_LENGTHS = {
 
 # A zero-width lookahead, so that a candidate running into the next word does not swallow
 # an IBAN starting there; the exact end is found by _iban_end.
-_IBAN_START = re.compile(
-    rf"(?<![^\W_])(?=([A-Za-z]{{2}}\d{{2}}(?:{_GROUP_SEP}?[A-Za-z0-9]){{11,30}}))"
-)
+_IBAN_START = re.compile(rf"(?<![^\W_])(?=([A-Za-z]{{2}}\d{{2}}(?:{_GROUP_SEP}?[A-Za-z0-9]){{11,30}}))")
 _IBAN_SPLIT = re.compile(_GROUP_SEP)
 # ISO 13616 reads letters as numbers: A=10 ... Z=35.
 _IBAN_LETTERS = str.maketrans({chr(code): str(code - 55) for code in range(ord("A"), ord("Z") + 1)})
@@ -195,9 +191,7 @@ def _iban_checksum_ok(iban: str) -> bool:
 # (a card never starts with a short group); captured in a lookahead so overlapping
 # candidates are all seen, then cut into windows of whole groups.
 _CARD_SEPARATORS = rf"(?:{_GROUP_SEP}|\.){{1,3}}"
-_CARD_START = re.compile(
-    rf"(?<!\d)(?=(\d{{3,19}}(?!\d)(?:{_CARD_SEPARATORS}\d{{1,19}}(?!\d)){{0,6}}))"
-)
+_CARD_START = re.compile(rf"(?<!\d)(?=(\d{{3,19}}(?!\d)(?:{_CARD_SEPARATORS}\d{{1,19}}(?!\d)){{0,6}}))")
 _CARD_SPLIT = re.compile(f"({_CARD_SEPARATORS})")
 _LUHN_DOUBLED = {str(d): (2 * d if d < 5 else 2 * d - 9) for d in range(10)}
 
@@ -248,11 +242,17 @@ _SSN_AFTER_LABEL = re.compile(
 )
 
 
+_SSN_HINT = re.compile("ssn|itin|social")
+
+
 def _ssns(text: str) -> Iterator[PiiSpan]:
-    for match in _SSN.finditer(text):
-        yield PiiSpan(match.start(), match.end(), PiiKind.SSN)
-    for match in _SSN_AFTER_LABEL.finditer(text):
-        yield PiiSpan(match.start(1), match.end(1), PiiKind.SSN)
+    if "-" in text:
+        for match in _SSN.finditer(text):
+            yield PiiSpan(match.start(), match.end(), PiiKind.SSN)
+    # Case-insensitive patterns are slow to scan; most texts lack the label altogether.
+    if _SSN_HINT.search(text.lower()):
+        for match in _SSN_AFTER_LABEL.finditer(text):
+            yield PiiSpan(match.start(1), match.end(1), PiiKind.SSN)
 
 
 # ------------------------------------------------------------------------------ IP addresses
@@ -263,10 +263,13 @@ _IPV4 = re.compile(rf"(?<![\w.]){_OCTET}(?:\.{_OCTET}){{3}}(?![\w]|\.\d)")
 _IPV6_CANDIDATE = re.compile(r"(?<![\w:.])[0-9A-Fa-f:]{3,39}(?![\w:])")
 
 
-def _ips(text: str) -> Iterator[PiiSpan]:
+def _ipv4s(text: str) -> Iterator[PiiSpan]:
     if "." in text:
         for match in _IPV4.finditer(text):
             yield PiiSpan(match.start(), match.end(), PiiKind.IP)
+
+
+def _ipv6s(text: str) -> Iterator[PiiSpan]:
     if "::" in text or text.count(":") >= 7:
         for match in _IPV6_CANDIDATE.finditer(text):
             if _is_ipv6(match.group()):
@@ -313,18 +316,22 @@ _PHONE_PATTERNS = (
 # Any 7-15 digit number right after a word that announces a phone number.
 _PHONE_AFTER_LABEL = re.compile(
     r"(?i)\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|whats ?app|call me|text me"
-    r"|reach me|contact me|my number)\b(?:[ \t]{1,3}(?:number|no\.?|#))?"
+    r"|reach me|contact me|my number)\b\.?(?:[ \t]{1,3}(?:number|no\.?|#))?"
     r"[ \t]{0,3}(?:is|at|on)?[ \t:#\-]{0,3}"
     rf"(\+?\(?\d(?:{_PHONE_SEP}{{0,2}}\(?\d\)?){{6,14}})(?!\d)"
 )
+
+
+_PHONE_HINT = re.compile("phone|tel|mobile|cell|fax|whats|call me|text me|reach me|contact me|my number")
 
 
 def _phones(text: str) -> Iterator[PiiSpan]:
     for pattern in _PHONE_PATTERNS:
         for match in pattern.finditer(text):
             yield from _phone_span(text, match.start(), match.end())
-    for match in _PHONE_AFTER_LABEL.finditer(text):
-        yield from _phone_span(text, match.start(1), match.end(1))
+    if _PHONE_HINT.search(text.lower()):
+        for match in _PHONE_AFTER_LABEL.finditer(text):
+            yield from _phone_span(text, match.start(1), match.end(1))
 
 
 def _phone_span(text: str, start: int, end: int) -> Iterator[PiiSpan]:
@@ -342,8 +349,18 @@ def _phone_span(text: str, start: int, end: int) -> Iterator[PiiSpan]:
 # ------------------------------------------------------------------------------ public API
 
 _Detector = Callable[[str], Iterator[PiiSpan]]
-_TEXT_DETECTORS: tuple[_Detector, ...] = (_url_credentials, _emails)
-_NUMBER_DETECTORS: tuple[_Detector, ...] = (_ibans, _cards, _ssns, _ips, _phones)
+# Each detector with the fewest digits its kind can have: most texts have few digits, so
+# counting them once skips most number patterns at the cost of one scan.
+_DETECTORS: tuple[tuple[_Detector, int], ...] = (
+    (_url_credentials, 0),
+    (_emails, 0),
+    (_ibans, 2),
+    (_ipv4s, 4),
+    (_ipv6s, 0),
+    (_phones, 7),
+    (_ssns, 9),
+    (_cards, 13),
+)
 
 
 def find_pii(text: str) -> list[PiiSpan]:
@@ -358,10 +375,8 @@ def find_pii(text: str) -> list[PiiSpan]:
     """
     if not text:
         return []
-    detectors = _TEXT_DETECTORS
-    if _DIGIT.search(text):  # every other kind needs a digit: skip them cheaply
-        detectors += _NUMBER_DETECTORS
-    candidates = [span for detect in detectors for span in detect(text)]
+    digits = len(_DIGIT.findall(text))
+    candidates = [span for detect, min_digits in _DETECTORS if digits >= min_digits for span in detect(text)]
     return _without_overlaps(candidates, len(text))
 
 

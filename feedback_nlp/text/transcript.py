@@ -43,7 +43,7 @@ _PREFIX = re.compile(
 
 
 def parse_transcript(text: str) -> list[Turn]:
-    """Split a transcript written with speaker prefixes into turns.
+    r"""Split a transcript written with speaker prefixes into turns.
 
     A line starting with ``Customer:``, ``Client:``, ``Caller:`` or ``User:`` opens a
     customer turn; ``Agent:``, ``Rep:``, ``Representative:``, ``Advisor:``, ``Support:`` or
@@ -55,10 +55,10 @@ def parse_transcript(text: str) -> list[Turn]:
         text: The transcript.
 
     Returns:
-        The non-empty turns in order; a turn's lines are joined with ``"\\n"``.
+        The non-empty turns in order; a turn's lines are joined with ``"\n"``.
 
     Examples:
-        >>> [(t.speaker.value, t.text) for t in parse_transcript("Agent: Hi\\nCustomer: My card")]
+        >>> [(t.speaker.value, t.text) for t in parse_transcript("Agent: Hi\nCustomer: My card")]
         [('agent', 'Hi'), ('customer', 'My card')]
     """
     turns: list[tuple[Speaker, list[str]]] = []
@@ -72,20 +72,18 @@ def parse_transcript(text: str) -> list[Turn]:
                 turns.append((Speaker.CUSTOMER, []))
             turns[-1][1].append(line.strip())
     return [
-        Turn(speaker=speaker, text="\n".join(line for line in lines if line))
-        for speaker, lines in turns
-        if any(lines)
+        Turn(speaker=speaker, text="\n".join(line for line in lines if line)) for speaker, lines in turns if any(lines)
     ]
 
 
 def customer_text(record: FeedbackRecord) -> str:
-    """The text that a record's labels describe.
+    r"""Return the text that a record's labels describe.
 
     Args:
         record: Any feedback record.
 
     Returns:
-        For a transcript, the customer's turns joined with ``"\\n"`` (from ``turns``, or
+        For a transcript, the customer's turns joined with ``"\n"`` (from ``turns``, or
         parsed from ``text`` by :func:`parse_transcript`); for any other kind, ``text``.
 
     Raises:

@@ -1,0 +1,267 @@
+"""Builders for tests: a hash-based fake encoder and a tiny, real model bundle on disk.
+
+The bundle is written the way ``Trainer._write`` writes one (``new_bundle``, ``heads.save``,
+the taxonomy as JSON, a README and a manifest), so loading it goes through the same checks as
+a trained bundle, only with a fake encoder and forty hand-written texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from feedback_nlp.heads.heads import TaskHeads
+from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
+from feedback_nlp.settings import Settings
+from feedback_nlp.storage.bundle import new_bundle
+from feedback_nlp.storage.model import CARD_FILE, TAXONOMY_FILE
+from feedback_nlp.taxonomy.keywords import KeywordMatcher
+from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
+from feedback_nlp.taxonomy.records import LabelScore, Prediction
+from feedback_nlp.text import normalize, redact
+
+_WORD = re.compile(r"\w+")
+
+
+class FakeEncoder:
+    """Deterministic bag-of-words embeddings: each lower-cased word is a fixed random vector.
+
+    A word's vector is a standard normal draw seeded by ``sha256(seed:word)``; a text's embedding
+    is the sum over its words, L2-normalised (all zeros for a text without words). Texts that
+    share words are close, so "love"/"great" and "terrible"/"late" are linearly separable.
+
+    Args:
+        dimension: embedding length.
+        seed: mixed into every word's hash; a different seed gives a different "model".
+    """
+
+    def __init__(self, dimension: int = 64, seed: str = "feedback-nlp-tests") -> None:
+        self.dimension = dimension
+        self.seed = seed
+        self.weights_sha256 = hashlib.sha256(f"fake-encoder:{seed}:{dimension}".encode()).hexdigest()
+        self.location = "fake:hash-bag-of-words"
+        self.calls: list[list[str]] = []
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _word(self, word: str) -> np.ndarray:
+        vector = self._cache.get(word)
+        if vector is None:
+            digest = hashlib.sha256(f"{self.seed}:{word}".encode()).digest()
+            rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+            vector = rng.standard_normal(self.dimension)
+            self._cache[word] = vector
+        return vector
+
+    def encode(self, texts: Sequence[str], **_: Any) -> np.ndarray:
+        """Embed ``texts`` as float32, shape (len(texts), dimension); every call is recorded."""
+        texts = list(texts)
+        self.calls.append(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float64)
+        for row, text in enumerate(texts):
+            for word in _WORD.findall(text.lower()):
+                out[row] += self._word(word)
+            norm = np.linalg.norm(out[row])
+            if norm > 0:
+                out[row] /= norm
+        return out.astype(np.float32)
+
+
+# (text, sentiment, journey stage, touchpoints or None for "unknown")
+TINY_EXAMPLES: list[tuple[str, str, str, list[str] | None]] = [
+    # positive
+    ("I love the app, it is great", "positive", "usage", ["mobile_app"]),
+    ("Great staff at the store, lovely people, love it", "positive", "usage", ["in_person"]),
+    ("The delivery was fast and great, love it", "positive", "onboarding", ["delivery"]),
+    ("Love the new dress, great quality fabric", "positive", "usage", ["product"]),
+    ("Great live chat, the agent solved my problem, love it", "positive", "support", ["chat"]),
+    ("Excellent website, checkout was easy and great", "positive", "purchase", ["website"]),
+    ("Thanks for the quick refund, great and lovely", "positive", "billing", ["billing"]),
+    ("Saw your advert and love the offer, great promotion", "positive", "awareness", ["marketing"]),
+    ("I would recommend you to everyone, love this company", "positive", "retention", []),
+    ("Great prices and lovely plans, excellent choice to compare", "positive", "consideration", ["product"]),
+    ("Love the weather today, great sunshine", "positive", "none", []),
+    ("Got a promo code by email, great and lovely", "positive", "awareness", ["marketing", "email"]),
+    ("Your team replied on twitter, great help, love it", "positive", "support", ["social_media"]),
+    ("Thanks a lot, love it, great", "positive", "none", None),
+    # negative
+    ("Terrible app, it crashes all the time, awful", "negative", "usage", ["mobile_app"]),
+    ("The delivery was late, terrible courier", "negative", "onboarding", ["delivery"]),
+    ("Awful, I was charged twice on my bill, terrible", "negative", "billing", ["billing"]),
+    ("I called three times and was on hold for an hour, terrible", "negative", "support", ["phone"]),
+    ("Rude staff at the branch, awful and terrible", "negative", "support", ["in_person"]),
+    ("The website login is broken, terrible", "negative", "usage", ["website"]),
+    ("Terrible quality, the fabric ripped, awful", "negative", "usage", ["product"]),
+    ("I emailed support and never got an answer, awful", "negative", "support", ["email"]),
+    ("Cancelling my account, terrible, switching to a competitor", "negative", "retention", []),
+    ("Checkout failed and my order was lost, terrible", "negative", "purchase", ["website"]),
+    ("The parcel arrived late and damaged, awful", "negative", "onboarding", ["delivery"]),
+    ("Hidden fees on the invoice, terrible and awful", "negative", "billing", ["billing"]),
+    ("Terrible football match last night, awful", "negative", "none", []),
+    ("Messaged on twitter and nobody replied, terrible", "negative", "support", ["social_media"]),
+    ("Awful advert, terrible spam offer", "negative", "awareness", ["marketing"]),
+    ("Terrible prices, awful plans compared to others", "negative", "consideration", []),
+    # neutral
+    ("How do I change my delivery address?", "neutral", "onboarding", ["delivery"]),
+    ("What are the prices of your plans?", "neutral", "consideration", []),
+    ("Is the card available in blue?", "neutral", "consideration", ["product"]),
+    ("I would like to book a room for two nights", "neutral", "purchase", ["product"]),
+    ("Where is my invoice for March?", "neutral", "billing", ["billing"]),
+    ("Can I renew my subscription next month?", "neutral", "retention", []),
+    ("How do I set up the app on my phone?", "neutral", "onboarding", ["mobile_app"]),
+    ("The football match is on Saturday", "neutral", "none", []),
+    ("It is raining in the city today", "neutral", "none", []),
+    ("Heard about you from a newsletter", "neutral", "awareness", ["marketing"]),
+    ("Please call me back about my complaint", "neutral", "support", ["phone"]),
+    ("Order placed online, delivery expected next week", "neutral", "purchase", ["website", "delivery"]),
+    ("I use the account every day for transfers", "neutral", "usage", ["product"]),
+]
+
+
+def fake_settings(**overrides: Any) -> Settings:
+    """Settings that accept the fake encoder and ignore ``FEEDBACK_NLP_*`` variables that
+    would change what the tests load (taxonomy, encoder hash)."""
+    values: dict[str, Any] = {"encoder_sha256": FakeEncoder().weights_sha256, "taxonomy_path": None}
+    values.update(overrides)
+    return Settings(**values)
+
+
+def encoder_input(text: str, kind: str = "review") -> str:
+    """What the encoder sees for a training text: redacted and normalised, as at inference."""
+    return normalize(redact(text), kind)
+
+
+def touchpoint_matrix(
+    rows: Sequence[list[str] | None], labels: Sequence[str]
+) -> np.ndarray:
+    """1/0 per label, a whole row of NaN where the touchpoints are unknown."""
+    matrix = np.zeros((len(rows), len(labels)), dtype=np.float32)
+    for i, row in enumerate(rows):
+        if row is None:
+            matrix[i] = np.nan
+        else:
+            for label in row:
+                matrix[i, list(labels).index(label)] = 1.0
+    return matrix
+
+
+def fit_tiny_heads(
+    encoder: FakeEncoder,
+    taxonomy: Taxonomy,
+    *,
+    examples: Sequence[tuple[str, str, str, list[str] | None]] = TINY_EXAMPLES,
+    keyword_features: bool = True,
+) -> TaskHeads:
+    """Fit the three heads on ``examples`` embedded by ``encoder``."""
+    texts = [encoder_input(text) for text, *_ in examples]
+    X = encoder.encode(texts)
+    X_tp = np.hstack([X, KeywordMatcher(taxonomy).features(texts)]) if keyword_features else X
+    sentiment = SoftmaxHead(C=20.0).fit(X, [e[1] for e in examples])
+    stage = SoftmaxHead(C=20.0).fit(X, [e[2] for e in examples])
+    Y = touchpoint_matrix([e[3] for e in examples], taxonomy.touchpoint_labels)
+    touchpoints = MultiLabelHead(C=20.0).fit(X_tp, Y, taxonomy.touchpoint_labels)
+    return TaskHeads(sentiment, stage, touchpoints, keyword_features)
+
+
+def tiny_manifest(
+    taxonomy: Taxonomy,
+    *,
+    encoder_sha256: str | None,
+    name: str = "tiny",
+    version: str = "20240101T000000Z",
+    location: str = "fake:hash-bag-of-words",
+) -> dict[str, Any]:
+    """A manifest shaped like ``Trainer._manifest`` writes, with no metrics."""
+    return {
+        "name": name,
+        "version": version,
+        "taxonomy": {"name": taxonomy.name, "version": taxonomy.version, "fingerprint": taxonomy.fingerprint},
+        "labels": {
+            "sentiment": list(SENTIMENT_LABELS),
+            "journey_stage": taxonomy.stage_labels,
+            "touchpoints": taxonomy.touchpoint_labels,
+        },
+        "encoder": {
+            "location": location,
+            "sha256": encoder_sha256,
+            "max_seq_length": 128,
+            "fine_tuned_layers": 0,
+        },
+    }
+
+
+def write_bundle(target: Path, heads: TaskHeads, taxonomy: Taxonomy, manifest: dict[str, Any]) -> Path:
+    """Write a bundle exactly as ``Trainer._write`` does (without encoder layers or config)."""
+    with new_bundle(target) as staging:
+        heads.save(staging)
+        (staging / TAXONOMY_FILE).write_text(
+            json.dumps(taxonomy.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
+        )
+        (staging / CARD_FILE).write_text(
+            f"# Model card: {manifest['name']}:{manifest['version']}\n\nA test bundle.\n", encoding="utf-8"
+        )
+        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    return target
+
+
+def build_tiny_bundle(
+    target: Path,
+    *,
+    encoder: FakeEncoder | None = None,
+    taxonomy: Taxonomy | None = None,
+    encoder_sha256: str | None = "",
+    keyword_features: bool = True,
+) -> Path:
+    """Fit heads on :data:`TINY_EXAMPLES` and write a bundle at ``target``.
+
+    ``encoder_sha256`` goes into the manifest: the fake encoder's own hash by default (pass
+    the settings :func:`fake_settings` returns to load it), ``None`` for no recorded hash.
+    """
+    encoder = encoder or FakeEncoder()
+    taxonomy = taxonomy or Taxonomy.default()
+    heads = fit_tiny_heads(encoder, taxonomy, keyword_features=keyword_features)
+    sha = encoder.weights_sha256 if encoder_sha256 == "" else encoder_sha256
+    manifest = tiny_manifest(taxonomy, encoder_sha256=sha)
+    return write_bundle(Path(target), heads, taxonomy, manifest)
+
+
+def check_contract(prediction: Prediction, taxonomy: Taxonomy | None = None) -> None:
+    """Assert the invariants every prediction of the output contract must hold."""
+    taxonomy = taxonomy or Taxonomy.default()
+    sentiment = prediction.sentiment
+    assert sentiment.label in SENTIMENT_LABELS
+    probabilities = sentiment.probabilities
+    assert probabilities is not None and list(probabilities) == list(SENTIMENT_LABELS)
+    assert sum(probabilities.values()) == pytest.approx(1.0, abs=2e-4)
+    assert all(0.0 <= p <= 1.0 for p in probabilities.values())
+    assert sentiment.label == max(probabilities, key=probabilities.__getitem__)
+    assert sentiment.score == pytest.approx(probabilities["positive"] - probabilities["negative"], abs=2e-4)
+    assert prediction.journey_stage.label in taxonomy.stage_labels
+    assert 1.0 / len(taxonomy.stage_labels) - 1e-4 <= prediction.journey_stage.confidence <= 1.0
+    _check_touchpoints(prediction.touchpoints, taxonomy)
+    assert prediction.segments, "every text has at least one segment"
+    for segment in prediction.segments:
+        assert segment.sentiment.label in SENTIMENT_LABELS
+        assert segment.sentiment.probabilities is None
+        assert -1.0 <= segment.sentiment.score <= 1.0
+        assert 0 <= segment.start < segment.end
+        _check_touchpoints(segment.touchpoints, taxonomy)
+    starts = [s.start for s in prediction.segments]
+    assert starts == sorted(starts)
+    assert prediction.topic is None
+    assert prediction.model_version
+
+
+def _check_touchpoints(touchpoints: list[LabelScore], taxonomy: Taxonomy) -> None:
+    labels = [t.label for t in touchpoints]
+    assert len(labels) == len(set(labels))
+    assert set(labels) <= set(taxonomy.touchpoint_labels)
+    confidences = [t.confidence for t in touchpoints]
+    assert confidences == sorted(confidences, reverse=True)
+    assert all(0.0 <= c <= 1.0 for c in confidences)

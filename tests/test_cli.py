@@ -1,0 +1,352 @@
+"""The command line: classify and evaluate, with the fake pipeline in place of the real encoder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from factories import check_contract
+from typer.testing import CliRunner
+
+import feedback_nlp.pipeline
+from feedback_nlp.cli import EXIT_ROWS_FAILED, app
+from feedback_nlp.settings import PROJECT_ROOT, get_settings
+from feedback_nlp.taxonomy.records import Prediction
+
+runner = CliRunner()
+#: The real loader, kept before any test replaces it with the fake one.
+REAL_LOAD_PIPELINE = feedback_nlp.pipeline.load_pipeline
+
+GOOD = [
+    {"id": "a", "kind": "review", "text": "I love the app, it is great"},
+    {"id": "b", "kind": "survey", "text": "The delivery was late, terrible courier"},
+    {"id": "c", "kind": "transcript", "text": "Agent: Hi there\nCustomer: I was charged twice on my bill"},
+    {"id": "d", "kind": "social", "text": "@shop where is my invoice? #help"},
+]
+
+
+@pytest.fixture(autouse=True)
+def fake_loader(fake_pipeline, monkeypatch: pytest.MonkeyPatch) -> list:  # noqa: ANN001
+    """Every ``load_pipeline`` call in the CLI returns the tiny fake pipeline."""
+    calls: list = []
+
+    def load(model_dir=None):  # noqa: ANN001, ANN202
+        calls.append(model_dir)
+        return fake_pipeline
+
+    monkeypatch.setattr(feedback_nlp.pipeline, "load_pipeline", load)
+    return calls
+
+
+def _jsonl(path: Path, rows: list) -> Path:
+    lines = [row if isinstance(row, str) else json.dumps(row) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _predictions(text: str) -> list[Prediction]:
+    return [Prediction.model_validate_json(line) for line in text.splitlines() if line.strip()]
+
+
+def _invoke(*args: str, **kwargs):  # noqa: ANN202
+    return runner.invoke(app, list(args), **kwargs)
+
+
+# ------------------------------------------------------------------------------ classify
+
+
+def test_cli_classify_jsonl_file(tmp_path: Path, fake_loader: list) -> None:
+    source = _jsonl(tmp_path / "in.jsonl", GOOD)
+    out = tmp_path / "out" / "pred.jsonl"
+    result = _invoke("classify", str(source), "-o", str(out), "--no-progress", "--model", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    predictions = _predictions(out.read_text(encoding="utf-8"))
+    assert [p.id for p in predictions] == ["a", "b", "c", "d"]
+    assert [p.kind.value for p in predictions] == [row["kind"] for row in GOOD]
+    for prediction in predictions:
+        check_contract(prediction)
+    assert predictions[0].sentiment.label == "positive"
+    assert predictions[1].sentiment.label == "negative"
+    assert fake_loader == [tmp_path]  # --model reaches load_pipeline
+    assert result.stdout == ""
+
+
+def test_cli_classify_to_stdout_is_jsonl_only(tmp_path: Path) -> None:
+    source = _jsonl(tmp_path / "in.jsonl", GOOD[:2])
+    result = _invoke("classify", str(source))  # progress bar on: it must go to stderr
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert all(json.loads(line)["model_version"] == "tiny:20240101T000000Z" for line in lines)
+
+
+@pytest.mark.parametrize("batch_size", ["1", "3", "256"])
+def test_cli_classify_batches_keep_order(tmp_path: Path, batch_size: str) -> None:
+    rows = [{"id": str(i), "kind": "review", "text": GOOD[i % 4]["text"]} for i in range(7)]
+    source = _jsonl(tmp_path / "in.jsonl", rows)
+    result = _invoke("classify", str(source), "--batch-size", batch_size, "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert [p.id for p in _predictions(result.stdout)] == [str(i) for i in range(7)]
+
+
+def test_cli_classify_bad_rows_reported_others_written(tmp_path: Path) -> None:
+    source = _jsonl(
+        tmp_path / "in.jsonl",
+        [
+            GOOD[0],
+            {"id": "no-text", "kind": "survey"},
+            {"id": "bad-kind", "kind": "tweet", "text": "hello"},
+            '{"id": "broken", "kind": ',
+            GOOD[1],
+        ],
+    )
+    out = tmp_path / "out.jsonl"
+    result = _invoke("classify", str(source), "-o", str(out), "--no-progress")
+    assert result.exit_code == EXIT_ROWS_FAILED
+    assert [p.id for p in _predictions(out.read_text(encoding="utf-8"))] == ["a", "b"]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("line ")]
+    assert [line.split(":")[0] for line in errors] == ["line 2", "line 3", "line 4"]
+    assert "text" in errors[0]
+    assert "tweet" in errors[1]
+    assert "invalid JSON" in errors[2]
+    assert "3 row(s) failed, 2 classified." in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_cli_classify_missing_kind_uses_option(tmp_path: Path) -> None:
+    source = _jsonl(tmp_path / "in.jsonl", [{"id": "1", "text": "great app"}, {"id": "2", "text": "late"}])
+    failed = _invoke("classify", str(source), "--no-progress")
+    assert failed.exit_code == EXIT_ROWS_FAILED
+    assert "line 1: kind: missing" in failed.stderr
+    ok = _invoke("classify", str(source), "--no-progress", "--kind", "social")
+    assert ok.exit_code == 0, ok.output
+    assert [p.kind.value for p in _predictions(ok.stdout)] == ["social", "social"]
+
+
+def test_cli_classify_csv_text_column(tmp_path: Path) -> None:
+    source = tmp_path / "reviews.csv"
+    source.write_text(
+        'ref,comment,stars\nr1,"Love the app, but the delivery took two weeks",3\nr2,Terrible quality,1\n',
+        encoding="utf-8",
+    )
+    result = _invoke(
+        "classify", str(source), "--text-column", "comment", "--id-column", "ref", "--kind", "review", "--no-progress"
+    )
+    assert result.exit_code == 0, result.output
+    predictions = _predictions(result.stdout)
+    assert [p.id for p in predictions] == ["r1", "r2"]
+    assert [s.text for s in predictions[0].segments] == ["Love the app,", "but the delivery took two weeks"]
+    for prediction in predictions:
+        check_contract(prediction)
+
+
+def test_cli_classify_csv_without_text_column(tmp_path: Path) -> None:
+    source = tmp_path / "reviews.csv"
+    source.write_text("ref,comment\nr1,great\n", encoding="utf-8")
+    result = _invoke("classify", str(source), "--kind", "review", "--no-progress")
+    assert result.exit_code == 1
+    assert "--text-column" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_cli_classify_missing_file(tmp_path: Path) -> None:
+    result = _invoke("classify", str(tmp_path / "absent.jsonl"), "--no-progress")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: input file not found")
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("name", ["feedback.txt", "feedback.xlsx", "feedback"])
+def test_cli_classify_unsupported_extension(tmp_path: Path, name: str) -> None:
+    source = tmp_path / name
+    source.write_text("text\nhello\n", encoding="utf-8")
+    result = _invoke("classify", str(source), "--no-progress")
+    assert result.exit_code == 1
+    assert "unsupported extension" in result.stderr
+    assert ".csv, .jsonl" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_cli_classify_bad_kind_option(tmp_path: Path) -> None:
+    source = _jsonl(tmp_path / "in.jsonl", GOOD[:1])
+    result = _invoke("classify", str(source), "--kind", "tweet", "--no-progress")
+    assert result.exit_code == 1
+    assert "--kind must be one of" in result.stderr
+
+
+def test_cli_classify_stdin(tmp_path: Path) -> None:
+    data = "\n".join(json.dumps(row) for row in GOOD[:3]) + "\n"
+    result = _invoke("classify", "-", input=data)
+    assert result.exit_code == 0, result.output
+    predictions = _predictions(result.stdout)
+    assert [p.id for p in predictions] == ["a", "b", "c"]
+    for prediction in predictions:
+        check_contract(prediction)
+
+
+def test_cli_classify_output_has_no_pii(tmp_path: Path) -> None:
+    row = {"id": "p", "kind": "survey", "text": "Email jane.doe@example.com, card 4111 1111 1111 1111 charged twice"}
+    result = _invoke("classify", "-", input=json.dumps(row) + "\n")
+    assert result.exit_code == 0, result.output
+    assert "jane.doe@example.com" not in result.output
+    assert "4111 1111 1111 1111" not in result.output
+    assert "[EMAIL]" in result.stdout
+
+
+@pytest.mark.xfail(
+    reason=(
+        "BUG cli.py classify: a transcript row with only agent turns passes record validation, "
+        "then customer_text raises InputError inside pipeline.predict(good), which aborts the "
+        "whole run (exit 1, the rest of the batch unwritten) instead of reporting that row "
+        "with its line number and exiting 3"
+    ),
+    strict=True,
+)
+def test_cli_classify_agent_only_transcript_is_a_bad_row(tmp_path: Path) -> None:
+    source = _jsonl(
+        tmp_path / "in.jsonl",
+        [GOOD[0], {"id": "agent", "kind": "transcript", "text": "Agent: Hello, how can I help?"}, GOOD[1]],
+    )
+    out = tmp_path / "out.jsonl"
+    result = _invoke("classify", str(source), "-o", str(out), "--no-progress")
+    assert result.exit_code == EXIT_ROWS_FAILED
+    assert "line 2:" in result.stderr
+    assert [p.id for p in _predictions(out.read_text(encoding="utf-8"))] == ["a", "b"]
+
+
+# ------------------------------------------------------------------------------ evaluate
+
+GOLD = [
+    {"id": "g1", "source": "reviews", "kind": "review", "text": "I love the app, it is great",
+     "sentiment": "positive", "journey_stage": "usage", "touchpoints": ["mobile_app"]},
+    {"id": "g2", "source": "reviews", "kind": "review", "text": "The delivery was late, terrible courier",
+     "sentiment": "negative", "journey_stage": "onboarding", "touchpoints": ["delivery"]},
+    {"id": "g3", "source": "support", "kind": "support_message", "text": "Where is my invoice for March?",
+     "sentiment": "neutral", "journey_stage": "billing", "touchpoints": ["billing"]},
+    {"id": "g4", "source": "support", "kind": "complaint", "text": "Where is my invoice for March?",
+     "sentiment": "negative", "journey_stage": "support", "touchpoints": []},
+]  # fmt: skip
+
+
+def test_cli_evaluate_json(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", GOLD)
+    result = _invoke("evaluate", "--gold", str(gold), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["sentiment"]["n"] == 4
+    # The tiny heads get the first three right; g4 repeats g3's text with other labels.
+    assert report["sentiment"]["accuracy"] == pytest.approx(3 / 4)
+    assert report["journey_stage"]["accuracy"] == pytest.approx(3 / 4)
+    assert set(report["headline"]) == {
+        "sentiment_macro_f1", "sentiment_accuracy", "journey_stage_macro_f1",
+        "journey_stage_accuracy", "touchpoints_micro_f1", "touchpoints_macro_f1",
+    }  # fmt: skip
+    assert set(report["by_source"]) == {"reviews", "support"}
+    assert report["by_source"]["reviews"]["sentiment_accuracy"] == 1.0
+    assert report["by_source"]["support"]["sentiment_accuracy"] == 0.5
+    # tp 3 (mobile_app, delivery, billing), fp 1 (billing again on g4), fn 0 -> 6/7
+    assert report["touchpoints"]["micro_f1"] == pytest.approx(6 / 7)
+
+
+def test_cli_evaluate_table(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", GOLD)
+    result = _invoke("evaluate", "--gold", str(gold))
+    assert result.exit_code == 0, result.output
+    assert "model tiny:20240101T000000Z" in result.stdout
+    assert "(4 texts)" in result.stdout
+    assert "sentiment_accuracy" in result.stdout and "0.750" in result.stdout
+    assert "reviews" in result.stdout and "support" in result.stdout
+
+
+def test_cli_evaluate_missing_gold(tmp_path: Path) -> None:
+    result = _invoke("evaluate", "--gold", str(tmp_path / "absent.jsonl"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: Expected the dataset file")
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.xfail(
+    reason=(
+        "BUG train/evaluate.py: `evaluate --gold` documents the fields text, sentiment, "
+        "journey_stage, touchpoints, but gold_records reads row.id and row.kind and "
+        "evaluate_gold groups by 'source', so a gold file without id/source crashes with an "
+        "AttributeError traceback instead of being evaluated (or refused with a DataError)"
+    ),
+    strict=True,
+)
+def test_cli_evaluate_gold_with_documented_fields_only(tmp_path: Path) -> None:
+    fields = ("text", "sentiment", "journey_stage", "touchpoints")
+    gold = _jsonl(tmp_path / "gold.jsonl", [{k: row[k] for k in fields} for row in GOLD])
+    result = _invoke("evaluate", "--gold", str(gold), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["sentiment"]["n"] == 4
+
+
+# ---------------------------------------------------------------------------------- info
+
+
+def test_cli_info_shows_bundle(tiny_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDBACK_NLP_MODEL_DIR", str(tiny_bundle))
+    get_settings.cache_clear()
+    try:
+        result = _invoke("info")
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert str(tiny_bundle) in result.stdout
+    assert "bundle tiny:20240101T000000Z taxonomy v1" in result.stdout
+
+
+def test_cli_info_missing_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDBACK_NLP_MODEL_DIR", str(tmp_path / "none"))
+    get_settings.cache_clear()
+    try:
+        result = _invoke("info")
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1
+    assert "error: Expected a model bundle" in result.stderr
+
+
+# --------------------------------------------------------------------- the real bundle
+
+REAL_BUNDLE = PROJECT_ROOT / "models" / "default"
+REAL_RECORDS = [
+    {"id": "s1", "kind": "survey", "text": "The checkout was quick and the staff were lovely."},
+    {"id": "s2", "kind": "survey", "text": "I was charged twice for the same order and nobody answers my emails."},
+    {"id": "s3", "kind": "survey", "text": "How do I change the address on my account?"},
+    {"id": "r1", "kind": "review", "text": "Love the dress, but the delivery took two weeks."},
+    {"id": "r2", "kind": "review", "text": "Terrible quality, the fabric ripped after one wash."},
+    {"id": "r3", "kind": "review", "text": "Fits true to size. Would buy again."},
+    {"id": "x1", "kind": "social", "text": "@airline lost my bag AGAIN #NeverFlyingWithYou"},
+    {"id": "x2", "kind": "social", "text": "Shoutout to @bank for sorting my card in 5 minutes on live chat!"},
+    {"id": "x3", "kind": "social", "text": "watching the game tonight with friends"},
+    {"id": "t1", "kind": "transcript", "text": "Agent: Hello, how can I help?\nCustomer: My card has not arrived yet."},
+    {"id": "t2", "kind": "transcript", "text": "Customer: I want to cancel my subscription.\nAgent: Sorry to hear."},
+    {"id": "t3", "kind": "transcript", "text": "Agent: Anything else?\nCustomer: No, thanks, you were really helpful!"},
+]  # fmt: skip
+
+
+def classify_with_real_bundle(bundle: Path, tmp_path: Path) -> list[Prediction]:
+    """Run ``classify`` through the real loader and encoder; return the checked predictions."""
+    source = _jsonl(tmp_path / "real.jsonl", REAL_RECORDS)
+    result = _invoke("classify", str(source), "--model", str(bundle), "--no-progress")
+    assert result.exit_code == 0, result.output
+    predictions = _predictions(result.stdout)
+    assert [p.id for p in predictions] == [row["id"] for row in REAL_RECORDS]
+    manifest = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    for prediction in predictions:
+        check_contract(prediction)
+        assert prediction.model_version == f"{manifest['name']}:{manifest['version']}"
+    return predictions
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (REAL_BUNDLE / "manifest.json").is_file(), reason="models/default not trained yet")
+def test_cli_classify_real_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(feedback_nlp.pipeline, "load_pipeline", REAL_LOAD_PIPELINE)
+    classify_with_real_bundle(REAL_BUNDLE, tmp_path)

@@ -1,0 +1,230 @@
+"""FeedbackPipeline with the tiny bundle and the fake encoder: the output contract end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from factories import FakeEncoder, check_contract
+
+from feedback_nlp.pipeline import FeedbackPipeline
+from feedback_nlp.settings import Settings
+from feedback_nlp.storage.model import load_bundle
+from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Speaker, Turn
+from feedback_nlp.text import redact
+
+RECORDS = [
+    FeedbackRecord(id="s1", kind="survey", text="I love the app, it is great"),
+    FeedbackRecord(id="r1", kind="review", text="The delivery was late, terrible courier. Never again."),
+    FeedbackRecord(id="x1", kind="social", text="@shop where is my invoice for March? #help http://t.co/x"),
+    FeedbackRecord(
+        id="t1", kind="transcript", text="Agent: Hello, how can I help?\nCustomer: I was charged twice on my bill"
+    ),
+    FeedbackRecord(kind="review", text="Love the app, but the delivery took two weeks"),
+]
+
+
+@pytest.fixture
+def spy_pipeline(tiny_bundle: Path, settings: Settings) -> FeedbackPipeline:
+    """A pipeline of its own, whose encoder records every text it is given."""
+    return load_bundle(tiny_bundle, settings, encoder=FakeEncoder())
+
+
+def _encoded(pipeline: FeedbackPipeline) -> list[str]:
+    return [text for call in pipeline.encoder.calls for text in call]
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r.kind.value)
+def test_pipeline_predict_matches_contract(fake_pipeline: FeedbackPipeline, record: FeedbackRecord) -> None:
+    (prediction,) = fake_pipeline.predict([record])
+    check_contract(prediction)
+    assert prediction.id == record.id
+    assert prediction.kind == record.kind
+    assert prediction.model_version == "tiny:20240101T000000Z"
+
+
+def test_pipeline_predict_one_per_record_in_order(fake_pipeline: FeedbackPipeline) -> None:
+    predictions = fake_pipeline.predict(RECORDS)
+    assert [p.id for p in predictions] == [r.id for r in RECORDS]
+    assert [p.kind for p in predictions] == [r.kind for r in RECORDS]
+    # Batching does not change results: each prediction equals the one made alone.
+    for record, prediction in zip(RECORDS, predictions, strict=True):
+        assert fake_pipeline.predict([record])[0] == prediction
+
+
+def test_pipeline_predict_duplicates_and_reversed_order(fake_pipeline: FeedbackPipeline) -> None:
+    records = [RECORDS[0], RECORDS[1], RECORDS[0]]
+    predictions = fake_pipeline.predict(records)
+    assert predictions[0] == predictions[2]
+    assert fake_pipeline.predict(records[::-1]) == predictions[::-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("I love the app, it is great", "positive"),
+        ("The delivery was late, terrible courier", "negative"),
+        ("Where is my invoice for March?", "neutral"),
+    ],
+)
+def test_pipeline_predict_uses_the_heads(fake_pipeline: FeedbackPipeline, text: str, label: str) -> None:
+    assert fake_pipeline.predict_texts([text])[0].sentiment.label == label
+
+
+def test_pipeline_predict_touchpoints_from_heads(fake_pipeline: FeedbackPipeline) -> None:
+    (prediction,) = fake_pipeline.predict_texts(["Order placed online, delivery expected next week"])
+    assert {t.label for t in prediction.touchpoints} == {"website", "delivery"}
+    assert all(t.confidence >= 0.5 for t in prediction.touchpoints)
+
+
+def test_pipeline_predict_empty_list(fake_pipeline: FeedbackPipeline) -> None:
+    assert fake_pipeline.predict([]) == []
+    assert fake_pipeline.predict_texts([]) == []
+
+
+def test_pipeline_segments_contrastive_clauses(fake_pipeline: FeedbackPipeline) -> None:
+    text = "Love the app, but the delivery took two weeks"
+    (prediction,) = fake_pipeline.predict_texts([text], kind="review")
+    assert [s.text for s in prediction.segments] == ["Love the app,", "but the delivery took two weeks"]
+    for segment in prediction.segments:
+        assert text[segment.start : segment.end] == segment.text
+    first, second = prediction.segments
+    # Each clause is scored on its own: they differ from each other.
+    assert (first.sentiment.score, first.touchpoints) != (second.sentiment.score, second.touchpoints)
+
+
+def test_pipeline_single_segment_reuses_document_scores(fake_pipeline: FeedbackPipeline) -> None:
+    (prediction,) = fake_pipeline.predict_texts(["I love the app, it is great"])
+    (segment,) = prediction.segments
+    assert segment.sentiment.label == prediction.sentiment.label
+    assert segment.sentiment.score == prediction.sentiment.score
+    assert segment.touchpoints == prediction.touchpoints
+
+
+def test_pipeline_segment_offsets_index_redacted_text(fake_pipeline: FeedbackPipeline) -> None:
+    text = "Mail me at jane.doe@example.com please. The parcel arrived late, but the staff were lovely."
+    redacted = redact(text)
+    assert redacted != text
+    (prediction,) = fake_pipeline.predict_texts([text])
+    assert len(prediction.segments) >= 2
+    for segment in prediction.segments:
+        assert redacted[segment.start : segment.end] == segment.text
+    assert "[EMAIL]" in prediction.segments[0].text
+
+
+PII = {
+    "email": "jane.doe@example.com",
+    "card": "4111 1111 1111 1111",
+    "phone": "+44 20 7946 0958",
+}
+
+
+@pytest.mark.parametrize("kind", ["survey", "review", "social"])
+def test_pipeline_output_never_contains_pii(spy_pipeline: FeedbackPipeline, kind: str) -> None:
+    text = (
+        f"My email is {PII['email']} and my card {PII['card']} was charged twice, terrible. "
+        f"Call me on {PII['phone']}, but please not after 6pm."
+    )
+    (prediction,) = spy_pipeline.predict_texts([text], kind=kind)
+    dumped = prediction.model_dump_json()
+    assert "[EMAIL]" in dumped and "[CARD]" in dumped
+    for value in [*PII.values(), "jane.doe", "4111111111111111", "7946 0958"]:
+        assert value not in dumped, value
+        assert all(value not in encoded for encoded in _encoded(spy_pipeline)), value
+
+
+def test_pipeline_output_never_contains_pii_from_turns(spy_pipeline: FeedbackPipeline) -> None:
+    record = FeedbackRecord(
+        kind="transcript",
+        turns=[
+            Turn(speaker=Speaker.AGENT, text="Can you confirm your e-mail?"),
+            Turn(speaker=Speaker.CUSTOMER, text=f"It is {PII['email']}, and the card is {PII['card']}"),
+        ],
+    )
+    dumped = json.dumps(spy_pipeline.predict([record])[0].model_dump(mode="json"))
+    assert PII["email"] not in dumped and PII["card"] not in dumped
+    assert "[EMAIL]" in dumped
+
+
+CUSTOMER = "The delivery was late, terrible courier"
+AGENT = "I love helping you, great great lovely, love it, love the app"
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        FeedbackRecord(
+            kind="transcript",
+            turns=[Turn(speaker=Speaker.AGENT, text=AGENT), Turn(speaker=Speaker.CUSTOMER, text=CUSTOMER)],
+        ),
+        FeedbackRecord(kind="transcript", text=f"Agent: {AGENT}\nCustomer: {CUSTOMER}\nAgent: {AGENT}"),
+    ],
+    ids=["turns", "prefixed-text"],
+)
+def test_pipeline_transcript_ignores_agent_words(spy_pipeline: FeedbackPipeline, record: FeedbackRecord) -> None:
+    (prediction,) = spy_pipeline.predict([record])
+    assert not any("helping" in text for text in _encoded(spy_pipeline))
+    (customer_only,) = spy_pipeline.predict([FeedbackRecord(kind="transcript", turns=[Turn(speaker="customer", text=CUSTOMER)])])
+    assert prediction == customer_only
+    assert prediction.sentiment.label == "negative"
+    assert [s.text for s in prediction.segments] == [CUSTOMER]
+
+
+def test_pipeline_transcript_without_customer_turn_raises(fake_pipeline: FeedbackPipeline) -> None:
+    from feedback_nlp.errors import InputError
+
+    record = FeedbackRecord(kind="transcript", text="Agent: Hello, how can I help?")
+    with pytest.raises(InputError, match="no customer turn"):
+        fake_pipeline.predict([record])
+
+
+def test_pipeline_social_normalisation_reaches_encoder(spy_pipeline: FeedbackPipeline) -> None:
+    spy_pipeline.predict_texts(["RT @bigshop: #WorstServiceEver from @bigshop https://x.co/abc"], kind="social")
+    encoded = _encoded(spy_pipeline)
+    assert "Worst Service Ever from @user http" in encoded
+    assert not any("bigshop" in text for text in encoded)
+
+
+def test_pipeline_encodes_each_distinct_text_once(spy_pipeline: FeedbackPipeline) -> None:
+    spy_pipeline.predict_texts(["Love the app, but the delivery took two weeks"] * 3)
+    assert len(spy_pipeline.encoder.calls) == 1
+    encoded = spy_pipeline.encoder.calls[0]
+    assert len(encoded) == len(set(encoded)) == 3  # the text and its two clauses
+
+
+def test_pipeline_predict_texts_kind(fake_pipeline: FeedbackPipeline) -> None:
+    predictions = fake_pipeline.predict_texts(["great", "late"], kind="social")
+    assert [p.kind for p in predictions] == [FeedbackKind.SOCIAL] * 2
+    assert [p.id for p in predictions] == [None, None]
+
+
+def _unsorted_touchpoints(data: dict) -> None:
+    data["touchpoints"] = [{"label": "phone", "confidence": 0.6}, {"label": "email", "confidence": 0.9}]
+
+
+def _score_off(data: dict) -> None:
+    data["sentiment"]["score"] = round(data["sentiment"]["score"] / 2, 4)
+
+
+def _unknown_stage(data: dict) -> None:
+    data["journey_stage"]["label"] = "shopping"
+
+
+def _probabilities_off(data: dict) -> None:
+    data["sentiment"]["probabilities"]["neutral"] += 0.05
+
+
+def _no_segments(data: dict) -> None:
+    data["segments"] = []
+
+
+@pytest.mark.parametrize("breakage", [_unsorted_touchpoints, _score_off, _unknown_stage, _probabilities_off, _no_segments])
+def test_check_contract_rejects_broken_prediction(fake_pipeline: FeedbackPipeline, breakage) -> None:  # noqa: ANN001
+    # The contract check used here and in the CLI tests must be able to fail.
+    from feedback_nlp.taxonomy.records import Prediction
+
+    data = fake_pipeline.predict_texts(["The delivery was late, terrible courier"])[0].model_dump(mode="json")
+    breakage(data)
+    with pytest.raises(AssertionError):
+        check_contract(Prediction.model_validate(data))
