@@ -123,6 +123,17 @@ def _count_rows(source: str) -> int | None:
     return max(lines - 1, 0) if path.suffix.lower() == ".csv" else lines
 
 
+def _unusable(record: Any) -> str | None:
+    """Why a valid record still cannot be classified (a transcript with no customer turn)."""
+    from feedback_nlp.text import customer_text
+
+    try:
+        customer_text(record)
+    except FeedbackNLPError as exc:
+        return str(exc)
+    return None
+
+
 @app.command()
 def classify(
     input: Annotated[str, typer.Argument(help="CSV, JSONL or Parquet file; '-' reads JSONL from stdin.")],
@@ -155,9 +166,10 @@ def classify(
             for batch in _batches(rows, batch_size):
                 good = []
                 for row in batch:
-                    if row.error is not None:
+                    error = row.error or _unusable(row.record)
+                    if error is not None:
                         failed += 1
-                        typer.echo(f"line {row.line}: {row.error}", err=True)
+                        typer.echo(f"line {row.line}: {error}", err=True)
                     else:
                         good.append(row.record)
                 written += write_jsonl(pipeline.predict(good), out)
@@ -171,6 +183,26 @@ def classify(
     if failed:
         typer.echo(f"{failed} row(s) failed, {written} classified.", err=True)
         raise typer.Exit(EXIT_ROWS_FAILED)
+
+
+@app.command()
+def card(
+    model: Annotated[Path, typer.Option(help="Bundle folder.")] = Path("models/default"),
+    baselines: Annotated[
+        Path | None, typer.Option(help="JSON written by benchmarks/baselines.py, shown in the card.")
+    ] = None,
+) -> None:
+    """Re-render a bundle's model card (e.g. with freshly measured baselines)."""
+    from feedback_nlp.train.card import refresh_card
+
+    try:
+        data = json.loads(baselines.read_text(encoding="utf-8")) if baselines else None
+        refresh_card(model, data)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise _fail(f"cannot read {baselines}: {exc}") from None
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"Wrote {model / 'README.md'}")
 
 
 @app.command()

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(default=64, ge=1, le=4096)
     max_seq_length: int = Field(default=128, ge=16, le=512)
     num_threads: int | None = Field(default=None, ge=1)
+    quantize: bool = Field(
+        default=False, description="Run the encoder with dynamic int8 linear layers (faster on CPU)."
+    )
 
 
 @lru_cache

@@ -197,15 +197,6 @@ def test_cli_classify_output_has_no_pii(tmp_path: Path) -> None:
     assert "[EMAIL]" in result.stdout
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG cli.py classify: a transcript row with only agent turns passes record validation, "
-        "then customer_text raises InputError inside pipeline.predict(good), which aborts the "
-        "whole run (exit 1, the rest of the batch unwritten) instead of reporting that row "
-        "with its line number and exiting 3"
-    ),
-    strict=True,
-)
 def test_cli_classify_agent_only_transcript_is_a_bad_row(tmp_path: Path) -> None:
     source = _jsonl(
         tmp_path / "in.jsonl",
@@ -269,15 +260,6 @@ def test_cli_evaluate_missing_gold(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG train/evaluate.py: `evaluate --gold` documents the fields text, sentiment, "
-        "journey_stage, touchpoints, but gold_records reads row.id and row.kind and "
-        "evaluate_gold groups by 'source', so a gold file without id/source crashes with an "
-        "AttributeError traceback instead of being evaluated (or refused with a DataError)"
-    ),
-    strict=True,
-)
 def test_cli_evaluate_gold_with_documented_fields_only(tmp_path: Path) -> None:
     fields = ("text", "sentiment", "journey_stage", "touchpoints")
     gold = _jsonl(tmp_path / "gold.jsonl", [{k: row[k] for k in fields} for row in GOLD])

@@ -113,10 +113,24 @@ class SentenceEncoder:
             # Loading a local folder must never reach for a hub.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         self.batch_size = batch_size
+        self.quantized = False
         logger.info("Loading encoder from %s", resolved)
         self.model: SentenceTransformer = SentenceTransformer(str(resolved), device="cpu")
         self.model.max_seq_length = max_seq_length
         self.model.eval()
+
+    def quantize(self) -> None:
+        """Switch the transformer's linear layers to dynamic int8 (faster on CPU, same API).
+
+        Call after any fine-tuned weights have been applied; there is no way back.
+        """
+        import torch
+
+        auto_model = self.model[0].auto_model
+        self.model[0].auto_model = torch.ao.quantization.quantize_dynamic(
+            auto_model, {torch.nn.Linear}, dtype=torch.qint8
+        )
+        self.quantized = True
 
     @property
     def dimension(self) -> int:

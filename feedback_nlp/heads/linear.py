@@ -56,8 +56,14 @@ class SoftmaxHead(ClassifierMixin, BaseEstimator):
             C=self.C, class_weight=self.class_weight, max_iter=2000, random_state=self.random_state
         )
         model.fit(X, y_idx, sample_weight=sample_weight)
-        self.coef_ = model.coef_.astype(np.float32)
-        self.intercept_ = model.intercept_.astype(np.float32)
+        coef, intercept = model.coef_, model.intercept_
+        if coef.shape[0] == 1:
+            # Two classes: scikit-learn keeps one row w for class 1; softmax over [-w/2, w/2]
+            # equals its sigmoid, so every head has one row per class.
+            coef = np.vstack([-coef / 2, coef / 2])
+            intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+        self.coef_ = coef.astype(np.float32)
+        self.intercept_ = intercept.astype(np.float32)
         self.temperature_ = 1.0
         return self
 

@@ -63,6 +63,9 @@ def new_bundle(target: Path) -> Iterator[Path]:
         shutil.rmtree(backup, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        backup = target.with_name(f".{target.name}.old")
+        if backup.exists() and not target.exists():
+            backup.rename(target)  # the swap failed half-way: put the old bundle back
         raise
 
 

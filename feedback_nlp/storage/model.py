@@ -94,6 +94,12 @@ def load_bundle(
         )
     version = f"{manifest.get('name', 'model')}:{manifest.get('version', 'unknown')}"
     if encoder is not None:
+        recorded = encoder_info.get("sha256")
+        if recorded and getattr(encoder, "weights_sha256", None) != recorded:
+            raise BundleError(
+                f"Bundle {folder} was trained on encoder weights {recorded[:12]}..., but the encoder "
+                f"passed in has {str(getattr(encoder, 'weights_sha256', None))[:12]}...; retrain the bundle."
+            )
         return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)
     encoder = SentenceEncoder(
         settings.encoder,
@@ -104,5 +110,7 @@ def load_bundle(
     )
     if (folder / ENCODER_LAYERS_FILE).is_file():
         apply_layer_weights(encoder, load_file(str(folder / ENCODER_LAYERS_FILE)))
+    if settings.quantize:
+        encoder.quantize()
     logger.info("Loaded bundle %s (%s)", folder, version)
     return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)

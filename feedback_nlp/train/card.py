@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 #: Dataset licences, as recorded in shared/data/*/SOURCE.txt.
@@ -95,6 +96,19 @@ def render_card(manifest: dict[str, Any]) -> str:
             )
         for task in ("sentiment", "journey_stage", "touchpoints"):
             lines += ["", f"### {task.replace('_', ' ')} per label", "", *_per_label_table(gold[task])]
+    baselines = manifest.get("baselines")
+    if baselines:
+        lines += [
+            "",
+            "## Against simple baselines on the same gold set",
+            "",
+            f"Measured by `benchmarks/baselines.py` ({baselines.get('measured', 'date not recorded')}).",
+            "",
+            "| system | task | metric | value |",
+            "|---|---|---|---|",
+        ]
+        for row in baselines.get("rows", []):
+            lines.append(f"| {row['baseline']} | {row['task']} | {row['metric']} | {_pct(row['value'])} |")
     if held.get("by_source"):
         lines += [
             "",
@@ -122,3 +136,22 @@ def render_card(manifest: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def refresh_card(folder: Path, baselines: dict[str, Any] | None = None) -> None:
+    """Re-render a bundle's model card (optionally with baseline figures) and re-seal its manifest.
+
+    Only the card and the manifest change; every other file's hash is checked first.
+    """
+    import hashlib
+    import json
+
+    from feedback_nlp.storage.bundle import MANIFEST, read_manifest
+
+    manifest = read_manifest(folder)
+    if baselines is not None:
+        manifest["baselines"] = baselines
+    card = render_card(manifest)
+    (folder / "README.md").write_text(card, encoding="utf-8")
+    manifest["files"]["README.md"] = hashlib.sha256(card.encode("utf-8")).hexdigest()
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")

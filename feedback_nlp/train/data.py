@@ -81,7 +81,10 @@ def _cap(frame: pd.DataFrame, limit: int, seed: int) -> pd.DataFrame:
         group.sample(n=max(1, round(len(group) * share)), random_state=seed)
         for _, group in frame.groupby(strata, sort=True)
     ]
-    return pd.concat(parts).sort_index()
+    capped = pd.concat(parts)
+    if len(capped) > limit:  # rounding per stratum can overshoot by a row or two
+        capped = capped.sample(n=limit, random_state=seed)
+    return capped.sort_index()
 
 
 def build_training_table(

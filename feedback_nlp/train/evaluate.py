@@ -22,10 +22,46 @@ GOLD_KINDS = {
 }
 
 
+REQUIRED_GOLD_COLUMNS = ("text", "sentiment", "journey_stage", "touchpoints")
+
+
+def prepare_gold(gold: pd.DataFrame, path: Path | str = "gold") -> pd.DataFrame:
+    """Check a gold table's columns and fill the optional ones (id, kind, source)."""
+    from feedback_nlp.errors import DataError
+
+    missing = [c for c in REQUIRED_GOLD_COLUMNS if c not in gold.columns]
+    if missing:
+        raise DataError(
+            f"{path} lacks the column(s) {missing}; each line needs text, sentiment, "
+            f"journey_stage and touchpoints (a list). Found: {sorted(gold.columns)}"
+        )
+    gold = gold.reset_index(drop=True).copy()
+    if "id" not in gold.columns:
+        gold["id"] = [str(i + 1) for i in range(len(gold))]
+    if "kind" not in gold.columns:
+        gold["kind"] = "survey"
+    if "source" not in gold.columns:
+        gold["source"] = "all"
+    return gold
+
+
+def _record_kind(value: str) -> FeedbackKind:
+    if value in GOLD_KINDS:
+        return GOLD_KINDS[value]
+    try:
+        return FeedbackKind(value)
+    except ValueError:
+        return FeedbackKind.SURVEY
+
+
 def gold_records(gold: pd.DataFrame) -> list[FeedbackRecord]:
     """The gold rows as feedback records."""
     return [
-        FeedbackRecord(id=str(row.id), kind=GOLD_KINDS.get(row.kind, FeedbackKind.SURVEY), text=row.text)
+        FeedbackRecord(
+            id=str(row.id),
+            kind=_record_kind(row.kind),
+            text=row.text,
+        )
         for row in gold.itertuples()
     ]
 
@@ -58,7 +94,7 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
 
 def evaluate_gold(pipeline: Any, gold_path: Path) -> dict[str, Any]:
     """Run ``pipeline`` over the gold set; overall and per-source reports."""
-    gold = load_gold(gold_path)
+    gold = prepare_gold(load_gold(gold_path), gold_path)
     predictions = pipeline.predict(gold_records(gold))
     stages = pipeline.taxonomy.stage_labels
     touchpoints = pipeline.taxonomy.touchpoint_labels

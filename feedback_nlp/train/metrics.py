@@ -54,11 +54,20 @@ def multi_label_report(
     for row, (t, p) in enumerate(zip(y_true, y_pred, strict=True)):
         true[row, [index[x] for x in t if x in index]] = 1
         pred[row, [index[x] for x in p if x in index]] = 1
-    p, r, f, s = precision_recall_fscore_support(true, pred, zero_division=0)
+    # Counted per column with numpy: scikit-learn reads a one-column indicator matrix as a
+    # binary target and would score the wrong class.
+    tp = (true & pred).sum(axis=0).astype(float)
+    fp = ((1 - true) & pred).sum(axis=0).astype(float)
+    fn = (true & (1 - pred)).sum(axis=0).astype(float)
+    s = true.sum(axis=0)
+    p = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
+    r = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
+    f = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp), where=(2 * tp + fp + fn) > 0)
+    micro_den = 2 * tp.sum() + fp.sum() + fn.sum()
     supported = [i for i in range(len(labels)) if s[i] > 0]
     return {
         "n": len(y_true),
-        "micro_f1": float(f1_score(true, pred, average="micro", zero_division=0)),
+        "micro_f1": float(2 * tp.sum() / micro_den) if micro_den else 0.0,
         "macro_f1": float(np.mean([f[i] for i in supported])) if supported else 0.0,
         "exact_match": float((true == pred).all(axis=1).mean()) if len(true) else 0.0,
         "per_label": {

@@ -75,14 +75,6 @@ def test_softmax_head_columns_follow_classes_order(fake_encoder: FakeEncoder) ->
     assert proba[1].argmax() == 2
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG heads/linear.py SoftmaxHead.fit: with two classes LogisticRegression keeps one "
-        "coefficient row, so predict_proba has a single column that is always 1.0 and predict "
-        "always returns classes_[0] (a taxonomy may have just two journey stages)"
-    ),
-    strict=True,
-)
 def test_softmax_head_two_classes_gives_two_columns(fake_encoder: FakeEncoder) -> None:
     X = fake_encoder.encode(["zeta one", "zeta two", "alpha one", "alpha two"])
     head = SoftmaxHead(C=10.0).fit(X, ["z", "z", "a", "a"])

@@ -162,13 +162,6 @@ def test_build_training_table_caps_each_source(table: TrainingTable) -> None:
         assert table.fingerprints[source]["used"] == count
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG train/data.py _cap: each sentiment stratum is sampled with round(len * share), and "
-        "the roundings can add up past the limit (mams with max_per_source=200 keeps 201 rows)"
-    ),
-    strict=True,
-)
 def test_build_training_table_cap_is_never_exceeded(data_dir: Path) -> None:
     table = build_training_table(
         data_dir, TAXONOMY, sources=["mams"], max_per_source=200, eval_fraction=0.2,

@@ -87,14 +87,6 @@ def test_multi_label_report_all_empty() -> None:
     assert all(row["support"] == 0 for row in report["per_label"].values())
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG train/metrics.py multi_label_report: with a single label the (n, 1) 0/1 matrix is "
-        "a binary target for scikit-learn, not a multilabel indicator, so class 0 is scored: "
-        "phone's F1 comes out 0.0 instead of 2/3 and micro-F1 0.5 instead of 2/3"
-    ),
-    strict=True,
-)
 def test_multi_label_report_single_label() -> None:
     report = multi_label_report([["phone"], []], [["phone"], ["phone"]], ["phone"])
     # phone: tp 1, fp 1, fn 0 -> P 1/2, R 1, F1 2/3 (the same as with a second, unused label)
