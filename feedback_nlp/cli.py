@@ -191,13 +191,20 @@ def card(
     baselines: Annotated[
         Path | None, typer.Option(help="JSON written by benchmarks/baselines.py, shown in the card.")
     ] = None,
+    gold: Annotated[
+        Path | None, typer.Option(help="Re-measure the gold-set figures with the current code.")
+    ] = None,
 ) -> None:
-    """Re-render a bundle's model card (e.g. with freshly measured baselines)."""
+    """Re-render a bundle's model card (with fresh baselines or gold-set figures)."""
+    from feedback_nlp.pipeline import load_pipeline
     from feedback_nlp.train.card import refresh_card
+    from feedback_nlp.train.evaluate import evaluate_gold
 
+    _setup_logging(False)
     try:
         data = json.loads(baselines.read_text(encoding="utf-8")) if baselines else None
-        refresh_card(model, data)
+        report = evaluate_gold(load_pipeline(model), gold) if gold else None
+        refresh_card(model, data, report)
     except (OSError, json.JSONDecodeError) as exc:
         raise _fail(f"cannot read {baselines}: {exc}") from None
     except FeedbackNLPError as exc:

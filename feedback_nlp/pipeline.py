@@ -138,6 +138,17 @@ class FeedbackPipeline:
         )
         return SentimentResult(label=label, score=round(score, 4), probabilities=probabilities)
 
+    @staticmethod
+    def _text_sentiment(scores: _Scores, row: int, seg_rows: Sequence[int]) -> np.ndarray:
+        """The text's sentiment: its own view averaged with the mean of its segments' views.
+
+        The whole-text view sees only the first ``max_seq_length`` tokens; the segments see
+        every sentence, so a complaint in the last lines of a long review still counts.
+        """
+        if len(set(seg_rows)) <= 1:
+            return scores.sentiment[row]
+        return 0.5 * scores.sentiment[row] + 0.5 * scores.sentiment[list(seg_rows)].mean(axis=0)
+
     def _touchpoints(self, proba: np.ndarray) -> list[LabelScore]:
         chosen = np.flatnonzero(proba >= self.heads.touchpoints.thresholds_)
         ranked = sorted(chosen, key=lambda j: -proba[j])
@@ -169,7 +180,7 @@ class FeedbackPipeline:
         return Prediction(
             id=record.id,
             kind=record.kind,
-            sentiment=self._sentiment(scores.sentiment[row], with_probabilities=True),
+            sentiment=self._sentiment(self._text_sentiment(scores, row, seg_rows), with_probabilities=True),
             journey_stage=LabelScore(
                 label=str(self.heads.stage.classes_[best]), confidence=round(float(stage_proba[best]), 4)
             ),

@@ -126,9 +126,8 @@ class SentenceEncoder:
         """
         import torch
 
-        auto_model = self.model[0].auto_model
-        self.model[0].auto_model = torch.ao.quantization.quantize_dynamic(
-            auto_model, {torch.nn.Linear}, dtype=torch.qint8
+        torch.ao.quantization.quantize_dynamic(
+            self.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
         )
         self.quantized = True
 

@@ -138,8 +138,16 @@ def render_card(manifest: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def refresh_card(folder: Path, baselines: dict[str, Any] | None = None) -> None:
-    """Re-render a bundle's model card (optionally with baseline figures) and re-seal its manifest.
+def refresh_card(
+    folder: Path, baselines: dict[str, Any] | None = None, gold: dict[str, Any] | None = None
+) -> None:
+    """Re-render a bundle's model card and re-seal its manifest.
+
+    Args:
+        folder: the bundle.
+        baselines: figures from ``benchmarks/baselines.py`` to show beside the model's.
+        gold: a fresh gold-set report (``evaluate_gold``) measured with the current code,
+            replacing the one recorded at training time.
 
     Only the card and the manifest change; every other file's hash is checked first.
     """
@@ -151,6 +159,8 @@ def refresh_card(folder: Path, baselines: dict[str, Any] | None = None) -> None:
     manifest = read_manifest(folder)
     if baselines is not None:
         manifest["baselines"] = baselines
+    if gold is not None:
+        manifest.setdefault("metrics", {})["gold"] = gold
     card = render_card(manifest)
     (folder / "README.md").write_text(card, encoding="utf-8")
     manifest["files"]["README.md"] = hashlib.sha256(card.encode("utf-8")).hexdigest()

@@ -194,7 +194,7 @@ def load_source(name: str, data_dir: Path) -> pd.DataFrame:
     return loader(Path(data_dir))
 
 
-def load_gold(path: Path) -> pd.DataFrame:
+def load_gold(path: str | Path) -> pd.DataFrame:
     """The hand-labelled gold set (JSONL): id, source, kind, text, sentiment, journey_stage, touchpoints."""
-    rows = [json.loads(line) for line in _require(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in _require(Path(path)).read_text(encoding="utf-8").splitlines() if line.strip()]
     return pd.DataFrame(rows)
