@@ -48,10 +48,39 @@ class SoftmaxHead(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(
-        self, X: np.ndarray, y: Sequence[str], sample_weight: np.ndarray | None = None
+        self,
+        X: np.ndarray,
+        y: Sequence[str],
+        sample_weight: np.ndarray | None = None,
+        *,
+        classes: Sequence[str] | None = None,
     ) -> "SoftmaxHead":
-        """Fit on embeddings ``X`` and string labels ``y``."""
-        self.classes_, y_idx = np.unique(np.asarray(y), return_inverse=True)
+        """Fit on embeddings ``X`` and string labels ``y``.
+
+        ``classes`` lists every label the head must output (the taxonomy's); labels with no
+        training example get a column that is never chosen, so the head still matches the
+        taxonomy it is bundled with.
+        """
+        seen, y_idx = np.unique(np.asarray(y), return_inverse=True)
+        self._fit_seen(X, y_idx, sample_weight)
+        self.classes_ = seen
+        if classes is not None:
+            self._expand(seen, np.asarray(sorted(classes)))
+        self.temperature_ = 1.0
+        return self
+
+    def _expand(self, seen: np.ndarray, classes: np.ndarray) -> None:
+        unknown = sorted(set(seen) - set(classes))
+        if unknown:
+            raise ValueError(f"labels {unknown} are not among the head's classes {list(classes)}")
+        coef = np.zeros((len(classes), self.coef_.shape[1]), dtype=np.float32)
+        intercept = np.full(len(classes), -30.0, dtype=np.float32)  # never chosen
+        for i, label in enumerate(seen):
+            j = int(np.flatnonzero(classes == label)[0])
+            coef[j], intercept[j] = self.coef_[i], self.intercept_[i]
+        self.classes_, self.coef_, self.intercept_ = classes, coef, intercept
+
+    def _fit_seen(self, X: np.ndarray, y_idx: np.ndarray, sample_weight: np.ndarray | None) -> None:
         model = LogisticRegression(
             C=self.C, class_weight=self.class_weight, max_iter=2000, random_state=self.random_state
         )
@@ -64,8 +93,6 @@ class SoftmaxHead(ClassifierMixin, BaseEstimator):
             intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
         self.coef_ = coef.astype(np.float32)
         self.intercept_ = intercept.astype(np.float32)
-        self.temperature_ = 1.0
-        return self
 
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         """Raw scores, one column per class."""

@@ -52,7 +52,7 @@ class FinetuneConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    layers: int = Field(default=2, ge=0, le=6)
+    layers: int = Field(default=3, ge=0, le=6)
     epochs: float = Field(default=1.0, ge=0.0)
     batch_size: int = Field(default=32, ge=1)
     learning_rate: float = Field(default=5e-5, gt=0.0)

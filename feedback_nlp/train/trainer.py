@@ -66,6 +66,7 @@ def fit_heads(
     X_tp: np.ndarray,
     table: TrainingTable,
     config: TrainingConfig,
+    stage_labels: list[str],
 ) -> tuple[TaskHeads, dict[str, Any]]:
     """Fit the heads on the train split; calibrate and tune thresholds on the eval split."""
     frame = table.frame
@@ -75,13 +76,18 @@ def fit_heads(
     heads: dict[str, SoftmaxHead] = {}
     for task, column, C, labels in (
         ("sentiment", "sentiment", config.heads.C_sentiment, list(SENTIMENT_LABELS)),
-        ("stage", "journey_stage", config.heads.C_stage, None),
+        ("stage", "journey_stage", config.heads.C_stage, stage_labels),
     ):
         known = frame[column].notna().to_numpy()
-        head = SoftmaxHead(C=C, random_state=config.seed).fit(X[train & known], frame[column][train & known].tolist())
+        missing = sorted(set(labels) - set(frame[column][train & known]))
+        if missing:
+            logger.warning("%s: no training text has the label(s) %s; the head will never predict them", task, missing)
+        head = SoftmaxHead(C=C, random_state=config.seed).fit(
+            X[train & known], frame[column][train & known].tolist(), classes=labels
+        )
         y_held = frame[column][held & known].tolist()
         head.calibrate(X[held & known], y_held)
-        report[task] = single_label_report(y_held, head.predict(X[held & known]).tolist(), labels or list(head.classes_))
+        report[task] = single_label_report(y_held, head.predict(X[held & known]).tolist(), labels)
         heads[task] = head
         logger.info("%s head: held-out macro-F1 %.3f", task, report[task]["macro_f1"])
     touchpoints = MultiLabelHead(C=config.heads.C_touchpoints, random_state=config.seed)
@@ -153,7 +159,7 @@ class Trainer:
         logger.info("Embedding %d training texts", len(texts))
         X = encoder.encode(texts, show_progress=True)
         X_tp = np.hstack([X, KeywordMatcher(self.taxonomy).features(texts)]) if cfg.heads.keyword_features else X
-        heads, held_out = fit_heads(X, X_tp, table, cfg)
+        heads, held_out = fit_heads(X, X_tp, table, cfg, self.taxonomy.stage_labels)
         held_out["by_source"] = held_out_by_source(table, heads, X)
         # 4. Evaluate on the gold set through the full prediction path.
         version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

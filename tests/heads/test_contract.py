@@ -274,3 +274,21 @@ def test_task_heads_load_missing_file_raises_bundle_error(tmp_path: Path, fake_e
     (tmp_path / missing).unlink()
     with pytest.raises(BundleError, match="Cannot read the heads"):
         TaskHeads.load(tmp_path)
+
+
+def test_softmax_head_keeps_unseen_classes_but_never_predicts_them() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 8)).astype(np.float32)
+    y = ["a" if x[0] > 0 else "b" for x in X]
+    head = SoftmaxHead().fit(X, y, classes=["c", "b", "a"])
+    assert list(head.classes_) == ["a", "b", "c"]
+    proba = head.predict_proba(X)
+    assert proba.shape == (60, 3)
+    assert proba[:, 2].max() < 1e-6
+    assert set(head.predict(X)) <= {"a", "b"}
+
+
+def test_softmax_head_rejects_labels_outside_classes() -> None:
+    X = np.eye(4, dtype=np.float32)
+    with pytest.raises(ValueError, match="not among"):
+        SoftmaxHead().fit(X, ["a", "b", "a", "z"], classes=["a", "b"])

@@ -26,7 +26,7 @@ def test_load_config_defaults() -> None:
     assert cfg.data.max_per_source == 6000
     assert cfg.data.exclude_gold is True
     assert len(cfg.data.sources) == 8
-    assert cfg.finetune.layers == 2 and cfg.finetune.epochs == 1.0
+    assert cfg.finetune.layers == 3 and cfg.finetune.epochs == 1.0
     assert cfg.heads.keyword_features is True
 
 
@@ -58,7 +58,7 @@ keyword_features = false
     assert cfg.data.sources == ["mams", "banking77"]
     assert cfg.data.max_per_source == 500
     assert cfg.finetune.epochs == 0.0
-    assert cfg.finetune.layers == 2  # untouched keys keep their defaults
+    assert cfg.finetune.layers == 3  # untouched keys keep their defaults
     assert cfg.heads.C_stage == 2.5
     assert cfg.heads.keyword_features is False
 
