@@ -21,7 +21,7 @@ COPY pyproject.toml README.md ./
 COPY feedback_nlp ./feedback_nlp
 COPY api ./api
 COPY models ./models
-RUN pip install --no-deps . && useradd --create-home --uid 10001 app
+RUN pip install --no-deps . && useradd --create-home --uid 10001 app && chmod -R a+rX /app/models
 
 USER app
 ENV FEEDBACK_NLP_MODEL_DIR=/app/models/default \

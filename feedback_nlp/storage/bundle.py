@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -55,6 +56,7 @@ def new_bundle(target: Path) -> Iterator[Path]:
             p.name: _sha256(p) for p in sorted(staging.iterdir()) if p.is_file() and p.name != MANIFEST
         }
         manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        _make_readable(staging)
         backup = target.with_name(f".{target.name}.old")
         if target.exists():
             shutil.rmtree(backup, ignore_errors=True)
@@ -69,6 +71,16 @@ def new_bundle(target: Path) -> Iterator[Path]:
         raise
 
 
+def _make_readable(folder: Path) -> None:
+    """mkdtemp creates 0700 folders and some writers 0600 files; a bundle is read by other users
+    (a service account, a container user), so give it ordinary umask-respecting modes."""
+    umask = os.umask(0)
+    os.umask(umask)
+    folder.chmod(0o777 & ~umask)
+    for file in folder.iterdir():
+        file.chmod(0o666 & ~umask)
+
+
 def read_manifest(path: Path) -> dict[str, Any]:
     """Read and verify a bundle's manifest and file hashes.
 
@@ -77,13 +89,19 @@ def read_manifest(path: Path) -> dict[str, Any]:
     """
     path = Path(path)
     manifest_path = path / MANIFEST
-    if not manifest_path.is_file():
+    try:
+        found = manifest_path.is_file()
+    except PermissionError as exc:
+        raise BundleError(f"Cannot read {path}: permission denied. Make the bundle readable by this user.") from exc
+    if not found:
         raise BundleError(
             f"Expected a model bundle at {path} (a folder with {MANIFEST}), found none. "
             "Train one with `feedback-nlp train` or set FEEDBACK_NLP_MODEL_DIR."
         )
     try:
         manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except PermissionError as exc:
+        raise BundleError(f"Cannot read {manifest_path}: permission denied. Make the bundle readable by this user.") from exc
     except json.JSONDecodeError as exc:
         raise BundleError(f"{manifest_path} is not valid JSON ({exc}); the bundle is damaged.") from exc
     if manifest.get("format") != BUNDLE_FORMAT:
