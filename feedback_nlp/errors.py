@@ -25,3 +25,7 @@ class BundleError(FeedbackNLPError):
 
 class DataError(FeedbackNLPError):
     """A training dataset is missing or not in the expected shape."""
+
+
+class ConflictError(FeedbackNLPError):
+    """A write contradicts what is stored (same idempotency key, different content)."""

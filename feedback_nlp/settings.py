@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +47,24 @@ class Settings(BaseSettings):
     quantize: bool = Field(
         default=False, description="Run the encoder with dynamic int8 linear layers (faster on CPU)."
     )
+
+    # --- The HTTP service -------------------------------------------------------------------
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("FEEDBACK_NLP_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL; a SQLite file (feedback-nlp.db) when unset.",
+    )
+    auth_enabled: bool = Field(default=True, description="Require API keys (Authorization: Bearer).")
+    max_records: int = Field(default=256, ge=1, le=10_000, description="Records per request.")
+    max_text_chars: int = Field(default=20_000, ge=100, description="Characters per record text.")
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024, description="Request body size.")
+    batching_enabled: bool = True
+    batch_max_size: int = Field(default=64, ge=1, le=4096)
+    batch_max_wait_ms: float = Field(default=5.0, ge=0.0, le=1000.0)
+    queue_max_records: int = Field(default=2048, ge=1)
+    rate_limit_per_second: float = Field(default=50.0, gt=0.0, description="Requests per key.")
+    rate_limit_burst: int = Field(default=100, ge=1)
+    cors_origins: list[str] = Field(default_factory=list, description="Allowed origins; none by default.")
 
 
 @lru_cache

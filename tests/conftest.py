@@ -75,3 +75,81 @@ def fake_pipeline(tiny_bundle: Path, settings: Settings):  # noqa: ANN201
     from feedback_nlp.storage.model import load_bundle
 
     return load_bundle(tiny_bundle, settings, encoder=FakeEncoder())
+
+
+# --- Databases: the storage tests run on SQLite and on PostgreSQL ------------------------------
+
+import os  # noqa: E402
+import secrets  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+#: Maintenance databases tried in turn for the session's throwaway PostgreSQL database; set
+#: FEEDBACK_NLP_TEST_POSTGRES_URL to use another server (its user must be allowed CREATE DATABASE).
+POSTGRES_ADMIN_URLS = (
+    "postgresql+psycopg://postgres@/postgres?host=/var/run/postgresql",
+    "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    "postgresql+psycopg://root@/postgres?host=/var/run/postgresql",
+    "postgresql+psycopg://root@127.0.0.1:5432/postgres",
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database created for this test session and dropped after it.
+
+    Skipped, with the reason, when no server answers or none lets us create a database.
+    """
+    from sqlalchemy import create_engine, make_url, text
+
+    from feedback_nlp.storage.db import resolve_database_url
+
+    configured = os.environ.get("FEEDBACK_NLP_TEST_POSTGRES_URL")
+    name = f"feedback_nlp_test_{os.getpid()}_{secrets.token_hex(4)}"
+    failures = []
+    for admin_url in (resolve_database_url(configured),) if configured else POSTGRES_ADMIN_URLS:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        try:
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        except Exception as exc:  # noqa: BLE001 - unreachable server, refused login, no CREATEDB right
+            failures.append(f"{make_url(admin_url).render_as_string()}: {type(exc).__name__}")
+            admin.dispose()
+            continue
+        try:
+            yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        return
+    pytest.skip("PostgreSQL not reachable, so its storage tests did not run (" + "; ".join(failures) + ")")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database (no tables yet) on each backend; tests migrate it themselves.
+
+    SQLite: a new file per test. PostgreSQL: the session's throwaway database, emptied after
+    each test (its ``public`` schema dropped and recreated).
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'feedback.db'}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    yield url
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            # A connection the test left open would block the DROP; end it first.
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
