@@ -1,4 +1,4 @@
-"""The FastAPI application: ``uvicorn api.main:app`` or ``feedback-nlp serve``."""
+"""The FastAPI application: ``feedback-nlp serve`` or ``uvicorn api.main:app``."""
 
 from __future__ import annotations
 
@@ -7,53 +7,122 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.routes import classify, health
-from feedback_nlp.errors import FeedbackNLPError, InputError
+from api.auth import KeyCache
+from api.batching import MicroBatcher
+from api.bodylimit import BodySizeLimitMiddleware
+from api.observability import RequestContextMiddleware, create_metrics, get_request_id
+from api.ratelimit import RateLimiter
+from api.routes import classify, feedback, health, models
+from feedback_nlp.errors import ConflictError, FeedbackNLPError, InputError
+from feedback_nlp.settings import Settings, get_settings
+from feedback_nlp.storage.db import init_db, make_session_factory
 
 logger = logging.getLogger(__name__)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load the model once at start-up (unless a test already put one in app.state)."""
-    if getattr(app.state, "pipeline", None) is None:
+    """Load the model and open the database once; start the micro-batcher."""
+    state, settings = app.state, app.state.settings
+    if getattr(state, "pipeline", None) is None:
         from feedback_nlp.pipeline import load_pipeline
 
-        app.state.pipeline = load_pipeline()
-    yield
-
-
-def create_app() -> FastAPI:
-    """Build the application."""
-    app = FastAPI(
-        title="feedback-nlp",
-        version="0.1.0",
-        summary="Sentiment, journey stage and touchpoints for customer-experience feedback.",
-        lifespan=lifespan,
+        state.pipeline = await run_in_threadpool(load_pipeline)
+    if getattr(state, "engine", None) is None:
+        state.engine = await run_in_threadpool(init_db, settings.database_url)
+    state.sessions = make_session_factory(state.engine)
+    state.batcher = MicroBatcher(
+        state.pipeline.predict,
+        max_batch_size=settings.batch_max_size,
+        max_wait_ms=settings.batch_max_wait_ms,
+        max_queue=settings.queue_max_records,
+        enabled=settings.batching_enabled,
+        on_batch=state.metrics.observe_batch,
     )
-    app.include_router(health.router)
-    app.include_router(classify.router)
+    state.metrics.track_queue_depth(lambda: state.batcher.queue_depth)
+    await state.batcher.start()
+    logger.info("ready: model %s", state.pipeline.version)
+    try:
+        yield
+    finally:
+        await state.batcher.stop()
+        state.engine.dispose()
 
+
+def _error(status: int, detail: object, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": detail}, headers=headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        # Name the field and the problem; never echo the submitted text back.
+        # Name the field and the problem; never echo the submitted input back.
         errors = [
             {"loc": list(err.get("loc", [])), "msg": err.get("msg", ""), "type": err.get("type", "")}
             for err in exc.errors()
         ]
-        return JSONResponse(status_code=422, content={"detail": errors})
+        return _error(422, errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, exc.detail, getattr(exc, "headers", None))
 
     @app.exception_handler(FeedbackNLPError)
     async def _domain(_: Request, exc: FeedbackNLPError) -> JSONResponse:
-        status = 422 if isinstance(exc, InputError) else 500
-        if status == 500:
-            logger.error("internal error: %s", type(exc).__name__)
-        return JSONResponse(status_code=status, content={"detail": str(exc) if status == 422 else "internal error"})
+        if isinstance(exc, ConflictError):
+            return _error(409, str(exc))
+        if isinstance(exc, InputError):
+            return _error(422, str(exc))
+        logger.error("internal error %s", type(exc).__name__)
+        return _error(500, f"Internal error (request id {get_request_id()}).")
 
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.error("unhandled %s", type(exc).__name__, exc_info=exc)
+        return _error(500, f"Internal error (request id {get_request_id()}).")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application; tests may preset ``app.state.pipeline`` and ``app.state.engine``."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="feedback-nlp",
+        version="0.1.0",
+        summary="Sentiment, journey stage and touchpoints for customer-experience feedback.",
+        description=(
+            "Authenticate with `Authorization: Bearer <key>` (keys: `feedback-nlp keys create`). "
+            "Scopes: classify, ingest, read, admin. Errors answer `{\"detail\": ...}` and never "
+            "echo submitted text."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.pipeline = None
+    app.state.engine = None
+    app.state.metrics = create_metrics()
+    app.state.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.key_cache = KeyCache()
+    for router in (health.router, classify.router, feedback.router, models.router):
+        app.include_router(router)
+    _install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app
 
 
-app = create_app()
+def __getattr__(name: str) -> FastAPI:
+    # `uvicorn api.main:app` builds the app on first access, not at import (tests import freely).
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

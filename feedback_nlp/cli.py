@@ -214,17 +214,82 @@ def card(
     typer.echo(f"Wrote {model / 'README.md'}")
 
 
+keys_app = typer.Typer(help="Manage API keys (stored as hashes in the service database).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _sessions():  # noqa: ANN202
+    from feedback_nlp.storage.db import init_db, make_session_factory
+
+    return make_session_factory(init_db(get_settings().database_url))
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who uses the key, e.g. survey-tool.")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated: classify, ingest, read, admin.")] = "classify",
+) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    from feedback_nlp.storage.keys_repo import create_key
+
+    try:
+        with _sessions()() as session:
+            created = create_key(session, name, scopes)
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(created.plaintext)
+    typer.echo(f"key {created.info.id} ({created.info.prefix}...) scopes {','.join(created.info.scopes)}: "
+               "store it now, it cannot be shown again", err=True)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (id, prefix, name, scopes, state); never the keys themselves."""
+    from feedback_nlp.storage.keys_repo import list_keys
+
+    with _sessions()() as session:
+        for key in list_keys(session):
+            state = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d}"
+            typer.echo(f"{key.id}\t{key.prefix}...\t{key.name}\t{','.join(key.scopes)}\t{state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="The key's id (see `keys list`).")]) -> None:
+    """Revoke a key; the service refuses it within seconds."""
+    from feedback_nlp.storage.keys_repo import revoke_key
+
+    try:
+        with _sessions()() as session:
+            key = revoke_key(session, key_id)
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"revoked key {key.id} ({key.prefix}...)")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads the model).")] = 1,
+    create_key: Annotated[
+        bool, typer.Option("--create-key", help="Create a key with every scope but admin and print it.")
+    ] = False,
 ) -> None:
-    """Serve the HTTP API with uvicorn."""
-    _setup_logging(True)
+    """Serve the HTTP API with uvicorn (JSON logs on stderr)."""
     import uvicorn
 
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_level="info")
+    from api.observability import configure_logging
+
+    if create_key:
+        from feedback_nlp.storage.keys_repo import create_key as make_key
+
+        with _sessions()() as session:
+            created = make_key(session, "local", "classify,ingest,read")
+        typer.echo(f"API key (classify, ingest, read): {created.plaintext}", err=True)
+    configure_logging("INFO")
+    uvicorn.run(
+        "api.main:app", host=host, port=port, workers=workers, log_config=None, access_log=False
+    )
 
 
 @app.command()

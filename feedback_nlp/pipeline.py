@@ -88,7 +88,7 @@ class FeedbackPipeline:
         if not records:
             return []
         # 1. The customer's words only, with personal data redacted before anything else.
-        texts = [redact(customer_text(record)) for record in records]
+        texts = self.customer_texts(records)
         # 2. Sentences and clauses, with offsets into the redacted text.
         segments = segment_texts(self.nlp, texts)
         # 3. One encoder pass over every distinct normalised text and segment.
@@ -106,6 +106,11 @@ class FeedbackPipeline:
             seg_rows = [index[s] for s in seg_inputs[i]] or [doc_row] * len(segments[i])
             results.append(self._assemble(record, scores, doc_row, segments[i], seg_rows))
         return results
+
+    @staticmethod
+    def customer_texts(records: Sequence[FeedbackRecord]) -> list[str]:
+        """The redacted customer-side text of each record: what is classified and stored."""
+        return [redact(customer_text(record)) for record in records]
 
     def predict_texts(self, texts: Sequence[str], kind: FeedbackKind | str = "survey") -> list[Prediction]:
         """Convenience: classify plain texts of one kind."""

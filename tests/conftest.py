@@ -153,3 +153,21 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             connection.execute(text("CREATE SCHEMA public"))
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def service(tmp_path: Path, fake_pipeline):  # noqa: ANN001, ANN201
+    """The app on a fresh SQLite file with the fake pipeline (see factories.build_service)."""
+    from factories import build_service
+
+    with build_service(f"sqlite:///{tmp_path / 'service.db'}", fake_pipeline) as running:
+        yield running
+
+
+@pytest.fixture
+def any_db_service(db_url: str, fake_pipeline):  # noqa: ANN001, ANN201
+    """The app on SQLite and on PostgreSQL."""
+    from factories import build_service
+
+    with build_service(db_url, fake_pipeline) as running:
+        yield running

@@ -265,3 +265,46 @@ def _check_touchpoints(touchpoints: list[LabelScore], taxonomy: Taxonomy) -> Non
     confidences = [t.confidence for t in touchpoints]
     assert confidences == sorted(confidences, reverse=True)
     assert all(0.0 <= c <= 1.0 for c in confidences)
+
+
+# --- The HTTP service on a fake pipeline -------------------------------------------------------
+
+from collections.abc import Iterator as _Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from dataclasses import dataclass as _dataclass, field as _field  # noqa: E402
+
+
+@_dataclass
+class Service:
+    """A running app (TestClient) with one API key per scope."""
+
+    client: object
+    app: object
+    keys: dict[str, str] = _field(default_factory=dict)
+
+    def auth(self, scope: str = "admin") -> dict[str, str]:
+        """Headers carrying the key for ``scope``."""
+        return {"Authorization": f"Bearer {self.keys[scope]}"}
+
+
+@contextmanager
+def build_service(database_url: str, pipeline: object, **overrides: object) -> _Iterator[Service]:
+    """Start the real app on ``database_url`` with ``pipeline``; keys for every scope."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from feedback_nlp.settings import Settings
+    from feedback_nlp.storage.db import init_db, make_session_factory
+    from feedback_nlp.storage.keys_repo import SCOPES, create_key
+
+    settings = Settings(database_url=database_url, **overrides)  # type: ignore[arg-type]
+    engine = init_db(database_url)
+    keys = {}
+    with make_session_factory(engine)() as session:
+        for scope in SCOPES:
+            keys[scope] = create_key(session, f"test-{scope}", [scope]).plaintext
+    app = create_app(settings)
+    app.state.pipeline = pipeline
+    app.state.engine = engine
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Service(client=client, app=app, keys=keys)

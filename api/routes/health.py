@@ -1,11 +1,13 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and metrics."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.schemas import Health
+from feedback_nlp.storage.db import ping
 
 router = APIRouter(tags=["health"])
 
@@ -17,9 +19,23 @@ def health() -> Health:
 
 
 @router.get("/ready", response_model=Health, responses={503: {"model": Health}})
-def ready(request: Request) -> Health | JSONResponse:
-    """The model is loaded and the service can answer."""
+async def ready(request: Request) -> Health | JSONResponse:
+    """The model is loaded and the database answers; 503 otherwise."""
     pipeline = getattr(request.app.state, "pipeline", None)
-    if pipeline is None:
-        return JSONResponse(status_code=503, content={"status": "loading"}, headers={"Retry-After": "5"})
-    return Health(status="ready", model_version=pipeline.version)
+    engine = getattr(request.app.state, "engine", None)
+    database_ok = engine is not None and await run_in_threadpool(ping, engine)
+    if pipeline is None or not database_ok:
+        body = Health(
+            status="not ready",
+            model_version=getattr(pipeline, "version", None),
+            database="ok" if database_ok else "unreachable",
+        )
+        return JSONResponse(status_code=503, content=body.model_dump(), headers={"Retry-After": "5"})
+    return Health(status="ready", model_version=pipeline.version, database="ok")
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus metrics: requests, latency, batch sizes, queue depth, predictions by label."""
+    body, content_type = request.app.state.metrics.render()
+    return Response(content=body, media_type=content_type)

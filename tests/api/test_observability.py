@@ -181,16 +181,16 @@ def test_middleware_access_line_has_route_template_not_values(log_lines: io.Stri
     assert "private" not in log_lines.getvalue()
 
 
-def test_logs_never_hold_the_feedback_text(log_lines: io.StringIO, fake_pipeline) -> None:  # noqa: ANN001
+def test_logs_never_hold_the_feedback_text(log_lines: io.StringIO, fake_pipeline, tmp_path) -> None:  # noqa: ANN001
     """A secret sentence sent in bodies, paths and queries appears in no log line."""
-    from api.main import create_app
+    from factories import build_service
 
-    app = create_app()
-    app.state.pipeline = fake_pipeline
-    wrapped = RequestContextMiddleware(app, metrics=create_metrics())
-    with TestClient(wrapped, raise_server_exceptions=False) as client:
-        ok = client.post("/v1/classify", json={"records": [{"id": "s", "kind": "review", "text": SECRET}]})
-        bad = client.post("/v1/classify", json={"records": [{"kind": "tweet", "text": SECRET}]})
+    with build_service(f"sqlite:///{tmp_path / 's.db'}", fake_pipeline) as service:
+        client = service.client
+        ok = client.post("/v1/classify", headers=service.auth("classify"),
+                         json={"records": [{"id": "s", "kind": "review", "text": SECRET}]})
+        bad = client.post("/v1/classify", headers=service.auth("classify"),
+                          json={"records": [{"kind": "tweet", "text": SECRET}]})
         client.get(f"/v1/{SECRET}", params={"text": SECRET})
     with TestClient(make_app(), raise_server_exceptions=False) as client:
         client.post("/echo-length", content=SECRET.encode())

@@ -1,0 +1,99 @@
+"""Ingest feedback (classify and store) and read it back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import OperationalError, InterfaceError, DBAPIError
+
+from api.auth import IngestKey, ReadKey
+from api.deps import BatcherDep, PipelineDep, SettingsDep
+from api.limits import check_records
+from api.routes.classify import ERRORS, predict
+from api.schemas import ErrorBody, FeedbackPage, IngestRequest, IngestResponse, IngestResult, StoredRecord
+from feedback_nlp.storage import feedback_repo
+from feedback_nlp.storage.feedback_repo import FeedbackFilters
+from feedback_nlp.taxonomy.records import FeedbackKind
+
+router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
+
+
+def _database_unavailable(exc: Exception) -> HTTPException:
+    return HTTPException(
+        status_code=503,
+        detail="The database is unavailable; nothing was stored. Retry with the same ids.",
+        headers={"Retry-After": "5"},
+    )
+
+
+@router.post(
+    "",
+    response_model=IngestResponse,
+    status_code=201,
+    responses={**ERRORS, 200: {"model": IngestResponse, "description": "All records were duplicates"},
+               409: {"model": ErrorBody, "description": "A (source, id) is stored with a different text"}},
+)
+async def ingest(
+    body: IngestRequest, request: Request, response: Response, _: IngestKey, pipeline: PipelineDep,
+    batcher: BatcherDep, settings: SettingsDep,
+) -> IngestResponse:
+    """Redact, classify and store records in one transaction (all or none).
+
+    Idempotent on ``(source, id)``: a retried record stores nothing new and returns the existing
+    id with status ``duplicate``; a changed text under a stored key is a 409.
+    """
+    check_records(body.records, settings)
+    predictions = await predict(request, batcher, body.records)
+    texts = pipeline.customer_texts(body.records)
+    items = list(zip(body.records, predictions, texts, strict=True))
+
+    def store() -> list[feedback_repo.IngestOutcome]:
+        with request.app.state.sessions() as session:
+            return feedback_repo.ingest(session, items, default_source=body.source)
+
+    try:
+        outcomes = await run_in_threadpool(store)
+    except (OperationalError, InterfaceError) as exc:
+        raise _database_unavailable(exc) from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise _database_unavailable(exc) from exc
+        raise
+    if all(o.status == "duplicate" for o in outcomes):
+        response.status_code = 200
+    return IngestResponse(
+        results=[
+            IngestResult(id=o.id, external_id=r.id, status=o.status) for o, r in zip(outcomes, body.records, strict=True)
+        ],
+        model_version=pipeline.version,
+    )
+
+
+@router.get("", response_model=FeedbackPage, responses={k: ERRORS[k] for k in (401, 403, 422, 429)})
+def list_feedback(
+    request: Request,
+    _: ReadKey,
+    kind: FeedbackKind | None = None,
+    source: Annotated[str | None, Query(max_length=200)] = None,
+    touchpoint: Annotated[str | None, Query(max_length=100)] = None,
+    journey_stage: Annotated[str | None, Query(max_length=100)] = None,
+    sentiment: Annotated[str | None, Query(pattern="^(negative|neutral|positive)$")] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=feedback_repo.MAX_PAGE_SIZE)] = feedback_repo.DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> FeedbackPage:
+    """Stored records with their predictions, newest first, filtered and paginated by cursor."""
+    filters = FeedbackFilters(
+        kind=kind.value if kind else None, source=source, touchpoint=touchpoint, journey_stage=journey_stage,
+        sentiment=sentiment, created_from=created_from, created_to=created_to,
+    )
+    try:
+        with request.app.state.sessions() as session:
+            rows, next_cursor = feedback_repo.list_feedback(session, filters, limit=limit, cursor=cursor)
+    except (OperationalError, InterfaceError) as exc:
+        raise _database_unavailable(exc) from exc
+    return FeedbackPage(items=[StoredRecord(**row.model_dump()) for row in rows], next_cursor=next_cursor)

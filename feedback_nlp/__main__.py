@@ -1,0 +1,5 @@
+"""``python -m feedback_nlp`` runs the command line."""
+
+from feedback_nlp.cli import app
+
+app(prog_name="feedback-nlp")
