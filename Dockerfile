@@ -21,11 +21,15 @@ COPY pyproject.toml README.md ./
 COPY feedback_nlp ./feedback_nlp
 COPY api ./api
 COPY models ./models
-RUN pip install --no-deps . && useradd --create-home --uid 10001 app && chmod -R a+rX /app/models
+RUN pip install --no-deps . && useradd --create-home --uid 10001 app && chmod -R a+rX /app/models \
+    && mkdir -p /data && chown app /data
 
 USER app
+# The SQLite store lives on a volume; set DATABASE_URL=postgresql://... for PostgreSQL.
 ENV FEEDBACK_NLP_MODEL_DIR=/app/models/default \
     FEEDBACK_NLP_DATA_DIR=/nonexistent \
+    DATABASE_URL=sqlite:////data/feedback-nlp.db \
     PORT=8000
+VOLUME /data
 EXPOSE 8000
 CMD ["sh", "-c", "exec feedback-nlp serve --host 0.0.0.0 --port ${PORT}"]

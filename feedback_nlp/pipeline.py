@@ -59,8 +59,8 @@ class FeedbackPipeline:
     Examples:
         >>> pipeline = load_pipeline()
         >>> record = FeedbackRecord(kind="review", text="Love the app, but delivery took two weeks")
-        >>> pipeline.predict([record])[0].sentiment.label
-        'negative'
+        >>> [segment.text for segment in pipeline.predict([record])[0].segments]
+        ['Love the app,', 'but delivery took two weeks']
     """
 
     def __init__(
