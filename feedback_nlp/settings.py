@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     taxonomy_path: Path | None = Field(
         default=None, description="A taxonomy YAML file; the packaged default when unset."
     )
-    batch_size: int = Field(default=64, ge=1, le=4096)
+    batch_size: int = Field(default=32, ge=1, le=4096, description="Texts per encoder pass (small batches pad less).")
     max_seq_length: int = Field(default=128, ge=16, le=512)
     num_threads: int | None = Field(default=None, ge=1)
     quantize: bool = Field(

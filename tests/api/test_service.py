@@ -252,3 +252,9 @@ def test_openapi_schema_lists_routes_with_examples(service) -> None:  # noqa: AN
     schema = service.client.get("/openapi.json").json()
     assert {"/health", "/ready", "/v1/classify", "/v1/feedback", "/v1/models/current"} <= set(schema["paths"])
     assert "examples" in schema["components"]["schemas"]["ClassifyRequest"]
+
+
+def test_openapi_schema_is_valid_openapi(service) -> None:  # noqa: ANN001
+    from openapi_spec_validator import validate
+
+    validate(service.client.get("/openapi.json").json())
