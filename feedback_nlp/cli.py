@@ -194,6 +194,9 @@ def card(
     gold: Annotated[
         Path | None, typer.Option(help="Re-measure the gold-set figures with the current code.")
     ] = None,
+    speed: Annotated[
+        Path | None, typer.Option(help="JSON written by benchmarks/classify_speed.py, shown in the card.")
+    ] = None,
 ) -> None:
     """Re-render a bundle's model card (with fresh baselines or gold-set figures)."""
     from feedback_nlp.pipeline import load_pipeline
@@ -206,7 +209,8 @@ def card(
         if data is not None:  # the card needs the table, not the benchmark's full reports
             data = {"measured": data.get("measured"), "rows": data.get("rows", [])}
         report = evaluate_gold(load_pipeline(model), gold) if gold else None
-        refresh_card(model, data, report)
+        speed_report = json.loads(speed.read_text(encoding="utf-8")) if speed else None
+        refresh_card(model, data, report, speed_report)
     except (OSError, json.JSONDecodeError) as exc:
         raise _fail(f"cannot read {baselines}: {exc}") from None
     except FeedbackNLPError as exc:

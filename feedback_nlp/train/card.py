@@ -109,6 +109,18 @@ def render_card(manifest: dict[str, Any]) -> str:
         ]
         for row in baselines.get("rows", []):
             lines.append(f"| {row['baseline']} | {row['task']} | {row['metric']} | {_pct(row['value'])} |")
+    speed = manifest.get("speed")
+    if speed:
+        lines += [
+            "",
+            "## Speed and memory",
+            "",
+            f"Measured by `benchmarks/classify_speed.py` ({speed.get('measured', 'date not recorded')}), all heads and segments.",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            *[f"| {row['measure']} | {row['value']} |" for row in speed.get("rows", [])],
+        ]
     if held.get("by_source"):
         lines += [
             "",
@@ -138,8 +150,27 @@ def render_card(manifest: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def speed_rows(report: dict[str, Any]) -> dict[str, Any]:
+    """The card's speed table from the JSON that ``benchmarks/classify_speed.py`` writes."""
+    machine = report.get("machine", {})
+    rows = []
+    for corpus, info in report.get("in_process", {}).get("corpora", {}).items():
+        rows.append({"measure": f"in process, {corpus} ({info['mean_chars']:.0f} chars), texts/s",
+                     "value": info["pipeline"]["texts_per_s"]})
+    for corpus, info in report.get("cli", {}).items():
+        if isinstance(info, dict) and "end_to_end_texts_per_s" in info:
+            rows.append({"measure": f"`feedback-nlp classify`, {info['texts']} {corpus}, end to end, texts/s",
+                         "value": info["end_to_end_texts_per_s"]})
+            rows.append({"measure": f"`feedback-nlp classify`, {corpus}, peak RSS MiB", "value": info["run"]["maxrss_mib"]})
+    measured = f"{report.get('date', '')[:10]}, {machine.get('nproc', '?')} cores of {machine.get('cpu_model', '?')}"
+    return {"measured": measured, "rows": rows}
+
+
 def refresh_card(
-    folder: Path, baselines: dict[str, Any] | None = None, gold: dict[str, Any] | None = None
+    folder: Path,
+    baselines: dict[str, Any] | None = None,
+    gold: dict[str, Any] | None = None,
+    speed: dict[str, Any] | None = None,
 ) -> None:
     """Re-render a bundle's model card and re-seal its manifest.
 
@@ -161,6 +192,8 @@ def refresh_card(
         manifest["baselines"] = baselines
     if gold is not None:
         manifest.setdefault("metrics", {})["gold"] = gold
+    if speed is not None:
+        manifest["speed"] = speed_rows(speed)
     card = render_card(manifest)
     (folder / "README.md").write_text(card, encoding="utf-8")
     manifest["files"]["README.md"] = hashlib.sha256(card.encode("utf-8")).hexdigest()
