@@ -327,7 +327,6 @@ def classify_with_real_bundle(bundle: Path, tmp_path: Path) -> list[Prediction]:
     return predictions
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not (REAL_BUNDLE / "manifest.json").is_file(), reason="models/default not trained yet")
 def test_cli_classify_real_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(feedback_nlp.pipeline, "load_pipeline", REAL_LOAD_PIPELINE)

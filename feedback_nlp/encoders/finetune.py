@@ -74,7 +74,7 @@ def finetune_top_layers(
     names = set(trainable_names(auto_model, layers))
     for name, param in auto_model.named_parameters():
         param.requires_grad = name in names
-    dim = model.get_sentence_embedding_dimension()
+    dim = model.get_embedding_dimension()
     heads = nn.ModuleDict(
         {
             "sentiment": nn.Linear(dim, n_sentiment),

@@ -134,7 +134,7 @@ class SentenceEncoder:
     @property
     def dimension(self) -> int:
         """Length of one embedding."""
-        return int(self.model.get_sentence_embedding_dimension() or 0)
+        return int(self.model.get_embedding_dimension() or 0)
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         """Embed ``texts`` as a float32 array of shape (len(texts), dimension)."""
