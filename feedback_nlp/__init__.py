@@ -17,7 +17,7 @@ __all__ = ["FeedbackPipeline", "FeedbackRecord", "Prediction", "Taxonomy", "load
 __version__ = "0.1.0"
 
 
-def load_pipeline(model_dir: Any = None) -> "FeedbackPipeline":
+def load_pipeline(model_dir: Any = None) -> FeedbackPipeline:
     """Load the pipeline from a model bundle (the ``model_dir`` setting by default)."""
     from feedback_nlp.pipeline import load_pipeline as _load
 

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -30,11 +30,12 @@ from feedback_nlp.text import customer_text, make_nlp, normalize, redact, segmen
 logger = logging.getLogger(__name__)
 
 
-class Encoder:
+class Encoder(Protocol):
     """What the pipeline needs from an encoder (see :class:`SentenceEncoder`)."""
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:  # pragma: no cover - protocol
-        raise NotImplementedError
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed ``texts``: one row per text, in order."""
+        ...
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Request
 
 from api.auth import ClassifyKey
@@ -13,7 +15,7 @@ from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
 
 router = APIRouter(prefix="/v1", tags=["classify"])
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or unknown API key"},
     403: {"model": ErrorBody, "description": "The key lacks the scope"},
     413: {"model": ErrorBody, "description": "Request body over the size limit"},

@@ -115,6 +115,10 @@ class SentenceEncoder:
         self.batch_size = batch_size
         self.quantized = False
         logger.info("Loading encoder from %s", resolved)
+        # Loading is fast; the library's own progress bar is noise on a user's terminal.
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
         self.model: SentenceTransformer = SentenceTransformer(str(resolved), device="cpu")
         self.model.max_seq_length = max_seq_length
         self.model.eval()

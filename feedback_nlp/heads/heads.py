@@ -46,7 +46,7 @@ class TaskHeads:
         (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> "TaskHeads":
+    def load(cls, folder: Path) -> TaskHeads:
         """Read heads written by :meth:`save`."""
         try:
             tensors = load_file(str(folder / WEIGHTS_FILE))

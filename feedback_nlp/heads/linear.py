@@ -54,7 +54,7 @@ class SoftmaxHead(ClassifierMixin, BaseEstimator):
         sample_weight: np.ndarray | None = None,
         *,
         classes: Sequence[str] | None = None,
-    ) -> "SoftmaxHead":
+    ) -> SoftmaxHead:
         """Fit on embeddings ``X`` and string labels ``y``.
 
         ``classes`` lists every label the head must output (the taxonomy's); labels with no
@@ -107,7 +107,7 @@ class SoftmaxHead(ClassifierMixin, BaseEstimator):
         """The most probable label for each row."""
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
-    def calibrate(self, X: np.ndarray, y: Sequence[str]) -> "SoftmaxHead":
+    def calibrate(self, X: np.ndarray, y: Sequence[str]) -> SoftmaxHead:
         """Fit the softmax temperature on held-out data (minimum log-loss)."""
         index = {label: i for i, label in enumerate(self.classes_)}
         y_idx = np.array([index[label] for label in y])
@@ -132,7 +132,7 @@ class MultiLabelHead(ClassifierMixin, BaseEstimator):
         self.C = C
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray, Y: np.ndarray, labels: Sequence[str]) -> "MultiLabelHead":
+    def fit(self, X: np.ndarray, Y: np.ndarray, labels: Sequence[str]) -> MultiLabelHead:
         """Fit one binary model per column of ``Y``."""
         self.classes_ = np.asarray(labels)
         n_labels = len(labels)
@@ -164,17 +164,17 @@ class MultiLabelHead(ClassifierMixin, BaseEstimator):
 
     def tune_thresholds(
         self, X: np.ndarray, Y: np.ndarray, *, grid: Sequence[float] | None = None
-    ) -> "MultiLabelHead":
+    ) -> MultiLabelHead:
         """Choose, per label, the threshold with the best F1 on held-out ``Y`` (NaN ignored)."""
-        grid = np.asarray(grid if grid is not None else np.linspace(0.2, 0.9, 15))
+        candidates = np.asarray(grid if grid is not None else np.linspace(0.2, 0.9, 15))
         proba = self.predict_proba(X)
         for j in range(len(self.classes_)):
             known = ~np.isnan(Y[:, j])
             y = Y[known, j]
             if y.sum() == 0:
                 continue
-            scores = [_f1(y, proba[known, j] >= t) for t in grid]
-            self.thresholds_[j] = float(grid[int(np.argmax(scores))])
+            scores = [_f1(y, proba[known, j] >= t) for t in candidates]
+            self.thresholds_[j] = float(candidates[int(np.argmax(scores))])
         return self
 
 

@@ -62,7 +62,7 @@ class Taxonomy(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _has_labels(self) -> "Taxonomy":
+    def _has_labels(self) -> Taxonomy:
         if len(self.journey_stages) < 2:
             raise ValueError("a taxonomy needs at least two journey stages")
         if NO_STAGE not in self.journey_stages:
@@ -88,7 +88,7 @@ class Taxonomy(BaseModel):
         return hashlib.sha256(blob).hexdigest()[:16]
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Taxonomy":
+    def from_file(cls, path: str | Path) -> Taxonomy:
         """Read a taxonomy YAML file.
 
         Raises:
@@ -107,7 +107,7 @@ class Taxonomy(BaseModel):
         return cls.from_dict(data, source=str(path))
 
     @classmethod
-    def from_dict(cls, data: Any, *, source: str = "<dict>") -> "Taxonomy":
+    def from_dict(cls, data: Any, *, source: str = "<dict>") -> Taxonomy:
         """Build a taxonomy from parsed YAML/JSON data."""
         try:
             return cls.model_validate(data)
@@ -115,7 +115,7 @@ class Taxonomy(BaseModel):
             raise ConfigError(f"{source} is not a valid taxonomy: {exc}") from exc
 
     @classmethod
-    def default(cls) -> "Taxonomy":
+    def default(cls) -> Taxonomy:
         """The packaged default taxonomy (shared/TAXONOMY.md, version 1)."""
         text = resources.files("feedback_nlp.taxonomy").joinpath("default_taxonomy.yaml")
         return cls.from_dict(yaml.safe_load(text.read_text(encoding="utf-8")), source="default")

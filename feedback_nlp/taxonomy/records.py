@@ -55,7 +55,7 @@ class FeedbackRecord(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _has_text(self) -> "FeedbackRecord":
+    def _has_text(self) -> FeedbackRecord:
         if self.turns is not None and self.kind is not FeedbackKind.TRANSCRIPT:
             raise ValueError(f"'turns' is only for kind 'transcript', got kind '{self.kind}'")
         if self.turns is not None and self.text is not None:

@@ -72,8 +72,8 @@ def _combine(maps: Iterable[LabelMap]) -> LabelMap:
 def _map_row(row: pd.Series) -> LabelMap:
     source = row["source"]
     if source in ("banking77", "bitext_support", "tweeteval_sentiment"):
-        table = {"banking77": "banking77", "bitext_support": "bitext", "tweeteval_sentiment": "tweeteval"}
-        return _lookup(load_table(table[source]), row["native_label"])
+        names = {"banking77": "banking77", "bitext_support": "bitext", "tweeteval_sentiment": "tweeteval"}
+        return _lookup(load_table(names[source]), row["native_label"])
     if source == "womens_clothing_reviews":
         base = _lookup(load_table("womens_clothing"), row["native_label"])
         if base.sentiment is None:

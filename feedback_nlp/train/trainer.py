@@ -30,7 +30,7 @@ from feedback_nlp.train.card import render_card
 from feedback_nlp.train.config import TrainingConfig
 from feedback_nlp.train.data import TrainingTable, build_training_table
 from feedback_nlp.train.evaluate import evaluate_gold
-from feedback_nlp.train.metrics import multi_label_report, single_label_report
+from feedback_nlp.train.metrics import single_label_report
 
 logger = logging.getLogger(__name__)
 
