@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import KeyCache
@@ -72,6 +73,15 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, exc.detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+        # Connection refused, server gone, pool exhausted: nothing was written (one transaction).
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        return _error(
+            503, "The database is unavailable; nothing was stored. Retry with the same ids.", {"Retry-After": "5"}
+        )
 
     @app.exception_handler(FeedbackNLPError)
     async def _domain(_: Request, exc: FeedbackNLPError) -> JSONResponse:

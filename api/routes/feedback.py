@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.exc import OperationalError, InterfaceError, DBAPIError
 
 from api.auth import IngestKey, ReadKey
 from api.deps import BatcherDep, PipelineDep, SettingsDep
@@ -19,14 +18,6 @@ from feedback_nlp.storage.feedback_repo import FeedbackFilters
 from feedback_nlp.taxonomy.records import FeedbackKind
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
-
-
-def _database_unavailable(exc: Exception) -> HTTPException:
-    return HTTPException(
-        status_code=503,
-        detail="The database is unavailable; nothing was stored. Retry with the same ids.",
-        headers={"Retry-After": "5"},
-    )
 
 
 @router.post(
@@ -54,14 +45,8 @@ async def ingest(
         with request.app.state.sessions() as session:
             return feedback_repo.ingest(session, items, default_source=body.source)
 
-    try:
-        outcomes = await run_in_threadpool(store)
-    except (OperationalError, InterfaceError) as exc:
-        raise _database_unavailable(exc) from exc
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise _database_unavailable(exc) from exc
-        raise
+    # A lost database connection surfaces as OperationalError: api.main answers it with a 503.
+    outcomes = await run_in_threadpool(store)
     if all(o.status == "duplicate" for o in outcomes):
         response.status_code = 200
     return IngestResponse(
@@ -91,9 +76,6 @@ def list_feedback(
         kind=kind.value if kind else None, source=source, touchpoint=touchpoint, journey_stage=journey_stage,
         sentiment=sentiment, created_from=created_from, created_to=created_to,
     )
-    try:
-        with request.app.state.sessions() as session:
-            rows, next_cursor = feedback_repo.list_feedback(session, filters, limit=limit, cursor=cursor)
-    except (OperationalError, InterfaceError) as exc:
-        raise _database_unavailable(exc) from exc
+    with request.app.state.sessions() as session:
+        rows, next_cursor = feedback_repo.list_feedback(session, filters, limit=limit, cursor=cursor)
     return FeedbackPage(items=[StoredRecord(**row.model_dump()) for row in rows], next_cursor=next_cursor)

@@ -258,3 +258,21 @@ def test_openapi_schema_is_valid_openapi(service) -> None:  # noqa: ANN001
     from openapi_spec_validator import validate
 
     validate(service.client.get("/openapi.json").json())
+
+
+def test_ingest_with_database_gone_is_503_and_recovers(service) -> None:  # noqa: ANN001
+    from sqlalchemy import create_engine
+
+    from feedback_nlp.storage.db import make_session_factory
+
+    working = service.app.state.sessions
+    service.app.state.sessions = make_session_factory(
+        create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none", connect_args={"connect_timeout": 1})
+    )
+    down = service.client.post("/v1/feedback", json={"records": RECORDS}, headers=service.auth("ingest"))
+    assert down.status_code == 503 and down.headers["Retry-After"]
+    assert "Retry with the same ids" in down.json()["detail"]
+    service.app.state.sessions = working  # the database is back: the client's retry is stored once
+    retried = service.client.post("/v1/feedback", json={"records": RECORDS}, headers=service.auth("ingest"))
+    assert retried.status_code == 201
+    assert [r["status"] for r in retried.json()["results"]] == ["stored"] * 3
