@@ -34,6 +34,8 @@ CONFIGS = {
     "ft2": {"layers": 2, "epochs": 1.0, "lr": 5e-5, "n": 24000},
     "ft3": {"layers": 3, "epochs": 1.0, "lr": 5e-5, "n": 24000},
     "ft6": {"layers": 6, "epochs": 1.0, "lr": 3e-5, "n": 24000},
+    "ft3x2": {"layers": 3, "epochs": 2.0, "lr": 5e-5, "n": 24000},
+    "ft3lr": {"layers": 3, "epochs": 1.0, "lr": 1e-4, "n": 24000},
 }
 
 
