@@ -171,3 +171,15 @@ def any_db_service(db_url: str, fake_pipeline):  # noqa: ANN001, ANN201
 
     with build_service(db_url, fake_pipeline) as running:
         yield running
+
+
+@pytest.fixture
+def sessions(db_url: str):  # noqa: ANN201
+    """A session factory on a freshly migrated database of each backend."""
+    from feedback_nlp.storage.db import init_db, make_session_factory
+
+    engine = init_db(db_url)
+    try:
+        yield make_session_factory(engine)
+    finally:
+        engine.dispose()

@@ -12,7 +12,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback_nlp.errors import ConflictError, InputError
-from feedback_nlp.storage.db import init_db, make_engine, make_session_factory
+from feedback_nlp.storage.db import make_engine
 from feedback_nlp.storage.feedback_repo import (
     FeedbackConflict,
     FeedbackFilters,
@@ -43,16 +43,6 @@ def unmigrated() -> Iterator[Session]:
     try:
         with Session(engine) as session:
             yield session
-    finally:
-        engine.dispose()
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    """A session factory on a freshly migrated database of each backend."""
-    engine = init_db(db_url)
-    try:
-        yield make_session_factory(engine)
     finally:
         engine.dispose()
 

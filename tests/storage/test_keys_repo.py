@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from sqlalchemy import make_url, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from feedback_nlp.errors import InputError
-from feedback_nlp.storage.db import init_db, make_session_factory
 from feedback_nlp.storage.keys_repo import (
     SCOPES,
     create_key,
@@ -23,16 +21,6 @@ from feedback_nlp.storage.keys_repo import (
     verify_key,
 )
 from feedback_nlp.storage.models import ApiKey
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    """A session factory on a freshly migrated database of each backend."""
-    engine = init_db(db_url)
-    try:
-        yield make_session_factory(engine)
-    finally:
-        engine.dispose()
 
 
 def test_create_key_returns_the_plaintext_once_and_stores_its_hash(sessions: sessionmaker[Session]) -> None:
