@@ -8,9 +8,6 @@ from pydantic import BaseModel, Field
 
 from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
 
-#: The schema's hard ceiling; the configured maximum (FEEDBACK_NLP_MAX_RECORDS) is checked too.
-MAX_RECORDS = 256
-
 _EXAMPLE_RECORDS = [
     {"id": "r1", "kind": "review", "text": "Love the app, but the delivery took two weeks."},
     {"id": "c7", "kind": "transcript", "turns": [

@@ -123,17 +123,6 @@ def _count_rows(source: str) -> int | None:
     return max(lines - 1, 0) if path.suffix.lower() == ".csv" else lines
 
 
-def _unusable(record: Any) -> str | None:
-    """Why a valid record still cannot be classified (a transcript with no customer turn)."""
-    from feedback_nlp.text import customer_text
-
-    try:
-        customer_text(record)
-    except FeedbackNLPError as exc:
-        return str(exc)
-    return None
-
-
 @app.command()
 def classify(
     input: Annotated[str, typer.Argument(help="CSV, JSONL or Parquet file; '-' reads JSONL from stdin.")],
@@ -166,10 +155,9 @@ def classify(
             for batch in _batches(rows, batch_size):
                 good = []
                 for row in batch:
-                    error = row.error or _unusable(row.record)
-                    if error is not None:
+                    if row.error is not None:
                         failed += 1
-                        typer.echo(f"line {row.line}: {error}", err=True)
+                        typer.echo(f"line {row.line}: {row.error}", err=True)
                     else:
                         good.append(row.record)
                 written += write_jsonl(pipeline.predict(good), out)

@@ -174,7 +174,12 @@ def test_pipeline_transcript_ignores_agent_words(spy_pipeline: FeedbackPipeline,
 def test_pipeline_transcript_without_customer_turn_raises(fake_pipeline: FeedbackPipeline) -> None:
     from feedback_nlp.errors import InputError
 
-    record = FeedbackRecord(kind="transcript", text="Agent: Hello, how can I help?")
+    with pytest.raises(ValueError, match="no customer turn"):  # refused when the record is built
+        FeedbackRecord(kind="transcript", text="Agent: Hello, how can I help?")
+    # and, should an unvalidated record get this far, by the pipeline itself
+    record = FeedbackRecord.model_construct(
+        id=None, kind=FeedbackKind.TRANSCRIPT, text="Agent: Hello, how can I help?", turns=None
+    )
     with pytest.raises(InputError, match="no customer turn"):
         fake_pipeline.predict([record])
 

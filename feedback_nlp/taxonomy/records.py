@@ -63,6 +63,16 @@ class FeedbackRecord(BaseModel):
         has_turn_text = bool(self.turns) and any(t.text.strip() for t in self.turns or [])
         if not has_turn_text and not (self.text and self.text.strip()):
             raise ValueError("the record has no text: give a non-empty 'text' (or 'turns')")
+        if self.kind is FeedbackKind.TRANSCRIPT:
+            # Checked here, per record, so that one agent-only transcript is refused on its own
+            # instead of failing every record it would share an encoder batch with.
+            from feedback_nlp.errors import InputError
+            from feedback_nlp.text.transcript import customer_text
+
+            try:
+                customer_text(self)
+            except InputError as exc:
+                raise ValueError(str(exc)) from None
         return self
 
 

@@ -276,3 +276,12 @@ def test_ingest_with_database_gone_is_503_and_recovers(service) -> None:  # noqa
     retried = service.client.post("/v1/feedback", json={"records": RECORDS}, headers=service.auth("ingest"))
     assert retried.status_code == 201
     assert [r["status"] for r in retried.json()["results"]] == ["stored"] * 3
+
+
+def test_agent_only_transcript_is_422_for_its_own_request_only(service) -> None:  # noqa: ANN001
+    bad = {"records": [{"id": "x", "kind": "transcript", "turns": [{"speaker": "agent", "text": "Hello?"}]}]}
+    response = service.client.post("/v1/classify", json=bad, headers=service.auth("classify"))
+    assert response.status_code == 422
+    assert "customer turn" in response.json()["detail"][0]["msg"]
+    good = service.client.post("/v1/classify", json={"records": RECORDS}, headers=service.auth("classify"))
+    assert good.status_code == 200

@@ -121,23 +121,30 @@ def test_customer_text_returns_text_for_other_kinds(kind: str) -> None:
     assert customer_text(FeedbackRecord(kind=kind, text=text)) == text
 
 
-@pytest.mark.parametrize(
-    "record",
-    [
-        FeedbackRecord(id="t1", kind="transcript", text="Agent: Hello?\nRep: Anyone there?"),
-        FeedbackRecord(kind="transcript", turns=[Turn(speaker="agent", text="Hello?")]),
-        FeedbackRecord(
-            kind="transcript",
-            turns=[Turn(speaker="agent", text="Hello?"), Turn(speaker="customer", text="  ")],
-        ),
-    ],
-)
-def test_customer_text_agent_only_transcript_raises(record: FeedbackRecord) -> None:
+AGENT_ONLY = [
+    {"id": "t1", "kind": "transcript", "text": "Agent: Hello?\nRep: Anyone there?"},
+    {"kind": "transcript", "turns": [Turn(speaker="agent", text="Hello?")]},
+    {"kind": "transcript", "turns": [Turn(speaker="agent", text="Hello?"), Turn(speaker="customer", text="  ")]},
+]
+
+
+@pytest.mark.parametrize("fields", AGENT_ONLY)
+def test_customer_text_agent_only_transcript_raises(fields: dict) -> None:
+    # model_construct skips validation: customer_text keeps its own check as a second line.
+    record = FeedbackRecord.model_construct(
+        **{"id": None, "text": None, "turns": None, **fields, "kind": FeedbackKind.TRANSCRIPT}
+    )
     with pytest.raises(InputError, match="no customer turn"):
         customer_text(record)
 
 
+@pytest.mark.parametrize("fields", AGENT_ONLY)
+def test_feedback_record_refuses_agent_only_transcript(fields: dict) -> None:
+    with pytest.raises(ValueError, match="no customer turn"):
+        FeedbackRecord(**fields)
+
+
 def test_customer_text_error_names_the_record() -> None:
-    record = FeedbackRecord(id="call-42", kind="transcript", text="Agent: Hello?")
+    record = FeedbackRecord.model_construct(id="call-42", kind=FeedbackKind.TRANSCRIPT, text="Agent: Hello?", turns=None)
     with pytest.raises(InputError, match="call-42"):
         customer_text(record)
