@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from functools import lru_cache
 from pathlib import Path
 
@@ -46,6 +48,11 @@ class Settings(BaseSettings):
     num_threads: int | None = Field(default=None, ge=1)
     quantize: bool = Field(
         default=False, description="Run the encoder with dynamic int8 linear layers (faster on CPU)."
+    )
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        default="auto",
+        description="Encoder matrix products in float32 or bfloat16 (autocast: 1.7x faster on CPUs "
+        "with AVX-512 BF16 or AMX, slower elsewhere); auto picks bfloat16 where the CPU has it.",
     )
 
     # --- The HTTP service -------------------------------------------------------------------

