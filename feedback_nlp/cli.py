@@ -206,6 +206,10 @@ def card(
     typer.echo(f"Wrote {model / 'README.md'}")
 
 
+from feedback_nlp.topics.cli import topics_app  # noqa: E402
+
+app.add_typer(topics_app, name="topics")
+
 keys_app = typer.Typer(help="Manage API keys (stored as hashes in the service database).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

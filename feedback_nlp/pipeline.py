@@ -24,6 +24,7 @@ from feedback_nlp.taxonomy.records import (
     Prediction,
     SegmentPrediction,
     SentimentResult,
+    TopicResult,
 )
 from feedback_nlp.text import customer_text, make_nlp, normalize, redact, segment_texts
 
@@ -45,6 +46,15 @@ class _Scores:
     sentiment: np.ndarray  # (n, 3) in SENTIMENT_LABELS order
     stage: np.ndarray  # (n, n_stages) in heads.stage.classes_ order
     touchpoints: np.ndarray  # (n, n_touchpoints)
+    topics: list[TopicResult | None]  # (n,) when a topic model is attached, else all None
+
+
+class TopicAssigner(Protocol):
+    """What the pipeline needs from a topic model (see :class:`feedback_nlp.topics.model.TopicModel`)."""
+
+    def assign(self, embeddings: np.ndarray) -> Sequence[Any]:
+        """One assignment (``topic``, ``label``, ``confidence``; topic -1 when none) per row."""
+        ...
 
 
 class FeedbackPipeline:
@@ -80,6 +90,8 @@ class FeedbackPipeline:
         self.manifest = manifest or {}
         self.nlp = make_nlp()
         self.keywords = KeywordMatcher(taxonomy)
+        #: The deployed topic model, if any: fills the ``topic`` fields (see ``use_topics``).
+        self.topic_model: TopicAssigner | None = None
         # Columns of the sentiment head in the fixed negative/neutral/positive order.
         classes = list(heads.sentiment.classes_)
         self._sentiment_order = [classes.index(label) for label in SENTIMENT_LABELS]
@@ -108,6 +120,10 @@ class FeedbackPipeline:
             results.append(self._assemble(record, scores, doc_row, segments[i], seg_rows))
         return results
 
+    def use_topics(self, topic_model: TopicAssigner | None) -> None:
+        """Attach a topic model fitted on this pipeline's embeddings (``None`` detaches it)."""
+        self.topic_model = topic_model
+
     @staticmethod
     def customer_texts(records: Sequence[FeedbackRecord]) -> list[str]:
         """The redacted customer-side text of each record: what is classified and stored."""
@@ -131,8 +147,17 @@ class FeedbackPipeline:
             sentiment=self.heads.sentiment.predict_proba(X)[:, self._sentiment_order],
             stage=self.heads.stage.predict_proba(X),
             touchpoints=self.heads.touchpoints.predict_proba(X_tp),
+            topics=self._topics(X),
         )
         return scores, {text: row for row, text in enumerate(unique)}
+
+    def _topics(self, X: np.ndarray) -> list[TopicResult | None]:
+        if self.topic_model is None:
+            return [None] * len(X)
+        return [
+            TopicResult(id=a.topic, label=a.label, confidence=a.confidence) if a.topic >= 0 else None
+            for a in self.topic_model.assign(X)
+        ]
 
     def _sentiment(self, proba: np.ndarray, *, with_probabilities: bool) -> SentimentResult:
         label = SENTIMENT_LABELS[int(proba.argmax())]
@@ -180,6 +205,7 @@ class FeedbackPipeline:
                 end=seg.end,
                 sentiment=self._sentiment(scores.sentiment[seg_row], with_probabilities=False),
                 touchpoints=self._touchpoints(scores.touchpoints[seg_row]),
+                topic=scores.topics[seg_row],
             )
             for seg, seg_row in zip(segments, seg_rows, strict=True)
         ]
@@ -191,13 +217,23 @@ class FeedbackPipeline:
                 label=str(self.heads.stage.classes_[best]), confidence=round(float(stage_proba[best]), 4)
             ),
             touchpoints=self._touchpoints(scores.touchpoints[row]),
+            topic=scores.topics[row],
             segments=segment_predictions,
             model_version=self.version,
         )
 
 
-def load_pipeline(model_dir: str | Path | None = None) -> FeedbackPipeline:
-    """Load the pipeline from a bundle folder (the ``model_dir`` setting by default)."""
+def load_pipeline(model_dir: str | Path | None = None, *, topics: bool = True) -> FeedbackPipeline:
+    """Load the pipeline from a bundle folder (the ``model_dir`` setting by default).
+
+    With ``topics``, a topic model deployed at the ``topic_model_dir`` setting is attached, so
+    predictions carry topics; it must have been fitted on this bundle's embeddings.
+    """
     from feedback_nlp.storage.model import load_bundle
 
-    return load_bundle(model_dir)
+    pipeline = load_bundle(model_dir)
+    if topics:
+        from feedback_nlp.topics.deploy import attach_deployed
+
+        attach_deployed(pipeline)
+    return pipeline

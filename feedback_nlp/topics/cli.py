@@ -1,0 +1,175 @@
+"""``feedback-nlp topics``: fit, update, show and deploy topic models."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from feedback_nlp.errors import FeedbackNLPError
+
+topics_app = typer.Typer(help="Topic models fitted on your own feedback (BERTopic on the pipeline's encoder).",
+                         no_args_is_help=True)
+
+ASSIGNMENTS = "assignments.jsonl"
+
+InputArg = Annotated[str | None, typer.Argument(help="CSV, JSONL or Parquet file of feedback (or use --from-db).")]
+FromDb = Annotated[bool, typer.Option("--from-db", help="Use the feedback stored in the service database.")]
+Kind = Annotated[str | None, typer.Option(help="Kind for rows without one: survey, review, social, transcript.")]
+TextColumn = Annotated[str, typer.Option(help="Column (or JSON key) holding the text.")]
+IdColumn = Annotated[str, typer.Option(help="Column (or JSON key) holding the id.")]
+Since = Annotated[datetime | None, typer.Option(help="--from-db: only records created at or after this time.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(1)
+
+
+def _corpus(input: str | None, from_db: bool, pipeline, kind, text_column, id_column, since):  # type: ignore[no-untyped-def]
+    from feedback_nlp.topics.corpus import corpus_from_db, corpus_from_file
+
+    if (input is None) == (not from_db):
+        raise _fail("give either an INPUT file or --from-db (not both, not neither)")
+    if from_db:
+        return corpus_from_db(since)
+    corpus = corpus_from_file(input, pipeline, kind=kind, text_column=text_column, id_column=id_column)
+    for message in corpus.errors[:20]:
+        typer.echo(message, err=True)
+    if len(corpus.errors) > 20:
+        typer.echo(f"... and {len(corpus.errors) - 20} more bad rows", err=True)
+    return corpus
+
+
+def _write_assignments(path: Path, ids: list[str], assignments: list) -> None:  # type: ignore[type-arg]
+    from feedback_nlp.fileio import open_output
+
+    with open_output(path) as out:
+        for record_id, a in zip(ids, assignments, strict=True):
+            out.write(json.dumps({"id": record_id, "topic": a.topic, "label": a.label, "confidence": a.confidence}) + "\n")
+
+
+def _print_topics(model, limit: int = 30) -> None:  # type: ignore[no-untyped-def]
+    rows = sorted(model.topics, key=lambda t: -t.count)
+    typer.echo(f"{len(rows)} topics (min similarity {model.min_similarity:.3f}):")
+    for t in rows[:limit]:
+        flags = ("seed " if t.seeded else "") + ("NEW " if t.is_new else "")
+        typer.echo(f"  {t.id:>4}  {t.count:>6}  {flags:<9}{t.label}")
+    if len(rows) > limit:
+        typer.echo(f"  ... {len(rows) - limit} more (feedback-nlp topics show DIR --all)")
+
+
+@topics_app.command("fit")
+def fit(
+    input: InputArg = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the topic model to.")] = Path("topics"),
+    from_db: FromDb = False,
+    min_topic_size: Annotated[int, typer.Option(min=2, help="Smallest cluster that counts as a topic.")] = 15,
+    max_outliers: Annotated[float, typer.Option(min=0.0, max=1.0, help="Largest share left unassigned.")] = 0.15,
+    kind: Kind = None,
+    text_column: TextColumn = "text",
+    id_column: IdColumn = "id",
+    since: Since = None,
+    deploy: Annotated[bool, typer.Option("--deploy", help="Also deploy it: classify and ingest then fill topics.")] = False,
+) -> None:
+    """Fit a topic model on a corpus and write it, with each record's topic in DIR/assignments.jsonl."""
+    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.topics import deploy as deployment
+    from feedback_nlp.topics.corpus import embed_corpus
+    from feedback_nlp.topics.embeddings import encoder_fingerprint
+    from feedback_nlp.topics.model import TopicConfig, TopicModel
+
+    try:
+        pipeline = load_pipeline(topics=False)
+        corpus = _corpus(input, from_db, pipeline, kind, text_column, id_column, since)
+        X = embed_corpus(corpus, pipeline)
+        typer.echo(f"fitting topics on {len(corpus)} texts ...", err=True)
+        config = TopicConfig(min_topic_size=min_topic_size, max_outlier_share=max_outliers)
+        model, assignments = TopicModel.fit(
+            corpus.model_inputs, X, embed=pipeline.embed, seeds=pipeline.taxonomy.topic_seeds, config=config
+        )
+        model.save(output, encoder=encoder_fingerprint(pipeline.manifest),
+                   extra={"source": "database" if from_db else str(input), "bundle": pipeline.version})
+        _write_assignments(output / ASSIGNMENTS, list(corpus.frame["id"]), assignments)
+        unassigned = sum(a.topic < 0 for a in assignments) / len(assignments)
+        _print_topics(model)
+        typer.echo(f"wrote {output} ({unassigned:.1%} of texts unassigned)", err=True)
+        if deploy:
+            typer.echo(f"deployed to {deployment.deploy(output)}", err=True)
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+
+
+@topics_app.command("update")
+def update(
+    input: InputArg = None,
+    from_db: FromDb = False,
+    model_dir: Annotated[Path | None, typer.Option("--model", help="Topic model (default: the deployed one).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here (default: in place).")] = None,
+    kind: Kind = None,
+    text_column: TextColumn = "text",
+    id_column: IdColumn = "id",
+    since: Since = None,
+) -> None:
+    """Fold a new batch of feedback into a topic model without refitting; new topics are flagged."""
+    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.topics import deploy as deployment
+    from feedback_nlp.topics.corpus import embed_corpus
+    from feedback_nlp.topics.embeddings import encoder_fingerprint
+
+    try:
+        pipeline = load_pipeline(topics=False)
+        source = model_dir or deployment.deployed_dir()
+        model = deployment.load_for(pipeline, source)
+        corpus = _corpus(input, from_db, pipeline, kind, text_column, id_column, since)
+        X = embed_corpus(corpus, pipeline)
+        updated, assignments = model.update(corpus.model_inputs, X, embed=pipeline.embed)
+        target = output or source
+        updated.save(target, encoder=encoder_fingerprint(pipeline.manifest))
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+        _write_assignments(target / f"assignments-update-{stamp}.jsonl", list(corpus.frame["id"]), assignments)
+        new = [t for t in updated.topics if t.is_new]
+        typer.echo(f"{len(corpus)} texts folded in; {len(new)} new topic(s)"
+                   + (": " + "; ".join(t.label for t in new) if new else ""), err=True)
+        typer.echo(f"wrote {target}", err=True)
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+
+
+@topics_app.command("show")
+def show(
+    model_dir: Annotated[Path | None, typer.Argument(help="Topic model folder (default: the deployed one).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the topic table as JSON.")] = False,
+    all_topics: Annotated[bool, typer.Option("--all", help="List every topic.")] = False,
+) -> None:
+    """List a topic model's topics, largest first."""
+    from feedback_nlp.topics import deploy as deployment
+    from feedback_nlp.topics.model import TopicModel
+
+    try:
+        model = TopicModel.load(model_dir or deployment.deployed_dir())
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        json.dump(model.topic_table(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_topics(model, limit=10**9 if all_topics else 30)
+
+
+@topics_app.command("deploy")
+def deploy_command(
+    model_dir: Annotated[Path, typer.Argument(help="Topic model folder to deploy.")],
+) -> None:
+    """Deploy a topic model: classify, ingest and the service then fill the topic fields."""
+    from feedback_nlp.topics import deploy as deployment
+
+    try:
+        target = deployment.deploy(model_dir)
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"deployed {model_dir} to {target}; restart the service to pick it up", err=True)

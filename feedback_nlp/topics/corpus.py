@@ -1,0 +1,177 @@
+"""Feedback for topic models and reports: from a file (classified here) or from the database.
+
+Either way the result is one table with a row per record: id, created_at, the redacted
+customer text, kind, source and the prediction fields the trend report needs. The text
+the encoder sees is the same normalised text the pipeline classifies, so an embedding
+computed for classification can be reused for topics and the other way round.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from feedback_nlp.errors import InputError
+from feedback_nlp.settings import get_settings
+from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
+from feedback_nlp.text import normalize
+from feedback_nlp.topics.embeddings import EmbeddingCache, encoder_fingerprint
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = [
+    "id", "created_at", "text", "kind", "source", "sentiment_label", "sentiment_score",
+    "journey_stage", "touchpoints", "topic", "topic_label", "topic_confidence",
+]
+
+
+@dataclass
+class Corpus:
+    """Feedback ready for topics: one row per record (see :data:`COLUMNS`) and bad-row messages."""
+
+    frame: pd.DataFrame
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def model_inputs(self) -> list[str]:
+        """The texts as the encoder sees them (redacted, normalised for their kind)."""
+        return [normalize(t, k) for t, k in zip(self.frame["text"], self.frame["kind"], strict=True)]
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def _row(record: FeedbackRecord, text: str, prediction: Prediction | None, index: int) -> dict[str, Any]:
+    topic = prediction.topic if prediction is not None else None
+    return {
+        "id": record.id or str(index + 1),
+        "created_at": record.created_at,
+        "text": text,
+        "kind": str(record.kind),
+        "source": record.source,
+        "sentiment_label": prediction.sentiment.label if prediction else None,
+        "sentiment_score": prediction.sentiment.score if prediction else np.nan,
+        "journey_stage": prediction.journey_stage.label if prediction else None,
+        "touchpoints": [t.label for t in prediction.touchpoints] if prediction else [],
+        "topic": topic.id if topic else -1,
+        "topic_label": topic.label if topic else "unassigned",
+        "topic_confidence": topic.confidence if topic else 0.0,
+    }
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+    return frame
+
+
+def corpus_from_file(
+    path: str,
+    pipeline,  # type: ignore[no-untyped-def]
+    *,
+    kind: str | None = None,
+    text_column: str = "text",
+    id_column: str = "id",
+    classify: bool = False,
+    batch_size: int = 256,
+    progress: bool = True,
+) -> Corpus:
+    """Read feedback from a CSV, JSONL or Parquet file; with ``classify``, add the pipeline's predictions.
+
+    Bad rows are skipped and reported in ``errors`` (with their line numbers).
+    """
+    from tqdm import tqdm
+
+    from feedback_nlp.fileio import read_records
+
+    rows: list[dict[str, Any]] = []
+    errors: list[str] = []
+    batch: list[FeedbackRecord] = []
+    bar = tqdm(unit="rec", desc="reading" + (" and classifying" if classify else ""), disable=not progress,
+               file=sys.stderr)
+
+    def flush() -> None:
+        texts = pipeline.customer_texts(batch)
+        predictions: list[Prediction | None] = list(pipeline.predict(batch)) if classify else [None] * len(batch)
+        for record, text, prediction in zip(batch, texts, predictions, strict=True):
+            rows.append(_row(record, text, prediction, len(rows)))
+        bar.update(len(batch))
+        batch.clear()
+
+    for result in read_records(path, kind=kind, text_column=text_column, id_column=id_column):
+        if result.error is not None:
+            errors.append(f"line {result.line}: {result.error}")
+            continue
+        assert result.record is not None
+        batch.append(result.record)
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    bar.close()
+    if not rows:
+        raise InputError(f"{path} holds no valid feedback records ({len(errors)} bad rows); nothing to model.")
+    return Corpus(_frame(rows), errors)
+
+
+def iter_stored(since: datetime | None = None, until: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """Stored feedback rows with their predictions, oldest first, streamed from the database."""
+    from sqlalchemy import select
+
+    from feedback_nlp.storage.db import init_db, make_session_factory
+    from feedback_nlp.storage.models import Feedback
+
+    engine = init_db()
+    try:
+        with make_session_factory(engine)() as session:
+            query = select(Feedback).order_by(Feedback.pk)
+            if since is not None:
+                query = query.where(Feedback.created_at >= since)
+            if until is not None:
+                query = query.where(Feedback.created_at < until)
+            for row in session.scalars(query.execution_options(yield_per=1000)):
+                topic = row.topic or {}
+                yield {
+                    "id": row.id,
+                    "created_at": row.created_at or row.received_at,
+                    "text": row.text,
+                    "kind": row.kind,
+                    "source": row.source,
+                    "sentiment_label": row.sentiment_label,
+                    "sentiment_score": row.sentiment_score,
+                    "journey_stage": row.journey_stage,
+                    "touchpoints": [t["label"] for t in row.touchpoints or []],
+                    "topic": int(topic.get("id", -1)),
+                    "topic_label": topic.get("label", "unassigned"),
+                    "topic_confidence": float(topic.get("confidence", 0.0)),
+                }
+    finally:
+        engine.dispose()
+
+
+def corpus_from_db(since: datetime | None = None, until: datetime | None = None) -> Corpus:
+    """Every stored record (within the created_at range) as a corpus."""
+    rows = list(iter_stored(since, until))
+    if not rows:
+        raise InputError(
+            "The database holds no feedback" + (" in that date range" if since or until else "")
+            + "; ingest some with POST /v1/feedback, or give an input file."
+        )
+    return Corpus(_frame(rows))
+
+
+def embed_corpus(corpus: Corpus, pipeline, *, progress: bool = True) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The pipeline's embeddings of the corpus, cached by text under the ``cache_dir`` setting."""
+    from tqdm import tqdm
+
+    cache = EmbeddingCache(Path(get_settings().cache_dir) / "embeddings.sqlite", encoder_fingerprint(pipeline.manifest))
+    with tqdm(total=len(corpus), unit="text", desc="embedding", disable=not progress, file=sys.stderr) as bar:
+        return cache.embed(corpus.model_inputs, pipeline.embed, progress=bar.update)

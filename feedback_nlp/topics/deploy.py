@@ -1,0 +1,79 @@
+"""The deployed topic model: where it lives, how it is attached to the pipeline."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+from feedback_nlp.errors import BundleError
+from feedback_nlp.settings import get_settings
+from feedback_nlp.topics.embeddings import encoder_fingerprint
+from feedback_nlp.topics.model import MANIFEST, TopicModel
+
+logger = logging.getLogger(__name__)
+
+
+def deployed_dir() -> Path:
+    """The folder the service and the commands read the deployed topic model from."""
+    return get_settings().topic_model_dir
+
+
+def is_deployed() -> bool:
+    """Whether a topic model is deployed."""
+    return (deployed_dir() / MANIFEST).is_file()
+
+
+def load_for(pipeline, path: str | Path | None = None) -> TopicModel:  # type: ignore[no-untyped-def]
+    """Load the topic model at ``path`` (the deployed one by default), checked against ``pipeline``'s encoder."""
+    return TopicModel.load(
+        path or deployed_dir(), encoder=encoder_fingerprint(pipeline.manifest), embed=pipeline.embed
+    )
+
+
+def attach_deployed(pipeline) -> TopicModel | None:  # type: ignore[no-untyped-def]
+    """Attach the deployed topic model to ``pipeline``, if one is deployed.
+
+    Raises:
+        BundleError: a model is deployed but damaged or fitted on another encoder; the message
+            says to refit it or remove it.
+    """
+    if not is_deployed():
+        return None
+    try:
+        model = load_for(pipeline)
+    except BundleError as exc:
+        raise BundleError(
+            f"{exc} (deployed topic model at {deployed_dir()}; remove that folder or set "
+            "FEEDBACK_NLP_TOPIC_MODEL_DIR to run without topics)"
+        ) from None
+    pipeline.use_topics(model)
+    logger.info("topic model %s attached (%d topics)", deployed_dir(), len(model.topics))
+    return model
+
+
+def deploy(source: str | Path) -> Path:
+    """Copy the topic model at ``source`` to the deployed location, replacing the old one atomically.
+
+    The model is loaded (and so verified) before anything is replaced.
+    """
+    source = Path(source)
+    TopicModel.load(source)  # checks the files; raises BundleError
+    target = deployed_dir()
+    if source.resolve() == target.resolve():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        shutil.copytree(source, staging, dirs_exist_ok=True)
+        backup = target.with_name(f".{target.name}.old")
+        if target.exists():
+            shutil.rmtree(backup, ignore_errors=True)
+            target.rename(backup)
+        staging.rename(target)
+        shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target

@@ -1,0 +1,124 @@
+"""Corpus embeddings for topic models: the pipeline's own encoder, computed once, cached by text.
+
+A topic fit, an update and a report over the same feedback all need the same embeddings.
+They come from the classification pipeline's encoder (no second model), and each is stored
+under the sha256 of its text and of the encoder's identity, so a text is encoded once per
+encoder, whichever command asks first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EmbedFn = Callable[[Sequence[str]], np.ndarray]
+
+
+def encoder_fingerprint(manifest: dict[str, Any]) -> str:
+    """Identity of a bundle's encoder: the base weights' hash plus its fine-tuned layers' hash.
+
+    Two bundles give the same embeddings exactly when their fingerprints are equal.
+    """
+    encoder = manifest.get("encoder", {})
+    files = manifest.get("files", {})
+    parts = [
+        str(encoder.get("sha256")),
+        str(encoder.get("max_seq_length")),
+        str(files.get("encoder_layers.safetensors", "no-fine-tuned-layers")),
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def text_key(text: str) -> str:
+    """The cache key of one (normalised) text."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class EmbeddingCache:
+    """Embeddings on disk (one SQLite file), keyed by encoder fingerprint and text hash.
+
+    Vectors are stored as raw float32 bytes; nothing is pickled.
+
+    Args:
+        path: the SQLite file; created with its folder on first use.
+        fingerprint: the encoder's :func:`encoder_fingerprint`.
+
+    Examples:
+        >>> cache = EmbeddingCache(tmp_path / "embeddings.sqlite", encoder_fingerprint(manifest))
+        >>> vectors = cache.embed(texts, pipeline.embed)
+    """
+
+    def __init__(self, path: str | Path, fingerprint: str) -> None:
+        self.path = Path(path)
+        self.fingerprint = fingerprint
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db, db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS embedding ("
+                " encoder TEXT NOT NULL, key TEXT NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,"
+                " PRIMARY KEY (encoder, key))"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors among ``keys``."""
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(keys))
+        with closing(self._connect()) as db:
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(
+                    f"SELECT key, dim, vector FROM embedding WHERE encoder = ? AND key IN ({marks})",
+                    [self.fingerprint, *chunk],
+                )
+                for key, dim, blob in rows:
+                    found[key] = np.frombuffer(blob, dtype=np.float32, count=dim)
+        return found
+
+    def put(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+        """Store ``vectors`` (one row per key)."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        with closing(self._connect()) as db, db:
+            db.executemany(
+                "INSERT OR REPLACE INTO embedding (encoder, key, dim, vector) VALUES (?, ?, ?, ?)",
+                [(self.fingerprint, key, int(v.shape[0]), v.tobytes()) for key, v in zip(keys, vectors, strict=True)],
+            )
+
+    def embed(self, texts: Sequence[str], embed: EmbedFn, *, chunk_size: int = 2048,
+              progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embeddings of ``texts`` in order: cached ones read, the others computed with ``embed`` and stored.
+
+        Args:
+            texts: the texts as the encoder should see them (redacted and normalised).
+            embed: the pipeline's embedding function.
+            chunk_size: texts encoded (and committed to the cache) at a time.
+            progress: called with the number of texts done after each chunk (cached ones at once).
+        """
+        keys = [text_key(t) for t in texts]
+        cached = self.get(keys)
+        if progress is not None and cached:
+            progress(sum(1 for k in keys if k in cached))
+        missing = list(dict.fromkeys(k for k in keys if k not in cached))
+        text_of = dict(zip(keys, texts, strict=True))
+        for start in range(0, len(missing), chunk_size):
+            chunk = missing[start : start + chunk_size]
+            vectors = np.asarray(embed([text_of[k] for k in chunk]), dtype=np.float32)
+            self.put(chunk, vectors)
+            cached.update(zip(chunk, vectors, strict=True))
+            if progress is not None:
+                done = set(chunk)
+                progress(sum(1 for k in keys if k in done))
+        if not keys:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.vstack([cached[k] for k in keys]).astype(np.float32)

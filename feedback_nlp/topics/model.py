@@ -1,0 +1,683 @@
+"""Topic models: BERTopic on the pipeline's embeddings, seeded names, capped outliers, safe files.
+
+fit:     embeddings (cached) -> BERTopic (UMAP + HDBSCAN, seed topics as zero-shot topics,
+         c-TF-IDF with KeyBERT-style words) -> outliers folded into their nearest topic until at
+         most ``max_outlier_share`` stay unassigned -> readable names -> centroids
+assign:  an embedding's nearest topic centroid (cosine), unassigned below ``min_similarity``
+update:  new texts near a topic join it; the rest are clustered and merged in with
+         ``BERTopic.merge_models``: existing topics keep their ids and names, new ones are flagged
+save:    BERTopic's safetensors serialisation, our centroids (safetensors) and a manifest with
+         file hashes, the encoder fingerprint, the corpus fingerprint and the topic table
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from feedback_nlp.errors import BundleError, InputError
+
+if TYPE_CHECKING:
+    from bertopic import BERTopic
+
+logger = logging.getLogger(__name__)
+
+TOPICS_FORMAT = 1
+MANIFEST = "manifest.json"
+CENTROIDS_FILE = "centroids.safetensors"
+BERTOPIC_DIR = "bertopic"
+OUTLIER = -1
+OUTLIER_LABEL = "unassigned"
+
+EmbedFn = Callable[[Sequence[str]], np.ndarray]
+
+
+def _stop_words() -> list[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    # Words every piece of feedback uses; in a topic name they say nothing.
+    feedback_words = {
+        "need", "needs", "want", "wants", "know", "just", "use", "using", "used", "possible", "help",
+        "did", "does", "don't", "doesn't", "didn't", "isn't", "won't", "can't", "i'm", "i've", "it's",
+        "get", "got", "like", "way", "make", "thing", "things", "really", "tell", "think", "able",
+        "going", "let", "ok", "okay", "yes", "hi", "hello", "thanks", "thank", "please",
+    }
+    return sorted(set(ENGLISH_STOP_WORDS) | feedback_words)
+
+
+STOP_WORDS = _stop_words()
+
+
+@dataclass
+class TopicConfig:
+    """How topics are found. The defaults suit a few hundred to a few hundred thousand short texts.
+
+    Attributes:
+        min_topic_size: the smallest cluster HDBSCAN calls a topic.
+        seed_min_similarity: cosine between a text and a seed name for the text to join that
+            seed topic outright (BERTopic's ``zeroshot_min_similarity``). High, so that seeds
+            never swallow texts that merely share a word.
+        seed_name_similarity: a discovered topic whose centroid is at least this close to a
+            seed name takes that name (each seed names one topic, the closest), so common topics
+            keep the same human name from fit to fit.
+        max_outlier_share: at most this share of texts stays unassigned after outlier reduction.
+        merge_similarity: in updates, a new cluster whose centroid is at least this close to an
+            existing topic joins it (``BERTopic.merge_models``' ``min_similarity``).
+        n_neighbors, n_components: UMAP's neighbourhood and output size.
+        label_words: words or phrases in a discovered topic's name.
+        random_state: seeds UMAP, so a fit is repeatable.
+    """
+
+    min_topic_size: int = 15
+    seed_min_similarity: float = 0.7
+    seed_name_similarity: float = 0.55
+    max_outlier_share: float = 0.15
+    merge_similarity: float = 0.7
+    n_neighbors: int = 15
+    n_components: int = 5
+    label_words: int = 3
+    random_state: int = 42
+
+    def __post_init__(self) -> None:
+        if self.min_topic_size < 2:
+            raise InputError(f"min_topic_size must be at least 2, got {self.min_topic_size}")
+        if not 0.0 <= self.max_outlier_share <= 1.0:
+            raise InputError(f"max_outlier_share must be within [0, 1], got {self.max_outlier_share}")
+
+
+@dataclass
+class Topic:
+    """One topic of a fitted model."""
+
+    id: int
+    label: str
+    count: int
+    seeded: bool = False
+    is_new: bool = False
+    words: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Assignment:
+    """The topic of one text."""
+
+    topic: int
+    label: str
+    confidence: float
+
+
+class _Embedder:
+    """Hands BERTopic our embedding function (for seed names and KeyBERT-style word scoring)."""
+
+    def __new__(cls, embed: EmbedFn) -> Any:
+        from bertopic.backend import BaseEmbedder
+
+        class PipelineEmbedder(BaseEmbedder):  # type: ignore[misc]
+            def embed(self, documents: Sequence[str], verbose: bool = False) -> np.ndarray:
+                return np.asarray(embed(list(documents)), dtype=np.float32)
+
+        return PipelineEmbedder()
+
+
+class TopicModel:
+    """A fitted topic model: topics with stable ids and names, centroids, and the BERTopic model.
+
+    Build one with :meth:`fit` or :meth:`load`; classify embeddings with :meth:`assign`.
+
+    Examples:
+        >>> model, assignments = TopicModel.fit(texts, X, embed=pipeline.embed, seeds=seeds)  # doctest: +SKIP
+        >>> model.assign(X[:1])[0].label  # doctest: +SKIP
+        'delivery delay'
+    """
+
+    def __init__(
+        self,
+        bertopic: BERTopic | None,
+        topics: list[Topic],
+        centroids: np.ndarray,
+        *,
+        min_similarity: float,
+        config: TopicConfig,
+        manifest: dict[str, Any] | None = None,
+    ) -> None:
+        self.bertopic = bertopic
+        self.topics = sorted(topics, key=lambda t: t.id)
+        self.centroids = np.asarray(centroids, dtype=np.float32)
+        if self.centroids.shape[0] != len(self.topics):
+            raise ValueError(f"{len(self.topics)} topics but {self.centroids.shape[0]} centroids")
+        self.min_similarity = float(min_similarity)
+        self.config = config
+        self.manifest = manifest or {}
+        self._by_id = {t.id: t for t in self.topics}
+
+    # -- fitting -----------------------------------------------------------------------------
+
+    @classmethod
+    def fit(
+        cls,
+        texts: Sequence[str],
+        embeddings: np.ndarray,
+        *,
+        embed: EmbedFn,
+        seeds: Sequence[str] = (),
+        config: TopicConfig | None = None,
+    ) -> tuple[TopicModel, list[Assignment]]:
+        """Fit topics on ``texts`` (normalised, redacted) and their pipeline ``embeddings``.
+
+        Returns the model and each text's assignment, in order.
+
+        Raises:
+            InputError: fewer texts than two topics' worth, or embeddings that do not match.
+        """
+        config = config or TopicConfig()
+        embeddings = _unit(np.asarray(embeddings, dtype=np.float32))
+        _check_corpus(texts, embeddings, config)
+        bertopic, raw = _fit_bertopic(list(texts), embeddings, embed, seeds, config)
+        seeded_names = _seeded_names(bertopic, seeds)
+        topics_arr = np.asarray(raw, dtype=int)
+        # Seed topics can be tiny (one text close to a seed name): below min_topic_size a topic
+        # is not a topic; its texts go back to the outliers and find their topic below.
+        sizes = {t: int((topics_arr == t).sum()) for t in set(topics_arr.tolist())}
+        topics_arr = np.where([sizes[t] < config.min_topic_size for t in topics_arr], OUTLIER, topics_arr)
+        seeded_names = {t: name for t, name in seeded_names.items() if sizes.get(t, 0) >= config.min_topic_size}
+        # BERTopic numbers topics 0..k-1 (-1 for outliers); keep its ids.
+        ids = sorted(t for t in set(topics_arr.tolist()) if t != OUTLIER)
+        centroids = _centroids(embeddings, topics_arr, ids)
+        topics_arr = _reduce_outliers(embeddings, topics_arr, ids, centroids, config.max_outlier_share)
+        centroids = _centroids(embeddings, topics_arr, ids)
+        min_similarity = _inference_threshold(embeddings, centroids, float((topics_arr == OUTLIER).mean()))
+        _refresh_representations(bertopic, list(texts), topics_arr, embeddings)
+        if seeds:
+            seeded_names.update(
+                _names_from_seeds(centroids, ids, seeds, embed, config.seed_name_similarity, taken=seeded_names,
+                                  words_of=lambda t: _topic_words(bertopic, t))
+            )
+        seeded_names = {t: name for t, name in seeded_names.items() if _shares_words(name, _topic_words(bertopic, t))}
+        topics = _name_topics(bertopic, ids, topics_arr, seeded_names, config.label_words)
+        model = cls(bertopic, topics, centroids, min_similarity=min_similarity, config=config)
+        model.manifest = {"corpus": {"n_texts": len(texts), "fingerprint": corpus_fingerprint(texts)}}
+        _sync_bertopic(model)
+        return model, model._assignments(embeddings, topics_arr)
+
+    def update(
+        self, texts: Sequence[str], embeddings: np.ndarray, *, embed: EmbedFn
+    ) -> tuple[TopicModel, list[Assignment]]:
+        """Fold a new batch into the model without refitting from scratch.
+
+        Texts close to an existing topic join it. The rest are clustered on their own; each new
+        cluster close to an existing topic (``merge_similarity``) is merged into it, the others
+        become new topics, flagged ``is_new``, with ids after the existing ones
+        (``BERTopic.merge_models``). Existing topics keep their ids and names.
+        """
+        embeddings = _unit(np.asarray(embeddings, dtype=np.float32))
+        if len(texts) != embeddings.shape[0]:
+            raise InputError(f"{len(texts)} texts but {embeddings.shape[0]} embeddings; give one per text")
+        sims = embeddings @ self.centroids.T if len(self.topics) else np.zeros((len(texts), 0))
+        nearest = sims.argmax(axis=1) if sims.shape[1] else np.zeros(len(texts), dtype=int)
+        best = sims.max(axis=1) if sims.shape[1] else np.full(len(texts), -1.0)
+        ids = np.array([t.id for t in self.topics])
+        assigned = np.where(best >= self.min_similarity, ids[nearest] if len(ids) else OUTLIER, OUTLIER)
+        rest = np.flatnonzero(assigned == OUTLIER)
+        topics = [Topic(**{**asdict(t), "is_new": False}) for t in self.topics]
+        centroids = self.centroids
+        bertopic = self.bertopic
+        if len(rest) >= 2 * self.config.min_topic_size and bertopic is not None:
+            sub_texts = [texts[i] for i in rest]
+            fresh, raw = _fit_bertopic(sub_texts, embeddings[rest], embed, (), self.config)
+            raw_arr = np.asarray(raw, dtype=int)
+            fresh_ids = sorted(t for t in set(raw_arr.tolist()) if t != OUTLIER)
+            if fresh_ids:
+                fresh_centroids = _centroids(embeddings[rest], raw_arr, fresh_ids)
+                _set_topic_embeddings(fresh, fresh_ids, fresh_centroids, has_outliers=bool((raw_arr == OUTLIER).any()))
+                bertopic = _merge(bertopic, fresh, self.config.merge_similarity)
+                next_id = max([t.id for t in topics], default=-1) + 1
+                similarity = fresh_centroids @ centroids.T if len(topics) else np.zeros((len(fresh_ids), 0))
+                mapping: dict[int, int] = {}
+                new_rows = []
+                for row, fresh_id in enumerate(fresh_ids):
+                    if similarity.shape[1] and similarity[row].max() >= self.config.merge_similarity:
+                        mapping[fresh_id] = int(ids[int(similarity[row].argmax())])
+                    else:
+                        mapping[fresh_id] = next_id
+                        members = rest[raw_arr == fresh_id]
+                        words = _topic_words(fresh, fresh_id)
+                        topics.append(
+                            Topic(next_id, _unique_label(_label_from_words(words, self.config.label_words), topics),
+                                  len(members), seeded=False, is_new=True, words=words)
+                        )
+                        new_rows.append(fresh_centroids[row])
+                        next_id += 1
+                for i, raw_topic in zip(rest, raw_arr, strict=True):
+                    if raw_topic != OUTLIER:
+                        assigned[i] = mapping[int(raw_topic)]
+                if new_rows:
+                    centroids = np.vstack([centroids, np.asarray(new_rows, dtype=np.float32)])
+        counts = {t.id: t.count for t in topics}
+        for topic in assigned[assigned != OUTLIER]:
+            counts[int(topic)] = counts.get(int(topic), 0) + 1
+        for t in topics:
+            t.count = counts[t.id] if not t.is_new else int((assigned == t.id).sum())
+        model = TopicModel(bertopic, topics, centroids, min_similarity=self.min_similarity,
+                           config=self.config, manifest=dict(self.manifest))
+        corpus = model.manifest.get("corpus", {})
+        model.manifest["corpus"] = {
+            "n_texts": int(corpus.get("n_texts", 0)) + len(texts),
+            "fingerprint": hashlib.sha256(
+                (str(corpus.get("fingerprint", "")) + corpus_fingerprint(texts)).encode()
+            ).hexdigest(),
+        }
+        model.manifest["updates"] = [*self.manifest.get("updates", []), {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "n_texts": len(texts),
+            "new_topics": [t.id for t in topics if t.is_new],
+        }]
+        _sync_bertopic(model)
+        return model, model._assignments(embeddings, assigned)
+
+    # -- inference ---------------------------------------------------------------------------
+
+    def assign(self, embeddings: np.ndarray) -> list[Assignment]:
+        """Each embedding's topic: the nearest centroid, or unassigned below ``min_similarity``.
+
+        ``confidence`` is the cosine similarity to that centroid, clipped to [0, 1].
+        """
+        embeddings = _unit(np.asarray(embeddings, dtype=np.float32))
+        if embeddings.shape[0] == 0 or not self.topics:
+            return [Assignment(OUTLIER, OUTLIER_LABEL, 0.0) for _ in range(embeddings.shape[0])]
+        sims = embeddings @ self.centroids.T
+        nearest, best = sims.argmax(axis=1), sims.max(axis=1)
+        ids = [self.topics[j].id if b >= self.min_similarity else OUTLIER for j, b in zip(nearest, best, strict=True)]
+        return self._assignments(embeddings, np.asarray(ids))
+
+    def label(self, topic_id: int) -> str:
+        """The human name of ``topic_id`` (``unassigned`` for -1)."""
+        return OUTLIER_LABEL if topic_id == OUTLIER else self._by_id[topic_id].label
+
+    def _assignments(self, embeddings: np.ndarray, topic_ids: np.ndarray) -> list[Assignment]:
+        row = {t.id: i for i, t in enumerate(self.topics)}
+        out = []
+        for vector, topic in zip(embeddings, topic_ids, strict=True):
+            topic = int(topic)
+            if topic == OUTLIER:
+                out.append(Assignment(OUTLIER, OUTLIER_LABEL, 0.0))
+                continue
+            similarity = float(vector @ self.centroids[row[topic]])
+            out.append(Assignment(topic, self.label(topic), round(min(max(similarity, 0.0), 1.0), 4)))
+        return out
+
+    # -- files -------------------------------------------------------------------------------
+
+    def save(self, target: str | Path, *, encoder: str, extra: dict[str, Any] | None = None) -> Path:
+        """Write the model to ``target`` atomically (an existing model there is replaced whole).
+
+        Args:
+            target: the folder.
+            encoder: the pipeline's :func:`~feedback_nlp.topics.embeddings.encoder_fingerprint`.
+            extra: more manifest entries (the command and its input, say).
+        """
+        from safetensors.numpy import save_file
+
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            if self.bertopic is not None:
+                self.bertopic.save(
+                    str(staging / BERTOPIC_DIR), serialization="safetensors", save_ctfidf=self.bertopic.c_tf_idf_ is not None,
+                    save_embedding_model=False,
+                )
+            save_file({"centroids": self.centroids}, str(staging / CENTROIDS_FILE))
+            manifest = {
+                **self.manifest,
+                **(extra or {}),
+                "format": TOPICS_FORMAT,
+                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "encoder": encoder,
+                "config": asdict(self.config),
+                "min_similarity": self.min_similarity,
+                "topics": [asdict(t) for t in self.topics],
+                "files": _hash_tree(staging),
+            }
+            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            for path in [staging, *staging.rglob("*")]:
+                path.chmod(0o755 if path.is_dir() else 0o644)
+            backup = target.with_name(f".{target.name}.old")
+            if target.exists():
+                shutil.rmtree(backup, ignore_errors=True)
+                target.rename(backup)
+            staging.rename(target)
+            shutil.rmtree(backup, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        self.manifest = manifest
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path, *, encoder: str | None = None, embed: EmbedFn | None = None) -> TopicModel:
+        """Load a saved model, checking its files and, when given, the encoder it was fitted on.
+
+        Raises:
+            BundleError: not a topic model folder, a damaged or changed file, another format,
+                or an encoder other than ``encoder``.
+        """
+        from safetensors.numpy import load_file
+
+        path = Path(path)
+        manifest_path = path / MANIFEST
+        if not manifest_path.is_file():
+            raise BundleError(
+                f"Expected a topic model at {path} (a folder with {MANIFEST}), found none. "
+                "Fit one with `feedback-nlp topics fit INPUT -o DIR`."
+            )
+        try:
+            manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise BundleError(f"{manifest_path} is not valid JSON ({exc}); the topic model is damaged.") from exc
+        if manifest.get("format") != TOPICS_FORMAT:
+            raise BundleError(
+                f"{path} has topic model format {manifest.get('format')!r}; this version reads "
+                f"format {TOPICS_FORMAT}. Refit it with `feedback-nlp topics fit`."
+            )
+        expected = manifest.get("files") or {}
+        actual = _hash_tree(path, exclude={MANIFEST})
+        for name, digest in expected.items():
+            if name not in actual:
+                raise BundleError(f"Topic model file {path / name} is missing; the folder is incomplete. Refit it.")
+            if actual[name] != digest:
+                raise BundleError(
+                    f"Topic model file {path / name} has changed since it was saved (sha256 mismatch); "
+                    "refit the model or restore the file."
+                )
+        if encoder is not None and manifest.get("encoder") != encoder:
+            raise BundleError(
+                f"Topic model {path} was fitted on other encoder embeddings ({str(manifest.get('encoder'))[:12]}...) "
+                f"than the loaded pipeline's ({encoder[:12]}...); refit it with `feedback-nlp topics fit`."
+            )
+        centroids = load_file(str(path / CENTROIDS_FILE))["centroids"]
+        bertopic = None
+        if (path / BERTOPIC_DIR).is_dir():
+            from bertopic import BERTopic
+
+            bertopic = BERTopic.load(str(path / BERTOPIC_DIR), embedding_model=_Embedder(embed) if embed else None)
+        known = set(TopicConfig.__dataclass_fields__)
+        config = TopicConfig(**{k: v for k, v in manifest.get("config", {}).items() if k in known})
+        topics = [Topic(**t) for t in manifest.get("topics", [])]
+        return cls(bertopic, topics, centroids, min_similarity=manifest["min_similarity"], config=config,
+                   manifest=manifest)
+
+    def topic_table(self) -> list[dict[str, Any]]:
+        """The topics as rows: id, label, count, seeded, is_new, words."""
+        return [asdict(t) for t in self.topics]
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def corpus_fingerprint(texts: Sequence[str]) -> str:
+    """sha256 over the texts' hashes, order-independent: the same corpus gives the same value."""
+    digest = hashlib.sha256()
+    for key in sorted(hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts):
+        digest.update(key.encode())
+    return digest.hexdigest()
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    if x.ndim != 2:
+        raise InputError(f"expected a 2-d array of embeddings, got shape {x.shape}")
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return x / np.maximum(norms, 1e-12)
+
+
+def _check_corpus(texts: Sequence[str], embeddings: np.ndarray, config: TopicConfig) -> None:
+    if len(texts) != embeddings.shape[0]:
+        raise InputError(f"{len(texts)} texts but {embeddings.shape[0]} embeddings; give one per text")
+    needed = 2 * config.min_topic_size
+    if len(texts) < needed:
+        raise InputError(
+            f"Fitting topics needs at least {needed} texts (twice --min-topic-size {config.min_topic_size}), "
+            f"got {len(texts)}. Give more feedback or a smaller --min-topic-size."
+        )
+
+
+def _fit_bertopic(
+    texts: list[str], embeddings: np.ndarray, embed: EmbedFn, seeds: Sequence[str], config: TopicConfig
+) -> tuple[BERTopic, list[int]]:
+    from bertopic import BERTopic
+    from bertopic.representation import KeyBERTInspired
+    from hdbscan import HDBSCAN
+    from sklearn.feature_extraction.text import CountVectorizer
+    from umap import UMAP
+
+    n = len(texts)
+    umap_model = UMAP(
+        n_neighbors=max(2, min(config.n_neighbors, n - 1)),
+        n_components=min(config.n_components, max(2, n - 2)),
+        min_dist=0.0,
+        metric="cosine",
+        random_state=config.random_state,
+        low_memory=True,
+    )
+    hdbscan_model = HDBSCAN(
+        min_cluster_size=config.min_topic_size, metric="euclidean", cluster_selection_method="eom",
+        prediction_data=False,
+    )
+    vectorizer = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), min_df=2 if n >= 100 else 1,
+                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
+    model = BERTopic(
+        embedding_model=_Embedder(embed),
+        umap_model=umap_model,
+        hdbscan_model=hdbscan_model,
+        vectorizer_model=vectorizer,
+        representation_model=KeyBERTInspired(top_n_words=10, nr_repr_docs=5, random_state=config.random_state),
+        zeroshot_topic_list=list(seeds) or None,
+        zeroshot_min_similarity=config.seed_min_similarity,
+        calculate_probabilities=False,
+        verbose=False,
+    )
+    topics, _ = model.fit_transform(texts, embeddings)
+    return model, [int(t) for t in topics]
+
+
+def _seeded_names(bertopic: BERTopic, seeds: Sequence[str]) -> dict[int, str]:
+    """Topic id -> seed name for the topics BERTopic created from the seed list."""
+    mapping = getattr(bertopic, "_topic_id_to_zeroshot_topic_idx", None) or {}
+    return {int(topic): seeds[int(index)] for topic, index in mapping.items() if int(index) < len(seeds)}
+
+
+def _names_from_seeds(
+    centroids: np.ndarray, ids: Sequence[int], seeds: Sequence[str], embed: EmbedFn, min_similarity: float,
+    *, taken: dict[int, str], words_of: Callable[[int], list[str]] | None = None,
+) -> dict[int, str]:
+    """Seed names for discovered topics whose centroid is close to one; closest pairs first, one topic per seed.
+
+    With ``words_of``, a topic takes a seed's name only if its own words share one with the
+    name (see :func:`_shares_words`): embeddings alone call a banking topic "size and fit".
+    """
+    seed_vectors = _unit(np.asarray(embed(list(seeds)), dtype=np.float32))
+    sims = centroids @ seed_vectors.T
+    used = set(taken.values())
+    names: dict[int, str] = {}
+    pairs = sorted(((sims[r, c], r, c) for r in range(len(ids)) for c in range(len(seeds))), reverse=True)
+    for similarity, r, c in pairs:
+        if similarity < min_similarity:
+            break
+        topic = int(ids[r])
+        if topic in taken or topic in names or seeds[c] in used:
+            continue
+        if words_of is not None and not _shares_words(seeds[c], words_of(topic)):
+            continue
+        names[topic] = seeds[c]
+        used.add(seeds[c])
+    return names
+
+
+def _centroids(embeddings: np.ndarray, topics: np.ndarray, ids: Sequence[int]) -> np.ndarray:
+    if not ids:
+        return np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+    rows = [embeddings[topics == t].mean(axis=0) for t in ids]
+    return _unit(np.asarray(rows, dtype=np.float32))
+
+
+def _reduce_outliers(
+    embeddings: np.ndarray, topics: np.ndarray, ids: Sequence[int], centroids: np.ndarray, max_share: float
+) -> np.ndarray:
+    """Fold outliers into their nearest topic, most similar first, until at most ``max_share`` remain."""
+    topics = topics.copy()
+    outliers = np.flatnonzero(topics == OUTLIER)
+    if not len(ids) or not len(outliers):
+        return topics
+    sims = embeddings[outliers] @ centroids.T
+    nearest, best = sims.argmax(axis=1), sims.max(axis=1)
+    keep = int(np.floor(max_share * len(topics)))  # outliers allowed to stay
+    n_fold = max(0, len(outliers) - keep)
+    fold = np.argsort(-best)[:n_fold]  # most similar first
+    topics[outliers[fold]] = np.asarray(ids)[nearest[fold]]
+    logger.info("outliers: %d of %d texts folded into topics, %d left", n_fold, len(topics), len(outliers) - n_fold)
+    return topics
+
+
+def _inference_threshold(embeddings: np.ndarray, centroids: np.ndarray, outlier_share: float) -> float:
+    """The similarity to the nearest centroid below which a new text stays unassigned.
+
+    Chosen so that the fitted corpus itself would leave ``outlier_share`` of its texts
+    unassigned: new feedback that looks like the corpus gets the same rate.
+    """
+    if not len(centroids):
+        return 1.0
+    best = (embeddings @ centroids.T).max(axis=1)
+    if outlier_share <= 0:
+        return float(best.min()) - 1e-6
+    return float(np.quantile(best, outlier_share))
+
+
+def _refresh_representations(bertopic: BERTopic, texts: list[str], topics: np.ndarray, embeddings: np.ndarray) -> None:
+    """Recompute c-TF-IDF and the words of each topic for the assignments after outlier reduction."""
+    bertopic.update_topics(texts, topics=topics.tolist(), representation_model=bertopic.representation_model,
+                           vectorizer_model=bertopic.vectorizer_model)
+
+
+def _topic_words(bertopic: BERTopic, topic_id: int) -> list[str]:
+    words = bertopic.get_topic(topic_id) or []
+    return [w for w, _ in words if isinstance(w, str) and w.strip()]
+
+
+def _shares_words(name: str, words: Sequence[str]) -> bool:
+    """Whether a seed name and a topic's words share a content word (compared on their first 5 letters).
+
+    >>> _shares_words("staff friendliness", ["friendly staff", "helpful"])
+    True
+    >>> _shares_words("size and fit", ["card", "top-up", "pending"])
+    False
+    """
+    def roots(text: str) -> set[str]:
+        return {w[:5] for w in re.findall(r"[a-z][a-z'-]+", text.lower()) if w not in STOP_WORDS and len(w) > 2}
+
+    topic_roots: set[str] = set()
+    for word in words:
+        topic_roots |= roots(word)
+    return bool(roots(name) & topic_roots)
+
+
+def _stem(word: str) -> str:
+    """A crude singular: enough to see that 'rates' and 'rate' name the same thing."""
+    word = word.replace("'", "")
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _label_from_words(words: Sequence[str], n: int) -> str:
+    """A readable name from a topic's ranked words and phrases: phrases first, nothing said twice.
+
+    A candidate is skipped when every word in it (singular or plural) is already in the name,
+    so 'exchange rate', 'rate exchange' and 'exchange rates' give one entry.
+
+    >>> _label_from_words(["card", "card declined", "declined", "atm", "cash"], 3)
+    'card declined / atm / cash'
+    >>> _label_from_words(["exchange rate", "rate exchange", "exchange rates", "fee"], 3)
+    'exchange rate / fee'
+    """
+    candidates = [re.sub(r"\s+", " ", w.strip().lower()) for w in words if w and w.strip()]
+    # Phrases move ahead of the single words ranked up to two places before them.
+    ranked = [w for _, w in sorted(enumerate(candidates), key=lambda iw: iw[0] - (2.5 if " " in iw[1] else 0))]
+    chosen: list[str] = []
+    covered: set[str] = set()
+    for word in ranked:
+        stems = {_stem(part) for part in word.split(" ")}
+        if stems <= covered:
+            continue
+        # A phrase replaces a single word it contains.
+        chosen = [c for c in chosen if not (" " not in c and _stem(c) in stems)]
+        chosen.append(word)
+        covered |= stems
+        if len(chosen) == n:
+            break
+    return " / ".join(chosen) if chosen else "miscellaneous"
+
+
+def _unique_label(label: str, topics: Sequence[Topic]) -> str:
+    taken = {t.label for t in topics}
+    if label not in taken:
+        return label
+    k = 2
+    while f"{label} ({k})" in taken:
+        k += 1
+    return f"{label} ({k})"
+
+
+def _name_topics(
+    bertopic: BERTopic, ids: Sequence[int], topics: np.ndarray, seeded: dict[int, str], n_words: int
+) -> list[Topic]:
+    named: list[Topic] = []
+    for topic_id in ids:
+        words = _topic_words(bertopic, topic_id)
+        label = seeded.get(topic_id) or _label_from_words(words, n_words)
+        named.append(Topic(topic_id, _unique_label(label, named), int((topics == topic_id).sum()),
+                           seeded=topic_id in seeded, words=words))
+    return named
+
+
+def _set_topic_embeddings(bertopic: BERTopic, ids: Sequence[int], centroids: np.ndarray, *, has_outliers: bool) -> None:
+    rows = centroids
+    if has_outliers:
+        rows = np.vstack([np.zeros((1, centroids.shape[1]), dtype=np.float32), centroids])
+    bertopic.topic_embeddings_ = rows
+
+
+def _sync_bertopic(model: TopicModel) -> None:
+    """Make the BERTopic object agree with ours: names as custom labels, our centroids."""
+    if model.bertopic is None:
+        return
+    labels = {t.id: t.label for t in model.topics}
+    known = sorted(model.bertopic.topic_labels_) if model.bertopic.topic_labels_ else []
+    has_outliers = OUTLIER in known
+    if [t for t in known if t != OUTLIER] == [t.id for t in model.topics]:
+        model.bertopic.set_topic_labels({**({OUTLIER: OUTLIER_LABEL} if has_outliers else {}), **labels})
+        _set_topic_embeddings(model.bertopic, [t.id for t in model.topics], model.centroids, has_outliers=has_outliers)
+
+
+def _merge(base: BERTopic, fresh: BERTopic, min_similarity: float) -> BERTopic:
+    from bertopic import BERTopic
+
+    merged = BERTopic.merge_models([base, fresh], min_similarity=min_similarity, embedding_model=base.embedding_model)
+    return merged
+
+
+def _hash_tree(folder: Path, exclude: set[str] | None = None) -> dict[str, str]:
+    exclude = exclude or {MANIFEST}
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_file() and name not in exclude:
+            out[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
