@@ -210,6 +210,15 @@ from feedback_nlp.topics.cli import topics_app  # noqa: E402
 
 app.add_typer(topics_app, name="topics")
 
+from feedback_nlp.reports.cli import report_app  # noqa: E402
+
+app.add_typer(report_app, name="report")
+
+from feedback_nlp.scoring.cli import alerts as alerts_command, score as score_command  # noqa: E402
+
+app.command("score")(score_command)
+app.command("alerts")(alerts_command)
+
 keys_app = typer.Typer(help="Manage API keys (stored as hashes in the service database).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

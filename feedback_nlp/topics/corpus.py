@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ from feedback_nlp.settings import get_settings
 from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
 from feedback_nlp.text import normalize
 from feedback_nlp.topics.embeddings import EmbeddingCache, encoder_fingerprint
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 
@@ -122,21 +125,30 @@ def corpus_from_file(
     return Corpus(_frame(rows), errors)
 
 
-def iter_stored(since: datetime | None = None, until: datetime | None = None) -> Iterator[dict[str, Any]]:
-    """Stored feedback rows with their predictions, oldest first, streamed from the database."""
-    from sqlalchemy import select
+def iter_stored(
+    since: datetime | None = None, until: datetime | None = None, *, sessions: Callable[[], Session] | None = None
+) -> Iterator[dict[str, Any]]:
+    """Stored feedback rows with their predictions, oldest first, streamed from the database.
+
+    Args:
+        since, until: created_at range (inclusive, exclusive); records without one count by received_at.
+        sessions: a session factory (the service's); a new engine on the configured database otherwise.
+    """
+    from sqlalchemy import func, select
 
     from feedback_nlp.storage.db import init_db, make_session_factory
     from feedback_nlp.storage.models import Feedback
 
-    engine = init_db()
+    engine = init_db() if sessions is None else None
+    factory = sessions or make_session_factory(engine)  # type: ignore[arg-type]
+    moment = func.coalesce(Feedback.created_at, Feedback.received_at)
     try:
-        with make_session_factory(engine)() as session:
+        with factory() as session:
             query = select(Feedback).order_by(Feedback.pk)
             if since is not None:
-                query = query.where(Feedback.created_at >= since)
+                query = query.where(moment >= since)
             if until is not None:
-                query = query.where(Feedback.created_at < until)
+                query = query.where(moment < until)
             for row in session.scalars(query.execution_options(yield_per=1000)):
                 topic = row.topic or {}
                 yield {
@@ -154,12 +166,15 @@ def iter_stored(since: datetime | None = None, until: datetime | None = None) ->
                     "topic_confidence": float(topic.get("confidence", 0.0)),
                 }
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
 
 
-def corpus_from_db(since: datetime | None = None, until: datetime | None = None) -> Corpus:
+def corpus_from_db(
+    since: datetime | None = None, until: datetime | None = None, *, sessions: Callable[[], Session] | None = None
+) -> Corpus:
     """Every stored record (within the created_at range) as a corpus."""
-    rows = list(iter_stored(since, until))
+    rows = list(iter_stored(since, until, sessions=sessions))
     if not rows:
         raise InputError(
             "The database holds no feedback" + (" in that date range" if since or until else "")

@@ -1,0 +1,68 @@
+"""Reports for CX leads, rendered from the stored feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+
+from api.auth import ReadKey
+from api.deps import PipelineDep
+from api.schemas import ErrorBody
+from feedback_nlp.errors import InputError
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+
+@router.get(
+    "/topic-trends",
+    response_class=HTMLResponse,
+    responses={
+        200: {"content": {"text/html": {}}, "description": "One self-contained HTML page (no external files)"},
+        401: {"model": ErrorBody, "description": "Missing or unknown API key"},
+        403: {"model": ErrorBody, "description": "The key lacks the scope"},
+        404: {"model": ErrorBody, "description": "No stored feedback in the range"},
+        409: {"model": ErrorBody, "description": "No topic model is deployed"},
+        422: {"model": ErrorBody, "description": "Invalid period or dates"},
+    },
+)
+async def topic_trends(
+    request: Request,
+    _: ReadKey,
+    pipeline: PipelineDep,
+    period: Annotated[Literal["day", "week", "month"], Query(description="Period of the trends.")] = "week",
+    start: Annotated[datetime | None, Query(alias="from", description="Start (inclusive), ISO 8601.")] = None,
+    end: Annotated[datetime | None, Query(alias="to", description="End (exclusive), ISO 8601.")] = None,
+) -> HTMLResponse:
+    """The topic trend report over the stored feedback, under the deployed topic model."""
+    if start is not None and end is not None and end <= start:
+        raise HTTPException(status_code=422, detail=f"'to' ({end.isoformat()}) must be after 'from' ({start.isoformat()}).")
+    model = pipeline.topic_model
+    if model is None:
+        raise HTTPException(
+            status_code=409,
+            detail="No topic model is deployed. Fit one with `feedback-nlp topics fit INPUT -o DIR --deploy` "
+            "(or `--from-db`) and restart the service.",
+        )
+    sessions = request.app.state.sessions
+
+    def render() -> str:
+        from feedback_nlp.reports import build
+        from feedback_nlp.reports.topic_report import render_html
+        from feedback_nlp.topics.corpus import corpus_from_db
+
+        corpus = corpus_from_db(sessions=sessions)
+        report = build.topic_trend_report(
+            corpus, pipeline, model, period=period,  # type: ignore[arg-type]
+            start=start.isoformat() if start else None, end=end.isoformat() if end else None,
+        )
+        return render_html(report)
+
+    try:
+        html = await run_in_threadpool(render)
+    except InputError as exc:
+        raise HTTPException(status_code=404, detail=str(exc)) from None
+    return HTMLResponse(html)

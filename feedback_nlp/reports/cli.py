@@ -1,0 +1,69 @@
+"""``feedback-nlp report``: reports for CX leads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from feedback_nlp.errors import FeedbackNLPError
+
+report_app = typer.Typer(help="Reports for CX leads (one self-contained file each).", no_args_is_help=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(1)
+
+
+@report_app.command("topics")
+def topics(
+    input: Annotated[str | None, typer.Argument(help="CSV, JSONL or Parquet feedback with created_at (or --from-db).")] = None,
+    from_db: Annotated[bool, typer.Option("--from-db", help="Report on the feedback stored by the service.")] = False,
+    period: Annotated[Literal["day", "week", "month"], typer.Option(help="Period of the trends.")] = "week",
+    start: Annotated[datetime | None, typer.Option("--from", help="First day of the report (inclusive).")] = None,
+    end: Annotated[datetime | None, typer.Option("--to", help="End of the report (exclusive).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write (default report.FORMAT).")] = None,
+    fmt: Annotated[Literal["html", "pdf", "png"], typer.Option("--format", help="html, or pdf/png via Chromium.")] = "html",
+    topics_dir: Annotated[Path | None, typer.Option("--topics", help="Topic model folder (default: the deployed one; "
+                                                     "fitted on the input when none is deployed).")] = None,
+    kind: Annotated[str | None, typer.Option(help="Kind for rows without one.")] = None,
+    text_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the text.")] = "text",
+    id_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the id.")] = "id",
+    min_topic_size: Annotated[int, typer.Option(min=2, help="When a model is fitted here: smallest topic.")] = 15,
+) -> None:
+    """Write the topic trend report: top topics, emerging and declining ones, touchpoints, verbatims."""
+    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.reports import build
+    from feedback_nlp.reports.topic_report import write_report
+    from feedback_nlp.topics import deploy
+    from feedback_nlp.topics.corpus import corpus_from_db, corpus_from_file
+
+    if (input is None) == (not from_db):
+        raise _fail("give either an INPUT file or --from-db (not both, not neither)")
+    try:
+        pipeline = load_pipeline(topics=False)
+        if from_db:
+            corpus = corpus_from_db(start, end)
+        else:
+            corpus = corpus_from_file(input, pipeline, kind=kind, text_column=text_column, id_column=id_column,
+                                      classify=True)
+            for message in corpus.errors[:20]:
+                typer.echo(message, err=True)
+        if topics_dir is not None:
+            model = deploy.load_for(pipeline, topics_dir)
+        elif deploy.is_deployed():
+            model = deploy.load_for(pipeline)
+        else:
+            typer.echo("no topic model deployed: fitting one on the input", err=True)
+            model = build.fit_on(corpus, pipeline, min_topic_size=min_topic_size, progress=True)
+        report = build.topic_trend_report(
+            corpus, pipeline, model, period=period,
+            start=start.isoformat() if start else None, end=end.isoformat() if end else None, progress=True,
+        )
+        path = write_report(report, output or build.default_output(fmt), fmt=fmt)
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wrote {path}", err=True)

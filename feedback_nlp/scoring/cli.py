@@ -1,0 +1,125 @@
+"""``feedback-nlp score`` and ``feedback-nlp alerts``: the experience-score job and its alerts."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from feedback_nlp.errors import FeedbackNLPError
+
+PeriodOpt = Annotated[Literal["day", "week", "month"], typer.Option(help="Period of scores, trends and alerts.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(1)
+
+
+def _classified_rows(path: str, kind: str | None, text_column: str, id_column: str) -> Iterator[dict[str, Any]]:
+    """Raw feedback from a file, classified here, as records-frame rows; bad rows reported on stderr."""
+    from feedback_nlp.fileio import read_records
+    from feedback_nlp.pipeline import load_pipeline
+
+    pipeline = load_pipeline()
+    batch = []
+    results = read_records(path, kind=kind, text_column=text_column, id_column=id_column)
+
+    def flush() -> Iterator[dict[str, Any]]:
+        for record, prediction in zip(batch, pipeline.predict(batch), strict=True):
+            yield {
+                "id": record.id, "source": record.source, "kind": str(record.kind), "created_at": record.created_at,
+                "rating": record.rating, "nps": record.nps, "metadata": record.metadata,
+                "sentiment_label": prediction.sentiment.label, "sentiment_score": prediction.sentiment.score,
+                "journey_stage": prediction.journey_stage.label,
+                "touchpoints": [t.model_dump() for t in prediction.touchpoints],
+                "segments": [s.model_dump() for s in prediction.segments],
+                "topic": prediction.topic.model_dump() if prediction.topic else None,
+            }
+        batch.clear()
+
+    for result in results:
+        if result.error is not None:
+            typer.echo(f"line {result.line}: {result.error}", err=True)
+            continue
+        batch.append(result.record)
+        if len(batch) >= 256:
+            yield from flush()
+    if batch:
+        yield from flush()
+
+
+def score(
+    input: Annotated[str | None, typer.Argument(help="Raw feedback (CSV/JSONL/Parquet, classified here) or the "
+                                                 "JSONL of `feedback-nlp classify`; or use --from-db.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the tables (Parquet and CSV).")] = Path("scores"),
+    from_db: Annotated[bool, typer.Option("--from-db", help="Score the predictions stored by the service "
+                                          "(incremental: only records stored since the last run).")] = False,
+    period: PeriodOpt = "week",
+    by: Annotated[str, typer.Option(help="Comma-separated segment fields: source, kind or metadata keys.")] = "",
+    full: Annotated[bool, typer.Option("--full", help="--from-db: recount everything, not just new records.")] = False,
+    min_volume: Annotated[int, typer.Option(min=1, help="Volumes below this are flagged low_volume.")] = 30,
+    kind: Annotated[str | None, typer.Option(help="Kind for rows without one (raw input).")] = None,
+    text_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the text.")] = "text",
+    id_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the id.")] = "id",
+) -> None:
+    """Per-touchpoint scores, the journey matrix, trends, drivers and alerts, as tables.
+
+    Writes touchpoint_scores, journey_matrix, trends, drivers, alerts, overall_scores and one
+    segment_scores_FIELD per --by field to the output folder (.parquet and .csv) and to the
+    database (tables scores_*). Formulas: docs/scores.md.
+    """
+    from tqdm import tqdm
+
+    from feedback_nlp.scoring import job
+    from feedback_nlp.storage.db import init_db
+
+    if (input is None) == (not from_db):
+        raise _fail("give either an INPUT file or --from-db (not both, not neither)")
+    fields = [f.strip() for f in by.split(",") if f.strip()]
+    try:
+        engine = init_db()
+        bar = tqdm(unit="rec", desc="scoring", file=sys.stderr)
+        if from_db:
+            state = None if full else job.read_state(output)
+            usable = state and state["period"] == period and list(state["by"]) == fields
+            rows = job.stored_rows(state["watermark"] if usable and state else None)
+            run = job.run_score_job(rows, output, period=period, by=fields, incremental_key="pk",
+                                    min_volume=min_volume, store=lambda t: job.store_tables(engine, t),
+                                    progress=bar.update)
+        else:
+            rows = (job.prediction_rows(input) if job.is_prediction_file(input)
+                    else _classified_rows(input, kind, text_column, id_column))
+            run = job.run_score_job(rows, output, period=period, by=fields, min_volume=min_volume,
+                                    store=lambda t: job.store_tables(engine, t), progress=bar.update)
+        bar.close()
+        engine.dispose()
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+    alerts = run.tables["alerts"]
+    typer.echo(f"{run.new_records} new record(s) counted, {run.total_records} in all; wrote {output} "
+               f"({len(run.tables)} tables; {len(alerts)} alert(s))", err=True)
+
+
+def alerts(
+    scores_dir: Annotated[Path, typer.Argument(help="Output folder of `feedback-nlp score`.")] = Path("scores"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the alerts as JSON lines.")] = False,
+) -> None:
+    """List the alerts of the last score run: touchpoint scores dropping, topic volumes spiking."""
+    import pandas as pd
+
+    path = scores_dir / "alerts.parquet"
+    if not path.is_file():
+        raise _fail(f"no alerts table at {path}; run `feedback-nlp score ... -o {scores_dir}` first")
+    table = pd.read_parquet(path)
+    if as_json:
+        sys.stdout.write(table.to_json(orient="records", lines=True, date_format="iso"))
+        return
+    if table.empty:
+        typer.echo("no alerts: every touchpoint score and topic volume is within its control limits")
+        return
+    for row in table.itertuples():
+        typer.echo(f"[{row.severity}] {row.period} {row.kind}: {row.message}")

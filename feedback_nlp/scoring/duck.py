@@ -1,0 +1,337 @@
+"""The DuckDB engine: the same count tables as :func:`~feedback_nlp.scoring.aggregate.group_counts`, in SQL.
+
+DuckDB streams a Parquet file (or an in-memory table) through the query, so memory stays
+bounded however many records there are, and no Python object is made per row. The
+mention logic of :func:`~feedback_nlp.scoring.frame.mentions` (touchpoints from the
+text and its segments, sentiment from the segments about each touchpoint) runs inside
+the query with list functions, and the output goes through
+:func:`~feedback_nlp.scoring.aggregate.canonical_counts`, so the two engines give equal
+tables and every score downstream is computed by the same pandas code.
+
+The input relation has the records frame's columns in the Arrow layout
+:data:`RECORDS_SCHEMA` (``metadata`` as JSON text; a STRUCT or MAP works as well), as
+:func:`to_arrow` writes it.
+
+Examples:
+    >>> counts = duck_counts("feedback.parquet", ["touchpoint", "period"],     # doctest: +SKIP
+    ...                      level="touchpoint", period="week")
+    >>> scores_from_counts(counts)                                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from feedback_nlp.errors import InputError
+from feedback_nlp.scoring.aggregate import SCORE_SCALE, Period, canonical_counts, check_period
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "RECORDS_SCHEMA",
+    "duck_counts",
+    "group_counts_sql",
+    "mentions_sql",
+    "records_sql",
+    "to_arrow",
+]
+
+Level = Literal["record", "touchpoint"]
+"""What a count table counts: records, or (record, touchpoint) mentions."""
+
+_LABEL_SCORE = pa.struct([("label", pa.string()), ("confidence", pa.float64())])
+
+#: The Arrow (and Parquet) layout of a records frame that the SQL here reads.
+RECORDS_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("source", pa.string()),
+        ("kind", pa.string()),
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("rating", pa.float64()),
+        ("nps", pa.float64()),
+        ("metadata", pa.string()),
+        ("sentiment_label", pa.string()),
+        ("sentiment_score", pa.float64()),
+        ("journey_stage", pa.string()),
+        ("touchpoints", pa.list_(_LABEL_SCORE)),
+        (
+            "segments",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("sentiment", pa.struct([("label", pa.string()), ("score", pa.float64())])),
+                        ("touchpoints", pa.list_(_LABEL_SCORE)),
+                    ]
+                )
+            ),
+        ),
+        ("topic", pa.struct([("id", pa.int64()), ("label", pa.string()), ("confidence", pa.float64())])),
+    ]
+)
+
+# Columns of records_sql / mentions_sql that are not metadata keys.
+_FIELDS = (
+    "id", "source", "kind", "created_at", "journey_stage", "topic_label",
+    "rating", "nps", "sentiment_label", "sentiment_score",
+)  # fmt: skip
+_MICROSECONDS_PER_DAY = 86_400_000_000
+
+
+# ---------------------------------------------------------------------------- input
+
+
+def to_arrow(records: pd.DataFrame) -> pa.Table:
+    """A records frame as an Arrow table in :data:`RECORDS_SCHEMA` (write it with ``pyarrow.parquet``).
+
+    ``metadata`` becomes compact JSON text; other extra columns are dropped.
+
+    Args:
+        records: A records frame (:mod:`feedback_nlp.scoring.frame`).
+
+    Returns:
+        The table, one row per record.
+    """
+    columns: dict[str, Any] = {}
+    for field in RECORDS_SCHEMA:
+        values = records[field.name]
+        if field.name == "metadata":
+            values = [json.dumps(m, separators=(",", ":"), sort_keys=True, default=str) for m in values]
+        elif field.name == "topic":
+            values = [None if t is None else {**t, "id": None if t["id"] is None else int(t["id"])} for t in values]
+        elif field.name in {"rating", "nps", "sentiment_score"}:
+            values = values.to_numpy(dtype="float64")
+        elif field.name == "created_at":
+            values = values.dt.tz_convert("UTC")
+        columns[field.name] = pa.array(values, type=field.type, from_pandas=True)
+    return pa.Table.from_pydict(columns, schema=RECORDS_SCHEMA)
+
+
+# ---------------------------------------------------------------------------- SQL
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _metadata_sql(key: str) -> str:
+    if '"' in key:
+        raise InputError(f"metadata keys with double quotes cannot be grouped by in SQL, got {key!r}; rename the key")
+    path = "$." + '"' + key + '"'
+    return f"json_extract_string(CAST(metadata AS JSON), '{path.replace(chr(39), chr(39) * 2)}')"
+
+
+def _period_sql(period: Period) -> str:
+    """Start of the UTC period as a DATE, from the absolute time (whatever the session time zone)."""
+    check_period(period)
+    days = f"CAST(floor(epoch_us(created_at) / {_MICROSECONDS_PER_DAY}.0) AS BIGINT)"
+    day = f"(DATE '1970-01-01' + CAST({days} AS INTEGER))"
+    if period == "week":  # 1970-01-01 was a Thursday: Monday is 3 days before
+        return f"(DATE '1970-01-01' + CAST({days} - ((({days} + 3) % 7) + 7) % 7 AS INTEGER))"
+    if period == "month":
+        return f"CAST(date_trunc('month', {day}) AS DATE)"
+    return day
+
+
+def records_sql(relation_sql: str, *, period: Period | None = None, metadata_keys: Sequence[str] = ()) -> str:
+    """SQL for flat record rows: the fields a count table groups by and counts.
+
+    Args:
+        relation_sql: A relation with :data:`RECORDS_SCHEMA`'s columns, e.g.
+            ``"read_parquet('feedback/*.parquet')"`` or a table name.
+        period: Add a ``period`` column (DATE: the UTC period start).
+        metadata_keys: Add one text column per metadata key.
+
+    Returns:
+        A SELECT with ``id``, ``source``, ``kind``, ``created_at``, ``journey_stage``,
+        ``topic_label``, ``rating``, ``nps``, ``sentiment_label``, ``sentiment_score``,
+        ``period`` (if asked) and the metadata keys.
+    """
+    extra = [f"{_period_sql(period)} AS period"] if period else []
+    extra += [f"{_metadata_sql(k)} AS {_identifier(k)}" for k in metadata_keys]
+    fields = ", ".join(
+        ["id", "source", "kind", "created_at", "journey_stage", "topic.label AS topic_label",
+         "CAST(rating AS DOUBLE) AS rating", "CAST(nps AS DOUBLE) AS nps",
+         "sentiment_label", "CAST(sentiment_score AS DOUBLE) AS sentiment_score", *extra]
+    )  # fmt: skip
+    return f"SELECT {fields}, touchpoints, segments FROM ({relation_sql})"
+
+
+def _label_tally(label: str) -> str:
+    """A struct (count, last position, label) of one label among the segments in ``_about``."""
+    count = f"list_sum(list_transform(_about, lambda s: CASE WHEN s.label = '{label}' THEN 1 ELSE 0 END))"
+    last = f"list_max(list_transform(_about, lambda s, i: CASE WHEN s.label = '{label}' THEN i ELSE 0 END))"
+    return f"{{'c': {count}, 'last': {last}, 'label': '{label}'}}"
+
+
+def mentions_sql(relation_sql: str, *, period: Period | None = None, metadata_keys: Sequence[str] = ()) -> str:
+    """SQL for mention rows, one per (record, touchpoint), as :func:`~feedback_nlp.scoring.frame.mentions` makes them.
+
+    A record's touchpoints are its own plus its segments'; the sentiment of a touchpoint
+    that segments are about is the majority label of those segments (ties: the latest
+    segment's label) and their mean score (summed left to right, as Python does);
+    otherwise the text's.
+
+    Args:
+        relation_sql: See :func:`records_sql`.
+        period: See :func:`records_sql`.
+        metadata_keys: See :func:`records_sql`.
+
+    Returns:
+        A SELECT with :func:`records_sql`'s fields plus ``touchpoint`` and
+        ``sentiment_from``; ``sentiment_label``/``sentiment_score`` are the mention's.
+    """
+    flat = records_sql(relation_sql, period=period, metadata_keys=metadata_keys)
+    carried = ", ".join(
+        [f for f in _FIELDS if f not in {"sentiment_label", "sentiment_score"}]
+        + (["period"] if period else [])
+        + [_identifier(k) for k in metadata_keys]
+    )
+    tallies = ", ".join(_label_tally(label) for label in ("negative", "neutral", "positive"))
+    return f"""
+WITH flat AS ({flat}),
+segs AS (
+  SELECT *, list_transform(coalesce(segments, []), lambda s: {{
+      'label': s.sentiment.label, 'score': CAST(s.sentiment.score AS DOUBLE),
+      'tps': list_transform(coalesce(s.touchpoints, []), lambda t: t.label)}}) AS _segs
+  FROM flat
+),
+exploded AS (
+  SELECT *, unnest(list_distinct(list_concat(
+      list_transform(coalesce(touchpoints, []), lambda t: t.label),
+      flatten(list_transform(_segs, lambda s: s.tps))))) AS touchpoint
+  FROM segs
+),
+about AS (
+  SELECT *, list_filter(_segs, lambda s: list_contains(s.tps, touchpoint)) AS _about FROM exploded
+)
+SELECT {carried}, touchpoint,
+  CASE WHEN len(_about) = 0 THEN sentiment_label
+       ELSE list_reverse_sort([{tallies}])[1].label END AS sentiment_label,
+  CASE WHEN len(_about) = 0 THEN sentiment_score
+       ELSE list_reduce(list_transform(_about, lambda s: s.score), lambda a, b: a + b) / len(_about)
+  END AS sentiment_score,
+  CASE WHEN len(_about) = 0 THEN 'text' ELSE 'segments' END AS sentiment_from
+FROM about"""
+
+
+def group_counts_sql(relation_sql: str, by: Sequence[str]) -> str:
+    """SQL for the count table of a relation, grouped by ``by``.
+
+    Computes exactly what :func:`~feedback_nlp.scoring.aggregate.group_counts` computes
+    (the same fixed-point score sums); pass the result through
+    :func:`~feedback_nlp.scoring.aggregate.canonical_counts` for the canonical row order and types.
+
+    Args:
+        relation_sql: A relation with ``sentiment_label``, ``sentiment_score``, ``nps``,
+            ``rating`` and the ``by`` columns (:func:`records_sql`, :func:`mentions_sql`).
+        by: Group keys; empty for one overall row.
+
+    Returns:
+        A SELECT of ``by`` then the count columns.
+
+    Examples:
+        >>> print(group_counts_sql("SELECT * FROM t", ["touchpoint"]).splitlines()[0])
+        SELECT "touchpoint",
+    """
+    keys = [_identifier(k) for k in by]
+    label = "sentiment_label"
+    stats = [
+        "count(*) AS n",
+        f"count(*) FILTER (WHERE {label} = 'negative') AS n_negative",
+        f"count(*) FILTER (WHERE {label} = 'neutral') AS n_neutral",
+        f"count(*) FILTER (WHERE {label} = 'positive') AS n_positive",
+        "CAST(coalesce(sum(_q), 0) AS BIGINT) AS sum_score_e5",
+        "CAST(coalesce(sum(_q * _q), 0) AS BIGINT) AS sum_score_sq_e10",
+        "count(_nps) AS n_nps",
+        "count(*) FILTER (WHERE _nps >= 9) AS n_promoters",
+        "count(*) FILTER (WHERE _nps <= 6) AS n_detractors",
+        "count(_rating) AS n_csat",
+        "count(*) FILTER (WHERE _rating >= 4) AS n_satisfied",
+    ]
+    inner = (
+        f"SELECT *, CAST(floor(CAST(sentiment_score AS DOUBLE) * CAST({SCORE_SCALE} AS DOUBLE) + CAST(0.5 AS DOUBLE)) "
+        "AS BIGINT) AS _q, "
+        "CASE WHEN isnan(CAST(nps AS DOUBLE)) THEN NULL ELSE CAST(nps AS DOUBLE) END AS _nps, "
+        "CASE WHEN isnan(CAST(rating AS DOUBLE)) THEN NULL ELSE CAST(rating AS DOUBLE) END AS _rating "
+        f"FROM ({relation_sql})"
+    )
+    select = ",\n".join([*keys, *stats])
+    group = f"\nGROUP BY {', '.join(keys)}" if keys else ""
+    return f"SELECT {select}\nFROM ({inner}) AS _rows{group}"
+
+
+# ---------------------------------------------------------------------------- running
+
+
+def duck_counts(
+    source: str | Path | pd.DataFrame | pa.Table,
+    by: Sequence[str],
+    *,
+    level: Level = "record",
+    period: Period | None = None,
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """The count table of a Parquet file or a table, computed by DuckDB.
+
+    Args:
+        source: A Parquet path or glob (read in :data:`RECORDS_SCHEMA`), a records frame,
+            or an Arrow table in that schema.
+        by: Group keys: ``touchpoint`` (with ``level="touchpoint"``), ``period`` (with
+            ``period``), record fields (``source``, ``kind``, ``journey_stage``,
+            ``topic_label``) or metadata keys.
+        level: ``"record"`` counts records; ``"touchpoint"`` counts mentions.
+        period: The period that ``period`` stands for; records without ``created_at``
+            are then left out, as the pandas conveniences do.
+        connection: A DuckDB connection to run on (with your memory and thread
+            settings); a fresh in-memory one by default.
+
+    Returns:
+        The canonical count table (:func:`~feedback_nlp.scoring.aggregate.canonical_counts`).
+
+    Raises:
+        InputError: ``by`` names ``period`` without ``period`` given, or ``touchpoint``
+            at record level.
+    """
+    keys = list(by)
+    if "period" in keys and period is None:
+        raise InputError("grouping by 'period' needs period='day', 'week' or 'month'")
+    if "touchpoint" in keys and level != "touchpoint":
+        raise InputError("grouping by 'touchpoint' counts mentions: pass level='touchpoint'")
+    metadata_keys = [k for k in keys if k not in (*_FIELDS, "period", "touchpoint", "sentiment_from")]
+    con = connection or duckdb.connect()
+    relation, view = _relation(con, source)
+    try:
+        build = mentions_sql if level == "touchpoint" else records_sql
+        rows = build(relation, period=period, metadata_keys=metadata_keys)
+        if period:
+            rows = f"SELECT * FROM ({rows}) WHERE created_at IS NOT NULL"
+        table = con.execute(group_counts_sql(rows, keys)).df()
+    finally:
+        if view:
+            con.unregister(view)
+        if connection is None:
+            con.close()
+    return canonical_counts(table[table["n"] > 0], keys)
+
+
+def _relation(con: duckdb.DuckDBPyConnection, source: str | Path | pd.DataFrame | pa.Table) -> tuple[str, str | None]:
+    """The SQL relation for ``source``, and the name of the view registered for it (if any)."""
+    if isinstance(source, str | Path):
+        path = str(source).replace("'", "''")
+        return f"SELECT * FROM read_parquet('{path}')", None
+    table = to_arrow(source) if isinstance(source, pd.DataFrame) else source
+    if not isinstance(table, pa.Table):
+        raise InputError(f"expected a Parquet path, a records frame or an Arrow table, got {type(source).__name__}")
+    view = f"_feedback_records_{uuid.uuid4().hex}"
+    con.register(view, table)
+    return f"SELECT * FROM {view}", view

@@ -1,0 +1,122 @@
+"""The DuckDB engine gives exactly the pandas engine's count tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from scoring_example import example_records
+
+from feedback_nlp.errors import InputError
+from feedback_nlp.scoring.aggregate import group_counts
+from feedback_nlp.scoring.duck import RECORDS_SCHEMA, duck_counts, group_counts_sql, to_arrow
+from feedback_nlp.scoring.frame import records_from_rows
+from feedback_nlp.scoring.scores import record_counts, scores_from_counts, touchpoint_counts
+
+LABELS = ["negative", "neutral", "positive"]
+TOUCHPOINTS = ["billing", "delivery", "mobile_app", "phone"]
+
+
+def _random_records(n: int, seed: int) -> pd.DataFrame:
+    """Records with every awkward case: ties, segment-only touchpoints, gaps, odd times and metadata."""
+    rng = np.random.default_rng(seed)
+    start = datetime(2023, 12, 24, tzinfo=UTC)
+
+    def touchpoints(k: int) -> list[dict]:
+        return [{"label": str(t), "confidence": 0.5} for t in rng.choice(TOUCHPOINTS, size=k)]
+
+    rows = []
+    for i in range(n):
+        segments = [
+            {"sentiment": {"label": str(rng.choice(LABELS)), "score": float(rng.uniform(-1, 1))},
+             "touchpoints": touchpoints(int(rng.integers(0, 3)))}
+            for _ in range(int(rng.integers(0, 5)))
+        ]  # fmt: skip
+        metadata = [{}, {"region": "north"}, {"region": "south", "tier": 2}, {"vip": True, "tier": 2.5}][i % 4]
+        rows.append(
+            {
+                "id": f"r{i}",
+                "source": [None, "web", "store"][i % 3],
+                "kind": ["survey", "review"][i % 2],
+                "created_at": None if i % 17 == 0 else start + timedelta(minutes=int(rng.integers(0, 60 * 24 * 80))),
+                "rating": None if i % 3 else float(rng.choice([1, 2, 3, 3.5, 4, 5])),
+                "nps": None if i % 2 else int(rng.integers(0, 11)),
+                "metadata": metadata,
+                "sentiment_label": str(rng.choice(LABELS)),
+                "sentiment_score": round(float(rng.uniform(-1, 1)), 4) if i % 5 else float(rng.uniform(-1, 1)),
+                "journey_stage": str(rng.choice(["usage", "support", "none"])),
+                "touchpoints": touchpoints(int(rng.integers(0, 3))),
+                "segments": segments,
+                "topic": None if i % 4 == 1 else {"id": i % 3, "label": f"topic {i % 3}", "confidence": 0.6},
+            }
+        )
+    return records_from_rows(rows)
+
+
+@pytest.fixture(scope="module")
+def records() -> pd.DataFrame:
+    return _random_records(600, seed=5)
+
+
+@pytest.mark.parametrize("period", ["day", "week", "month"])
+@pytest.mark.parametrize("by", [["touchpoint"], ["touchpoint", "region"], ["touchpoint", "journey_stage", "vip"]])
+def test_touchpoint_counts_equal_pandas(records: pd.DataFrame, by: list[str], period: str) -> None:
+    expected = touchpoint_counts(records, period, by[1:])
+    got = duck_counts(records, [*by, "period"], level="touchpoint", period=period)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["n"].sum() > len(records)  # several touchpoints per text
+
+
+@pytest.mark.parametrize("by", [[], ["source"], ["kind", "topic_label"], ["tier"], ["journey_stage", "region"]])
+def test_record_counts_equal_pandas(records: pd.DataFrame, by: list[str]) -> None:
+    expected = record_counts(records, by) if by else group_counts(records, [])
+    pd.testing.assert_frame_equal(duck_counts(records, by), expected)
+
+
+def test_counts_from_parquet_equal_pandas_and_give_equal_scores(records: pd.DataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "feedback.parquet"
+    pq.write_table(to_arrow(records), path)
+    got = duck_counts(path, ["touchpoint", "period"], level="touchpoint", period="week")
+    expected = touchpoint_counts(records, "week")
+    pd.testing.assert_frame_equal(got, expected)
+    pd.testing.assert_frame_equal(scores_from_counts(got), scores_from_counts(expected))
+    assert pq.read_schema(path).equals(RECORDS_SCHEMA)
+
+
+def test_example_counts_equal_pandas_on_a_given_connection() -> None:
+    records = example_records()
+    with duckdb.connect() as con:
+        con.execute("SET TimeZone = 'America/Los_Angeles'")  # periods stay UTC whatever the session says
+        got = duck_counts(records, ["touchpoint", "period"], level="touchpoint", period="week", connection=con)
+    pd.testing.assert_frame_equal(got, touchpoint_counts(records, "week"))
+    assert got["sum_score_e5"].tolist() == [-140000, -20000, 170000, 80000, -30000, 50000]
+
+
+def test_group_counts_sql_over_a_flat_frame() -> None:
+    flat = pd.DataFrame(
+        {
+            "team": ["a", "a", "b", None],
+            "sentiment_label": ["positive", "negative", "neutral", "positive"],
+            "sentiment_score": [0.5, -0.123456, 0.0, 1.0],
+            "nps": [9.0, np.nan, 6.0, 10.0],
+            "rating": [np.nan, 4.0, 2.0, 5.0],
+        }
+    )
+    with duckdb.connect() as con:
+        con.register("flat", flat)
+        got = con.execute(group_counts_sql("SELECT * FROM flat", ["team"])).df()
+    from feedback_nlp.scoring.aggregate import canonical_counts
+
+    pd.testing.assert_frame_equal(canonical_counts(got, ["team"]), group_counts(flat, ["team"]))
+
+
+def test_duck_counts_checks_its_keys(records: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="needs period="):
+        duck_counts(records, ["period"])
+    with pytest.raises(InputError, match="level='touchpoint'"):
+        duck_counts(records, ["touchpoint"])

@@ -1,0 +1,170 @@
+"""The score job: tables from counts, incremental runs equal to a full recount, idempotent reruns."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from feedback_nlp.scoring import job
+from feedback_nlp.scoring.frame import records_from_rows
+from feedback_nlp.scoring.scores import touchpoint_scores
+
+from scoring_example import EXAMPLE_ROWS, row
+
+TABLES = {"touchpoint_scores", "journey_matrix", "trends", "drivers", "alerts", "overall_scores"}
+
+
+def _rows(n: int, seed: int = 0) -> list[dict]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        label = rng.choice(["negative", "neutral", "positive"])
+        score = {"negative": -0.7, "neutral": 0.0, "positive": 0.8}[label] + rng.uniform(-0.1, 0.1)
+        r = row(
+            f"r{i}", rng.randint(1, 28), label, round(score, 4),
+            tuple(rng.sample(["delivery", "website", "billing", "in_person"], rng.randint(0, 2))),
+            month=rng.choice([3, 4, 5]), topic=rng.choice([None, "delivery delay", "refund or return"]),
+            nps=rng.choice([None, rng.randint(0, 10)]), source=rng.choice(["web", "app"]),
+            metadata={"region": rng.choice(["north", "south"])},
+        )
+        r["pk"] = i + 1
+        out.append(r)
+    return out
+
+
+def _read(folder: Path) -> dict[str, pd.DataFrame]:
+    return {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
+
+
+def _assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=False, rtol=0, atol=1e-9, obj=name)
+
+
+def test_full_run_writes_every_table_as_parquet_and_csv(tmp_path: Path) -> None:
+    run = job.run_score_job(EXAMPLE_ROWS, tmp_path / "out", period="week", by=["source", "region"])
+    names = {p.stem for p in (tmp_path / "out").glob("*.parquet")}
+    assert names == TABLES | {"segment_scores_source", "segment_scores_region"}
+    assert names == {p.stem for p in (tmp_path / "out").glob("*.csv")}
+    assert run.new_records == len(EXAMPLE_ROWS) == run.total_records
+
+
+def test_touchpoint_scores_equal_the_direct_computation(tmp_path: Path) -> None:
+    rows = _rows(300)
+    run = job.run_score_job(rows, tmp_path / "out", period="week")
+    direct = touchpoint_scores(records_from_rows(rows), period="week")
+    table = run.tables["touchpoint_scores"]
+    pd.testing.assert_frame_equal(
+        table[direct.columns.tolist()].reset_index(drop=True), direct.reset_index(drop=True), atol=1e-9, rtol=0
+    )
+
+
+def test_incremental_runs_equal_one_full_run_and_rerunning_changes_nothing(tmp_path: Path) -> None:
+    rows = _rows(500, seed=3)
+    full = job.run_score_job(rows, tmp_path / "full", period="week", by=["region"])
+    inc = tmp_path / "inc"
+    first = job.run_score_job(rows[:200], inc, period="week", by=["region"], incremental_key="pk")
+    assert first.watermark == 200
+    state = job.read_state(inc)
+    assert state is not None and state["watermark"] == 200
+    second = job.run_score_job(rows[200:], inc, period="week", by=["region"], incremental_key="pk")
+    assert (second.new_records, second.total_records, second.watermark) == (300, 500, 500)
+    _assert_same(_read(tmp_path / "full"), _read(inc))
+    again = job.run_score_job([], inc, period="week", by=["region"], incremental_key="pk")
+    assert again.new_records == 0 and again.total_records == 500
+    _assert_same(_read(tmp_path / "full"), _read(inc))
+    assert full.total_records == 500
+
+
+def test_changing_the_period_recounts_instead_of_mixing(tmp_path: Path) -> None:
+    rows = _rows(120, seed=5)
+    out = tmp_path / "out"
+    job.run_score_job(rows[:60], out, period="week", incremental_key="pk")
+    run = job.run_score_job(rows, out, period="month", incremental_key="pk")
+    assert run.total_records == 120  # the week counts were not reused
+    months = set(pd.read_parquet(out / "touchpoint_scores.parquet")["period"].astype(str))
+    assert months <= {"2024-03-01", "2024-04-01", "2024-05-01"}
+
+
+def test_a_failed_run_leaves_the_previous_tables_whole(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    job.run_score_job(_rows(50), out, period="week", incremental_key="pk")
+    before = _read(out)
+    bad = _rows(10, seed=9)
+    bad[5]["sentiment_label"] = "ecstatic"
+    with pytest.raises(Exception, match="ecstatic|sentiment"):
+        job.run_score_job(bad, out, period="week", incremental_key="pk")
+    _assert_same(before, _read(out))
+
+
+def test_store_tables_replaces_the_scores_tables(db_url: str, tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(db_url)
+    try:
+        run = job.run_score_job(_rows(80), tmp_path / "out", period="week")
+        job.store_tables(engine, run.tables)
+        job.store_tables(engine, run.tables)  # twice: replaced, not appended
+        names = set(inspect(engine).get_table_names())
+        assert {f"scores_{n}" for n in TABLES} <= names
+        with engine.connect() as connection:
+            stored = connection.execute(text("SELECT COUNT(*) FROM scores_touchpoint_scores")).scalar_one()
+        assert stored == len(run.tables["touchpoint_scores"])
+    finally:
+        engine.dispose()
+
+
+def test_prediction_rows_read_classify_output(tmp_path: Path) -> None:
+    path = tmp_path / "pred.jsonl"
+    prediction = {
+        "id": "a", "kind": "review", "sentiment": {"label": "negative", "score": -0.6},
+        "journey_stage": {"label": "delivery", "confidence": 0.9},
+        "touchpoints": [{"label": "delivery", "confidence": 0.8}], "segments": [], "model_version": "x",
+        "created_at": "2024-03-04T10:00:00Z",
+    }
+    path.write_text(json.dumps(prediction) + "\n\n", encoding="utf-8")
+    assert job.is_prediction_file(str(path))
+    rows = list(job.prediction_rows(str(path)))
+    assert rows[0]["sentiment_label"] == "negative" and rows[0]["journey_stage"] == "delivery"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"kind": "review"}\n', encoding="utf-8")
+    with pytest.raises(Exception, match="line 1"):
+        list(job.prediction_rows(str(bad)))
+
+
+def test_cli_score_and_alerts_from_classify_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from feedback_nlp.cli import app
+    from feedback_nlp.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    get_settings.cache_clear()
+    path = tmp_path / "pred.jsonl"
+    lines = []
+    for r in _rows(60, seed=11):
+        lines.append(json.dumps({
+            "id": r["id"], "kind": r["kind"], "created_at": r["created_at"].isoformat(),
+            "sentiment": {"label": r["sentiment_label"], "score": r["sentiment_score"]},
+            "journey_stage": {"label": r["journey_stage"], "confidence": 0.9},
+            "touchpoints": r["touchpoints"], "segments": [], "model_version": "x",
+        }))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    try:
+        result = runner.invoke(app, ["score", str(path), "-o", str(tmp_path / "scores"), "--period", "month"])
+        assert result.exit_code == 0, result.output
+        assert "60 new record(s)" in result.output
+        assert (tmp_path / "scores" / "touchpoint_scores.csv").is_file()
+        result = runner.invoke(app, ["alerts", str(tmp_path / "scores")])
+        assert result.exit_code == 0 and "Traceback" not in result.output
+        result = runner.invoke(app, ["score", "-o", str(tmp_path / "x")])
+        assert result.exit_code == 1 and "INPUT file or --from-db" in result.output
+        result = runner.invoke(app, ["alerts", str(tmp_path / "nowhere")])
+        assert result.exit_code == 1 and "run `feedback-nlp score" in result.output
+    finally:
+        get_settings.cache_clear()
