@@ -19,7 +19,7 @@ from api.batching import MicroBatcher
 from api.bodylimit import BodySizeLimitMiddleware
 from api.observability import RequestContextMiddleware, create_metrics, get_request_id
 from api.ratelimit import RateLimiter
-from api.routes import classify, feedback, health, models, reports
+from api.routes import classify, feedback, health, models, reports, scores
 from feedback_nlp.errors import ConflictError, FeedbackNLPError, InputError
 from feedback_nlp.settings import Settings, get_settings
 from feedback_nlp.storage.db import init_db, make_session_factory
@@ -118,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = create_metrics()
     app.state.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.key_cache = KeyCache()
-    for router in (health.router, classify.router, feedback.router, models.router, reports.router):
+    for router in (health.router, classify.router, feedback.router, models.router, reports.router, scores.router):
         app.include_router(router)
     _install_error_handlers(app)
     if settings.cors_origins:

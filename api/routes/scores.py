@@ -1,0 +1,132 @@
+"""Experience scores over the stored feedback: touchpoints, the journey matrix, drivers, alerts.
+
+Each request counts the stored predictions in its date range and segment (pushed down to the
+database as WHERE clauses, read in chunks) and applies the same formulas as ``feedback-nlp
+score`` (docs/scores.md). For very large stores, run the score job and read its tables.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from api.auth import ReadKey
+from api.schemas import ErrorBody
+from feedback_nlp.taxonomy.records import FeedbackKind
+
+router = APIRouter(prefix="/v1", tags=["scores"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing or unknown API key"},
+    403: {"model": ErrorBody, "description": "The key lacks the scope"},
+    422: {"model": ErrorBody, "description": "Invalid period, dates or filters"},
+    503: {"model": ErrorBody, "description": "The database is unreachable (see Retry-After)"},
+}
+
+
+class ScoreTable(BaseModel):
+    """One table of scores; its columns are documented in docs/scores.md."""
+
+    table: str = Field(examples=["touchpoint_scores"])
+    period: str | None = Field(examples=["week"])
+    filters: dict[str, Any] = Field(examples=[{"from": "2026-01-01T00:00:00Z", "source": "app-store"}])
+    records: int = Field(description="Stored records counted.", examples=[1234])
+    rows: list[dict[str, Any]] = Field(
+        examples=[[{"touchpoint": "delivery", "period": "2026-03-02", "volume": 120, "nss": -35.0,
+                    "nss_low": -48.2, "nss_high": -21.8, "low_volume": False}]]
+    )
+
+
+Period = Annotated[Literal["day", "week", "month"], Query(description="Period of the breakdown.")]
+Start = Annotated[datetime | None, Query(alias="from", description="created_at from (inclusive), ISO 8601.")]
+End = Annotated[datetime | None, Query(alias="to", description="created_at to (exclusive), ISO 8601.")]
+Source = Annotated[str | None, Query(max_length=255, description="Only this source.")]
+Kind = Annotated[FeedbackKind | None, Query(description="Only this kind.")]
+
+
+def _filters(start: datetime | None, end: datetime | None, source: str | None, kind: FeedbackKind | None) -> dict[str, Any]:
+    if start is not None and end is not None and end <= start:
+        raise HTTPException(status_code=422, detail=f"'to' ({end.isoformat()}) must be after 'from' ({start.isoformat()}).")
+    return {k: v for k, v in {"from": start, "to": end, "source": source, "kind": kind}.items() if v is not None}
+
+
+def _counted(request: Request, period: str, filters: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], int]:
+    """Count the stored predictions matching ``filters`` (in the calling thread)."""
+    from sqlalchemy import func, select
+
+    from feedback_nlp.scoring import job
+    from feedback_nlp.scoring.frame import records_from_rows
+    from feedback_nlp.storage.models import Feedback
+
+    specs = job.count_specs(())
+    moment = func.coalesce(Feedback.created_at, Feedback.received_at)
+    query = select(Feedback).order_by(Feedback.pk)
+    if "from" in filters:
+        query = query.where(moment >= filters["from"])
+    if "to" in filters:
+        query = query.where(moment < filters["to"])
+    if "source" in filters:
+        query = query.where(Feedback.source == filters["source"])
+    if "kind" in filters:
+        query = query.where(Feedback.kind == str(filters["kind"]))
+    counts: dict[str, pd.DataFrame] = {}
+    n = 0
+    with request.app.state.sessions() as session:
+        rows = (job.feedback_row(r) for r in session.scalars(query.execution_options(yield_per=2000)))
+        for batch in job.chunks(rows):
+            counts = job.add_counts(counts, job.count_chunk(records_from_rows(batch), period, specs), specs)  # type: ignore[arg-type]
+            n += len(batch)
+    return job.add_counts(counts, {}, specs), n
+
+
+async def _table(request: Request, name: str, period: str, filters: dict[str, Any]) -> ScoreTable:
+    from feedback_nlp.scoring import job
+
+    def compute() -> tuple[pd.DataFrame, int]:
+        counts, n = _counted(request, period, filters)
+        return job.tables_from_counts(counts, period, ())[name], n  # type: ignore[arg-type]
+
+    table, n = await run_in_threadpool(compute)
+    rows = json.loads(table.to_json(orient="records", date_format="iso")) if len(table) else []
+    shown = {k: (v.isoformat() if isinstance(v, datetime) else str(v)) for k, v in filters.items()}
+    return ScoreTable(table=name, period=period, filters=shown, records=n, rows=rows)
+
+
+@router.get("/scores/touchpoints", response_model=ScoreTable, responses=ERRORS)
+async def touchpoint_scores(
+    request: Request, _: ReadKey, period: Period = "week", start: Start = None, end: End = None,
+    source: Source = None, kind: Kind = None,
+) -> ScoreTable:
+    """Volume, sentiment shares, Net Sentiment Score with its 95% interval, NPS and CSAT per touchpoint and period."""
+    return await _table(request, "touchpoint_scores", period, _filters(start, end, source, kind))
+
+
+@router.get("/scores/journey", response_model=ScoreTable, responses=ERRORS)
+async def journey_matrix(
+    request: Request, _: ReadKey, start: Start = None, end: End = None, source: Source = None, kind: Kind = None,
+) -> ScoreTable:
+    """Journey stage x touchpoint volume and Net Sentiment Score over the range."""
+    return await _table(request, "journey_matrix", "week", _filters(start, end, source, kind))
+
+
+@router.get("/drivers", response_model=ScoreTable, responses=ERRORS)
+async def drivers(
+    request: Request, _: ReadKey, start: Start = None, end: End = None, source: Source = None, kind: Kind = None,
+) -> ScoreTable:
+    """For each touchpoint, the topics that pull its Net Sentiment Score down or up most."""
+    return await _table(request, "drivers", "week", _filters(start, end, source, kind))
+
+
+@router.get("/alerts", response_model=ScoreTable, responses=ERRORS)
+async def alerts(
+    request: Request, _: ReadKey, period: Period = "week", start: Start = None, end: End = None,
+    source: Source = None, kind: Kind = None,
+) -> ScoreTable:
+    """Touchpoint scores below their EWMA control limits and topic volumes spiking in the latest period."""
+    return await _table(request, "alerts", period, _filters(start, end, source, kind))
