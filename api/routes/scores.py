@@ -58,30 +58,29 @@ def _filters(start: datetime | None, end: datetime | None, source: str | None, k
 
 def _counted(request: Request, period: str, filters: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], int]:
     """Count the stored predictions matching ``filters`` (in the calling thread)."""
-    from sqlalchemy import func, select
+    from sqlalchemy import func
 
     from feedback_nlp.scoring import job
     from feedback_nlp.scoring.frame import records_from_rows
     from feedback_nlp.storage.models import Feedback
 
-    specs = job.count_specs(())
-    moment = func.coalesce(Feedback.created_at, Feedback.received_at)
-    query = select(Feedback).order_by(Feedback.pk)
+    table = Feedback.__table__
+    moment = func.coalesce(table.c.created_at, table.c.received_at)
+    where = []
     if "from" in filters:
-        query = query.where(moment >= filters["from"])
+        where.append(moment >= filters["from"])
     if "to" in filters:
-        query = query.where(moment < filters["to"])
+        where.append(moment < filters["to"])
     if "source" in filters:
-        query = query.where(Feedback.source == filters["source"])
+        where.append(table.c.source == filters["source"])
     if "kind" in filters:
-        query = query.where(Feedback.kind == str(filters["kind"]))
+        where.append(table.c.kind == str(filters["kind"]))
+    specs = job.count_specs(())
     counts: dict[str, pd.DataFrame] = {}
     n = 0
-    with request.app.state.sessions() as session:
-        rows = (job.feedback_row(r) for r in session.scalars(query.execution_options(yield_per=2000)))
-        for batch in job.chunks(rows):
-            counts = job.add_counts(counts, job.count_chunk(records_from_rows(batch), period, specs), specs)  # type: ignore[arg-type]
-            n += len(batch)
+    for batch in job.chunks(job.stored_rows(sessions=request.app.state.sessions, where=where)):
+        counts = job.add_counts(counts, job.count_chunk(records_from_rows(batch), period, specs), specs)  # type: ignore[arg-type]
+        n += len(batch)
     return job.add_counts(counts, {}, specs), n
 
 

@@ -237,29 +237,66 @@ def store_tables(engine: Any, tables: dict[str, pd.DataFrame]) -> None:
             table.to_sql(f"{TABLE_PREFIX}{name}", connection, if_exists="replace", index=False)
 
 
-def stored_rows(since_pk: int | None = None, *, sessions: Any = None) -> Iterator[dict[str, Any]]:
-    """Stored predictions after ``since_pk`` in storage order, as records-frame rows (streamed)."""
+def stored_rows(since_pk: int | None = None, *, sessions: Any = None, where: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+    """Stored predictions after ``since_pk`` in storage order, as records-frame rows, streamed.
+
+    Reads plain rows (no ORM objects) in batches, so memory stays flat however many are stored.
+
+    Args:
+        since_pk: only rows stored after this position (the last run's watermark).
+        sessions: a session factory (the service's); a new engine on the configured database otherwise.
+        where: extra SQLAlchemy conditions on the ``feedback`` table.
+    """
     from sqlalchemy import select
 
     from feedback_nlp.storage.db import init_db, make_session_factory
     from feedback_nlp.storage.models import Feedback
 
+    table = Feedback.__table__
     engine = init_db() if sessions is None else None
     factory = sessions or make_session_factory(engine)
+    query = select(*(table.c[name] for name in _STORED_COLUMNS)).order_by(table.c.pk)
+    if since_pk is not None:
+        query = query.where(table.c.pk > since_pk)
+    for condition in where:
+        query = query.where(condition)
     try:
         with factory() as session:
-            query = select(Feedback).order_by(Feedback.pk)
-            if since_pk is not None:
-                query = query.where(Feedback.pk > since_pk)
-            for row in session.scalars(query.execution_options(yield_per=2000)):
-                yield feedback_row(row)
+            result = session.execute(query.execution_options(yield_per=5000))
+            for row in result.mappings():
+                yield _stored_row(row)
     finally:
         if engine is not None:
             engine.dispose()
 
 
+_STORED_COLUMNS = (
+    "pk", "id", "source", "kind", "created_at", "received_at", "rating", "nps", "metadata", "sentiment_label",
+    "sentiment_score", "journey_stage", "touchpoints", "segments", "topic",
+)
+
+
+def _stored_row(row: Any) -> dict[str, Any]:
+    return {
+        "pk": row["pk"],
+        "id": row["id"],
+        "source": row["source"],
+        "kind": row["kind"],
+        "created_at": row["created_at"] or row["received_at"],
+        "rating": row["rating"],
+        "nps": row["nps"],
+        "metadata": row["metadata"] or {},
+        "sentiment_label": row["sentiment_label"],
+        "sentiment_score": row["sentiment_score"],
+        "journey_stage": row["journey_stage"],
+        "touchpoints": row["touchpoints"] or [],
+        "segments": row["segments"] or [],
+        "topic": row["topic"],
+    }
+
+
 def feedback_row(row: Any) -> dict[str, Any]:
-    """A stored ``Feedback`` row as a records-frame row (with ``pk`` for the watermark)."""
+    """A stored ``Feedback`` ORM object as a records-frame row (with ``pk`` for the watermark)."""
     return {
         "pk": row.pk,
         "id": row.id,

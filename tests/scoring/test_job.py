@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 import random
 from pathlib import Path
 
@@ -167,4 +168,46 @@ def test_cli_score_and_alerts_from_classify_output(tmp_path: Path, monkeypatch: 
         result = runner.invoke(app, ["alerts", str(tmp_path / "nowhere")])
         assert result.exit_code == 1 and "run `feedback-nlp score" in result.output
     finally:
+        get_settings.cache_clear()
+
+
+def test_cli_score_from_db_is_incremental(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_pipeline) -> None:  # noqa: ANN001
+    from feedback_nlp.cli import app
+    from feedback_nlp.settings import get_settings
+    from feedback_nlp.storage.db import init_db, make_session_factory
+    from feedback_nlp.storage.feedback_repo import ingest
+    from feedback_nlp.taxonomy.records import FeedbackRecord
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    engine = init_db(url)
+    sessions = make_session_factory(engine)
+
+    def store(start: int, n: int) -> None:
+        records = [FeedbackRecord(id=f"r{i}", kind="review", text=f"the delivery was late {i}",
+                                  created_at=datetime(2024, 3, 1 + i % 28, tzinfo=UTC)) for i in range(start, start + n)]
+        predictions = fake_pipeline.predict(records)
+        with sessions() as session:
+            ingest(session, [(r, p, r.text) for r, p in zip(records, predictions)], "test")
+
+    runner = CliRunner()
+    out = tmp_path / "scores"
+    try:
+        store(0, 40)
+        first = runner.invoke(app, ["score", "--from-db", "-o", str(out)])
+        assert first.exit_code == 0, first.output
+        assert "40 new record(s) counted, 40 in all" in first.output
+        store(40, 25)
+        second = runner.invoke(app, ["score", "--from-db", "-o", str(out)])
+        assert "25 new record(s) counted, 65 in all" in second.output
+        incremental = _read(out)
+        full = runner.invoke(app, ["score", "--from-db", "--full", "-o", str(tmp_path / "full")])
+        assert "65 new record(s) counted, 65 in all" in full.output
+        _assert_same(_read(tmp_path / "full"), incremental)
+        again = runner.invoke(app, ["score", "--from-db", "-o", str(out)])
+        assert "0 new record(s) counted, 65 in all" in again.output
+        _assert_same(incremental, _read(out))
+    finally:
+        engine.dispose()
         get_settings.cache_clear()
