@@ -308,3 +308,50 @@ def build_service(database_url: str, pipeline: object, **overrides: object) -> _
     app.state.engine = engine
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Service(client=client, app=app, keys=keys)
+
+
+# --- Synthetic corpora for topic models --------------------------------------------------------
+
+#: Each group's own words; with :class:`FakeEncoder` texts of one group are close to each other.
+TOPIC_VOCABULARY: dict[str, tuple[str, ...]] = {
+    "delivery": ("delivery", "delay", "late", "courier", "parcel", "shipping"),
+    "refund": ("refund", "return", "money", "back", "reimbursed", "returned"),
+    "app": ("app", "crash", "login", "screen", "frozen", "update"),
+    "staff": ("staff", "friendly", "helpful", "kind", "polite", "smiling"),
+    "parking": ("parking", "car", "space", "park", "spaces", "lot"),
+    "billing": ("invoice", "charged", "twice", "bill", "payment", "fee"),
+}
+#: Words every group uses.
+FILLER_WORDS = ("the", "my", "was", "and", "today", "again", "very", "this", "week", "really", "so", "it")
+
+
+def topic_corpus(
+    groups: Sequence[str] = ("delivery", "refund", "app", "staff"),
+    per_group: int = 40,
+    *,
+    seed: int = 0,
+    group_words: int = 4,
+    filler_words: int = 2,
+) -> tuple[list[str], list[str]]:
+    """Distinct short texts in topic groups, shuffled: each text is ``group_words`` words of its
+    group's :data:`TOPIC_VOCABULARY` and ``filler_words`` of :data:`FILLER_WORDS`, in random order.
+
+    Returns the texts and each text's group name. The same arguments give the same corpus.
+    """
+    rng = np.random.default_rng(seed)
+    rows: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for group in groups:
+        made = 0
+        while made < per_group:
+            words = [*rng.choice(TOPIC_VOCABULARY[group], group_words, replace=False),
+                     *rng.choice(FILLER_WORDS, filler_words, replace=False)]
+            rng.shuffle(words)
+            text = " ".join(str(w) for w in words)
+            if text in seen:
+                continue
+            seen.add(text)
+            rows.append((text, group))
+            made += 1
+    order = rng.permutation(len(rows))
+    return [rows[i][0] for i in order], [rows[i][1] for i in order]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -10,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.auth import ReadKey
+from api.dates import UtcDatetime
 from api.deps import PipelineDep
 from api.schemas import ErrorBody
 from feedback_nlp.errors import InputError
@@ -34,8 +34,8 @@ async def topic_trends(
     _: ReadKey,
     pipeline: PipelineDep,
     period: Annotated[Literal["day", "week", "month"], Query(description="Period of the trends.")] = "week",
-    start: Annotated[datetime | None, Query(alias="from", description="Start (inclusive), ISO 8601.")] = None,
-    end: Annotated[datetime | None, Query(alias="to", description="End (exclusive), ISO 8601.")] = None,
+    start: Annotated[UtcDatetime | None, Query(alias="from", description="Start (inclusive), ISO 8601.")] = None,
+    end: Annotated[UtcDatetime | None, Query(alias="to", description="End (exclusive), ISO 8601.")] = None,
 ) -> HTMLResponse:
     """The topic trend report over the stored feedback, under the deployed topic model."""
     if start is not None and end is not None and end <= start:

@@ -17,6 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.auth import ReadKey
+from api.dates import UtcDatetime
 from api.schemas import ErrorBody
 from feedback_nlp.taxonomy.records import FeedbackKind
 
@@ -44,8 +45,8 @@ class ScoreTable(BaseModel):
 
 
 Period = Annotated[Literal["day", "week", "month"], Query(description="Period of the breakdown.")]
-Start = Annotated[datetime | None, Query(alias="from", description="created_at from (inclusive), ISO 8601.")]
-End = Annotated[datetime | None, Query(alias="to", description="created_at to (exclusive), ISO 8601.")]
+Start = Annotated[UtcDatetime | None, Query(alias="from", description="created_at from (inclusive), ISO 8601.")]
+End = Annotated[UtcDatetime | None, Query(alias="to", description="created_at to (exclusive), ISO 8601.")]
 Source = Annotated[str | None, Query(max_length=255, description="Only this source.")]
 Kind = Annotated[FeedbackKind | None, Query(description="Only this kind.")]
 

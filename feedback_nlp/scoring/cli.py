@@ -75,13 +75,14 @@ def score(
     from tqdm import tqdm
 
     from feedback_nlp.scoring import job
+    from feedback_nlp.settings import get_settings
     from feedback_nlp.storage.db import init_db
 
     if (input is None) == (not from_db):
         raise _fail("give either an INPUT file or --from-db (not both, not neither)")
     fields = [f.strip() for f in by.split(",") if f.strip()]
     try:
-        engine = init_db()
+        engine = init_db(get_settings().database_url)
         bar = tqdm(unit="rec", desc="scoring", file=sys.stderr)
         if from_db:
             state = None if full else job.read_state(output)

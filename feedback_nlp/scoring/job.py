@@ -249,11 +249,12 @@ def stored_rows(since_pk: int | None = None, *, sessions: Any = None, where: Seq
     """
     from sqlalchemy import select
 
+    from feedback_nlp.settings import get_settings
     from feedback_nlp.storage.db import init_db, make_session_factory
     from feedback_nlp.storage.models import Feedback
 
     table = Feedback.__table__
-    engine = init_db() if sessions is None else None
+    engine = init_db(get_settings().database_url) if sessions is None else None
     factory = sessions or make_session_factory(engine)
     query = select(*(table.c[name] for name in _STORED_COLUMNS)).order_by(table.c.pk)
     if since_pk is not None:

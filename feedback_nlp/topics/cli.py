@@ -88,7 +88,7 @@ def fit(
         corpus = _corpus(input, from_db, pipeline, kind, text_column, id_column, since)
         X = embed_corpus(corpus, pipeline)
         typer.echo(f"fitting topics on {len(corpus)} texts ...", err=True)
-        config = TopicConfig(min_topic_size=min_topic_size, max_outlier_share=max_outliers)
+        config = TopicConfig(min_topic_size=min_topic_size, max_outlier_share=max_outliers, verbose=True)
         model, assignments = TopicModel.fit(
             corpus.model_inputs, X, embed=pipeline.embed, seeds=pipeline.taxonomy.topic_seeds, config=config
         )

@@ -139,7 +139,7 @@ def iter_stored(
     from feedback_nlp.storage.db import init_db, make_session_factory
     from feedback_nlp.storage.models import Feedback
 
-    engine = init_db() if sessions is None else None
+    engine = init_db(get_settings().database_url) if sessions is None else None
     factory = sessions or make_session_factory(engine)  # type: ignore[arg-type]
     moment = func.coalesce(Feedback.created_at, Feedback.received_at)
     try:
