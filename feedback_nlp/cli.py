@@ -219,6 +219,10 @@ from feedback_nlp.scoring.cli import alerts as alerts_command, score as score_co
 app.command("score")(score_command)
 app.command("alerts")(alerts_command)
 
+from feedback_nlp.spark.cli import spark_app  # noqa: E402
+
+app.add_typer(spark_app, name="spark")
+
 keys_app = typer.Typer(help="Manage API keys (stored as hashes in the service database).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

@@ -52,10 +52,11 @@ FORMATS: dict[str, str] = {
 """Supported file extensions and the format each one is read as."""
 
 _KINDS = ", ".join(k.value for k in FeedbackKind)
-# Table columns that fill record fields; the text and id columns are named by the caller.
-_TABLE_FIELDS = frozenset({"kind", "created_at", "channel", "source", "rating", "nps"})
+#: Table columns that fill record fields; the text and id columns are named by the caller.
+#: Other readers of tables (the Spark job) pass it to :func:`make_row`.
+TABLE_FIELDS = frozenset({"kind", "created_at", "channel", "source", "rating", "nps"})
 # A JSON object may also carry the structured fields.
-_JSON_FIELDS = _TABLE_FIELDS | {"turns", "metadata"}
+_JSON_FIELDS = TABLE_FIELDS | {"turns", "metadata"}
 # An empty cell in these fields means "not given", not an empty value.
 _OPTIONAL_SCALARS = ("id", "kind", "created_at", "channel", "source", "rating", "nps")
 _DATETIME = "an ISO 8601 date-time such as 2024-05-01T09:30:00Z"
@@ -106,7 +107,9 @@ class RowResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _RowOptions:
+class RowOptions:
+    """How a table row becomes a record: the kind of rows without one, and the text and id columns."""
+
     default_kind: FeedbackKind | None
     text_column: str
     id_column: str
@@ -154,7 +157,7 @@ def read_records(
         >>> for row in read_records("reviews.csv", kind="review"):  # doctest: +SKIP
         ...     print(row.line, row.error or row.record.text)
     """
-    opts = _RowOptions(_default_kind(kind), text_column, id_column)
+    opts = RowOptions(_default_kind(kind), text_column, id_column)
     if chunk_size < 1:
         raise InputError(f"chunk_size must be at least 1, got {chunk_size}")
     if text_column == id_column:
@@ -293,13 +296,13 @@ def _check_text_column(columns: list[str], text_column: str, path: Path) -> None
 # ----------------------------------------------------------------------------- JSONL
 
 
-def _read_jsonl_file(path: Path, opts: _RowOptions) -> Iterator[RowResult]:
+def _read_jsonl_file(path: Path, opts: RowOptions) -> Iterator[RowResult]:
     # Binary lines, decoded one by one: a line of bad UTF-8 becomes one bad row.
     with path.open("rb") as fh:
         yield from _jsonl_rows(_numbered_lines(fh), opts)
 
 
-def _read_jsonl_stream(stream: IO[str], opts: _RowOptions) -> Iterator[RowResult]:
+def _read_jsonl_stream(stream: IO[str], opts: RowOptions) -> Iterator[RowResult]:
     binary = getattr(stream, "buffer", None)
     lines = _numbered_lines(binary) if binary is not None else _numbered_lines(stream)
     yield from _jsonl_rows(lines, opts)
@@ -322,7 +325,7 @@ def _numbered_lines(
 
 
 def _jsonl_rows(
-    lines: Iterable[tuple[int, str | None, str | None]], opts: _RowOptions
+    lines: Iterable[tuple[int, str | None, str | None]], opts: RowOptions
 ) -> Iterator[RowResult]:
     for number, text, problem in lines:
         if text is None:
@@ -331,14 +334,14 @@ def _jsonl_rows(
             yield _parse_json_line(number, text, opts)
 
 
-def _parse_json_line(number: int, text: str, opts: _RowOptions) -> RowResult:
+def _parse_json_line(number: int, text: str, opts: RowOptions) -> RowResult:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         return RowResult(number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
     if not isinstance(value, dict):
         return RowResult(number, None, f"expected a JSON object, got {_json_type(value)}")
-    return _make_row(number, value, opts, fields=_JSON_FIELDS, stringify=False)
+    return make_row(number, value, opts, fields=_JSON_FIELDS, stringify=False)
 
 
 def _json_type(value: Any) -> str:
@@ -370,7 +373,7 @@ def _csv_header(path: Path) -> list[str]:
     return columns
 
 
-def _read_csv(path: Path, opts: _RowOptions) -> Iterator[RowResult]:
+def _read_csv(path: Path, opts: RowOptions) -> Iterator[RowResult]:
     with _open_csv(path) as fh:
         reader = csv.reader(fh)
         header = [name.strip() for name in next(reader)]
@@ -390,7 +393,7 @@ def _read_csv(path: Path, opts: _RowOptions) -> Iterator[RowResult]:
             yield _csv_row(start, header, cells, opts)
 
 
-def _csv_row(line: int, header: list[str], cells: list[str], opts: _RowOptions) -> RowResult:
+def _csv_row(line: int, header: list[str], cells: list[str], opts: RowOptions) -> RowResult:
     if len(cells) != len(header):
         return RowResult(
             line,
@@ -398,7 +401,7 @@ def _csv_row(line: int, header: list[str], cells: list[str], opts: _RowOptions) 
             f"expected {len(header)} fields as in the header, got {len(cells)}; "
             "quote fields that contain commas",
         )
-    return _make_row(line, dict(zip(header, cells, strict=True)), opts, fields=_TABLE_FIELDS, stringify=False)
+    return make_row(line, dict(zip(header, cells, strict=True)), opts, fields=TABLE_FIELDS, stringify=False)
 
 
 # --------------------------------------------------------------------------- Parquet
@@ -415,7 +418,7 @@ def _parquet_columns(path: Path) -> list[str]:
         raise InputError(f"cannot read {path} as Parquet: {exc}") from exc
 
 
-def _read_parquet(path: Path, opts: _RowOptions, chunk_size: int) -> Iterator[RowResult]:
+def _read_parquet(path: Path, opts: RowOptions, chunk_size: int) -> Iterator[RowResult]:
     import pyarrow.parquet as pq
 
     index = 0
@@ -423,21 +426,29 @@ def _read_parquet(path: Path, opts: _RowOptions, chunk_size: int) -> Iterator[Ro
         for batch in parquet.iter_batches(batch_size=chunk_size):
             for values in batch.to_pylist():
                 index += 1
-                yield _make_row(index, values, opts, fields=_TABLE_FIELDS, stringify=True)
+                yield make_row(index, values, opts, fields=TABLE_FIELDS, stringify=True)
 
 
 # ----------------------------------------------------------------------- row -> record
 
 
-def _make_row(
+def make_row(
     line: int,
     values: Mapping[str, Any],
-    opts: _RowOptions,
+    opts: RowOptions,
     *,
     fields: frozenset[str],
     stringify: bool,
 ) -> RowResult:
-    """Validate one row's values into a record, or explain why they are not one."""
+    """Validate one row's values into a record, or explain why they are not one.
+
+    Args:
+        line: the row's number, for the error message.
+        values: column name to value.
+        opts: the default kind and the text and id columns.
+        fields: the columns that fill record fields (:data:`TABLE_FIELDS`); the rest go to metadata.
+        stringify: metadata values become text (tables); JSON keeps them as they are.
+    """
     data, extras = _split_values(values, opts, fields)
     if stringify:
         extras = {key: _as_text(value) for key, value in extras.items()}
@@ -453,7 +464,7 @@ def _make_row(
 
 
 def _split_values(
-    values: Mapping[str, Any], opts: _RowOptions, fields: frozenset[str]
+    values: Mapping[str, Any], opts: RowOptions, fields: frozenset[str]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a row into record fields and the rest, which goes to metadata."""
     data: dict[str, Any] = {}
@@ -498,7 +509,7 @@ def _merge_metadata(data: dict[str, Any], extras: dict[str, Any]) -> None:
         data["metadata"] = metadata  # a non-object is left for validation to report
 
 
-def _missing_essentials(data: dict[str, Any], opts: _RowOptions) -> list[str]:
+def _missing_essentials(data: dict[str, Any], opts: RowOptions) -> list[str]:
     """Check text and kind first, naming the caller's column rather than 'text'."""
     problems = []
     text = data.get("text")

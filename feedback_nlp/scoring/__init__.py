@@ -2,7 +2,7 @@
 
 An engine turns rows into a count table of sufficient statistics per group
 (:func:`group_counts` with pandas, :func:`~feedback_nlp.scoring.duck.duck_counts` with
-DuckDB, Spark later); :func:`scores_from_counts` and the functions built on it turn count
+DuckDB, Spark in :mod:`feedback_nlp.spark`); :func:`scores_from_counts` and the functions built on it turn count
 tables into scores, so every engine gives the same numbers. ``docs/scores.md`` has the
 formulas and a worked example.
 

@@ -1,0 +1,405 @@
+"""Classify a Parquet dataset of feedback on Spark, writing predictions in the records layout.
+
+driver: read Parquet -> check the columns -> mapInArrow over the executors -> write twice
+executor (per Python worker): load the pipeline once -> per Arrow batch: rows -> records
+    (the checks of ``feedback-nlp classify``) -> ``pipeline.predict`` in batches -> rows
+
+Each executor Python process loads the pipeline once and keeps it in a module-level cache
+keyed by (loader, model dir); with ``spark.python.worker.reuse=true`` (Spark's default, and
+set by :func:`~feedback_nlp.spark.session.spark_session`) a worker serves many tasks, so a
+model is loaded about once per executor core, not once per task.
+
+Output (``output_path``):
+
+- Parquet files of predictions, one row per valid input row, with the columns of
+  :data:`~feedback_nlp.scoring.duck.RECORDS_SCHEMA` (``metadata`` as JSON text) plus
+  ``model_version``: what :func:`~feedback_nlp.spark.score.score_dataset`,
+  :func:`~feedback_nlp.scoring.duck.duck_counts` and
+  :func:`~feedback_nlp.scoring.frame.records_from_frame` read.
+- ``_errors/``: Parquet with one row per rejected input row (``id``, ``kind``, ``text`` as
+  given, ``error``: the reason, worded as ``feedback-nlp classify`` words it). A bad row never
+  fails the job. Spark, pyarrow and DuckDB globs skip folders starting with ``_``, so reading
+  ``output_path`` reads the predictions only.
+
+Examples:
+    >>> result = classify_dataset(spark, "feedback.parquet", "predictions/", default_kind="review")  # doctest: +SKIP
+    >>> result.predictions, result.errors                                                            # doctest: +SKIP
+    (99812, 188)
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from feedback_nlp.errors import ConfigError, InputError
+from feedback_nlp.fileio import TABLE_FIELDS, make_row, RowOptions
+from feedback_nlp.scoring.duck import RECORDS_SCHEMA
+from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Prediction
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_LOADER",
+    "ERRORS_DIR",
+    "ERROR_COLUMNS",
+    "PREDICTION_SCHEMA",
+    "ClassifyResult",
+    "classify_dataset",
+    "worker_pipeline",
+]
+
+#: Where the rejected rows go, inside the output folder.
+ERRORS_DIR = "_errors"
+
+#: The pipeline loader executors call with the model dir, as ``module:function``.
+DEFAULT_LOADER = "feedback_nlp.pipeline:load_pipeline"
+
+#: The Arrow layout of the prediction files: the records layout plus the model version.
+PREDICTION_SCHEMA: pa.Schema = RECORDS_SCHEMA.append(pa.field("model_version", pa.string()))
+
+#: Columns of the ``_errors`` dataset.
+ERROR_COLUMNS: tuple[str, ...] = ("id", "kind", "text", "error")
+
+# What the executors hand back: predictions and rejected rows in one stream, told apart by
+# ``error`` (NULL for a prediction); ``text`` is filled for rejected rows only.
+_MAPPED_SCHEMA = PREDICTION_SCHEMA.append(pa.field("error", pa.string())).append(pa.field("text", pa.string()))
+_ROW_NUMBER = "__feedback_row"
+_METADATA_JSON = {"separators": (",", ":"), "sort_keys": True, "default": str}
+
+# One pipeline per (loader, model dir) per Python process: executor workers live across tasks.
+_PIPELINES: dict[tuple[str, str | None], Any] = {}
+
+
+@dataclass(frozen=True)
+class ClassifyResult:
+    """What :func:`classify_dataset` wrote.
+
+    Attributes:
+        output: The predictions folder.
+        errors_path: The ``_errors`` folder inside it.
+        predictions: Rows classified.
+        errors: Rows rejected (see ``errors_path`` for the reasons).
+    """
+
+    output: str
+    errors_path: str
+    predictions: int
+    errors: int
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every executor needs to know; pickled with the function that runs there."""
+
+    loader: str
+    model_dir: str | None
+    batch_size: int
+    text_column: str
+    kind_column: str
+    id_column: str
+    default_kind: str | None
+
+
+# ---------------------------------------------------------------------------- driver
+
+
+def classify_dataset(
+    spark: SparkSession,
+    input_path: str | Sequence[str],
+    output_path: str,
+    *,
+    model_dir: str | None = None,
+    batch_size: int = 256,
+    text_column: str = "text",
+    kind_column: str = "kind",
+    id_column: str = "id",
+    default_kind: str | None = None,
+    loader: str = DEFAULT_LOADER,
+    partitions: int | None = None,
+    mode: str = "overwrite",
+) -> ClassifyResult:
+    """Classify every row of a Parquet dataset and write predictions and rejected rows.
+
+    Input rows are read as ``feedback-nlp classify`` reads a Parquet file: ``text_column``
+    holds the text, ``id_column`` the id, ``kind_column`` the kind, and ``created_at``,
+    ``channel``, ``source``, ``rating`` and ``nps`` fill those fields; a ``metadata`` column
+    (JSON text, struct or map) gives the metadata, and every other column is added to it as text.
+
+    Args:
+        spark: The session (:func:`~feedback_nlp.spark.session.spark_session`).
+        input_path: A Parquet file or folder (or several), as ``spark.read.parquet`` takes.
+        output_path: The folder for the predictions; ``_errors/`` goes inside it.
+        model_dir: The bundle folder **as the executors see it** (a shared path, or the name
+            an ``--archives`` entry unpacks to); ``None`` lets each executor use its
+            ``FEEDBACK_NLP_MODEL_DIR`` setting.
+        batch_size: Records per ``pipeline.predict`` call on an executor.
+        text_column: The column holding the feedback text.
+        kind_column: The column holding the kind (survey, review, social, transcript).
+        id_column: The column holding the record id. Rows without one get ``row-<n>``, with n
+            unique within the run (stable for the same input files and partitioning only).
+        default_kind: The kind of rows whose kind is empty (or of every row when the column
+            is missing); without it such rows are rejected.
+        loader: ``module:function`` that executors call with ``model_dir`` to get an object
+            with ``predict(records) -> list[Prediction]``; the module must be importable
+            there (installed, or shipped with ``--py-files``).
+        partitions: Spread the rows over this many tasks first (a round-robin shuffle); a
+            Parquet file with one row group is otherwise one task on one core. Two to four
+            times the cluster's cores keeps every core busy.
+        mode: Spark's save mode for the output (``overwrite`` or ``errorifexists``).
+
+    Returns:
+        The paths written and the row counts.
+
+    Raises:
+        InputError: The input has no ``text_column``, nor ``kind_column`` without a
+            ``default_kind``, or ``default_kind`` is not a kind.
+        ConfigError: ``batch_size`` or ``partitions`` is below 1, or ``loader`` is not ``module:function``.
+    """
+    if partitions is not None and partitions < 1:
+        raise ConfigError(f"partitions must be at least 1, got {partitions}")
+    job = _job(loader, model_dir, batch_size, text_column, kind_column, id_column, default_kind)
+    frame = spark.read.parquet(*([input_path] if isinstance(input_path, str) else input_path))
+    _check_columns(frame, job)
+    logger.info("classifying %s on Spark %s (model %s)", input_path, spark.version, model_dir or "from settings")
+    mapped = _classify(frame, job, partitions).persist()  # written twice below; computed once
+    try:
+        _write(mapped, output_path, mode)
+        counts = {bool(row["ok"]): int(row["count"]) for row in _outcomes(mapped)}
+    finally:
+        mapped.unpersist()
+    result = ClassifyResult(output_path, _errors_path(output_path), counts.get(True, 0), counts.get(False, 0))
+    logger.info("wrote %d prediction(s) to %s, %d rejected row(s) to %s",
+                result.predictions, output_path, result.errors, result.errors_path)  # fmt: skip
+    return result
+
+
+def _job(
+    loader: str,
+    model_dir: str | None,
+    batch_size: int,
+    text_column: str,
+    kind_column: str,
+    id_column: str,
+    default_kind: str | None,
+) -> _Job:
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+    if loader.count(":") != 1:
+        raise ConfigError(f"loader must be 'module:function', e.g. {DEFAULT_LOADER!r}; got {loader!r}")
+    if default_kind is not None:
+        try:
+            default_kind = FeedbackKind(default_kind.strip().lower()).value
+        except ValueError:
+            kinds = ", ".join(k.value for k in FeedbackKind)
+            raise InputError(f"default_kind must be one of {kinds}, got {default_kind!r}") from None
+    if len({text_column, kind_column, id_column}) < 3:
+        raise InputError(f"the text, kind and id columns must differ, got {text_column!r}, {kind_column!r}, {id_column!r}")
+    return _Job(loader, model_dir, batch_size, text_column, kind_column, id_column, default_kind)
+
+
+def _check_columns(frame: DataFrame, job: _Job) -> None:
+    if job.text_column not in frame.columns:
+        raise InputError(
+            f"the input has no text column {job.text_column!r}; columns found: "
+            f"{', '.join(map(repr, frame.columns)) or '(none)'}. Pass text_column= to name the column holding the text"
+        )
+    if job.kind_column not in frame.columns and job.default_kind is None:
+        raise InputError(
+            f"the input has no kind column {job.kind_column!r} (columns found: {', '.join(map(repr, frame.columns))}); "
+            "pass kind_column= to name it, or default_kind= (survey, review, social or transcript) for every row"
+        )
+
+
+def _classify(frame: DataFrame, job: _Job, partitions: int | None) -> DataFrame:
+    from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    # Numbered before any shuffle, so that default ids depend on the input files only.
+    numbered = frame.withColumn(_ROW_NUMBER, F.monotonically_increasing_id())
+    if partitions is not None:
+        numbered = numbered.repartition(partitions)
+    return numbered.mapInArrow(partial(_classify_batches, job), from_arrow_schema(_MAPPED_SCHEMA))
+
+
+def _write(mapped: DataFrame, output_path: str, mode: str) -> None:
+    from pyspark.sql import functions as F
+
+    predictions = mapped.filter(F.col("error").isNull()).select(*PREDICTION_SCHEMA.names)
+    predictions.write.mode(mode).parquet(output_path)
+    errors = mapped.filter(F.col("error").isNotNull()).select(*ERROR_COLUMNS)
+    # Inside the output folder, which was just (re)written: no stale errors of an older run stay.
+    # One file; repartition, not coalesce, so that the classification upstream stays parallel.
+    errors.repartition(1).write.mode("overwrite").parquet(_errors_path(output_path))
+
+
+def _outcomes(mapped: DataFrame) -> list[Any]:
+    from pyspark.sql import functions as F
+
+    return mapped.groupBy(F.col("error").isNull().alias("ok")).count().collect()
+
+
+def _errors_path(output_path: str) -> str:
+    return output_path.rstrip("/") + "/" + ERRORS_DIR
+
+
+# ---------------------------------------------------------------------------- executors
+
+
+def worker_pipeline(loader: str = DEFAULT_LOADER, model_dir: str | None = None) -> Any:
+    """The pipeline of this Python process for (loader, model dir), loaded on first use.
+
+    Args:
+        loader: ``module:function``, called as ``function(model_dir)``.
+        model_dir: The bundle folder, or ``None`` for the ``FEEDBACK_NLP_MODEL_DIR`` setting.
+
+    Returns:
+        The cached pipeline.
+    """
+    key = (loader, model_dir)
+    pipeline = _PIPELINES.get(key)
+    if pipeline is None:
+        pipeline = _resolve(loader)(model_dir)
+        _PIPELINES[key] = pipeline
+        logger.info("process %d loaded the pipeline %s from %s", os.getpid(), getattr(pipeline, "version", "?"),
+                    model_dir or "the model_dir setting")  # fmt: skip
+    return pipeline
+
+
+def _resolve(loader: str) -> Callable[[str | None], Any]:
+    module_name, _, name = loader.partition(":")
+    try:
+        function: Callable[[str | None], Any] = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(
+            f"cannot import the pipeline loader {loader!r} on this executor ({exc}); install the module "
+            "there or ship it with --py-files"
+        ) from None
+    return function
+
+
+def _classify_batches(job: _Job, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The executor side of :func:`classify_dataset`: input batches in, mapped batches out.
+
+    The pipeline is loaded (or taken from this process's cache) at the first row, so an empty
+    partition loads nothing.
+    """
+    for batch in batches:
+        rows = batch.to_pylist()
+        for start in range(0, len(rows), job.batch_size):
+            pipeline = worker_pipeline(job.loader, job.model_dir)
+            out = _classify_rows(pipeline, rows[start : start + job.batch_size], job)
+            yield pa.RecordBatch.from_pylist(out, schema=_MAPPED_SCHEMA)
+
+
+def _classify_rows(pipeline: Any, rows: list[dict[str, Any]], job: _Job) -> list[dict[str, Any]]:
+    parsed = [_record(row, job) for row in rows]
+    records = [record for record, _ in parsed if record is not None]
+    outcomes = iter(_predict(pipeline, records))
+    out = []
+    for (record, problem), row in zip(parsed, rows, strict=True):
+        if record is None:
+            out.append(_error_row(row, job, problem or "not a record"))
+            continue
+        prediction = next(outcomes)
+        if isinstance(prediction, str):
+            out.append(_error_row(row, job, prediction, record_id=record.id))
+        else:
+            out.append(_prediction_row(record, prediction))
+    return out
+
+
+def _record(row: dict[str, Any], job: _Job) -> tuple[FeedbackRecord | None, str | None]:
+    """The row as a record, or the reason it is not one (fileio's checks and wording)."""
+    values = {k: v for k, v in row.items() if k not in (_ROW_NUMBER, job.kind_column)}
+    values["kind"] = row.get(job.kind_column)
+    if values.get(job.id_column) is None or (isinstance(values[job.id_column], str) and not values[job.id_column].strip()):
+        values[job.id_column] = f"row-{row[_ROW_NUMBER]}"
+    try:
+        values["metadata"] = _metadata(values.get("metadata"))
+    except (ValueError, TypeError) as exc:
+        return None, f"metadata: expected a JSON object, a struct or a map ({exc})"
+    options = RowOptions(FeedbackKind(job.default_kind) if job.default_kind else None, job.text_column, job.id_column)
+    result = make_row(0, values, options, fields=TABLE_FIELDS | {"metadata"}, stringify=True)
+    return result.record, result.error
+
+
+def _metadata(value: Any) -> dict[str, Any] | None:
+    if value is None or isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        parsed = json.loads(value) if value.strip() else None
+        if parsed is not None and not isinstance(parsed, dict):
+            raise ValueError(f"got JSON {type(parsed).__name__}")
+        return parsed
+    if isinstance(value, list):  # an Arrow map arrives as (key, value) pairs
+        return dict(value)
+    raise TypeError(f"got {type(value).__name__}")
+
+
+def _predict(pipeline: Any, records: list[FeedbackRecord]) -> list[Prediction | str]:
+    """Predictions, or for a record the pipeline fails on alone, the reason as text."""
+    if not records:
+        return []
+    try:
+        return list(pipeline.predict(records))
+    except Exception:  # noqa: BLE001 - find the record at fault below, one at a time
+        logger.warning("a batch of %d record(s) failed; classifying them one by one", len(records))
+    out: list[Prediction | str] = []
+    first_failure: Exception | None = None
+    for record in records:
+        try:
+            out.append(pipeline.predict([record])[0])
+        except Exception as exc:  # noqa: BLE001 - one bad record must not fail the job
+            first_failure = first_failure or exc
+            out.append(f"prediction failed: {type(exc).__name__}: {exc}")
+    if first_failure is not None and all(isinstance(o, str) for o in out) and len(out) > 1:
+        raise first_failure  # every record failed: the pipeline is broken, not the rows
+    return out
+
+
+def _prediction_row(record: FeedbackRecord, prediction: Prediction) -> dict[str, Any]:
+    return {
+        "id": prediction.id or record.id,
+        "source": record.source,
+        "kind": str(prediction.kind),
+        "created_at": record.created_at,  # naive times are UTC, as Arrow reads them
+        "rating": record.rating,
+        "nps": None if record.nps is None else float(record.nps),
+        "metadata": json.dumps(record.metadata, **_METADATA_JSON),  # type: ignore[arg-type]
+        "sentiment_label": prediction.sentiment.label,
+        "sentiment_score": prediction.sentiment.score,
+        "journey_stage": prediction.journey_stage.label,
+        "touchpoints": [t.model_dump() for t in prediction.touchpoints],
+        "segments": [
+            {"sentiment": {"label": s.sentiment.label, "score": s.sentiment.score},
+             "touchpoints": [t.model_dump() for t in s.touchpoints]}
+            for s in prediction.segments
+        ],  # fmt: skip
+        "topic": prediction.topic.model_dump() if prediction.topic else None,
+        "model_version": prediction.model_version,
+        "error": None,
+        "text": None,
+    }
+
+
+def _error_row(row: dict[str, Any], job: _Job, problem: str, *, record_id: str | None = None) -> dict[str, Any]:
+    given = row.get(job.id_column)
+    kind, text = row.get(job.kind_column), row.get(job.text_column)
+    return {
+        "id": record_id or (f"row-{row[_ROW_NUMBER]}" if given is None or str(given).strip() == "" else str(given)),
+        "kind": None if kind is None else str(kind),
+        "text": None if text is None else str(text),
+        "error": problem,
+    }

@@ -1,0 +1,85 @@
+"""``feedback-nlp spark classify`` and ``feedback-nlp spark score``: the Spark jobs from the shell.
+
+Both wrap :mod:`feedback_nlp.spark` functions; under ``spark-submit`` leave ``--master`` out and
+the session is the one the submission configured (``docs/scale.md``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from feedback_nlp.errors import FeedbackNLPError
+
+spark_app = typer.Typer(
+    help="Classify and score Parquet datasets on Apache Spark (local mode or a cluster; docs/scale.md).",
+    no_args_is_help=True,
+)
+
+MasterOpt = Annotated[
+    str | None,
+    typer.Option(help="Spark master: local[2], yarn, spark://host:7077... Default: what spark-submit set, "
+                      "else local[*]."),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(1)
+
+
+@spark_app.command("classify")
+def classify(
+    input: Annotated[str, typer.Argument(help="Parquet file or folder of raw feedback (any Hadoop path).")],
+    output: Annotated[str, typer.Argument(help="Folder for the predictions (Parquet); rejected rows go to _errors/.")],
+    model_dir: Annotated[str | None, typer.Option(help="Bundle folder as the executors see it "
+                                                       "(default: their FEEDBACK_NLP_MODEL_DIR).")] = None,
+    kind: Annotated[str | None, typer.Option(help="Kind for rows without one (survey, review, social, transcript).")] = None,
+    text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
+    kind_column: Annotated[str, typer.Option(help="Column holding the kind.")] = "kind",
+    id_column: Annotated[str, typer.Option(help="Column holding the record id.")] = "id",
+    batch_size: Annotated[int, typer.Option(min=1, help="Records per pipeline call on an executor.")] = 256,
+    partitions: Annotated[int | None, typer.Option(min=1, help="Spread rows over this many tasks "
+                                                               "(2-4 x the cluster's cores).")] = None,
+    loader: Annotated[str, typer.Option(help="module:function the executors call with the model dir to get a "
+                                             "pipeline (ship custom modules with --py-files).")] = "",
+    master: MasterOpt = None,
+) -> None:
+    """Classify every row of a Parquet dataset on Spark, the pipeline loaded once per executor process."""
+    from feedback_nlp.spark import classify_dataset, spark_session
+    from feedback_nlp.spark.classify import DEFAULT_LOADER
+
+    try:
+        spark = spark_session(master)
+        result = classify_dataset(
+            spark, input, output, model_dir=model_dir, batch_size=batch_size, text_column=text_column,
+            kind_column=kind_column, id_column=id_column, default_kind=kind, partitions=partitions,
+            loader=loader or DEFAULT_LOADER,
+        )
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"{result.predictions} prediction(s) written to {result.output}", err=True)
+    if result.errors:
+        typer.echo(f"{result.errors} row(s) rejected, with reasons, in {result.errors_path}", err=True)
+
+
+@spark_app.command("score")
+def score(
+    input: Annotated[str, typer.Argument(help="Predictions in the records layout (the output of `spark classify`).")],
+    output: Annotated[str, typer.Argument(help="Folder on the driver for the score tables (Parquet and CSV).")],
+    period: Annotated[Literal["day", "week", "month"], typer.Option(help="Period of scores, trends and alerts.")] = "week",
+    by: Annotated[str, typer.Option(help="Comma-separated segment fields: source, kind or metadata keys.")] = "",
+    min_volume: Annotated[int, typer.Option(min=1, help="Volumes below this are flagged low_volume.")] = 30,
+    master: MasterOpt = None,
+) -> None:
+    """The tables of `feedback-nlp score`, counted on Spark with the same definitions (docs/scores.md)."""
+    from feedback_nlp.spark import score_dataset, spark_session
+
+    fields = [f.strip() for f in by.split(",") if f.strip()]
+    try:
+        spark = spark_session(master)
+        tables = score_dataset(spark, input, output, period=period, by=fields, min_volume=min_volume)
+    except FeedbackNLPError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wrote {output} ({len(tables)} tables; {len(tables.get('alerts', []))} alert(s))", err=True)

@@ -1,0 +1,358 @@
+"""The Spark engine: the scoring package's count tables, computed by Spark SQL.
+
+Like :mod:`feedback_nlp.scoring.duck`, Spark computes only the count table of each breakdown
+(:data:`~feedback_nlp.scoring.aggregate.COUNT_COLUMNS`: integer counts and fixed-point score
+sums, which add up exactly in any order); the tables are small, so they are collected to the
+driver and every score comes from the same pandas functions every engine uses
+(:func:`~feedback_nlp.scoring.scores.scores_from_counts` and the other ``*_from_counts``).
+
+The mention rule of :func:`~feedback_nlp.scoring.frame.mentions` runs in Spark's
+higher-order functions: a record's touchpoints are its own plus its segments'; a touchpoint
+that segments are about takes the majority label of those segments (ties: the latest
+segment's) and their mean score (summed left to right, as Python does); otherwise the text's.
+
+The input is the records layout (:data:`~feedback_nlp.scoring.duck.RECORDS_SCHEMA`, as
+:func:`~feedback_nlp.spark.classify.classify_dataset` and
+:func:`~feedback_nlp.scoring.duck.to_arrow` write it); ``metadata`` may be JSON text, a map
+or a struct.
+
+Examples:
+    >>> frame = spark.read.parquet("predictions/")                                        # doctest: +SKIP
+    >>> counts = spark_counts(frame, ["touchpoint", "period"], level="touchpoint", period="week")  # doctest: +SKIP
+    >>> scores_from_counts(counts)                                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import pandas as pd
+
+from feedback_nlp.errors import InputError
+from feedback_nlp.scoring.aggregate import COUNT_COLUMNS, SCORE_SCALE, Period, canonical_counts, check_period
+from feedback_nlp.scoring.job import count_specs, tables_from_counts
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["mentions_frame", "records_frame", "score_dataset", "spark_counts"]
+
+Level = Literal["record", "touchpoint"]
+"""What a count table counts: records, or (record, touchpoint) mentions."""
+
+# Columns of records_frame / mentions_frame that are not metadata keys (as in duck.py).
+_FIELDS = (
+    "id", "source", "kind", "created_at", "journey_stage", "topic_label",
+    "rating", "nps", "sentiment_label", "sentiment_score",
+)  # fmt: skip
+_NEEDED = ("id", "source", "kind", "journey_stage", "topic", "rating", "nps", "sentiment_label", "sentiment_score")
+_MICROSECONDS_PER_DAY = 86_400_000_000
+_LABELS = ("negative", "neutral", "positive")
+
+# Segments as (label, score, touchpoint names); NULL lists count as empty.
+_SEGMENTS_SQL = (
+    "transform(coalesce(segments, array()), s -> named_struct("
+    "'label', s.sentiment.label, 'score', CAST(s.sentiment.score AS DOUBLE), "
+    "'tps', transform(coalesce(s.touchpoints, array()), t -> t.label)))"
+)
+_TOUCHPOINTS_SQL = (
+    "array_distinct(concat(transform(coalesce(touchpoints, array()), t -> t.label), "
+    "flatten(transform(_segs, s -> s.tps))))"
+)
+_ABOUT_SQL = "filter(_segs, s -> array_contains(s.tps, touchpoint))"
+_MEAN_SQL = "aggregate(_about, CAST(0 AS DOUBLE), (acc, s) -> acc + s.score) / size(_about)"
+
+
+# ---------------------------------------------------------------------------- rows
+
+
+def records_frame(
+    frame: DataFrame, *, period: Period | None = None, metadata_keys: Sequence[str] = ()
+) -> DataFrame:
+    """Flat record rows: the fields a count table groups by and counts (cf. :func:`~feedback_nlp.scoring.duck.records_sql`).
+
+    Args:
+        frame: Records in :data:`~feedback_nlp.scoring.duck.RECORDS_SCHEMA`.
+        period: Add ``period`` (DATE: the first day of the UTC day, ISO week or month).
+        metadata_keys: Add one text column per metadata key (values as
+            :func:`~feedback_nlp.scoring.frame.metadata_text` writes them; NULL when absent).
+
+    Returns:
+        ``id``, ``source``, ``kind``, ``created_at``, ``journey_stage``, ``topic_label``,
+        ``rating``, ``nps``, ``sentiment_label``, ``sentiment_score``, then ``period`` and the
+        metadata keys as asked, then ``touchpoints`` and ``segments``.
+
+    Raises:
+        InputError: A column of the records layout is missing, or a metadata key is a column name.
+    """
+    from pyspark.sql import functions as F
+
+    _check_input(frame, period, metadata_keys)
+    fields: list[Column] = [
+        *(F.col(name) for name in ("id", "source", "kind")),
+        F.col("created_at") if "created_at" in frame.columns else F.lit(None).cast("timestamp").alias("created_at"),
+        F.col("journey_stage"),
+        F.col("topic.label").alias("topic_label"),
+        *(_number(name).alias(name) for name in ("rating", "nps")),
+        F.col("sentiment_label"),
+        F.col("sentiment_score").cast("double").alias("sentiment_score"),
+    ]
+    if period:
+        fields.append(_period(frame, period).alias("period"))
+    if metadata_keys:
+        values = _metadata_map(frame)
+        fields += [values.getItem(key).alias(key) for key in metadata_keys]
+    return frame.select(*fields, "touchpoints", "segments")
+
+
+def mentions_frame(
+    frame: DataFrame, *, period: Period | None = None, metadata_keys: Sequence[str] = ()
+) -> DataFrame:
+    """Mention rows, one per (record, touchpoint), as :func:`~feedback_nlp.scoring.frame.mentions` makes them.
+
+    Args:
+        frame: See :func:`records_frame`.
+        period: See :func:`records_frame`.
+        metadata_keys: See :func:`records_frame`.
+
+    Returns:
+        :func:`records_frame`'s fields (without the nested ones) plus ``touchpoint`` and
+        ``sentiment_from``; ``sentiment_label``/``sentiment_score`` are the mention's.
+    """
+    from pyspark.sql import functions as F
+
+    flat = records_frame(frame, period=period, metadata_keys=metadata_keys)
+    about = (
+        flat.withColumn("_segs", F.expr(_SEGMENTS_SQL))
+        .select("*", F.explode(F.expr(_TOUCHPOINTS_SQL)).alias("touchpoint"))
+        .withColumn("_about", F.expr(_ABOUT_SQL))
+    )
+    from_text = F.size("_about") == 0
+    carried = [c for c in flat.columns if c not in ("sentiment_label", "sentiment_score", "touchpoints", "segments")]
+    return about.select(
+        *carried,
+        "touchpoint",
+        F.when(from_text, F.col("sentiment_label")).otherwise(_majority_label()).alias("sentiment_label"),
+        F.when(from_text, F.col("sentiment_score")).otherwise(F.expr(_MEAN_SQL)).alias("sentiment_score"),
+        F.when(from_text, F.lit("text")).otherwise(F.lit("segments")).alias("sentiment_from"),
+    )
+
+
+def _majority_label() -> Column:
+    """The label most segments in ``_about`` carry; on a tie, the one of the latest segment.
+
+    Each label becomes (count, 1-based position of its last segment, label); the largest
+    struct wins, and no two labels share a last position.
+    """
+    from pyspark.sql import functions as F
+
+    tallies = ", ".join(
+        f"named_struct('c', size(filter(_about, s -> s.label = '{label}')), "
+        f"'last', array_max(transform(_about, (s, i) -> CASE WHEN s.label = '{label}' THEN i + 1 ELSE 0 END)), "
+        f"'label', '{label}')"
+        for label in _LABELS
+    )
+    return F.expr(f"array_max(array({tallies})).label")
+
+
+def _check_input(frame: DataFrame, period: Period | None, metadata_keys: Sequence[str]) -> None:
+    missing = [c for c in _NEEDED if c not in frame.columns]
+    if missing:
+        raise InputError(
+            f"the Spark engine reads the records layout (RECORDS_SCHEMA); column(s) {missing} are missing "
+            f"(columns found: {frame.columns}). Write the input with classify_dataset or scoring.duck.to_arrow"
+        )
+    if period:
+        check_period(period)
+    clash = [k for k in metadata_keys if k in _FIELDS or k in ("period", "touchpoint", "sentiment_from")]
+    if clash:
+        raise InputError(f"metadata key(s) {clash} are also column names; group by the column instead")
+
+
+def _number(name: str) -> Column:
+    """A DOUBLE column with NaN read as NULL: Spark orders NaN above every number."""
+    from pyspark.sql import functions as F
+
+    value = F.col(name).cast("double")
+    return F.when(F.isnan(value), F.lit(None).cast("double")).otherwise(value)
+
+
+def _period(frame: DataFrame, period: Period) -> Column:
+    """The first day of the UTC period holding ``created_at``, from the absolute time (exact integers)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DateType, TimestampNTZType, TimestampType
+
+    kind = frame.schema["created_at"].dataType if "created_at" in frame.columns else None
+    if isinstance(kind, TimestampType):
+        micros, per_day = "unix_micros(created_at)", _MICROSECONDS_PER_DAY
+        day = F.expr(f"date_from_unix_date(CAST(({micros} - pmod({micros}, {per_day})) div {per_day} AS INT))")
+    elif isinstance(kind, TimestampNTZType):  # naive times are UTC, as the records frame reads them
+        day = F.to_date("created_at")
+    elif isinstance(kind, DateType):
+        day = F.col("created_at")
+    else:
+        raise InputError(f"breakdowns by period need created_at as a timestamp or a date, got {kind}")
+    if period == "week":  # 1970-01-01 was a Thursday: Monday is 3 days before
+        return F.date_from_unix_date(F.unix_date(day) - F.pmod(F.unix_date(day) + 3, F.lit(7)))
+    if period == "month":
+        return F.trunc(day, "month")
+    return day
+
+
+def _metadata_map(frame: DataFrame) -> Column:
+    """``metadata`` as a map of key to text: strings as they are, other values as JSON."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import MapType, StringType, StructType
+
+    if "metadata" not in frame.columns:
+        raise InputError("grouping by a metadata key needs a 'metadata' column (JSON text, a map or a struct)")
+    kind = frame.schema["metadata"].dataType
+    if isinstance(kind, StringType):
+        return F.from_json("metadata", "map<string,string>")
+    if isinstance(kind, MapType | StructType):
+        return F.from_json(F.to_json("metadata"), "map<string,string>")
+    raise InputError(f"metadata must be JSON text, a map or a struct, got {kind.simpleString()}")
+
+
+# ---------------------------------------------------------------------------- counts
+
+
+def spark_counts(
+    frame: DataFrame, by: Sequence[str], *, level: Level = "record", period: Period | None = None
+) -> pd.DataFrame:
+    """The count table of a records DataFrame, computed by Spark, collected to the driver.
+
+    Gives exactly :func:`~feedback_nlp.scoring.aggregate.group_counts` (and
+    :func:`~feedback_nlp.scoring.duck.duck_counts`): the same mention rule, UTC periods and
+    fixed-point score sums.
+
+    Args:
+        frame: Records in :data:`~feedback_nlp.scoring.duck.RECORDS_SCHEMA` (e.g.
+            ``spark.read.parquet(...)`` of :func:`~feedback_nlp.spark.classify.classify_dataset`'s output).
+        by: Group keys: ``touchpoint`` (with ``level="touchpoint"``), ``period`` (with
+            ``period``), record fields (``source``, ``kind``, ``journey_stage``, ``topic_label``)
+            or metadata keys (an unknown key gives one NULL group, as in DuckDB).
+        level: ``"record"`` counts records; ``"touchpoint"`` counts mentions.
+        period: The period ``period`` stands for; records without ``created_at`` are then left out.
+
+    Returns:
+        The canonical count table (:func:`~feedback_nlp.scoring.aggregate.canonical_counts`).
+
+    Raises:
+        InputError: ``by`` names ``period`` without ``period``, or ``touchpoint`` at record
+            level, or a column is missing.
+    """
+    keys = list(by)
+    if "period" in keys and period is None:
+        raise InputError("grouping by 'period' needs period='day', 'week' or 'month'")
+    if "touchpoint" in keys and level != "touchpoint":
+        raise InputError("grouping by 'touchpoint' counts mentions: pass level='touchpoint'")
+    metadata_keys = [k for k in keys if k not in (*_FIELDS, "period", "touchpoint", "sentiment_from")]
+    build = mentions_frame if level == "touchpoint" else records_frame
+    rows = build(frame, period=period, metadata_keys=metadata_keys)
+    if period:
+        rows = rows.filter(rows["created_at"].isNotNull())
+    grouped = rows.groupBy(*keys) if keys else rows.groupBy()
+    collected = grouped.agg(*_statistics()).collect()
+    table = pd.DataFrame([row.asDict() for row in collected], columns=[*keys, *COUNT_COLUMNS])
+    if not keys and len(table):
+        table = table[table["n"] > 0]  # an empty input gives one all-zero row
+    return canonical_counts(table, keys)
+
+
+def _statistics() -> list[Column]:
+    """The count columns, as :func:`~feedback_nlp.scoring.duck.group_counts_sql` computes them."""
+    from pyspark.sql import functions as F
+
+    label = F.col("sentiment_label")
+    units = F.floor(F.col("sentiment_score").cast("double") * F.lit(float(SCORE_SCALE)) + F.lit(0.5)).cast("bigint")
+    nps, rating = F.col("nps"), F.col("rating")
+
+    def rows_where(condition: Column) -> Column:
+        return F.count(F.when(condition, F.lit(1)))
+
+    stats = {
+        "n": F.count(F.lit(1)),
+        **{f"n_{name}": rows_where(label == name) for name in _LABELS},
+        "sum_score_e5": F.coalesce(F.sum(units), F.lit(0)),
+        "sum_score_sq_e10": F.coalesce(F.sum(units * units), F.lit(0)),
+        "n_nps": F.count(nps),
+        "n_promoters": rows_where(nps >= 9),
+        "n_detractors": rows_where(nps <= 6),
+        "n_csat": F.count(rating),
+        "n_satisfied": rows_where(rating >= 4),
+    }
+    return [stats[name].cast("bigint").alias(name) for name in COUNT_COLUMNS]
+
+
+# ---------------------------------------------------------------------------- job
+
+
+def score_dataset(
+    spark: SparkSession,
+    input_path: str | Sequence[str],
+    output_dir: str | Path,
+    *,
+    period: Period,
+    by: Sequence[str] = (),
+    min_volume: int = 30,
+) -> dict[str, pd.DataFrame]:
+    """Score a Parquet dataset of predictions: count tables on Spark, scores on the driver.
+
+    Writes the tables of ``feedback-nlp score`` (the same count tables and formulas, from
+    :func:`~feedback_nlp.scoring.job.tables_from_counts`): ``touchpoint_scores``,
+    ``journey_matrix``, ``trends``, ``drivers``, ``alerts``, ``overall_scores`` and one
+    ``segment_scores_<field>`` per ``by`` field, each as ``.parquet`` and ``.csv``.
+
+    Args:
+        spark: The session.
+        input_path: Predictions in the records layout (a folder, file or glob).
+        output_dir: A folder on the driver's file system; it is replaced as a whole, only
+            once every table is written.
+        period: ``"day"``, ``"week"`` or ``"month"``, for scores, trends and alerts.
+        by: Segment fields: record columns (``source``, ``kind``) or metadata keys.
+        min_volume: Volumes below it are flagged ``low_volume``.
+
+    Returns:
+        The tables by name.
+
+    Raises:
+        InputError: ``period`` is unknown or the input lacks a column of the records layout.
+    """
+    check_period(period)
+    frame = spark.read.parquet(*([input_path] if isinstance(input_path, str) else input_path))
+    counts = {}
+    for name, spec in count_specs(by).items():
+        uses_period = period if "period" in spec.keys else None
+        counts[name] = spark_counts(frame, spec.keys, level=spec.level, period=uses_period)  # type: ignore[arg-type]
+        logger.info("counted %s: %d group(s)", name, len(counts[name]))
+    tables = tables_from_counts(counts, period, by, min_volume=min_volume)
+    _publish(Path(output_dir), tables)
+    logger.info("wrote %d table(s) to %s", len(tables), output_dir)
+    return tables
+
+
+def _publish(output: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Write the tables into a fresh folder, then swap it in: a crash leaves the old tables whole."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
+    try:
+        for name, table in tables.items():
+            table.to_parquet(staging / f"{name}.parquet", index=False)
+            table.to_csv(staging / f"{name}.csv", index=False)
+        backup = output.with_name(f".{output.name}.old")
+        if output.exists():
+            shutil.rmtree(backup, ignore_errors=True)
+            output.rename(backup)
+        staging.rename(output)
+        shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
