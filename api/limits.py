@@ -1,4 +1,4 @@
-"""Request limits beyond the schema: records per request and characters per text."""
+"""Request limits beyond the schema: records per request, characters per text, the rating scale."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from fastapi.exceptions import RequestValidationError
 
 from feedback_nlp.settings import Settings
 from feedback_nlp.taxonomy.records import FeedbackRecord
+
+
+#: The rating scale the score endpoints accept (CSAT, review stars).
+RATING_MIN, RATING_MAX = 1, 5
 
 
 def check_records(records: Sequence[FeedbackRecord], settings: Settings) -> None:
@@ -22,6 +26,16 @@ def check_records(records: Sequence[FeedbackRecord], settings: Settings) -> None
             }
         )
     for i, record in enumerate(records):
+        if record.rating is not None and not RATING_MIN <= record.rating <= RATING_MAX:
+            # The score endpoints refuse stored ratings outside 1-5: one such record would break them.
+            errors.append(
+                {
+                    "loc": ["body", "records", i, "rating"],
+                    "msg": f"rating must be a number from {RATING_MIN} to {RATING_MAX}, got {record.rating}; "
+                    "send another scale's answer in 'metadata'",
+                    "type": "less_than_equal" if record.rating > RATING_MAX else "greater_than_equal",
+                }
+            )
         length = len(record.text or "") + sum(len(t.text) for t in record.turns or [])
         if length > settings.max_text_chars:
             field = "text" if record.text is not None else "turns"

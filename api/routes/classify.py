@@ -16,12 +16,13 @@ from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
 router = APIRouter(prefix="/v1", tags=["classify"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body could not be parsed (not UTF-8 JSON)"},
     401: {"model": ErrorBody, "description": "Missing or unknown API key"},
     403: {"model": ErrorBody, "description": "The key lacks the scope"},
     413: {"model": ErrorBody, "description": "Request body over the size limit"},
     422: {"model": ErrorBody, "description": "Invalid records; the message names the field and limit"},
     429: {"model": ErrorBody, "description": "Rate limit exceeded (see Retry-After)"},
-    503: {"model": ErrorBody, "description": "Queue full or model not ready (see Retry-After)"},
+    503: {"model": ErrorBody, "description": "Queue full, model not ready or database unreachable (see Retry-After)"},
 }
 
 
@@ -49,4 +50,6 @@ async def classify(
     """
     check_records(body.records, settings)
     predictions = await predict(request, batcher, body.records)
-    return ClassifyResponse(results=predictions, model_version=pipeline.version)
+    # The model that answered (it may have been switched since this request arrived).
+    version = predictions[0].model_version if predictions else pipeline.version
+    return ClassifyResponse(results=predictions, model_version=version)

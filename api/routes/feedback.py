@@ -53,11 +53,11 @@ async def ingest(
         results=[
             IngestResult(id=o.id, external_id=r.id, status=o.status) for o, r in zip(outcomes, body.records, strict=True)
         ],
-        model_version=pipeline.version,
+        model_version=predictions[0].model_version if predictions else pipeline.version,  # the model that answered
     )
 
 
-@router.get("", response_model=FeedbackPage, responses={k: ERRORS[k] for k in (401, 403, 422, 429)})
+@router.get("", response_model=FeedbackPage, responses={k: ERRORS[k] for k in (401, 403, 422, 429, 503)})
 def list_feedback(
     request: Request,
     _: ReadKey,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -17,16 +17,23 @@ from feedback_nlp.errors import InputError
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 
+def _json_error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": ErrorBody.model_json_schema()}}}
+
+
 @router.get(
     "/topic-trends",
     response_class=HTMLResponse,
     responses={
         200: {"content": {"text/html": {}}, "description": "One self-contained HTML page (no external files)"},
-        401: {"model": ErrorBody, "description": "Missing or unknown API key"},
-        403: {"model": ErrorBody, "description": "The key lacks the scope"},
-        404: {"model": ErrorBody, "description": "No stored feedback in the range"},
-        409: {"model": ErrorBody, "description": "No topic model is deployed"},
-        422: {"model": ErrorBody, "description": "Invalid period or dates"},
+        # Errors are JSON, not HTML: name the media type, or FastAPI documents the route's (text/html).
+        401: _json_error("Missing or unknown API key"),
+        403: _json_error("The key lacks the scope"),
+        404: _json_error("No stored feedback in the range"),
+        409: _json_error("No topic model is deployed"),
+        422: _json_error("Invalid period or dates"),
+        429: _json_error("Rate limit exceeded (see Retry-After)"),
+        503: _json_error("Model not ready or database unreachable (see Retry-After)"),
     },
 )
 async def topic_trends(

@@ -27,6 +27,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or unknown API key"},
     403: {"model": ErrorBody, "description": "The key lacks the scope"},
     422: {"model": ErrorBody, "description": "Invalid period, dates or filters"},
+    429: {"model": ErrorBody, "description": "Rate limit exceeded (see Retry-After)"},
     503: {"model": ErrorBody, "description": "The database is unreachable (see Retry-After)"},
 }
 

@@ -99,21 +99,26 @@ def period_start(moment: date | datetime | str, period: Period) -> date:
     return moment
 
 
-def shift_period(start: date, period: Period, steps: int) -> date:
-    """The start of the period ``steps`` periods after (negative: before) the one at ``start``.
+def shift_period(start: date, period: Period, steps: int) -> date | None:
+    """The start of the period ``steps`` periods after (negative: before) the one at ``start``;
+    ``None`` when that period lies outside the dates Python holds (years 1 to 9999), as the
+    neighbours of a record dated 0001-01-01 or 9999-12-31 do.
 
     Examples:
         >>> shift_period(date(2024, 3, 1), "month", -1), shift_period(date(2024, 3, 4), "week", 1)
         (datetime.date(2024, 2, 1), datetime.date(2024, 3, 11))
     """
     start = period_start(start, period)
-    if period == "day":
-        return start + timedelta(days=steps)
-    if period == "week":
-        return start + timedelta(weeks=steps)
-    months = start.year * 12 + start.month - 1 + steps
-    year, month = divmod(months, 12)
-    return date(year, month + 1, 1)
+    try:
+        if period == "day":
+            return start + timedelta(days=steps)
+        if period == "week":
+            return start + timedelta(weeks=steps)
+        months = start.year * 12 + start.month - 1 + steps
+        year, month = divmod(months, 12)
+        return date(year, month + 1, 1)
+    except (OverflowError, ValueError):  # date(10000, 1, 1), date.min - 1 day
+        return None
 
 
 def add_period(frame: pd.DataFrame, period: Period, *, column: str = "created_at") -> pd.DataFrame:

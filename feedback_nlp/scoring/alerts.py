@@ -146,7 +146,8 @@ def alerts_from_counts(
     if not periods:
         return pd.DataFrame(columns=list(ALERT_COLUMNS))
     current = max(periods) if current is None else period_start(current, period)
-    window = [shift_period(current, period, -k) for k in range(baseline_periods, 0, -1)]
+    # Periods before year 1 do not exist (shift_period gives None): the baseline is shorter.
+    window = [p for k in range(baseline_periods, 0, -1) if (p := shift_period(current, period, -k)) is not None]
     first = min(periods)
     rows = [
         *_score_drops(touchpoint_counts, period, current, window, lam, limit_sigma, min_baseline_volume),

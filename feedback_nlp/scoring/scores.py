@@ -418,6 +418,7 @@ def trends_from_counts(
     )
     following = [shift_period(p, period, 1) for p in before["period"]]
     before["period"] = pd.Series(following, index=before.index, dtype=object)
+    before = before[before["period"].notna()]  # the last period Python can date has no follower
     out = scores.merge(before, on=[*series, "period"], how="left", validate="one_to_one")
     out["previous_volume"] = out["previous_volume"].astype("float64")
     out["nss_change"] = out["nss"] - out["previous_nss"]

@@ -12,8 +12,12 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
+import weakref
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +40,7 @@ __all__ = [
     "migrations_config",
     "ping",
     "resolve_database_url",
+    "writer_lock",
 ]
 
 #: The SQLite file used when neither an explicit URL nor ``DATABASE_URL`` is given (relative
@@ -150,6 +155,28 @@ def init_db(url: str | None = None, **engine_kwargs: Any) -> Engine:
             command.upgrade(migrations_config(connection), "head")
     logger.info("database at head")
     return engine
+
+
+_WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+def writer_lock(bind: Engine | Connection) -> AbstractContextManager[object]:
+    """Hold it around a write transaction: on SQLite, this process's writers then take turns.
+
+    SQLite has one writer at a time, and a writer that finds the lock taken polls for it with
+    growing sleeps, so under load an unlucky one can lose the race for longer than the busy
+    timeout and fail ("database is locked", a 503). Writers of one process queue on this lock
+    instead; other processes still meet the busy timeout. On PostgreSQL it holds nothing.
+    """
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    with _WRITER_LOCKS_GUARD:
+        lock = _WRITER_LOCKS.get(engine)
+        if lock is None:
+            lock = _WRITER_LOCKS[engine] = threading.Lock()
+    return lock
 
 
 def ping(engine: Engine) -> bool:

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from feedback_nlp.errors import ConflictError, InputError
-from feedback_nlp.storage.db import IMMEDIATE
+from feedback_nlp.storage.db import IMMEDIATE, writer_lock
 from feedback_nlp.storage.models import KEY_MAX_LENGTH, Feedback, FeedbackTouchpoint
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Prediction
 
@@ -186,21 +186,22 @@ def ingest(
     prepared = [_prepare(i, IngestItem(*item), default_source, stamp) for i, item in enumerate(items)]
     if not prepared:
         return []
-    for attempt in (1, 2):
-        try:
-            outcomes = _ingest_once(session, prepared)
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            if attempt == 2:
+    with writer_lock(session.get_bind()):
+        for attempt in (1, 2):
+            try:
+                outcomes = _ingest_once(session, prepared)
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                if attempt == 2:
+                    raise
+                logger.info("a concurrent request stored one of the same keys; retrying the batch")
+            except BaseException:
+                session.rollback()
                 raise
-            logger.info("a concurrent request stored one of the same keys; retrying the batch")
-        except BaseException:
-            session.rollback()
-            raise
-        else:
-            logger.info("ingested %d records (%d new)", len(outcomes), sum(o.status == "stored" for o in outcomes))
-            return outcomes
+            else:
+                logger.info("ingested %d records (%d new)", len(outcomes), sum(o.status == "stored" for o in outcomes))
+                return outcomes
     raise AssertionError("unreachable")  # pragma: no cover
 
 

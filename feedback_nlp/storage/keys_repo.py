@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from feedback_nlp.errors import InputError
+from feedback_nlp.storage.db import IMMEDIATE, writer_lock
 from feedback_nlp.storage.models import ApiKey
 
 logger = logging.getLogger(__name__)
@@ -169,7 +170,11 @@ def verify_key(session: Session, plaintext: str, *, now: datetime | None = None)
         session.commit()
         return None
     info = _info(row)
-    _touch(session, row.id, now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    if row.last_used_at is not None and row.last_used_at >= now - TOUCH_INTERVAL:
+        session.commit()  # recorded recently: no write, so no wait for the database's write lock
+    else:
+        _touch(session, row.id, now)
     return info
 
 
@@ -200,14 +205,19 @@ def revoke_key(session: Session, key_id: int) -> ApiKeyInfo:
 
 def _touch(session: Session, key_id: int, now: datetime) -> None:
     stale = now - TOUCH_INTERVAL
+    # End the read first: the write is a transaction of its own, taken in turn with this
+    # process's other writers (a read upgraded to a write fails at once on a busy SQLite).
+    session.commit()
     try:
-        session.execute(
-            update(ApiKey)
-            .where(ApiKey.id == key_id, or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < stale))
-            .values(last_used_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        session.commit()
+        with writer_lock(session.get_bind()):
+            session.connection(execution_options=IMMEDIATE)
+            session.execute(
+                update(ApiKey)
+                .where(ApiKey.id == key_id, or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at < stale))
+                .values(last_used_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            session.commit()
     except OperationalError:
         session.rollback()
         logger.warning("could not record last use of API key %d (database busy)", key_id)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from safetensors.numpy import load_file
-
-from feedback_nlp.encoders.finetune import apply_layer_weights
+from feedback_nlp.encoders.backends import build_encoder
 from feedback_nlp.encoders.minilm import SentenceEncoder
 from feedback_nlp.errors import BundleError
 from feedback_nlp.heads.heads import TaskHeads
@@ -101,17 +99,16 @@ def load_bundle(
                 f"passed in has {str(getattr(encoder, 'weights_sha256', None))[:12]}...; retrain the bundle."
             )
         return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)
-    encoder = SentenceEncoder(
-        settings.encoder,
-        expected_sha256=expected_sha,
+    layers_file = folder / ENCODER_LAYERS_FILE
+    encoder = build_encoder(
+        settings,
+        layers_file=layers_file if layers_file.is_file() else None,
+        # read_manifest has just checked the file against this hash.
+        layers_sha256=manifest["files"].get(ENCODER_LAYERS_FILE),
         max_seq_length=int(encoder_info.get("max_seq_length", settings.max_seq_length)),
-        batch_size=settings.batch_size,
-        num_threads=settings.num_threads,
     )
-    if (folder / ENCODER_LAYERS_FILE).is_file():
-        apply_layer_weights(encoder, load_file(str(folder / ENCODER_LAYERS_FILE)))
-    if settings.quantize:
-        encoder.quantize()
-    encoder.set_precision(settings.precision)
-    logger.info("Loaded bundle %s (%s), encoder precision %s", folder, version, encoder.precision)
+    logger.info(
+        "Loaded bundle %s (%s), encoder backend %s, precision %s",
+        folder, version, settings.encoder_backend, encoder.precision,
+    )
     return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)

@@ -41,16 +41,23 @@ class FeedbackRecord(BaseModel):
     prefixes; its labels describe the customer's side.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # The schema states what the validator below checks, as far as JSON Schema can: a record
+    # has a ``text`` with a non-blank character or ``turns`` (API clients and fuzzers read it).
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"anyOf": [{"required": ["text"]}, {"required": ["turns"]}]}
+    )
 
     id: str | None = None
     kind: FeedbackKind
-    text: str | None = None
+    text: str | None = Field(default=None, json_schema_extra={"pattern": r"\S"})
     turns: list[Turn] | None = None
     created_at: datetime | None = None
     channel: str | None = None
     source: str | None = None
-    rating: float | None = Field(default=None, description="A 1-5 rating (reviews, CSAT).")
+    rating: float | None = Field(
+        default=None, description="A 1-5 rating (reviews, CSAT); the API refuses others (scores need 1-5).",
+        json_schema_extra={"minimum": 1, "maximum": 5},
+    )
     nps: int | None = Field(default=None, ge=0, le=10, description="A 0-10 NPS answer.")
     metadata: dict[str, Any] = Field(default_factory=dict)
 

@@ -95,9 +95,20 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
 def evaluate_gold(pipeline: Any, gold_path: Path) -> dict[str, Any]:
     """Run ``pipeline`` over the gold set; overall and per-source reports."""
     gold = prepare_gold(load_gold(gold_path), gold_path)
+    return evaluate_frame(pipeline, gold)
+
+
+def evaluate_frame(pipeline: Any, gold: pd.DataFrame) -> dict[str, Any]:
+    """Run ``pipeline`` over a prepared gold table (e.g. a sample of it); as :func:`evaluate_gold`."""
     predictions = pipeline.predict(gold_records(gold))
-    stages = pipeline.taxonomy.stage_labels
-    touchpoints = pipeline.taxonomy.touchpoint_labels
+    return evaluate_predictions(gold, predictions, pipeline.taxonomy.stage_labels, pipeline.taxonomy.touchpoint_labels)
+
+
+def evaluate_predictions(
+    gold: pd.DataFrame, predictions: Sequence[Prediction], stages: Sequence[str], touchpoints: Sequence[str]
+) -> dict[str, Any]:
+    """Overall, per-source and headline reports for predictions aligned with a prepared ``gold``."""
+    gold = gold.reset_index(drop=True)
     report = score_predictions(gold, predictions, stages, touchpoints)
     report["by_source"] = {}
     for source, rows in gold.groupby("source"):

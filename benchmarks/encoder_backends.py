@@ -1,0 +1,332 @@
+"""Encoder backends side by side: gold-set metrics, speed, load time and memory of each.
+
+For every backend (``--backends``; by default PyTorch float32, PyTorch bfloat16 autocast where
+the CPU has it, ONNX Runtime float32 and ONNX Runtime int8), a fresh child process:
+
+1. loads ``models/default`` with ``FEEDBACK_NLP_ENCODER_BACKEND`` (and ``PRECISION``) set, timing
+   the load; for ONNX it first notes whether the exported model was already in the cache, and
+   when it was not, the first load (with the export) is timed separately and the model loaded
+   again, so "load s" is always a warm load;
+2. runs the gold set through the full pipeline (:func:`evaluate_gold`) and keeps the headline
+   metrics;
+3. times the encoder alone on ``--n`` tweet-length texts and the full pipeline (all heads and
+   segments) on the same texts in batches of ``--batch-size`` records, fastest of ``--repeats``;
+4. saves its embeddings of those texts, so the parent can compare them with PyTorch float32's.
+
+Peak memory is each child's ``ru_maxrss`` (this parent stays small, so the high-water mark a
+forked child inherits is below every child's own).
+
+A backend may become the default only when every headline gold metric is within ``--tolerance``
+(0.005, i.e. 0.5 points) of PyTorch float32; the fastest such backend (full-pipeline texts/s)
+is the one recommended. Results go to ``docs/benchmarks/encoder_backends.{json,md}``.
+
+    python benchmarks/encoder_backends.py                  # 2000 tweets, 3 repeats
+    python benchmarks/encoder_backends.py --n 300 --repeats 1 --backends torch:float32,onnx
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (  # noqa: E402
+    DEFAULT_OUT_DIR,
+    command_line,
+    load_average,
+    md_header,
+    md_table,
+    now_utc,
+    write_results,
+)
+
+NAME = "encoder_backends"
+REFERENCE = "torch:float32"
+DEFAULT_BACKENDS = ("torch:float32", "torch:bfloat16", "onnx", "onnx-int8")
+WARMUP_RECORDS = 32
+
+
+# --------------------------------------------------------------------------- child
+
+
+def run_child(spec: str, texts_file: Path, embeddings_file: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Measure one backend in this (fresh) process; see the module docstring."""
+    import logging
+    import resource
+
+    import numpy as np
+
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+
+    from _common import Timer, machine_info
+
+    from feedback_nlp.encoders.onnx_backend import cache_key, verify_cached
+    from feedback_nlp.settings import MINILM_SHA256, Settings
+    from feedback_nlp.storage.model import load_bundle
+    from feedback_nlp.taxonomy.records import FeedbackRecord
+    from feedback_nlp.train.evaluate import evaluate_gold
+
+    backend, _, precision = spec.partition(":")
+    settings = Settings(encoder_backend=backend, precision=precision or "float32")
+    texts: list[str] = json.loads(texts_file.read_text(encoding="utf-8"))
+    result: dict[str, Any] = {"backend": spec}
+
+    cached = None
+    if backend != "torch":
+        manifest = json.loads((args.model / "manifest.json").read_text(encoding="utf-8"))
+        key = cache_key(
+            settings.encoder_sha256 or MINILM_SHA256,
+            manifest["files"].get("encoder_layers.safetensors"),
+            "int8" if backend == "onnx-int8" else "float32",
+        )
+        cached = verify_cached(settings.cache_dir.expanduser() / "onnx" / key, key) is None
+        result["onnx_cache_hit_at_start"] = cached
+    with Timer() as load:
+        pipeline = load_bundle(args.model, settings)
+    if cached is False:
+        result["first_load_with_export_s"] = round(load.span.wall_s, 2)
+        del pipeline
+        with Timer() as load:
+            pipeline = load_bundle(args.model, settings)
+    result["load_s"] = round(load.span.wall_s, 2)
+    result["precision"] = pipeline.encoder.precision
+    if backend != "torch":
+        result["onnx_model_mib"] = round(pipeline.encoder.model_path.stat().st_size / 2**20, 1)
+    result["machine"] = machine_info()
+    result["threads"] = getattr(pipeline.encoder, "num_threads", None) or result["machine"]["torch_threads"]
+
+    pipeline.predict([FeedbackRecord(kind="social", text=t) for t in texts[:WARMUP_RECORDS]])
+    with Timer() as gold_timer:
+        report = evaluate_gold(pipeline, args.gold)
+    result["gold"] = report["headline"]
+    result["gold_s"] = round(gold_timer.span.wall_s, 2)
+
+    embeddings = None
+    encoder_runs = []
+    for _ in range(args.repeats):
+        with Timer() as timer:
+            embeddings = pipeline.encoder.encode(texts)
+        encoder_runs.append(timer.span)
+    np.save(embeddings_file, embeddings)
+
+    records = [FeedbackRecord(id=str(i), kind="social", text=t) for i, t in enumerate(texts)]
+    pipeline_runs = []
+    for _ in range(args.repeats):
+        with Timer() as timer:
+            for start in range(0, len(records), args.batch_size):
+                pipeline.predict(records[start : start + args.batch_size])
+        pipeline_runs.append(timer.span)
+
+    def summary(runs: list[Any]) -> dict[str, Any]:
+        best = min(runs, key=lambda span: span.wall_s)
+        return {
+            "texts_per_s": round(len(texts) / best.wall_s, 1),
+            "best": best.as_dict(),
+            "all_wall_s": [round(span.wall_s, 3) for span in runs],
+        }
+
+    result["encoder_only"] = summary(encoder_runs)
+    result["pipeline"] = summary(pipeline_runs)
+    result["maxrss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return result
+
+
+# --------------------------------------------------------------------------- parent
+
+
+def measure(spec: str, texts_file: Path, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """Run one backend in a child process and return its result (with the embeddings' path)."""
+    embeddings_file = workdir / f"{spec.replace(':', '_')}.npy"
+    command = [
+        sys.executable, __file__, "--child", spec, "--texts-file", str(texts_file),
+        "--embeddings-file", str(embeddings_file), "--model", str(args.model), "--gold", str(args.gold),
+        "--repeats", str(args.repeats), "--batch-size", str(args.batch_size),
+    ]
+    load_before = load_average()
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"error: measuring {spec} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["child_wall_s"] = round(time.perf_counter() - started, 1)
+    result["load_before"], result["load_after"] = load_before, load_average()
+    result["embeddings_file"] = str(embeddings_file)
+    return result
+
+
+def compare(results: dict[str, dict[str, Any]], tolerance: float) -> dict[str, Any]:
+    """Cosines and metric gaps to the reference; which backends qualify; the fastest that does."""
+    import numpy as np
+
+    reference = results[REFERENCE]
+    ref_emb = np.load(reference["embeddings_file"])
+    for spec, result in results.items():
+        emb = np.load(result["embeddings_file"])
+        cosine = (emb * ref_emb).sum(axis=1) / (np.linalg.norm(emb, axis=1) * np.linalg.norm(ref_emb, axis=1))
+        result["cosine_to_reference"] = {"mean": round(float(cosine.mean()), 5), "min": round(float(cosine.min()), 5)}
+        gaps = {k: round(v - reference["gold"][k], 4) for k, v in result["gold"].items()}
+        result["gold_gap_to_reference"] = gaps
+        result["within_tolerance"] = all(abs(gap) <= tolerance + 1e-9 for gap in gaps.values())
+    fastest = max(results, key=lambda s: results[s]["pipeline"]["texts_per_s"])
+    qualified = [s for s in results if results[s]["within_tolerance"]]
+    recommended = max(qualified, key=lambda s: results[s]["pipeline"]["texts_per_s"])
+    return {
+        "reference": REFERENCE,
+        "tolerance": tolerance,
+        "fastest": fastest,
+        "fastest_within_tolerance": fastest in qualified,
+        "recommended_default": recommended,
+    }
+
+
+def _load_texts(n: int, seed: int) -> tuple[list[str], str]:
+    from classify_speed import tweet_corpus
+
+    from feedback_nlp.settings import get_settings
+
+    corpus = tweet_corpus(get_settings().data_dir, n, seed)
+    return corpus.texts, corpus.origin
+
+
+def render(result: dict[str, Any]) -> list[str]:
+    """The Markdown report."""
+    lines = md_header("Encoder backends: gold metrics and speed", result)
+    s = result["settings"]
+    lines += [
+        f"- Model: `{result['model']}`; gold set: `{s['gold']}`",
+        f"- Speed texts: {s['texts_origin']}; full pipeline in batches of {s['batch_size']} records "
+        f"(kind `social`, every head and segment); fastest of {s['repeats']} run(s); one child process per backend",
+        "",
+        "## Gold set (full pipeline)",
+        "",
+    ]
+    decision = result["decision"]
+    ref = result["backends"][decision["reference"]]["gold"]
+    keys = list(ref)
+    rows = []
+    for spec, r in result["backends"].items():
+        gaps = r["gold_gap_to_reference"]
+        rows.append([
+            f"`{spec}`",
+            *[f"{r['gold'][k]:.4f}" + ("" if spec == decision["reference"] else f" ({100 * gaps[k]:+.2f})") for k in keys],
+            "yes" if r["within_tolerance"] else "**no**",
+        ])
+    lines += md_table(["backend", *keys, f"all within {100 * decision['tolerance']:.1f} points"], rows)
+    lines += [
+        "",
+        f"In brackets: the difference to `{decision['reference']}` in points (hundredths).",
+        "",
+        "## Speed, load and memory",
+        "",
+    ]
+    rows = []
+    for spec, r in result["backends"].items():
+        rows.append([
+            f"`{spec}`", r["threads"],
+            f"**{r['pipeline']['texts_per_s']:.1f}**", f"{r['encoder_only']['texts_per_s']:.1f}",
+            f"{r['pipeline']['best']['cpu_utilisation']:.2f}",
+            f"{result['settings']['n'] / r['pipeline']['best']['cpu_s']:.1f}",
+            f"{r['load_s']:.1f}", r.get("first_load_with_export_s", "cached" if r.get("onnx_cache_hit_at_start") else "n/a"),
+            r.get("onnx_model_mib", "n/a"), r["maxrss_mib"],
+            f"{r['cosine_to_reference']['mean']:.5f} / {r['cosine_to_reference']['min']:.4f}",
+            f"{r['load_before'][0]:.2f} → {r['load_after'][0]:.2f}",
+        ])
+    lines += md_table(
+        ["backend", "threads", "pipeline texts/s", "encoder-only texts/s", "CPU s / wall s (pipeline)",
+         "pipeline texts per CPU s",
+         "load s (warm)", "first load with ONNX export s", "ONNX file MiB", "peak RSS MiB (child)",
+         "embedding cosine to reference: mean / min", "load 1-min before → after"],
+        rows,
+    )
+    lines += [
+        "",
+        f"Fastest: `{decision['fastest']}` ({'within' if decision['fastest_within_tolerance'] else 'not within'} "
+        f"{100 * decision['tolerance']:.1f} points of `{decision['reference']}` on every headline metric). "
+        f"Recommended default (fastest within tolerance): **`{decision['recommended_default']}`**.",
+        "",
+        "Figures are wall-clock on a shared machine: the load average before and after each child is "
+        "shown, and a 1-minute load well above the thread count means another job competed for the cores. "
+        "CPU s / wall s is how much of the cores a run actually got (at most the thread count); texts per "
+        "CPU s is the least load-sensitive figure (PyTorch's idle threads spin, which counts as CPU time; "
+        "ONNX Runtime's are set to sleep).",
+    ]
+    return lines
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    from feedback_nlp.settings import get_settings
+
+    settings = get_settings()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", default=None,
+                        help="comma-separated BACKEND[:PRECISION] (default: torch:float32, torch:bfloat16 where "
+                        "the CPU has it, onnx, onnx-int8)")
+    parser.add_argument("--n", type=int, default=2000, help="tweet-length texts for the speed runs (default 2000)")
+    parser.add_argument("--batch-size", type=int, default=256, help="records per predict call (default 256)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs; the fastest counts (default 3)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tolerance", type=float, default=0.005, help="allowed gold gap (default 0.005 = 0.5 points)")
+    parser.add_argument("--model", type=Path, default=settings.model_dir)
+    parser.add_argument("--gold", type=Path, default=settings.data_dir / "gold" / "dev.jsonl")
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--texts-file", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--embeddings-file", type=Path, default=None, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
+    args = parse_args(argv)
+    if args.child:
+        print(json.dumps(run_child(args.child, args.texts_file, args.embeddings_file, args)))
+        return None
+    if not args.gold.is_file():
+        raise SystemExit(f"error: no gold set at {args.gold}; set FEEDBACK_NLP_DATA_DIR or pass --gold.")
+    from feedback_nlp.encoders.minilm import cpu_has_bfloat16
+
+    specs = args.backends.split(",") if args.backends else [
+        s for s in DEFAULT_BACKENDS if s != "torch:bfloat16" or cpu_has_bfloat16()
+    ]
+    if REFERENCE not in specs:
+        specs.insert(0, REFERENCE)
+    texts, origin = _load_texts(args.n, args.seed)
+    result: dict[str, Any] = {
+        "benchmark": NAME,
+        "date": now_utc(),
+        "command": command_line(),
+        "load_average_start": load_average(),
+        "model": str(args.model),
+        "settings": {
+            "n": len(texts), "texts_origin": origin, "batch_size": args.batch_size, "repeats": args.repeats,
+            "gold": str(args.gold), "tolerance": args.tolerance,
+        },
+        "backends": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="encoder_backends_") as tmp:
+        texts_file = Path(tmp) / "texts.json"
+        texts_file.write_text(json.dumps(texts), encoding="utf-8")
+        for spec in specs:
+            print(f"measuring {spec} ...", file=sys.stderr)
+            result["backends"][spec] = measure(spec, texts_file, Path(tmp), args)
+        result["decision"] = compare(result["backends"], args.tolerance)
+    for r in result["backends"].values():
+        r.pop("embeddings_file", None)
+    result["machine"] = result["backends"][REFERENCE]["machine"]
+    result["load_average_end"] = load_average()
+    json_path, md_path = write_results(NAME, args.out_dir, result, render(result))
+    print("\n".join(render(result)))
+    print(f"\nwrote {json_path} and {md_path}", file=sys.stderr)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Choosing how the encoder runs: PyTorch, or ONNX Runtime in float32 or int8 (``encoder_backend``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from feedback_nlp.encoders.minilm import SentenceEncoder
+from feedback_nlp.encoders.onnx_backend import OnnxEncoder, default_num_threads, load_onnx_encoder
+from feedback_nlp.errors import EncoderError
+from feedback_nlp.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+def build_encoder(
+    settings: Settings,
+    *,
+    layers_file: Path | None = None,
+    layers_sha256: str | None = None,
+    max_seq_length: int | None = None,
+) -> SentenceEncoder | OnnxEncoder:
+    """The encoder the settings ask for, with a bundle's fine-tuned layers applied.
+
+    Args:
+        settings: ``encoder``, ``encoder_sha256``, ``encoder_backend``, ``batch_size``,
+            ``num_threads``, ``cache_dir`` and, for PyTorch, ``quantize`` and ``precision``.
+        layers_file: the bundle's ``encoder_layers.safetensors``, if it has one.
+        layers_sha256: that file's hash as the verified bundle manifest lists it.
+        max_seq_length: tokens per text the bundle was trained with (the setting when None).
+
+    Raises:
+        EncoderError: unknown backend, missing or unexpected weights.
+    """
+    backend = settings.encoder_backend
+    if backend not in BACKENDS:
+        raise EncoderError(
+            f"FEEDBACK_NLP_ENCODER_BACKEND must be one of {list(BACKENDS)}, got {backend!r}."
+        )
+    expected_sha = settings.encoder_sha256 or None
+    seq_length = int(max_seq_length or settings.max_seq_length)
+    threads = settings.num_threads or default_num_threads()
+    if backend == "torch":
+        encoder = SentenceEncoder(
+            settings.encoder,
+            expected_sha256=expected_sha,
+            max_seq_length=seq_length,
+            batch_size=settings.batch_size,
+            num_threads=threads,
+        )
+        if layers_file is not None:
+            from safetensors.numpy import load_file
+
+            from feedback_nlp.encoders.finetune import apply_layer_weights
+
+            apply_layer_weights(encoder, load_file(str(layers_file)))
+        if settings.quantize:
+            encoder.quantize()
+        encoder.set_precision(settings.precision)
+        return encoder
+    if settings.quantize:
+        logger.info("FEEDBACK_NLP_QUANTIZE applies to the torch backend; use FEEDBACK_NLP_ENCODER_BACKEND=onnx-int8")
+    return load_onnx_encoder(
+        settings.encoder,
+        expected_sha256=expected_sha,
+        cache_dir=settings.cache_dir,
+        variant="int8" if backend == "onnx-int8" else "float32",
+        layers_file=layers_file,
+        layers_sha256=layers_sha256,
+        max_seq_length=seq_length,
+        batch_size=settings.batch_size,
+        num_threads=threads,
+    )
