@@ -179,7 +179,7 @@ def measure(args: argparse.Namespace, texts: list[str]) -> dict[str, dict[str, A
         print(f"loading {key} ...", file=sys.stderr)
         results[key] = {"label": label}
         try:
-            workers[key] = Worker("compare_peers", loader, options)
+            workers[key] = Worker("compare_peers", f"load_{loader}", options)
         except RuntimeError as exc:
             results[key]["error"] = str(exc)
             continue

@@ -159,7 +159,7 @@ def few_shot_draw(run: Run, rows: np.ndarray, seed: int, contrastive: bool) -> d
 
 def summarise(values: list[float]) -> dict[str, float]:
     return {"mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-            "n": len(values)}
+            "n": len(values), "values": [round(float(v), 4) for v in values]}
 
 
 def run_task(run: Run, points: list[int | None], draws: int, contrastive_points: set[int], contrastive_draws: int,
@@ -220,8 +220,18 @@ def markdown(result: dict[str, Any]) -> list[str]:
         lines += md_table(["method", *[f"k={p}" for p in points]], rows)
         tuned = task["curve"].get(CONTRASTIVE, {})
         if tuned:
-            times = ", ".join(f"k={p}: {c['fit_s']['mean']:.0f} s" for p, c in tuned.items() if "fit_s" in c)
-            lines += ["", f"Contrastive fit time (fine-tuning, embedding, head), mean per fit: {times}."]
+            lines += ["", "Contrastive fine-tuning against plain few-shot on the same draws (paired):", ""]
+            rows = []
+            for point, cell in tuned.items():
+                tuned_f1 = np.asarray(cell["macro_f1"]["values"])
+                plain_f1 = np.asarray(task["curve"][FEW][point]["macro_f1"]["values"][: len(tuned_f1)])
+                diff = tuned_f1 - plain_f1
+                times = cell["fit_s"]["values"]
+                rows.append([f"k={point}", len(diff), f"{plain_f1.mean():.3f}", f"{tuned_f1.mean():.3f}",
+                             f"{diff.mean():+.3f} ({', '.join(f'{d:+.3f}' for d in diff)})",
+                             f"{min(times):.0f}-{max(times):.0f} s"])
+            lines += md_table(["point", "draws", "few-shot", "+ contrastive", "difference (per draw)",
+                               "contrastive fit time"], rows)
         lines.append("")
     return lines
 

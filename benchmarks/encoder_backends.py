@@ -1,34 +1,34 @@
 """Encoder backends side by side: gold-set metrics, speed, load time and memory of each.
 
-For every backend (``--backends``; by default PyTorch float32, PyTorch bfloat16 autocast where
-the CPU has it, ONNX Runtime float32 and ONNX Runtime int8), a fresh child process:
+Every backend (``--backends``; by default PyTorch float32, PyTorch bfloat16 autocast where the
+CPU has it, ONNX Runtime float32 and ONNX Runtime int8) is loaded once in its own child process
+(``_workers.py``: multiprocessing ``spawn``, nothing shared), which
 
 1. loads ``models/default`` with ``FEEDBACK_NLP_ENCODER_BACKEND`` (and ``PRECISION``) set, timing
    the load; for ONNX it first notes whether the exported model was already in the cache, and
    when it was not, the first load (with the export) is timed separately and the model loaded
    again, so "load s" is always a warm load;
-2. runs the gold set through the full pipeline (:func:`evaluate_gold`) and keeps the headline
-   metrics;
-3. times the encoder alone on ``--n`` tweet-length texts and the full pipeline (all heads and
-   segments) on the same texts in batches of ``--batch-size`` records, fastest of ``--repeats``;
-4. saves its embeddings of those texts, so the parent can compare them with PyTorch float32's.
+2. runs the gold set through the full pipeline (:func:`evaluate_gold`) for the headline metrics;
+3. then, round after round (``--rounds``), every backend in turn times the encoder alone on
+   ``--n`` tweet-length texts and the full pipeline (all heads and segments) on the same texts
+   in batches of ``--batch-size`` records; the fastest round of each counts. Taking turns means
+   a burst of load from another job slows one round of every backend, not every round of one.
 
-Peak memory is each child's ``ru_maxrss`` (this parent stays small, so the high-water mark a
-forked child inherits is below every child's own).
+The parent compares every backend's embeddings of those texts with PyTorch float32's. Peak
+memory is each child's ``ru_maxrss`` (the parent stays small; with an export, the peak includes it).
 
 A backend may become the default only when every headline gold metric is within ``--tolerance``
 (0.005, i.e. 0.5 points) of PyTorch float32; the fastest such backend (full-pipeline texts/s)
 is the one recommended. Results go to ``docs/benchmarks/encoder_backends.{json,md}``.
 
-    python benchmarks/encoder_backends.py                  # 2000 tweets, 3 repeats
-    python benchmarks/encoder_backends.py --n 300 --repeats 1 --backends torch:float32,onnx
+    python benchmarks/encoder_backends.py                  # 2000 tweets, 3 rounds
+    python benchmarks/encoder_backends.py --n 300 --rounds 1 --backends torch:float32,onnx
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _workers import Worker, best_run  # noqa: E402
 from _common import (  # noqa: E402
     DEFAULT_OUT_DIR,
     command_line,
@@ -54,113 +55,113 @@ DEFAULT_BACKENDS = ("torch:float32", "torch:bfloat16", "onnx", "onnx-int8")
 WARMUP_RECORDS = 32
 
 
-# --------------------------------------------------------------------------- child
+# --------------------------------------------------------------------------- the system under test (in a child)
 
 
-def run_child(spec: str, texts_file: Path, embeddings_file: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """Measure one backend in this (fresh) process; see the module docstring."""
-    import logging
-    import resource
+class Backend:
+    """The pipeline loaded with one backend (built in a spawned child by :class:`_workers.Worker`)."""
 
-    import numpy as np
+    def __init__(self, options: dict[str, Any]) -> None:
+        import logging
 
-    logging.getLogger("transformers").setLevel(logging.ERROR)
-    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+        logging.getLogger("transformers").setLevel(logging.ERROR)
+        logging.getLogger("sentence_transformers").setLevel(logging.ERROR)
+        from _common import machine_info
 
-    from _common import Timer, machine_info
+        from feedback_nlp.encoders.onnx_backend import cache_key, verify_cached
+        from feedback_nlp.settings import MINILM_SHA256, Settings
+        from feedback_nlp.storage.model import load_bundle
 
-    from feedback_nlp.encoders.onnx_backend import cache_key, verify_cached
-    from feedback_nlp.settings import MINILM_SHA256, Settings
-    from feedback_nlp.storage.model import load_bundle
-    from feedback_nlp.taxonomy.records import FeedbackRecord
-    from feedback_nlp.train.evaluate import evaluate_gold
+        backend, _, precision = options["spec"].partition(":")
+        settings = Settings(encoder_backend=backend, precision=precision or "float32")
+        model = Path(options["model"])
+        info: dict[str, Any] = {}
+        cached = None
+        if backend != "torch":
+            manifest = json.loads((model / "manifest.json").read_text(encoding="utf-8"))
+            key = cache_key(
+                settings.encoder_sha256 or MINILM_SHA256,
+                manifest["files"].get("encoder_layers.safetensors"),
+                "int8" if backend == "onnx-int8" else "float32",
+            )
+            cached = verify_cached(settings.cache_dir.expanduser() / "onnx" / key, key) is None
+            info["onnx_cache_hit_at_start"] = cached
+        start = time.perf_counter()
+        self.pipeline = load_bundle(model, settings)
+        if cached is False:
+            # The first load exported the model; time a warm load as well, which is what
+            # every later start costs.
+            info["first_load_with_export_s"] = round(time.perf_counter() - start, 2)
+            del self.pipeline
+            start = time.perf_counter()
+            self.pipeline = load_bundle(model, settings)
+        info["load_s"] = round(time.perf_counter() - start, 2)
+        info["precision"] = self.pipeline.encoder.precision
+        if backend != "torch":
+            info["onnx_model_mib"] = round(self.pipeline.encoder.model_path.stat().st_size / 2**20, 1)
+        info["machine"] = machine_info()
+        info["threads"] = getattr(self.pipeline.encoder, "num_threads", None) or info["machine"]["torch_threads"]
+        self.info = info
+        self.embeddings_file = Path(options["embeddings_file"])
 
-    backend, _, precision = spec.partition(":")
-    settings = Settings(encoder_backend=backend, precision=precision or "float32")
-    texts: list[str] = json.loads(texts_file.read_text(encoding="utf-8"))
-    result: dict[str, Any] = {"backend": spec}
+    def gold(self, path: str) -> dict[str, float]:
+        from feedback_nlp.train.evaluate import evaluate_gold
 
-    cached = None
-    if backend != "torch":
-        manifest = json.loads((args.model / "manifest.json").read_text(encoding="utf-8"))
-        key = cache_key(
-            settings.encoder_sha256 or MINILM_SHA256,
-            manifest["files"].get("encoder_layers.safetensors"),
-            "int8" if backend == "onnx-int8" else "float32",
-        )
-        cached = verify_cached(settings.cache_dir.expanduser() / "onnx" / key, key) is None
-        result["onnx_cache_hit_at_start"] = cached
-    with Timer() as load:
-        pipeline = load_bundle(args.model, settings)
-    if cached is False:
-        result["first_load_with_export_s"] = round(load.span.wall_s, 2)
-        del pipeline
-        with Timer() as load:
-            pipeline = load_bundle(args.model, settings)
-    result["load_s"] = round(load.span.wall_s, 2)
-    result["precision"] = pipeline.encoder.precision
-    if backend != "torch":
-        result["onnx_model_mib"] = round(pipeline.encoder.model_path.stat().st_size / 2**20, 1)
-    result["machine"] = machine_info()
-    result["threads"] = getattr(pipeline.encoder, "num_threads", None) or result["machine"]["torch_threads"]
+        return evaluate_gold(self.pipeline, Path(path))["headline"]
 
-    pipeline.predict([FeedbackRecord(kind="social", text=t) for t in texts[:WARMUP_RECORDS]])
-    with Timer() as gold_timer:
-        report = evaluate_gold(pipeline, args.gold)
-    result["gold"] = report["headline"]
-    result["gold_s"] = round(gold_timer.span.wall_s, 2)
+    def encode(self, texts: list[str]) -> None:
+        import numpy as np
 
-    embeddings = None
-    encoder_runs = []
-    for _ in range(args.repeats):
-        with Timer() as timer:
-            embeddings = pipeline.encoder.encode(texts)
-        encoder_runs.append(timer.span)
-    np.save(embeddings_file, embeddings)
+        embeddings = self.pipeline.encoder.encode(texts)
+        if not self.embeddings_file.exists():
+            np.save(self.embeddings_file, embeddings)
 
-    records = [FeedbackRecord(id=str(i), kind="social", text=t) for i, t in enumerate(texts)]
-    pipeline_runs = []
-    for _ in range(args.repeats):
-        with Timer() as timer:
-            for start in range(0, len(records), args.batch_size):
-                pipeline.predict(records[start : start + args.batch_size])
-        pipeline_runs.append(timer.span)
+    def predict(self, texts: list[str], batch_size: int) -> None:
+        from feedback_nlp.taxonomy.records import FeedbackRecord
 
-    def summary(runs: list[Any]) -> dict[str, Any]:
-        best = min(runs, key=lambda span: span.wall_s)
-        return {
-            "texts_per_s": round(len(texts) / best.wall_s, 1),
-            "best": best.as_dict(),
-            "all_wall_s": [round(span.wall_s, 3) for span in runs],
-        }
-
-    result["encoder_only"] = summary(encoder_runs)
-    result["pipeline"] = summary(pipeline_runs)
-    result["maxrss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    return result
+        records = [FeedbackRecord(id=str(i), kind="social", text=t) for i, t in enumerate(texts)]
+        for start in range(0, len(records), batch_size):
+            self.pipeline.predict(records[start : start + batch_size])
 
 
 # --------------------------------------------------------------------------- parent
 
 
-def measure(spec: str, texts_file: Path, workdir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """Run one backend in a child process and return its result (with the embeddings' path)."""
-    embeddings_file = workdir / f"{spec.replace(':', '_')}.npy"
-    command = [
-        sys.executable, __file__, "--child", spec, "--texts-file", str(texts_file),
-        "--embeddings-file", str(embeddings_file), "--model", str(args.model), "--gold", str(args.gold),
-        "--repeats", str(args.repeats), "--batch-size", str(args.batch_size),
-    ]
-    load_before = load_average()
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"error: measuring {spec} failed:\n{done.stderr[-3000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["child_wall_s"] = round(time.perf_counter() - started, 1)
-    result["load_before"], result["load_after"] = load_before, load_average()
-    result["embeddings_file"] = str(embeddings_file)
-    return result
+def measure(specs: list[str], texts: list[str], workdir: Path, args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Load every backend in its own child; gold set in each; then timed rounds, in turn."""
+    workers: dict[str, Worker] = {}
+    results: dict[str, dict[str, Any]] = {}
+    try:
+        for spec in specs:
+            print(f"loading {spec} ...", file=sys.stderr)
+            embeddings_file = workdir / f"{spec.replace(':', '_')}.npy"
+            workers[spec] = Worker("encoder_backends", "Backend", {
+                "spec": spec, "model": str(args.model), "embeddings_file": str(embeddings_file),
+            })
+            results[spec] = {"backend": spec, **workers[spec].started["info"], "embeddings_file": str(embeddings_file)}
+            workers[spec].call("predict", texts[:WARMUP_RECORDS], args.batch_size)
+            print(f"gold set with {spec} ...", file=sys.stderr)
+            gold = workers[spec].call("gold", str(args.gold))
+            results[spec]["gold"] = gold["value"]
+            results[spec]["gold_s"] = round(gold["wall_s"], 2)
+        encoder_runs: dict[str, list[dict[str, Any]]] = {spec: [] for spec in specs}
+        pipeline_runs: dict[str, list[dict[str, Any]]] = {spec: [] for spec in specs}
+        for round_ in range(args.rounds):
+            for spec, worker in workers.items():
+                encoder_runs[spec].append(worker.call("encode", texts))
+            for spec, worker in workers.items():
+                reply = worker.call("predict", texts, args.batch_size)
+                pipeline_runs[spec].append(reply)
+                print(f"round {round_ + 1}: {spec} pipeline {len(texts) / reply['wall_s']:.1f} texts/s "
+                      f"(load {reply['load_before']})", file=sys.stderr)
+        for spec, worker in workers.items():
+            results[spec]["encoder_only"] = best_run(encoder_runs[spec], len(texts))
+            results[spec]["pipeline"] = best_run(pipeline_runs[spec], len(texts))
+            results[spec]["maxrss_mib"] = worker.stop()["peak_rss_mib"]
+    finally:
+        for worker in workers.values():
+            worker.kill()
+    return results
 
 
 def compare(results: dict[str, dict[str, Any]], tolerance: float) -> dict[str, Any]:
@@ -204,7 +205,8 @@ def render(result: dict[str, Any]) -> list[str]:
     lines += [
         f"- Model: `{result['model']}`; gold set: `{s['gold']}`",
         f"- Speed texts: {s['texts_origin']}; full pipeline in batches of {s['batch_size']} records "
-        f"(kind `social`, every head and segment); fastest of {s['repeats']} run(s); one child process per backend",
+        f"(kind `social`, every head and segment); one child process per backend, timed in turn for "
+        f"{s['rounds']} round(s), the fastest round counts (every round in the JSON)",
         "",
         "## Gold set (full pipeline)",
         "",
@@ -233,18 +235,18 @@ def render(result: dict[str, Any]) -> list[str]:
         rows.append([
             f"`{spec}`", r["threads"],
             f"**{r['pipeline']['texts_per_s']:.1f}**", f"{r['encoder_only']['texts_per_s']:.1f}",
-            f"{r['pipeline']['best']['cpu_utilisation']:.2f}",
-            f"{result['settings']['n'] / r['pipeline']['best']['cpu_s']:.1f}",
+            f"{r['pipeline']['cpu_utilisation']:.2f}",
+            r["pipeline"]["texts_per_cpu_s"],
             f"{r['load_s']:.1f}", r.get("first_load_with_export_s", "cached" if r.get("onnx_cache_hit_at_start") else "n/a"),
             r.get("onnx_model_mib", "n/a"), r["maxrss_mib"],
             f"{r['cosine_to_reference']['mean']:.5f} / {r['cosine_to_reference']['min']:.4f}",
-            f"{r['load_before'][0]:.2f} → {r['load_after'][0]:.2f}",
+            f"{r['pipeline']['load_before']:.2f} → {r['pipeline']['load_after']:.2f}",
         ])
     lines += md_table(
         ["backend", "threads", "pipeline texts/s", "encoder-only texts/s", "CPU s / wall s (pipeline)",
          "pipeline texts per CPU s",
          "load s (warm)", "first load with ONNX export s", "ONNX file MiB", "peak RSS MiB (child)",
-         "embedding cosine to reference: mean / min", "load 1-min before → after"],
+         "embedding cosine to reference: mean / min", "load 1-min before → after (fastest pipeline round)"],
         rows,
     )
     lines += [
@@ -272,23 +274,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "the CPU has it, onnx, onnx-int8)")
     parser.add_argument("--n", type=int, default=2000, help="tweet-length texts for the speed runs (default 2000)")
     parser.add_argument("--batch-size", type=int, default=256, help="records per predict call (default 256)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs; the fastest counts (default 3)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="timed rounds, every backend once per round in turn; the fastest counts (default 3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tolerance", type=float, default=0.005, help="allowed gold gap (default 0.005 = 0.5 points)")
     parser.add_argument("--model", type=Path, default=settings.model_dir)
     parser.add_argument("--gold", type=Path, default=settings.data_dir / "gold" / "dev.jsonl")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
-    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--texts-file", type=Path, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--embeddings-file", type=Path, default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    if args.child:
-        print(json.dumps(run_child(args.child, args.texts_file, args.embeddings_file, args)))
-        return None
     if not args.gold.is_file():
         raise SystemExit(f"error: no gold set at {args.gold}; set FEEDBACK_NLP_DATA_DIR or pass --gold.")
     from feedback_nlp.encoders.minilm import cpu_has_bfloat16
@@ -306,17 +303,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any] | None:
         "load_average_start": load_average(),
         "model": str(args.model),
         "settings": {
-            "n": len(texts), "texts_origin": origin, "batch_size": args.batch_size, "repeats": args.repeats,
+            "n": len(texts), "texts_origin": origin, "batch_size": args.batch_size, "rounds": args.rounds,
             "gold": str(args.gold), "tolerance": args.tolerance,
         },
         "backends": {},
     }
     with tempfile.TemporaryDirectory(prefix="encoder_backends_") as tmp:
-        texts_file = Path(tmp) / "texts.json"
-        texts_file.write_text(json.dumps(texts), encoding="utf-8")
-        for spec in specs:
-            print(f"measuring {spec} ...", file=sys.stderr)
-            result["backends"][spec] = measure(spec, texts_file, Path(tmp), args)
+        result["backends"] = measure(specs, texts, Path(tmp), args)
         result["decision"] = compare(result["backends"], args.tolerance)
     for r in result["backends"].values():
         r.pop("embeddings_file", None)

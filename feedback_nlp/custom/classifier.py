@@ -30,6 +30,7 @@ import copy
 import json
 import logging
 import platform
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -45,7 +46,7 @@ from feedback_nlp.custom.contrastive import ContrastiveOptions, contrastive_fine
 from feedback_nlp.custom.spec import LabelledText, TaxonomySpec, check_labels, load_spec, read_examples
 from feedback_nlp.custom.zeroshot import ZERO_SHOT_TEMPERATURE, label_centres, prototype_texts
 from feedback_nlp.errors import BundleError, ConfigError
-from feedback_nlp.heads.linear import SoftmaxHead, _softmax
+from feedback_nlp.heads.linear import SoftmaxHead
 from feedback_nlp.settings import Settings, get_settings
 from feedback_nlp.text import normalize, redact
 
@@ -246,8 +247,6 @@ class CustomClassifier:
 
 
 def _layer_of(name: str) -> int:
-    import re
-
     match = re.search(r"encoder\.layer\.(\d+)\.", name)
     return int(match.group(1)) if match else -1
 
@@ -413,6 +412,7 @@ def _cv_temperature(
     X: np.ndarray, y: np.ndarray, X_desc: np.ndarray | None, names: list[str], options: FitOptions
 ) -> float:
     """Temperature minimising the log-loss of out-of-fold predictions (stratified k-fold)."""
+    from scipy.special import log_softmax
     from sklearn.model_selection import StratifiedKFold
 
     counts = Counter(y.tolist())
@@ -424,7 +424,7 @@ def _cv_temperature(
     index = {name: j for j, name in enumerate(names)}
     truth = np.array([index[label] for label in y])
     grid = np.exp(np.linspace(np.log(0.05), np.log(20.0), 80))
-    losses = [-np.log(_softmax(logits / t)[np.arange(len(truth)), truth] + 1e-12).mean() for t in grid]
+    losses = [-log_softmax(logits / t, axis=1)[np.arange(len(truth)), truth].mean() for t in grid]
     return float(grid[int(np.argmin(losses))])
 
 

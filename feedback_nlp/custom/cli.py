@@ -65,10 +65,10 @@ def fit(
 
 
 def _texts(path: Path, text_column: str) -> list[str]:
-    from feedback_nlp.custom.spec import _read_table
+    from feedback_nlp.custom.spec import read_table
     from feedback_nlp.errors import InputError
 
-    table = _read_table(path)
+    table = read_table(path)
     if text_column not in table.columns:
         raise InputError(f"{path} has no column {text_column!r}; its columns are {list(table.columns)}.")
     return [t for t in table[text_column].astype(str) if t.strip()]

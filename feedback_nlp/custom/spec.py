@@ -152,7 +152,12 @@ def load_spec(path: str | Path) -> TaxonomySpec:
     return TaxonomySpec.from_dict(data, source=str(path))
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV (all columns as strings), JSONL or Parquet file as a table.
+
+    Raises:
+        InputError: the file is missing, unreadable or of another type.
+    """
     suffix = path.suffix.lower()
     try:
         if suffix == ".csv":
@@ -183,7 +188,7 @@ def read_examples(
         InputError: the file or a column is missing, or a label is not one of the spec's.
     """
     path = Path(path)
-    table = _read_table(path)
+    table = read_table(path)
     missing = [c for c in (text_column, label_column) if c not in table.columns]
     if missing:
         raise InputError(

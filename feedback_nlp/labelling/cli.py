@@ -118,7 +118,9 @@ def export(
             scores = uncertainty(proba, multi_label=multi, thresholds=task_model.thresholds)
             picked = Selection(rows, scores[rows], np.full(len(rows), -1), len(texts), 0)
         else:
-            labelled_X = _embed(task_model, list(already), cache) if already else None
+            from feedback_nlp.text import normalize
+
+            labelled_X = _embed(task_model, [normalize(t, "survey") for t in already], cache) if already else None
             picked = select_for_labelling(X, proba, n, multi_label=multi, thresholds=task_model.thresholds,
                                           prefilter=prefilter if strategy == "diverse" else 1.0,
                                           labelled_X=labelled_X, seed=seed)
