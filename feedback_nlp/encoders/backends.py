@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from feedback_nlp.encoders.minilm import SentenceEncoder
+from feedback_nlp.encoders.minilm import SentenceEncoder, cpu_has_bfloat16
 from feedback_nlp.encoders.onnx_backend import OnnxEncoder, default_num_threads, load_onnx_encoder
 from feedback_nlp.errors import EncoderError
 from feedback_nlp.settings import Settings
@@ -13,6 +13,22 @@ from feedback_nlp.settings import Settings
 logger = logging.getLogger(__name__)
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
+
+
+def resolve_backend(settings: Settings) -> str:
+    """The backend ``encoder_backend`` means on this machine (``auto`` resolved).
+
+    ``auto`` is the fastest backend whose gold metrics equal PyTorch float32's (measured in
+    docs/performance.md): PyTorch where it runs under bfloat16 autocast (a CPU with AVX-512 BF16
+    or AMX) or with its own int8 quantisation switched on, ONNX Runtime float32 everywhere else.
+    """
+    backend = settings.encoder_backend
+    if backend != "auto":
+        return backend
+    if settings.quantize:
+        return "torch"
+    bfloat16 = settings.precision == "bfloat16" or (settings.precision == "auto" and cpu_has_bfloat16())
+    return "torch" if bfloat16 else "onnx"
 
 
 def build_encoder(
@@ -25,7 +41,7 @@ def build_encoder(
     """The encoder the settings ask for, with a bundle's fine-tuned layers applied.
 
     Args:
-        settings: ``encoder``, ``encoder_sha256``, ``encoder_backend``, ``batch_size``,
+        settings: ``encoder``, ``encoder_sha256``, ``encoder_backend`` (see :func:`resolve_backend`), ``batch_size``,
             ``num_threads``, ``cache_dir`` and, for PyTorch, ``quantize`` and ``precision``.
         layers_file: the bundle's ``encoder_layers.safetensors``, if it has one.
         layers_sha256: that file's hash as the verified bundle manifest lists it.
@@ -34,10 +50,10 @@ def build_encoder(
     Raises:
         EncoderError: unknown backend, missing or unexpected weights.
     """
-    backend = settings.encoder_backend
+    backend = resolve_backend(settings)
     if backend not in BACKENDS:
         raise EncoderError(
-            f"FEEDBACK_NLP_ENCODER_BACKEND must be one of {list(BACKENDS)}, got {backend!r}."
+            f"FEEDBACK_NLP_ENCODER_BACKEND must be one of {['auto', *BACKENDS]}, got {backend!r}."
         )
     expected_sha = settings.encoder_sha256 or None
     seq_length = int(max_seq_length or settings.max_seq_length)

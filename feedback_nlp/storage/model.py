@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from feedback_nlp.encoders.backends import build_encoder
+from feedback_nlp.encoders.backends import build_encoder, resolve_backend
 from feedback_nlp.encoders.minilm import SentenceEncoder
 from feedback_nlp.errors import BundleError
 from feedback_nlp.heads.heads import TaskHeads
@@ -109,6 +109,6 @@ def load_bundle(
     )
     logger.info(
         "Loaded bundle %s (%s), encoder backend %s, precision %s",
-        folder, version, settings.encoder_backend, encoder.precision,
+        folder, version, resolve_backend(settings), encoder.precision,
     )
     return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)

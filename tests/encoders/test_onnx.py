@@ -215,10 +215,21 @@ def test_unexpected_base_weights_are_refused_before_export(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("backend", "variant"), [("onnx", "float32"), ("onnx-int8", "int8"), ("torch", None)]
+    ("backend", "precision", "cpu_bf16", "variant"),
+    [
+        ("onnx", "bfloat16", True, "float32"),
+        ("onnx-int8", "bfloat16", True, "int8"),
+        ("torch", "bfloat16", False, None),
+        # auto: PyTorch where it runs bfloat16 (same gold metrics, faster there), else ONNX float32.
+        ("auto", "auto", True, None),
+        ("auto", "bfloat16", False, None),
+        ("auto", "auto", False, "float32"),
+        ("auto", "float32", True, "float32"),
+    ],
 )
 def test_backend_setting_picks_the_encoder(
-    backend: str, variant: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend: str, precision: str, cpu_bf16: bool, variant: str | None, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: dict[str, Any] = {}
 
@@ -236,14 +247,15 @@ def test_backend_setting_picks_the_encoder(
 
     monkeypatch.setattr(backends, "load_onnx_encoder", fake_onnx)
     monkeypatch.setattr(backends, "SentenceEncoder", FakeTorchEncoder)
-    settings = Settings(encoder_backend=backend, cache_dir=tmp_path, num_threads=3, precision="bfloat16")
+    monkeypatch.setattr(backends, "cpu_has_bfloat16", lambda: cpu_bf16)
+    settings = Settings(encoder_backend=backend, cache_dir=tmp_path, num_threads=3, precision=precision)
 
     encoder = backends.build_encoder(settings, layers_file=None, max_seq_length=64)
 
     if variant is None:
         assert isinstance(encoder, FakeTorchEncoder)
         assert calls["torch"]["num_threads"] == 3 and calls["torch"]["max_seq_length"] == 64
-        assert calls["precision"] == "bfloat16"  # the bf16 autocast path stays with torch
+        assert calls["precision"] == precision  # the bf16 autocast path stays with torch
         assert "onnx" not in calls
     else:
         assert encoder == "onnx encoder"
@@ -258,6 +270,10 @@ def test_unknown_backend_is_refused_by_settings() -> None:
 
     with pytest.raises(ValidationError, match="encoder_backend"):
         Settings(encoder_backend="tensorflow")
+
+
+def test_auto_with_torch_quantisation_stays_on_torch() -> None:
+    assert backends.resolve_backend(Settings(encoder_backend="auto", quantize=True, precision="float32")) == "torch"
 
 
 def test_pipeline_loader_uses_the_onnx_backend(onnx_encoder: OnnxEncoder, cache_dir: Path) -> None:
