@@ -37,6 +37,21 @@ def _setup_logging(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def _live_bundle(model: Path | None) -> Path | None:
+    """The bundle a command classifies with: ``--model``, else the registry's promoted model,
+    else the ``model_dir`` setting (``None`` lets :func:`load_pipeline` use it)."""
+    if model is not None:
+        return model
+    from feedback_nlp.model_registry import ModelRegistry, live_model
+
+    settings = get_settings()
+    live = live_model(ModelRegistry(settings.registry_dir), settings)
+    if live is not None and live.source == "registry":
+        logging.getLogger(__name__).info("Using the promoted model %s (%s)", live.ref, live.bundle)
+        return live.bundle
+    return None
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
@@ -71,7 +86,7 @@ def train(
 @app.command()
 def evaluate(
     gold: Annotated[Path, typer.Option(help="Gold JSONL: text, sentiment, journey_stage, touchpoints.")],
-    model: Annotated[Path | None, typer.Option(help="Bundle folder (default: the model_dir setting).")] = None,
+    model: Annotated[Path | None, typer.Option(help="Bundle folder (default: the promoted model, else the model_dir setting).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
 ) -> None:
     """Evaluate a bundle on a labelled gold set."""
@@ -80,7 +95,7 @@ def evaluate(
     from feedback_nlp.train.evaluate import evaluate_gold
 
     try:
-        pipeline = load_pipeline(model)
+        pipeline = load_pipeline(_live_bundle(model))
         report = evaluate_gold(pipeline, gold)
     except FeedbackNLPError as exc:
         raise _fail(str(exc)) from None
@@ -130,7 +145,7 @@ def classify(
     kind: Annotated[str | None, typer.Option(help="Kind for rows without one: survey, review, social, transcript.")] = None,
     text_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the text.")] = "text",
     id_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the id.")] = "id",
-    model: Annotated[Path | None, typer.Option(help="Bundle folder (default: the model_dir setting).")] = None,
+    model: Annotated[Path | None, typer.Option(help="Bundle folder (default: the promoted model, else the model_dir setting).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Records per encoder batch.")] = 256,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
@@ -147,7 +162,7 @@ def classify(
 
     try:
         rows = read_records(input, kind=kind, text_column=text_column, id_column=id_column)
-        pipeline = load_pipeline(model)
+        pipeline = load_pipeline(_live_bundle(model))
         total = _count_rows(input) if progress else None
         failed = written = 0
         bar = tqdm(total=total, unit="rec", desc="classifying", disable=not progress, file=sys.stderr)

@@ -116,3 +116,36 @@ def test_promote_with_a_loose_tolerance_passes(env: dict[str, Path]) -> None:
     result = _invoke("promote", "tiny:v2", "--reason", "r", "--gold", str(env["gold"]), "--tolerance", "1.0")
     assert result.exit_code == 0, result.output
     assert json.loads((env["registry"] / "promotions.jsonl").read_text())["rule"]["tolerance"] == 1.0
+
+
+@pytest.mark.parametrize("command", ["classify", "evaluate"])
+def test_classify_and_evaluate_use_the_promoted_model(
+    command: str, env: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feedback_nlp.pipeline
+    from feedback_nlp.errors import BundleError
+
+    loaded: list[Path | None] = []
+
+    def spy(model: Path | None = None, **_: object) -> None:
+        loaded.append(model)
+        raise BundleError("spy: not loading")
+
+    monkeypatch.setattr(feedback_nlp.pipeline, "load_pipeline", spy)
+    records = tmp_path / "in.jsonl"
+    records.write_text('{"kind": "review", "text": "Fine."}\n', encoding="utf-8")
+    args = [command, str(records)] if command == "classify" else [command, "--gold", str(env["gold"])]
+
+    def run(*extra: str) -> Path | None:
+        result = runner.invoke(app, [*args, *extra])
+        assert result.exit_code == 1 and "spy: not loading" in result.output, result.output
+        return loaded[-1]
+
+    assert run() is None  # nothing promoted: load_pipeline's default, the model_dir setting
+    _invoke("register", str(env["worse"]), "--version", "v2")
+    forced = _invoke("promote", "tiny:v2", "--reason", "r", "--gold", str(env["gold"]), "--force")
+    assert forced.exit_code == 0, forced.output
+    live = run()
+    assert live is not None and live.resolve().is_relative_to(env["registry"].resolve())
+    assert json.loads((live / "manifest.json").read_text())["version"] == "v2"  # the registered copy
+    assert run("--model", str(env["good"])) == env["good"]  # --model still wins
