@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -115,6 +116,12 @@ class SentenceEncoder:
         self.batch_size = batch_size
         self.quantized = False
         self.precision = "float32"
+        # The Hugging Face fast tokenizer keeps its truncation and padding settings as shared
+        # state that every call rewrites, so two threads encoding at once can corrupt each
+        # other's batch (seen as a "Unable to create tensor" ValueError, i.e. a 500 in the
+        # service with batching off). Calls from several threads therefore run one at a time;
+        # on a CPU-bound encoder that costs nothing, since parallel passes only share the cores.
+        self._lock = threading.RLock()
         logger.info("Loading encoder from %s", resolved)
         # Loading is fast; the library's own progress bar is noise on a user's terminal.
         from transformers.utils import logging as hf_logging
@@ -166,7 +173,10 @@ class SentenceEncoder:
         """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        texts = list(texts)
+        with self._lock:
+            return self._encode(list(texts), show_progress)
+
+    def _encode(self, texts: list[str], show_progress: bool) -> np.ndarray:
         lengths = self.token_lengths(texts)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         buckets = length_buckets(lengths, max_size=self.batch_size)
@@ -188,10 +198,11 @@ class SentenceEncoder:
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes in a forward pass (special tokens included, truncation applied)."""
         limit = int(self.model.max_seq_length or 512)
-        encoded = self.model.tokenizer(
-            list(texts), add_special_tokens=True, truncation=True, max_length=limit,
-            return_attention_mask=False, return_token_type_ids=False,
-        )
+        with self._lock:
+            encoded = self.model.tokenizer(
+                list(texts), add_special_tokens=True, truncation=True, max_length=limit,
+                return_attention_mask=False, return_token_type_ids=False,
+            )
         return [len(ids) for ids in encoded["input_ids"]]
 
 

@@ -77,3 +77,38 @@ def test_auto_precision_picks_a_real_one(encoder: SentenceEncoder) -> None:
     encoder.set_precision("auto")
     assert encoder.precision in ("float32", "bfloat16")
     encoder.set_precision("float32")
+
+
+def test_encode_from_several_threads_runs_one_pass_at_a_time(
+    encoder: SentenceEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast tokenizer's padding state is shared: overlapping calls corrupted batches (a 500
+    in the service with batching off). Calls from threads must not overlap, and must all answer."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = encoder.encode(TEXTS)
+    active, most = 0, 0
+    guard = threading.Lock()
+    original = encoder.model.encode
+
+    def slow_encode(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal active, most
+        with guard:
+            active += 1
+            most = max(most, active)
+        time.sleep(0.02)  # wide enough for any overlap to show
+        try:
+            return original(*args, **kwargs)
+        finally:
+            with guard:
+                active -= 1
+
+    monkeypatch.setattr(encoder.model, "encode", slow_encode)
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: encoder.encode(TEXTS), range(16)))
+
+    assert most == 1
+    for result in results:
+        np.testing.assert_allclose(result, expected, atol=1e-5)
