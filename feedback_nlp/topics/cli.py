@@ -70,6 +70,9 @@ def fit(
     from_db: FromDb = False,
     min_topic_size: Annotated[int, typer.Option(min=2, help="Smallest cluster that counts as a topic.")] = 15,
     max_outliers: Annotated[float, typer.Option(min=0.0, max=1.0, help="Largest share left unassigned.")] = 0.15,
+    max_topic_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Largest share of the corpus one topic may hold (0 or 1: no cap).")
+    ] = 0.4,
     kind: Kind = None,
     text_column: TextColumn = "text",
     id_column: IdColumn = "id",
@@ -88,7 +91,8 @@ def fit(
         corpus = _corpus(input, from_db, pipeline, kind, text_column, id_column, since)
         X = embed_corpus(corpus, pipeline)
         typer.echo(f"fitting topics on {len(corpus)} texts ...", err=True)
-        config = TopicConfig(min_topic_size=min_topic_size, max_outlier_share=max_outliers, verbose=True)
+        config = TopicConfig(min_topic_size=min_topic_size, max_outlier_share=max_outliers,
+                             max_topic_share=max_topic_share if 0 < max_topic_share < 1 else None, verbose=True)
         model, assignments = TopicModel.fit(
             corpus.model_inputs, X, embed=pipeline.embed, seeds=pipeline.taxonomy.topic_seeds, config=config
         )

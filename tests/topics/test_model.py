@@ -231,7 +231,11 @@ def test_fit_rejects_embeddings_that_do_not_match_the_texts() -> None:
         TopicModel.fit(texts, encoder.encode(texts[:-1]), embed=encoder.encode, config=CONFIG)
 
 
-@pytest.mark.parametrize("kwargs", [{"min_topic_size": 1}, {"max_outlier_share": 1.5}, {"max_outlier_share": -0.1}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"min_topic_size": 1}, {"max_outlier_share": 1.5}, {"max_outlier_share": -0.1}, {"max_topic_share": 0.0},
+     {"max_topic_share": 1.5}],
+)
 def test_config_rejects_bad_values(kwargs: dict) -> None:
     with pytest.raises(InputError, match=next(iter(kwargs))):
         TopicConfig(**kwargs)
@@ -534,3 +538,39 @@ def test_pipeline_without_a_model_has_no_topics(fake_pipeline) -> None:  # noqa:
     [prediction] = fake_pipeline.predict_texts(["My parcel delivery was late. The staff were kind."], kind="review")
     assert prediction.topic is None
     assert all(s.topic is None for s in prediction.segments)
+
+
+# -- the cap on a topic's share -----------------------------------------------------------------
+
+
+def test_max_cluster_size_follows_the_share_but_never_below_two_topics() -> None:
+    from feedback_nlp.topics.model import _max_cluster_size
+
+    assert _max_cluster_size(3000, TopicConfig()) == 1200
+    assert _max_cluster_size(50, TopicConfig(min_topic_size=10)) == 20
+    assert _max_cluster_size(3000, TopicConfig(max_topic_share=None)) == 0  # HDBSCAN: no cap
+
+
+def test_fit_caps_cluster_size_and_update_does_not(fitted: Fitted, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fit on long narratives must not collapse into a few giant topics; an update must still be
+    able to find one new theme that is most of its batch."""
+    import hdbscan
+
+    import feedback_nlp.topics.model as model_module
+
+    made: list[dict] = []
+    real = hdbscan.HDBSCAN
+
+    def spy(**kwargs):  # type: ignore[no-untyped-def]
+        made.append(kwargs)
+        return real(**kwargs)
+
+    monkeypatch.setattr(hdbscan, "HDBSCAN", spy)
+    texts, groups = topic_corpus(GROUPS, 40)
+    model, _ = model_module.TopicModel.fit(texts, fitted.encoder.encode(texts), embed=fitted.encoder.encode,
+                                           seeds=SEEDS, config=CONFIG)
+    assert made[-1]["max_cluster_size"] == int(0.4 * len(texts)) and not made[-1]["allow_single_cluster"]
+
+    new_texts, _ = topic_corpus(("parking",), 30, seed=11)
+    model.update(new_texts, fitted.encoder.encode(new_texts), embed=fitted.encoder.encode)
+    assert made[-1]["max_cluster_size"] == 0 and made[-1]["allow_single_cluster"]
