@@ -242,7 +242,9 @@ def main() -> None:
         "",
     ]
     for name, r in runs.items():
-        lines.append(f"- {name}: " + ", ".join(f"{x['requests_per_s']} req/s" for x in r))
+        lines.append(f"- {name}: " + ", ".join(
+            f"{x['requests_per_s']} req/s (HTTP status: count {x.get('statuses', {})})" for x in r
+        ))
     lines += ["", f"Throughput with batching is **{report['speed_up']}x** the throughput without.", ""]
     (OUT / "service_load.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
