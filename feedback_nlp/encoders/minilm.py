@@ -131,6 +131,16 @@ class SentenceEncoder:
         self.model.max_seq_length = max_seq_length
         self.model.eval()
 
+    def __getstate__(self) -> dict:
+        # Copies (copy.deepcopy, e.g. before contrastive tuning) get a lock of their own.
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     def quantize(self) -> None:
         """Switch the transformer's linear layers to dynamic int8 (faster on CPU, same API).
 

@@ -112,3 +112,11 @@ def test_encode_from_several_threads_runs_one_pass_at_a_time(
     assert most == 1
     for result in results:
         np.testing.assert_allclose(result, expected, atol=1e-5)
+
+
+def test_a_deep_copy_is_independent_and_has_its_own_lock(encoder: SentenceEncoder) -> None:
+    import copy
+
+    clone = copy.deepcopy(encoder)
+    assert clone._lock is not encoder._lock
+    np.testing.assert_allclose(clone.encode(TEXTS[:2]), encoder.encode(TEXTS[:2]), atol=1e-5)
