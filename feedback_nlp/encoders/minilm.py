@@ -119,8 +119,9 @@ class SentenceEncoder:
         # The Hugging Face fast tokenizer keeps its truncation and padding settings as shared
         # state that every call rewrites, so two threads encoding at once can corrupt each
         # other's batch (seen as a "Unable to create tensor" ValueError, i.e. a 500 in the
-        # service with batching off). Calls from several threads therefore run one at a time;
-        # on a CPU-bound encoder that costs nothing, since parallel passes only share the cores.
+        # service with batching off). Calls from several threads therefore run one at a time.
+        # That cost the unbatched service path about a quarter of its throughput (47 -> 36
+        # requests/s, docs/service.md); the micro-batched default runs the model on one thread.
         self._lock = threading.RLock()
         logger.info("Loading encoder from %s", resolved)
         # Loading is fast; the library's own progress bar is noise on a user's terminal.
