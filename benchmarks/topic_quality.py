@@ -133,12 +133,12 @@ def run_corpus(name: str, df: pd.DataFrame, pipeline, repeats: int) -> list[dict
     X = pipeline.embed(texts)
     ours_runs, default_runs = [], []
     n_topics = []
-    for k in range(repeats):
+    for repeat in range(repeats):
         # Ours is seeded (42 is its default); BERTopic's defaults leave UMAP unseeded, so each of
         # its runs is a fresh draw, as a user running it would get.
         with Timer() as t:
             model, assignments = TopicModel.fit(texts, X, embed=pipeline.embed, seeds=pipeline.taxonomy.topic_seeds,
-                                                config=TopicConfig(random_state=42 + k))
+                                                config=TopicConfig(random_state=42 + repeat))
         ours = np.array([a.topic for a in assignments])
         ours_runs.append(score("this pipeline", df["intent"], ours, [tp.words for tp in model.topics], docs,
                                t.span.wall_s))
@@ -149,7 +149,7 @@ def run_corpus(name: str, df: pd.DataFrame, pipeline, repeats: int) -> list[dict
             default = BERTopic(embedding_model=None, verbose=False)
             raw, _ = default.fit_transform(texts, X)
         raw = np.asarray(raw)
-        words = [[w for w, _ in (default.get_topic(k) or [])] for k in sorted(set(raw.tolist()) - {-1})]
+        words = [[w for w, _ in (default.get_topic(topic) or [])] for topic in sorted(set(raw.tolist()) - {-1})]
         default_runs.append(score("BERTopic defaults", df["intent"], raw, words, docs, t.span.wall_s))
         print(name, default_runs[-1], flush=True)
 

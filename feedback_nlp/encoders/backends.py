@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from feedback_nlp.encoders.minilm import SentenceEncoder, cpu_has_bfloat16
+from feedback_nlp.encoders.minilm import SentenceEncoder, resolve_precision
 from feedback_nlp.encoders.onnx_backend import OnnxEncoder, default_num_threads, load_onnx_encoder
 from feedback_nlp.errors import EncoderError
 from feedback_nlp.settings import Settings
@@ -27,8 +27,7 @@ def resolve_backend(settings: Settings) -> str:
         return backend
     if settings.quantize:
         return "torch"
-    bfloat16 = settings.precision == "bfloat16" or (settings.precision == "auto" and cpu_has_bfloat16())
-    return "torch" if bfloat16 else "onnx"
+    return "torch" if resolve_precision(settings.precision) == "bfloat16" else "onnx"
 
 
 def build_encoder(

@@ -162,8 +162,7 @@ class SentenceEncoder:
         cosine above 0.9999 with float32 ones. Worth it only on CPUs with native bfloat16
         instructions (see :func:`cpu_has_bfloat16`); elsewhere it is emulated and slower.
         """
-        if precision == "auto":
-            precision = "bfloat16" if cpu_has_bfloat16() else "float32"
+        precision = resolve_precision(precision)
         if precision not in ("float32", "bfloat16"):
             raise EncoderError(
                 f"Encoder precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}."
@@ -215,6 +214,14 @@ class SentenceEncoder:
                 return_attention_mask=False, return_token_type_ids=False,
             )
         return [len(ids) for ids in encoded["input_ids"]]
+
+
+def resolve_precision(precision: str) -> str:
+    """``auto`` as it resolves on this CPU (``bfloat16`` where it is native, else ``float32``);
+    any other value unchanged."""
+    if precision == "auto":
+        return "bfloat16" if cpu_has_bfloat16() else "float32"
+    return precision
 
 
 @lru_cache(maxsize=1)

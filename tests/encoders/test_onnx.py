@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from feedback_nlp.encoders import backends, onnx_backend
+from feedback_nlp.encoders import backends, minilm, onnx_backend
 from feedback_nlp.encoders.finetune import apply_layer_weights
 from feedback_nlp.encoders.minilm import SentenceEncoder, resolve_encoder_path
 from feedback_nlp.encoders.onnx_backend import (
@@ -247,7 +247,7 @@ def test_backend_setting_picks_the_encoder(
 
     monkeypatch.setattr(backends, "load_onnx_encoder", fake_onnx)
     monkeypatch.setattr(backends, "SentenceEncoder", FakeTorchEncoder)
-    monkeypatch.setattr(backends, "cpu_has_bfloat16", lambda: cpu_bf16)
+    monkeypatch.setattr(minilm, "cpu_has_bfloat16", lambda: cpu_bf16)
     settings = Settings(encoder_backend=backend, cache_dir=tmp_path, num_threads=3, precision=precision)
 
     encoder = backends.build_encoder(settings, layers_file=None, max_seq_length=64)
