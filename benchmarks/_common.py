@@ -15,7 +15,7 @@ import resource
 import shlex
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,3 +168,12 @@ def write_results(name: str, out_dir: Path, result: dict[str, Any], markdown: Se
     json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     md_path.write_text("\n".join(markdown).rstrip() + "\n", encoding="utf-8")
     return json_path, md_path
+
+
+def publish(name: str, out_dir: Path, result: dict[str, Any], render: Callable[[dict[str, Any]], Sequence[str]]) -> None:
+    """Write ``NAME.json`` and ``NAME.md`` (see :func:`write_results`), print the Markdown on
+    stdout and where both went on stderr."""
+    markdown = list(render(result))
+    json_path, md_path = write_results(name, out_dir, result, markdown)
+    print("\n".join(markdown))
+    print(f"\nwrote {json_path} and {md_path}", file=sys.stderr)

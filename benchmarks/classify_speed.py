@@ -58,7 +58,7 @@ from _common import (  # noqa: E402
     md_header,
     md_table,
     now_utc,
-    write_results,
+    publish,
 )
 
 NAME = "classify_speed"
@@ -589,9 +589,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "met": {k: bool((v or 0) >= TARGET_TEXTS_PER_S) for k, v in measured.items()},
     }
     result["load_average_end"] = load_average()
-    json_path, md_path = write_results(NAME, args.out_dir, result, render(result))
-    print("\n".join(render(result)))
-    print(f"\nwrote {json_path} and {md_path}", file=sys.stderr)
+    publish(NAME, args.out_dir, result, render)
     return result
 
 

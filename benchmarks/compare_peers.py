@@ -55,7 +55,7 @@ from _common import (  # noqa: E402
     md_table,
     memory_total_gib,
     now_utc,
-    write_results,
+    publish,
 )
 
 NAME = "compare_peers"
@@ -110,6 +110,8 @@ def load_feedback_nlp(options: dict[str, Any]) -> Peer:
     else:
         peer = Peer(run, pipeline.encoder.num_threads)
     peer.info["precision"] = pipeline.encoder.precision
+    peer.info["lanes"] = pipeline.lane_count
+    peer.info["fast_path"] = bool(getattr(pipeline.encoder, "fast_path_enabled", False))
     return peer
 
 
@@ -364,9 +366,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     from importlib.metadata import version  # not `import torch`: this parent must stay small
 
     result["machine"]["torch"] = version("torch")
-    json_path, md_path = write_results(NAME, args.out_dir, result, render(result))
-    print("\n".join(render(result)))
-    print(f"\nwrote {json_path} and {md_path}", file=sys.stderr)
+    publish(NAME, args.out_dir, result, render)
     return result
 
 

@@ -46,7 +46,7 @@ from _common import (  # noqa: E402
     md_header,
     md_table,
     now_utc,
-    write_results,
+    publish,
 )
 
 NAME = "encoder_backends"
@@ -315,9 +315,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         r.pop("embeddings_file", None)
     result["machine"] = result["backends"][REFERENCE]["machine"]
     result["load_average_end"] = load_average()
-    json_path, md_path = write_results(NAME, args.out_dir, result, render(result))
-    print("\n".join(render(result)))
-    print(f"\nwrote {json_path} and {md_path}", file=sys.stderr)
+    publish(NAME, args.out_dir, result, render)
     return result
 
 

@@ -145,6 +145,32 @@ class _Connection:
         self.reader = self.writer = None
 
 
+def _peak_rss_mib(pid: int) -> float | None:
+    """The server process's peak resident memory (``VmHWM``) in MiB; None off Linux."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def _batch_counters(base: str) -> dict[str, float]:
+    """Pipeline calls, records and seconds so far, from the server's Prometheus metrics."""
+    wanted = {
+        "feedback_nlp_batch_size_count": "count",
+        "feedback_nlp_batch_size_sum": "records",
+        "feedback_nlp_inference_duration_seconds_sum": "seconds",
+    }
+    found = dict.fromkeys(wanted.values(), 0.0)
+    for line in httpx.get(f"{base}/metrics", timeout=10).text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in wanted:
+            found[wanted[name]] = float(value)
+    return found
+
+
 async def _drive(base: str, key: str, texts: list[str], clients: int) -> dict[str, float]:
     host, port = base.removeprefix("http://").split(":")
     queue: asyncio.Queue[str] = asyncio.Queue()
@@ -167,12 +193,19 @@ async def _drive(base: str, key: str, texts: list[str], clients: int) -> dict[st
     connections = [_Connection(host, int(port), key) for _ in range(clients)]
     # Warm-up outside the timing: open every connection, run the model once.
     await asyncio.gather(*(c.post("/v1/classify", {"records": [{"kind": "social", "text": "warm up"}]}) for c in connections))
+    before = _batch_counters(base)
     started = time.perf_counter()
     await asyncio.gather(*(client(c) for c in connections))
     wall = time.perf_counter() - started
     await asyncio.gather(*(c.close() for c in connections))
+    after = _batch_counters(base)
+    calls = after["count"] - before["count"]
     ms = np.array(latencies) * 1000
     return {
+        # From the server's own /metrics: records per pipeline call, and the share of the wall
+        # time the model was busy (the inference thread; with batching off, calls may overlap).
+        "mean_batch_records": round((after["records"] - before["records"]) / calls, 2) if calls else None,
+        "inference_busy_share": round((after["seconds"] - before["seconds"]) / wall, 2),
         "requests": len(texts),
         "failed": failures,
         "wall_s": round(wall, 2),
@@ -201,6 +234,7 @@ def main() -> None:
                 process, base, key = _start(batching, Path(tmp) / f"{name.replace(' ', '-')}-{round_}")
                 try:
                     runs[name].append(asyncio.run(_drive(base, key, texts, args.clients)))
+                    runs[name][-1]["server_peak_rss_mib"] = _peak_rss_mib(process.pid)
                 finally:
                     process.terminate()
                     process.wait(timeout=30)
@@ -231,12 +265,18 @@ def main() -> None:
         f"- Command: `{report['command']}`",
         f"- {args.clients} concurrent clients on loopback, single-record `POST /v1/classify` (tweets), shipped model",
         "",
-        "| configuration | requests | failed | requests/s | p50 ms | p99 ms |",
-        "|---|---|---|---|---|---|",
+        "| configuration | requests | failed | requests/s | p50 ms | p99 ms | records per model call | model busy | server peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
-        lines.append(f"| {name} | {r['requests']} | {r['failed']} | {r['requests_per_s']} | {r['p50_ms']} | {r['p99_ms']} |")
+        lines.append(
+            f"| {name} | {r['requests']} | {r['failed']} | {r['requests_per_s']} | {r['p50_ms']} | {r['p99_ms']} "
+            f"| {r['mean_batch_records']} | {r['inference_busy_share']:.0%} | {r.get('server_peak_rss_mib')} |"
+        )
     lines += [
+        "",
+        "Records per model call and model busy (inference seconds / wall seconds; above 100% when calls",
+        "overlap, as they may with batching off) come from the server's own `/metrics`.",
         "",
         f"Each row is the median-throughput run of {args.rounds}, the configurations alternating; every run:",
         "",

@@ -63,7 +63,11 @@ class Settings(BaseSettings):
     taxonomy_path: Path | None = Field(
         default=None, description="A taxonomy YAML file; the packaged default when unset."
     )
-    batch_size: int = Field(default=32, ge=1, le=4096, description="Texts per encoder pass (small batches pad less).")
+    batch_size: int | None = Field(
+        default=None, ge=1, le=4096,
+        description="Most texts per encoder pass; unset: 64 on the PyTorch fast path (it skips padding, "
+        "so larger passes only save overhead), 32 elsewhere (docs/performance.md).",
+    )
     max_seq_length: int = Field(default=128, ge=16, le=512)
     num_threads: int | None = Field(
         default=None, ge=1,
@@ -86,6 +90,19 @@ class Settings(BaseSettings):
         default="auto",
         description="Encoder matrix products in float32 or bfloat16 (autocast: 1.7x faster on CPUs "
         "with AVX-512 BF16 or AMX, slower elsewhere); auto picks bfloat16 where the CPU has it.",
+    )
+    encoder_fast_path: bool = Field(
+        default=True,
+        description="Run the torch backend's inference on PyTorch's fused transformer layers, which "
+        "skip padding tokens (same vectors in float32; 1.4-1.5x faster on calls of 1 to 8 tweets, "
+        "about even on large calls; docs/performance.md). "
+        "False keeps the Hugging Face model's own forward pass.",
+    )
+    lanes: int = Field(
+        default=0, ge=0, le=64,
+        description="Single-threaded pipeline copies that share a large predict call (from 128 "
+        "records; docs/performance.md); each costs about 140 MB. 0: one per encoder thread (NUM_THREADS, "
+        "else the usable cores), at most 4, for the torch backend; 1 for ONNX Runtime.",
     )
 
     # --- The HTTP service -------------------------------------------------------------------
@@ -110,6 +127,11 @@ class Settings(BaseSettings):
         description="Check the registry's promotion log this often and switch to a newly promoted "
         "model without a restart (0: off; use POST /v1/models/reload). Turn it on with --workers > 1.",
     )
+
+
+#: Texts per encoder pass when ``batch_size`` is unset (measured in docs/performance.md).
+DEFAULT_BATCH_SIZE = 32
+FAST_PATH_BATCH_SIZE = 64
 
 
 @lru_cache

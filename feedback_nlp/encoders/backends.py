@@ -8,7 +8,7 @@ from pathlib import Path
 from feedback_nlp.encoders.minilm import SentenceEncoder, resolve_precision
 from feedback_nlp.encoders.onnx_backend import OnnxEncoder, default_num_threads, load_onnx_encoder
 from feedback_nlp.errors import EncoderError
-from feedback_nlp.settings import Settings
+from feedback_nlp.settings import DEFAULT_BATCH_SIZE, FAST_PATH_BATCH_SIZE, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -57,12 +57,14 @@ def build_encoder(
     expected_sha = settings.encoder_sha256 or None
     seq_length = int(max_seq_length or settings.max_seq_length)
     threads = settings.num_threads or default_num_threads()
+    fast_path = backend == "torch" and settings.encoder_fast_path and not settings.quantize
+    batch_size = settings.batch_size or (FAST_PATH_BATCH_SIZE if fast_path else DEFAULT_BATCH_SIZE)
     if backend == "torch":
         encoder = SentenceEncoder(
             settings.encoder,
             expected_sha256=expected_sha,
             max_seq_length=seq_length,
-            batch_size=settings.batch_size,
+            batch_size=batch_size,
             num_threads=threads,
         )
         if layers_file is not None:
@@ -74,6 +76,7 @@ def build_encoder(
         if settings.quantize:
             encoder.quantize()
         encoder.set_precision(settings.precision)
+        encoder.use_fast_path(settings.encoder_fast_path)
         return encoder
     if settings.quantize:
         logger.info("FEEDBACK_NLP_QUANTIZE applies to the torch backend; use FEEDBACK_NLP_ENCODER_BACKEND=onnx-int8")
@@ -85,6 +88,6 @@ def build_encoder(
         layers_file=layers_file,
         layers_sha256=layers_sha256,
         max_seq_length=seq_length,
-        batch_size=settings.batch_size,
+        batch_size=batch_size,
         num_threads=threads,
     )

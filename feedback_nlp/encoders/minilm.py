@@ -18,6 +18,8 @@ from feedback_nlp.errors import EncoderError
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from feedback_nlp.encoders.fastpath import BertFastPath
+
 logger = logging.getLogger(__name__)
 
 PACKAGE_PREFIX = "package:"
@@ -116,6 +118,10 @@ class SentenceEncoder:
         self.batch_size = batch_size
         self.quantized = False
         self.precision = "float32"
+        # Inference on PyTorch's fused layers (see fastpath.py): off until asked for, since it
+        # copies the weights and training changes them; built on first use.
+        self.fast_path_enabled = False
+        self._fast_path: BertFastPath | None = None
         # The Hugging Face fast tokenizer keeps its truncation and padding settings as shared
         # state that every call rewrites, so two threads encoding at once can corrupt each
         # other's batch (seen as a "Unable to create tensor" ValueError, i.e. a 500 in the
@@ -134,8 +140,10 @@ class SentenceEncoder:
 
     def __getstate__(self) -> dict:
         # Copies (copy.deepcopy, e.g. before contrastive tuning) get a lock of their own.
+        # They rebuild the fast path from their own weights.
         state = self.__dict__.copy()
         state.pop("_lock", None)
+        state["_fast_path"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -153,6 +161,23 @@ class SentenceEncoder:
             self.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
         )
         self.quantized = True
+        self.fast_path_enabled = False
+        self._fast_path = None
+
+    def use_fast_path(self, enabled: bool = True) -> None:
+        """Run inference on PyTorch's fused transformer layers, which skip padding tokens.
+
+        Same vectors as the Hugging Face model in float32; 1.4-1.5x faster on calls of 1 to 8
+        tweets, about even on large calls (docs/performance.md). The fast path copies the weights when first used: call
+        this after fine-tuned layers are loaded, and :meth:`weights_changed` if they change
+        later. A quantised encoder keeps the Hugging Face path.
+        """
+        self.fast_path_enabled = enabled and not self.quantized
+        self._fast_path = None
+
+    def weights_changed(self) -> None:
+        """Drop the fast path's copy of the weights (rebuilt from the current ones on next use)."""
+        self._fast_path = None
 
     def set_precision(self, precision: str) -> None:
         """Run forward passes in ``float32`` or under ``bfloat16`` autocast (``auto``: bfloat16 if the CPU has it).
@@ -168,6 +193,7 @@ class SentenceEncoder:
                 f"Encoder precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}."
             )
         self.precision = precision
+        self._fast_path = None
 
     @property
     def dimension(self) -> int:
@@ -190,6 +216,14 @@ class SentenceEncoder:
         lengths = self.token_lengths(texts)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         buckets = length_buckets(lengths, max_size=self.batch_size)
+        if self.fast_path_enabled:
+            fast_path = self._fast_path_model()
+            for bucket in _progress(buckets, show_progress, total_texts=len(texts)):
+                features = self.model.preprocess([texts[i] for i in bucket])
+                out[bucket] = fast_path(
+                    features["input_ids"], features["attention_mask"], features.get("token_type_ids")
+                ).numpy()
+            return out
         import torch
 
         autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
@@ -204,6 +238,16 @@ class SentenceEncoder:
                 )
             out[bucket] = np.asarray(vectors, dtype=np.float32)
         return out
+
+    def _fast_path_model(self) -> BertFastPath:
+        if self._fast_path is None:
+            import torch
+
+            from feedback_nlp.encoders.fastpath import BertFastPath
+
+            dtype = torch.bfloat16 if self.precision == "bfloat16" else torch.float32
+            self._fast_path = BertFastPath(self.model[0].auto_model, dtype)
+        return self._fast_path
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes in a forward pass (special tokens included, truncation applied)."""

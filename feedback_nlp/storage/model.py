@@ -9,6 +9,7 @@ from feedback_nlp.encoders.backends import build_encoder, resolve_backend
 from feedback_nlp.encoders.minilm import SentenceEncoder
 from feedback_nlp.errors import BundleError
 from feedback_nlp.heads.heads import TaskHeads
+from feedback_nlp.lanes import auto_lanes
 from feedback_nlp.settings import Settings, get_settings
 from feedback_nlp.storage.bundle import read_manifest
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
@@ -107,8 +108,10 @@ def load_bundle(
         layers_sha256=manifest["files"].get(ENCODER_LAYERS_FILE),
         max_seq_length=int(encoder_info.get("max_seq_length", settings.max_seq_length)),
     )
+    pipeline = FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)
+    pipeline.use_lanes(settings.lanes or auto_lanes(encoder))
     logger.info(
-        "Loaded bundle %s (%s), encoder backend %s, precision %s",
-        folder, version, resolve_backend(settings), encoder.precision,
+        "Loaded bundle %s (%s), encoder backend %s, precision %s, %d lane(s)",
+        folder, version, resolve_backend(settings), encoder.precision, pipeline.lane_count,
     )
-    return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)
+    return pipeline

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from feedback_nlp.encoders.minilm import SentenceEncoder, length_buckets
 from feedback_nlp.errors import EncoderError
@@ -79,37 +80,43 @@ def test_auto_precision_picks_a_real_one(encoder: SentenceEncoder) -> None:
     encoder.set_precision("float32")
 
 
-def test_encode_from_several_threads_runs_one_pass_at_a_time(
-    encoder: SentenceEncoder, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The fast tokenizer's padding state is shared: overlapping calls corrupted batches (a 500
-    in the service with batching off). Calls from threads must not overlap, and must all answer."""
+def _overlap_counter(encoder: SentenceEncoder, method: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Wrap ``encoder.model.<method>`` so it sleeps a little and counts how many calls overlap."""
     import threading
     import time
-    from concurrent.futures import ThreadPoolExecutor
 
-    expected = encoder.encode(TEXTS)
-    active, most = 0, 0
+    counts = {"active": 0, "most": 0}
     guard = threading.Lock()
-    original = encoder.model.encode
+    original = getattr(encoder.model, method)
 
-    def slow_encode(*args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal active, most
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
         with guard:
-            active += 1
-            most = max(most, active)
+            counts["active"] += 1
+            counts["most"] = max(counts["most"], counts["active"])
         time.sleep(0.02)  # wide enough for any overlap to show
         try:
             return original(*args, **kwargs)
         finally:
             with guard:
-                active -= 1
+                counts["active"] -= 1
 
-    monkeypatch.setattr(encoder.model, "encode", slow_encode)
+    monkeypatch.setattr(encoder.model, method, slow)
+    return counts
+
+
+def test_encode_from_several_threads_runs_one_pass_at_a_time(
+    encoder: SentenceEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast tokenizer's padding state is shared: overlapping calls corrupted batches (a 500
+    in the service with batching off). Calls from threads must not overlap, and must all answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = encoder.encode(TEXTS)
+    counts = _overlap_counter(encoder, "encode", monkeypatch)
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: encoder.encode(TEXTS), range(16)))
 
-    assert most == 1
+    assert counts["most"] == 1
     for result in results:
         np.testing.assert_allclose(result, expected, atol=1e-5)
 
@@ -120,3 +127,104 @@ def test_a_deep_copy_is_independent_and_has_its_own_lock(encoder: SentenceEncode
     clone = copy.deepcopy(encoder)
     assert clone._lock is not encoder._lock
     np.testing.assert_allclose(clone.encode(TEXTS[:2]), encoder.encode(TEXTS[:2]), atol=1e-5)
+
+
+def test_fast_path_gives_the_hugging_face_vectors(encoder: SentenceEncoder) -> None:
+    """PyTorch's fused layers skip padding: every text, short or long, keeps its own vector."""
+    encoder.set_precision("float32")
+    reference = encoder.encode(TEXTS)
+    encoder.use_fast_path()
+    try:
+        fast = encoder.encode(TEXTS)
+        alone = np.vstack([encoder.encode([text]) for text in TEXTS])
+        assert encoder._fast_path is not None  # it really ran
+    finally:
+        encoder.use_fast_path(False)
+    np.testing.assert_allclose(fast, reference, atol=1e-5)
+    np.testing.assert_allclose(alone, reference, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(fast, axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["refund " * 400],  # truncated to max_seq_length: a pass with no padding at all
+        ["same words here", "same words here"],  # equal lengths: no padding either
+        ["", "ok"],  # an empty text is just [CLS] [SEP]
+    ],
+    ids=["truncated", "equal-lengths", "empty"],
+)
+def test_fast_path_edge_cases_match(encoder: SentenceEncoder, texts: list[str]) -> None:
+    encoder.set_precision("float32")
+    reference = encoder.encode(texts)
+    encoder.use_fast_path()
+    try:
+        fast = encoder.encode(texts)
+    finally:
+        encoder.use_fast_path(False)
+    np.testing.assert_allclose(fast, reference, atol=1e-5)
+
+
+def test_fast_path_in_bfloat16_stays_close_to_float32(encoder: SentenceEncoder) -> None:
+    encoder.set_precision("float32")
+    reference = encoder.encode(TEXTS)
+    encoder.set_precision("bfloat16")
+    encoder.use_fast_path()
+    try:
+        half = encoder.encode(TEXTS)
+        assert encoder._fast_path is not None and encoder._fast_path.dtype is torch.bfloat16
+    finally:
+        encoder.use_fast_path(False)
+        encoder.set_precision("float32")
+    assert (reference * half).sum(axis=1).min() > 0.999
+    assert not np.array_equal(reference, half)
+
+
+def test_fast_path_follows_changed_weights(encoder: SentenceEncoder) -> None:
+    """The fast path copies the weights; weights_changed makes it copy the new ones."""
+    import copy
+
+    clone = copy.deepcopy(encoder)
+    clone.set_precision("float32")
+    clone.use_fast_path()
+    before = clone.encode(TEXTS[:2])
+    layer = clone.model[0].auto_model.encoder.layer[0].output.dense
+    with torch.no_grad():
+        layer.weight.mul_(0.5)
+    assert np.allclose(clone.encode(TEXTS[:2]), before, atol=1e-6)  # still the old copy
+    clone.weights_changed()
+    clone.use_fast_path(False)
+    slow = clone.encode(TEXTS[:2])
+    clone.use_fast_path()
+    np.testing.assert_allclose(clone.encode(TEXTS[:2]), slow, atol=1e-5)
+    assert not np.allclose(slow, before, atol=1e-3)
+
+
+def test_quantised_encoder_keeps_the_hugging_face_path(encoder: SentenceEncoder) -> None:
+    import copy
+
+    clone = copy.deepcopy(encoder)
+    clone.quantize()
+    clone.use_fast_path()
+    assert not clone.fast_path_enabled
+    assert clone.encode(TEXTS[:1]).shape == (1, clone.dimension)
+
+
+def test_fast_path_from_several_threads_runs_one_pass_at_a_time(
+    encoder: SentenceEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast path tokenises with the same shared tokenizer, so it runs under the same lock."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    encoder.set_precision("float32")
+    encoder.use_fast_path()
+    try:
+        expected = encoder.encode(TEXTS)
+        counts = _overlap_counter(encoder, "preprocess", monkeypatch)
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(lambda _: encoder.encode(TEXTS), range(16)))
+    finally:
+        encoder.use_fast_path(False)
+    assert counts["most"] == 1
+    for result in results:
+        np.testing.assert_allclose(result, expected, atol=1e-5)

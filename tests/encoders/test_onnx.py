@@ -245,6 +245,9 @@ def test_backend_setting_picks_the_encoder(
         def set_precision(self, precision: str) -> None:
             calls["precision"] = precision
 
+        def use_fast_path(self, enabled: bool = True) -> None:
+            calls["fast_path"] = enabled
+
     monkeypatch.setattr(backends, "load_onnx_encoder", fake_onnx)
     monkeypatch.setattr(backends, "SentenceEncoder", FakeTorchEncoder)
     monkeypatch.setattr(minilm, "cpu_has_bfloat16", lambda: cpu_bf16)
@@ -256,13 +259,35 @@ def test_backend_setting_picks_the_encoder(
         assert isinstance(encoder, FakeTorchEncoder)
         assert calls["torch"]["num_threads"] == 3 and calls["torch"]["max_seq_length"] == 64
         assert calls["precision"] == precision  # the bf16 autocast path stays with torch
+        assert calls["fast_path"] is True  # the default
+        assert calls["torch"]["batch_size"] == 64  # the fast path's pass size: padding costs it nothing
         assert "onnx" not in calls
     else:
         assert encoder == "onnx encoder"
         assert calls["onnx"]["variant"] == variant
         assert calls["onnx"]["cache_dir"] == tmp_path
         assert calls["onnx"]["num_threads"] == 3 and calls["onnx"]["max_seq_length"] == 64
+        assert calls["onnx"]["batch_size"] == 32
         assert "torch" not in calls
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_a_set_batch_size_is_used_as_is(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: dict[str, Any] = {}
+
+    class FakeTorchEncoder:
+        def __init__(self, location: str, **kwargs: Any) -> None:
+            calls.update(kwargs)
+            self.precision = "float32"
+
+        def set_precision(self, precision: str) -> None: ...
+
+        def use_fast_path(self, enabled: bool = True) -> None: ...
+
+    monkeypatch.setattr(backends, "load_onnx_encoder", lambda location, **kwargs: calls.update(kwargs))
+    monkeypatch.setattr(backends, "SentenceEncoder", FakeTorchEncoder)
+    backends.build_encoder(Settings(encoder_backend=backend, cache_dir=tmp_path, batch_size=16), layers_file=None)
+    assert calls["batch_size"] == 16
 
 
 def test_unknown_backend_is_refused_by_settings() -> None:
