@@ -17,17 +17,19 @@ import logging
 import os
 import threading
 import weakref
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from filelock import FileLock, Timeout
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
-from feedback_nlp.errors import ConfigError
+from feedback_nlp.errors import ConfigError, FeedbackNLPError
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant shared by every migrating process; serialises concurrent start-ups.
 _PG_MIGRATION_LOCK = 0x666E6C70  # "fnlp"
 _SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long a starting process waits for another one's migration before giving up.
+_START_UP_LOCK_TIMEOUT_S = 120.0
 
 
 def resolve_database_url(url: str | None = None) -> str:
@@ -134,9 +138,12 @@ def migrations_config(connection: Connection | None = None) -> Config:
 def init_db(url: str | None = None, **engine_kwargs: Any) -> Engine:
     """Create the database if needed and migrate it to the latest schema (``alembic upgrade head``).
 
-    Safe to call from several processes starting at once: the migration runs in one transaction
-    that holds SQLite's write lock or a PostgreSQL advisory lock, so one process migrates and
-    the others find the schema at head.
+    Safe to call from several processes starting at once: one process migrates and the others
+    find the schema at head. On PostgreSQL the migration transaction holds an advisory lock. On
+    SQLite a file lock beside the database (``<file>.migrate.lock``) is held from the first
+    connection on: the switch to WAL journaling and the migration's first writes can otherwise
+    fail at once with "database is locked" instead of waiting (SQLite skips its busy handler
+    where waiting could deadlock).
 
     Args:
         url: database URL; ``None`` resolves ``DATABASE_URL`` or the SQLite default.
@@ -147,7 +154,7 @@ def init_db(url: str | None = None, **engine_kwargs: Any) -> Engine:
     """
     engine = make_engine(url, **engine_kwargs)
     logger.info("migrating %s database to head", engine.dialect.name)
-    with engine.connect() as connection:
+    with _sqlite_start_up_lock(engine.url), engine.connect() as connection:
         connection = connection.execution_options(**IMMEDIATE)
         with connection.begin():
             if engine.dialect.name == "postgresql":
@@ -155,6 +162,30 @@ def init_db(url: str | None = None, **engine_kwargs: Any) -> Engine:
             command.upgrade(migrations_config(connection), "head")
     logger.info("database at head")
     return engine
+
+
+def _sqlite_start_up_lock(url: URL) -> AbstractContextManager[object]:
+    """A cross-process lock for one SQLite file's start-up; nothing for other databases."""
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return contextlib.nullcontext()
+    path = Path(database).expanduser().resolve()
+    return _held(FileLock(path.with_name(path.name + ".migrate.lock"), timeout=_START_UP_LOCK_TIMEOUT_S))
+
+
+@contextlib.contextmanager
+def _held(lock: FileLock) -> Iterator[None]:
+    try:
+        lock.acquire()
+    except Timeout as exc:
+        raise FeedbackNLPError(
+            f"another process has been migrating the database for over {_START_UP_LOCK_TIMEOUT_S:.0f} s "
+            f"(it holds {lock.lock_file}); wait for it to finish, or stop it and start again"
+        ) from exc
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 _WRITER_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
@@ -205,9 +236,10 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
+            # The busy timeout first: switching to WAL may itself have to wait for a lock.
+            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA synchronous=FULL")
         finally:
             cursor.close()

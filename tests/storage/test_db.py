@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -12,7 +14,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
-from feedback_nlp.errors import ConfigError
+from filelock import FileLock
+
+from feedback_nlp.errors import ConfigError, FeedbackNLPError
+from feedback_nlp.storage import db as db_module
 from feedback_nlp.storage.db import (
     DEFAULT_DATABASE_URL,
     init_db,
@@ -66,9 +71,11 @@ def test_migrations_downgrade_to_base_and_back(db_url: str) -> None:
         engine.dispose()
 
 
-def test_init_db_from_several_processes_at_once(db_url: str) -> None:
-    # Workers of one server start together; exactly one migrates, none fails.
-    barrier = threading.Barrier(3)
+@pytest.mark.parametrize("starters", [3, 8])
+def test_init_db_from_several_threads_at_once(db_url: str, starters: int) -> None:
+    # Workers of one server start together; exactly one migrates, none fails. On SQLite this
+    # failed now and then with "database is locked" before start-ups took a file lock.
+    barrier = threading.Barrier(starters)
     errors: list[BaseException] = []
 
     def start() -> None:
@@ -78,12 +85,36 @@ def test_init_db_from_several_processes_at_once(db_url: str) -> None:
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=start) for _ in range(3)]
+    threads = [threading.Thread(target=start) for _ in range(starters)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert errors == []
+    engine = make_engine(db_url)
+    try:
+        assert set(inspect(engine).get_table_names()) == TABLES
+    finally:
+        engine.dispose()
+
+
+def test_init_db_from_several_processes_at_once(db_url: str) -> None:
+    script = "import sys; from feedback_nlp.storage.db import init_db; init_db(sys.argv[1]).dispose()"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script, db_url], stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
+    failures = [p.stderr.read() for p in processes if p.wait(timeout=120) != 0 and p.stderr is not None]
+    assert failures == []
+
+
+def test_sqlite_start_up_that_waits_too_long_says_who_holds_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "feedback.db"
+    monkeypatch.setattr(db_module, "_START_UP_LOCK_TIMEOUT_S", 0.2)
+    with FileLock(tmp_path / "feedback.db.migrate.lock"), pytest.raises(FeedbackNLPError) as raised:
+        init_db(f"sqlite:///{database}")
+    assert "feedback.db.migrate.lock" in str(raised.value) and "migrating" in str(raised.value)
 
 
 def test_ping_answers_for_a_reachable_database(db_url: str) -> None:
