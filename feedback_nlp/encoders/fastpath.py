@@ -3,10 +3,10 @@
 Hugging Face's ``BertModel`` pads every text of a pass to the longest one and runs each small
 operation as its own Python call. For inference, the same weights fit PyTorch's own
 :class:`torch.nn.TransformerEncoderLayer` (post-norm, GELU, fused QKV), whose inference fast
-path packs a padded batch into a nested tensor, so the linear layers and attention see only
-real tokens, and runs each layer as one native call. On tweets and their segments that is
-1.4-1.5x faster in calls of 1 to 8 records, the sizes a service sees, and about even on large
-calls whose passes are already grouped by length (docs/performance.md).
+path runs each layer as one native call and can pack a ragged batch into a nested tensor, so
+the linear layers and attention see only real tokens. Packing has its own cost (copies and one
+softmax per text), so only passes that are mostly padding run nested; passes already grouped by
+length run padded (see :data:`NESTED_BELOW_REAL_SHARE`). Measured figures: docs/performance.md.
 
 Only the transformer layers move; the embeddings, mean pooling and L2 normalisation are the
 model's own, so the vectors match the Hugging Face ones (cosine >= 0.9999 in float32). In
@@ -19,6 +19,13 @@ import warnings
 from typing import Any
 
 import torch
+
+
+#: A pass whose real tokens are fewer than this share of its padded size runs as a nested tensor
+#: (no work on padding); denser passes run padded, which skips the nested tensors' packing and
+#: per-text softmax. Passes grouped by length are nearly all real tokens; a small service call
+#: mixes a text with its short segments.
+NESTED_BELOW_REAL_SHARE = 0.75
 
 
 class BertFastPath(torch.nn.Module):
@@ -39,23 +46,35 @@ class BertFastPath(torch.nn.Module):
             raise ValueError(f"The fast path needs a GELU encoder, this one uses {config.hidden_act!r}")
         self.embeddings = bert.embeddings
         self.dtype = dtype
-        layers = [_fused_layer(layer, config) for layer in bert.encoder.layer]
-        # TransformerEncoder wants one layer to clone; the real layers replace the clones.
+        layers = torch.nn.ModuleList([_fused_layer(layer, config) for layer in bert.encoder.layer]).to(dtype)
+        # Two drivers over the same layers: one packs a ragged pass into a nested tensor, the
+        # other runs it padded. TransformerEncoder wants one layer to clone; the real layers
+        # replace the clones.
         self.encoder = torch.nn.TransformerEncoder(layers[0], num_layers=len(layers), enable_nested_tensor=True)
-        self.encoder.layers = torch.nn.ModuleList(layers)
-        self.encoder.to(dtype)
+        self.encoder.layers = layers
+        self.padded_encoder = torch.nn.TransformerEncoder(
+            layers[0], num_layers=len(layers), enable_nested_tensor=False
+        )
+        self.padded_encoder.layers = layers
         self.eval()
 
     @torch.inference_mode()
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Mean-pooled, L2-normalised sentence vectors (float32) for a padded batch."""
-        hidden = self.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
-        padding = attention_mask == 0
-        with warnings.catch_warnings():
-            # "The PyTorch API of nested tensors is in prototype stage": the fast path's own
-            # internal use of them, nothing a caller can act on.
-            warnings.filterwarnings("ignore", message=".*nested tensors is in prototype stage.*")
-            hidden = self.encoder(hidden.to(self.dtype), src_key_padding_mask=padding).float()
+        hidden = self.embeddings(input_ids=input_ids, token_type_ids=token_type_ids).to(self.dtype)
+        lengths = attention_mask.sum(dim=1)
+        real_share = float(lengths.sum()) / max(attention_mask.numel(), 1)
+        if real_share == 1.0:
+            hidden = self.padded_encoder(hidden)  # no padding: nothing to mask
+        elif real_share >= NESTED_BELOW_REAL_SHARE:
+            hidden = self.padded_encoder(hidden, src_key_padding_mask=attention_mask == 0)
+        else:
+            with warnings.catch_warnings():
+                # "The PyTorch API of nested tensors is in prototype stage": the fast path's
+                # own internal use of them, nothing a caller can act on.
+                warnings.filterwarnings("ignore", message=".*nested tensors is in prototype stage.*")
+                hidden = self.encoder(hidden, src_key_padding_mask=attention_mask == 0)
+        hidden = hidden.float()
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, p=2, dim=1)

@@ -165,6 +165,36 @@ def test_fast_path_edge_cases_match(encoder: SentenceEncoder, texts: list[str]) 
     np.testing.assert_allclose(fast, reference, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    ("nested_below", "driver"),
+    [(0.0, "padded_encoder"), (1.01, "encoder")],
+    ids=["padded-with-mask", "nested"],
+)
+def test_fast_path_runs_ragged_passes_either_way_with_the_same_vectors(
+    encoder: SentenceEncoder, monkeypatch: pytest.MonkeyPatch, nested_below: float, driver: str
+) -> None:
+    """A pass of mixed lengths runs padded (with a mask) or nested by its share of real tokens."""
+    from feedback_nlp.encoders import fastpath
+
+    monkeypatch.setattr(fastpath, "NESTED_BELOW_REAL_SHARE", nested_below)
+    ragged = ["ok", "the delivery was late and the courier was rude about it", "app crashes"]
+    encoder.set_precision("float32")
+    reference = encoder.encode(ragged)
+    encoder.use_fast_path()
+    try:
+        encoder.encode(ragged[:1])  # builds the fast path
+        fast_path = encoder._fast_path
+        assert fast_path is not None
+        calls: list[str] = []
+        for name in ("encoder", "padded_encoder"):
+            getattr(fast_path, name).register_forward_hook(lambda *_, name=name: calls.append(name))
+        fast = encoder.encode(ragged)
+    finally:
+        encoder.use_fast_path(False)
+    assert calls == [driver]
+    np.testing.assert_allclose(fast, reference, atol=1e-5)
+
+
 def test_fast_path_in_bfloat16_stays_close_to_float32(encoder: SentenceEncoder) -> None:
     encoder.set_precision("float32")
     reference = encoder.encode(TEXTS)
