@@ -9,7 +9,7 @@ import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -213,17 +213,16 @@ class SentenceEncoder:
             return self._encode(list(texts), show_progress)
 
     def _encode(self, texts: list[str], show_progress: bool) -> np.ndarray:
-        lengths = self.token_lengths(texts)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        buckets = length_buckets(lengths, max_size=self.batch_size)
         if self.fast_path_enabled:
+            # Tokenised once: the ids give the lengths to group by and then fill the passes.
+            token_ids = self._token_ids(texts)
+            buckets = length_buckets([len(ids) for ids in token_ids], max_size=self.batch_size)
             fast_path = self._fast_path_model()
             for bucket in _progress(buckets, show_progress, total_texts=len(texts)):
-                features = self.model.preprocess([texts[i] for i in bucket])
-                out[bucket] = fast_path(
-                    features["input_ids"], features["attention_mask"], features.get("token_type_ids")
-                ).numpy()
+                out[bucket] = fast_path(*self._padded([token_ids[i] for i in bucket])).numpy()
             return out
+        buckets = length_buckets(self.token_lengths(texts), max_size=self.batch_size)
         import torch
 
         autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
@@ -251,13 +250,30 @@ class SentenceEncoder:
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes in a forward pass (special tokens included, truncation applied)."""
-        limit = int(self.model.max_seq_length or 512)
         with self._lock:
-            encoded = self.model.tokenizer(
-                list(texts), add_special_tokens=True, truncation=True, max_length=limit,
-                return_attention_mask=False, return_token_type_ids=False,
-            )
-        return [len(ids) for ids in encoded["input_ids"]]
+            return [len(ids) for ids in self._token_ids(texts)]
+
+    def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's input ids as the forward pass sees them (special tokens, truncation)."""
+        limit = int(self.model.max_seq_length or 512)
+        encoded = self.model.tokenizer(
+            list(texts), add_special_tokens=True, truncation=True, max_length=limit,
+            return_attention_mask=False, return_token_type_ids=False,
+        )
+        return encoded["input_ids"]
+
+    def _padded(self, token_ids: Sequence[Sequence[int]]) -> tuple[Any, Any, Any]:
+        """One pass's ``input_ids``, ``attention_mask`` and ``token_type_ids``, right-padded."""
+        import torch
+
+        width = max(len(ids) for ids in token_ids)
+        input_ids = np.full((len(token_ids), width), self.model.tokenizer.pad_token_id or 0, dtype=np.int64)
+        attention_mask = np.zeros((len(token_ids), width), dtype=np.int64)
+        for row, ids in enumerate(token_ids):
+            input_ids[row, : len(ids)] = ids
+            attention_mask[row, : len(ids)] = 1
+        input_ids_t = torch.from_numpy(input_ids)
+        return input_ids_t, torch.from_numpy(attention_mask), torch.zeros_like(input_ids_t)
 
 
 def resolve_precision(precision: str) -> str:

@@ -80,14 +80,14 @@ def test_auto_precision_picks_a_real_one(encoder: SentenceEncoder) -> None:
     encoder.set_precision("float32")
 
 
-def _overlap_counter(encoder: SentenceEncoder, method: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
-    """Wrap ``encoder.model.<method>`` so it sleeps a little and counts how many calls overlap."""
+def _overlap_counter(target: object, method: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Wrap ``target.<method>`` so it sleeps a little and counts how many calls overlap."""
     import threading
     import time
 
     counts = {"active": 0, "most": 0}
     guard = threading.Lock()
-    original = getattr(encoder.model, method)
+    original = getattr(target, method)
 
     def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
         with guard:
@@ -100,7 +100,7 @@ def _overlap_counter(encoder: SentenceEncoder, method: str, monkeypatch: pytest.
             with guard:
                 counts["active"] -= 1
 
-    monkeypatch.setattr(encoder.model, method, slow)
+    monkeypatch.setattr(target, method, slow)
     return counts
 
 
@@ -112,7 +112,7 @@ def test_encode_from_several_threads_runs_one_pass_at_a_time(
     from concurrent.futures import ThreadPoolExecutor
 
     expected = encoder.encode(TEXTS)
-    counts = _overlap_counter(encoder, "encode", monkeypatch)
+    counts = _overlap_counter(encoder.model, "encode", monkeypatch)
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: encoder.encode(TEXTS), range(16)))
 
@@ -243,14 +243,14 @@ def test_quantised_encoder_keeps_the_hugging_face_path(encoder: SentenceEncoder)
 def test_fast_path_from_several_threads_runs_one_pass_at_a_time(
     encoder: SentenceEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The fast path tokenises with the same shared tokenizer, so it runs under the same lock."""
+    """The fast path tokenises once per call with the shared tokenizer, under the same lock."""
     from concurrent.futures import ThreadPoolExecutor
 
     encoder.set_precision("float32")
     encoder.use_fast_path()
     try:
         expected = encoder.encode(TEXTS)
-        counts = _overlap_counter(encoder, "preprocess", monkeypatch)
+        counts = _overlap_counter(encoder, "_token_ids", monkeypatch)
         with ThreadPoolExecutor(8) as pool:
             results = list(pool.map(lambda _: encoder.encode(TEXTS), range(16)))
     finally:
