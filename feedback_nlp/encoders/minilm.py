@@ -167,8 +167,8 @@ class SentenceEncoder:
     def use_fast_path(self, enabled: bool = True) -> None:
         """Run inference on PyTorch's fused transformer layers, which skip padding tokens.
 
-        Same vectors as the Hugging Face model in float32; 1.4-1.5x faster on calls of 1 to 8
-        tweets, about even on large calls (docs/performance.md). The fast path copies the weights when first used: call
+        Same vectors as the Hugging Face model in float32; on tweets 1.2-1.9x as fast, from
+        large calls to single records (docs/performance.md). The fast path copies the weights when first used: call
         this after fine-tuned layers are loaded, and :meth:`weights_changed` if they change
         later. A quantised encoder keeps the Hugging Face path.
         """
