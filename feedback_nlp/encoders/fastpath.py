@@ -62,8 +62,7 @@ class BertFastPath(torch.nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
         """Mean-pooled, L2-normalised sentence vectors (float32) for a padded batch."""
         hidden = self.embeddings(input_ids=input_ids, token_type_ids=token_type_ids).to(self.dtype)
-        lengths = attention_mask.sum(dim=1)
-        real_share = float(lengths.sum()) / max(attention_mask.numel(), 1)
+        real_share = float(attention_mask.sum()) / attention_mask.numel()
         if real_share == 1.0:
             hidden = self.padded_encoder(hidden)  # no padding: nothing to mask
         elif real_share >= NESTED_BELOW_REAL_SHARE:
