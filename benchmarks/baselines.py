@@ -223,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     from sklearn.linear_model import LogisticRegression
 
     from feedback_nlp.encoders.minilm import SentenceEncoder
-    from feedback_nlp.settings import DEFAULT_BATCH_SIZE, get_settings
+    from feedback_nlp.settings import get_settings
     from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
     from feedback_nlp.train.datasets import load_gold
     from feedback_nlp.train.evaluate import prepare_gold
@@ -265,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             settings.encoder,
             expected_sha256=settings.encoder_sha256 or None,
             max_seq_length=settings.max_seq_length,
-            batch_size=settings.batch_size or DEFAULT_BATCH_SIZE,
+            batch_size=settings.pass_size(),
         )
     result["timings"]["load encoder"] = t.span.as_dict()
     with Timer() as t:

@@ -4,7 +4,8 @@ On a small CPU one forward pass does not keep two cores busy: PyTorch's intra-op
 wait on each other between the many small matrix products of a short-text batch, and
 spaCy segmentation and the heads run on one core only. Two lanes, each with its own encoder
 copy running on one thread, keep both cores busy instead, and one lane's segmentation
-overlaps the other's encoder pass (1.2x in calls of 256 tweets on 2 cores, docs/performance.md).
+overlaps the other's encoder pass. In calls of 256 tweets on 2 cores: 1.18x with every encoder
+pass nested (AMD EPYC), 1.04x since dense passes run padded (Intel Xeon); docs/performance.md.
 
 Each lane owns what is not safe to share between threads (the encoder with its tokenizer,
 and the spaCy pipeline); heads, keyword patterns and the topic model are read-only and shared.

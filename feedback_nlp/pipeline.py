@@ -132,7 +132,11 @@ class FeedbackPipeline:
 
     def use_lanes(self, lanes: int) -> None:
         """Split calls of ``2 * LANE_MIN_RECORDS`` records or more over ``lanes`` single-threaded
-        copies of this pipeline (see :mod:`feedback_nlp.lanes`); 1 switches lanes off."""
+        copies of this pipeline (see :mod:`feedback_nlp.lanes`); 1 switches lanes off.
+
+        The copies are made on the first large call. After changing the encoder in place (its
+        precision, its weights), call this again so that the lanes are copied afresh.
+        """
         if lanes < 1:
             raise ValueError(f"lanes must be at least 1, got {lanes}")
         with self._lanes_lock:

@@ -129,6 +129,10 @@ class Settings(BaseSettings):
         "model without a restart (0: off; use POST /v1/models/reload). Turn it on with --workers > 1.",
     )
 
+    def pass_size(self, *, fast_path: bool = False) -> int:
+        """Most texts per encoder pass: ``batch_size``, or the measured default for the path."""
+        return self.batch_size or (FAST_PATH_BATCH_SIZE if fast_path else DEFAULT_BATCH_SIZE)
+
 
 #: Texts per encoder pass when ``batch_size`` is unset (measured in docs/performance.md).
 DEFAULT_BATCH_SIZE = 32

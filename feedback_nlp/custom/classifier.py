@@ -47,7 +47,7 @@ from feedback_nlp.custom.spec import LabelledText, TaxonomySpec, check_labels, l
 from feedback_nlp.custom.zeroshot import ZERO_SHOT_TEMPERATURE, label_centres, prototype_texts
 from feedback_nlp.errors import BundleError, ConfigError
 from feedback_nlp.heads.linear import SoftmaxHead
-from feedback_nlp.settings import DEFAULT_BATCH_SIZE, Settings, get_settings
+from feedback_nlp.settings import Settings, get_settings
 from feedback_nlp.text import normalize, redact
 
 logger = logging.getLogger(__name__)
@@ -276,7 +276,7 @@ def default_encoder(settings: Settings | None = None) -> Encoder:
 
     settings = settings or get_settings()
     encoder = load_encoder(settings.encoder, settings.encoder_sha256 or None, settings.max_seq_length,
-                           settings.batch_size or DEFAULT_BATCH_SIZE, settings.num_threads)
+                           settings.pass_size(), settings.num_threads)
     encoder.set_precision(settings.precision)
     return encoder
 
@@ -490,7 +490,7 @@ def _encoder_for(manifest: dict[str, Any], encoder: Encoder | None, settings: Se
         settings = settings or get_settings()
         max_len = manifest.get("encoder", {}).get("max_seq_length") or settings.max_seq_length
         chosen = SentenceEncoder(settings.encoder, expected_sha256=settings.encoder_sha256 or None,
-                                 max_seq_length=int(max_len), batch_size=settings.batch_size or DEFAULT_BATCH_SIZE,
+                                 max_seq_length=int(max_len), batch_size=settings.pass_size(),
                                  num_threads=settings.num_threads)
         chosen.set_precision(settings.precision)
     recorded = manifest.get("encoder", {}).get("sha256")

@@ -8,7 +8,7 @@ from pathlib import Path
 from feedback_nlp.encoders.minilm import SentenceEncoder, resolve_precision
 from feedback_nlp.encoders.onnx_backend import OnnxEncoder, default_num_threads, load_onnx_encoder
 from feedback_nlp.errors import EncoderError
-from feedback_nlp.settings import DEFAULT_BATCH_SIZE, FAST_PATH_BATCH_SIZE, Settings
+from feedback_nlp.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def build_encoder(
     seq_length = int(max_seq_length or settings.max_seq_length)
     threads = settings.num_threads or default_num_threads()
     fast_path = backend == "torch" and settings.encoder_fast_path and not settings.quantize
-    batch_size = settings.batch_size or (FAST_PATH_BATCH_SIZE if fast_path else DEFAULT_BATCH_SIZE)
+    batch_size = settings.pass_size(fast_path=fast_path)
     if backend == "torch":
         encoder = SentenceEncoder(
             settings.encoder,

@@ -20,7 +20,7 @@ from feedback_nlp.encoders.minilm import SentenceEncoder
 from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
 from feedback_nlp.pipeline import FeedbackPipeline
-from feedback_nlp.settings import DEFAULT_BATCH_SIZE, Settings, get_settings
+from feedback_nlp.settings import Settings, get_settings
 from feedback_nlp.storage.bundle import new_bundle
 from feedback_nlp.storage.model import CARD_FILE, ENCODER_LAYERS_FILE, TAXONOMY_FILE
 from feedback_nlp.taxonomy.keywords import KeywordMatcher
@@ -150,7 +150,7 @@ class Trainer:
         texts = encoder_inputs(table.frame)
         encoder = SentenceEncoder(
             self.settings.encoder, expected_sha256=self.settings.encoder_sha256 or None,
-            max_seq_length=cfg.finetune.max_seq_length, batch_size=self.settings.batch_size or DEFAULT_BATCH_SIZE,
+            max_seq_length=cfg.finetune.max_seq_length, batch_size=self.settings.pass_size(),
             num_threads=self.settings.num_threads,
         )
         # 2. Fine-tune the encoder's top layers on all three tasks at once.
