@@ -125,10 +125,10 @@ def run_corpus(name: str, df: pd.DataFrame, pipeline, repeats: int) -> list[dict
     from sklearn.decomposition import LatentDirichletAllocation
     from sklearn.feature_extraction.text import CountVectorizer
 
-    from feedback_nlp.text import normalize, redact
+    from feedback_nlp.text import encoder_input, redact
     from feedback_nlp.topics.model import TopicConfig, TopicModel
 
-    texts = [normalize(redact(t), "survey") for t in df["text"]]
+    texts = [encoder_input(redact(t)) for t in df["text"]]
     docs = [set(TOKEN.findall(t.lower())) for t in texts]
     X = pipeline.embed(texts)
     ours_runs, default_runs = [], []

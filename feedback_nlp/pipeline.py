@@ -1,7 +1,7 @@
 """FeedbackPipeline: records in, predictions out. The main flow of the package.
 
-text -> customer side -> PII redaction -> spaCy segments -> normalisation
-     -> one encoder pass over texts and segments -> heads -> the output contract
+record -> prepare_inputs (customer side -> PII redaction -> normalisation, shared with training)
+       -> spaCy segments -> one encoder pass over texts and segments -> heads -> the output contract
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from feedback_nlp.taxonomy.records import (
     SentimentResult,
     TopicResult,
 )
-from feedback_nlp.text import customer_text, make_nlp, normalize, redact, segment_texts
+from feedback_nlp.text import encoder_input, make_nlp, prepare_inputs, segment_texts
 
 if TYPE_CHECKING:
     from feedback_nlp.lanes import Lanes
@@ -163,17 +163,13 @@ class FeedbackPipeline:
         """:meth:`predict` on this pipeline alone, in the calling thread."""
         if not records:
             return []
-        # 1. The customer's words only, with personal data redacted before anything else.
-        texts = self.customer_texts(records)
+        # 1. The customer's words only, redacted, and the encoder's view of them (shared with training).
+        prepared = prepare_inputs(records)
         # 2. Sentences and clauses, with offsets into the redacted text.
-        segments = segment_texts(self.nlp, texts)
+        segments = segment_texts(self.nlp, prepared.texts)
         # 3. One encoder pass over every distinct normalised text and segment.
-        kinds = [record.kind for record in records]
-        doc_inputs = [normalize(text, kind) for text, kind in zip(texts, kinds, strict=True)]
-        seg_inputs = [
-            [normalize(seg.text, kind) for seg in segs] if len(segs) > 1 else []
-            for segs, kind in zip(segments, kinds, strict=True)
-        ]
+        doc_inputs = prepared.encoder_inputs
+        seg_inputs = [[encoder_input(seg.text) for seg in segs] if len(segs) > 1 else [] for segs in segments]
         scores, index = self._score(doc_inputs + [s for segs in seg_inputs for s in segs])
         # 4. Assemble the contract, mapping columns back to taxonomy labels.
         results = []
@@ -192,7 +188,7 @@ class FeedbackPipeline:
     @staticmethod
     def customer_texts(records: Sequence[FeedbackRecord]) -> list[str]:
         """The redacted customer-side text of each record: what is classified and stored."""
-        return [redact(customer_text(record)) for record in records]
+        return prepare_inputs(records).texts
 
     def predict_texts(self, texts: Sequence[str], kind: FeedbackKind | str = "survey") -> list[Prediction]:
         """Convenience: classify plain texts of one kind."""

@@ -25,7 +25,7 @@ from feedback_nlp.storage.model import CARD_FILE, TAXONOMY_FILE
 from feedback_nlp.taxonomy.keywords import KeywordMatcher
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
 from feedback_nlp.taxonomy.records import LabelScore, Prediction
-from feedback_nlp.text import normalize, redact
+from feedback_nlp.text import prepare_texts
 
 _WORD = re.compile(r"\w+")
 
@@ -133,8 +133,8 @@ def fake_settings(**overrides: Any) -> Settings:
 
 
 def encoder_input(text: str, kind: str = "review") -> str:
-    """What the encoder sees for a training text: redacted and normalised, as at inference."""
-    return normalize(redact(text), kind)
+    """What the encoder sees for a training text: the pipeline's own preparation."""
+    return prepare_texts([text], [kind])[0]
 
 
 def touchpoint_matrix(

@@ -48,7 +48,7 @@ from feedback_nlp.custom.zeroshot import ZERO_SHOT_TEMPERATURE, label_centres, p
 from feedback_nlp.errors import BundleError, ConfigError
 from feedback_nlp.heads.linear import SoftmaxHead
 from feedback_nlp.settings import Settings, get_settings
-from feedback_nlp.text import normalize, redact
+from feedback_nlp.text import prepare_texts
 
 logger = logging.getLogger(__name__)
 
@@ -109,8 +109,8 @@ class FitReport:
 
 
 def model_inputs(texts: Sequence[str], kind: str = "survey") -> list[str]:
-    """Texts as the encoder sees them: personal data redacted, then normalised (as in the pipeline)."""
-    return [normalize(redact(text), kind) for text in texts]
+    """Texts as the encoder sees them: the pipeline's own preparation (:func:`prepare_texts`)."""
+    return prepare_texts(texts, [kind] * len(texts))
 
 
 class CustomClassifier:

@@ -89,8 +89,7 @@ def predict(
 
     from feedback_nlp.custom.classifier import load_custom_classifier
     from feedback_nlp.fileio import open_output, read_records, write_jsonl
-    from feedback_nlp.pipeline import FeedbackPipeline
-    from feedback_nlp.text import normalize
+    from feedback_nlp.text import prepare_inputs
 
     try:
         model = load_custom_classifier(classifier)
@@ -101,8 +100,7 @@ def predict(
                 typer.echo(f"line {row.line}: {row.error}", err=True)
             else:
                 good.append((row.line, row.record))
-        texts = FeedbackPipeline.customer_texts([r for _, r in good])
-        inputs = [normalize(t, r.kind) for t, (_, r) in zip(texts, good, strict=True)]
+        inputs = prepare_inputs([r for _, r in good]).encoder_inputs
         proba = model.proba_from_embeddings(model.encoder.encode(inputs)) if inputs else np.zeros((0, len(model.labels)))
         rows = []
         for (line, record), p in zip(good, proba, strict=True):

@@ -27,8 +27,7 @@ def _read_input(input: str, kind: str | None, text_column: str,
                 id_column: str) -> tuple[list[str], list[str], list[str], list[str]]:
     """(ids, kinds, redacted customer texts, encoder inputs) of the good rows; bad rows are reported."""
     from feedback_nlp.fileio import read_records
-    from feedback_nlp.pipeline import FeedbackPipeline
-    from feedback_nlp.text import normalize
+    from feedback_nlp.text import prepare_inputs
 
     records, failed = [], 0
     for row in read_records(input, kind=kind, text_column=text_column, id_column=id_column):
@@ -40,9 +39,9 @@ def _read_input(input: str, kind: str | None, text_column: str,
         records.append((row.line, row.record))
     if failed:
         typer.echo(f"{failed} bad row(s) skipped", err=True)
-    texts = FeedbackPipeline.customer_texts([r for _, r in records])
+    prepared = prepare_inputs([r for _, r in records])
     ids = [r.id or str(line) for line, r in records]
-    inputs = [normalize(t, r.kind) for t, (_, r) in zip(texts, records, strict=True)]
+    texts, inputs = prepared.texts, prepared.encoder_inputs
     return ids, [str(r.kind) for _, r in records], texts, inputs
 
 
@@ -118,9 +117,9 @@ def export(
             scores = uncertainty(proba, multi_label=multi, thresholds=task_model.thresholds)
             picked = Selection(rows, scores[rows], np.full(len(rows), -1), len(texts), 0)
         else:
-            from feedback_nlp.text import normalize
+            from feedback_nlp.text import prepare_texts
 
-            labelled_X = _embed(task_model, [normalize(t, "survey") for t in already], cache) if already else None
+            labelled_X = _embed(task_model, prepare_texts(already, ["survey"] * len(already)), cache) if already else None
             picked = select_for_labelling(X, proba, n, multi_label=multi, thresholds=task_model.thresholds,
                                           prefilter=prefilter if strategy == "diverse" else 1.0,
                                           labelled_X=labelled_X, seed=seed)

@@ -2,7 +2,8 @@
 
 The order matters and is the pipeline's: ``customer_text`` (the customer's side) ->
 ``redact`` (before anything is stored, logged or returned) -> ``segment_texts`` (offsets
-into the redacted text) -> ``normalize`` (what the encoder sees).
+into the redacted text) -> ``normalize`` (what the encoder sees). ``prepare_inputs`` is that
+chain for whole records, shared by serving and training.
 """
 
 from feedback_nlp.text.nlp import (
@@ -15,6 +16,7 @@ from feedback_nlp.text.nlp import (
     segment_texts,
 )
 from feedback_nlp.text.normalize import DEFAULT_MAX_CHARS, normalize
+from feedback_nlp.text.prepare import PreparedInputs, encoder_input, prepare_inputs, prepare_texts
 from feedback_nlp.text.redact import PiiKind, PiiSpan, find_pii, redact
 from feedback_nlp.text.transcript import customer_text, parse_transcript
 
@@ -26,12 +28,16 @@ __all__ = [
     "ClauseSplitter",
     "PiiKind",
     "PiiSpan",
+    "PreparedInputs",
     "Segment",
     "customer_text",
+    "encoder_input",
     "find_pii",
     "make_nlp",
     "normalize",
     "parse_transcript",
+    "prepare_inputs",
+    "prepare_texts",
     "redact",
     "segment_texts",
 ]

@@ -1,11 +1,13 @@
 """Text normalisation: the cleaned text the encoder sees.
 
-Every kind: HTML entities unescaped, HTML tags stripped, NFC normalisation, control and
-invisible formatting characters dropped, whitespace (newlines included) collapsed to single
-spaces, and the length capped. Social posts additionally get the TweetEval conventions:
-``@handle`` -> ``@user``, URLs -> ``http``, ``RT @handle:`` prefixes removed, and hashtags
-unwrapped (``#WorstServiceEver`` -> ``Worst Service Ever``). Emoji are kept: they carry
-sentiment.
+HTML entities unescaped, HTML tags stripped, NFC normalisation, control and invisible
+formatting characters dropped, ``@handles``, URLs and ``RT @handle:`` prefixes removed, hashtags
+unwrapped (``#WorstServiceEver`` -> ``Worst Service Ever``), whitespace (newlines included)
+collapsed to single spaces, and the length capped. Emoji are kept: they carry sentiment.
+
+The same rules hold for every kind of feedback, and handles and URLs leave no placeholder
+behind: what a text says decides its labels, never where it was posted, whom it was addressed
+to or what it linked to (``tests/text/test_normalize.py`` and the behavioural suite check this).
 
 Normalisation is for the encoder only; the text shown to people (segments, offsets) is the
 redacted text before normalisation.
@@ -16,8 +18,6 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-
-from feedback_nlp.taxonomy.records import FeedbackKind
 
 __all__ = ["DEFAULT_MAX_CHARS", "normalize"]
 
@@ -45,22 +45,15 @@ _RT = re.compile(r"^(?:RT\b:?(?: ?@\w+)?:? ?)+|(?<!\w)RT @\w+:? ?", re.IGNORECAS
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"]+")
 _HANDLE = re.compile(r"(?<![\w@])@\w+")
 _HASHTAG = re.compile(r"(?<![\w&#])#([^\W\d_]\w*)")
+_LEADING_PUNCT = re.compile(r"^[\s,:;.\-]+(?=\S)")
 _MAX_HASHTAG_SPLIT = 100  # longer "hashtags" are junk: keep them as one word
 
 
-def normalize(
-    text: str,
-    kind: FeedbackKind | str | None = None,
-    *,
-    max_chars: int = DEFAULT_MAX_CHARS,
-) -> str:
+def normalize(text: str, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     """Clean ``text`` for the encoder.
 
     Args:
         text: Raw (already redacted) feedback text.
-        kind: The feedback kind; ``social`` turns on the social-media rules. Other values,
-            including kinds outside :class:`FeedbackKind` such as ``"complaint"``, get the
-            rules shared by all kinds.
         max_chars: Keep at most this many characters, cut at a word boundary when one is
             near. Only about ``4 * max_chars`` raw characters are read, so megabyte inputs
             stay cheap (and their tail is ignored).
@@ -72,7 +65,7 @@ def normalize(
         ValueError: ``max_chars`` is smaller than 1.
 
     Examples:
-        >>> normalize("RT @shop: Love it &amp; the #FastDelivery 😍", "social")
+        >>> normalize("RT @shop: Love it &amp; the #FastDelivery 😍 https://t.co/x")
         'Love it & the Fast Delivery 😍'
     """
     if max_chars < 1:
@@ -80,20 +73,17 @@ def normalize(
     text = text[: max_chars * _RAW_PER_OUTPUT_CHAR]
     text = _TAG.sub(" ", html.unescape(text))
     text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
-    text = _WHITESPACE.sub(" ", text).strip()
-    if _is_social(kind):
-        text = _WHITESPACE.sub(" ", _social(text)).strip()
-    return _cap(text, max_chars)
+    text = _markup(text)
+    return _cap(_WHITESPACE.sub(" ", text).strip(), max_chars)
 
 
-def _is_social(kind: FeedbackKind | str | None) -> bool:
-    return kind is not None and str(kind).strip().lower() == FeedbackKind.SOCIAL.value
-
-
-def _social(text: str) -> str:
+def _markup(text: str) -> str:
+    """Retweet prefixes, URLs and handles out; hashtags unwrapped into their words."""
     text = _RT.sub(" ", text)
-    text = _URL.sub("http", text)
-    text = _HANDLE.sub("@user", text)
+    text = _URL.sub(" ", text)
+    text = _HANDLE.sub(" ", text)
+    # "@acme , thanks" -> "thanks": punctuation left dangling at the start by a removed handle.
+    text = _LEADING_PUNCT.sub("", text)
     return _HASHTAG.sub(lambda m: _split_hashtag(m.group(1)), text)
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from feedback_nlp.errors import InputError
 from feedback_nlp.settings import get_settings
 from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
-from feedback_nlp.text import normalize
+from feedback_nlp.text import encoder_input
 from feedback_nlp.topics.embeddings import EmbeddingCache, encoder_fingerprint
 
 if TYPE_CHECKING:
@@ -45,8 +45,8 @@ class Corpus:
 
     @property
     def model_inputs(self) -> list[str]:
-        """The texts as the encoder sees them (redacted, normalised for their kind)."""
-        return [normalize(t, k) for t, k in zip(self.frame["text"], self.frame["kind"], strict=True)]
+        """The texts as the encoder sees them (already redacted customer text, normalised)."""
+        return [encoder_input(t) for t in self.frame["text"]]
 
     def __len__(self) -> int:
         return len(self.frame)

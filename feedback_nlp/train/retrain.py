@@ -50,7 +50,7 @@ from feedback_nlp.storage.model import CARD_FILE, ENCODER_LAYERS_FILE, TAXONOMY_
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS
 from feedback_nlp.fileio import describe_validation_error
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord
-from feedback_nlp.text import normalize
+from feedback_nlp.text import prepare_inputs
 from feedback_nlp.train.card import render_card
 from feedback_nlp.train.data import TrainingTable
 from feedback_nlp.train.evaluate import GOLD_KINDS
@@ -329,8 +329,7 @@ def model_inputs(pipeline: FeedbackPipeline, labelled: pd.DataFrame) -> list[str
             records.append(FeedbackRecord(kind=kind, text=text))
         except ValidationError as exc:
             raise DataError(f"row {i + 1} is not valid feedback: {describe_validation_error(exc)}") from None
-    customer = pipeline.customer_texts(records)
-    return [normalize(text, kind) for text, kind in zip(customer, labelled["kind"], strict=True)]
+    return prepare_inputs(records).encoder_inputs
 
 
 def touchpoint_matrix(cells: Sequence[list[str] | None], labels: Sequence[str]) -> np.ndarray:

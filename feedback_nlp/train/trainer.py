@@ -25,7 +25,7 @@ from feedback_nlp.storage.bundle import new_bundle
 from feedback_nlp.storage.model import CARD_FILE, ENCODER_LAYERS_FILE, TAXONOMY_FILE
 from feedback_nlp.taxonomy.keywords import KeywordMatcher
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy, load_taxonomy
-from feedback_nlp.text import normalize, redact
+from feedback_nlp.text import prepare_texts
 from feedback_nlp.train.card import render_card
 from feedback_nlp.train.config import TrainingConfig
 from feedback_nlp.train.data import TrainingTable, build_training_table
@@ -57,8 +57,8 @@ def _targets(table: TrainingTable, rows: np.ndarray, stages: list[str]) -> Multi
 
 
 def encoder_inputs(frame: Any) -> list[str]:
-    """The texts the encoder sees for training rows: redacted and normalised like at inference."""
-    return [normalize(redact(text), kind) for text, kind in zip(frame["text"], frame["kind"], strict=True)]
+    """The texts the encoder sees for training rows: the serving preparation (:func:`prepare_texts`)."""
+    return prepare_texts(frame["text"], frame["kind"])
 
 
 def fit_heads(
