@@ -106,6 +106,19 @@ class Settings(BaseSettings):
         "else the usable cores), at most 4, for the torch backend; 1 for ONNX Runtime.",
     )
 
+    # --- Reading dates (feedback_nlp/dates.py) -----------------------------------------------
+    date_format: str | None = Field(
+        default=None,
+        description="strptime format for dates the unambiguous spellings do not cover, such as "
+        "slashed ones (%d/%m/%Y day first, %m/%d/%Y month first); --date-format overrides it. "
+        "Without it a slashed date is refused, never guessed.",
+    )
+    on_bad_date: Literal["error", "null"] = Field(
+        default="error",
+        description="What a file reader does with a created_at it cannot read: 'error' reports the row "
+        "as bad, 'null' keeps it without a date (--on-bad-date overrides it).",
+    )
+
     # --- The HTTP service -------------------------------------------------------------------
     database_url: str | None = Field(
         default=None,
