@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from feedback_nlp import input_options as opt
 from feedback_nlp.errors import FeedbackNLPError
 from feedback_nlp.settings import get_settings
 
@@ -124,8 +125,8 @@ def _batches(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
-def _count_rows(source: str) -> int | None:
-    """Rows in the input for the progress bar (None for stdin)."""
+def _count_rows(source: str, skip_rows: int = 0) -> int | None:
+    """Rows in the input for the progress bar (None for stdin and Excel)."""
     if source == "-":
         return None
     path = Path(source)
@@ -133,26 +134,37 @@ def _count_rows(source: str) -> int | None:
         import pyarrow.parquet as pq
 
         return int(pq.ParquetFile(path).metadata.num_rows)
+    if path.suffix.lower() == ".xlsx":
+        return None
     with path.open("rb") as handle:
         lines = sum(1 for _ in handle)
-    return max(lines - 1, 0) if path.suffix.lower() == ".csv" else lines
+    return max(lines - 1 - skip_rows, 0) if path.suffix.lower() == ".csv" else lines
 
 
 @app.command()
 def classify(
-    input: Annotated[str, typer.Argument(help="CSV, JSONL or Parquet file; '-' reads JSONL from stdin.")],
+    input: Annotated[str, typer.Argument(help="CSV, Excel (.xlsx), JSONL or Parquet file; '-' reads JSONL from stdin.")],
     output: Annotated[str | None, typer.Option("-o", "--output", help="JSONL output (default: stdout).")] = None,
-    kind: Annotated[str | None, typer.Option(help="Kind for rows without one: survey, review, social, transcript.")] = None,
-    text_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the text.")] = "text",
-    id_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the id.")] = "id",
+    kind: opt.Kind = None,
+    text_column: opt.TextColumn = "text",
+    id_column: opt.IdColumn = "id",
+    created_at_column: opt.CreatedAtColumn = None,
+    kind_column: opt.KindColumn = None,
+    rating_column: opt.RatingColumn = None,
+    nps_column: opt.NpsColumn = None,
+    source_column: opt.SourceColumn = None,
+    skip_rows: opt.SkipRows = 0,
+    date_format: opt.DateFormat = None,
+    on_bad_date: opt.OnBadDate = None,
     model: Annotated[Path | None, typer.Option(help="Bundle folder (default: the promoted model, else the model_dir setting).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Records per encoder batch.")] = 256,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
     """Classify feedback records and write the output contract as JSONL.
 
-    Bad rows (no text, unknown kind, invalid JSON) are reported on stderr with their line
-    number and skipped; the rest is still written, and the exit status is 3.
+    Bad rows (no text, unknown kind, invalid JSON, a date that cannot be read) are reported on
+    stderr with their line number and skipped; the rest is still written, and the exit status is 3.
+    Columns other than the mapped ones are kept as metadata.
     """
     _setup_logging(False)
     from tqdm import tqdm
@@ -160,10 +172,12 @@ def classify(
     from feedback_nlp.fileio import open_output, read_records, write_jsonl
     from feedback_nlp.pipeline import load_pipeline
 
+    options = opt.InputOptions(kind, text_column, id_column, created_at_column, kind_column, rating_column,
+                               nps_column, source_column, skip_rows, date_format, on_bad_date)
     try:
-        rows = read_records(input, kind=kind, text_column=text_column, id_column=id_column)
+        rows = read_records(input, **options.read_kwargs())
         pipeline = load_pipeline(_live_bundle(model))
-        total = _count_rows(input) if progress else None
+        total = _count_rows(input, skip_rows) if progress else None
         failed = written = 0
         bar = tqdm(total=total, unit="rec", desc="classifying", disable=not progress, file=sys.stderr)
         with open_output(output) as out:

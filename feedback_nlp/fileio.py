@@ -1,4 +1,4 @@
-"""Read feedback records from CSV, JSONL and Parquet files; write JSONL.
+"""Read feedback records from CSV, Excel (.xlsx), JSONL and Parquet files; write JSONL.
 
 ``read_records`` streams a file row by row and yields one ``RowResult`` per row: either
 a validated ``FeedbackRecord`` or a one-line error naming the field at fault. A bad row
@@ -9,6 +9,7 @@ Line numbers point at the place a user would open the file:
 - JSONL: the 1-based line of the file (blank lines are skipped but still counted).
 - CSV: the 1-based line of the file where the row starts. The header is line 1, so the
   first data row is line 2; a quoted field spanning several lines moves later rows down.
+- Excel: the spreadsheet's row number (the header is row 1), on the first sheet.
 - Parquet: the 1-based row index (Parquet has no lines).
 
 Examples:
@@ -27,7 +28,7 @@ import sys
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any, TextIO
@@ -35,8 +36,9 @@ from typing import IO, Any, TextIO
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from feedback_nlp.dates import BadDatePolicy, DateError, check_date_format, parse_datetime
 from feedback_nlp.errors import InputError
-from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord
+from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, accepted_fields
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ FORMATS: dict[str, str] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".parquet": "parquet",
+    ".xlsx": "xlsx",
 }
 """Supported file extensions and the format each one is read as."""
 
@@ -55,6 +58,8 @@ _KINDS = ", ".join(k.value for k in FeedbackKind)
 #: Table columns that fill record fields; the text and id columns are named by the caller.
 #: Other readers of tables (the Spark job) pass it to :func:`make_row`.
 TABLE_FIELDS = frozenset({"kind", "created_at", "channel", "source", "rating", "nps"})
+#: Record fields whose column a caller may name (``--created-at-column`` and the like).
+MAPPABLE_FIELDS = ("created_at", "kind", "rating", "nps", "source", "channel")
 # A JSON object may also carry the structured fields.
 _JSON_FIELDS = TABLE_FIELDS | {"turns", "metadata"}
 # An empty cell in these fields means "not given", not an empty value.
@@ -90,6 +95,8 @@ class RowResult:
             line 1), the 1-based row index for Parquet.
         record: The validated record, or ``None`` when the row is invalid.
         error: A one-line message naming the field and what was expected, or ``None``.
+        bad_date: With ``on_bad_date="null"``: why the row's created_at could not be read (the
+            record then has none), so that commands needing dates can say so.
 
     Examples:
         >>> RowResult(line=3, record=None, error="kind: missing").ok
@@ -99,6 +106,7 @@ class RowResult:
     line: int
     record: FeedbackRecord | None
     error: str | None
+    bad_date: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -108,11 +116,29 @@ class RowResult:
 
 @dataclass(frozen=True, slots=True)
 class RowOptions:
-    """How a table row becomes a record: the kind of rows without one, and the text and id columns."""
+    """How a table row becomes a record.
+
+    Attributes:
+        default_kind: The kind of rows without one.
+        text_column: The column holding the text.
+        id_column: The column holding the id.
+        columns: Record field -> the column holding it, for fields whose column is not named
+            after them (``{"created_at": "tweet_created"}``).
+        date_format: A ``strptime`` format for dates the parser does not read unaided.
+        on_bad_date: ``"error"`` refuses a row whose created_at cannot be read; ``"null"`` keeps
+            it without one.
+    """
 
     default_kind: FeedbackKind | None
     text_column: str
     id_column: str
+    columns: Mapping[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    on_bad_date: BadDatePolicy = "error"
+
+    def column_of(self, name: str) -> str:
+        """The column a record field is read from, for messages."""
+        return {"text": self.text_column, "id": self.id_column, **self.columns}.get(name, name)
 
 
 def read_records(
@@ -122,21 +148,26 @@ def read_records(
     text_column: str = "text",
     id_column: str = "id",
     chunk_size: int = 1000,
+    columns: Mapping[str, str] | None = None,
+    skip_rows: int = 0,
+    date_format: str | None = None,
+    on_bad_date: BadDatePolicy | None = None,
 ) -> Iterator[RowResult]:
-    """Stream feedback records from a CSV, JSONL or Parquet file, or JSONL on stdin.
+    """Stream feedback records from a CSV, Excel, JSONL or Parquet file, or JSONL on stdin.
 
-    The format follows the extension (``.csv``, ``.jsonl``/``.ndjson``, ``.parquet``);
-    ``"-"`` reads JSONL from standard input. Files are read row by row (Parquet in
-    batches of ``chunk_size`` rows), never whole. The file is checked (extension,
-    existence, header) when this function is called; rows are read as the result is
-    iterated.
+    The format follows the extension (``.csv``, ``.xlsx``, ``.jsonl``/``.ndjson``,
+    ``.parquet``); ``"-"`` reads JSONL from standard input. Files are read row by row (Parquet
+    in batches of ``chunk_size`` rows), never whole. The file is checked (extension,
+    existence, header, named columns) when this function is called; rows are read as the
+    result is iterated.
 
     Each row becomes a ``FeedbackRecord``: the ``text_column`` key gives the text, the
     ``id_column`` key the id (the line number when absent), and ``kind``,
-    ``created_at``, ``channel``, ``source``, ``rating`` and ``nps`` keys fill those
-    fields (JSONL objects may also give ``turns`` and ``metadata``). Any other key goes
-    to ``metadata``: as read for JSONL, as a string for CSV and Parquet. Empty cells of
-    the optional fields count as absent.
+    ``created_at``, ``channel``, ``source``, ``rating`` and ``nps`` keys (or the columns that
+    ``columns`` names for them) fill those fields (JSONL objects may also give ``turns`` and
+    ``metadata``). Any other key goes to ``metadata``: as read for JSONL, as a string for CSV,
+    Excel and Parquet. Empty cells of the optional fields count as absent. Dates are read by
+    :func:`feedback_nlp.dates.parse_datetime`.
 
     Args:
         source: A path, or ``"-"`` for JSONL on standard input.
@@ -145,35 +176,90 @@ def read_records(
         text_column: The column (or JSON key) holding the feedback text.
         id_column: The column (or JSON key) holding the record id; optional.
         chunk_size: Rows per Parquet batch; CSV and JSONL are read one row at a time.
+        columns: Record field -> column, for ``created_at``, ``kind``, ``rating``, ``nps``,
+            ``source`` and ``channel`` columns named otherwise (a column named after the field
+            then goes to metadata).
+        skip_rows: Rows right after the header to skip (CSV and Excel): extra header rows, such
+            as the question texts and ImportId rows of a Qualtrics export (``skip_rows=2``).
+        date_format: A ``strptime`` format for dates such as ``%d/%m/%Y``; the ``date_format``
+            setting when ``None``.
+        on_bad_date: ``"error"`` (a bad row) or ``"null"`` (kept without a date) for a created_at
+            that cannot be read; the ``on_bad_date`` setting when ``None``.
 
     Returns:
         An iterator of ``RowResult``, one per non-blank row, in file order.
 
     Raises:
         InputError: The extension is not supported, the file is missing or unreadable,
-            the CSV/Parquet header lacks ``text_column``, or ``kind`` is not a kind.
+            the header lacks ``text_column`` or a column of ``columns``, ``kind`` is not a
+            kind, or an option is out of range.
 
     Examples:
         >>> for row in read_records("reviews.csv", kind="review"):  # doctest: +SKIP
         ...     print(row.line, row.error or row.record.text)
     """
-    opts = RowOptions(_default_kind(kind), text_column, id_column)
+    opts = _row_options(kind, text_column, id_column, columns, date_format, on_bad_date)
     if chunk_size < 1:
         raise InputError(f"chunk_size must be at least 1, got {chunk_size}")
-    if text_column == id_column:
-        raise InputError(f"the text and id columns must differ, both are {text_column!r}")
+    if skip_rows < 0:
+        raise InputError(f"--skip-rows must be 0 or more, got {skip_rows}")
     if str(source) == STDIN:
+        _no_skip(skip_rows, "standard input (JSONL)")
         return _logged(_read_jsonl_stream(sys.stdin, opts), "standard input")
     path = Path(source)
     fmt = _format_of(path)
     _check_file(path)
     if fmt == "csv":
-        _check_text_column(_csv_header(path), text_column, path)
-        return _logged(_read_csv(path, opts), str(path))
+        _check_columns(_csv_header(path), opts, path)
+        return _logged(_read_csv(path, opts, skip_rows), str(path))
+    if fmt == "xlsx":
+        from feedback_nlp.excel import read_header, read_rows
+
+        _check_columns(read_header(path), opts, path)
+        rows = (make_row(n, values, opts, fields=TABLE_FIELDS, stringify=True) for n, values in read_rows(path, skip_rows))
+        return _logged(rows, str(path))
+    _no_skip(skip_rows, f"{fmt} files")
     if fmt == "parquet":
-        _check_text_column(_parquet_columns(path), text_column, path)
+        _check_columns(_parquet_columns(path), opts, path)
         return _logged(_read_parquet(path, opts, chunk_size), str(path))
     return _logged(_read_jsonl_file(path, opts), str(path))
+
+
+def _row_options(
+    kind: str | None,
+    text_column: str,
+    id_column: str,
+    columns: Mapping[str, str] | None,
+    date_format: str | None,
+    on_bad_date: BadDatePolicy | None,
+) -> RowOptions:
+    """Check the reading options and fill the date ones from the settings."""
+    from feedback_nlp.settings import get_settings
+
+    if text_column == id_column:
+        raise InputError(f"the text and id columns must differ, both are {text_column!r}")
+    mapped = {name: column for name, column in (columns or {}).items() if column}
+    unknown = sorted(set(mapped) - set(MAPPABLE_FIELDS))
+    if unknown:
+        raise InputError(f"cannot map column(s) to {unknown}; the fields that take a column are {', '.join(MAPPABLE_FIELDS)}")
+    taken = [text_column, id_column, *mapped.values()]
+    clashes = sorted({c for c in taken if taken.count(c) > 1})
+    if clashes:
+        raise InputError(f"column(s) {clashes} are named for more than one field; give each field its own column")
+    settings = get_settings()
+    policy = on_bad_date or settings.on_bad_date
+    if policy not in ("error", "null"):
+        raise InputError(f"--on-bad-date must be 'error' or 'null', got {policy!r}")
+    try:
+        fmt = check_date_format(date_format if date_format is not None else settings.date_format)
+    except DateError as exc:
+        raise InputError(str(exc)) from None
+    return RowOptions(_default_kind(kind), text_column, id_column, mapped, fmt, policy)
+
+
+def _no_skip(skip_rows: int, what: str) -> None:
+    if skip_rows:
+        raise InputError(f"--skip-rows applies to CSV and Excel files (extra header rows), not to {what}")
 
 
 def write_jsonl(rows: Iterable[BaseModel | Mapping[str, Any]], out: TextIO) -> int:
@@ -280,17 +366,23 @@ def _check_file(path: Path) -> None:
         raise InputError(f"expected a file, but {path} is a folder or a device")
 
 
-def _check_text_column(columns: list[str], text_column: str, path: Path) -> None:
-    if text_column in columns:
-        return
-    hint = ""
-    if len(columns) == 1 and any(sep in columns[0] for sep in ";\t|"):
-        hint = " The header looks like a single column: is the file comma-separated?"
-    raise InputError(
-        f"{path} has no text column {text_column!r}; columns found: "
-        f"{', '.join(repr(c) for c in columns) or '(none)'}. Pass --text-column COL "
-        f"to name the column holding the feedback text.{hint}"
-    )
+def _check_columns(columns: list[str], opts: RowOptions, path: Path) -> None:
+    if opts.text_column not in columns:
+        hint = ""
+        if len(columns) == 1 and any(sep in columns[0] for sep in ";\t|"):
+            hint = " The header looks like a single column: is the file comma-separated?"
+        raise InputError(
+            f"{path} has no text column {opts.text_column!r}; columns found: "
+            f"{', '.join(repr(c) for c in columns) or '(none)'}. Pass --text-column COL "
+            f"to name the column holding the feedback text.{hint}"
+        )
+    for name, column in opts.columns.items():
+        if column not in columns:
+            option = f"--{name.replace('_', '-')}-column"
+            raise InputError(
+                f"{path} has no column {column!r} (given with {option}); columns found: "
+                f"{', '.join(repr(c) for c in columns)}. Name one of those with {option}"
+            )
 
 
 # ----------------------------------------------------------------------------- JSONL
@@ -373,10 +465,11 @@ def _csv_header(path: Path) -> list[str]:
     return columns
 
 
-def _read_csv(path: Path, opts: RowOptions) -> Iterator[RowResult]:
+def _read_csv(path: Path, opts: RowOptions, skip_rows: int = 0) -> Iterator[RowResult]:
     with _open_csv(path) as fh:
         reader = csv.reader(fh)
         header = [name.strip() for name in next(reader)]
+        skipped = 0
         while True:
             start = reader.line_num + 1  # a quoted field may span lines: report the first
             try:
@@ -389,6 +482,9 @@ def _read_csv(path: Path, opts: RowOptions) -> Iterator[RowResult]:
                     "check that the file is UTF-8 CSV with balanced quotes"
                 ) from exc
             if not cells:  # a blank line
+                continue
+            if skipped < skip_rows:  # extra header rows (question texts, ImportIds...)
+                skipped += 1
                 continue
             yield _csv_row(start, header, cells, opts)
 
@@ -452,15 +548,33 @@ def make_row(
     data, extras = _split_values(values, opts, fields)
     if stringify:
         extras = {key: _as_text(value) for key, value in extras.items()}
+        if isinstance(data.get("text"), (int, float)) and not isinstance(data.get("text"), bool):
+            data["text"] = _as_text(data["text"])  # a spreadsheet cell holding a number
     _clean_scalars(data, line)
     _merge_metadata(data, extras)
     problems = _missing_essentials(data, opts)
     if problems:
         return RowResult(line, None, "; ".join(problems))
+    bad_date = None
+    if "created_at" in data:
+        try:
+            data["created_at"] = parse_datetime(data["created_at"], date_format=opts.date_format)
+        except DateError as exc:
+            where = _field_name("created_at", opts)
+            if opts.on_bad_date == "error":
+                return RowResult(line, None, f"{where}: {exc}; fix the value, or pass --on-bad-date null to keep the row without a date")
+            bad_date = f"{where}: {exc}"
+            del data["created_at"]
     try:
-        return RowResult(line, FeedbackRecord.model_validate(data), None)
+        record = FeedbackRecord.model_validate(data, context={"date_format": opts.date_format})
     except ValidationError as exc:
         return RowResult(line, None, describe_validation_error(exc))
+    return RowResult(line, record, None, bad_date)
+
+
+def _field_name(name: str, opts: RowOptions) -> str:
+    column = opts.column_of(name)
+    return name if column == name else f"{column} ({name})"
 
 
 def _split_values(
@@ -469,12 +583,15 @@ def _split_values(
     """Split a row into record fields and the rest, which goes to metadata."""
     data: dict[str, Any] = {}
     extras: dict[str, Any] = {}
+    by_column = {column: name for name, column in opts.columns.items()}
     for key, value in values.items():
         if key == opts.text_column:
             data["text"] = value
         elif key == opts.id_column:
             data["id"] = value
-        elif key in fields:
+        elif key in by_column:
+            data[by_column[key]] = value
+        elif key in fields and key not in opts.columns:  # a remapped field's own name is metadata
             data[key] = value
         else:
             extras[key] = value
@@ -551,7 +668,8 @@ def _expectation(err: ErrorDetails) -> str:
     if kind == "missing":
         return "missing"
     if kind == "extra_forbidden":
-        return "unexpected field"
+        accepted = accepted_fields(err["loc"])
+        return "unexpected field" + (f"; accepted fields: {', '.join(accepted)}" if accepted else "")
     if kind == "enum":
         expected = str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", ")
         return f"expected one of {expected}, got {got}"

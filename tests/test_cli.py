@@ -160,7 +160,7 @@ def test_cli_classify_missing_file(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-@pytest.mark.parametrize("name", ["feedback.txt", "feedback.xlsx", "feedback"])
+@pytest.mark.parametrize("name", ["feedback.txt", "feedback.xls", "feedback"])
 def test_cli_classify_unsupported_extension(tmp_path: Path, name: str) -> None:
     source = tmp_path / name
     source.write_text("text\nhello\n", encoding="utf-8")
@@ -207,6 +207,63 @@ def test_cli_classify_agent_only_transcript_is_a_bad_row(tmp_path: Path) -> None
     assert result.exit_code == EXIT_ROWS_FAILED
     assert "line 2:" in result.stderr
     assert [p.id for p in _predictions(out.read_text(encoding="utf-8"))] == ["a", "b"]
+
+
+QUALTRICS = (
+    "RecordedDate,ResponseId,Q1,Q2\n"
+    "Recorded Date,Response ID,How likely are you to recommend us?,Why?\n"
+    '"{""ImportId"":""recordedDate""}","{""ImportId"":""_recordId""}","{""ImportId"":""QID1""}","{""ImportId"":""QID2_TEXT""}"\n'
+    "02/11/2026 10:17,R_1,9,Quick delivery\n"
+    "03/11/2026 08:04,R_2,2,Charged twice\n"
+    "31/31/2026 08:04,R_3,5,Fine\n"
+)
+
+
+def _qualtrics_args(source: Path, *extra: str) -> list[str]:
+    return ["classify", str(source), "--no-progress", "--kind", "survey", "--skip-rows", "2", "--text-column", "Q2",
+            "--id-column", "ResponseId", "--created-at-column", "RecordedDate", "--nps-column", "Q1", *extra]
+
+
+def test_cli_classify_qualtrics_export_with_mapped_columns_and_a_date_format(tmp_path: Path) -> None:
+    source = tmp_path / "qualtrics.csv"
+    source.write_text(QUALTRICS, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = _invoke(*_qualtrics_args(source, "--date-format", "%d/%m/%Y %H:%M", "-o", str(out)))
+    assert result.exit_code == EXIT_ROWS_FAILED
+    # The bad row names the line, the column (and the field it fills) and the value.
+    assert "line 6: RecordedDate (created_at): '31/31/2026 08:04' does not match --date-format" in result.stderr
+    assert [p.id for p in _predictions(out.read_text(encoding="utf-8"))] == ["R_1", "R_2"]
+
+
+def test_cli_classify_ambiguous_slashed_dates_without_a_format_say_so(tmp_path: Path) -> None:
+    source = tmp_path / "qualtrics.csv"
+    source.write_text(QUALTRICS, encoding="utf-8")
+    result = _invoke(*_qualtrics_args(source))
+    assert result.exit_code == EXIT_ROWS_FAILED
+    assert "line 4: RecordedDate (created_at): '02/11/2026 10:17' is a slashed date (ambiguous" in result.stderr
+    assert "--date-format %d/%m/%Y" in result.stderr
+
+
+def test_cli_classify_on_bad_date_null_keeps_the_rows(tmp_path: Path) -> None:
+    source = tmp_path / "qualtrics.csv"
+    source.write_text(QUALTRICS, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = _invoke(*_qualtrics_args(source, "--on-bad-date", "null", "-o", str(out)))
+    assert result.exit_code == 0, result.stderr
+    assert [p.id for p in _predictions(out.read_text(encoding="utf-8"))] == ["R_1", "R_2", "R_3"]
+
+
+def test_cli_classify_excel_workbook(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["id", "comment", "stars"])
+    workbook.active.append(["x1", "The courier lost my parcel", 1])
+    workbook.save(tmp_path / "in.xlsx")
+    out = tmp_path / "out.jsonl"
+    result = _invoke("classify", str(tmp_path / "in.xlsx"), "--kind", "review", "--text-column", "comment",
+                     "--rating-column", "stars", "-o", str(out), "--no-progress")
+    assert result.exit_code == 0, result.stderr
+    assert [p.id for p in _predictions(out.read_text(encoding="utf-8"))] == ["x1"]
 
 
 # ------------------------------------------------------------------------------ evaluate

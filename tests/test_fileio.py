@@ -125,15 +125,15 @@ def test_read_records_jsonl_skips_blank_lines_but_counts_them(tmp_path: Path) ->
         ),
         (
             '{"kind": "survey", "text": "hi", "created_at": "yesterday"}',
-            "created_at: expected an ISO 8601 date-time",
+            "created_at: cannot read 'yesterday' as a date",
         ),
         ('{"kind": "survey", "text": 5}', "text: expected a string, got 5"),
         ('{"kind": "survey", "text": "hi", "nps": 11}', "nps: expected at most 10, got 11"),
         ('{"kind": "review", "text": "hi", "rating": "five"}', "rating: expected a number, got 'five'"),
         ('{"kind": "survey", "text": "hi", "metadata": [1]}', "metadata: expected an object"),
         (
-            '{"kind": "transcript", "turns": [{"speaker": "bot", "text": "hi"}]}',
-            "turns.0.speaker: expected one of customer, agent, got 'bot'",
+            '{"kind": "transcript", "turns": [{"speaker": "robot", "text": "hi"}]}',
+            "turns.0.speaker: unknown speaker 'robot'; expected a customer name (customer, caller, client, user)",
         ),
         (
             '{"kind": "review", "turns": [{"speaker": "customer", "text": "hi"}]}',
@@ -249,7 +249,7 @@ def test_read_records_csv_maps_columns_and_reports_file_lines(tmp_path: Path) ->
     assert first is not None and second is not None and third is not None
     assert first.kind is FeedbackKind.REVIEW
     assert (first.rating, first.nps, first.channel) == (5.0, None, "app")
-    assert first.created_at == datetime(2024, 5, 1)
+    assert first.created_at == datetime(2024, 5, 1, tzinfo=UTC)  # naive times are UTC
     assert first.metadata == {"store": "Leeds"}
     assert second.text == "Slow,\nvery slow" and second.kind is FeedbackKind.SURVEY
     assert second.nps == 3 and second.metadata == {"store": ""}
@@ -353,7 +353,7 @@ def test_read_records_parquet_types_and_row_index(tmp_path: Path) -> None:
     first, second = rows[0].record, rows[1].record
     assert first is not None and second is not None
     assert (first.id, first.kind, first.nps) == ("10", FeedbackKind.REVIEW, 9)
-    assert first.created_at == datetime(2024, 1, 2, 3, 4)
+    assert first.created_at == datetime(2024, 1, 2, 3, 4, tzinfo=UTC)
     assert first.metadata == {"store": "7"}  # other columns arrive as strings
     assert (second.id, second.kind) == ("2", FeedbackKind.SURVEY)
     assert rows[2].error is not None and rows[2].error.startswith("text: missing")
@@ -388,9 +388,9 @@ def test_read_records_parquet_not_parquet(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize("name", ["in.xlsx", "in.csv.gz", "noext"])
+@pytest.mark.parametrize("name", ["in.xls", "in.csv.gz", "noext"])
 def test_read_records_unsupported_extension(tmp_path: Path, name: str) -> None:
-    with pytest.raises(InputError, match=r"unsupported extension.*\.csv, \.jsonl, \.ndjson, \.parquet"):
+    with pytest.raises(InputError, match=r"unsupported extension.*\.csv, \.jsonl, \.ndjson, \.parquet, \.xlsx"):
         read_records(tmp_path / name)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
 
 
 class FeedbackKind(StrEnum):
@@ -25,13 +26,121 @@ class Speaker(StrEnum):
     AGENT = "agent"
 
 
+#: Speaker names, any case, and the role each stands for: in ``turns`` and as ``Name:`` line
+#: prefixes of a transcript's text alike.
+SPEAKER_ROLES: dict[str, Speaker] = {
+    **dict.fromkeys(("customer", "caller", "client", "user"), Speaker.CUSTOMER),
+    **dict.fromkeys(
+        ("agent", "rep", "representative", "advisor", "adviser", "operator", "bot", "ivr", "system",
+         "support", "support agent", "customer service", "customer support"),
+        Speaker.AGENT,
+    ),
+}
+
+
+def speaker_names(role: Speaker) -> list[str]:
+    """The accepted speaker names of a role, in the order of :data:`SPEAKER_ROLES`."""
+    return [name for name, value in SPEAKER_ROLES.items() if value is role]
+
+
+def speaker_role(value: Any) -> Speaker:
+    """The role of a speaker name (any case); a ``ValueError`` listing the accepted names if unknown."""
+    if isinstance(value, Speaker):
+        return value
+    role = SPEAKER_ROLES.get(value.strip().lower()) if isinstance(value, str) else None
+    if role is None:
+        raise ValueError(
+            f"unknown speaker {value!r}; expected a customer name ({', '.join(speaker_names(Speaker.CUSTOMER))}) "
+            f"or an agent name ({', '.join(speaker_names(Speaker.AGENT))}), in any case"
+        )
+    return role
+
+
+_TURN_EXAMPLE = {"speaker": "caller", "text": "I was charged twice.", "start_ms": 1669, "end_ms": 3920,
+                 "confidence": 0.94, "metadata": {"channel_id": 1}}
+
+
 class Turn(BaseModel):
-    """One turn of a call or chat transcript."""
+    """One turn of a call or chat transcript, with the timing speech-to-text tools add.
 
-    model_config = ConfigDict(extra="forbid")
+    ``speaker`` is a role or a name that maps to one (:data:`SPEAKER_ROLES`); timing comes as
+    ``start_ms``/``end_ms`` or as ``start``/``end`` in seconds (stored as milliseconds).
+    """
 
-    speaker: Speaker
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_TURN_EXAMPLE]})
+
+    speaker: Annotated[
+        Speaker,
+        WithJsonSchema({"type": "string", "enum": list(SPEAKER_ROLES),
+                        "description": "customer, caller, client or user; agent, rep, representative, advisor, "
+                        "operator, bot, ivr or system (any case)."}),
+    ]
     text: str
+    start_ms: int | None = Field(default=None, ge=0, description="Start of the turn, milliseconds from the start.")
+    end_ms: int | None = Field(default=None, ge=0, description="End of the turn, milliseconds from the start.")
+    start: float | None = Field(default=None, ge=0, exclude=True, description="Start in seconds (or start_ms).")
+    end: float | None = Field(default=None, ge=0, exclude=True, description="End in seconds (or end_ms).")
+    confidence: float | None = Field(default=None, ge=0, le=1, description="The transcriber's confidence, 0-1.")
+    metadata: dict[str, Any] = Field(default_factory=dict, description="Anything else the platform gives a turn.")
+
+    @field_validator("speaker", mode="before")
+    @classmethod
+    def _role(cls, value: Any) -> Speaker:
+        return speaker_role(value)
+
+    @model_validator(mode="after")
+    def _timing(self) -> Turn:
+        self.start_ms = _milliseconds(self.start_ms, self.start, "start")
+        self.end_ms = _milliseconds(self.end_ms, self.end, "end")
+        if self.start_ms is not None and self.end_ms is not None and self.end_ms < self.start_ms:
+            raise ValueError(f"the turn ends ({self.end_ms} ms) before it starts ({self.start_ms} ms)")
+        return self
+
+
+def _milliseconds(ms: int | None, seconds: float | None, name: str) -> int | None:
+    if seconds is None:
+        return ms
+    if ms is not None and ms != round(seconds * 1000):
+        raise ValueError(f"give {name}_ms or {name} (seconds), not both with different values")
+    return round(seconds * 1000)
+
+
+def _read_created_at(value: Any, info: ValidationInfo) -> datetime | None:
+    from feedback_nlp.dates import parse_datetime
+    from feedback_nlp.settings import get_settings
+
+    if value is None:
+        return None
+    context = info.context or {}
+    date_format = context["date_format"] if "date_format" in context else get_settings().date_format
+    return parse_datetime(value, date_format=date_format)
+
+
+_CREATED_AT_SCHEMA = {
+    "anyOf": [{"type": "string", "format": "date-time"}, {"type": "string"}, {"type": "number"}, {"type": "null"}],
+    "description": "When the feedback was given: ISO 8601 (T or a space; Z, +HH:MM, +HHMM or ' -0800'; "
+    "date-only), RFC 2822, the Twitter API format, or epoch seconds or milliseconds. Naive times are UTC. "
+    "Slashed dates need the service's FEEDBACK_NLP_DATE_FORMAT.",
+    "examples": ["2026-11-02T10:15:00Z", "2015-02-24 11:35:52 -0800", "Wed Oct 04 13:59:33 +0000 2017",
+                 "2026-11-02", 1793614500],
+}
+
+
+def accepted_fields(loc: Sequence[str | int]) -> list[str] | None:
+    """The fields accepted where an unexpected field was found (a pydantic error location).
+
+    Args:
+        loc: The error's location, e.g. ``("turns", 0, "start_sec")`` or ``("body", "records", 0, "x")``.
+
+    Returns:
+        The field names of the record or turn holding the field; ``None`` for other models.
+    """
+    parents = [part for part in loc[:-1] if isinstance(part, str)]
+    if "turns" in parents:
+        return list(Turn.model_fields)
+    if not parents or parents[-1] == "records":
+        return list(FeedbackRecord.model_fields)
+    return None
 
 
 class FeedbackRecord(BaseModel):
@@ -51,7 +160,7 @@ class FeedbackRecord(BaseModel):
     kind: FeedbackKind
     text: str | None = Field(default=None, json_schema_extra={"pattern": r"\S"})
     turns: list[Turn] | None = None
-    created_at: datetime | None = None
+    created_at: Annotated[datetime | None, WithJsonSchema(_CREATED_AT_SCHEMA)] = None
     channel: str | None = None
     source: str | None = None
     rating: float | None = Field(
@@ -60,6 +169,11 @@ class FeedbackRecord(BaseModel):
     )
     nps: int | None = Field(default=None, ge=0, le=10, description="A 0-10 NPS answer.")
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _created_at(cls, value: Any, info: ValidationInfo) -> datetime | None:
+        return _read_created_at(value, info)
 
     @model_validator(mode="after")
     def _has_text(self) -> FeedbackRecord:

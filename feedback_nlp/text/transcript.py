@@ -9,25 +9,12 @@ from __future__ import annotations
 import re
 
 from feedback_nlp.errors import InputError
-from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Speaker, Turn
+from feedback_nlp.taxonomy.records import SPEAKER_ROLES, FeedbackKind, FeedbackRecord, Speaker, Turn, speaker_names
 
 __all__ = ["customer_text", "parse_transcript"]
 
-_SPEAKERS = {
-    "customer": Speaker.CUSTOMER,
-    "client": Speaker.CUSTOMER,
-    "caller": Speaker.CUSTOMER,
-    "user": Speaker.CUSTOMER,
-    "agent": Speaker.AGENT,
-    "rep": Speaker.AGENT,
-    "representative": Speaker.AGENT,
-    "advisor": Speaker.AGENT,
-    "adviser": Speaker.AGENT,
-    "support": Speaker.AGENT,
-    "support agent": Speaker.AGENT,
-    "customer service": Speaker.AGENT,
-    "customer support": Speaker.AGENT,
-}
+# The same names as in ``turns`` (records.SPEAKER_ROLES), so both forms accept the same speakers.
+_SPEAKERS = SPEAKER_ROLES
 # Longest names first so that "customer service:" is not read as "customer" + text.
 _SPEAKER_NAMES = "|".join(sorted((re.escape(n) for n in _SPEAKERS), key=len, reverse=True))
 
@@ -46,9 +33,10 @@ def parse_transcript(text: str) -> list[Turn]:
     r"""Split a transcript written with speaker prefixes into turns.
 
     A line starting with ``Customer:``, ``Client:``, ``Caller:`` or ``User:`` opens a
-    customer turn; ``Agent:``, ``Rep:``, ``Representative:``, ``Advisor:``, ``Support:`` or
-    ``Customer service:`` an agent turn (any case; a timestamp, list marker, number or name
-    in parentheses may come with it). A line without a prefix continues the previous turn;
+    customer turn; ``Agent:``, ``Rep:``, ``Representative:``, ``Advisor:``, ``Operator:``,
+    ``Bot:``, ``IVR:``, ``System:``, ``Support:`` or ``Customer service:`` an agent turn (the
+    names of :data:`~feedback_nlp.taxonomy.records.SPEAKER_ROLES`, any case; a timestamp, list
+    marker, number or name in parentheses may come with it). A line without a prefix continues the previous turn;
     lines before the first prefix, or a text without any prefix, form a customer turn.
 
     Args:
@@ -98,10 +86,11 @@ def customer_text(record: FeedbackRecord) -> str:
     customer = [text for text in customer if text]
     if not customer:
         agent_turns = sum(1 for turn in turns if turn.speaker == Speaker.AGENT)
+        names = ", ".join(speaker_names(Speaker.CUSTOMER))
         raise InputError(
             f"{_name(record)} has no customer turn: expected at least one customer turn (a line "
-            f"starting with 'Customer:', 'Client:', 'Caller:' or 'User:', or a turn with speaker "
-            f"'customer'), got {agent_turns} agent turn(s) only. Mark the customer's lines, or "
+            f"starting with 'Customer:', 'Client:', 'Caller:' or 'User:', or a turn whose speaker "
+            f"is one of {names}), got {agent_turns} agent turn(s) only. Mark the customer's lines, or "
             f"send text that is not a transcript with another kind"
         )
     return "\n".join(customer)

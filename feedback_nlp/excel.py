@@ -1,0 +1,87 @@
+"""Read the first sheet of an Excel workbook (.xlsx) as a header and numbered rows.
+
+Survey and review tools export to Excel as often as to CSV. Cells arrive as openpyxl reads
+them (text, numbers, ``datetime`` for date cells); :mod:`feedback_nlp.fileio` turns the rows
+into records as it does for CSV. Rows are streamed (openpyxl's read-only mode), so a large
+export is never held in memory whole. Formulas give their cached values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from feedback_nlp.errors import InputError
+
+__all__ = ["read_header", "read_rows"]
+
+
+def read_header(path: Path) -> list[str]:
+    """The column names in the first row of the first sheet.
+
+    Raises:
+        InputError: The file is not a readable workbook, the sheet is empty, or names repeat.
+    """
+    rows = _sheet_rows(path)
+    try:
+        first = next(rows, None)
+    finally:
+        rows.close()
+    if first is None:
+        raise InputError(f"{path} is empty: expected a header row naming the columns on its first sheet")
+    header = _names(first)
+    duplicates = sorted({c for c in header if c and header.count(c) > 1})
+    if duplicates:
+        raise InputError(f"{path} repeats column names {duplicates}; give each column its own name")
+    return header
+
+
+def read_rows(path: Path, skip_rows: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(row number, {column: value})`` for each non-empty row after the header.
+
+    Args:
+        path: The workbook.
+        skip_rows: Rows right after the header to leave out (extra header rows).
+
+    Yields:
+        The spreadsheet's row number (the header is row 1) and the row's cells by column name;
+        cells of unnamed columns are left out.
+    """
+    rows = _sheet_rows(path)
+    try:
+        header = _names(next(rows, ()))
+        skipped = 0
+        for number, cells in enumerate(rows, start=2):
+            if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
+                continue
+            if skipped < skip_rows:
+                skipped += 1
+                continue
+            padded = list(cells) + [None] * (len(header) - len(cells))
+            yield number, {name: value for name, value in zip(header, padded, strict=False) if name}
+    finally:
+        rows.close()
+
+
+def _sheet_rows(path: Path) -> Iterator[tuple[Any, ...]]:
+    try:
+        from openpyxl import load_workbook
+    except ImportError:  # pragma: no cover - openpyxl is a dependency
+        raise InputError("reading .xlsx files needs openpyxl: pip install openpyxl") from None
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - zipfile, XML and openpyxl errors alike mean "not a workbook"
+        raise InputError(f"cannot read {path} as an Excel workbook (.xlsx): {type(exc).__name__}: {exc}") from None
+    return _rows_then_close(workbook)
+
+
+def _rows_then_close(workbook: Any) -> Iterator[tuple[Any, ...]]:
+    try:
+        yield from workbook.worksheets[0].iter_rows(values_only=True)
+    finally:
+        workbook.close()
+
+
+def _names(cells: tuple[Any, ...]) -> list[str]:
+    return ["" if cell is None else str(cell).strip() for cell in cells]

@@ -1,0 +1,183 @@
+"""Feedback as survey, review and social tools export it (issue 15): Qualtrics CSV with its three
+header rows, a Twitter export, an Excel workbook, column mapping and the date options."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from feedback_nlp.errors import InputError
+from feedback_nlp.fileio import read_records
+
+QUALTRICS = """\
+StartDate,EndDate,RecordedDate,ResponseId,Q1_NPS_GROUP,Q1,Q2
+Start Date,End Date,Recorded Date,Response ID,How likely are you to recommend us? - Group,How likely are you to recommend us?,What is the main reason for your score?
+"{""ImportId"":""startDate"",""timeZone"":""America/Denver""}","{""ImportId"":""endDate"",""timeZone"":""America/Denver""}","{""ImportId"":""recordedDate"",""timeZone"":""America/Denver""}","{""ImportId"":""_recordId""}","{""ImportId"":""QID1_NPS_GROUP""}","{""ImportId"":""QID1""}","{""ImportId"":""QID2_TEXT""}"
+2026-11-02 10:15:00,2026-11-02 10:17:30,2026-11-02 10:17:31,R_1aB2cD3eF4gH5iJ,Promoter,9,"Quick delivery, friendly driver"
+2026-11-03 08:01:00,2026-11-03 08:04:10,2026-11-03 08:04:11,R_6kL7mN8oP9qR0sT,Detractor,2,"Charged twice, nobody answers the phone"
+"""
+
+TWITTER = """\
+tweet_id,airline_sentiment,airline,name,retweet_count,text,tweet_created,tweet_location,user_timezone
+570306133677760513,neutral,Virgin America,cairdin,0,@VirginAmerica What @dhepburn said.,2015-02-24 11:35:52 -0800,,Eastern Time (US & Canada)
+570301130888122368,positive,Virgin America,jnardino,0,@VirginAmerica plus you've added commercials to the experience... tacky.,2015-02-24 11:15:59 -0800,San Francisco CA,Pacific Time (US & Canada)
+"""
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_qualtrics_csv_with_three_header_rows_reads_with_skip_rows(tmp_path: Path) -> None:
+    path = _write(tmp_path / "qualtrics.csv", QUALTRICS)
+    rows = list(read_records(path, kind="survey", text_column="Q2", id_column="ResponseId", skip_rows=2,
+                             columns={"created_at": "RecordedDate", "nps": "Q1"}))
+    assert [r.error for r in rows] == [None, None]
+    assert [r.line for r in rows] == [4, 5]  # file lines: the header and the two skipped rows come first
+    first = rows[0].record
+    assert first is not None
+    assert (first.id, first.nps, first.text) == ("R_1aB2cD3eF4gH5iJ", 9, "Quick delivery, friendly driver")
+    assert first.created_at == datetime(2026, 11, 2, 10, 17, 31, tzinfo=UTC)
+    assert first.metadata["StartDate"] == "2026-11-02 10:15:00"  # unmapped columns are metadata
+    assert first.metadata["Q1_NPS_GROUP"] == "Promoter"
+
+
+def test_qualtrics_csv_without_skip_rows_reports_the_extra_header_rows_as_bad_rows(tmp_path: Path) -> None:
+    path = _write(tmp_path / "qualtrics.csv", QUALTRICS)
+    rows = list(read_records(path, kind="survey", text_column="Q2", id_column="ResponseId",
+                             columns={"created_at": "RecordedDate", "nps": "Q1"}))
+    assert rows[0].line == 2 and rows[0].error is not None
+    assert "RecordedDate (created_at): cannot read 'Recorded Date' as a date" in rows[0].error
+
+
+def test_twitter_export_reads_its_created_at_format(tmp_path: Path) -> None:
+    path = _write(tmp_path / "Tweets.csv", TWITTER)
+    rows = list(read_records(path, kind="social", id_column="tweet_id", columns={"created_at": "tweet_created"}))
+    assert [r.error for r in rows] == [None, None]
+    record = rows[0].record
+    assert record is not None and record.id == "570306133677760513"
+    assert record.created_at == datetime(2015, 2, 24, 19, 35, 52, tzinfo=UTC)
+    assert record.metadata["airline"] == "Virgin America"
+
+
+def test_twitter_api_jsonl_reads_created_at(tmp_path: Path) -> None:
+    line = {"id": "t1", "kind": "social", "text": "late again", "created_at": "Wed Oct 04 13:59:33 +0000 2017"}
+    path = _write(tmp_path / "api.jsonl", json.dumps(line) + "\n")
+    [row] = list(read_records(path))
+    assert row.record is not None and row.record.created_at == datetime(2017, 10, 4, 13, 59, 33, tzinfo=UTC)
+
+
+def test_excel_workbook_reads_like_csv(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Response", "Submitted", "Stars", "Where", "Store"])
+    sheet.append(["Question text", "When", "Rating", "Channel", "Store name"])  # an extra header row
+    sheet.append(["Lovely staff", datetime(2026, 11, 2, 10, 15), 5, "app", "Leeds"])
+    sheet.append([None, None, None, None, None])  # blank rows are skipped
+    sheet.append(["The website kept crashing", "2026-11-03T08:00:00+01:00", 2, "web", 7])
+    sheet.append([42, "1793614500", 3, "web", "York"])  # a number as text
+    path = tmp_path / "export.xlsx"
+    workbook.save(path)
+
+    rows = list(read_records(path, kind="review", text_column="Response", skip_rows=1,
+                             columns={"created_at": "Submitted", "rating": "Stars", "source": "Where"}))
+    assert [r.error for r in rows] == [None, None, None]
+    assert [r.line for r in rows] == [3, 5, 6]  # spreadsheet row numbers
+    first, second, third = (r.record for r in rows)
+    assert first is not None and second is not None and third is not None
+    assert (first.id, first.rating, first.source) == ("3", 5.0, "app")
+    assert first.created_at == datetime(2026, 11, 2, 10, 15, tzinfo=UTC)  # a naive cell: UTC
+    assert second.created_at == datetime(2026, 11, 3, 7, tzinfo=UTC)
+    assert second.metadata == {"Store": "7"}
+    assert third.text == "42"
+
+
+def test_excel_file_that_is_not_a_workbook_is_an_input_error(tmp_path: Path) -> None:
+    path = _write(tmp_path / "broken.xlsx", "text\nhello\n")
+    with pytest.raises(InputError, match="cannot read .* as an Excel workbook"):
+        read_records(path, kind="review")
+
+
+def test_a_mapped_column_that_is_absent_lists_the_columns_found(tmp_path: Path) -> None:
+    path = _write(tmp_path / "Tweets.csv", TWITTER)
+    with pytest.raises(InputError) as caught:
+        read_records(path, kind="social", columns={"created_at": "created"})
+    message = str(caught.value)
+    assert "no column 'created' (given with --created-at-column)" in message and "'tweet_created'" in message
+
+
+def test_kind_and_source_columns_map_and_the_fields_own_name_becomes_metadata(tmp_path: Path) -> None:
+    path = _write(tmp_path / "in.csv", "text,type,origin,source\nfine,review,trustpilot,crm\n")
+    [row] = list(read_records(path, columns={"kind": "type", "source": "origin"}))
+    assert row.record is not None
+    assert (row.record.kind.value, row.record.source) == ("review", "trustpilot")
+    assert row.record.metadata == {"source": "crm"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"columns": {"text_body": "x"}}, "cannot map column(s) to ['text_body']"),
+        ({"columns": {"created_at": "text"}}, "named for more than one field"),
+        ({"skip_rows": -1}, "--skip-rows must be 0 or more"),
+        ({"date_format": "dd/mm/yyyy"}, "strptime format"),
+        ({"on_bad_date": "drop"}, "--on-bad-date must be 'error' or 'null'"),
+    ],
+)
+def test_bad_reading_options_are_input_errors(tmp_path: Path, kwargs: dict, message: str) -> None:
+    path = _write(tmp_path / "in.csv", "text,kind\nfine,review\n")
+    with pytest.raises(InputError) as caught:
+        read_records(path, **kwargs)
+    assert message in str(caught.value)
+
+
+def test_skip_rows_is_refused_for_jsonl(tmp_path: Path) -> None:
+    path = _write(tmp_path / "in.jsonl", '{"kind": "review", "text": "x"}\n')
+    with pytest.raises(InputError, match="--skip-rows applies to CSV and Excel"):
+        read_records(path, skip_rows=1)
+
+
+SLASHED = "text,created_at\nfine,02/11/2026\nbad,2026-99-99\nnone,\n"
+
+
+def test_an_unreadable_date_is_a_bad_row_naming_field_value_and_fix(tmp_path: Path) -> None:
+    path = _write(tmp_path / "in.csv", SLASHED)
+    rows = list(read_records(path, kind="survey"))
+    assert rows[0].line == 2 and "created_at: '02/11/2026' is a slashed date (ambiguous" in (rows[0].error or "")
+    assert rows[1].line == 3 and "created_at: cannot read '2026-99-99' as a date" in (rows[1].error or "")
+    assert "--on-bad-date null" in (rows[1].error or "")
+    assert rows[2].ok and rows[2].record is not None and rows[2].record.created_at is None
+
+
+def test_date_format_reads_slashed_dates(tmp_path: Path) -> None:
+    path = _write(tmp_path / "in.csv", SLASHED)
+    rows = list(read_records(path, kind="survey", date_format="%d/%m/%Y"))
+    assert rows[0].record is not None and rows[0].record.created_at == datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def test_on_bad_date_null_keeps_the_row_without_a_date_and_says_why(tmp_path: Path) -> None:
+    path = _write(tmp_path / "in.csv", SLASHED)
+    rows = list(read_records(path, kind="survey", on_bad_date="null"))
+    assert all(r.ok for r in rows)
+    assert [r.record.created_at for r in rows if r.record] == [None, None, None]
+    assert rows[0].bad_date is not None and "ambiguous" in rows[0].bad_date
+    assert rows[2].bad_date is None  # empty: missing, not unreadable
+
+
+def test_the_date_format_setting_applies_when_no_option_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from feedback_nlp.settings import get_settings
+
+    monkeypatch.setenv("FEEDBACK_NLP_DATE_FORMAT", "%m/%d/%Y")
+    monkeypatch.setenv("FEEDBACK_NLP_ON_BAD_DATE", "null")
+    get_settings.cache_clear()
+    try:
+        rows = list(read_records(_write(tmp_path / "in.csv", SLASHED), kind="survey"))
+    finally:
+        get_settings.cache_clear()
+    assert rows[0].record is not None and rows[0].record.created_at == datetime(2026, 2, 11, tzinfo=UTC)
+    assert rows[1].ok and rows[1].bad_date is not None
