@@ -249,12 +249,16 @@ class DateTally:
         """One sentence on the records without a usable date ("" when every record has one)."""
         parts = []
         if self.missing:
-            parts.append(f"{self.missing} had no {field_name} (e.g. {', '.join(self.missing_examples)})")
+            parts.append(f"{self.missing} had no {field_name}" + _examples(self.missing_examples, ", "))
         if self.unreadable:
             parts.append(
                 f"{self.unreadable} had a {field_name} that could not be read and was dropped by "
-                f"--on-bad-date null (e.g. {'; '.join(self.unreadable_examples)})"
+                "--on-bad-date null" + _examples(self.unreadable_examples, "; ")
             )
         if not parts:
             return ""
         return f"of {self.total} record(s), " + " and ".join(parts)
+
+
+def _examples(examples: list[str], separator: str) -> str:
+    return f" (e.g. {separator.join(examples)})" if examples else ""

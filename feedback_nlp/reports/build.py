@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from feedback_nlp.dates import ACCEPTED, DateTally
 from feedback_nlp.errors import InputError
 from feedback_nlp.reports.topic_report import TopicReport, build_topic_report
 from feedback_nlp.topics.corpus import Corpus, embed_corpus
@@ -44,16 +45,28 @@ def fit_on(corpus: Corpus, pipeline, *, min_topic_size: int = 15, progress: bool
     return model
 
 
-def dated(frame: pd.DataFrame, warn: Callable[[str], None] = logger.warning) -> pd.DataFrame:
-    """Rows with a created_at (a trend needs a date); says how many were left out."""
+def dated(
+    frame: pd.DataFrame, warn: Callable[[str], None] = logger.warning, dates: DateTally | None = None
+) -> pd.DataFrame:
+    """Rows with a created_at (a trend needs a date); says how many were left out and why.
+
+    Args:
+        frame: The corpus table.
+        warn: Where the count of left-out records goes.
+        dates: The reader's tally (records without a date, or with one it could not read), for
+            examples by line; counted from ``frame`` when not given.
+    """
     missing = int(frame["created_at"].isna().sum())
+    if dates is None or dates.undated != missing:
+        dates = DateTally(total=len(frame), missing=missing)
     if missing == len(frame):
         raise InputError(
-            "None of the records has a created_at, so there is no trend to show. Add a created_at "
-            "column (ISO 8601, e.g. 2026-05-04T10:00:00Z) to the input."
+            f"No record has a usable created_at, so there is no trend to show: {dates.describe()}. "
+            "If the dates are in a column with another name, pass --created-at-column NAME; dates are read "
+            f"as {ACCEPTED}; slashed dates need --date-format."
         )
     if missing:
-        warn(f"{missing} record(s) without created_at left out of the report")
+        warn(f"{missing} record(s) without a usable created_at left out of the report: {dates.describe()}")
     return frame[frame["created_at"].notna()].reset_index(drop=True)
 
 
@@ -68,7 +81,7 @@ def topic_trend_report(
     progress: bool = False,
 ) -> TopicReport:
     """The report's tables for ``corpus`` under ``model``."""
-    frame = dated(with_topics(corpus, model, pipeline, progress=progress))
+    frame = dated(with_topics(corpus, model, pipeline, progress=progress), dates=corpus.dates)
     return build_topic_report(frame, topics_frame(model), period=period, start=start, end=end)  # type: ignore[arg-type]
 
 

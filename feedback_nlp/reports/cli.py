@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from feedback_nlp import input_options as opt
 from feedback_nlp.errors import FeedbackNLPError
 
 report_app = typer.Typer(help="Reports for CX leads (one self-contained file each).", no_args_is_help=True)
@@ -20,7 +21,7 @@ def _fail(message: str) -> typer.Exit:
 
 @report_app.command("topics")
 def topics(
-    input: Annotated[str | None, typer.Argument(help="CSV, JSONL or Parquet feedback with created_at (or --from-db).")] = None,
+    input: Annotated[str | None, typer.Argument(help="CSV, Excel, JSONL or Parquet feedback with dates (or --from-db).")] = None,
     from_db: Annotated[bool, typer.Option("--from-db", help="Report on the feedback stored by the service.")] = False,
     period: Annotated[Literal["day", "week", "month"], typer.Option(help="Period of the trends.")] = "week",
     start: Annotated[datetime | None, typer.Option("--from", help="First day of the report (inclusive).")] = None,
@@ -29,9 +30,17 @@ def topics(
     fmt: Annotated[Literal["html", "pdf", "png"], typer.Option("--format", help="html, or pdf/png via Chromium.")] = "html",
     topics_dir: Annotated[Path | None, typer.Option("--topics", help="Topic model folder (default: the deployed one; "
                                                      "fitted on the input when none is deployed).")] = None,
-    kind: Annotated[str | None, typer.Option(help="Kind for rows without one.")] = None,
-    text_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the text.")] = "text",
-    id_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the id.")] = "id",
+    kind: opt.Kind = None,
+    text_column: opt.TextColumn = "text",
+    id_column: opt.IdColumn = "id",
+    created_at_column: opt.CreatedAtColumn = None,
+    kind_column: opt.KindColumn = None,
+    rating_column: opt.RatingColumn = None,
+    nps_column: opt.NpsColumn = None,
+    source_column: opt.SourceColumn = None,
+    skip_rows: opt.SkipRows = 0,
+    date_format: opt.DateFormat = None,
+    on_bad_date: opt.OnBadDate = None,
     min_topic_size: Annotated[int, typer.Option(min=2, help="When a model is fitted here: smallest topic.")] = 15,
 ) -> None:
     """Write the topic trend report: top topics, emerging and declining ones, touchpoints, verbatims."""
@@ -43,13 +52,14 @@ def topics(
 
     if (input is None) == (not from_db):
         raise _fail("give either an INPUT file or --from-db (not both, not neither)")
+    options = opt.InputOptions(kind, text_column, id_column, created_at_column, kind_column, rating_column,
+                               nps_column, source_column, skip_rows, date_format, on_bad_date)
     try:
         pipeline = load_pipeline(topics=False)
         if from_db:
             corpus = corpus_from_db(start, end)
         else:
-            corpus = corpus_from_file(input, pipeline, kind=kind, text_column=text_column, id_column=id_column,
-                                      classify=True)
+            corpus = corpus_from_file(input, pipeline, classify=True, **options.read_kwargs())
             for message in corpus.errors[:20]:
                 typer.echo(message, err=True)
         if topics_dir is not None:

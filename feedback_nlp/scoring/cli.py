@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 import typer
 
+from feedback_nlp import input_options as opt
+from feedback_nlp.dates import DateTally
 from feedback_nlp.errors import FeedbackNLPError
 
 PeriodOpt = Annotated[Literal["day", "week", "month"], typer.Option(help="Period of scores, trends and alerts.")]
@@ -19,14 +21,17 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _classified_rows(path: str, kind: str | None, text_column: str, id_column: str) -> Iterator[dict[str, Any]]:
-    """Raw feedback from a file, classified here, as records-frame rows; bad rows reported on stderr."""
+def _classified_rows(path: str, options: opt.InputOptions, dates: DateTally) -> Iterator[dict[str, Any]]:
+    """Raw feedback from a file, classified here, as records-frame rows; bad rows reported on stderr.
+
+    ``dates`` counts the records without a usable created_at (left out of period breakdowns).
+    """
     from feedback_nlp.fileio import read_records
     from feedback_nlp.pipeline import load_pipeline
 
     pipeline = load_pipeline()
     batch = []
-    results = read_records(path, kind=kind, text_column=text_column, id_column=id_column)
+    results = read_records(path, **options.read_kwargs())
 
     def flush() -> Iterator[dict[str, Any]]:
         for record, prediction in zip(batch, pipeline.predict(batch), strict=True):
@@ -45,6 +50,8 @@ def _classified_rows(path: str, kind: str | None, text_column: str, id_column: s
         if result.error is not None:
             typer.echo(f"line {result.line}: {result.error}", err=True)
             continue
+        assert result.record is not None
+        dates.add(result.line, result.record.created_at, problem=result.bad_date)
         batch.append(result.record)
         if len(batch) >= 256:
             yield from flush()
@@ -62,9 +69,17 @@ def score(
     by: Annotated[str, typer.Option(help="Comma-separated segment fields: source, kind or metadata keys.")] = "",
     full: Annotated[bool, typer.Option("--full", help="--from-db: recount everything, not just new records.")] = False,
     min_volume: Annotated[int, typer.Option(min=1, help="Volumes below this are flagged low_volume.")] = 30,
-    kind: Annotated[str | None, typer.Option(help="Kind for rows without one (raw input).")] = None,
-    text_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the text.")] = "text",
-    id_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the id.")] = "id",
+    kind: opt.Kind = None,
+    text_column: opt.TextColumn = "text",
+    id_column: opt.IdColumn = "id",
+    created_at_column: opt.CreatedAtColumn = None,
+    kind_column: opt.KindColumn = None,
+    rating_column: opt.RatingColumn = None,
+    nps_column: opt.NpsColumn = None,
+    source_column: opt.SourceColumn = None,
+    skip_rows: opt.SkipRows = 0,
+    date_format: opt.DateFormat = None,
+    on_bad_date: opt.OnBadDate = None,
 ) -> None:
     """Per-touchpoint scores, the journey matrix, trends, drivers and alerts, as tables.
 
@@ -81,6 +96,9 @@ def score(
     if (input is None) == (not from_db):
         raise _fail("give either an INPUT file or --from-db (not both, not neither)")
     fields = [f.strip() for f in by.split(",") if f.strip()]
+    options = opt.InputOptions(kind, text_column, id_column, created_at_column, kind_column, rating_column,
+                               nps_column, source_column, skip_rows, date_format, on_bad_date)
+    dates = DateTally()
     try:
         engine = init_db(get_settings().database_url)
         bar = tqdm(unit="rec", desc="scoring", file=sys.stderr)
@@ -93,13 +111,16 @@ def score(
                                     progress=bar.update)
         else:
             rows = (job.prediction_rows(input) if job.is_prediction_file(input)
-                    else _classified_rows(input, kind, text_column, id_column))
+                    else _classified_rows(input, options, dates))
             run = job.run_score_job(rows, output, period=period, by=fields, min_volume=min_volume,
                                     store=lambda t: job.store_tables(engine, t), progress=bar.update)
         bar.close()
         engine.dispose()
     except FeedbackNLPError as exc:
         raise _fail(str(exc)) from None
+    if dates.undated:
+        typer.echo(f"created_at: {dates.describe()}; those records count in the overall and touchpoint "
+                   f"scores but not in the per-{period} trends and alerts", err=True)
     alerts = run.tables["alerts"]
     typer.echo(f"{run.new_records} new record(s) counted, {run.total_records} in all; wrote {output} "
                f"({len(run.tables)} tables; {len(alerts)} alert(s))", err=True)

@@ -39,6 +39,7 @@ import json
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -248,15 +249,23 @@ def _no_gaps(values: pd.Series, name: str, ids: pd.Series) -> None:
 def _utc_times(values: pd.Series | None, ids: pd.Series, n: int) -> pd.Series:
     if values is None:
         return pd.Series(pd.NaT, index=range(n), dtype="datetime64[us, UTC]")
-    try:
+    if pd.api.types.is_datetime64_any_dtype(values):
         # Naive times are taken as UTC, as the feedback table stores them.
-        times = pd.to_datetime(values, utc=True, format="ISO8601")
-    except (ValueError, TypeError) as exc:
-        raise InputError(
-            f"created_at must hold datetimes or ISO 8601 strings; could not read it ({exc}). "
-            "Fix or drop the rows with malformed times"
-        ) from None
-    return times.dt.as_unit("us")
+        return pd.to_datetime(values, utc=True).dt.as_unit("us")
+    # Text, numbers or objects: read by the one date parser that reads every input file.
+    parsed = [_parse_time(value, ids.iloc[i]) for i, value in enumerate(values)]
+    return pd.Series(pd.to_datetime(parsed, utc=True), index=values.index).dt.as_unit("us")
+
+
+def _parse_time(value: object, record_id: object) -> datetime | None:
+    from feedback_nlp.dates import DateError, parse_datetime
+
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return None
+    try:
+        return parse_datetime(value)
+    except DateError as exc:
+        raise InputError(f"created_at of record {record_id!r}: {exc}. Fix or drop the rows with malformed times") from None
 
 
 def _bounded_numbers(

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from feedback_nlp import input_options as opt
 from feedback_nlp.errors import FeedbackNLPError
 
 topics_app = typer.Typer(help="Topic models fitted on your own feedback (BERTopic on the pipeline's encoder).",
@@ -17,11 +18,8 @@ topics_app = typer.Typer(help="Topic models fitted on your own feedback (BERTopi
 
 ASSIGNMENTS = "assignments.jsonl"
 
-InputArg = Annotated[str | None, typer.Argument(help="CSV, JSONL or Parquet file of feedback (or use --from-db).")]
+InputArg = Annotated[str | None, typer.Argument(help="CSV, Excel, JSONL or Parquet file of feedback (or use --from-db).")]
 FromDb = Annotated[bool, typer.Option("--from-db", help="Use the feedback stored in the service database.")]
-Kind = Annotated[str | None, typer.Option(help="Kind for rows without one: survey, review, social, transcript.")]
-TextColumn = Annotated[str, typer.Option(help="Column (or JSON key) holding the text.")]
-IdColumn = Annotated[str, typer.Option(help="Column (or JSON key) holding the id.")]
 Since = Annotated[datetime | None, typer.Option(help="--from-db: only records created at or after this time.")]
 
 
@@ -30,14 +28,14 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _corpus(input: str | None, from_db: bool, pipeline, kind, text_column, id_column, since):  # type: ignore[no-untyped-def]
+def _corpus(input: str | None, from_db: bool, pipeline, options: opt.InputOptions, since):  # type: ignore[no-untyped-def]
     from feedback_nlp.topics.corpus import corpus_from_db, corpus_from_file
 
     if (input is None) == (not from_db):
         raise _fail("give either an INPUT file or --from-db (not both, not neither)")
     if from_db:
         return corpus_from_db(since)
-    corpus = corpus_from_file(input, pipeline, kind=kind, text_column=text_column, id_column=id_column)
+    corpus = corpus_from_file(input, pipeline, **options.read_kwargs())
     for message in corpus.errors[:20]:
         typer.echo(message, err=True)
     if len(corpus.errors) > 20:
@@ -73,9 +71,17 @@ def fit(
     max_topic_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Largest share of the corpus one topic may hold (0 or 1: no cap).")
     ] = 0.4,
-    kind: Kind = None,
-    text_column: TextColumn = "text",
-    id_column: IdColumn = "id",
+    kind: opt.Kind = None,
+    text_column: opt.TextColumn = "text",
+    id_column: opt.IdColumn = "id",
+    created_at_column: opt.CreatedAtColumn = None,
+    kind_column: opt.KindColumn = None,
+    rating_column: opt.RatingColumn = None,
+    nps_column: opt.NpsColumn = None,
+    source_column: opt.SourceColumn = None,
+    skip_rows: opt.SkipRows = 0,
+    date_format: opt.DateFormat = None,
+    on_bad_date: opt.OnBadDate = None,
     since: Since = None,
     deploy: Annotated[bool, typer.Option("--deploy", help="Also deploy it: classify and ingest then fill topics.")] = False,
 ) -> None:
@@ -86,9 +92,11 @@ def fit(
     from feedback_nlp.topics.embeddings import encoder_fingerprint
     from feedback_nlp.topics.model import TopicConfig, TopicModel
 
+    options = opt.InputOptions(kind, text_column, id_column, created_at_column, kind_column, rating_column,
+                               nps_column, source_column, skip_rows, date_format, on_bad_date)
     try:
         pipeline = load_pipeline(topics=False)
-        corpus = _corpus(input, from_db, pipeline, kind, text_column, id_column, since)
+        corpus = _corpus(input, from_db, pipeline, options, since)
         X = embed_corpus(corpus, pipeline)
         typer.echo(f"fitting topics on {len(corpus)} texts ...", err=True)
         config = TopicConfig(min_topic_size=min_topic_size, max_outlier_share=max_outliers,
@@ -114,9 +122,17 @@ def update(
     from_db: FromDb = False,
     model_dir: Annotated[Path | None, typer.Option("--model", help="Topic model (default: the deployed one).")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here (default: in place).")] = None,
-    kind: Kind = None,
-    text_column: TextColumn = "text",
-    id_column: IdColumn = "id",
+    kind: opt.Kind = None,
+    text_column: opt.TextColumn = "text",
+    id_column: opt.IdColumn = "id",
+    created_at_column: opt.CreatedAtColumn = None,
+    kind_column: opt.KindColumn = None,
+    rating_column: opt.RatingColumn = None,
+    nps_column: opt.NpsColumn = None,
+    source_column: opt.SourceColumn = None,
+    skip_rows: opt.SkipRows = 0,
+    date_format: opt.DateFormat = None,
+    on_bad_date: opt.OnBadDate = None,
     since: Since = None,
 ) -> None:
     """Fold a new batch of feedback into a topic model without refitting; new topics are flagged."""
@@ -126,10 +142,12 @@ def update(
     from feedback_nlp.topics.embeddings import encoder_fingerprint
 
     try:
+        options = opt.InputOptions(kind, text_column, id_column, created_at_column, kind_column, rating_column,
+                                   nps_column, source_column, skip_rows, date_format, on_bad_date)
         pipeline = load_pipeline(topics=False)
         source = model_dir or deployment.deployed_dir()
         model = deployment.load_for(pipeline, source)
-        corpus = _corpus(input, from_db, pipeline, kind, text_column, id_column, since)
+        corpus = _corpus(input, from_db, pipeline, options, since)
         X = embed_corpus(corpus, pipeline)
         updated, assignments = model.update(corpus.model_inputs, X, embed=pipeline.embed)
         target = output or source

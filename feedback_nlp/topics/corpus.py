@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from feedback_nlp.dates import DateTally
 from feedback_nlp.errors import InputError
 from feedback_nlp.settings import get_settings
 from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
@@ -38,10 +39,12 @@ COLUMNS = [
 
 @dataclass
 class Corpus:
-    """Feedback ready for topics: one row per record (see :data:`COLUMNS`) and bad-row messages."""
+    """Feedback ready for topics: one row per record (see :data:`COLUMNS`), bad-row messages, and
+    a tally of the records without a usable created_at (for the messages of date-based reports)."""
 
     frame: pd.DataFrame
     errors: list[str] = field(default_factory=list)
+    dates: DateTally = field(default_factory=DateTally)
 
     @property
     def model_inputs(self) -> list[str]:
@@ -86,10 +89,13 @@ def corpus_from_file(
     classify: bool = False,
     batch_size: int = 256,
     progress: bool = True,
+    **read_options: Any,
 ) -> Corpus:
-    """Read feedback from a CSV, JSONL or Parquet file; with ``classify``, add the pipeline's predictions.
+    """Read feedback from a CSV, Excel, JSONL or Parquet file; with ``classify``, add the pipeline's predictions.
 
-    Bad rows are skipped and reported in ``errors`` (with their line numbers).
+    Bad rows are skipped and reported in ``errors`` (with their line numbers); ``read_options``
+    (``columns``, ``skip_rows``, ``date_format``, ``on_bad_date``) go to
+    :func:`~feedback_nlp.fileio.read_records`.
     """
     from tqdm import tqdm
 
@@ -97,6 +103,7 @@ def corpus_from_file(
 
     rows: list[dict[str, Any]] = []
     errors: list[str] = []
+    dates = DateTally()
     batch: list[FeedbackRecord] = []
     bar = tqdm(unit="rec", desc="reading" + (" and classifying" if classify else ""), disable=not progress,
                file=sys.stderr)
@@ -109,11 +116,12 @@ def corpus_from_file(
         bar.update(len(batch))
         batch.clear()
 
-    for result in read_records(path, kind=kind, text_column=text_column, id_column=id_column):
+    for result in read_records(path, kind=kind, text_column=text_column, id_column=id_column, **read_options):
         if result.error is not None:
             errors.append(f"line {result.line}: {result.error}")
             continue
         assert result.record is not None
+        dates.add(result.line, result.record.created_at, problem=result.bad_date)
         batch.append(result.record)
         if len(batch) >= batch_size:
             flush()
@@ -121,8 +129,9 @@ def corpus_from_file(
         flush()
     bar.close()
     if not rows:
-        raise InputError(f"{path} holds no valid feedback records ({len(errors)} bad rows); nothing to model.")
-    return Corpus(_frame(rows), errors)
+        first = f" The first: {errors[0]}" if errors else ""
+        raise InputError(f"{path} holds no valid feedback records ({len(errors)} bad rows); nothing to model.{first}")
+    return Corpus(_frame(rows), errors, dates)
 
 
 def iter_stored(

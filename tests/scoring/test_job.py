@@ -211,3 +211,32 @@ def test_cli_score_from_db_is_incremental(tmp_path: Path, monkeypatch: pytest.Mo
     finally:
         engine.dispose()
         get_settings.cache_clear()
+
+
+def test_cli_score_reads_a_twitter_export_and_counts_the_undated_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_pipeline  # noqa: ANN001
+) -> None:
+    # Issue 15: the export's own date spelling, its column name, and a summary of the rows without a date.
+    import feedback_nlp.pipeline
+    from feedback_nlp.cli import app
+    from feedback_nlp.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    monkeypatch.setattr(feedback_nlp.pipeline, "load_pipeline", lambda *a, **k: fake_pipeline)
+    get_settings.cache_clear()
+    rows = ["tweet_id,text,tweet_created,airline"]
+    rows += [f"{570306133677760513 + i},the delivery was late {i},2015-02-{10 + i % 15} 11:35:52 -0800,Virgin" for i in range(30)]
+    rows += ["1,no date here,,Virgin", "2,a bad date,soon,Virgin"]
+    path = tmp_path / "Tweets.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    try:
+        result = CliRunner().invoke(app, ["score", str(path), "-o", str(tmp_path / "scores"), "--kind", "social",
+                                          "--id-column", "tweet_id", "--created-at-column", "tweet_created",
+                                          "--on-bad-date", "null", "--by", "airline"])
+        assert result.exit_code == 0, result.output
+        assert "32 new record(s)" in result.output
+        assert "created_at: of 32 record(s), 1 had no created_at (e.g. line 32)" in result.output
+        assert "1 had a created_at that could not be read" in result.output
+        assert "line 33: tweet_created (created_at): cannot read 'soon'" in result.output
+    finally:
+        get_settings.cache_clear()
