@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -24,6 +25,7 @@ from api.ratelimit import RateLimiter
 from api.routes import classify, feedback, health, models, reports, scores
 from feedback_nlp.errors import ConflictError, FeedbackNLPError, InputError
 from feedback_nlp.settings import Settings, get_settings
+from feedback_nlp.taxonomy.records import accepted_fields
 from feedback_nlp.storage.db import init_db, make_session_factory
 
 logger = logging.getLogger(__name__)
@@ -71,12 +73,22 @@ def _error(status: int, detail: object, headers: dict[str, str] | None = None) -
     return JSONResponse(status_code=status, content={"detail": detail}, headers=headers)
 
 
+def _message(err: Any) -> str:
+    """The error's message; an unexpected field also gets the names accepted there."""
+    msg = str(err.get("msg", ""))
+    if err.get("type") == "extra_forbidden":
+        accepted = accepted_fields(list(err.get("loc", [])))
+        if accepted:
+            return f"unexpected field {err['loc'][-1]!r}; accepted fields: {', '.join(accepted)}"
+    return msg.removeprefix("Value error, ")
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         # Name the field and the problem; never echo the submitted input back.
         errors = [
-            {"loc": list(err.get("loc", [])), "msg": err.get("msg", ""), "type": err.get("type", "")}
+            {"loc": list(err.get("loc", [])), "msg": _message(err), "type": err.get("type", "")}
             for err in exc.errors()
         ]
         return _error(422, errors)

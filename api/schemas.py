@@ -17,12 +17,31 @@ _EXAMPLE_RECORDS = [
 ]
 
 
+#: Records as exporting tools write them: their date spellings and speech-to-text transcripts.
+_EXPORT_EXAMPLES = [
+    {"id": "570306133677760513", "kind": "social", "text": "@VirginAmerica What @dhepburn said.",
+     "created_at": "2015-02-24 11:35:52 -0800", "source": "twitter-export"},
+    {"id": "914606615792406528", "kind": "social", "text": "Third delayed flight this month",
+     "created_at": "Wed Oct 04 13:59:33 +0000 2017", "source": "twitter-api"},
+    {"id": "R_1aB2cD3eF4gH5iJ", "kind": "survey", "text": "Quick delivery, friendly driver",
+     "created_at": "2026-11-02 10:15:00", "nps": 9},
+    {"id": "rev-88", "kind": "review", "text": "Refund took a month", "created_at": 1793614500000, "rating": 2},
+    {"id": "call-17", "kind": "transcript", "created_at": "Mon, 02 Nov 2026 10:15:00 +0000", "turns": [
+        {"speaker": "ivr", "text": "Say billing or support.", "start_ms": 0, "end_ms": 1450},
+        {"speaker": "agent", "text": "Thanks for calling, how can I help?", "start_ms": 1500, "end_ms": 3100,
+         "confidence": 0.97},
+        {"speaker": "caller", "text": "I was charged twice this month.", "start": 3.35, "end": 5.9,
+         "confidence": 0.91, "metadata": {"channel": 1}},
+    ]},
+]
+
+
 class ClassifyRequest(BaseModel):
     """Records to classify (1 to the configured maximum, 256 by default)."""
 
     records: list[FeedbackRecord] = Field(min_length=1, max_length=10_000)
 
-    model_config = {"json_schema_extra": {"examples": [{"records": _EXAMPLE_RECORDS}]}}
+    model_config = {"json_schema_extra": {"examples": [{"records": _EXAMPLE_RECORDS}, {"records": _EXPORT_EXAMPLES}]}}
 
 
 class ClassifyResponse(BaseModel):
@@ -39,7 +58,8 @@ class IngestRequest(BaseModel):
     records: list[FeedbackRecord] = Field(min_length=1, max_length=10_000)
     source: str = Field(default="api", min_length=1, max_length=200)
 
-    model_config = {"json_schema_extra": {"examples": [{"source": "survey-tool", "records": _EXAMPLE_RECORDS}]}}
+    model_config = {"json_schema_extra": {"examples": [{"source": "survey-tool", "records": _EXAMPLE_RECORDS},
+                                                       {"source": "exports", "records": _EXPORT_EXAMPLES}]}}
 
 
 class IngestResult(BaseModel):
@@ -71,6 +91,9 @@ class StoredRecord(BaseModel):
     rating: float | None
     nps: int | None
     metadata: dict[str, Any]
+    turns: list[dict[str, Any]] | None = Field(
+        default=None, description="A transcript's turns: speaker, redacted text, start_ms, end_ms, confidence, metadata."
+    )
     prediction: Prediction
 
 

@@ -136,6 +136,7 @@ class StoredFeedback(BaseModel):
     rating: float | None
     nps: int | None
     metadata: dict[str, Any]
+    turns: list[dict[str, Any]] | None = None
     prediction: Prediction
 
 
@@ -315,6 +316,7 @@ def _prepare(index: int, item: IngestItem, default_source: str, received_at: dat
         "rating": record.rating,
         "nps": record.nps,
         "meta": _json_safe(record.metadata, f"{where}: metadata"),
+        "turns": _stored_turns(record, where),
         "sentiment_label": prediction.sentiment.label,
         "sentiment_score": prediction.sentiment.score,
         "sentiment_probabilities": predicted["sentiment"]["probabilities"],
@@ -336,6 +338,21 @@ def _row(item: _Prepared) -> Feedback:
     row = Feedback(**item.values)
     row.touchpoint_rows = [FeedbackTouchpoint(label=label, confidence=c) for label, c in item.touchpoints]
     return row
+
+
+def _stored_turns(record: FeedbackRecord, where: str) -> list[dict[str, Any]] | None:
+    """A transcript's turns as stored: timing, confidence and metadata kept, each text redacted."""
+    if record.turns is None:
+        return None
+    from feedback_nlp.text.redact import redact
+
+    turns = []
+    for number, turn in enumerate(record.turns):
+        data = turn.model_dump(mode="json")
+        data["text"] = redact(turn.text).replace("\x00", "\ufffd")
+        data["metadata"] = _json_safe(turn.metadata, f"{where}: turns.{number}.metadata")
+        turns.append(data)
+    return turns
 
 
 def _key_part(value: str, what: str) -> str:
@@ -432,6 +449,7 @@ def _to_stored(row: Feedback) -> StoredFeedback:
         rating=row.rating,
         nps=row.nps,
         metadata=row.meta,
+        turns=row.turns,
         prediction=prediction,
     )
 

@@ -96,6 +96,8 @@ class Feedback(Base):
     nps: Mapped[int | None] = mapped_column(Integer)
     # "metadata" is reserved on declarative classes; the column keeps the plain name.
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON)
+    # Transcript turns (migration 0002): speaker, redacted text, start_ms/end_ms, confidence, metadata.
+    turns: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     sentiment_label: Mapped[str] = mapped_column(String(16))
     sentiment_score: Mapped[float] = mapped_column(Float)
     sentiment_probabilities: Mapped[dict[str, float] | None] = mapped_column(JSON)

@@ -38,7 +38,7 @@ def test_init_db_creates_the_schema_of_the_models(db_url: str) -> None:
     try:
         assert set(inspect(engine).get_table_names()) == TABLES
         with engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
             # The migrations and the ORM classes describe the same schema.
             assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
     finally:
@@ -135,7 +135,7 @@ def test_ping_is_false_for_an_unreachable_database() -> None:
 
 def test_migrations_are_found_from_the_package() -> None:
     script = ScriptDirectory.from_config(migrations_config())
-    assert script.get_current_head() == "0001"
+    assert script.get_current_head() == "0002"
 
 
 def test_make_engine_sqlite_creates_the_file_with_wal_and_foreign_keys(tmp_path: Path) -> None:
@@ -190,3 +190,17 @@ def test_resolve_database_url_reads_database_url_then_defaults(monkeypatch: pyte
 def test_resolve_database_url_rejects_other_databases(url: str) -> None:
     with pytest.raises(ConfigError, match="sqlite:///"):
         resolve_database_url(url)
+
+
+def test_migration_0002_adds_turns_to_a_store_holding_records(db_url: str) -> None:
+    # A store created before issue 15 (schema 0001) is upgraded in place.
+    engine = init_db(db_url)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(migrations_config(connection), "0001")
+        assert "turns" not in {c["name"] for c in inspect(engine).get_columns("feedback")}
+        with engine.begin() as connection:
+            command.upgrade(migrations_config(connection), "head")
+        assert "turns" in {c["name"] for c in inspect(engine).get_columns("feedback")}
+    finally:
+        engine.dispose()

@@ -433,3 +433,32 @@ def test_list_feedback_rejects_a_reversed_created_at_range(unmigrated: Session) 
     filters = FeedbackFilters(created_from=T0, created_to=T0 - timedelta(days=1))
     with pytest.raises(InputError, match="must be before"):
         list_feedback(unmigrated, filters)
+
+
+def test_ingest_keeps_transcript_turns_with_timing_and_redacted_text(sessions: sessionmaker[Session], fake_pipeline: Any) -> None:
+    # Issue 15: speech-to-text timing, confidence and metadata stay with the stored record.
+    record = FeedbackRecord.model_validate({
+        "id": "call-1", "kind": "transcript",
+        "turns": [
+            {"speaker": "ivr", "text": "Say billing or support", "start_ms": 0, "end_ms": 1200},
+            {"speaker": "caller", "text": "Billing, I'm on +44 20 7946 0958", "start": 1.669, "end": 3.9,
+             "confidence": 0.91, "metadata": {"channel": 1}},
+        ],
+    })
+    [prediction] = fake_pipeline.predict([record])
+    with sessions() as session:
+        ingest(session, [(record, prediction, redact(customer_text(record)))], default_source=SOURCE)
+    [stored] = _list_all(sessions)
+    assert stored.turns == [
+        {"speaker": "agent", "text": "Say billing or support", "start_ms": 0, "end_ms": 1200, "confidence": None,
+         "metadata": {}},
+        {"speaker": "customer", "text": "Billing, I'm on [PHONE]", "start_ms": 1669, "end_ms": 3900,
+         "confidence": 0.91, "metadata": {"channel": 1}},
+    ]
+
+
+def test_records_without_turns_are_stored_without_them(sessions: sessionmaker[Session]) -> None:
+    with sessions() as session:
+        ingest(session, [_item("r1")], default_source=SOURCE)
+    [stored] = _list_all(sessions)
+    assert stored.turns is None
