@@ -1,0 +1,142 @@
+"""Draw the texts of the annotated CX corpus and cut them into labelling batches.
+
+    python training/corpus/draw_sample.py OUT_DIR [--seed 7]
+
+Writes OUT_DIR/batch_NN.jsonl (item id, text, and what an annotator may know: kind, industry,
+channel) and OUT_DIR/items.jsonl (item id -> shared file, row id, text hash, draw). The texts
+stay outside the project: OUT_DIR is scratch space, the labels come back keyed by item id and
+``training/corpus/collect_labels.py`` turns them into ``annotations/cx_corpus.jsonl``.
+
+Most texts are a random draw per source; a smaller keyword draw (``targeted``) fills the rare
+stages and touchpoints (promotions, pre-sales questions, cancellations, e-mail, website, social
+accounts, delivery). Keywords only choose which texts are read: every label comes from reading.
+A random 300 items are labelled twice, by different annotators, to measure agreement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from feedback_nlp.corpus.annotations import text_sha256
+from feedback_nlp.corpus.sources import read_source
+from feedback_nlp.settings import get_settings
+from feedback_nlp.train.data import gold_key
+from feedback_nlp.train.datasets import load_gold
+
+RARE = re.compile(
+    r"\b(?:ads?|advert\w*|commercials?|promo\w*|offers?|deals?|discount\w*|coupons?|newsletters?|"
+    r"campaign|marketing|sponsor\w*|spam|heard (?:of|about)|do you (?:sell|have|offer|ship|stock)|"
+    r"in stock|available|prices?|how much|plans?|compare|eligib\w*|quote|cancel\w*|close my|"
+    r"switch\w*|loyal\w*|renew\w*|upgrade|unsubscribe|recommend\w*|e-?mails?|website|site|"
+    r"online|log ?in|portal|dm|direct message|tweets?|facebook|instagram|deliver\w*|shipping|"
+    r"shipped|parcel|package|courier|post(?:al)?|chat\w*)\b",
+    re.IGNORECASE,
+)
+
+#: (source, random draw, keyword draw); random_tweet/random_reply drawn apart for `none`.
+PLAN = [
+    ("brand_support_tweets", 800, 200),
+    ("brand_complaint_tweets", 330, 50),
+    ("tweeteval_sentiment", 80, 0),
+    ("neobank_app_reviews", 420, 70),
+    ("womens_clothing_reviews", 220, 30),
+    ("mams", 150, 0),
+    ("multidogo_chats", 500, 0),
+    ("dstc11_call_utterances", 350, 0),
+    ("nhs_patient_surveys", 450, 50),
+    ("helpdesk_csat_survey", 260, 40),
+    ("banking77", 150, 0),
+    ("bitext_support", 100, 0),
+]
+GENERAL_TWEETS = 70
+DOUBLE = 300
+BATCH = 165
+
+_ENGLISH = re.compile(r"\b(?:the|and|is|it|to|my|this|app|bank|you|not|very|i)\b", re.IGNORECASE)
+_FOREIGN = re.compile(r"\b(?:und|der|die|das|nicht|ist|est|les|pas|une|muy|para|que|je|ich|sehr)\b", re.IGNORECASE)
+
+
+def looks_english(text: str) -> bool:
+    return len(_ENGLISH.findall(text)) >= 2 and len(_FOREIGN.findall(text)) == 0
+
+
+def _usable(rows: pd.DataFrame) -> pd.DataFrame:
+    words = rows["text"].str.split().str.len()
+    rows = rows[(words >= 2) & (rows["text"].str.len() <= 1500)]
+    if rows["source"].iloc[0] == "neobank_app_reviews":
+        rows = rows[rows["text"].map(looks_english)]
+    return rows
+
+
+def draw(data_dir: Path, gold_path: Path, seed: int) -> pd.DataFrame:
+    gold_keys = {gold_key(t) for t in load_gold(gold_path)["text"]}
+    rng = np.random.default_rng(seed)
+    drawn = []
+    for source, n_random, n_targeted in PLAN:
+        rows = read_source(source, data_dir)
+        rows = _usable(rows[~rows["text"].map(gold_key).isin(gold_keys)])
+        if source == "brand_complaint_tweets":
+            general = rows[rows["industry"] == "general"]
+            drawn.append(general.sample(n=GENERAL_TWEETS, random_state=seed).assign(draw="random"))
+            rows = rows[rows["industry"] != "general"]
+        if source == "multidogo_chats":  # the same number of chats from each domain
+            per = n_random // rows["industry"].nunique()
+            picked = rows.groupby("industry").sample(n=per, random_state=seed)
+        else:
+            picked = rows.sample(n=min(n_random, len(rows)), random_state=seed)
+        drawn.append(picked.assign(draw="random"))
+        rest = rows.drop(picked.index)
+        rare = rest[rest["text"].str.contains(RARE)]
+        if n_targeted:
+            drawn.append(rare.sample(n=min(n_targeted, len(rare)), random_state=seed).assign(draw="targeted"))
+    corpus = pd.concat(drawn, ignore_index=True).drop_duplicates(subset=["file", "row_id"])
+    corpus = corpus.drop_duplicates(subset="text")
+    corpus = corpus.sample(frac=1.0, random_state=int(rng.integers(1 << 31))).reset_index(drop=True)
+    corpus["sha256"] = corpus["text"].map(text_sha256)
+    return corpus
+
+
+def write_batches(corpus: pd.DataFrame, out: Path, seed: int) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    corpus = corpus.assign(item=[f"t{i:05d}" for i in range(len(corpus))])
+    n_batches = int(np.ceil(len(corpus) / BATCH))
+    corpus["batch"] = np.arange(len(corpus)) % n_batches
+    rng = np.random.default_rng(seed + 1)
+    doubles = corpus.iloc[rng.choice(len(corpus), size=DOUBLE, replace=False)].copy()
+    # The second copy goes to a batch a few places on, so another annotator reads it.
+    doubles["batch"] = (doubles["batch"] + 1 + rng.integers(1, 3, size=len(doubles))) % n_batches
+    doubles["double_of"] = doubles["item"]
+    doubles["item"] = [f"t{len(corpus) + i:05d}" for i in range(len(doubles))]
+    items = pd.concat([corpus.assign(double_of=""), doubles], ignore_index=True)
+    keys = ["item", "double_of", "file", "row_id", "sha256", "source", "kind", "industry", "channel", "draw", "batch"]
+    items[keys].to_json(out / "items.jsonl", orient="records", lines=True, force_ascii=False)
+    for batch, group in items.sample(frac=1.0, random_state=seed).groupby("batch"):
+        with (out / f"batch_{batch:02d}.jsonl").open("w", encoding="utf-8") as handle:
+            for row in group.itertuples():
+                item = {"item": row.item, "kind": row.kind, "industry": row.industry, "text": row.text}
+                if row.channel:
+                    item["channel"] = row.channel
+                handle.write(json.dumps(item, ensure_ascii=False) + "\n")
+    print(f"{len(corpus)} texts, {len(doubles)} twice, {n_batches} batches in {out}")
+    print(corpus.groupby(["source", "kind"]).size().to_string())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    settings = get_settings()
+    data_dir = Path(settings.data_dir)
+    corpus = draw(data_dir, data_dir / "gold" / "dev.jsonl", args.seed)
+    write_batches(corpus, args.out, args.seed)
+
+
+if __name__ == "__main__":
+    main()
