@@ -12,6 +12,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+
+def default_model_dir() -> Path:
+    """The shipped default bundle: ``models/default`` in a checkout, else the copy an installed
+    wheel carries as package data (``feedback_nlp/bundled/default``, put there by setup.py)."""
+    checkout = PROJECT_ROOT / "models" / "default"
+    if checkout.is_dir():
+        return checkout
+    return Path(__file__).resolve().parent / "bundled" / "default"
+
+
 #: sha256 of model.safetensors in the official all-MiniLM-L6-v2 release.
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
@@ -26,8 +36,9 @@ class Settings(BaseSettings):
         description="Folder with the public training datasets and the gold set.",
     )
     model_dir: Path = Field(
-        default=PROJECT_ROOT / "models" / "default",
-        description="The model bundle the pipeline loads.",
+        default_factory=default_model_dir,
+        description="The model bundle the pipeline loads (default: the shipped one, in a checkout or "
+        "inside the installed package).",
     )
     topic_model_dir: Path = Field(
         default=Path("feedback-nlp-topics"),
