@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import IngestKey, ReadKey
+from api.dates import UtcDatetime
 from api.deps import BatcherDep, PipelineDep, SettingsDep
 from api.limits import check_records
 from api.routes.classify import ERRORS, predict
@@ -66,8 +66,8 @@ def list_feedback(
     touchpoint: Annotated[str | None, Query(max_length=100)] = None,
     journey_stage: Annotated[str | None, Query(max_length=100)] = None,
     sentiment: Annotated[str | None, Query(pattern="^(negative|neutral|positive)$")] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: UtcDatetime | None = None,
+    created_to: UtcDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=feedback_repo.MAX_PAGE_SIZE)] = feedback_repo.DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> FeedbackPage:

@@ -110,6 +110,8 @@ class _Job:
     kind_column: str
     id_column: str
     default_kind: str | None
+    date_format: str | None = None
+    on_bad_date: str = "error"
 
 
 # ---------------------------------------------------------------------------- driver
@@ -129,6 +131,8 @@ def classify_dataset(
     loader: str = DEFAULT_LOADER,
     partitions: int | None = None,
     mode: str = "overwrite",
+    date_format: str | None = None,
+    on_bad_date: str | None = None,
 ) -> ClassifyResult:
     """Classify every row of a Parquet dataset and write predictions and rejected rows.
 
@@ -158,6 +162,10 @@ def classify_dataset(
             Parquet file with one row group is otherwise one task on one core. Two to four
             times the cluster's cores keeps every core busy.
         mode: Spark's save mode for the output (``overwrite`` or ``errorifexists``).
+        date_format: A ``strptime`` format for dates such as ``%d/%m/%Y`` (the ``date_format``
+            setting when ``None``); dates are read by :mod:`feedback_nlp.dates` as everywhere else.
+        on_bad_date: ``"error"`` rejects a row whose created_at cannot be read, ``"null"`` keeps it
+            without one (the ``on_bad_date`` setting when ``None``).
 
     Returns:
         The paths written and the row counts.
@@ -170,6 +178,7 @@ def classify_dataset(
     if partitions is not None and partitions < 1:
         raise ConfigError(f"partitions must be at least 1, got {partitions}")
     job = _job(loader, model_dir, batch_size, text_column, kind_column, id_column, default_kind)
+    job = _with_dates(job, date_format, on_bad_date)
     frame = spark.read.parquet(*([input_path] if isinstance(input_path, str) else input_path))
     _check_columns(frame, job)
     logger.info("classifying %s on Spark %s (model %s)", input_path, spark.version, model_dir or "from settings")
@@ -207,6 +216,24 @@ def _job(
     if len({text_column, kind_column, id_column}) < 3:
         raise InputError(f"the text, kind and id columns must differ, got {text_column!r}, {kind_column!r}, {id_column!r}")
     return _Job(loader, model_dir, batch_size, text_column, kind_column, id_column, default_kind)
+
+
+def _with_dates(job: _Job, date_format: str | None, on_bad_date: str | None) -> _Job:
+    """The job with the date options checked and filled from the settings (the driver's)."""
+    from dataclasses import replace
+
+    from feedback_nlp.dates import DateError, check_date_format
+    from feedback_nlp.settings import get_settings
+
+    settings = get_settings()
+    policy = on_bad_date or settings.on_bad_date
+    if policy not in ("error", "null"):
+        raise InputError(f"on_bad_date must be 'error' or 'null', got {policy!r}")
+    try:
+        fmt = check_date_format(date_format if date_format is not None else settings.date_format)
+    except DateError as exc:
+        raise InputError(str(exc)) from None
+    return replace(job, date_format=fmt, on_bad_date=policy)
 
 
 def _check_columns(frame: DataFrame, job: _Job) -> None:
@@ -330,7 +357,8 @@ def _record(row: dict[str, Any], job: _Job) -> tuple[FeedbackRecord | None, str 
         values["metadata"] = _metadata(values.get("metadata"))
     except (ValueError, TypeError) as exc:
         return None, f"metadata: expected a JSON object, a struct or a map ({exc})"
-    options = RowOptions(FeedbackKind(job.default_kind) if job.default_kind else None, job.text_column, job.id_column)
+    options = RowOptions(FeedbackKind(job.default_kind) if job.default_kind else None, job.text_column, job.id_column,
+                         date_format=job.date_format, on_bad_date=job.on_bad_date)  # type: ignore[arg-type]
     result = make_row(0, values, options, fields=TABLE_FIELDS | {"metadata"}, stringify=True)
     return result.record, result.error
 

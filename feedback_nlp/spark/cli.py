@@ -44,6 +44,9 @@ def classify(
                                                                "(2-4 x the cluster's cores).")] = None,
     loader: Annotated[str, typer.Option(help="module:function the executors call with the model dir to get a "
                                              "pipeline (ship custom modules with --py-files).")] = "",
+    date_format: Annotated[str | None, typer.Option(help="strptime format for slashed dates (%d/%m/%Y or %m/%d/%Y).")] = None,
+    on_bad_date: Annotated[str | None, typer.Option(help="An unreadable created_at: 'error' rejects the row, 'null' keeps it "
+                                                         "without a date.")] = None,
     master: MasterOpt = None,
 ) -> None:
     """Classify every row of a Parquet dataset on Spark, the pipeline loaded once per executor process."""
@@ -55,7 +58,7 @@ def classify(
         result = classify_dataset(
             spark, input, output, model_dir=model_dir, batch_size=batch_size, text_column=text_column,
             kind_column=kind_column, id_column=id_column, default_kind=kind, partitions=partitions,
-            loader=loader or DEFAULT_LOADER,
+            loader=loader or DEFAULT_LOADER, date_format=date_format, on_bad_date=on_bad_date,
         )
     except FeedbackNLPError as exc:
         raise _fail(str(exc)) from None

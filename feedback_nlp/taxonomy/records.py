@@ -56,6 +56,9 @@ def speaker_role(value: Any) -> Speaker:
     return role
 
 
+#: The latest a turn may start or end: 10^12 ms (about 31 years; a bound keeps seconds * 1000 finite).
+MAX_TURN_MS = 10**12
+
 _TURN_EXAMPLE = {"speaker": "caller", "text": "I was charged twice.", "start_ms": 1669, "end_ms": 3920,
                  "confidence": 0.94, "metadata": {"channel_id": 1}}
 
@@ -76,10 +79,12 @@ class Turn(BaseModel):
                         "operator, bot, ivr or system (any case)."}),
     ]
     text: str
-    start_ms: int | None = Field(default=None, ge=0, description="Start of the turn, milliseconds from the start.")
-    end_ms: int | None = Field(default=None, ge=0, description="End of the turn, milliseconds from the start.")
-    start: float | None = Field(default=None, ge=0, exclude=True, description="Start in seconds (or start_ms).")
-    end: float | None = Field(default=None, ge=0, exclude=True, description="End in seconds (or end_ms).")
+    start_ms: int | None = Field(default=None, ge=0, le=MAX_TURN_MS, description="Start of the turn, milliseconds from the start.")
+    end_ms: int | None = Field(default=None, ge=0, le=MAX_TURN_MS, description="End of the turn, milliseconds from the start.")
+    start: float | None = Field(default=None, ge=0, le=MAX_TURN_MS / 1000, exclude=True,
+                                description="Start in seconds (or start_ms).")
+    end: float | None = Field(default=None, ge=0, le=MAX_TURN_MS / 1000, exclude=True,
+                              description="End in seconds (or end_ms).")
     confidence: float | None = Field(default=None, ge=0, le=1, description="The transcriber's confidence, 0-1.")
     metadata: dict[str, Any] = Field(default_factory=dict, description="Anything else the platform gives a turn.")
 

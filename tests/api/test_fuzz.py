@@ -65,6 +65,17 @@ SEED_RECORDS = [
             ("social", "Thanks for the quick refund, great."),
         ]
     )
+] + [
+    # Issue 15: dates as exports write them and a speech-to-text transcript, stored before the run
+    # (the request bodies' schema examples, sent in the explicit phase, hold the same shapes).
+    {"id": "seed-twitter", "kind": "social", "text": "Delayed again, terrible.", "created_at": "2015-02-24 11:35:52 -0800"},
+    {"id": "seed-api", "kind": "social", "text": "Great crew today", "created_at": "Wed Oct 04 13:59:33 +0000 2017"},
+    {"id": "seed-epoch", "kind": "review", "text": "Refund took a month", "created_at": 1793614500000, "rating": 2},
+    {"id": "seed-call", "kind": "transcript", "created_at": "Mon, 02 Nov 2026 10:15:00 +0000", "turns": [
+        {"speaker": "ivr", "text": "Say billing or support.", "start_ms": 0, "end_ms": 1450},
+        {"speaker": "caller", "text": "I was charged twice.", "start": 1.5, "end": 3.2, "confidence": 0.9,
+         "metadata": {"channel": 1}},
+    ]},
 ]
 
 

@@ -138,3 +138,10 @@ def test_record_created_at_takes_the_date_format_from_the_validation_context() -
     record = FeedbackRecord.model_validate({"kind": "review", "text": "x", "created_at": "02/11/2026"},
                                            context={"date_format": "%d/%m/%Y"})
     assert record.created_at == datetime(2026, 11, 2, tzinfo=UTC)
+
+
+def test_turn_times_beyond_the_bound_are_refused_not_a_crash() -> None:
+    # Found by the fuzz run: start=1e308 seconds overflowed on the way to milliseconds (a 500).
+    assert "turns.0.start: expected at most" in _error(
+        {"kind": "transcript", "turns": [{"speaker": "caller", "text": "hi", "start": 1e308}]}
+    )
