@@ -132,8 +132,10 @@ class MultiLabelHead(ClassifierMixin, BaseEstimator):
         self.C = C
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray, Y: np.ndarray, labels: Sequence[str]) -> MultiLabelHead:
-        """Fit one binary model per column of ``Y``."""
+    def fit(
+        self, X: np.ndarray, Y: np.ndarray, labels: Sequence[str], sample_weight: np.ndarray | None = None
+    ) -> MultiLabelHead:
+        """Fit one binary model per column of ``Y`` (rows weighted by ``sample_weight`` if given)."""
         self.classes_ = np.asarray(labels)
         n_labels = len(labels)
         self.coef_ = np.zeros((n_labels, X.shape[1]), dtype=np.float32)
@@ -147,7 +149,7 @@ class MultiLabelHead(ClassifierMixin, BaseEstimator):
             model = LogisticRegression(
                 C=self.C, class_weight="balanced", max_iter=2000, random_state=self.random_state
             )
-            model.fit(X[known], y)
+            model.fit(X[known], y, sample_weight=None if sample_weight is None else sample_weight[known])
             self.coef_[j] = model.coef_[0]
             self.intercept_[j] = model.intercept_[0]
         self.thresholds_ = np.full(n_labels, 0.5, dtype=np.float32)

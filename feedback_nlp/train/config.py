@@ -45,6 +45,17 @@ class DataConfig(BaseModel):
     max_per_source: int = Field(default=6000, ge=100)
     eval_fraction: float = Field(default=0.15, gt=0.0, lt=0.5)
     exclude_gold: bool = True
+    #: Train on the annotated CX corpus (``annotations/cx_corpus.jsonl``); calibration and
+    #: thresholds then use its held-out share only.
+    corpus: bool = False
+    corpus_weight: float = Field(default=3.0, gt=0.0)
+    #: Sources whose own labels (complaint flags, ratings, survey sentiment) add sentiment rows.
+    native_sources: list[str] = Field(default_factory=list)
+    native_max_per_source: int = Field(default=2000, ge=0)
+    #: General tweets (about nothing a company does) that teach stage ``none``.
+    general_tweets: int = Field(default=300, ge=0)
+    #: Sources left out of every part of the table (leave-sources-out evaluation).
+    exclude_sources: list[str] = Field(default_factory=list)
 
 
 class FinetuneConfig(BaseModel):
@@ -58,6 +69,9 @@ class FinetuneConfig(BaseModel):
     learning_rate: float = Field(default=5e-5, gt=0.0)
     max_seq_length: int = Field(default=128, ge=16, le=512)
     max_examples: int = Field(default=24000, ge=0)
+    #: Start from this bundle's fine-tuned layers (with ``epochs = 0`` they ship unchanged and
+    #: only the heads are trained).
+    from_bundle: Path | None = None
 
 
 class HeadsConfig(BaseModel):

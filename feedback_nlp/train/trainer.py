@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import tomli_w
-from safetensors.numpy import save_file
+from safetensors.numpy import load_file, save_file
 
 from feedback_nlp.encoders.finetune import MultiTaskTargets, apply_layer_weights, finetune_top_layers
 from feedback_nlp.encoders.minilm import SentenceEncoder
@@ -28,7 +28,9 @@ from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy, load_taxono
 from feedback_nlp.text import prepare_texts
 from feedback_nlp.train.card import render_card
 from feedback_nlp.train.config import TrainingConfig
-from feedback_nlp.train.data import TrainingTable, build_training_table
+from feedback_nlp.errors import ConfigError
+from feedback_nlp.train.corpus_data import combine, corpus_table, exclusion_keys, native_table
+from feedback_nlp.train.data import TrainingTable, build_training_table, gold_key
 from feedback_nlp.train.evaluate import evaluate_gold
 from feedback_nlp.train.metrics import single_label_report
 
@@ -71,7 +73,9 @@ def fit_heads(
     """Fit the heads on the train split; calibrate and tune thresholds on the eval split."""
     frame = table.frame
     train = (frame["split"] == "train").to_numpy()
-    held = ~train
+    held = (frame["split"] == "eval").to_numpy()
+    # Rows may weigh differently (the annotated corpus above mapped and native labels).
+    weight = frame["weight"].to_numpy(dtype=float) if "weight" in frame else np.ones(len(frame))
     report: dict[str, Any] = {}
     heads: dict[str, SoftmaxHead] = {}
     for task, column, C, labels in (
@@ -83,7 +87,7 @@ def fit_heads(
         if missing:
             logger.warning("%s: no training text has the label(s) %s; the head will never predict them", task, missing)
         head = SoftmaxHead(C=C, random_state=config.seed).fit(
-            X[train & known], frame[column][train & known].tolist(), classes=labels
+            X[train & known], frame[column][train & known].tolist(), weight[train & known], classes=labels
         )
         y_held = frame[column][held & known].tolist()
         head.calibrate(X[held & known], y_held)
@@ -91,7 +95,7 @@ def fit_heads(
         heads[task] = head
         logger.info("%s head: held-out macro-F1 %.3f", task, report[task]["macro_f1"])
     touchpoints = MultiLabelHead(C=config.heads.C_touchpoints, random_state=config.seed)
-    touchpoints.fit(X_tp[train], table.touchpoints[train], table.touchpoint_labels)
+    touchpoints.fit(X_tp[train], table.touchpoints[train], table.touchpoint_labels, weight[train])
     touchpoints.tune_thresholds(X_tp[held], table.touchpoints[held])
     report["touchpoints_thresholds"] = dict(
         zip(table.touchpoint_labels, touchpoints.thresholds_.round(3).tolist(), strict=True)
@@ -142,19 +146,16 @@ class Trainer:
         cfg = self.config
         np.random.seed(cfg.seed)
         # 1. Data: mapped, weakly labelled, de-golded, capped per source.
-        table = build_training_table(
-            self.data_dir, self.taxonomy, sources=cfg.data.sources, max_per_source=cfg.data.max_per_source,
-            eval_fraction=cfg.data.eval_fraction, gold_path=self.gold_path if cfg.data.exclude_gold else None,
-            seed=cfg.seed,
-        )
+        table = self.training_table()
         texts = encoder_inputs(table.frame)
         encoder = SentenceEncoder(
             self.settings.encoder, expected_sha256=self.settings.encoder_sha256 or None,
             max_seq_length=cfg.finetune.max_seq_length, batch_size=self.settings.pass_size(),
             num_threads=self.settings.num_threads,
         )
-        # 2. Fine-tune the encoder's top layers on all three tasks at once.
-        layer_weights = self._finetune(encoder, table, texts)
+        # 2. Fine-tune the encoder's top layers on all three tasks at once (or start from a bundle's).
+        start = self._start_layers(encoder)
+        layer_weights = self._finetune(encoder, table, texts) or start
         # 3. Embed once; fit the heads on the (fine-tuned) embeddings.
         logger.info("Embedding %d training texts", len(texts))
         X = encoder.encode(texts, show_progress=True)
@@ -173,13 +174,61 @@ class Trainer:
         bundle = self._write(manifest, heads, layer_weights)
         return TrainingResult(bundle=bundle, metrics=metrics)
 
+    def training_table(self) -> TrainingTable:
+        """Mapped sources, plus the annotated corpus and the new sets' own labels when configured."""
+        cfg = self.config
+        gold = self.gold_path if cfg.data.exclude_gold else None
+        mapped = build_training_table(
+            self.data_dir, self.taxonomy, sources=cfg.data.sources, max_per_source=cfg.data.max_per_source,
+            eval_fraction=cfg.data.eval_fraction, gold_path=gold, seed=cfg.seed,
+        )
+        if not cfg.data.corpus and not cfg.data.native_sources:
+            return _without_sources(mapped, cfg.data.exclude_sources)
+        corpus = None
+        tables = []
+        if cfg.data.corpus:
+            corpus = corpus_table(
+                self.data_dir, self.taxonomy, weight=cfg.data.corpus_weight,
+                eval_fraction=cfg.data.eval_fraction, seed=cfg.seed,
+            )
+            tables.append(corpus)
+            # Calibrate on what users send: the mapped rows all train.
+            mapped.frame["split"] = "train"
+        exclude = exclusion_keys(gold, corpus)
+        keep = ~mapped.frame["text"].map(gold_key).isin(exclude).to_numpy()
+        tables.append(TrainingTable(mapped.frame[keep].reset_index(drop=True), mapped.touchpoints[keep],
+                                    mapped.touchpoint_labels, mapped.fingerprints))
+        if cfg.data.native_sources:
+            tables.append(native_table(
+                self.data_dir, self.taxonomy, sources=cfg.data.native_sources,
+                max_per_source=cfg.data.native_max_per_source, seed=cfg.seed, exclude=exclude,
+                general_tweets=cfg.data.general_tweets,
+            ))
+        return _without_sources(combine(tables), cfg.data.exclude_sources)
+
+    def _start_layers(self, encoder: SentenceEncoder) -> dict[str, np.ndarray] | None:
+        """Load ``finetune.from_bundle``'s fine-tuned layers into ``encoder`` (None: start from MiniLM)."""
+        bundle = self.config.finetune.from_bundle
+        if bundle is None:
+            return None
+        path = Path(bundle) / ENCODER_LAYERS_FILE
+        if not path.is_file():
+            raise ConfigError(f"finetune.from_bundle: expected fine-tuned layers at {path}, found nothing there.")
+        weights = load_file(str(path))
+        apply_layer_weights(encoder, weights)
+        logger.info("Encoder layers from %s (%d tensors)", path, len(weights))
+        return weights
+
     def _finetune(self, encoder: SentenceEncoder, table: TrainingTable, texts: list[str]) -> dict[str, np.ndarray] | None:
         ft = self.config.finetune
         if ft.layers == 0 or ft.epochs == 0 or ft.max_examples == 0:
             return None
         rng = np.random.default_rng(self.config.seed)
         train_rows = np.flatnonzero((table.frame["split"] == "train").to_numpy())
-        rows = rng.permutation(train_rows)[: ft.max_examples]
+        # A row of weight w is seen about w times as often (the corpus above the rest).
+        weight = table.frame["weight"].to_numpy(dtype=float) if "weight" in table.frame else np.ones(len(table.frame))
+        repeats = np.maximum(1, np.round(weight[train_rows]).astype(int))
+        rows = rng.permutation(np.repeat(train_rows, repeats))[: ft.max_examples]
         weights = finetune_top_layers(
             encoder, [texts[i] for i in rows], _targets(table, rows, self.taxonomy.stage_labels),
             n_sentiment=len(SENTIMENT_LABELS), n_stage=len(self.taxonomy.stage_labels), layers=ft.layers,
@@ -205,7 +254,10 @@ class Trainer:
                 "location": self.settings.encoder,
                 "sha256": encoder.weights_sha256,
                 "max_seq_length": self.config.finetune.max_seq_length,
-                "fine_tuned_layers": self.config.finetune.layers if self.config.finetune.epochs else 0,
+                "fine_tuned_layers": (
+                    self.config.finetune.layers if self.config.finetune.epochs or self.config.finetune.from_bundle else 0
+                ),
+                "layers_from": str(self.config.finetune.from_bundle) if self.config.finetune.from_bundle else None,
             },
             "data": table.fingerprints,
             "packages": _package_versions(),
@@ -228,6 +280,14 @@ class Trainer:
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
         logger.info("Wrote bundle %s", target)
         return target
+
+
+def _without_sources(table: TrainingTable, sources: list[str]) -> TrainingTable:
+    if not sources:
+        return table
+    keep = ~table.frame["source"].isin(sources).to_numpy()
+    return TrainingTable(table.frame[keep].reset_index(drop=True), table.touchpoints[keep],
+                         table.touchpoint_labels, table.fingerprints)
 
 
 def _toml_safe(value: Any) -> Any:

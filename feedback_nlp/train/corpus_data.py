@@ -1,0 +1,159 @@
+"""Training rows from what users send: the annotated CX corpus and the new sets' own labels.
+
+Three kinds of rows make the training table (``origin`` column):
+
+- ``corpus``: the annotated CX corpus (``annotations/cx_corpus.jsonl``), every task labelled by
+  people following the guide; the core of the training data, weighted up.
+- ``native``: the new sets' own labels where they state sentiment (complaint flags, star
+  ratings, survey sentiment, help-desk quality scores) and little else; general tweets teach
+  stage ``none`` with no touchpoints.
+- ``mapped``: the older sources through the reviewed mapping tables (:mod:`feedback_nlp.train.data`).
+
+Calibration and touchpoint thresholds are tuned on a held-out share of the corpus only: it is the
+sample that looks like what users send.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from feedback_nlp.corpus.annotations import CORPUS_LABELS, load_cx_corpus
+from feedback_nlp.corpus.sources import read_source
+from feedback_nlp.errors import DataError
+from feedback_nlp.taxonomy.labels import Taxonomy
+from feedback_nlp.train.data import TrainingTable, gold_key
+from feedback_nlp.train.datasets import load_gold
+
+logger = logging.getLogger(__name__)
+
+FRAME_COLUMNS = ["text", "source", "kind", "sentiment", "journey_stage", "split", "weight", "origin"]
+
+#: Sources whose own labels give sentiment (and, for some, a stage or a touchpoint).
+NATIVE_SOURCES = ("brand_complaint_tweets", "neobank_app_reviews", "nhs_patient_surveys", "helpdesk_csat_survey")
+
+
+def corpus_table(
+    data_dir: Path, taxonomy: Taxonomy, *, weight: float, eval_fraction: float, seed: int,
+    labels_path: Path = CORPUS_LABELS,
+) -> TrainingTable:
+    """The annotated corpus as training rows: every label known, a held-out share for calibration."""
+    joined = load_cx_corpus(data_dir, labels_path)
+    if joined.missing or joined.changed:
+        logger.warning(
+            "corpus: %d labelled rows missing from the shared data, %d with a changed text (left out)",
+            len(joined.missing), len(joined.changed),
+        )
+    frame = joined.frame
+    if frame.empty:
+        raise DataError(f"No corpus label could be joined with a text in {data_dir}.")
+    rng = np.random.default_rng(seed)
+    out = pd.DataFrame(
+        {
+            "text": frame["text"], "source": frame["source"], "kind": frame["kind"],
+            "sentiment": frame["sentiment"], "journey_stage": frame["journey_stage"],
+            "split": np.where(rng.random(len(frame)) < eval_fraction, "eval", "train"),
+            "weight": weight, "origin": "corpus",
+            "industry": frame["industry"],
+        }
+    )
+    labels = taxonomy.touchpoint_labels
+    matrix = np.array(
+        [[1.0 if label in set(tps) else 0.0 for label in labels] for tps in frame["touchpoints"]], dtype=np.float32
+    )
+    return TrainingTable(out.reset_index(drop=True), matrix, labels, {"cx_corpus": {"used": len(out)}})
+
+
+def _native_sentiment(source: str, native: pd.Series) -> pd.Series:
+    """Sentiment from a source's own label string (see ``feedback_nlp.corpus.sources``)."""
+    fields = native.str.split("|").str[0].str.split("=")
+    name, value = fields.str[0], pd.to_numeric(fields.str[1], errors="coerce")
+    if source == "brand_complaint_tweets":  # complaint=1 is a stated problem; complaint=0 mixes the rest
+        return pd.Series(np.where(value == 1, "negative", None), index=native.index, dtype=object)
+    if source == "neobank_app_reviews":  # 1-2 stars negative, 4-5 positive, 3 mixed (left out)
+        return pd.Series(np.select([value <= 2, value >= 4], ["negative", "positive"], None), index=native.index, dtype=object)
+    if source == "nhs_patient_surveys":
+        # v6: comment sentiment 1 very positive .. 5 very negative; phase 1: criticality -5 .. +3.
+        v6 = name == "sentiment"
+        result = np.where(
+            v6,
+            np.select([value <= 2, value == 3, value >= 4], ["positive", "neutral", "negative"], None),
+            np.select([value < 0, value > 0], ["negative", "positive"], None),
+        )
+        return pd.Series(result, index=native.index, dtype=object)
+    if source == "helpdesk_csat_survey":  # 1 reports a problem, 4 is praise; 2 and 3 are unclear
+        return pd.Series(np.select([value == 1, value == 4], ["negative", "positive"], None), index=native.index, dtype=object)
+    raise DataError(f"No native sentiment rule for '{source}'; expected one of {list(NATIVE_SOURCES)}")
+
+
+def native_table(
+    data_dir: Path, taxonomy: Taxonomy, *, sources: list[str], max_per_source: int, seed: int,
+    exclude: set[str], general_tweets: int,
+) -> TrainingTable:
+    """The new sets' own labels as training rows (sentiment; stage and touchpoints mostly unknown).
+
+    ``exclude`` holds :func:`gold_key` values of texts to leave out (the gold set, the corpus).
+    """
+    labels = taxonomy.touchpoint_labels
+    frames, matrices = [], []
+    for source in sources:
+        rows = read_source(source, data_dir)
+        rows = rows[~rows["text"].map(gold_key).isin(exclude)]
+        general = rows["industry"] == "general"
+        brand = rows[~general].assign(sentiment=_native_sentiment(source, rows.loc[~general, "native"]))
+        brand = brand[brand["sentiment"].notna()]
+        brand = brand.sample(n=min(max_per_source, len(brand)), random_state=seed)
+        brand["journey_stage"] = "support" if source == "helpdesk_csat_survey" else None
+        matrix = np.full((len(brand), len(labels)), np.nan, dtype=np.float32)
+        if source == "neobank_app_reviews" and "mobile_app" in labels:  # an app review is about the app
+            matrix[:, labels.index("mobile_app")] = 1.0
+        frames.append(brand)
+        matrices.append(matrix)
+        if general.any() and general_tweets:
+            # Tweets about nothing a company does: stage none, no touchpoint, sentiment unknown.
+            plain = rows[general].sample(n=min(general_tweets, int(general.sum())), random_state=seed)
+            frames.append(plain.assign(sentiment=None, journey_stage="none"))
+            matrices.append(np.zeros((len(plain), len(labels)), dtype=np.float32))
+    frame = pd.concat(frames, ignore_index=True)
+    out = pd.DataFrame(
+        {
+            "text": frame["text"], "source": frame["source"], "kind": frame["kind"],
+            "sentiment": frame["sentiment"], "journey_stage": frame["journey_stage"],
+            "split": "train", "weight": 1.0, "origin": "native", "industry": frame["industry"],
+        }
+    )
+    used = out.groupby("source").size().to_dict()
+    return TrainingTable(out, np.vstack(matrices), labels, {f"{s} (native labels)": {"used": n} for s, n in used.items()})
+
+
+def combine(tables: list[TrainingTable]) -> TrainingTable:
+    """One table from several; rows keep their own split, weight and origin."""
+    frames = []
+    for table in tables:
+        frame = table.frame.copy()
+        for column, default in (("weight", 1.0), ("origin", "mapped"), ("industry", "")):
+            if column not in frame:
+                frame[column] = default
+        frames.append(frame)
+    fingerprints: dict[str, dict[str, object]] = {}
+    for table in tables:
+        fingerprints.update(table.fingerprints)
+    return TrainingTable(
+        pd.concat(frames, ignore_index=True),
+        np.vstack([t.touchpoints for t in tables]),
+        tables[0].touchpoint_labels,
+        fingerprints,
+    )
+
+
+def exclusion_keys(gold_path: Path | None, corpus: TrainingTable | None) -> set[str]:
+    """Texts no other row may repeat: the gold set's (never trained on) and the corpus's."""
+    keys: set[str] = set()
+    if gold_path is not None and gold_path.exists():
+        keys |= {gold_key(t) for t in load_gold(gold_path)["text"]}
+    if corpus is not None:
+        keys |= {gold_key(t) for t in corpus.frame["text"]}
+    return keys
