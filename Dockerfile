@@ -14,6 +14,8 @@ ENV PIP_FIND_LINKS=${PIP_FIND_LINKS} \
     TRANSFORMERS_OFFLINE=1
 
 WORKDIR /app
+# The runtime lock only: no test, notebook or Spark packages (those are requirements-dev.lock and
+# requirements-spark.lock).
 COPY requirements.lock ./
 RUN pip install -r requirements.lock
 
