@@ -15,7 +15,17 @@ LICENCES = {
     "nlupp_hotels": "NLU++ hotels (PolyAI): CC BY 4.0",
     "bitext_support": "Bitext customer support (synthetic): CDLA-Sharing-1.0",
     "cfpb_complaints": "CFPB Consumer Complaint Database: US government data",
+    "brand_support_tweets": "Customer Support on Twitter samples: no licence file, corpus published for non-commercial use (CC BY-NC-SA 4.0 as listed by its publisher); IBM part Apache-2.0",
+    "brand_complaint_tweets": "Complaints in social media (ACL 2019): no licence stated, research release",
+    "neobank_app_reviews": "App Store reviews of four banks: no licence stated",
+    "multidogo_chats": "MultiDoGO (Amazon): CDLA-Permissive-1.0",
+    "dstc11_call_utterances": "DSTC11 track 2 (Amazon): CDLA-Permissive-2.0",
+    "nhs_patient_surveys": "NHS Friends and Family Test (pxtextmining): MIT",
+    "helpdesk_csat_survey": "IT help-desk survey comments: no licence stated",
+    "cx_corpus": "this project's labels (Apache-2.0) over the texts of the sources it draws from; their licences apply",
 }
+#: Sources whose licence restricts commercial use or is not stated: a card says so.
+RESTRICTED = ("brand_support_tweets", "brand_complaint_tweets", "neobank_app_reviews", "helpdesk_csat_survey")
 
 
 def _pct(value: float) -> str:
@@ -46,7 +56,8 @@ def render_card(manifest: dict[str, Any]) -> str:
         "",
         "## Model",
         f"- Encoder: all-MiniLM-L6-v2 (`{enc['location']}`, weights sha256 `{enc['sha256']}`),",
-        f"  top {enc['fine_tuned_layers']} layer(s) fine-tuned on all three tasks (shipped as float16 deltas),",
+        f"  top {enc['fine_tuned_layers']} layer(s) fine-tuned on all three tasks (shipped as float16 deltas"
+        + (f"; started from `{enc['layers_from']}`" if enc.get("layers_from") else "") + "),",
         f"  {enc['max_seq_length']} tokens per text or segment.",
         "- Heads: multinomial logistic regression (sentiment, journey stage) with temperature calibration;",
         "  one-vs-rest logistic regression over the embedding plus keyword hits (touchpoints), with",
@@ -55,17 +66,29 @@ def render_card(manifest: dict[str, Any]) -> str:
         f"(fingerprint `{manifest['taxonomy']['fingerprint']}`).",
         "",
         "## Training data",
-        "Native labels were mapped onto the taxonomy with the reviewed tables in",
-        "`feedback_nlp/train/mappings/`; channel touchpoints come from keyword weak supervision;",
-        "texts of the gold set were removed before training.",
+        "The annotated CX corpus (`annotations/cx_corpus.jsonl`: texts of 12 shared sources labelled",
+        "by people against the guide, when the config uses it) is the core; the new sets' own labels",
+        "(complaint flags, star ratings, survey sentiment) add sentiment; older sources' native labels",
+        "were mapped onto the taxonomy with the reviewed tables in `feedback_nlp/train/mappings/`,",
+        "channel touchpoints there from keyword weak supervision. Texts of the gold set were removed",
+        "before training.",
         "",
         "| dataset | rows | gold texts removed | used | licence |",
         "|---|---|---|---|---|",
     ]
     for source, info in manifest.get("data", {}).items():
+        dataset = source.split(" ")[0]
         lines.append(
-            f"| {source} | {info['rows']} | {info['gold_removed']} | {info['used']} | {LICENCES.get(source, 'see SOURCE.txt')} |"
+            f"| {source} | {info.get('rows', '-')} | {info.get('gold_removed', '-')} | {info.get('used', '-')} | "
+            f"{LICENCES.get(dataset, 'see SOURCE.txt')} |"
         )
+    if any(source.split(" ")[0] in RESTRICTED for source in manifest.get("data", {})):
+        lines += [
+            "",
+            "Some sources above carry no licence or a non-commercial one (see their `SOURCE.txt`): check",
+            "them before using this model commercially, or retrain without them (`data.native_sources`,",
+            "and the corpus rows of those sources through `data.exclude_sources`).",
+        ]
     if gold:
         h = gold["headline"]
         lines += [
