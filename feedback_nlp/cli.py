@@ -106,12 +106,13 @@ def evaluate(
     typer.echo(f"model {pipeline.version} on {gold} ({report['sentiment']['n']} texts)")
     for name, value in report["headline"].items():
         typer.echo(f"  {name:<26} {value:.3f}")
-    typer.echo("  by source (sentiment F1 / stage F1 / touchpoints micro-F1):")
-    for source, row in report["by_source"].items():
-        typer.echo(
-            f"    {source:<26} {row['sentiment_macro_f1']:.3f} / {row['journey_stage_macro_f1']:.3f} / "
-            f"{row['touchpoints_micro_f1']:.3f}"
-        )
+    for column in ("source", "kind"):
+        typer.echo(f"  by {column} (sentiment F1 / stage F1 / touchpoints micro-F1 / stage none predicted vs labelled):")
+        for value, row in report[f"by_{column}"].items():
+            typer.echo(
+                f"    {value:<26} {row['sentiment_macro_f1']:.3f} / {row['journey_stage_macro_f1']:.3f} / "
+                f"{row['touchpoints_micro_f1']:.3f} / {row['none_rate_predicted']:.0%} vs {row['none_rate_labelled']:.0%}"
+            )
 
 
 def _batches(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:

@@ -292,8 +292,12 @@ def test_cli_evaluate_json(tmp_path: Path) -> None:
     assert set(report["headline"]) == {
         "sentiment_macro_f1", "sentiment_accuracy", "journey_stage_macro_f1",
         "journey_stage_accuracy", "touchpoints_micro_f1", "touchpoints_macro_f1",
+        "sentiment_ece", "journey_stage_ece",
     }  # fmt: skip
+    assert 0.0 <= report["headline"]["sentiment_ece"] <= 1.0
     assert set(report["by_source"]) == {"reviews", "support"}
+    assert set(report["by_kind"]) == {row.get("kind", "survey") for row in GOLD}
+    assert all(0.0 <= row["none_rate_predicted"] <= 1.0 for row in report["by_kind"].values())
     assert report["by_source"]["reviews"]["sentiment_accuracy"] == 1.0
     assert report["by_source"]["support"]["sentiment_accuracy"] == 0.5
     # tp 3 (mobile_app, delivery, billing), fp 1 (billing again on g4), fn 0 -> 6/7

@@ -11,7 +11,7 @@ import pandas as pd
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Prediction
 from feedback_nlp.train.datasets import load_gold
-from feedback_nlp.train.metrics import multi_label_report, single_label_report
+from feedback_nlp.train.metrics import expected_calibration_error, multi_label_report, single_label_report
 
 #: The gold set's kinds, as record kinds.
 GOLD_KINDS = {
@@ -73,15 +73,26 @@ def score_predictions(
     sentiment = [p.sentiment.label for p in predictions]
     stage = [p.journey_stage.label for p in predictions]
     tps = [[t.label for t in p.touchpoints] for p in predictions]
+    sentiment_confidence = [max((p.sentiment.probabilities or {"": 1.0}).values()) for p in predictions]
     return {
         "sentiment": single_label_report(list(gold["sentiment"]), sentiment, SENTIMENT_LABELS),
         "journey_stage": single_label_report(list(gold["journey_stage"]), stage, stages),
         "touchpoints": multi_label_report(list(gold["touchpoints"]), tps, touchpoints),
+        "calibration": {
+            "sentiment_ece": expected_calibration_error(
+                sentiment_confidence, [a == b for a, b in zip(sentiment, gold["sentiment"], strict=True)]
+            ),
+            "journey_stage_ece": expected_calibration_error(
+                [p.journey_stage.confidence for p in predictions],
+                [a == b for a, b in zip(stage, gold["journey_stage"], strict=True)],
+            ),
+        },
     }
 
 
 def headline(report: dict[str, Any]) -> dict[str, float]:
-    """The five numbers the targets are stated in."""
+    """The numbers the targets are stated in (and the calibration errors, where the report has them)."""
+    calibration = report.get("calibration", {})
     return {
         "sentiment_macro_f1": report["sentiment"]["macro_f1"],
         "sentiment_accuracy": report["sentiment"]["accuracy"],
@@ -89,6 +100,7 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
         "journey_stage_accuracy": report["journey_stage"]["accuracy"],
         "touchpoints_micro_f1": report["touchpoints"]["micro_f1"],
         "touchpoints_macro_f1": report["touchpoints"]["macro_f1"],
+        **calibration,
     }
 
 
@@ -110,12 +122,13 @@ def evaluate_predictions(
     """Overall, per-source and headline reports for predictions aligned with a prepared ``gold``."""
     gold = gold.reset_index(drop=True)
     report = score_predictions(gold, predictions, stages, touchpoints)
-    report["by_source"] = {}
-    for source, rows in gold.groupby("source"):
-        positions = [gold.index.get_loc(i) for i in rows.index]
-        subset = [predictions[i] for i in positions]
-        report["by_source"][source] = headline(
-            score_predictions(rows.reset_index(drop=True), subset, stages, touchpoints)
-        )
+    for column in ("source", "kind"):
+        report[f"by_{column}"] = {}
+        for value, rows in gold.groupby(column):
+            subset = [predictions[gold.index.get_loc(i)] for i in rows.index]
+            report[f"by_{column}"][value] = headline(
+                score_predictions(rows.reset_index(drop=True), subset, stages, touchpoints)
+            ) | {"none_rate_predicted": sum(p.journey_stage.label == "none" for p in subset) / len(subset),
+                 "none_rate_labelled": float((rows["journey_stage"] == "none").mean())}
     report["headline"] = headline(report)
     return report

@@ -75,3 +75,17 @@ def multi_label_report(
             for i, label in enumerate(labels)
         },
     }
+
+
+def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], bins: int = 15) -> float:
+    """ECE: the share-weighted gap between mean confidence and accuracy over equal-width bins.
+
+    ``confidence`` is the probability of the predicted label, ``correct`` whether it was right.
+    """
+    conf = np.asarray(confidence, dtype=float)
+    hits = np.asarray(correct, dtype=float)
+    if conf.size == 0:
+        return 0.0
+    which = np.clip(np.digitize(conf, np.linspace(0.0, 1.0, bins + 1)[1:-1]), 0, bins - 1)
+    return float(sum((which == b).mean() * abs(conf[which == b].mean() - hits[which == b].mean())
+                     for b in range(bins) if (which == b).any()))

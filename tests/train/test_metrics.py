@@ -93,3 +93,13 @@ def test_multi_label_report_single_label() -> None:
     assert report["per_label"]["phone"] == pytest.approx({"precision": 0.5, "recall": 1.0, "f1": 2 / 3, "support": 1})
     assert report["micro_f1"] == pytest.approx(2 / 3)
     assert report["macro_f1"] == pytest.approx(2 / 3)
+
+
+def test_expected_calibration_error() -> None:
+    from feedback_nlp.train.metrics import expected_calibration_error
+
+    # Perfectly calibrated: 80% confident and right 4 times in 5.
+    assert expected_calibration_error([0.8] * 5, [True, True, True, True, False]) == pytest.approx(0.0)
+    # Over-confident: 90% sure, always wrong.
+    assert expected_calibration_error([0.9] * 4, [False] * 4) == pytest.approx(0.9)
+    assert expected_calibration_error([], []) == 0.0
