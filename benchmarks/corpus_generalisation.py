@@ -113,7 +113,13 @@ def scores(rows: pd.DataFrame, predictions: list[Any], stages: list[str], touchp
 
 
 def records_of(rows: pd.DataFrame) -> list[FeedbackRecord]:
-    return [FeedbackRecord(kind=FeedbackKind(k), text=t) for t, k in zip(rows["text"], rows["kind"], strict=True)]
+    """The corpus rows as records; a transcript carries its source's channel (phone, chat), as a
+    contact-centre export would."""
+    channels = rows["channel"] if "channel" in rows else [""] * len(rows)
+    return [
+        FeedbackRecord(kind=FeedbackKind(k), text=t, channel=c or None)
+        for t, k, c in zip(rows["text"], rows["kind"], channels, strict=True)
+    ]
 
 
 def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
@@ -131,6 +137,7 @@ def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
 
     frame = table.frame
     corpus_rows = frame[frame["origin"] == "corpus"].copy()
+    corpus_rows["channel"] = corpus_rows["channel"].fillna("") if "channel" in corpus_rows else ""
     labels = table.touchpoint_labels
     corpus_rows["touchpoints"] = [
         [labels[j] for j in np.flatnonzero(table.touchpoints[i] == 1)] for i in corpus_rows.index

@@ -38,6 +38,21 @@ logger = logging.getLogger(__name__)
 #: The fewest records per lane before a call is split (a service micro-batch never is).
 LANE_MIN_RECORDS = 64
 
+#: A transcript's declared ``channel`` names the touchpoint the conversation happened on
+#: (docs/taxonomy.md, ruling 3): a call transcript is about ``phone``, a chat about ``chat``.
+TRANSCRIPT_CHANNELS = {
+    "phone": "phone", "call": "phone", "voice": "phone", "call centre": "phone", "call center": "phone",
+    "ivr": "phone", "chat": "chat", "live chat": "chat", "webchat": "chat", "web chat": "chat",
+    "messaging": "chat", "chatbot": "chat", "email": "email", "e-mail": "email",
+}
+
+
+def declared_touchpoint(record: FeedbackRecord) -> str | None:
+    """The touchpoint a transcript's ``channel`` field names, if any (other kinds: none)."""
+    if record.kind is not FeedbackKind.TRANSCRIPT or not record.channel:
+        return None
+    return TRANSCRIPT_CHANNELS.get(record.channel.strip().lower())
+
 
 class Encoder(Protocol):
     """What the pipeline needs from an encoder (see :class:`SentenceEncoder`)."""
@@ -241,11 +256,18 @@ class FeedbackPipeline:
             return scores.sentiment[row]
         return 0.5 * scores.sentiment[row] + 0.5 * scores.sentiment[list(seg_rows)].mean(axis=0)
 
-    def _touchpoints(self, proba: np.ndarray) -> list[LabelScore]:
-        chosen = np.flatnonzero(proba >= self.heads.touchpoints.thresholds_)
+    def _touchpoints(self, proba: np.ndarray, declared: str | None = None) -> list[LabelScore]:
+        chosen = set(np.flatnonzero(proba >= self.heads.touchpoints.thresholds_).tolist())
+        classes = [str(c) for c in self.heads.touchpoints.classes_]
+        if declared in classes:
+            chosen.add(classes.index(declared))
         ranked = sorted(chosen, key=lambda j: -proba[j])
         return [
-            LabelScore(label=str(self.heads.touchpoints.classes_[j]), confidence=round(float(proba[j]), 4))
+            LabelScore(
+                label=classes[j],
+                # The declared channel is a fact of the record, not a guess.
+                confidence=1.0 if classes[j] == declared else round(float(proba[j]), 4),
+            )
             for j in ranked
         ]
 
@@ -277,7 +299,7 @@ class FeedbackPipeline:
             journey_stage=LabelScore(
                 label=str(self.heads.stage.classes_[best]), confidence=round(float(stage_proba[best]), 4)
             ),
-            touchpoints=self._touchpoints(scores.touchpoints[row]),
+            touchpoints=self._touchpoints(scores.touchpoints[row], declared_touchpoint(record)),
             topic=scores.topics[row],
             segments=segment_predictions,
             model_version=self.version,

@@ -233,3 +233,21 @@ def test_check_contract_rejects_broken_prediction(fake_pipeline: FeedbackPipelin
     breakage(data)
     with pytest.raises(AssertionError):
         check_contract(Prediction.model_validate(data))
+
+
+def test_transcript_channel_adds_its_touchpoint(fake_pipeline: FeedbackPipeline) -> None:
+    # docs/taxonomy.md ruling 3: a call transcript is about `phone`, a chat about `chat`;
+    # the channel of another kind of record names where it was posted, not what it is about.
+    text = "Customer: I'd like a quote for my car\nAgent: Sure"
+    call, chat, plain = fake_pipeline.predict(
+        [
+            FeedbackRecord(kind="transcript", text=text, channel="Phone"),
+            FeedbackRecord(kind="transcript", text=text, channel="live chat"),
+            FeedbackRecord(kind="transcript", text=text),
+        ]
+    )
+    assert {"phone": 1.0}.items() <= {t.label: t.confidence for t in call.touchpoints}.items()
+    assert "chat" in {t.label for t in chat.touchpoints}
+    assert "phone" not in {t.label for t in plain.touchpoints} and "chat" not in {t.label for t in plain.touchpoints}
+    [social] = fake_pipeline.predict([FeedbackRecord(kind="social", text="my parcel is late", channel="chat")])
+    assert "chat" not in {t.label for t in social.touchpoints}

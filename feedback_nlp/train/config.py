@@ -54,6 +54,9 @@ class DataConfig(BaseModel):
     native_max_per_source: int = Field(default=2000, ge=0)
     #: General tweets (about nothing a company does) that teach stage ``none``.
     general_tweets: int = Field(default=300, ge=0)
+    #: Mapped sources that give sentiment only: their stage and touchpoint mappings are dropped
+    #: (TweetEval maps every tweet to stage ``none``, which taught "a tweet is about nothing").
+    sentiment_only_sources: list[str] = Field(default_factory=list)
     #: Sources left out of every part of the table (leave-sources-out evaluation).
     exclude_sources: list[str] = Field(default_factory=list)
 

@@ -57,7 +57,7 @@ def corpus_table(
             "sentiment": frame["sentiment"], "journey_stage": frame["journey_stage"],
             "split": np.where(rng.random(len(frame)) < eval_fraction, "eval", "train"),
             "weight": weight, "origin": "corpus",
-            "industry": frame["industry"],
+            "industry": frame["industry"], "channel": frame["channel"],
         }
     )
     labels = taxonomy.touchpoint_labels

@@ -195,6 +195,9 @@ class Trainer:
             # Calibrate on what users send: the mapped rows all train.
             mapped.frame["split"] = "train"
         exclude = exclusion_keys(gold, corpus)
+        only_sentiment = mapped.frame["source"].isin(cfg.data.sentiment_only_sources).to_numpy()
+        mapped.frame.loc[only_sentiment, "journey_stage"] = None
+        mapped.touchpoints[only_sentiment] = np.nan
         keep = ~mapped.frame["text"].map(gold_key).isin(exclude).to_numpy()
         tables.append(TrainingTable(mapped.frame[keep].reset_index(drop=True), mapped.touchpoints[keep],
                                     mapped.touchpoint_labels, mapped.fingerprints))

@@ -130,7 +130,7 @@ def test_report_is_html_with_the_topic_labels(running, with_topics: TopicModel, 
     assert "<html" in page.lower() and "Traceback" not in page
     # Every topic the stored records fall in is in the page, under its name.
     stored = fake_pipeline.customer_texts([FeedbackRecord.model_validate(r) for r in records])
-    inputs = [normalize(text, "review") for text in stored]
+    inputs = [normalize(text) for text in stored]
     topics = {a.topic for a in with_topics.assign(fake_pipeline.embed(inputs))} - {OUTLIER}
     assert len(topics) >= 3
     for topic_id in topics:
