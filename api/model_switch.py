@@ -60,7 +60,7 @@ class Serving:
 
 
 def _default_loader(bundle: Path) -> FeedbackPipeline:
-    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.storage.loading import load_pipeline
 
     return load_pipeline(bundle)
 

@@ -12,21 +12,20 @@ from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
 
 if TYPE_CHECKING:
     from feedback_nlp.pipeline import FeedbackPipeline
+    from feedback_nlp.storage.loading import load_pipeline
 
 __all__ = ["FeedbackPipeline", "FeedbackRecord", "Prediction", "Taxonomy", "load_pipeline"]
 __version__ = "0.1.0"
 
 
-def load_pipeline(model_dir: Any = None) -> FeedbackPipeline:
-    """Load the pipeline from a model bundle (the ``model_dir`` setting by default)."""
-    from feedback_nlp.pipeline import load_pipeline as _load
-
-    return _load(model_dir)
-
-
 def __getattr__(name: str) -> Any:
-    if name == "FeedbackPipeline":  # imported lazily: it pulls in spaCy and torch
+    # Imported lazily: both pull in spaCy and the encoder code.
+    if name == "FeedbackPipeline":
         from feedback_nlp.pipeline import FeedbackPipeline
 
         return FeedbackPipeline
+    if name == "load_pipeline":  # the one loader (storage/loading.py), with its ``topics`` argument
+        from feedback_nlp.storage.loading import load_pipeline
+
+        return load_pipeline
     raise AttributeError(name)

@@ -92,7 +92,7 @@ def evaluate(
 ) -> None:
     """Evaluate a bundle on a labelled gold set."""
     _setup_logging(False)
-    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.storage.loading import load_pipeline
     from feedback_nlp.train.evaluate import evaluate_gold
 
     try:
@@ -171,7 +171,7 @@ def classify(
     from tqdm import tqdm
 
     from feedback_nlp.fileio import open_output, read_records, write_jsonl
-    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.storage.loading import load_pipeline
 
     options = opt.InputOptions(kind, text_column, id_column, created_at_column, kind_column, rating_column,
                                nps_column, source_column, skip_rows, date_format, on_bad_date)
@@ -217,7 +217,7 @@ def card(
     ] = None,
 ) -> None:
     """Re-render a bundle's model card (with fresh baselines or gold-set figures)."""
-    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.storage.loading import load_pipeline
     from feedback_nlp.train.card import refresh_card
     from feedback_nlp.train.evaluate import evaluate_gold
 

@@ -18,12 +18,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
-
-if TYPE_CHECKING:
-    from feedback_nlp.pipeline import FeedbackPipeline
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +44,21 @@ def auto_lanes(encoder: object, *, threads: int | None = None, most: int = 4) ->
     return max(1, min(threads, most))
 
 
+class LanePipeline(Protocol):
+    """What a lane runs: :class:`feedback_nlp.pipeline.FeedbackPipeline` (which builds its lanes,
+    so this module does not import it back)."""
+
+    topic_model: Any
+
+    def predict_one_lane(self, records: Sequence[FeedbackRecord]) -> list[Prediction]:
+        """Predict ``records`` in the calling thread."""
+        ...
+
+    def copy_for_lane(self) -> LanePipeline:
+        """A copy that is safe to run in another thread beside this one."""
+        ...
+
+
 class Lanes:
     """Runs :meth:`FeedbackPipeline.predict_one_lane` on contiguous chunks, one thread per lane.
 
@@ -57,7 +69,7 @@ class Lanes:
         threads_per_lane: PyTorch intra-op threads in each lane's thread.
     """
 
-    def __init__(self, pipeline: FeedbackPipeline, lanes: int, *, min_records: int = 64, threads_per_lane: int = 1) -> None:
+    def __init__(self, pipeline: LanePipeline, lanes: int, *, min_records: int = 64, threads_per_lane: int = 1) -> None:
         if lanes < 2:
             raise ValueError(f"Lanes needs at least 2 lanes, got {lanes}")
         self.pipelines = [pipeline, *(pipeline.copy_for_lane() for _ in range(lanes - 1))]
@@ -90,7 +102,7 @@ class Lanes:
     def use_topics(self, topic_model: object) -> None:
         """Attach (or detach, with ``None``) the topic model on every lane copy."""
         for pipeline in self.pipelines[1:]:
-            pipeline.topic_model = topic_model  # type: ignore[assignment]
+            pipeline.topic_model = topic_model
 
     def close(self) -> None:
         """Stop the lane threads (the pipeline then runs on one lane)."""

@@ -12,11 +12,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from feedback_nlp.heads.heads import TaskHeads
+from feedback_nlp.lanes import Lanes
 from feedback_nlp.taxonomy.keywords import KeywordMatcher
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
 from feedback_nlp.taxonomy.records import (
@@ -29,9 +30,6 @@ from feedback_nlp.taxonomy.records import (
     TopicResult,
 )
 from feedback_nlp.text import encoder_input, make_nlp, prepare_inputs, segment_texts
-
-if TYPE_CHECKING:
-    from feedback_nlp.lanes import Lanes
 
 logger = logging.getLogger(__name__)
 
@@ -137,8 +135,6 @@ class FeedbackPipeline:
         with self._lanes_lock:
             if self.lanes is None:
                 import torch
-
-                from feedback_nlp.lanes import Lanes
 
                 # The caller's thread budget, shared out between the lanes.
                 threads = max(1, torch.get_num_threads() // self._lane_count)
@@ -306,17 +302,15 @@ class FeedbackPipeline:
         )
 
 
-def load_pipeline(model_dir: str | Path | None = None, *, topics: bool = True) -> FeedbackPipeline:
-    """Load the pipeline from a bundle folder (the ``model_dir`` setting by default).
 
-    With ``topics``, a topic model deployed at the ``topic_model_dir`` setting is attached, so
-    predictions carry topics; it must have been fitted on this bundle's embeddings.
+def __getattr__(name: str) -> Any:
+    """``feedback_nlp.pipeline.load_pipeline``: the loader's old address, resolved on each access.
+
+    The loader lives in :mod:`feedback_nlp.storage.loading` (use ``feedback_nlp.load_pipeline``);
+    this alias keeps older callers working without an import cycle at module load.
     """
-    from feedback_nlp.storage.model import load_bundle
+    if name == "load_pipeline":
+        from feedback_nlp.storage import loading
 
-    pipeline = load_bundle(model_dir)
-    if topics:
-        from feedback_nlp.topics.deploy import attach_deployed
-
-        attach_deployed(pipeline)
-    return pipeline
+        return loading.load_pipeline
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

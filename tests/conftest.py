@@ -72,7 +72,7 @@ def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def fake_pipeline(tiny_bundle: Path, settings: Settings):  # noqa: ANN201
     """The tiny bundle loaded with the fake encoder."""
-    from feedback_nlp.storage.model import load_bundle
+    from feedback_nlp.storage.loading import load_bundle
 
     return load_bundle(tiny_bundle, settings, encoder=FakeEncoder())
 

@@ -21,7 +21,7 @@ from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
 from feedback_nlp.settings import Settings
 from feedback_nlp.storage.bundle import new_bundle
-from feedback_nlp.storage.model import CARD_FILE, TAXONOMY_FILE
+from feedback_nlp.storage.loading import CARD_FILE, TAXONOMY_FILE
 from feedback_nlp.taxonomy.keywords import KeywordMatcher
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
 from feedback_nlp.taxonomy.records import LabelScore, Prediction

@@ -56,7 +56,7 @@ def main() -> None:
     from api.main import create_app
     from api.observability import configure_logging
     from feedback_nlp.settings import Settings
-    from feedback_nlp.storage.model import load_bundle
+    from feedback_nlp.storage.loading import load_bundle
 
     configure_logging(args.log_level)
     bundle = args.bundle or build_tiny_bundle(Path(tempfile.mkdtemp(prefix="fake-server-")) / "tiny")

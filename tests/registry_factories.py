@@ -50,7 +50,7 @@ def registry_settings(registry: Path, model_dir: Path, **overrides: Any) -> Sett
 
 def load_fake(bundle: Path) -> Any:
     """A bundle's pipeline with the fake encoder (the registry's and the service's loader in tests)."""
-    from feedback_nlp.storage.model import load_bundle
+    from feedback_nlp.storage.loading import load_bundle
 
     return load_bundle(bundle, fake_settings(), encoder=FakeEncoder())
 

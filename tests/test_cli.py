@@ -9,14 +9,14 @@ import pytest
 from factories import check_contract
 from typer.testing import CliRunner
 
-import feedback_nlp.pipeline
+import feedback_nlp.storage.loading
 from feedback_nlp.cli import EXIT_ROWS_FAILED, app
 from feedback_nlp.settings import PROJECT_ROOT, get_settings
 from feedback_nlp.taxonomy.records import Prediction
 
 runner = CliRunner()
 #: The real loader, kept before any test replaces it with the fake one.
-REAL_LOAD_PIPELINE = feedback_nlp.pipeline.load_pipeline
+REAL_LOAD_PIPELINE = feedback_nlp.storage.loading.load_pipeline
 
 GOOD = [
     {"id": "a", "kind": "review", "text": "I love the app, it is great"},
@@ -35,7 +35,7 @@ def fake_loader(fake_pipeline, monkeypatch: pytest.MonkeyPatch) -> list:  # noqa
         calls.append(model_dir)
         return fake_pipeline
 
-    monkeypatch.setattr(feedback_nlp.pipeline, "load_pipeline", load)
+    monkeypatch.setattr(feedback_nlp.storage.loading, "load_pipeline", load)
     return calls
 
 
@@ -390,5 +390,5 @@ def classify_with_real_bundle(bundle: Path, tmp_path: Path) -> list[Prediction]:
 
 @pytest.mark.skipif(not (REAL_BUNDLE / "manifest.json").is_file(), reason="models/default not trained yet")
 def test_cli_classify_real_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(feedback_nlp.pipeline, "load_pipeline", REAL_LOAD_PIPELINE)
+    monkeypatch.setattr(feedback_nlp.storage.loading, "load_pipeline", REAL_LOAD_PIPELINE)
     classify_with_real_bundle(REAL_BUNDLE, tmp_path)

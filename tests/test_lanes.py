@@ -14,7 +14,7 @@ from feedback_nlp.encoders.minilm import SentenceEncoder
 from feedback_nlp.lanes import auto_lanes
 from feedback_nlp.pipeline import LANE_MIN_RECORDS, FeedbackPipeline
 from feedback_nlp.settings import Settings
-from feedback_nlp.storage.model import load_bundle
+from feedback_nlp.storage.loading import load_bundle
 from feedback_nlp.taxonomy.records import FeedbackRecord
 
 TEXTS = [

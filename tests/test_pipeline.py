@@ -10,7 +10,7 @@ from factories import FakeEncoder, check_contract
 
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.settings import Settings
-from feedback_nlp.storage.model import load_bundle
+from feedback_nlp.storage.loading import load_bundle
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Speaker, Turn
 from feedback_nlp.text import redact
 

@@ -98,9 +98,9 @@ def export(
         if classifier is not None:
             task_model = custom_task(classifier)
         else:
-            import feedback_nlp.pipeline as pipeline_module
+            from feedback_nlp.storage import loading
 
-            task_model = default_task(pipeline_module.load_pipeline(model, topics=False), task)
+            task_model = default_task(loading.load_pipeline(model, topics=False), task)
         ids, kinds, texts, inputs = _read_input(input, kind, text_column, id_column)
         already = _labelled_texts(labelled)
         keep = [i for i, t in enumerate(texts) if t not in already]

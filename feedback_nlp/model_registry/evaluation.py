@@ -44,7 +44,7 @@ PipelineLoader = Callable[[Path], Any]
 
 def load_for_evaluation(bundle: Path) -> Any:
     """The pipeline of ``bundle``, without the deployed topic model (topics are not scored)."""
-    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.storage.loading import load_pipeline
 
     return load_pipeline(bundle, topics=False)
 

@@ -27,7 +27,7 @@ def _classified_rows(path: str, options: opt.InputOptions, dates: DateTally) -> 
     ``dates`` counts the records without a usable created_at (left out of period breakdowns).
     """
     from feedback_nlp.fileio import read_records
-    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.storage.loading import load_pipeline
 
     pipeline = load_pipeline()
     batch = []

@@ -64,7 +64,7 @@ __all__ = [
 ERRORS_DIR = "_errors"
 
 #: The pipeline loader executors call with the model dir, as ``module:function``.
-DEFAULT_LOADER = "feedback_nlp.pipeline:load_pipeline"
+DEFAULT_LOADER = "feedback_nlp.storage.loading:load_pipeline"
 
 #: The Arrow layout of the prediction files: the records layout plus the model version.
 PREDICTION_SCHEMA: pa.Schema = RECORDS_SCHEMA.append(pa.field("model_version", pa.string()))

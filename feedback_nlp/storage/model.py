@@ -1,117 +1,25 @@
-"""Loading a pipeline from a model bundle, refusing bundles that do not match this code."""
+"""Moved to :mod:`feedback_nlp.storage.loading` (this name was easily confused with
+:mod:`feedback_nlp.storage.models`, the ORM tables).
 
-from __future__ import annotations
+A re-export kept for code outside this change that still imports it
+(``feedback_nlp/train/trainer.py``, ``feedback_nlp/train/retrain.py``, ``benchmarks/``,
+notebooks); new code imports :mod:`feedback_nlp.storage.loading`.
+"""
 
-import logging
-from pathlib import Path
+from feedback_nlp.storage.loading import (
+    CARD_FILE,
+    ENCODER_LAYERS_FILE,
+    SUPPORTED_TAXONOMY_VERSIONS,
+    TAXONOMY_FILE,
+    load_bundle,
+    load_pipeline,
+)
 
-from feedback_nlp.encoders.backends import build_encoder, resolve_backend
-from feedback_nlp.encoders.minilm import SentenceEncoder
-from feedback_nlp.errors import BundleError
-from feedback_nlp.heads.heads import TaskHeads
-from feedback_nlp.lanes import auto_lanes
-from feedback_nlp.settings import Settings, get_settings
-from feedback_nlp.storage.bundle import read_manifest
-from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
-
-logger = logging.getLogger(__name__)
-
-ENCODER_LAYERS_FILE = "encoder_layers.safetensors"
-TAXONOMY_FILE = "taxonomy.yaml"
-CARD_FILE = "README.md"
-
-#: Taxonomy versions this code knows how to serve.
-SUPPORTED_TAXONOMY_VERSIONS = range(1, 100)
-
-
-def _check_taxonomy(folder: Path, manifest: dict, settings: Settings) -> Taxonomy:
-    taxonomy = Taxonomy.from_file(folder / TAXONOMY_FILE)
-    expected = manifest.get("taxonomy", {})
-    if taxonomy.version not in SUPPORTED_TAXONOMY_VERSIONS or expected.get("version") != taxonomy.version:
-        raise BundleError(
-            f"Bundle {folder} is for taxonomy version {expected.get('version')!r} but holds "
-            f"version {taxonomy.version}; retrain it."
-        )
-    if expected.get("fingerprint") != taxonomy.fingerprint:
-        raise BundleError(f"Bundle {folder}: taxonomy.yaml does not match the manifest's fingerprint.")
-    if settings.taxonomy_path is not None:
-        wanted = Taxonomy.from_file(settings.taxonomy_path)
-        if wanted.fingerprint != taxonomy.fingerprint:
-            raise BundleError(
-                f"The configured taxonomy {settings.taxonomy_path} ({wanted.name} v{wanted.version}) "
-                f"is not the one bundle {folder} was trained on ({taxonomy.name} v{taxonomy.version}). "
-                "Train a bundle for it with `feedback-nlp train --set paths.taxonomy=...`, or unset "
-                "FEEDBACK_NLP_TAXONOMY_PATH."
-            )
-    return taxonomy
-
-
-def _check_labels(heads: TaskHeads, taxonomy: Taxonomy, folder: Path) -> None:
-    checks = {
-        "sentiment": (sorted(heads.sentiment.classes_), sorted(SENTIMENT_LABELS)),
-        "journey_stage": (sorted(heads.stage.classes_), sorted(taxonomy.stage_labels)),
-        "touchpoints": (list(heads.touchpoints.classes_), taxonomy.touchpoint_labels),
-    }
-    for task, (have, want) in checks.items():
-        if list(have) != list(want):
-            raise BundleError(
-                f"Bundle {folder}: the {task} head predicts {list(have)} but the taxonomy has {list(want)}."
-            )
-
-
-def load_bundle(
-    model_dir: str | Path | None = None,
-    settings: Settings | None = None,
-    *,
-    encoder: SentenceEncoder | None = None,
-):  # noqa: ANN201
-    """Load and verify the bundle at ``model_dir``; return a ready :class:`FeedbackPipeline`.
-
-    Args:
-        model_dir: the bundle folder; the ``model_dir`` setting when None.
-        settings: settings to use instead of the environment's.
-        encoder: an already-loaded encoder (tests pass a fake); the configured one when None.
-
-    Raises:
-        BundleError: the bundle is missing, tampered with, or was built for another taxonomy
-            or another encoder.
-    """
-    from feedback_nlp.pipeline import FeedbackPipeline
-
-    settings = settings or get_settings()
-    folder = Path(model_dir) if model_dir is not None else settings.model_dir
-    manifest = read_manifest(folder)
-    taxonomy = _check_taxonomy(folder, manifest, settings)
-    heads = TaskHeads.load(folder)
-    _check_labels(heads, taxonomy, folder)
-    encoder_info = manifest.get("encoder", {})
-    expected_sha = settings.encoder_sha256 or None
-    if expected_sha and encoder_info.get("sha256") and encoder_info["sha256"] != expected_sha:
-        raise BundleError(
-            f"Bundle {folder} was trained on encoder weights {encoder_info['sha256'][:12]}..., "
-            f"but the configured encoder is {expected_sha[:12]}...; retrain the bundle."
-        )
-    version = f"{manifest.get('name', 'model')}:{manifest.get('version', 'unknown')}"
-    if encoder is not None:
-        recorded = encoder_info.get("sha256")
-        if recorded and getattr(encoder, "weights_sha256", None) != recorded:
-            raise BundleError(
-                f"Bundle {folder} was trained on encoder weights {recorded[:12]}..., but the encoder "
-                f"passed in has {str(getattr(encoder, 'weights_sha256', None))[:12]}...; retrain the bundle."
-            )
-        return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)
-    layers_file = folder / ENCODER_LAYERS_FILE
-    encoder = build_encoder(
-        settings,
-        layers_file=layers_file if layers_file.is_file() else None,
-        # read_manifest has just checked the file against this hash.
-        layers_sha256=manifest["files"].get(ENCODER_LAYERS_FILE),
-        max_seq_length=int(encoder_info.get("max_seq_length", settings.max_seq_length)),
-    )
-    pipeline = FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)
-    pipeline.use_lanes(settings.lanes or auto_lanes(encoder))
-    logger.info(
-        "Loaded bundle %s (%s), encoder backend %s, precision %s, %d lane(s)",
-        folder, version, resolve_backend(settings), encoder.precision, pipeline.lane_count,
-    )
-    return pipeline
+__all__ = [
+    "CARD_FILE",
+    "ENCODER_LAYERS_FILE",
+    "SUPPORTED_TAXONOMY_VERSIONS",
+    "TAXONOMY_FILE",
+    "load_bundle",
+    "load_pipeline",
+]

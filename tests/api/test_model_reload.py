@@ -39,7 +39,7 @@ class Loads:
     count: int = 0
 
     def __call__(self, bundle: Path):  # noqa: ANN204
-        from feedback_nlp.storage.model import load_bundle
+        from feedback_nlp.storage.loading import load_bundle
 
         self.count += 1
         time.sleep(self.delay)  # a real load takes seconds; the old model must keep serving

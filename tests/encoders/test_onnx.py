@@ -302,7 +302,7 @@ def test_auto_with_torch_quantisation_stays_on_torch() -> None:
 
 
 def test_pipeline_loader_uses_the_onnx_backend(onnx_encoder: OnnxEncoder, cache_dir: Path) -> None:
-    from feedback_nlp.storage.model import load_bundle
+    from feedback_nlp.storage.loading import load_bundle
 
     settings = Settings(
         encoder_backend="onnx", cache_dir=cache_dir, encoder=ENCODER, encoder_sha256=MINILM_SHA256, taxonomy_path=None

@@ -11,7 +11,7 @@ from factories import FakeEncoder
 from typer.testing import CliRunner
 
 import feedback_nlp.custom.classifier
-import feedback_nlp.pipeline
+import feedback_nlp.storage.loading
 from feedback_nlp.cli import app
 
 runner = CliRunner()
@@ -39,7 +39,7 @@ FEEDBACK = [
 def fake_models(fake_pipeline, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     """The configured encoder is the fake one; the pipeline is the tiny fake bundle."""
     monkeypatch.setattr(feedback_nlp.custom.classifier, "default_encoder", lambda settings=None: FakeEncoder())
-    monkeypatch.setattr(feedback_nlp.pipeline, "load_pipeline", lambda model_dir=None, **_: fake_pipeline)
+    monkeypatch.setattr(feedback_nlp.storage.loading, "load_pipeline", lambda model_dir=None, **_: fake_pipeline)
 
 
 def _invoke(*args: str):  # noqa: ANN202

@@ -122,7 +122,7 @@ def test_promote_with_a_loose_tolerance_passes(env: dict[str, Path]) -> None:
 def test_classify_and_evaluate_use_the_promoted_model(
     command: str, env: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import feedback_nlp.pipeline
+    import feedback_nlp.storage.loading
     from feedback_nlp.errors import BundleError
 
     loaded: list[Path | None] = []
@@ -131,7 +131,7 @@ def test_classify_and_evaluate_use_the_promoted_model(
         loaded.append(model)
         raise BundleError("spy: not loading")
 
-    monkeypatch.setattr(feedback_nlp.pipeline, "load_pipeline", spy)
+    monkeypatch.setattr(feedback_nlp.storage.loading, "load_pipeline", spy)
     records = tmp_path / "in.jsonl"
     records.write_text('{"kind": "review", "text": "Fine."}\n', encoding="utf-8")
     args = [command, str(records)] if command == "classify" else [command, "--gold", str(env["gold"])]

@@ -217,12 +217,12 @@ def test_cli_score_reads_a_twitter_export_and_counts_the_undated_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_pipeline  # noqa: ANN001
 ) -> None:
     # Issue 15: the export's own date spelling, its column name, and a summary of the rows without a date.
-    import feedback_nlp.pipeline
+    import feedback_nlp.storage.loading
     from feedback_nlp.cli import app
     from feedback_nlp.settings import get_settings
 
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
-    monkeypatch.setattr(feedback_nlp.pipeline, "load_pipeline", lambda *a, **k: fake_pipeline)
+    monkeypatch.setattr(feedback_nlp.storage.loading, "load_pipeline", lambda *a, **k: fake_pipeline)
     get_settings.cache_clear()
     rows = ["tweet_id,text,tweet_created,airline"]
     rows += [f"{570306133677760513 + i},the delivery was late {i},2015-02-{10 + i % 15} 11:35:52 -0800,Virgin" for i in range(30)]

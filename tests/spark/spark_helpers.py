@@ -72,7 +72,7 @@ def load_fake_pipeline(model_dir: str | None) -> _PoisonedPipeline:
     """Load ``model_dir`` with the fake encoder, noting this process's id in ``../loads.log``."""
     from factories import FakeEncoder, fake_settings
 
-    from feedback_nlp.storage.model import load_bundle
+    from feedback_nlp.storage.loading import load_bundle
 
     assert model_dir is not None, "the tests pass the bundle folder explicitly"
     with open(Path(model_dir).parent / LOAD_LOG, "a", encoding="utf-8") as log:

@@ -179,7 +179,7 @@ def test_classify_dataset_checks_options_before_running(
 @pytest.mark.skipif(not (PROJECT_ROOT / "models" / "default" / "manifest.json").is_file(), reason="no models/default")
 def test_classify_dataset_with_the_shipped_bundle(shipped: Any, tmp_path: Path) -> None:
     """The real pipeline on the executors gives what it gives in process (same labels, scores to 1e-4)."""
-    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.storage.loading import load_pipeline
 
     texts = TEXTS[:4]
     pq.write_table(pa.table({"id": [str(i) for i in range(4)], "text": texts}), tmp_path / "in.parquet")

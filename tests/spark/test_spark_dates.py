@@ -14,7 +14,7 @@ from feedback_nlp.spark.classify import _ROW_NUMBER, _job, _record, _with_dates 
 
 
 def _job_with(date_format: str | None = None, on_bad_date: str | None = None):  # noqa: ANN202
-    job = _job("feedback_nlp.pipeline:load_pipeline", None, 8, "text", "kind", "id", "review")
+    job = _job("feedback_nlp.storage.loading:load_pipeline", None, 8, "text", "kind", "id", "review")
     return _with_dates(job, date_format, on_bad_date)
 
 

@@ -13,7 +13,7 @@ from factories import FakeEncoder, build_tiny_bundle, fake_settings, fit_tiny_he
 from feedback_nlp.errors import BundleError, ConfigError
 from feedback_nlp.settings import MINILM_SHA256
 from feedback_nlp.storage.bundle import BUNDLE_FORMAT, MANIFEST, _sha256, new_bundle, read_manifest
-from feedback_nlp.storage.model import TAXONOMY_FILE, load_bundle
+from feedback_nlp.storage.loading import TAXONOMY_FILE, load_bundle
 from feedback_nlp.taxonomy.labels import Taxonomy
 
 EXPECTED_FILES = {"heads.safetensors", "heads.json", "taxonomy.yaml", "README.md"}

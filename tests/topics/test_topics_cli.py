@@ -22,7 +22,7 @@ import pytest
 from factories import topic_corpus
 from typer.testing import CliRunner
 
-import feedback_nlp.pipeline
+import feedback_nlp.storage.loading
 from feedback_nlp.cli import app
 from feedback_nlp.settings import get_settings
 from feedback_nlp.topics.model import MANIFEST, OUTLIER_LABEL, TopicModel
@@ -93,7 +93,7 @@ def cli_root(fake_pipeline, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         mp.setenv("FEEDBACK_NLP_TOPIC_MODEL_DIR", str(root / "deployed"))
         mp.delenv("DATABASE_URL", raising=False)
         mp.delenv("FEEDBACK_NLP_DATABASE_URL", raising=False)
-        mp.setattr(feedback_nlp.pipeline, "load_pipeline", lambda model_dir=None, *, topics=True: fake_pipeline)
+        mp.setattr(feedback_nlp.storage.loading, "load_pipeline", lambda model_dir=None, *, topics=True: fake_pipeline)
         mp.chdir(root)  # a command falling back on ./feedback-nlp.db writes it here, not in the repository
         get_settings.cache_clear()
         yield root

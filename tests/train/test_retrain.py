@@ -14,7 +14,7 @@ from feedback_nlp.errors import DataError
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.settings import Settings
 from feedback_nlp.storage.bundle import read_manifest
-from feedback_nlp.storage.model import load_bundle
+from feedback_nlp.storage.loading import load_bundle
 from feedback_nlp.taxonomy.labels import Taxonomy
 from feedback_nlp.train.data import TrainingTable
 from feedback_nlp.train.retrain import (

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from feedback_nlp.storage.bundle import read_manifest
-from feedback_nlp.storage.model import ENCODER_LAYERS_FILE, load_bundle
+from feedback_nlp.storage.loading import ENCODER_LAYERS_FILE, load_bundle
 from feedback_nlp.taxonomy.records import FeedbackRecord
 from feedback_nlp.train.config import load_config
 from feedback_nlp.train.trainer import Trainer

@@ -1,0 +1,133 @@
+"""Loading a pipeline from a model bundle, refusing bundles that do not match this code.
+
+The one loader of the package: :func:`load_pipeline` (exported as ``feedback_nlp.load_pipeline``)
+is :func:`load_bundle` plus the deployed topic model and the parallel lanes the settings ask for.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from feedback_nlp.encoders.backends import build_encoder, resolve_backend
+from feedback_nlp.encoders.minilm import SentenceEncoder
+from feedback_nlp.errors import BundleError
+from feedback_nlp.heads.heads import TaskHeads
+from feedback_nlp.lanes import auto_lanes
+from feedback_nlp.pipeline import FeedbackPipeline
+from feedback_nlp.settings import Settings, get_settings
+from feedback_nlp.storage.bundle import read_manifest
+from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
+from feedback_nlp.topics.deploy import attach_deployed
+
+logger = logging.getLogger(__name__)
+
+ENCODER_LAYERS_FILE = "encoder_layers.safetensors"
+TAXONOMY_FILE = "taxonomy.yaml"
+CARD_FILE = "README.md"
+
+#: Taxonomy versions this code knows how to serve.
+SUPPORTED_TAXONOMY_VERSIONS = range(1, 100)
+
+
+def _check_taxonomy(folder: Path, manifest: dict, settings: Settings) -> Taxonomy:
+    taxonomy = Taxonomy.from_file(folder / TAXONOMY_FILE)
+    expected = manifest.get("taxonomy", {})
+    if taxonomy.version not in SUPPORTED_TAXONOMY_VERSIONS or expected.get("version") != taxonomy.version:
+        raise BundleError(
+            f"Bundle {folder} is for taxonomy version {expected.get('version')!r} but holds "
+            f"version {taxonomy.version}; retrain it."
+        )
+    if expected.get("fingerprint") != taxonomy.fingerprint:
+        raise BundleError(f"Bundle {folder}: taxonomy.yaml does not match the manifest's fingerprint.")
+    if settings.taxonomy_path is not None:
+        wanted = Taxonomy.from_file(settings.taxonomy_path)
+        if wanted.fingerprint != taxonomy.fingerprint:
+            raise BundleError(
+                f"The configured taxonomy {settings.taxonomy_path} ({wanted.name} v{wanted.version}) "
+                f"is not the one bundle {folder} was trained on ({taxonomy.name} v{taxonomy.version}). "
+                "Train a bundle for it with `feedback-nlp train --set paths.taxonomy=...`, or unset "
+                "FEEDBACK_NLP_TAXONOMY_PATH."
+            )
+    return taxonomy
+
+
+def _check_labels(heads: TaskHeads, taxonomy: Taxonomy, folder: Path) -> None:
+    checks = {
+        "sentiment": (sorted(heads.sentiment.classes_), sorted(SENTIMENT_LABELS)),
+        "journey_stage": (sorted(heads.stage.classes_), sorted(taxonomy.stage_labels)),
+        "touchpoints": (list(heads.touchpoints.classes_), taxonomy.touchpoint_labels),
+    }
+    for task, (have, want) in checks.items():
+        if list(have) != list(want):
+            raise BundleError(
+                f"Bundle {folder}: the {task} head predicts {list(have)} but the taxonomy has {list(want)}."
+            )
+
+
+def load_bundle(
+    model_dir: str | Path | None = None,
+    settings: Settings | None = None,
+    *,
+    encoder: SentenceEncoder | None = None,
+) -> FeedbackPipeline:
+    """Load and verify the bundle at ``model_dir``; return a ready :class:`FeedbackPipeline`.
+
+    Args:
+        model_dir: the bundle folder; the ``model_dir`` setting when None.
+        settings: settings to use instead of the environment's.
+        encoder: an already-loaded encoder (tests pass a fake); the configured one when None.
+
+    Raises:
+        BundleError: the bundle is missing, tampered with, or was built for another taxonomy
+            or another encoder.
+    """
+    settings = settings or get_settings()
+    folder = Path(model_dir) if model_dir is not None else settings.model_dir
+    manifest = read_manifest(folder)
+    taxonomy = _check_taxonomy(folder, manifest, settings)
+    heads = TaskHeads.load(folder)
+    _check_labels(heads, taxonomy, folder)
+    encoder_info = manifest.get("encoder", {})
+    expected_sha = settings.encoder_sha256 or None
+    if expected_sha and encoder_info.get("sha256") and encoder_info["sha256"] != expected_sha:
+        raise BundleError(
+            f"Bundle {folder} was trained on encoder weights {encoder_info['sha256'][:12]}..., "
+            f"but the configured encoder is {expected_sha[:12]}...; retrain the bundle."
+        )
+    version = f"{manifest.get('name', 'model')}:{manifest.get('version', 'unknown')}"
+    if encoder is not None:
+        recorded = encoder_info.get("sha256")
+        if recorded and getattr(encoder, "weights_sha256", None) != recorded:
+            raise BundleError(
+                f"Bundle {folder} was trained on encoder weights {recorded[:12]}..., but the encoder "
+                f"passed in has {str(getattr(encoder, 'weights_sha256', None))[:12]}...; retrain the bundle."
+            )
+        return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)
+    layers_file = folder / ENCODER_LAYERS_FILE
+    encoder = build_encoder(
+        settings,
+        layers_file=layers_file if layers_file.is_file() else None,
+        # read_manifest has just checked the file against this hash.
+        layers_sha256=manifest["files"].get(ENCODER_LAYERS_FILE),
+        max_seq_length=int(encoder_info.get("max_seq_length", settings.max_seq_length)),
+    )
+    pipeline = FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)
+    pipeline.use_lanes(settings.lanes or auto_lanes(encoder))
+    logger.info(
+        "Loaded bundle %s (%s), encoder backend %s, precision %s, %d lane(s)",
+        folder, version, resolve_backend(settings), encoder.precision, pipeline.lane_count,
+    )
+    return pipeline
+
+
+def load_pipeline(model_dir: str | Path | None = None, *, topics: bool = True) -> FeedbackPipeline:
+    """Load the pipeline from a bundle folder (the ``model_dir`` setting by default).
+
+    With ``topics``, a topic model deployed at the ``topic_model_dir`` setting is attached, so
+    predictions carry topics; it must have been fitted on this bundle's embeddings.
+    """
+    pipeline = load_bundle(model_dir)
+    if topics:
+        attach_deployed(pipeline)
+    return pipeline
