@@ -20,12 +20,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+from feedback_nlp.encoders.base import Encoder
 from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
 
 logger = logging.getLogger(__name__)
 
 
-def auto_lanes(encoder: object, *, threads: int | None = None, most: int = 4) -> int:
+def auto_lanes(encoder: Encoder, *, threads: int | None = None, most: int = 4) -> int:
     """Lanes worth running for ``encoder``: one per encoder thread (at most ``most``) for the
     PyTorch encoder, 1 for any other (ONNX Runtime sessions are not copied per lane).
 
@@ -33,9 +34,7 @@ def auto_lanes(encoder: object, *, threads: int | None = None, most: int = 4) ->
     usable cores, or ``FEEDBACK_NLP_NUM_THREADS``, or 1 in a Spark task (``OMP_NUM_THREADS=1``),
     so lanes never put more threads on the cores than the encoder alone would.
     """
-    from feedback_nlp.encoders.minilm import SentenceEncoder
-
-    if not isinstance(encoder, SentenceEncoder) or encoder.quantized:
+    if not encoder.copyable_per_thread:
         return 1
     if threads is None:
         import torch

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from feedback_nlp.encoders.base import Encoder
 from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.lanes import Lanes
 from feedback_nlp.taxonomy.keywords import KeywordMatcher
@@ -50,14 +51,6 @@ def declared_touchpoint(record: FeedbackRecord) -> str | None:
     if record.kind is not FeedbackKind.TRANSCRIPT or not record.channel:
         return None
     return TRANSCRIPT_CHANNELS.get(record.channel.strip().lower())
-
-
-class Encoder(Protocol):
-    """What the pipeline needs from an encoder (see :class:`SentenceEncoder`)."""
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed ``texts``: one row per text, in order."""
-        ...
 
 
 @dataclass

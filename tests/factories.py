@@ -47,6 +47,9 @@ class FakeEncoder:
         self.seed = seed
         self.weights_sha256 = hashlib.sha256(f"fake-encoder:{seed}:{dimension}".encode()).hexdigest()
         self.location = "fake:hash-bag-of-words"
+        self.max_seq_length: int | None = None
+        #: Lanes gain nothing from copies of a fake (lanes tests ask for them explicitly).
+        self.copyable_per_thread = False
         self.calls: list[list[str]] = []
         self._cache: dict[str, np.ndarray] = {}
 
@@ -58,6 +61,10 @@ class FakeEncoder:
             vector = rng.standard_normal(self.dimension)
             self._cache[word] = vector
         return vector
+
+    def trainable_model(self) -> None:
+        """Bag-of-words vectors: nothing to fine-tune."""
+        return None
 
     def encode(self, texts: Sequence[str], **_: Any) -> np.ndarray:
         """Embed ``texts`` as float32, shape (len(texts), dimension); every call is recorded."""

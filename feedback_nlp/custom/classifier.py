@@ -37,7 +37,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Protocol, overload
+from typing import Any, overload
 
 import numpy as np
 from safetensors.numpy import load_file, save_file
@@ -45,6 +45,7 @@ from safetensors.numpy import load_file, save_file
 from feedback_nlp.custom.contrastive import ContrastiveOptions, contrastive_finetune
 from feedback_nlp.custom.spec import LabelledText, TaxonomySpec, check_labels, load_spec, read_examples
 from feedback_nlp.custom.zeroshot import ZERO_SHOT_TEMPERATURE, label_centres, prototype_texts
+from feedback_nlp.encoders.base import Encoder
 from feedback_nlp.errors import BundleError, ConfigError
 from feedback_nlp.heads.linear import SoftmaxHead
 from feedback_nlp.settings import Settings, get_settings
@@ -60,14 +61,6 @@ SPEC_FILE = "taxonomy.yaml"
 ZERO_SHOT = "zero-shot"
 FEW_SHOT = "few-shot"
 CONTRASTIVE = "few-shot+contrastive"
-
-
-class Encoder(Protocol):
-    """Texts in, unit-length embeddings out (see :class:`SentenceEncoder`)."""
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """One row per text, in order."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -237,9 +230,9 @@ class CustomClassifier:
             "examples": self.report.examples,
             "reference_texts": self.report.reference_texts,
             "encoder": {
-                "location": getattr(self.encoder, "location", None),
-                "sha256": getattr(self.encoder, "weights_sha256", None),
-                "max_seq_length": _max_seq_length(self.encoder),
+                "location": self.encoder.location,
+                "sha256": self.encoder.weights_sha256,
+                "max_seq_length": self.encoder.max_seq_length,
                 "fine_tuned_layers": sorted({_layer_of(k) for k in self.layer_weights}) if self.layer_weights else [],
             },
             "packages": _package_versions(),
@@ -249,12 +242,6 @@ class CustomClassifier:
 def _layer_of(name: str) -> int:
     match = re.search(r"encoder\.layer\.(\d+)\.", name)
     return int(match.group(1)) if match else -1
-
-
-def _max_seq_length(encoder: object) -> int | None:
-    model = getattr(encoder, "model", None)
-    value = getattr(model, "max_seq_length", None)
-    return int(value) if value else None
 
 
 def _package_versions() -> dict[str, str]:
@@ -494,7 +481,7 @@ def _encoder_for(manifest: dict[str, Any], encoder: Encoder | None, settings: Se
                                  num_threads=settings.num_threads)
         chosen.set_precision(settings.precision)
     recorded = manifest.get("encoder", {}).get("sha256")
-    have = getattr(chosen, "weights_sha256", None)
+    have = chosen.weights_sha256
     if recorded and have and have != recorded:
         raise BundleError(
             f"This classifier was fitted on encoder weights {recorded[:12]}..., but the encoder here has "

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from feedback_nlp.encoders.base import Encoder
 from feedback_nlp.encoders.finetune import trainable_names
 from feedback_nlp.errors import ConfigError
 
@@ -71,7 +72,7 @@ def balanced_batch(y: np.ndarray, batch_size: int, rng: np.random.Generator) -> 
 
 
 def contrastive_finetune(
-    encoder: object,
+    encoder: Encoder,
     texts: Sequence[str],
     labels: Sequence[str],
     options: ContrastiveOptions | None = None,
@@ -96,11 +97,11 @@ def contrastive_finetune(
     import torch
 
     options = options or ContrastiveOptions()
-    model = getattr(encoder, "model", None)
+    model = encoder.trainable_model()
     if model is None:
         raise ConfigError(
-            "Contrastive fine-tuning needs the MiniLM sentence encoder (an object with a "
-            f"sentence-transformers `.model`), got {type(encoder).__name__}."
+            "Contrastive fine-tuning needs the MiniLM sentence encoder (a PyTorch encoder with a "
+            f"trainable model), got {type(encoder).__name__}."
         )
     y = np.asarray(labels)
     if len(np.unique(y)) < 2:

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from feedback_nlp.encoders.base import Encoder
+from feedback_nlp.errors import ConfigError
+
 logger = logging.getLogger(__name__)
 
 _LAYER = re.compile(r"encoder\.layer\.(\d+)\.")
@@ -42,7 +45,7 @@ def trainable_names(auto_model: object, layers: int) -> list[str]:
 
 
 def finetune_top_layers(
-    encoder: object,
+    encoder: Encoder,
     texts: Sequence[str],
     targets: MultiTaskTargets,
     *,
@@ -67,7 +70,9 @@ def finetune_top_layers(
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = encoder.model  # type: ignore[attr-defined]
+    model = encoder.trainable_model()
+    if model is None:
+        raise ConfigError(f"Fine-tuning needs a trainable encoder (PyTorch), got {type(encoder).__name__}.")
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
     auto_model = model[0].auto_model
@@ -130,11 +135,14 @@ def finetune_top_layers(
     }
 
 
-def apply_layer_weights(encoder: object, weights: dict[str, np.ndarray]) -> None:
+def apply_layer_weights(encoder: Encoder, weights: dict[str, np.ndarray]) -> None:
     """Overwrite the encoder's transformer parameters named in ``weights``."""
     import torch
 
-    auto_model = encoder.model[0].auto_model  # type: ignore[attr-defined]
+    model = encoder.trainable_model()
+    if model is None:
+        raise ConfigError(f"Fine-tuned layers need a trainable encoder (PyTorch), got {type(encoder).__name__}.")
+    auto_model = model[0].auto_model
     params = dict(auto_model.named_parameters())
     unknown = sorted(set(weights) - set(params))
     if unknown:

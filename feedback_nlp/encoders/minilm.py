@@ -200,6 +200,21 @@ class SentenceEncoder:
         """Length of one embedding."""
         return int(self.model.get_embedding_dimension() or 0)
 
+    @property
+    def max_seq_length(self) -> int | None:
+        """Tokens kept per text (the :class:`~feedback_nlp.encoders.base.Encoder` contract)."""
+        value = self.model.max_seq_length
+        return int(value) if value else None
+
+    @property
+    def copyable_per_thread(self) -> bool:
+        """A PyTorch copy per lane helps; a dynamically quantised model is not copied."""
+        return not self.quantized
+
+    def trainable_model(self) -> SentenceTransformer:
+        """The sentence-transformers model (fine-tuning changes its layers in place)."""
+        return self.model
+
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         """Embed ``texts`` as a float32 array of shape (len(texts), dimension).
 

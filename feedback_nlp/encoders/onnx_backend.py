@@ -367,6 +367,7 @@ class OnnxEncoder:
 
         self.model_path = Path(model_path)
         self.weights_sha256 = weights_sha256
+        self.location: str | None = None
         self.variant = variant
         self.precision = variant
         self.backend = "onnx" if variant == "float32" else "onnx-int8"
@@ -392,6 +393,15 @@ class OnnxEncoder:
             str(self.model_path), options, providers=["CPUExecutionProvider"]
         )
         self.dimension = int(self.session.get_outputs()[0].shape[1])
+
+    @property
+    def copyable_per_thread(self) -> bool:
+        """ONNX Runtime runs its own threads inside one session; copies are not made."""
+        return False
+
+    def trainable_model(self) -> None:
+        """An exported graph: nothing to fine-tune."""
+        return None
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         """Embed ``texts`` as a float32 array of shape (len(texts), dimension)."""

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from feedback_nlp.encoders.backends import build_encoder, resolve_backend
-from feedback_nlp.encoders.minilm import SentenceEncoder
+from feedback_nlp.encoders.base import Encoder
 from feedback_nlp.errors import BundleError
 from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.lanes import auto_lanes
@@ -69,7 +69,7 @@ def load_bundle(
     model_dir: str | Path | None = None,
     settings: Settings | None = None,
     *,
-    encoder: SentenceEncoder | None = None,
+    encoder: Encoder | None = None,
 ) -> FeedbackPipeline:
     """Load and verify the bundle at ``model_dir``; return a ready :class:`FeedbackPipeline`.
 
@@ -98,10 +98,10 @@ def load_bundle(
     version = f"{manifest.get('name', 'model')}:{manifest.get('version', 'unknown')}"
     if encoder is not None:
         recorded = encoder_info.get("sha256")
-        if recorded and getattr(encoder, "weights_sha256", None) != recorded:
+        if recorded and encoder.weights_sha256 != recorded:
             raise BundleError(
                 f"Bundle {folder} was trained on encoder weights {recorded[:12]}..., but the encoder "
-                f"passed in has {str(getattr(encoder, 'weights_sha256', None))[:12]}...; retrain the bundle."
+                f"passed in has {str(encoder.weights_sha256)[:12]}...; retrain the bundle."
             )
         return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)
     layers_file = folder / ENCODER_LAYERS_FILE

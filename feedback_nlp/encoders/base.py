@@ -1,0 +1,45 @@
+"""The encoder contract: what the pipeline, training, lanes and bundles need from an encoder.
+
+Every encoder (:class:`~feedback_nlp.encoders.minilm.SentenceEncoder`,
+:class:`~feedback_nlp.encoders.onnx_backend.OnnxEncoder`, the tests' ``FakeEncoder``) has all of
+it, so no caller probes an encoder's type or its optional attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """Texts in, one unit-length embedding row per text out."""
+
+    #: The base weights' sha256, the encoder's fingerprint: bundles record it and are refused
+    #: by an encoder with another one. None when the weights were not verified.
+    weights_sha256: str | None
+    #: Where the weights came from (a package, folder or hub id), written into manifests.
+    location: str | None
+
+    @property
+    def max_seq_length(self) -> int | None:
+        """Tokens kept per text (None when the encoder does not say)."""
+        ...
+
+    @property
+    def copyable_per_thread(self) -> bool:
+        """Whether a deep copy may run in another thread beside this one and make it faster
+        (parallel lanes, :mod:`feedback_nlp.lanes`); False for encoders that parallelise inside
+        (ONNX Runtime) or that gain nothing from copies."""
+        ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed ``texts``: one row per text, in order."""
+        ...
+
+    def trainable_model(self) -> Any | None:
+        """The sentence-transformers model whose layers fine-tuning changes in place, or None
+        for an inference-only encoder (ONNX Runtime, test fakes)."""
+        ...
