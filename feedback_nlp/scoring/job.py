@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +27,7 @@ from feedback_nlp.scoring.alerts import alerts_from_counts
 from feedback_nlp.scoring.drivers import key_drivers_from_counts
 from feedback_nlp.scoring.frame import records_from_rows
 from feedback_nlp.scoring.scores import record_counts, scores_from_counts, touchpoint_counts, trends_from_counts
+from feedback_nlp.storage.artifacts import atomic_dir
 
 logger = logging.getLogger(__name__)
 
@@ -209,9 +208,7 @@ def _read_counts(output: Path, specs: dict[str, CountSpec]) -> dict[str, pd.Data
 
 def _publish(output: Path, tables: dict[str, pd.DataFrame], counts: dict[str, pd.DataFrame], state: dict[str, Any]) -> None:
     """Write tables and state into a fresh folder, then swap it in: a crash leaves the old run whole."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    try:
+    with atomic_dir(output) as staging:
         (staging / STATE_DIR).mkdir()
         for name, table in tables.items():
             table.to_parquet(staging / f"{name}.parquet", index=False)
@@ -219,15 +216,6 @@ def _publish(output: Path, tables: dict[str, pd.DataFrame], counts: dict[str, pd
         for name, table in counts.items():
             table.to_parquet(staging / STATE_DIR / f"counts_{name}.parquet", index=False)
         (staging / STATE_DIR / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-        backup = output.with_name(f".{output.name}.old")
-        if output.exists():
-            shutil.rmtree(backup, ignore_errors=True)
-            output.rename(backup)
-        staging.rename(output)
-        shutil.rmtree(backup, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def store_tables(engine: Any, tables: dict[str, pd.DataFrame]) -> None:

@@ -25,8 +25,6 @@ Examples:
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -36,6 +34,7 @@ import pandas as pd
 from feedback_nlp.errors import InputError
 from feedback_nlp.scoring.aggregate import COUNT_COLUMNS, SCORE_SCALE, Period, canonical_counts, check_period
 from feedback_nlp.scoring.job import count_specs, tables_from_counts
+from feedback_nlp.storage.artifacts import atomic_dir
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -341,18 +340,7 @@ def score_dataset(
 
 def _publish(output: Path, tables: dict[str, pd.DataFrame]) -> None:
     """Write the tables into a fresh folder, then swap it in: a crash leaves the old tables whole."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=output.parent))
-    try:
+    with atomic_dir(output) as staging:
         for name, table in tables.items():
             table.to_parquet(staging / f"{name}.parquet", index=False)
             table.to_csv(staging / f"{name}.csv", index=False)
-        backup = output.with_name(f".{output.name}.old")
-        if output.exists():
-            shutil.rmtree(backup, ignore_errors=True)
-            output.rename(backup)
-        staging.rename(output)
-        shutil.rmtree(backup, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise

@@ -16,24 +16,18 @@ never leaves half a bundle; loading checks every file's sha256 against the manif
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from feedback_nlp.errors import BundleError
+from feedback_nlp.storage.artifacts import atomic_dir, sha256_file
 
 MANIFEST = "manifest.json"
 BUNDLE_FORMAT = 1
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @contextmanager
@@ -44,39 +38,23 @@ def new_bundle(target: Path) -> Iterator[Path]:
     of every file are added here. An exception discards the temporary folder and leaves any
     existing bundle at ``target`` untouched.
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(target) as staging:
         yield staging
         manifest_path = staging / MANIFEST
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         manifest["format"] = BUNDLE_FORMAT
         manifest["files"] = {
-            p.name: _sha256(p) for p in sorted(staging.iterdir()) if p.is_file() and p.name != MANIFEST
+            p.name: sha256_file(p) for p in sorted(staging.iterdir()) if p.is_file() and p.name != MANIFEST
         }
         manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         _make_readable(staging)
-        backup = target.with_name(f".{target.name}.old")
-        if target.exists():
-            shutil.rmtree(backup, ignore_errors=True)
-            target.rename(backup)
-        staging.rename(target)
-        shutil.rmtree(backup, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        backup = target.with_name(f".{target.name}.old")
-        if backup.exists() and not target.exists():
-            backup.rename(target)  # the swap failed half-way: put the old bundle back
-        raise
 
 
 def _make_readable(folder: Path) -> None:
-    """mkdtemp creates 0700 folders and some writers 0600 files; a bundle is read by other users
-    (a service account, a container user), so give it ordinary umask-respecting modes."""
+    """Some writers make 0600 files; a bundle is read by other users (a service account, a
+    container user), so give its files ordinary umask-respecting modes (atomic_dir does the folder)."""
     umask = os.umask(0)
     os.umask(umask)
-    folder.chmod(0o777 & ~umask)
     for file in folder.iterdir():
         file.chmod(0o666 & ~umask)
 
@@ -116,7 +94,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
         file_path = path / name
         if not file_path.is_file():
             raise BundleError(f"Bundle {path} is missing {name}, which its manifest lists.")
-        actual = _sha256(file_path)
+        actual = sha256_file(file_path)
         if actual != expected:
             raise BundleError(
                 f"Bundle file {file_path} has sha256 {actual[:12]}..., the manifest expects "

@@ -12,7 +12,8 @@ from factories import FakeEncoder, build_tiny_bundle, fake_settings, fit_tiny_he
 
 from feedback_nlp.errors import BundleError, ConfigError
 from feedback_nlp.settings import MINILM_SHA256
-from feedback_nlp.storage.bundle import BUNDLE_FORMAT, MANIFEST, _sha256, new_bundle, read_manifest
+from feedback_nlp.storage.artifacts import sha256_file
+from feedback_nlp.storage.bundle import BUNDLE_FORMAT, MANIFEST, new_bundle, read_manifest
 from feedback_nlp.storage.loading import TAXONOMY_FILE, load_bundle
 from feedback_nlp.taxonomy.labels import Taxonomy
 
@@ -58,7 +59,7 @@ def test_load_bundle_tiny_bundle_loads(tiny_bundle: Path) -> None:
 def test_read_manifest_lists_file_hashes(tiny_bundle: Path) -> None:
     manifest = read_manifest(tiny_bundle)
     for name, digest in manifest["files"].items():
-        assert digest == _sha256(tiny_bundle / name)
+        assert digest == sha256_file(tiny_bundle / name)
     assert MANIFEST not in manifest["files"]
 
 
@@ -134,7 +135,7 @@ def test_load_bundle_edited_taxonomy_with_rehashed_manifest_refused(bundle: Path
     data["touchpoints"]["website"]["description"] = "any web page at all"
     path.write_text(json.dumps(data), encoding="utf-8")
     manifest = json.loads((bundle / MANIFEST).read_text(encoding="utf-8"))
-    manifest["files"][TAXONOMY_FILE] = _sha256(path)
+    manifest["files"][TAXONOMY_FILE] = sha256_file(path)
     (bundle / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(BundleError, match="fingerprint"):
         _load(bundle)
@@ -208,7 +209,7 @@ def test_new_bundle_publishes_with_hashes_and_format(tmp_path: Path) -> None:
         assert not target.exists()
     manifest = read_manifest(target)
     assert manifest["format"] == BUNDLE_FORMAT
-    assert manifest["files"] == {"a.txt": _sha256(target / "a.txt")}
+    assert manifest["files"] == {"a.txt": sha256_file(target / "a.txt")}
     assert [p.name for p in target.parent.iterdir()] == ["b"]  # no staging or backup left
 
 
