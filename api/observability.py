@@ -2,8 +2,8 @@
 
 - :class:`Metrics`: Prometheus metrics in a registry of their own, one per app, so tests can
   build many apps; :meth:`Metrics.render` gives the ``/metrics`` body and content type.
-- :class:`JsonFormatter` and :func:`configure_logging`: one JSON object per log line, with the
-  request id of the request being served.
+- :class:`JsonFormatter` and :func:`configure_logging` (from :mod:`feedback_nlp.logs`): one JSON
+  object per log line, with the request id of the request being served.
 - :class:`RequestContextMiddleware`: gives every request an id (``X-Request-ID``), writes one
   access line and records the request metrics.
 
@@ -14,22 +14,24 @@ fields named like text (``text``, ``records``, ``body``...) are redacted.
 
 from __future__ import annotations
 
-import contextvars
-import json
 import logging
 import re
-import sys
 import time
-import traceback
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from typing import IO, Any
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from feedback_nlp.logs import (  # noqa: F401  (re-exported: where the service and its tests look)
+    REDACTED_FIELDS,
+    JsonFormatter,
+    configure_logging,
+    get_request_id,
+    request_id_var,
+)
 from feedback_nlp.taxonomy.records import Prediction
 
 access_logger = logging.getLogger("api.access")
@@ -39,14 +41,6 @@ UNMATCHED_ROUTE = "<unmatched>"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
-
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-
-
-def get_request_id() -> str | None:
-    """The id of the request being served, or ``None`` outside a request."""
-    return request_id_var.get()
-
 
 # -- metrics ---------------------------------------------------------------------------------
 
@@ -110,68 +104,6 @@ class Metrics:
 def create_metrics() -> Metrics:
     """A fresh set of metrics in a registry of its own (one per app)."""
     return Metrics(CollectorRegistry())
-
-
-# -- logging ---------------------------------------------------------------------------------
-
-# Attributes every LogRecord has; anything else on a record came in through ``extra=``.
-_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
-# Extra fields that would carry feedback text; their values are never written.
-REDACTED_FIELDS = frozenset(
-    {"text", "texts", "body", "content", "records", "record", "turns", "segments", "comment", "query", "payload"}
-)
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, request_id and extra fields.
-
-    An exception adds ``exc_type`` and ``stack`` (the frames), but not the exception's message,
-    which may quote the input (pydantic errors do).
-    """
-
-    def format(self, record: logging.LogRecord) -> str:
-        """Render ``record`` as a single line of JSON."""
-        payload: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "request_id": getattr(record, "request_id", None) or request_id_var.get(),
-        }
-        for key, value in vars(record).items():
-            if key in _RECORD_ATTRS or key in payload:
-                continue
-            payload[key] = "[redacted]" if key.lower() in REDACTED_FIELDS else value
-        if record.exc_info and record.exc_info[0] is not None:
-            payload["exc_type"] = record.exc_info[0].__name__
-            payload["stack"] = "".join(traceback.format_tb(record.exc_info[2])).rstrip()
-        if record.stack_info:
-            payload["stack_info"] = record.stack_info
-        return json.dumps(payload, default=str, ensure_ascii=False)
-
-
-def configure_logging(level: int | str = "INFO", *, stream: IO[str] | None = None) -> None:
-    """Send every log record to ``stream`` (stderr) as JSON lines; safe to call twice.
-
-    Uvicorn's own loggers are routed through the same handler and its access log is turned off,
-    as it prints the raw path and query string; :class:`RequestContextMiddleware` writes the
-    access lines instead. Run uvicorn with ``log_config=None`` so it keeps this set-up.
-    """
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error"):
-        uvicorn_logger = logging.getLogger(name)
-        uvicorn_logger.handlers.clear()
-        uvicorn_logger.propagate = True
-    uvicorn_access = logging.getLogger("uvicorn.access")
-    uvicorn_access.handlers.clear()
-    uvicorn_access.propagate = False
-    uvicorn_access.disabled = True
 
 
 # -- middleware ------------------------------------------------------------------------------
@@ -255,3 +187,8 @@ def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) and path else UNMATCHED_ROUTE
+
+__all__ = [
+    "REDACTED_FIELDS", "REQUEST_ID_HEADER", "JsonFormatter", "Metrics", "RequestContextMiddleware",
+    "configure_logging", "create_metrics", "get_request_id", "request_id_var",
+]

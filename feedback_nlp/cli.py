@@ -327,7 +327,7 @@ def serve(
     """Serve the HTTP API with uvicorn (JSON logs on stderr)."""
     import uvicorn
 
-    from api.observability import configure_logging
+    from feedback_nlp.logs import configure_logging
 
     if create_key:
         from feedback_nlp.storage.keys_repo import create_key as make_key

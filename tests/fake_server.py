@@ -54,7 +54,7 @@ def main() -> None:
     import uvicorn
 
     from api.main import create_app
-    from api.observability import configure_logging
+    from feedback_nlp.logs import configure_logging
     from feedback_nlp.settings import Settings
     from feedback_nlp.storage.loading import load_bundle
 
