@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedback_nlp.errors import BundleError, InputError
+from feedback_nlp.topics.naming import acceptable_name, clean_candidates, representation_text, vectorizer_stop_words
 
 if TYPE_CHECKING:
     from bertopic import BERTopic
@@ -60,6 +61,11 @@ def _stop_words() -> list[str]:
 
 
 STOP_WORDS = _stop_words()
+#: What c-TF-IDF leaves out: the stop words plus placeholders, swear words and evaluative words
+#: (``feedback_nlp.topics.naming``), so topic words and bigrams are the things talked about.
+VECTORIZER_STOP_WORDS = vectorizer_stop_words(STOP_WORDS)
+#: The name of a topic none of whose words may name it.
+FALLBACK_LABEL = "other feedback"
 
 
 @dataclass
@@ -209,7 +215,10 @@ class TopicModel:
         def centered_embed(batch: Sequence[str]) -> np.ndarray:
             return _unit(_unit(np.asarray(embed(batch), dtype=np.float32)) - mean)
 
-        bertopic, raw = _fit_bertopic(list(texts), embeddings, centered_embed, seeds, config,
+        # c-TF-IDF counts words in the texts without placeholders, handles or links (older stored
+        # data may still hold `@user` or `[EMAIL]`); the embeddings are the texts' own.
+        shown = [representation_text(t) for t in texts]
+        bertopic, raw = _fit_bertopic(shown, embeddings, centered_embed, seeds, config,
                                       max_cluster_size=_max_cluster_size(len(texts), config))
         seeded_names = _seeded_names(bertopic, seeds)
         topics_arr = np.asarray(raw, dtype=int)
@@ -230,7 +239,7 @@ class TopicModel:
         topics_arr = _reduce_outliers(embeddings, topics_arr, ids, centroids, config.max_outlier_share)
         centroids = _centroids(embeddings, topics_arr, ids)
         min_similarity = _inference_threshold(embeddings, centroids, float((topics_arr == OUTLIER).mean()))
-        _refresh_representations(bertopic, list(texts), topics_arr, embeddings)
+        _refresh_representations(bertopic, shown, topics_arr, embeddings)
         if seeds:
             seeded_names.update(
                 _names_from_seeds(centroids, ids, seeds, centered_embed,
@@ -239,7 +248,7 @@ class TopicModel:
             )
         seeded_names = {
             t: name for t, name in seeded_names.items()
-            if _shares_words(name, _topic_words(bertopic, t) + _naming_words(bertopic, t))
+            if _shares_words(name, _topic_words(bertopic, t) + _naming_words(bertopic, t)) and acceptable_name(name)
         }
         topics = _name_topics(bertopic, ids, topics_arr, seeded_names, config.label_words)
         model = cls(bertopic, topics, centroids, min_similarity=min_similarity, config=config, mean=mean)
@@ -270,7 +279,7 @@ class TopicModel:
         centroids = self.centroids
         bertopic = self.bertopic
         if len(rest) >= 2 * self.config.min_topic_size and bertopic is not None:
-            sub_texts = [texts[i] for i in rest]
+            sub_texts = [representation_text(texts[i]) for i in rest]
             # A batch may bring a single new theme: without allow_single_cluster HDBSCAN calls one
             # dense group noise, and the new topic would never appear.
             fresh, raw = _fit_bertopic(sub_texts, embeddings[rest], lambda b: self.center(embed(b)), (), self.config,
@@ -292,7 +301,7 @@ class TopicModel:
                         mapping[fresh_id] = next_id
                         members = rest[raw_arr == fresh_id]
                         words = _topic_words(fresh, fresh_id)
-                        name = _label_from_words(_naming_words(fresh, fresh_id), self.config.label_words)
+                        name = topic_name(_naming_words(fresh, fresh_id), words, self.config.label_words)
                         topics.append(
                             Topic(next_id, _unique_label(name, topics),
                                   len(members), seeded=False, is_new=True, words=words)
@@ -490,6 +499,12 @@ class TopicModel:
                    mean=tensors.get("mean"),
                    manifest=manifest)
 
+    @property
+    def space_name(self) -> str:
+        """The embedding space the model was fitted in (``feedback_nlp.topics.space``); models
+        from before issue 16 name none and were fitted on the pipeline's encoder."""
+        return str(self.manifest.get("space") or "pipeline")
+
     def topic_table(self) -> list[dict[str, Any]]:
         """The topics as rows: id, label, count, seeded, is_new, words."""
         return [asdict(t) for t in self.topics]
@@ -562,7 +577,7 @@ def _fit_bertopic(
     )
     # min_df=1: c-TF-IDF fits the vectorizer on one document per topic, so min_df counts topics
     # and 2 would drop every word that belongs to a single topic, the very words that name it.
-    vectorizer = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), min_df=1,
+    vectorizer = CountVectorizer(stop_words=VECTORIZER_STOP_WORDS, ngram_range=(1, 2), min_df=1,
                                  token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
     model = BERTopic(
         embedding_model=_Embedder(embed),
@@ -726,6 +741,21 @@ def _label_from_words(words: Sequence[str], n: int) -> str:
     return " / ".join(chosen) if chosen else "miscellaneous"
 
 
+def topic_name(naming_words: Sequence[str], topic_words: Sequence[str], n: int) -> str:
+    """A discovered topic's name: its KeyBERT-style words, then its c-TF-IDF words, each cleaned
+    by :func:`~feedback_nlp.topics.naming.clean_candidates` (no placeholder, number, swear word
+    or mood), phrases first, nothing said twice; ``other feedback`` when no word is left.
+
+    >>> topic_name(["awful customer", "worst customer service", "hold"], ["user", "shit"], 3)
+    'customer service / hold'
+    >>> topic_name(["great", "love", "amazing"], ["user", "http"], 3)
+    'other feedback'
+    """
+    cleaned = clean_candidates([*naming_words, *topic_words], STOP_WORDS)
+    label = _label_from_words(cleaned, n) if cleaned else FALLBACK_LABEL
+    return label if label != "miscellaneous" else FALLBACK_LABEL
+
+
 def _unique_label(label: str, topics: Sequence[Topic]) -> str:
     taken = {t.label for t in topics}
     if label not in taken:
@@ -742,7 +772,7 @@ def _name_topics(
     named: list[Topic] = []
     for topic_id in ids:
         words = _topic_words(bertopic, topic_id)
-        label = seeded.get(topic_id) or _label_from_words(_naming_words(bertopic, topic_id), n_words)
+        label = seeded.get(topic_id) or topic_name(_naming_words(bertopic, topic_id), words, n_words)
         named.append(Topic(topic_id, _unique_label(label, named), int((topics == topic_id).sum()),
                            seeded=topic_id in seeded, words=words))
     return named

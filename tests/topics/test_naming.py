@@ -1,0 +1,109 @@
+"""Topic names follow the rules of issue 16: about things, never placeholders, swear words or moods.
+
+Checked with word lists: the candidates that real tweets to companies produced before (the
+issue quotes them), placeholders from older stored data, numbers, and names made only of
+evaluative words.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from feedback_nlp.topics.model import FALLBACK_LABEL, VECTORIZER_STOP_WORDS, topic_name
+from feedback_nlp.topics.naming import (
+    EVALUATIVE,
+    PLACEHOLDERS,
+    PROFANITY,
+    acceptable_name,
+    clean_candidate,
+    representation_text,
+)
+
+#: The top names `report topics` gave on tweets to service companies before issue 16, as
+#: candidate lists: each must now give a name about a thing, or the fallback.
+ISSUE_CANDIDATES = [
+    ["awful customer", "poor customer", "worst customer"],
+    ["awesome flight", "great crew", "user amazing"],
+    ["hold customer", "tried calling", "user hung"],
+    ["shit user", "absurd", "ridiculous"],
+    ["amazing user", "love user", "user great"],
+]
+
+PLACEHOLDER_WORDS = ["user", "@user", "http", "https", "url", "www", "rt", "amp", "[EMAIL]", "[CARD]", "[IBAN]"]
+PROFANE_WORDS = ["shit", "fucking", "crap", "wtf", "bullshit", "damn"]
+MOOD_WORDS = ["awful", "great", "love", "ridiculous", "amazing", "worst", "terrible", "disappointed", "thanks"]
+NUMBERS = ["2", "24", "100", "3rd", "2019"]
+
+
+def _tokens(name: str) -> list[str]:
+    return re.findall(r"[a-z0-9@\[\]_']+", name.lower())
+
+
+def _check(name: str) -> None:
+    tokens = _tokens(name)
+    assert not set(tokens) & {w.lower().strip("@[]") for w in PLACEHOLDER_WORDS}, name
+    assert not set(tokens) & set(PROFANE_WORDS), name
+    assert not any(re.search(r"\d", t) for t in tokens), name
+    content = [t for t in tokens if t not in EVALUATIVE and t not in {"or", "and", "of", "the", "on"}]
+    assert content, f"{name!r} is made only of evaluative words"
+
+
+@pytest.mark.parametrize("candidates", ISSUE_CANDIDATES)
+def test_the_issues_names_become_names_about_things_or_the_fallback(candidates: list[str]) -> None:
+    name = topic_name(candidates, [], 3)
+    _check(name)
+
+
+def test_evaluative_words_are_trimmed_off_a_phrase() -> None:
+    assert topic_name(["awful customer service", "worst customer service", "hold time"], [], 3) == (
+        "customer service / hold time"
+    )
+
+
+def test_a_topic_with_only_moods_gets_the_fallback() -> None:
+    assert topic_name(MOOD_WORDS, ["user", "http", "shit"], 3) == FALLBACK_LABEL
+
+
+@pytest.mark.parametrize("word", PLACEHOLDER_WORDS + PROFANE_WORDS + NUMBERS)
+def test_no_placeholder_swear_word_or_number_enters_a_name(word: str) -> None:
+    name = topic_name([f"{word} refund", "refund", f"delivery {word}", "parcel"], [word], 3)
+    assert word.lower().strip("@[]") not in _tokens(name), name
+    _check(name)
+
+
+@pytest.mark.parametrize("word", MOOD_WORDS)
+def test_a_mood_word_alone_is_no_candidate(word: str) -> None:
+    assert clean_candidate(word) is None
+    assert not acceptable_name(word)
+    assert not acceptable_name(f"{word} / {word}s")
+
+
+@pytest.mark.parametrize("name", ["hold times on the phone", "refund not received", "app log-in problems",
+                                  "rude or unhelpful staff", "delivery delay", "parking"])
+def test_names_about_things_are_acceptable(name: str) -> None:
+    assert acceptable_name(name)
+
+
+@pytest.mark.parametrize("name", ["user refund", "http link", "shit service", "24 hours", "great / love"])
+def test_names_breaking_a_rule_are_not(name: str) -> None:
+    assert not acceptable_name(name)
+
+
+def test_placeholders_and_links_are_out_of_the_text_words_are_counted_in() -> None:
+    text = "@user RT @acme my [EMAIL] bounced http://t.co/x https www.acme.com &amp; refund"
+    assert representation_text(text) == "my bounced refund"
+
+
+def test_the_vectorizer_ignores_the_word_lists() -> None:
+    stop = set(VECTORIZER_STOP_WORDS)
+    assert PLACEHOLDERS <= stop and PROFANITY <= stop and EVALUATIVE <= stop
+    # Words that name the things complained about stay.
+    assert not {"refund", "delivery", "phone", "staff", "parking", "wait", "app", "invoice"} & stop
+
+
+def test_word_lists_do_not_overlap_with_theme_words() -> None:
+    themes = {"delivery", "refund", "staff", "parking", "appointment", "waiting", "phone", "email", "food",
+              "transport", "app", "login", "card", "price", "size", "fit", "billing", "cancellation"}
+    assert not themes & (EVALUATIVE | PLACEHOLDERS | PROFANITY)
