@@ -16,6 +16,7 @@ from feedback_nlp.errors import InputError
 from feedback_nlp.reports.topic_report import TopicReport, build_topic_report
 from feedback_nlp.topics.corpus import Corpus, embed_corpus
 from feedback_nlp.topics.model import TopicConfig, TopicModel
+from feedback_nlp.topics.space import topic_space
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ def topics_frame(model: TopicModel) -> pd.DataFrame:
 def with_topics(corpus: Corpus, model: TopicModel, pipeline, *, progress: bool = False) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """The corpus table with each record's topic from ``model`` (embeddings from the cache)."""
     frame = corpus.frame.copy()
-    assignments = model.assign(embed_corpus(corpus, pipeline, progress=progress))
+    space = topic_space(pipeline, model.space_name)
+    assignments = model.assign(embed_corpus(corpus, pipeline, progress=progress, space=space))
     frame["topic"] = [a.topic for a in assignments]
     frame["topic_label"] = [a.label for a in assignments]
     frame["topic_confidence"] = [a.confidence for a in assignments]
@@ -39,9 +41,11 @@ def with_topics(corpus: Corpus, model: TopicModel, pipeline, *, progress: bool =
 
 def fit_on(corpus: Corpus, pipeline, *, min_topic_size: int = 15, progress: bool = False) -> TopicModel:  # type: ignore[no-untyped-def]
     """A topic model fitted on ``corpus`` itself (when none is deployed or given)."""
-    X = embed_corpus(corpus, pipeline, progress=progress)
-    model, _ = TopicModel.fit(corpus.model_inputs, X, embed=pipeline.embed, seeds=pipeline.taxonomy.topic_seeds,
-                              config=TopicConfig(min_topic_size=min_topic_size))
+    space = topic_space(pipeline)
+    X = embed_corpus(corpus, pipeline, progress=progress, space=space)
+    model, _ = TopicModel.fit(corpus.model_inputs, X, embed=space.embed, seeds=pipeline.taxonomy.topic_seeds,
+                              config=TopicConfig(min_topic_size=min_topic_size, verbose=progress))
+    model.manifest["space"] = space.name
     return model
 
 

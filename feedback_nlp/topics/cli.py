@@ -89,22 +89,24 @@ def fit(
     from feedback_nlp.pipeline import load_pipeline
     from feedback_nlp.topics import deploy as deployment
     from feedback_nlp.topics.corpus import embed_corpus
-    from feedback_nlp.topics.embeddings import encoder_fingerprint
     from feedback_nlp.topics.model import TopicConfig, TopicModel
+    from feedback_nlp.topics.space import topic_space
 
     options = opt.InputOptions(kind, text_column, id_column, created_at_column, kind_column, rating_column,
                                nps_column, source_column, skip_rows, date_format, on_bad_date)
     try:
         pipeline = load_pipeline(topics=False)
         corpus = _corpus(input, from_db, pipeline, options, since)
-        X = embed_corpus(corpus, pipeline)
-        typer.echo(f"fitting topics on {len(corpus)} texts ...", err=True)
+        space = topic_space(pipeline)
+        X = embed_corpus(corpus, pipeline, space=space)
+        typer.echo(f"fitting topics on {len(corpus)} texts ({space.name} embeddings) ...", err=True)
         config = TopicConfig(min_topic_size=min_topic_size, max_outlier_share=max_outliers,
                              max_topic_share=max_topic_share if 0 < max_topic_share < 1 else None, verbose=True)
         model, assignments = TopicModel.fit(
-            corpus.model_inputs, X, embed=pipeline.embed, seeds=pipeline.taxonomy.topic_seeds, config=config
+            corpus.model_inputs, X, embed=space.embed, seeds=pipeline.taxonomy.topic_seeds, config=config
         )
-        model.save(output, encoder=encoder_fingerprint(pipeline.manifest),
+        model.manifest["space"] = space.name
+        model.save(output, encoder=space.fingerprint,
                    extra={"source": "database" if from_db else str(input), "bundle": pipeline.version})
         _write_assignments(output / ASSIGNMENTS, list(corpus.frame["id"]), assignments)
         unassigned = sum(a.topic < 0 for a in assignments) / len(assignments)
@@ -139,7 +141,7 @@ def update(
     from feedback_nlp.pipeline import load_pipeline
     from feedback_nlp.topics import deploy as deployment
     from feedback_nlp.topics.corpus import embed_corpus
-    from feedback_nlp.topics.embeddings import encoder_fingerprint
+    from feedback_nlp.topics.space import topic_space
 
     try:
         options = opt.InputOptions(kind, text_column, id_column, created_at_column, kind_column, rating_column,
@@ -148,10 +150,11 @@ def update(
         source = model_dir or deployment.deployed_dir()
         model = deployment.load_for(pipeline, source)
         corpus = _corpus(input, from_db, pipeline, options, since)
-        X = embed_corpus(corpus, pipeline)
-        updated, assignments = model.update(corpus.model_inputs, X, embed=pipeline.embed)
+        space = topic_space(pipeline, model.space_name)
+        X = embed_corpus(corpus, pipeline, space=space)
+        updated, assignments = model.update(corpus.model_inputs, X, embed=space.embed)
         target = output or source
-        updated.save(target, encoder=encoder_fingerprint(pipeline.manifest))
+        updated.save(target, encoder=space.fingerprint)
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
         _write_assignments(target / f"assignments-update-{stamp}.jsonl", list(corpus.frame["id"]), assignments)
         new = [t for t in updated.topics if t.is_new]

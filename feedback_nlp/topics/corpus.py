@@ -24,7 +24,8 @@ from feedback_nlp.errors import InputError
 from feedback_nlp.settings import get_settings
 from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
 from feedback_nlp.text import encoder_input
-from feedback_nlp.topics.embeddings import EmbeddingCache, encoder_fingerprint
+from feedback_nlp.topics.embeddings import EmbeddingCache
+from feedback_nlp.topics.space import TopicSpace, topic_space
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -192,10 +193,14 @@ def corpus_from_db(
     return Corpus(_frame(rows))
 
 
-def embed_corpus(corpus: Corpus, pipeline, *, progress: bool = True) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """The pipeline's embeddings of the corpus, cached by text under the ``cache_dir`` setting."""
+def embed_corpus(corpus: Corpus, pipeline, *, progress: bool = True,  # type: ignore[no-untyped-def]
+                 space: TopicSpace | None = None) -> np.ndarray:
+    """The corpus' embeddings in the topic ``space`` (default: :func:`~feedback_nlp.topics.space.topic_space`),
+    cached by text and space fingerprint under the ``cache_dir`` setting."""
     from tqdm import tqdm
 
-    cache = EmbeddingCache(Path(get_settings().cache_dir) / "embeddings.sqlite", encoder_fingerprint(pipeline.manifest))
-    with tqdm(total=len(corpus), unit="text", desc="embedding", disable=not progress, file=sys.stderr) as bar:
-        return cache.embed(corpus.model_inputs, pipeline.embed, progress=bar.update)
+    space = space or topic_space(pipeline)
+    cache = EmbeddingCache(Path(get_settings().cache_dir) / "embeddings.sqlite", space.fingerprint)
+    with tqdm(total=len(corpus), unit="text", desc=f"embedding ({space.name})", disable=not progress,
+              file=sys.stderr) as bar:
+        return cache.embed(corpus.model_inputs, space.embed, progress=bar.update)

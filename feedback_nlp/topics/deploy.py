@@ -9,8 +9,8 @@ from pathlib import Path
 
 from feedback_nlp.errors import BundleError
 from feedback_nlp.settings import get_settings
-from feedback_nlp.topics.embeddings import encoder_fingerprint
 from feedback_nlp.topics.model import MANIFEST, TopicModel
+from feedback_nlp.topics.space import PIPELINE, topic_space
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +26,17 @@ def is_deployed() -> bool:
 
 
 def load_for(pipeline, path: str | Path | None = None) -> TopicModel:  # type: ignore[no-untyped-def]
-    """Load the topic model at ``path`` (the deployed one by default), checked against ``pipeline``'s encoder."""
-    return TopicModel.load(
-        path or deployed_dir(), encoder=encoder_fingerprint(pipeline.manifest), embed=pipeline.embed
-    )
+    """Load the topic model at ``path`` (the deployed one by default), checked against the
+    fingerprint of the embedding space it was fitted in (``pipeline``'s encoder for old models)."""
+    import json
+
+    folder = Path(path or deployed_dir())
+    try:
+        name = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("space") or PIPELINE
+    except (OSError, ValueError):
+        name = PIPELINE  # TopicModel.load says what is wrong with the folder
+    space = topic_space(pipeline, name)
+    return TopicModel.load(folder, encoder=space.fingerprint, embed=space.embed)
 
 
 def attach_deployed(pipeline) -> TopicModel | None:  # type: ignore[no-untyped-def]
@@ -48,6 +55,14 @@ def attach_deployed(pipeline) -> TopicModel | None:  # type: ignore[no-untyped-d
             f"{exc} (deployed topic model at {deployed_dir()}; remove that folder or set "
             "FEEDBACK_NLP_TOPIC_MODEL_DIR to run without topics)"
         ) from None
+    if model.space_name != PIPELINE:
+        # The pipeline hands a topic model its own encoder's embeddings, not texts; a model
+        # fitted in another space cannot place them. Reports and `topics update` still use it.
+        logger.warning(
+            "topic model %s was fitted in the %s space, not on the classifier's encoder: predictions "
+            "carry no topic (reports and `topics update` use the model); fit with "
+            "FEEDBACK_NLP_TOPIC_SPACE=pipeline for per-prediction topics", deployed_dir(), model.space_name)
+        return model
     pipeline.use_topics(model)
     logger.info("topic model %s attached (%d topics)", deployed_dir(), len(model.topics))
     return model

@@ -1,0 +1,104 @@
+"""The topic embedding space (issue 16): base MiniLM without the sentiment directions by default,
+its fingerprint, and models kept to the space they were fitted in."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from factories import FakeEncoder, topic_corpus
+
+from feedback_nlp.errors import BundleError
+from feedback_nlp.settings import get_settings
+from feedback_nlp.topics import deploy, space
+from feedback_nlp.topics.embeddings import encoder_fingerprint
+from feedback_nlp.topics.model import TopicConfig, TopicModel
+
+
+class _Pipeline:
+    """What the topic space needs of a pipeline: its encoder and manifest."""
+
+    def __init__(self) -> None:
+        self.encoder = FakeEncoder(dimension=384)
+        self.manifest = {"encoder": {"sha256": "fake", "max_seq_length": 128}, "files": {}}
+
+    def embed(self, texts):  # noqa: ANN001, ANN201
+        return self.encoder.encode(texts)
+
+
+@pytest.fixture(autouse=True)
+def _fake_base_encoder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # noqa: ANN202
+    """The base MiniLM replaced by another fake encoder (no model load in unit tests)."""
+    monkeypatch.setattr(space, "_base_encoder", lambda: FakeEncoder(dimension=384, seed="base"))
+    monkeypatch.setenv("FEEDBACK_NLP_TOPIC_MODEL_DIR", str(tmp_path / "deployed"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_the_default_space_is_base_minilm_without_sentiment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FEEDBACK_NLP_TOPIC_SPACE", raising=False)
+    assert space.default_space_name() == space.BASE_NO_SENTIMENT == space.DEFAULT_SPACE
+    assert space.topic_space(_Pipeline()).name == space.BASE_NO_SENTIMENT
+    monkeypatch.setenv("FEEDBACK_NLP_TOPIC_SPACE", "pipeline")
+    assert space.topic_space(_Pipeline()).name == space.PIPELINE
+
+
+def test_the_shipped_sentiment_directions_are_orthonormal() -> None:
+    directions, digest = space.load_directions()
+    assert directions.shape[1] == 384 and 3 <= directions.shape[0] <= 30
+    np.testing.assert_allclose(directions @ directions.T, np.eye(len(directions)), atol=1e-4)
+    assert digest == hashlib.sha256(space.DIRECTIONS_FILE.read_bytes()).hexdigest()
+
+
+def test_embeddings_of_the_default_space_have_no_sentiment_component() -> None:
+    s = space.topic_space(_Pipeline(), space.BASE_NO_SENTIMENT)
+    X = s.embed(["refund not received", "love the new app", "hold times on the phone"])
+    assert X.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0, atol=1e-5)
+    assert np.abs(X @ s.directions.T).max() < 1e-5
+
+
+def test_each_space_has_its_own_fingerprint() -> None:
+    pipeline = _Pipeline()
+    prints = {name: space.topic_space(pipeline, name).fingerprint for name in space.SPACES}
+    assert len(set(prints.values())) == 3
+    assert prints[space.PIPELINE] == encoder_fingerprint(pipeline.manifest)
+
+
+def test_an_unknown_space_is_refused() -> None:
+    with pytest.raises(BundleError, match="Unknown topic space"):
+        space.topic_space(_Pipeline(), "bert-large")
+
+
+def test_a_model_is_loaded_in_the_space_it_was_fitted_in(tmp_path: Path) -> None:
+    pipeline = _Pipeline()
+    s = space.topic_space(pipeline, space.BASE_NO_SENTIMENT)
+    texts, _ = topic_corpus(("delivery", "refund", "app"), 30)
+    model, _ = TopicModel.fit(texts, s.embed(texts), embed=s.embed, config=TopicConfig(min_topic_size=10))
+    model.manifest["space"] = s.name
+    model.save(tmp_path / "m", encoder=s.fingerprint)
+    loaded = deploy.load_for(pipeline, tmp_path / "m")
+    assert loaded.space_name == space.BASE_NO_SENTIMENT
+    assert [a.topic for a in loaded.assign(s.embed(texts))] == [a.topic for a in model.assign(s.embed(texts))]
+    # The pipeline gets no model of another space (it would hand it the classifier's embeddings).
+    deploy.deploy(tmp_path / "m")
+    attached: list[object] = []
+    pipeline.use_topics = attached.append  # type: ignore[attr-defined]
+    assert deploy.attach_deployed(pipeline) is not None
+    assert attached == []
+
+
+def test_a_model_from_before_spaces_is_in_the_pipeline_space(tmp_path: Path) -> None:
+    pipeline = _Pipeline()
+    texts, _ = topic_corpus(("delivery", "refund", "app"), 30)
+    model, _ = TopicModel.fit(texts, pipeline.embed(texts), embed=pipeline.embed, config=TopicConfig(min_topic_size=10))
+    model.save(tmp_path / "old", encoder=encoder_fingerprint(pipeline.manifest))
+    assert deploy.load_for(pipeline, tmp_path / "old").space_name == space.PIPELINE
+    # Claimed to be in another space, its fingerprint no longer matches: refused.
+    model.manifest["space"] = space.BASE
+    model.save(tmp_path / "claims", encoder=encoder_fingerprint(pipeline.manifest))
+    with pytest.raises(BundleError, match="other encoder"):
+        deploy.load_for(pipeline, tmp_path / "claims")
