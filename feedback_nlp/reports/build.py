@@ -39,11 +39,27 @@ def with_topics(corpus: Corpus, model: TopicModel, pipeline, *, progress: bool =
     return frame
 
 
-def fit_on(corpus: Corpus, pipeline, *, min_topic_size: int = 15, progress: bool = False) -> TopicModel:  # type: ignore[no-untyped-def]
-    """A topic model fitted on ``corpus`` itself (when none is deployed or given)."""
+#: At most this many texts are fitted on when a report fits its own topic model; the rest are
+#: assigned to the fitted topics from their embeddings (a dot product), so a large export costs
+#: one fit of this size (docs/topics.md, Scale).
+MAX_FIT_TEXTS = 20_000
+
+
+def fit_on(corpus: Corpus, pipeline, *, min_topic_size: int = 15, progress: bool = False,  # type: ignore[no-untyped-def]
+           max_fit_texts: int | None = MAX_FIT_TEXTS) -> TopicModel:
+    """A topic model fitted on ``corpus`` itself (when none is deployed or given), on a seeded
+    random sample of at most ``max_fit_texts`` texts (``None``: all)."""
+    import numpy as np
+
     space = topic_space(pipeline)
     X = embed_corpus(corpus, pipeline, progress=progress, space=space)
-    model, _ = TopicModel.fit(corpus.model_inputs, X, embed=space.embed, seeds=pipeline.taxonomy.topic_seeds,
+    inputs = corpus.model_inputs
+    if max_fit_texts is not None and len(inputs) > max_fit_texts:
+        rows = np.sort(np.random.default_rng(0).choice(len(inputs), max_fit_texts, replace=False))
+        logger.info("fitting topics on %d of %d texts (a random sample); the rest are assigned",
+                    max_fit_texts, len(inputs))
+        inputs, X = [inputs[i] for i in rows], X[rows]
+    model, _ = TopicModel.fit(inputs, X, embed=space.embed, seeds=pipeline.taxonomy.topic_seeds,
                               config=TopicConfig(min_topic_size=min_topic_size, verbose=progress))
     model.manifest["space"] = space.name
     return model

@@ -458,3 +458,26 @@ def test_write_report_renders_pdf_and_png(report: TopicReport, tmp_path: Path, f
     assert target.read_bytes().startswith(magic)
     assert target.stat().st_size > 20_000
     assert [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_a_report_fits_its_own_topics_on_a_sample_and_assigns_every_record(fake_pipeline) -> None:  # noqa: ANN001
+    import numpy as np
+    import pandas as pd
+    from factories import topic_corpus
+
+    from feedback_nlp.reports import build
+    from feedback_nlp.topics.corpus import Corpus
+
+    texts, groups = topic_corpus(("delivery", "refund", "app", "staff"), 30)
+    corpus = Corpus(pd.DataFrame({"id": range(len(texts)), "text": texts, "kind": "survey",
+                                  "created_at": pd.Timestamp("2026-01-05", tz="UTC")}))
+    model = build.fit_on(corpus, fake_pipeline, min_topic_size=10, max_fit_texts=60)
+    assert model.manifest["corpus"]["n_texts"] == 60
+    frame = build.with_topics(corpus, model, fake_pipeline)
+    assert len(frame) == len(texts)
+    assigned = frame["topic"].to_numpy() >= 0
+    assert assigned.mean() >= 0.7
+    # Texts of one group mostly share a topic, fitted or not.
+    for group in set(groups):
+        topics = frame["topic"][np.array(groups) == group]
+        assert topics.value_counts().iloc[0] >= 0.6 * len(topics), (group, topics.value_counts())
