@@ -13,7 +13,7 @@ import typer
 from feedback_nlp import input_options as opt
 from feedback_nlp.errors import FeedbackNLPError
 
-topics_app = typer.Typer(help="Topic models fitted on your own feedback (BERTopic on the pipeline's encoder).",
+topics_app = typer.Typer(help="Topic models fitted on your own feedback (BERTopic on base MiniLM, sentiment projected out).",
                          no_args_is_help=True)
 
 ASSIGNMENTS = "assignments.jsonl"

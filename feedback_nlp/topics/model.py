@@ -1,13 +1,13 @@
-"""Topic models: BERTopic on the pipeline's embeddings, seeded names, capped outliers, safe files.
+"""Topic models: BERTopic on the topic space's embeddings, seeded names, capped outliers, safe files.
 
-fit:     embeddings (cached) -> BERTopic (UMAP + HDBSCAN, seed topics as zero-shot topics,
+fit:     embeddings (cached; the space is feedback_nlp/topics/space.py's) -> BERTopic (UMAP + HDBSCAN, seed topics as zero-shot topics,
          c-TF-IDF with KeyBERT-style words) -> outliers folded into their nearest topic until at
-         most ``max_outlier_share`` stay unassigned -> readable names -> centroids
+         most ``max_outlier_share`` stay unassigned -> names about things (naming.py) -> centroids
 assign:  an embedding's nearest topic centroid (cosine), unassigned below ``min_similarity``
 update:  new texts near a topic join it; the rest are clustered and merged in with
          ``BERTopic.merge_models``: existing topics keep their ids and names, new ones are flagged
 save:    BERTopic's safetensors serialisation, our centroids (safetensors) and a manifest with
-         file hashes, the encoder fingerprint, the corpus fingerprint and the topic table
+         file hashes, the space's fingerprint, the corpus fingerprint and the topic table
 """
 
 from __future__ import annotations
