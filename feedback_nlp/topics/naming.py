@@ -118,6 +118,9 @@ def clean_candidate(candidate: str, stop_words: Iterable[str] = ()) -> str | Non
     'customer service'
     >>> clean_candidate("user hung") is None, clean_candidate("great") is None
     (True, True)
+    >>> clean_candidate("fixed fixed")
+    'fixed'
+
     """
     stop = set(stop_words)
     if representation_text(candidate) != " ".join(candidate.split()):
@@ -135,6 +138,8 @@ def clean_candidate(candidate: str, stop_words: Iterable[str] = ()) -> str | Non
         tokens.pop()
     if not tokens or all(weak(t) for t in tokens):
         return None
+    # "fixed fixed" (a word repeated across a removed one) says it once.
+    tokens = [t for i, t in enumerate(tokens) if i == 0 or t != tokens[i - 1]]
     return " ".join(tokens)
 
 
