@@ -51,6 +51,7 @@ EVALUATIVE: frozenset[str] = frozenset({
     "professional", "wow", "yay",
     "favourite", "favorite", "beautiful", "recommend", "recommended", "highly", "star",
     "stars", "praise", "pleasure", "welcoming", "compassionate", "supportive", "attentive",
+    "courteous", "respectful", "considerate", "reassuring", "perfection", "faultless", "marvellous",
     # blame
     "bad", "worst", "worse", "awful", "terrible", "horrible", "horrendous", "dreadful", "poor",
     "poorly", "ridiculous", "absurd", "pathetic", "useless", "disgusting", "disgrace", "disgraceful",
