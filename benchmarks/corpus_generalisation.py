@@ -55,6 +55,8 @@ VARIANTS = {
     "default": {"corpus", "native", "mapped"},
 }
 SENTIMENT = ["negative", "neutral", "positive"]
+#: Config overrides for every fold (``--set section.key=value``), to compare head settings.
+OVERRIDES: list[str] = []
 
 
 def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
@@ -123,7 +125,7 @@ def records_of(rows: pd.DataFrame) -> list[FeedbackRecord]:
 
 
 def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
-    config = load_config(ROOT / "training" / "configs" / "default.toml")
+    config = load_config(ROOT / "training" / "configs" / "default.toml", OVERRIDES)
     trainer = Trainer(config)
     table = trainer.training_table()
     pipeline = load_pipeline(base, topics=False)
@@ -223,14 +225,17 @@ def main() -> None:
     parser.add_argument("--base", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--variants", default="mapped,corpus,corpus+native,default")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        help="a training-config override for every fold, e.g. heads.C_stage=0.5")
     args = parser.parse_args()
+    OVERRIDES.extend(args.overrides)
     variants = [v for v in args.variants.split(",") if v]
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         parser.error(f"unknown variant(s) {sorted(unknown)}; expected some of {sorted(VARIANTS)}")
     started = time.perf_counter()
     result = {"date": now_utc(), "machine": machine_info(), "load_average_start": load_average(),
-              "command": command_line(), "base": str(args.base)}
+              "command": command_line(), "base": str(args.base), "overrides": args.overrides}
     result.update(run(args.base, variants, Path(get_settings().cache_dir)))
     result["seconds"] = round(time.perf_counter() - started, 1)
     publish("corpus_generalisation", args.out, result, render)

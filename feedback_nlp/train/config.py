@@ -52,6 +52,7 @@ class DataConfig(BaseModel):
     #: Sources whose own labels (complaint flags, ratings, survey sentiment) add sentiment rows.
     native_sources: list[str] = Field(default_factory=list)
     native_max_per_source: int = Field(default=2000, ge=0)
+    native_weight: float = Field(default=1.0, gt=0.0)
     #: General tweets (about nothing a company does) that teach stage ``none``.
     general_tweets: int = Field(default=300, ge=0)
     #: Mapped sources that give sentiment only: their stage and touchpoint mappings are dropped
@@ -85,6 +86,9 @@ class HeadsConfig(BaseModel):
     C_sentiment: float = Field(default=1.0, gt=0.0)
     C_stage: float = Field(default=1.0, gt=0.0)
     C_touchpoints: float = Field(default=1.0, gt=0.0)
+    #: "balanced" weighs rare stages up (better macro-F1 on the training mix, more `none` and
+    #: `awareness` on new sources); "none" keeps the data's priors.
+    stage_class_weight: str = Field(default="balanced", pattern="^(balanced|none)$")
     keyword_features: bool = True
 
 

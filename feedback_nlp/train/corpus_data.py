@@ -91,7 +91,7 @@ def _native_sentiment(source: str, native: pd.Series) -> pd.Series:
 
 def native_table(
     data_dir: Path, taxonomy: Taxonomy, *, sources: list[str], max_per_source: int, seed: int,
-    exclude: set[str], general_tweets: int,
+    exclude: set[str], general_tweets: int, weight: float = 1.0,
 ) -> TrainingTable:
     """The new sets' own labels as training rows (sentiment; stage and touchpoints mostly unknown).
 
@@ -106,7 +106,9 @@ def native_table(
         brand = rows[~general].assign(sentiment=_native_sentiment(source, rows.loc[~general, "native"]))
         brand = brand[brand["sentiment"].notna()]
         brand = brand.sample(n=min(max_per_source, len(brand)), random_state=seed)
-        brand["journey_stage"] = "support" if source == "helpdesk_csat_survey" else None
+        # Sentiment only: a source-wide stage ("a help-desk survey is about support") taught that a
+        # survey praising staff is about support, and NHS answers about care went that way too.
+        brand["journey_stage"] = None
         matrix = np.full((len(brand), len(labels)), np.nan, dtype=np.float32)
         if source == "neobank_app_reviews" and "mobile_app" in labels:  # an app review is about the app
             matrix[:, labels.index("mobile_app")] = 1.0
@@ -122,7 +124,7 @@ def native_table(
         {
             "text": frame["text"], "source": frame["source"], "kind": frame["kind"],
             "sentiment": frame["sentiment"], "journey_stage": frame["journey_stage"],
-            "split": "train", "weight": 1.0, "origin": "native", "industry": frame["industry"],
+            "split": "train", "weight": weight, "origin": "native", "industry": frame["industry"],
         }
     )
     used = out.groupby("source").size().to_dict()

@@ -86,7 +86,8 @@ def fit_heads(
         missing = sorted(set(labels) - set(frame[column][train & known]))
         if missing:
             logger.warning("%s: no training text has the label(s) %s; the head will never predict them", task, missing)
-        head = SoftmaxHead(C=C, random_state=config.seed).fit(
+        class_weight = None if task == "stage" and config.heads.stage_class_weight == "none" else "balanced"
+        head = SoftmaxHead(C=C, class_weight=class_weight, random_state=config.seed).fit(
             X[train & known], frame[column][train & known].tolist(), weight[train & known], classes=labels
         )
         y_held = frame[column][held & known].tolist()
@@ -205,7 +206,7 @@ class Trainer:
             tables.append(native_table(
                 self.data_dir, self.taxonomy, sources=cfg.data.native_sources,
                 max_per_source=cfg.data.native_max_per_source, seed=cfg.seed, exclude=exclude,
-                general_tweets=cfg.data.general_tweets,
+                general_tweets=cfg.data.general_tweets, weight=cfg.data.native_weight,
             ))
         return _without_sources(combine(tables), cfg.data.exclude_sources)
 
