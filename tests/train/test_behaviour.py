@@ -1,0 +1,74 @@
+"""The behavioural suite: its construction, its checks, and a fixed subset on the shipped bundle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedback_nlp.taxonomy.labels import load_taxonomy
+from feedback_nlp.taxonomy.records import FeedbackKind
+from feedback_nlp.train.behaviour import Case, build_suite, check, pass_rates, run_suite
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+REAL_BUNDLE = PROJECT_ROOT / "models" / "default"
+# Regression floors for the fast subset, a little under what the shipped bundle measured on it
+# (MFT 0.860, INV 0.860, DIR 1.0 on 2026-12-06). The issue's targets (MFT >= 0.90, INV >= 0.97)
+# are not met yet: docs/results.md.
+MFT_FLOOR, INV_FLOOR, DIR_FLOOR = 0.82, 0.80, 1.0
+
+
+def test_suite_covers_industries_kinds_stages_and_touchpoints() -> None:
+    cases = build_suite()
+    taxonomy = load_taxonomy()
+    assert len(cases) >= 300
+    assert len({c.industry for c in cases if c.industry != "general"}) >= 10
+    assert {c.kind for c in cases} == set(FeedbackKind)
+    assert {c.expect["journey_stage"] for c in cases if "journey_stage" in c.expect} == set(taxonomy.stage_labels)
+    assert {c.expect["touchpoint"] for c in cases if "touchpoint" in c.expect} == set(taxonomy.touchpoint_labels)
+    assert {c.type for c in cases} == {"MFT", "INV", "DIR"}
+    assert len({c.id for c in cases}) == len(cases)
+
+
+def _view(sentiment: str = "negative", score: float = -0.5, stage: str = "usage", touchpoints: list[str] | None = None) -> dict:
+    return {"sentiment": sentiment, "score": score, "journey_stage": stage, "touchpoints": touchpoints or []}
+
+
+def test_checks_fail_when_they_should() -> None:
+    mft = Case("m", "MFT", "touchpoint", FeedbackKind.REVIEW, "retail", ("x",), {"touchpoint": "phone", "sentiment": "negative"})
+    assert check(mft, [_view(touchpoints=["phone", "product"])])
+    assert not check(mft, [_view(touchpoints=["product"])])
+    assert not check(mft, [_view(sentiment="neutral", touchpoints=["phone"])])
+    inv = Case("i", "INV", "handle", FeedbackKind.SOCIAL, "retail", ("x", "@a x"))
+    assert check(inv, [_view(), _view()])
+    assert not check(inv, [_view(), _view(stage="support")])
+    assert not check(inv, [_view(), _view(touchpoints=["website"])])
+    direction = Case("d", "DIR", "added-complaint", FeedbackKind.SURVEY, "retail", ("x", "x. But late."))
+    assert check(direction, [_view(score=0.8), _view(score=0.1)])
+    assert not check(direction, [_view(score=0.1), _view(score=0.5)])
+
+
+def test_transcript_cases_carry_an_agent_turn_that_must_not_matter() -> None:
+    case = next(c for c in build_suite() if c.kind is FeedbackKind.TRANSCRIPT)
+    text = case.records()[0].text
+    assert text.startswith("Customer: ") and "\nAgent: " in text
+
+
+@pytest.fixture(scope="module")
+def shipped():  # noqa: ANN201
+    if not (REAL_BUNDLE / "manifest.json").is_file():
+        pytest.skip("models/default is not trained")
+    from feedback_nlp.pipeline import load_pipeline
+
+    return load_pipeline(REAL_BUNDLE, topics=False)
+
+
+def test_shipped_bundle_passes_the_fast_subset(shipped) -> None:  # noqa: ANN001
+    # Every fourth case: about 120 across every capability, kind and industry (the full suite
+    # and its per-capability rates: benchmarks/behaviour.py, docs/results.md).
+    subset = build_suite()[::4]
+    rates = pass_rates(run_suite(shipped, subset))
+    failures = {name: v for name, v in rates.items() if "/" not in name or name.startswith(("MFT/", "INV/", "DIR/"))}
+    assert rates["MFT"]["rate"] >= MFT_FLOOR, failures
+    assert rates["INV"]["rate"] >= INV_FLOOR, failures
+    assert rates["DIR"]["rate"] >= DIR_FLOOR, failures
