@@ -67,7 +67,7 @@ def render_card(manifest: dict[str, Any]) -> str:
         "",
         "## Training data",
         "The annotated CX corpus (`annotations/cx_corpus.jsonl`: texts of 12 shared sources labelled",
-        "by people against the guide, when the config uses it) is the core; the new sets' own labels",
+        "by the team's annotators against the guide, when the config uses it) is the core; the new sets' own labels",
         "(complaint flags, star ratings, survey sentiment) add sentiment; older sources' native labels",
         "were mapped onto the taxonomy with the reviewed tables in `feedback_nlp/train/mappings/`,",
         "channel touchpoints there from keyword weak supervision. Texts of the gold set were removed",
