@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from feedback_nlp.errors import DataError
+from feedback_nlp.train.datasets import require_dataset_file
 
 COLUMNS = ["file", "row_id", "text", "source", "kind", "industry", "channel", "native"]
 
@@ -61,15 +62,6 @@ def is_travel(text: str) -> bool:
     return bool(_TRAVEL.search(text))
 
 
-def _require(path: Path) -> Path:
-    if not path.exists():
-        raise DataError(
-            f"Expected the shared dataset file {path}, found nothing there. Point "
-            "FEEDBACK_NLP_DATA_DIR at the folder holding the shared datasets."
-        )
-    return path
-
-
 def _frame(rows: pd.DataFrame, file: str, source: str, kind: str) -> pd.DataFrame:
     rows = rows.assign(file=file, source=source, kind=kind)
     for column, default in (("industry", "other"), ("channel", ""), ("native", "")):
@@ -85,7 +77,7 @@ def _frame(rows: pd.DataFrame, file: str, source: str, kind: str) -> pd.DataFram
 
 def read_brand_support_tweets(data_dir: Path) -> pd.DataFrame:
     file = "brand_support_tweets/inbound_tweets.csv"
-    raw = pd.read_csv(_require(data_dir / file), dtype={"tweet_id": str})
+    raw = pd.read_csv(require_dataset_file(data_dir / file), dtype={"tweet_id": str})
     rows = pd.DataFrame(
         {
             "row_id": raw["corpus"].astype(str) + ":" + raw["tweet_id"].astype(str),
@@ -100,7 +92,7 @@ def read_brand_support_tweets(data_dir: Path) -> pd.DataFrame:
 
 def read_brand_complaint_tweets(data_dir: Path) -> pd.DataFrame:
     file = "brand_complaint_tweets/complaints.csv"
-    raw = pd.read_csv(_require(data_dir / file), dtype={"tweet_id": str})
+    raw = pd.read_csv(require_dataset_file(data_dir / file), dtype={"tweet_id": str})
     general = raw["domain"].isin(["random_tweet", "random_reply"])
     rows = pd.DataFrame(
         {
@@ -115,7 +107,7 @@ def read_brand_complaint_tweets(data_dir: Path) -> pd.DataFrame:
 
 def read_neobank_app_reviews(data_dir: Path) -> pd.DataFrame:
     file = "neobank_app_reviews/app_store_reviews.csv"
-    raw = pd.read_csv(_require(data_dir / file))
+    raw = pd.read_csv(require_dataset_file(data_dir / file))
     rows = pd.DataFrame(
         {
             "row_id": raw["review_id"],
@@ -129,7 +121,7 @@ def read_neobank_app_reviews(data_dir: Path) -> pd.DataFrame:
 
 def read_womens_clothing_reviews(data_dir: Path) -> pd.DataFrame:
     file = "womens_clothing_reviews/Womens Clothing E-Commerce Reviews.csv"
-    raw = pd.read_csv(_require(data_dir / file))
+    raw = pd.read_csv(require_dataset_file(data_dir / file))
     raw = raw[raw["Review Text"].notna()]
     title = raw["Title"].fillna("").astype(str).str.strip()
     body = raw["Review Text"].astype(str).str.strip()
@@ -148,7 +140,7 @@ def read_mams(data_dir: Path) -> pd.DataFrame:
     parts = []
     for split in ("train", "val", "test"):
         file = f"mams/ACSA/{split}.xml"
-        tree = ET.parse(_require(data_dir / file))
+        tree = ET.parse(require_dataset_file(data_dir / file))
         rows = []
         for index, sentence in enumerate(tree.getroot().iter("sentence")):
             aspects = sorted(
@@ -164,7 +156,7 @@ def read_mams(data_dir: Path) -> pd.DataFrame:
 def read_multidogo_chats(data_dir: Path) -> pd.DataFrame:
     file = "multidogo_chats/conversations.jsonl"
     rows = []
-    with _require(data_dir / file).open(encoding="utf-8") as lines:
+    with require_dataset_file(data_dir / file).open(encoding="utf-8") as lines:
         for line in lines:
             chat = json.loads(line)
             turns = chat["turns"][:MAX_CHAT_TURNS]
@@ -181,7 +173,7 @@ def read_multidogo_chats(data_dir: Path) -> pd.DataFrame:
 
 def read_dstc11_call_utterances(data_dir: Path) -> pd.DataFrame:
     file = "dstc11_call_utterances/utterances.jsonl"
-    raw = pd.read_json(_require(data_dir / file), lines=True)
+    raw = pd.read_json(require_dataset_file(data_dir / file), lines=True)
     rows = pd.DataFrame(
         {
             "row_id": raw["utterance_id"],
@@ -196,7 +188,7 @@ def read_dstc11_call_utterances(data_dir: Path) -> pd.DataFrame:
 
 def read_nhs_patient_surveys(data_dir: Path) -> pd.DataFrame:
     v6_file = "nhs_patient_surveys/fft_v6_framework.csv"
-    v6 = pd.read_csv(_require(data_dir / v6_file))
+    v6 = pd.read_csv(require_dataset_file(data_dir / v6_file))
     # Patient transport answers are about journeys: the travel domain is held out.
     v6 = v6[~v6["service_type"].fillna("").str.contains("Transport", case=False)]
     first = pd.DataFrame(
@@ -207,7 +199,7 @@ def read_nhs_patient_surveys(data_dir: Path) -> pd.DataFrame:
         }
     )
     p1_file = "nhs_patient_surveys/fft_phase1.csv"
-    p1 = pd.read_csv(_require(data_dir / p1_file))
+    p1 = pd.read_csv(require_dataset_file(data_dir / p1_file))
     second = pd.DataFrame(
         {
             "row_id": p1["row_index"],
@@ -226,7 +218,7 @@ def read_nhs_patient_surveys(data_dir: Path) -> pd.DataFrame:
 
 def read_helpdesk_csat_survey(data_dir: Path) -> pd.DataFrame:
     file = "helpdesk_csat_survey/comments.csv"
-    raw = pd.read_csv(_require(data_dir / file))
+    raw = pd.read_csv(require_dataset_file(data_dir / file))
     rows = pd.DataFrame(
         {
             "row_id": raw["comment_id"],
@@ -242,7 +234,7 @@ def read_banking77(data_dir: Path) -> pd.DataFrame:
     parts = []
     for split in ("train", "test"):
         file = f"banking77_nlupp/banking77/{split}.csv"
-        raw = pd.read_csv(_require(data_dir / file))
+        raw = pd.read_csv(require_dataset_file(data_dir / file))
         rows = pd.DataFrame(
             {"row_id": raw.index, "text": raw["text"], "industry": "banking", "native": raw["category"]}
         )
@@ -253,7 +245,7 @@ def read_banking77(data_dir: Path) -> pd.DataFrame:
 
 def read_bitext_support(data_dir: Path) -> pd.DataFrame:
     file = "bitext_support/Bitext_Sample_Customer_Support_Training_Dataset.csv"
-    raw = pd.read_csv(_require(data_dir / file))
+    raw = pd.read_csv(require_dataset_file(data_dir / file))
     rows = pd.DataFrame(
         {"row_id": raw.index, "text": raw["instruction"], "industry": "ecommerce", "native": raw["intent"]}
     )
@@ -264,7 +256,7 @@ def read_tweeteval_sentiment(data_dir: Path) -> pd.DataFrame:
     parts = []
     for split in ("val", "test"):
         file = f"tweeteval_sentiment/{split}_text.txt"
-        texts = _require(data_dir / file).read_text(encoding="utf-8").splitlines()
+        texts = require_dataset_file(data_dir / file).read_text(encoding="utf-8").splitlines()
         labels = (data_dir / f"tweeteval_sentiment/{split}_labels.txt").read_text(encoding="utf-8").split()
         rows = pd.DataFrame({"row_id": range(len(texts)), "text": texts, "native": labels})
         parts.append(_frame(rows.assign(industry="general"), file, "tweeteval_sentiment", "social"))

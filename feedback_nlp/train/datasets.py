@@ -21,7 +21,8 @@ from feedback_nlp.errors import DataError
 COLUMNS = ["text", "source", "kind", "native_label"]
 
 
-def _require(path: Path) -> Path:
+def require_dataset_file(path: Path) -> Path:
+    """``path``, or a DataError that says where the shared datasets should be."""
     if not path.exists():
         raise DataError(
             f"Expected the dataset file {path}, found nothing there. Point FEEDBACK_NLP_DATA_DIR "
@@ -42,7 +43,7 @@ def load_tweeteval(data_dir: Path) -> pd.DataFrame:
     folder = data_dir / "tweeteval_sentiment"
     parts = []
     for split in ("val", "test"):
-        texts = _require(folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
+        texts = require_dataset_file(folder / f"{split}_text.txt").read_text(encoding="utf-8").splitlines()
         labels = (folder / f"{split}_labels.txt").read_text(encoding="utf-8").split()
         if len(texts) != len(labels):
             raise DataError(f"{folder}/{split}: {len(texts)} texts but {len(labels)} labels")
@@ -52,7 +53,7 @@ def load_tweeteval(data_dir: Path) -> pd.DataFrame:
 
 def load_womens_clothing(data_dir: Path) -> pd.DataFrame:
     """Women's e-commerce clothing reviews: title + review, rating 1-5, recommended 0/1."""
-    path = _require(data_dir / "womens_clothing_reviews" / "Womens Clothing E-Commerce Reviews.csv")
+    path = require_dataset_file(data_dir / "womens_clothing_reviews" / "Womens Clothing E-Commerce Reviews.csv")
     raw = pd.read_csv(path)
     raw = raw[raw["Review Text"].notna()]
     title = raw["Title"].fillna("").astype(str).str.strip()
@@ -74,7 +75,7 @@ def load_mams(data_dir: Path) -> pd.DataFrame:
     """MAMS aspect-category sentences (train/val/test) with their (category, polarity) pairs."""
     rows = []
     for split in ("train", "val", "test"):
-        tree = ET.parse(_require(data_dir / "mams" / "ACSA" / f"{split}.xml"))
+        tree = ET.parse(require_dataset_file(data_dir / "mams" / "ACSA" / f"{split}.xml"))
         for sentence in tree.getroot().iter("sentence"):
             text = sentence.findtext("text") or ""
             aspects = [
@@ -96,7 +97,7 @@ def load_banking77(data_dir: Path) -> pd.DataFrame:
     """BANKING77 train and test (77 intents)."""
     folder = data_dir / "banking77_nlupp" / "banking77"
     parts = [
-        pd.read_csv(_require(folder / f"{split}.csv")).assign(split=split)
+        pd.read_csv(require_dataset_file(folder / f"{split}.csv")).assign(split=split)
         for split in ("train", "test")
     ]
     raw = pd.concat(parts, ignore_index=True).rename(columns={"category": "native_label"})
@@ -107,7 +108,7 @@ def _load_nlupp(data_dir: Path, domain: str) -> pd.DataFrame:
     folder = data_dir / "banking77_nlupp" / "nlupp" / domain
     files = sorted(folder.glob("fold*.json"))
     if not files:
-        _require(folder / "fold0.json")
+        require_dataset_file(folder / "fold0.json")
     rows = []
     for path in files:
         for item in json.loads(path.read_text(encoding="utf-8")):
@@ -128,7 +129,7 @@ def load_nlupp_hotels(data_dir: Path) -> pd.DataFrame:
 
 def load_bitext(data_dir: Path) -> pd.DataFrame:
     """Bitext customer-support requests (27 intents)."""
-    path = _require(
+    path = require_dataset_file(
         data_dir / "bitext_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
     )
     raw = pd.read_csv(path, usecols=["instruction", "intent", "category"])
@@ -139,7 +140,7 @@ def load_bitext(data_dir: Path) -> pd.DataFrame:
 def load_cfpb(data_dir: Path) -> pd.DataFrame:
     """CFPB complaint narratives: the full-schema sample (with Issue) and the 4-class sample."""
     folder = data_dir / "cfpb_complaints"
-    full = pd.read_csv(_require(folder / "cfpb_complaints_sample_fullschema.csv"))
+    full = pd.read_csv(require_dataset_file(folder / "cfpb_complaints_sample_fullschema.csv"))
     full = full[full["Consumer complaint narrative"].notna()]
     first = pd.DataFrame(
         {
@@ -150,7 +151,7 @@ def load_cfpb(data_dir: Path) -> pd.DataFrame:
             "channel": full["Submitted via"].fillna(""),
         }
     )
-    small = pd.read_csv(_require(folder / "cfpb_narratives_product4class.csv"))
+    small = pd.read_csv(require_dataset_file(folder / "cfpb_narratives_product4class.csv"))
     second = pd.DataFrame(
         {
             "text": small["Consumer complaint narrative"],
@@ -196,5 +197,5 @@ def load_source(name: str, data_dir: Path) -> pd.DataFrame:
 
 def load_gold(path: str | Path) -> pd.DataFrame:
     """The hand-labelled gold set (JSONL): id, source, kind, text, sentiment, journey_stage, touchpoints."""
-    rows = [json.loads(line) for line in _require(Path(path)).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in require_dataset_file(Path(path)).read_text(encoding="utf-8").splitlines() if line.strip()]
     return pd.DataFrame(rows)
