@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 from pathlib import Path
 
 from feedback_nlp.errors import BundleError
+from feedback_nlp.storage.artifacts import atomic_dir
 from feedback_nlp.settings import get_settings
 from feedback_nlp.topics.model import MANIFEST, TopicModel
 from feedback_nlp.topics.space import PIPELINE, topic_space
@@ -78,17 +78,6 @@ def deploy(source: str | Path) -> Path:
     target = deployed_dir()
     if source.resolve() == target.resolve():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with atomic_dir(target) as staging:
         shutil.copytree(source, staging, dirs_exist_ok=True)
-        backup = target.with_name(f".{target.name}.old")
-        if target.exists():
-            shutil.rmtree(backup, ignore_errors=True)
-            target.rename(backup)
-        staging.rename(target)
-        shutil.rmtree(backup, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target

@@ -17,7 +17,6 @@ import json
 import logging
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedback_nlp.errors import BundleError, InputError
+from feedback_nlp.storage.artifacts import atomic_dir, sha256_file
 from feedback_nlp.topics.naming import acceptable_name, clean_candidates, representation_text, vectorizer_stop_words
 
 if TYPE_CHECKING:
@@ -403,9 +403,7 @@ class TopicModel:
         from safetensors.numpy import save_file
 
         target = Path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-        try:
+        with atomic_dir(target) as staging:
             if self.bertopic is not None:
                 self.bertopic.save(
                     str(staging / BERTOPIC_DIR), serialization="safetensors", save_ctfidf=self.bertopic.c_tf_idf_ is not None,
@@ -432,15 +430,6 @@ class TopicModel:
                         shutil.copy2(extra_file, staging / extra_file.name)
             for path in [staging, *staging.rglob("*")]:
                 path.chmod(0o755 if path.is_dir() else 0o644)
-            backup = target.with_name(f".{target.name}.old")
-            if target.exists():
-                shutil.rmtree(backup, ignore_errors=True)
-                target.rename(backup)
-            staging.rename(target)
-            shutil.rmtree(backup, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
         self.manifest = manifest
         return target
 
@@ -810,5 +799,5 @@ def _hash_tree(folder: Path, exclude: set[str] | None = None) -> dict[str, str]:
     for path in sorted(folder.rglob("*")):
         name = path.relative_to(folder).as_posix()
         if path.is_file() and name not in exclude:
-            out[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+            out[name] = sha256_file(path)
     return out
