@@ -24,7 +24,6 @@ calibration error of sentiment and stage confidences (15 equal-width bins).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -44,7 +43,8 @@ from feedback_nlp.taxonomy.keywords import KeywordMatcher  # noqa: E402
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord  # noqa: E402
 from feedback_nlp.train.config import load_config  # noqa: E402
 from feedback_nlp.train.data import TrainingTable  # noqa: E402
-from feedback_nlp.train.metrics import multi_label_report, single_label_report  # noqa: E402
+from feedback_nlp.topics.embeddings import EmbeddingCache, encoder_fingerprint  # noqa: E402
+from feedback_nlp.train.metrics import expected_calibration_error, multi_label_report, single_label_report  # noqa: E402
 from feedback_nlp.train.trainer import Trainer, encoder_inputs, fit_heads  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,34 +57,6 @@ VARIANTS = {
 SENTIMENT = ["negative", "neutral", "positive"]
 #: Config overrides for every fold (``--set section.key=value``), to compare head settings.
 OVERRIDES: list[str] = []
-
-
-def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
-    """ECE: the confidence-weighted gap between confidence and accuracy over equal-width bins."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        mask = which == b
-        if mask.any():
-            ece += mask.mean() * abs(confidence[mask].mean() - correct[mask].mean())
-    return float(ece)
-
-
-def embed_cached(pipeline: FeedbackPipeline, texts: list[str], cache: Path) -> np.ndarray:
-    """Embeddings of the table, cached by the texts and the encoder's weights."""
-    digest = hashlib.sha256()
-    digest.update(str(pipeline.encoder.weights_sha256).encode())
-    digest.update(str(pipeline.manifest.get("files", {}).get("encoder_layers.safetensors")).encode())
-    for text in texts:
-        digest.update(text.encode("utf-8") + b"\0")
-    path = cache / f"loso-{digest.hexdigest()[:16]}.npy"
-    if path.exists():
-        return np.load(path)
-    X = pipeline.embed(texts)
-    cache.mkdir(parents=True, exist_ok=True)
-    np.save(path, X)
-    return X
 
 
 def subset(table: TrainingTable, mask: np.ndarray) -> TrainingTable:
@@ -133,7 +105,8 @@ def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
     taxonomy = pipeline.taxonomy
     texts = encoder_inputs(table.frame)
     started = time.perf_counter()
-    X = embed_cached(pipeline, texts, cache)
+    store = EmbeddingCache(cache / "loso-embeddings.sqlite", encoder_fingerprint(pipeline.manifest))
+    X = store.embed(texts, pipeline.embed)
     X_tp = np.hstack([X, KeywordMatcher(taxonomy).features(texts)]) if config.heads.keyword_features else X
     embed_s = time.perf_counter() - started
 

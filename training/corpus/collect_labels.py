@@ -21,14 +21,15 @@ import argparse
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from sklearn.metrics import cohen_kappa_score
 
-from feedback_nlp.corpus.annotations import ANNOTATIONS_DIR, Annotation
+from feedback_nlp.corpus.annotations import ANNOTATIONS_DIR, Annotation, Intent
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, load_taxonomy
 
 TASKS = ("sentiment", "journey_stage", "touchpoints")
+INTENTS = set(get_args(Intent))
 N_ANNOTATORS = 7
 
 
@@ -148,7 +149,7 @@ def main() -> None:
             file=meta["file"], row_id=str(meta["row_id"]), sha256=meta["sha256"], source=meta["source"],
             kind=meta["kind"], industry=meta["industry"], sentiment=label["sentiment"],
             journey_stage=label["journey_stage"], touchpoints=sorted(set(label["touchpoints"])),
-            intent=label.get("intent") if label.get("intent") in {"complaint", "question", "request", "praise", "suggestion", "other"} else None,
+            intent=label.get("intent") if label.get("intent") in INTENTS else None,
             annotators=annotators, settled=is_settled, draw=meta["draw"],
         )
         corpus.append(record)
