@@ -42,7 +42,6 @@ from feedback_nlp.settings import get_settings  # noqa: E402
 from feedback_nlp.taxonomy.keywords import KeywordMatcher  # noqa: E402
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord  # noqa: E402
 from feedback_nlp.train.config import load_config  # noqa: E402
-from feedback_nlp.train.data import TrainingTable  # noqa: E402
 from feedback_nlp.topics.embeddings import EmbeddingCache, encoder_fingerprint  # noqa: E402
 from feedback_nlp.train.metrics import expected_calibration_error, multi_label_report, single_label_report  # noqa: E402
 from feedback_nlp.train.trainer import Trainer, encoder_inputs, fit_heads  # noqa: E402
@@ -57,11 +56,6 @@ VARIANTS = {
 SENTIMENT = ["negative", "neutral", "positive"]
 #: Config overrides for every fold (``--set section.key=value``), to compare head settings.
 OVERRIDES: list[str] = []
-
-
-def subset(table: TrainingTable, mask: np.ndarray) -> TrainingTable:
-    return TrainingTable(table.frame[mask].reset_index(drop=True), table.touchpoints[mask],
-                         table.touchpoint_labels, table.fingerprints)
 
 
 def scores(rows: pd.DataFrame, predictions: list[Any], stages: list[str], touchpoints: list[str]) -> dict[str, Any]:
@@ -130,7 +124,7 @@ def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
         predictions: dict[int, Any] = {}
         for source in sources:
             keep = frame["origin"].isin(origins).to_numpy() & (frame["source"] != source).to_numpy()
-            fold = subset(table, keep)
+            fold = table.select(keep)
             if not (fold.frame["split"] == "eval").any():  # no corpus rows: calibrate on a share of the rest
                 rng = np.random.default_rng(config.seed)
                 fold.frame["split"] = np.where(rng.random(len(fold.frame)) < 0.15, "eval", "train")

@@ -29,7 +29,7 @@ from feedback_nlp.taxonomy.records import (
     SentimentResult,
     TopicResult,
 )
-from feedback_nlp.text import encoder_input, make_nlp, prepare_inputs, segment_texts
+from feedback_nlp.text import encoder_input, make_nlp, prepare_inputs, redacted_customer_texts, segment_texts
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ class FeedbackPipeline:
     @staticmethod
     def customer_texts(records: Sequence[FeedbackRecord]) -> list[str]:
         """The redacted customer-side text of each record: what is classified and stored."""
-        return prepare_inputs(records).texts
+        return redacted_customer_texts(records)
 
     def predict_texts(self, texts: Sequence[str], kind: FeedbackKind | str = "survey") -> list[Prediction]:
         """Convenience: classify plain texts of one kind."""

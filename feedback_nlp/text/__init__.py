@@ -16,7 +16,13 @@ from feedback_nlp.text.nlp import (
     segment_texts,
 )
 from feedback_nlp.text.normalize import DEFAULT_MAX_CHARS, normalize
-from feedback_nlp.text.prepare import PreparedInputs, encoder_input, prepare_inputs, prepare_texts
+from feedback_nlp.text.prepare import (
+    PreparedInputs,
+    encoder_input,
+    prepare_inputs,
+    prepare_texts,
+    redacted_customer_texts,
+)
 from feedback_nlp.text.redact import PiiKind, PiiSpan, find_pii, redact
 from feedback_nlp.text.transcript import customer_text, parse_transcript
 
@@ -38,6 +44,7 @@ __all__ = [
     "parse_transcript",
     "prepare_inputs",
     "prepare_texts",
+    "redacted_customer_texts",
     "redact",
     "segment_texts",
 ]

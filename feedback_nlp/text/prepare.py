@@ -16,7 +16,7 @@ from feedback_nlp.text.normalize import normalize
 from feedback_nlp.text.redact import redact
 from feedback_nlp.text.transcript import customer_text
 
-__all__ = ["PreparedInputs", "encoder_input", "prepare_inputs", "prepare_texts"]
+__all__ = ["PreparedInputs", "encoder_input", "prepare_inputs", "prepare_texts", "redacted_customer_texts"]
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,14 @@ def encoder_input(redacted_text: str) -> str:
     return normalize(redacted_text)
 
 
+def redacted_customer_texts(records: Sequence[FeedbackRecord]) -> list[str]:
+    """The customer side of each record, personal data redacted: what is stored and shown."""
+    return [redact(customer_text(record)) for record in records]
+
+
 def prepare_inputs(records: Sequence[FeedbackRecord]) -> PreparedInputs:
     """Prepare records for the encoder: customer side, redacted, normalised."""
-    texts = [redact(customer_text(record)) for record in records]
+    texts = redacted_customer_texts(records)
     return PreparedInputs(texts, [encoder_input(text) for text in texts])
 
 

@@ -40,6 +40,11 @@ class TrainingTable:
     touchpoint_labels: list[str]
     fingerprints: dict[str, dict[str, object]]
 
+    def select(self, mask: np.ndarray) -> TrainingTable:
+        """The rows where ``mask`` is true, as a table of their own."""
+        return TrainingTable(self.frame[mask].reset_index(drop=True), self.touchpoints[mask],
+                             self.touchpoint_labels, self.fingerprints)
+
 
 def weak_touchpoints(
     mapped: frozenset[str] | None, mentioned: list[str], labels: list[str]

@@ -200,8 +200,7 @@ class Trainer:
         mapped.frame.loc[only_sentiment, "journey_stage"] = None
         mapped.touchpoints[only_sentiment] = np.nan
         keep = ~mapped.frame["text"].map(gold_key).isin(exclude).to_numpy()
-        tables.append(TrainingTable(mapped.frame[keep].reset_index(drop=True), mapped.touchpoints[keep],
-                                    mapped.touchpoint_labels, mapped.fingerprints))
+        tables.append(mapped.select(keep))
         if cfg.data.native_sources:
             tables.append(native_table(
                 self.data_dir, self.taxonomy, sources=cfg.data.native_sources,
@@ -287,11 +286,7 @@ class Trainer:
 
 
 def _without_sources(table: TrainingTable, sources: list[str]) -> TrainingTable:
-    if not sources:
-        return table
-    keep = ~table.frame["source"].isin(sources).to_numpy()
-    return TrainingTable(table.frame[keep].reset_index(drop=True), table.touchpoints[keep],
-                         table.touchpoint_labels, table.fingerprints)
+    return table.select(~table.frame["source"].isin(sources).to_numpy()) if sources else table
 
 
 def _toml_safe(value: Any) -> Any:

@@ -1,0 +1,34 @@
+"""The default recipe's training table: corpus, native labels and mapped sources, one table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from feedback_nlp.train.config import load_config
+from feedback_nlp.train.trainer import Trainer
+
+CONFIG = Path(__file__).resolve().parents[2] / "training" / "configs" / "default.toml"
+
+
+@pytest.mark.data
+def test_default_table_mixes_corpus_native_and_mapped_rows(data_dir: Path) -> None:
+    config = load_config(CONFIG, [f'paths.data_dir="{data_dir.as_posix()}"', 'data.exclude_sources=["mams"]'])
+    table = Trainer(config).training_table()
+    frame = table.frame
+    assert set(frame["origin"]) == {"corpus", "native", "mapped"}
+    # Calibration and thresholds use the corpus's held-out share only.
+    assert set(frame.loc[frame["split"] == "eval", "origin"]) == {"corpus"}
+    assert (frame.loc[frame["origin"] == "corpus", "weight"] == config.data.corpus_weight).all()
+    assert (frame.loc[frame["origin"] == "native", "weight"] == config.data.native_weight).all()
+    # The corpus's touchpoints are all known; TweetEval's mapped rows give sentiment only.
+    corpus = (frame["origin"] == "corpus").to_numpy()
+    assert not np.isnan(table.touchpoints[corpus]).any()
+    tweeteval = ((frame["origin"] == "mapped") & (frame["source"] == "tweeteval_sentiment")).to_numpy()
+    assert tweeteval.any() and frame.loc[tweeteval, "journey_stage"].isna().all()
+    assert np.isnan(table.touchpoints[tweeteval]).all()
+    # A left-out source is gone from every part of the table; no text appears twice across origins.
+    assert "mams" not in set(frame["source"])
+    assert not frame.loc[~corpus, "text"].isin(set(frame.loc[corpus, "text"])).any()
