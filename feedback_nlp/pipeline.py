@@ -65,8 +65,12 @@ class _Scores:
 class TopicAssigner(Protocol):
     """What the pipeline needs from a topic model (see :class:`feedback_nlp.topics.model.TopicModel`)."""
 
-    def assign(self, embeddings: np.ndarray) -> Sequence[Any]:
-        """One assignment (``topic``, ``label``, ``confidence``; topic -1 when none) per row."""
+    def assign_texts(self, texts: Sequence[str], pipeline_embeddings: np.ndarray) -> Sequence[Any]:
+        """One assignment (``topic``, ``label``, ``confidence``; topic -1 when none) per text.
+
+        ``pipeline_embeddings`` are this pipeline's vectors for ``texts``; a model fitted in
+        another embedding space (the topic space) embeds ``texts`` in it instead.
+        """
         ...
 
 
@@ -211,16 +215,16 @@ class FeedbackPipeline:
             sentiment=self.heads.sentiment.predict_proba(X)[:, self._sentiment_order],
             stage=self.heads.stage.predict_proba(X),
             touchpoints=self.heads.touchpoints.predict_proba(X_tp),
-            topics=self._topics(X),
+            topics=self._topics(unique, X),
         )
         return scores, {text: row for row, text in enumerate(unique)}
 
-    def _topics(self, X: np.ndarray) -> list[TopicResult | None]:
+    def _topics(self, texts: list[str], X: np.ndarray) -> list[TopicResult | None]:
         if self.topic_model is None:
             return [None] * len(X)
         return [
             TopicResult(id=a.topic, label=a.label, confidence=a.confidence) if a.topic >= 0 else None
-            for a in self.topic_model.assign(X)
+            for a in self.topic_model.assign_texts(texts, X)
         ]
 
     def _sentiment(self, proba: np.ndarray, *, with_probabilities: bool) -> SentimentResult:

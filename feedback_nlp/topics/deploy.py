@@ -42,6 +42,10 @@ def load_for(pipeline, path: str | Path | None = None) -> TopicModel:  # type: i
 def attach_deployed(pipeline) -> TopicModel | None:  # type: ignore[no-untyped-def]
     """Attach the deployed topic model to ``pipeline``, if one is deployed.
 
+    Predictions then carry topics assigned in the model's own space: the model was loaded with
+    that space's encoder (:func:`load_for`), and the pipeline hands it the texts
+    (:meth:`~feedback_nlp.topics.model.TopicModel.assign_texts`), not only its classifier vectors.
+
     Raises:
         BundleError: a model is deployed but damaged or fitted on another encoder; the message
             says to refit it or remove it.
@@ -55,16 +59,8 @@ def attach_deployed(pipeline) -> TopicModel | None:  # type: ignore[no-untyped-d
             f"{exc} (deployed topic model at {deployed_dir()}; remove that folder or set "
             "FEEDBACK_NLP_TOPIC_MODEL_DIR to run without topics)"
         ) from None
-    if model.space_name != PIPELINE:
-        # The pipeline hands a topic model its own encoder's embeddings, not texts; a model
-        # fitted in another space cannot place them. Reports and `topics update` still use it.
-        logger.warning(
-            "topic model %s was fitted in the %s space, not on the classifier's encoder: predictions "
-            "carry no topic (reports and `topics update` use the model); fit with "
-            "FEEDBACK_NLP_TOPIC_SPACE=pipeline for per-prediction topics", deployed_dir(), model.space_name)
-        return model
     pipeline.use_topics(model)
-    logger.info("topic model %s attached (%d topics)", deployed_dir(), len(model.topics))
+    logger.info("topic model %s attached (%d topics, %s space)", deployed_dir(), len(model.topics), model.space_name)
     return model
 
 

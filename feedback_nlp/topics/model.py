@@ -175,8 +175,11 @@ class TopicModel:
         config: TopicConfig,
         mean: np.ndarray | None = None,
         manifest: dict[str, Any] | None = None,
+        embed: EmbedFn | None = None,
     ) -> None:
         self.bertopic = bertopic
+        #: Texts -> embeddings in the space the model was fitted in (see :meth:`assign_texts`).
+        self.embed = embed
         self.topics = sorted(topics, key=lambda t: t.id)
         self.centroids = np.asarray(centroids, dtype=np.float32)
         #: The fitted corpus' mean embedding, taken off every embedding (see :meth:`center`).
@@ -251,7 +254,8 @@ class TopicModel:
             if _shares_words(name, _topic_words(bertopic, t) + _naming_words(bertopic, t)) and acceptable_name(name)
         }
         topics = _name_topics(bertopic, ids, topics_arr, seeded_names, config.label_words)
-        model = cls(bertopic, topics, centroids, min_similarity=min_similarity, config=config, mean=mean)
+        model = cls(bertopic, topics, centroids, min_similarity=min_similarity, config=config, mean=mean,
+                    embed=embed)
         model.manifest = {"corpus": {"n_texts": len(texts), "fingerprint": corpus_fingerprint(texts)}}
         _sync_bertopic(model)
         return model, model._assignments(embeddings, topics_arr)
@@ -329,7 +333,7 @@ class TopicModel:
         for t in topics:
             t.count = counts[t.id] if not t.is_new else int((assigned == t.id).sum())
         model = TopicModel(bertopic, topics, centroids, min_similarity=self.min_similarity,
-                           config=self.config, mean=self.mean, manifest=dict(self.manifest))
+                           config=self.config, mean=self.mean, manifest=dict(self.manifest), embed=embed)
         corpus = model.manifest.get("corpus", {})
         model.manifest["corpus"] = {
             "n_texts": int(corpus.get("n_texts", 0)) + len(texts),
@@ -359,6 +363,30 @@ class TopicModel:
         nearest, best = sims.argmax(axis=1), sims.max(axis=1)
         ids = [self.topics[j].id if b >= self.min_similarity else OUTLIER for j, b in zip(nearest, best, strict=True)]
         return self._assignments(embeddings, np.asarray(ids))
+
+    def assign_texts(self, texts: Sequence[str], pipeline_embeddings: np.ndarray) -> list[Assignment]:
+        """Each text's topic, in the space the model was fitted in.
+
+        ``pipeline_embeddings`` are the classifier's own vectors for ``texts``: a model fitted in
+        the ``pipeline`` space uses them as they are; a model of any other space (the base
+        MiniLM by default) embeds ``texts`` in its own space first, since the classifier's
+        vectors are not comparable with its centroids.
+
+        Raises:
+            BundleError: the model is of another space and has no embedding function (load it
+                with :func:`feedback_nlp.topics.deploy.load_for`).
+        """
+        if self.space_name == "pipeline":
+            return self.assign(pipeline_embeddings)
+        if self.embed is None:
+            raise BundleError(
+                f"This topic model was fitted in the {self.space_name!r} space and cannot place the "
+                "classifier's embeddings; load it with feedback_nlp.topics.deploy.load_for(pipeline), "
+                "which gives it that space's encoder."
+            )
+        if len(texts) == 0:
+            return []
+        return self.assign(np.asarray(self.embed(list(texts)), dtype=np.float32))
 
     def center(self, embeddings: np.ndarray) -> np.ndarray:
         """Unit embeddings less the fitted corpus' mean, renormalised.
@@ -486,7 +514,7 @@ class TopicModel:
         topics = [Topic(**t) for t in manifest.get("topics", [])]
         return cls(bertopic, topics, centroids, min_similarity=manifest["min_similarity"], config=config,
                    mean=tensors.get("mean"),
-                   manifest=manifest)
+                   manifest=manifest, embed=embed)
 
     @property
     def space_name(self) -> str:

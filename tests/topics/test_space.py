@@ -83,12 +83,42 @@ def test_a_model_is_loaded_in_the_space_it_was_fitted_in(tmp_path: Path) -> None
     loaded = deploy.load_for(pipeline, tmp_path / "m")
     assert loaded.space_name == space.BASE_NO_SENTIMENT
     assert [a.topic for a in loaded.assign(s.embed(texts))] == [a.topic for a in model.assign(s.embed(texts))]
-    # The pipeline gets no model of another space (it would hand it the classifier's embeddings).
+
+def test_predictions_carry_topics_assigned_in_the_topic_space(tmp_path: Path, fake_pipeline) -> None:  # noqa: ANN001
+    """A deployed model of the base space is attached, and the pipeline hands it texts: each
+    prediction's topic is the one the model gives the text's topic-space vector, never one
+    computed from the classifier's own vectors (a 64-d fake here, not even the same size)."""
+    s = space.topic_space(fake_pipeline, space.BASE_NO_SENTIMENT)
+    texts, groups = topic_corpus(("delivery", "refund", "app"), 30)
+    model, _ = TopicModel.fit(texts, s.embed(texts), embed=s.embed, config=TopicConfig(min_topic_size=10))
+    model.manifest["space"] = s.name
+    model.save(tmp_path / "m", encoder=s.fingerprint)
     deploy.deploy(tmp_path / "m")
-    attached: list[object] = []
-    pipeline.use_topics = attached.append  # type: ignore[attr-defined]
-    assert deploy.attach_deployed(pipeline) is not None
-    assert attached == []
+    try:
+        attached = deploy.attach_deployed(fake_pipeline)
+        assert attached is not None and fake_pipeline.topic_model is attached
+        predictions = fake_pipeline.predict_texts(texts[:12], kind="survey")
+    finally:
+        fake_pipeline.use_topics(None)
+    expected = attached.assign(s.embed(texts[:12]))
+    got = [p.topic.id if p.topic else -1 for p in predictions]
+    assert got == [a.topic for a in expected]
+    assert sum(t >= 0 for t in got) >= 10  # topics are there, not left out
+    # Texts of one group share a topic.
+    by_group: dict[str, set[int]] = {}
+    for topic, group in zip(got, groups[:12], strict=True):
+        by_group.setdefault(group, set()).add(topic)
+    assert all(len(ids - {-1}) == 1 for ids in by_group.values())
+
+
+def test_a_model_of_another_space_without_its_encoder_refuses_classifier_vectors(fake_pipeline) -> None:  # noqa: ANN001
+    s = space.topic_space(fake_pipeline, space.BASE)
+    texts, _ = topic_corpus(("delivery", "refund", "app"), 30)
+    model, _ = TopicModel.fit(texts, s.embed(texts), embed=s.embed, config=TopicConfig(min_topic_size=10))
+    model.manifest["space"] = s.name
+    model.embed = None
+    with pytest.raises(BundleError, match="cannot place the classifier's embeddings"):
+        model.assign_texts(texts[:2], fake_pipeline.embed(texts[:2]))
 
 
 def test_a_model_from_before_spaces_is_in_the_pipeline_space(tmp_path: Path) -> None:
