@@ -1,7 +1,8 @@
 """Loading a pipeline from a model bundle, refusing bundles that do not match this code.
 
 The one loader of the package: :func:`load_pipeline` (exported as ``feedback_nlp.load_pipeline``)
-is :func:`load_bundle` plus the deployed topic model and the parallel lanes the settings ask for.
+is :func:`load_bundle` plus the deployed topic model, wrapped in a
+:class:`~feedback_nlp.lanes.ParallelPredictor` with the parallel lanes the settings ask for.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from feedback_nlp.encoders.backends import build_encoder, resolve_backend
 from feedback_nlp.encoders.base import Encoder
 from feedback_nlp.errors import BundleError
 from feedback_nlp.heads.heads import TaskHeads
-from feedback_nlp.lanes import auto_lanes
+from feedback_nlp.lanes import ParallelPredictor, auto_lanes
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.settings import Settings, get_settings
-from feedback_nlp.storage.bundle import read_manifest
+from feedback_nlp.storage.artifacts import BundleManifest
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
 from feedback_nlp.topics.deploy import attach_deployed
 
@@ -30,15 +31,15 @@ CARD_FILE = "README.md"
 SUPPORTED_TAXONOMY_VERSIONS = range(1, 100)
 
 
-def _check_taxonomy(folder: Path, manifest: dict, settings: Settings) -> Taxonomy:
+def _check_taxonomy(folder: Path, manifest: BundleManifest, settings: Settings) -> Taxonomy:
     taxonomy = Taxonomy.from_file(folder / TAXONOMY_FILE)
-    expected = manifest.get("taxonomy", {})
-    if taxonomy.version not in SUPPORTED_TAXONOMY_VERSIONS or expected.get("version") != taxonomy.version:
+    expected = manifest.taxonomy
+    if taxonomy.version not in SUPPORTED_TAXONOMY_VERSIONS or expected.version != taxonomy.version:
         raise BundleError(
-            f"Bundle {folder} is for taxonomy version {expected.get('version')!r} but holds "
+            f"Bundle {folder} is for taxonomy version {expected.version!r} but holds "
             f"version {taxonomy.version}; retrain it."
         )
-    if expected.get("fingerprint") != taxonomy.fingerprint:
+    if expected.fingerprint != taxonomy.fingerprint:
         raise BundleError(f"Bundle {folder}: taxonomy.yaml does not match the manifest's fingerprint.")
     if settings.taxonomy_path is not None:
         wanted = Taxonomy.from_file(settings.taxonomy_path)
@@ -84,50 +85,63 @@ def load_bundle(
     """
     settings = settings or get_settings()
     folder = Path(model_dir) if model_dir is not None else settings.model_dir
-    manifest = read_manifest(folder)
+    manifest = BundleManifest.read(folder)  # checks every file's sha256
     taxonomy = _check_taxonomy(folder, manifest, settings)
     heads = TaskHeads.load(folder)
     _check_labels(heads, taxonomy, folder)
-    encoder_info = manifest.get("encoder", {})
+    recorded = manifest.encoder.sha256
     expected_sha = settings.encoder_sha256 or None
-    if expected_sha and encoder_info.get("sha256") and encoder_info["sha256"] != expected_sha:
+    if expected_sha and recorded and recorded != expected_sha:
         raise BundleError(
-            f"Bundle {folder} was trained on encoder weights {encoder_info['sha256'][:12]}..., "
+            f"Bundle {folder} was trained on encoder weights {recorded[:12]}..., "
             f"but the configured encoder is {expected_sha[:12]}...; retrain the bundle."
         )
-    version = f"{manifest.get('name', 'model')}:{manifest.get('version', 'unknown')}"
+    version = manifest.ref
     if encoder is not None:
-        recorded = encoder_info.get("sha256")
         if recorded and encoder.weights_sha256 != recorded:
             raise BundleError(
                 f"Bundle {folder} was trained on encoder weights {recorded[:12]}..., but the encoder "
                 f"passed in has {str(encoder.weights_sha256)[:12]}...; retrain the bundle."
             )
-        return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)
+        return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest.to_json())
     layers_file = folder / ENCODER_LAYERS_FILE
     encoder = build_encoder(
         settings,
         layers_file=layers_file if layers_file.is_file() else None,
-        # read_manifest has just checked the file against this hash.
-        layers_sha256=manifest["files"].get(ENCODER_LAYERS_FILE),
-        max_seq_length=int(encoder_info.get("max_seq_length", settings.max_seq_length)),
+        # BundleManifest.read has just checked the file against this hash.
+        layers_sha256=manifest.files.get(ENCODER_LAYERS_FILE),
+        max_seq_length=manifest.encoder.max_seq_length or settings.max_seq_length,
     )
-    pipeline = FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest)
-    pipeline.use_lanes(settings.lanes or auto_lanes(encoder))
     logger.info(
-        "Loaded bundle %s (%s), encoder backend %s, precision %s, %d lane(s)",
-        folder, version, resolve_backend(settings), encoder.precision, pipeline.lane_count,
+        "Loaded bundle %s (%s), encoder backend %s, precision %s",
+        folder, version, resolve_backend(settings), encoder.precision,
     )
-    return pipeline
+    return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest.to_json())
 
 
-def load_pipeline(model_dir: str | Path | None = None, *, topics: bool = True) -> FeedbackPipeline:
-    """Load the pipeline from a bundle folder (the ``model_dir`` setting by default).
+def load_pipeline(
+    model_dir: str | Path | None = None, *, topics: bool = True, lanes: int | None = None
+) -> ParallelPredictor:
+    """Load the pipeline from a bundle folder (the ``model_dir`` setting by default), ready to
+    predict on parallel lanes.
 
     With ``topics``, a topic model deployed at the ``topic_model_dir`` setting is attached, so
     predictions carry topics; it must have been fitted on this bundle's embeddings.
+
+    Args:
+        model_dir: the bundle folder; the ``model_dir`` setting when None.
+        topics: attach the deployed topic model, if one is deployed.
+        lanes: threads a large ``predict`` call is split over (1: none); when None, the
+            ``lanes`` setting, or when that is 0 one per encoder thread (:func:`auto_lanes`).
+
+    Returns:
+        The pipeline in a :class:`~feedback_nlp.lanes.ParallelPredictor`, which reads as the
+        pipeline (``.taxonomy``, ``.embed``, ...); ``.pipeline`` is the pipeline itself.
     """
-    pipeline = load_bundle(model_dir)
+    settings = get_settings()
+    pipeline = load_bundle(model_dir, settings)
     if topics:
         attach_deployed(pipeline)
-    return pipeline
+    count = lanes if lanes is not None else settings.lanes or auto_lanes(pipeline.encoder)
+    logger.info("Predicting on %d lane(s)", count)
+    return ParallelPredictor(pipeline, count)
