@@ -9,18 +9,14 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from feedback_nlp.errors import FeedbackNLPError
+from feedback_nlp.cli.errors import CommandError, reports_errors
+from feedback_nlp.cli.options import IdColumn, Kind, TextColumn
 
 label_app = typer.Typer(
     help="Labelling round-trip: export the most informative texts to Label Studio / Argilla / CSV, "
     "import the labels back for retraining.",
     no_args_is_help=True,
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(1)
 
 
 def _read_input(input: str, kind: str | None, text_column: str,
@@ -70,6 +66,7 @@ def _suggestions(proba: np.ndarray, labels: list[str], thresholds: np.ndarray | 
 
 
 @label_app.command("export")
+@reports_errors
 def export(
     input: Annotated[str, typer.Argument(help="Unlabelled feedback: CSV, JSONL or Parquet.")],
     n: Annotated[int, typer.Option("-n", "--n", min=1, help="How many texts to pick.")] = 50,
@@ -81,9 +78,9 @@ def export(
                                                   "and near-duplicates of them skipped.")] = None,
     strategy: Annotated[str, typer.Option(help="diverse (uncertain + spread out), uncertain (lowest confidence) or random.")] = "diverse",
     prefilter: Annotated[float, typer.Option(min=1.0, help="diverse: uncertain candidates kept, as a multiple of N.")] = 10.0,
-    kind: Annotated[str | None, typer.Option(help="Kind for rows without one: survey, review, social, transcript.")] = None,
-    text_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the text.")] = "text",
-    id_column: Annotated[str, typer.Option(help="Column (or JSON key) holding the id.")] = "id",
+    kind: Kind = None,
+    text_column: TextColumn = "text",
+    id_column: IdColumn = "id",
     seed: Annotated[int, typer.Option(help="Seeds the clustering and random picks.")] = 0,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse embeddings cached under cache_dir.")] = True,
 ) -> None:
@@ -93,44 +90,41 @@ def export(
     from feedback_nlp.labelling.tasks import custom_task, default_task
 
     if strategy not in ("diverse", "uncertain", "random"):
-        raise _fail(f"--strategy must be diverse, uncertain or random, got {strategy!r}")
-    try:
-        if classifier is not None:
-            task_model = custom_task(classifier)
-        else:
-            from feedback_nlp.storage import loading
+        raise CommandError(f"--strategy must be diverse, uncertain or random, got {strategy!r}")
+    if classifier is not None:
+        task_model = custom_task(classifier)
+    else:
+        from feedback_nlp.storage import loading
 
-            task_model = default_task(loading.load_pipeline(model, topics=False), task)
-        ids, kinds, texts, inputs = _read_input(input, kind, text_column, id_column)
-        already = _labelled_texts(labelled)
-        keep = [i for i, t in enumerate(texts) if t not in already]
-        ids, kinds = [ids[i] for i in keep], [kinds[i] for i in keep]
-        texts, inputs = [texts[i] for i in keep], [inputs[i] for i in keep]
-        if not texts:
-            raise _fail(f"{input} has no unlabelled text left to pick from")
-        typer.echo(f"scoring {len(texts)} texts for {task_model.info.task} ...", err=True)
-        X = _embed(task_model, inputs, cache)
-        proba = task_model.proba(X, inputs)
-        multi = task_model.info.multi_label
-        if strategy == "random":
-            rows = np.random.default_rng(seed).permutation(len(texts))[:n]
-            scores = uncertainty(proba, multi_label=multi, thresholds=task_model.thresholds)
-            picked = Selection(rows, scores[rows], np.full(len(rows), -1), len(texts), 0)
-        else:
-            from feedback_nlp.text import prepare_texts
+        task_model = default_task(loading.load_pipeline(model, topics=False), task)
+    ids, kinds, texts, inputs = _read_input(input, kind, text_column, id_column)
+    already = _labelled_texts(labelled)
+    keep = [i for i, t in enumerate(texts) if t not in already]
+    ids, kinds = [ids[i] for i in keep], [kinds[i] for i in keep]
+    texts, inputs = [texts[i] for i in keep], [inputs[i] for i in keep]
+    if not texts:
+        raise CommandError(f"{input} has no unlabelled text left to pick from")
+    typer.echo(f"scoring {len(texts)} texts for {task_model.info.task} ...", err=True)
+    X = _embed(task_model, inputs, cache)
+    proba = task_model.proba(X, inputs)
+    multi = task_model.info.multi_label
+    if strategy == "random":
+        rows = np.random.default_rng(seed).permutation(len(texts))[:n]
+        scores = uncertainty(proba, multi_label=multi, thresholds=task_model.thresholds)
+        picked = Selection(rows, scores[rows], np.full(len(rows), -1), len(texts), 0)
+    else:
+        from feedback_nlp.text import prepare_texts
 
-            labelled_X = _embed(task_model, prepare_texts(already, ["survey"] * len(already)), cache) if already else None
-            picked = select_for_labelling(X, proba, n, multi_label=multi, thresholds=task_model.thresholds,
-                                          prefilter=prefilter if strategy == "diverse" else 1.0,
-                                          labelled_X=labelled_X, seed=seed)
-        guesses = _suggestions(proba[picked.indices], task_model.info.labels, task_model.thresholds)
-        items = [BatchItem(rank + 1, ids[row], texts[row], guess, conf, float(u), kinds[row])
-                 for rank, (row, (guess, conf), u) in enumerate(zip(picked.indices, guesses, picked.uncertainty, strict=True))]
-        extra = {"input": str(input), "pool": len(texts), "strategy": strategy, "prefilter": prefilter, "seed": seed,
-                 "candidates": picked.candidates, "skipped_duplicates": picked.skipped_duplicates}
-        paths = write_batch(output, items, task_model.info, extra)
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+        labelled_X = _embed(task_model, prepare_texts(already, ["survey"] * len(already)), cache) if already else None
+        picked = select_for_labelling(X, proba, n, multi_label=multi, thresholds=task_model.thresholds,
+                                      prefilter=prefilter if strategy == "diverse" else 1.0,
+                                      labelled_X=labelled_X, seed=seed)
+    guesses = _suggestions(proba[picked.indices], task_model.info.labels, task_model.thresholds)
+    items = [BatchItem(rank + 1, ids[row], texts[row], guess, conf, float(u), kinds[row])
+             for rank, (row, (guess, conf), u) in enumerate(zip(picked.indices, guesses, picked.uncertainty, strict=True))]
+    extra = {"input": str(input), "pool": len(texts), "strategy": strategy, "prefilter": prefilter, "seed": seed,
+             "candidates": picked.candidates, "skipped_duplicates": picked.skipped_duplicates}
+    paths = write_batch(output, items, task_model.info, extra)
     typer.echo(f"picked {len(items)} of {len(texts)} texts ({strategy}); wrote " + ", ".join(p.name for p in paths.values())
                + f" to {output}", err=True)
 
@@ -171,6 +165,7 @@ def _allowed(task: str, spec: Path | None, classifier: Path | None) -> list[str]
 
 
 @label_app.command("import")
+@reports_errors
 def import_(
     file: Annotated[Path, typer.Argument(help="A Label Studio JSON / JSON-MIN / CSV export, an Argilla export "
                                          "(records.json or flat JSON/JSONL), or a CSV with text and label columns.")],
@@ -187,16 +182,13 @@ def import_(
     """Read labels from a labelling tool into a CSV for `taxonomy fit --examples` or `train`."""
     from feedback_nlp.labelling.import_formats import read_labels, validate_labels
 
-    try:
-        result = read_labels(file, task=task, multi_label=multi_label, text_column=text_column,
-                             label_column=label_column, id_column=id_column)
-        allowed = _allowed(result.task, spec, classifier)
-        if allowed is not None:
-            validate_labels(result, allowed, str(file))
-        output.parent.mkdir(parents=True, exist_ok=True)
-        result.frame.to_csv(output, index=False)
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+    result = read_labels(file, task=task, multi_label=multi_label, text_column=text_column,
+                         label_column=label_column, id_column=id_column)
+    allowed = _allowed(result.task, spec, classifier)
+    if allowed is not None:
+        validate_labels(result, allowed, str(file))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    result.frame.to_csv(output, index=False)
     typer.echo(f"{result.summary()}; task {result.task}; wrote {output}", err=True)
     counts = result.frame["label"].str.split("|").explode().value_counts().to_dict() if len(result.frame) else {}
     typer.echo(json.dumps({"task": result.task, "labels": counts}, indent=2))

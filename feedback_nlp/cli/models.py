@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from feedback_nlp.cli.errors import EXIT_REFUSED, CommandError, reports_errors
 from feedback_nlp.errors import FeedbackNLPError
 from feedback_nlp.settings import Settings, get_settings
 
@@ -15,9 +16,6 @@ models_app = typer.Typer(
     help="The model registry: versioned bundles, gold comparisons and guarded promotion (docs/registry.md).",
     no_args_is_help=True,
 )
-
-#: Exit status when ``promote`` refuses a model worse than the live one.
-EXIT_REFUSED = 4
 
 RegistryOpt = Annotated[
     Path | None, typer.Option("--registry", help="Registry folder (default: the registry_dir setting).")
@@ -29,11 +27,6 @@ GoldOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
 
 
 def _registry(path: Path | None):  # noqa: ANN202
@@ -60,6 +53,7 @@ def _live_ref(registry, settings: Settings) -> str | None:  # noqa: ANN001
 
 
 @models_app.command("register")
+@reports_errors
 def register(
     path: Annotated[Path, typer.Argument(help="A bundle folder (e.g. one `feedback-nlp train` wrote).")],
     name: Annotated[str | None, typer.Option(help="Registry name (default: the manifest's name).")] = None,
@@ -69,10 +63,7 @@ def register(
 ) -> None:
     """Verify a bundle's files against its manifest and copy it into the registry as NAME:VERSION."""
     registry = _registry(registry_dir)
-    try:
-        entry, new = registry.register(path, name=name, version=version, by=by)
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+    entry, new = registry.register(path, name=name, version=version, by=by)
     if new:
         typer.echo(f"registered {entry.ref} from {path} ({len(entry.files)} files verified) in {registry.root}")
     else:
@@ -80,6 +71,7 @@ def register(
 
 
 @models_app.command("list")
+@reports_errors
 def list_models(
     name: Annotated[str | None, typer.Argument(help="Only this model name.")] = None,
     registry_dir: RegistryOpt = None,
@@ -88,10 +80,7 @@ def list_models(
     """Registered versions, oldest first; marks each name's latest and the live (promoted) one."""
     registry = _registry(registry_dir)
     settings = get_settings()
-    try:
-        entries = registry.entries(name)
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+    entries = registry.entries(name)
     live = _live_ref(registry, settings)
     latest = {e.name: e.ref for e in entries}  # entries are oldest first: the last one wins
     rows = [
@@ -109,6 +98,7 @@ def list_models(
 
 
 @models_app.command("show")
+@reports_errors
 def show(
     ref: Annotated[str, typer.Argument(help="NAME[:VERSION] (no version: the latest).")],
     registry_dir: RegistryOpt = None,
@@ -121,13 +111,10 @@ def show(
 
     registry = _registry(registry_dir)
     settings = get_settings()
-    try:
-        entry = registry.resolve(ref)
-        manifest = read_manifest(entry.bundle)
-        history = [r for r in PromotionLog(registry.promotions_file).records() if r.get("model") == entry.ref]
-        evaluations = Evaluator(registry, settings).cached_for(entry.bundle)
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+    entry = registry.resolve(ref)
+    manifest = read_manifest(entry.bundle)
+    history = [r for r in PromotionLog(registry.promotions_file).records() if r.get("model") == entry.ref]
+    evaluations = Evaluator(registry, settings).cached_for(entry.bundle)
     info: dict[str, Any] = {
         **entry.to_json(),
         "ref": entry.ref,
@@ -196,6 +183,7 @@ def _print_table(rows: dict[str, dict[str, float | None]], guarded: tuple[str, .
 
 
 @models_app.command("compare")
+@reports_errors
 def compare(
     a: Annotated[str, typer.Argument(help="NAME[:VERSION], a bundle folder, or 'live'.")],
     b: Annotated[str, typer.Argument(help="NAME[:VERSION], a bundle folder, or 'live'.")],
@@ -213,16 +201,13 @@ def compare(
     registry = _registry(registry_dir)
     gold = _default_gold(gold, settings)
     if gold is None:
-        raise _fail("no gold set: pass --gold FILE (the data folder has no gold/dev.jsonl)")
-    try:
-        gold_set = GoldSet.from_path(gold)
-        (name_a, bundle_a), (name_b, bundle_b) = _target(a, registry, settings), _target(b, registry, settings)
-        evaluator = Evaluator(registry, settings)
-        report = comparison(
-            evaluator.evaluate(bundle_a, name_a, gold_set), evaluator.evaluate(bundle_b, name_b, gold_set)
-        )
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+        raise CommandError("no gold set: pass --gold FILE (the data folder has no gold/dev.jsonl)")
+    gold_set = GoldSet.from_path(gold)
+    (name_a, bundle_a), (name_b, bundle_b) = _target(a, registry, settings), _target(b, registry, settings)
+    evaluator = Evaluator(registry, settings)
+    report = comparison(
+        evaluator.evaluate(bundle_a, name_a, gold_set), evaluator.evaluate(bundle_b, name_b, gold_set)
+    )
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -236,6 +221,7 @@ def compare(
 
 
 @models_app.command("promote")
+@reports_errors
 def promote_command(
     ref: Annotated[str, typer.Argument(help="NAME:VERSION to make live (NAME alone: its latest).")],
     reason: Annotated[str, typer.Option(help="Why, for the promotion log (required).")],
@@ -266,9 +252,7 @@ def promote_command(
         )
     except PromotionRefused as exc:
         _print_metrics(exc.record)
-        raise _fail(str(exc), EXIT_REFUSED) from None
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+        raise CommandError(str(exc), EXIT_REFUSED) from None
     if result.record is None:
         typer.echo(f"{result.candidate.ref} is already live; nothing changed")
         return
@@ -327,15 +311,13 @@ def _warn_topics(bundle: Path) -> None:
 
 
 @models_app.command("log")
+@reports_errors
 def log(registry_dir: RegistryOpt = None, as_json: JsonOpt = False) -> None:
     """The promotion log: every promotion and refusal, oldest first."""
     from feedback_nlp.model_registry import PromotionLog
 
     registry = _registry(registry_dir)
-    try:
-        records = PromotionLog(registry.promotions_file).records()
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+    records = PromotionLog(registry.promotions_file).records()
     if as_json:
         typer.echo(json.dumps(records, indent=2))
         return

@@ -2,9 +2,12 @@
 
 ``classify``, ``score``, ``topics fit``/``update`` and ``report topics`` read the same files
 the same way, so they take the same options: the columns that hold each field (exports name
-them their own way), extra header rows to skip, and how dates are read. Each command declares
-the options with these aliases and hands :meth:`InputOptions.read_kwargs` to
-:func:`feedback_nlp.fileio.read_records`.
+them their own way), extra header rows to skip, and how dates are read. Such a command takes
+one keyword-only parameter ``inputs: InputOptions`` and is decorated with
+:func:`with_input_options`, which puts the eleven options in its place; the command hands
+:meth:`InputOptions.read_kwargs` to :func:`feedback_nlp.fileio.read_records`. Commands that
+read only a text and an id (``label export``, ``taxonomy predict``) use the aliases
+:data:`Kind`, :data:`TextColumn` and :data:`IdColumn` directly.
 
 Examples:
     A Qualtrics export (three header rows) and a Twitter export::
@@ -17,12 +20,17 @@ Examples:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
 from typing import Annotated, Any, Literal
 
 import typer
 
-__all__ = ["InputOptions"]
+from feedback_nlp.cli.errors import CommandError
+
+__all__ = ["IdColumn", "InputOptions", "Kind", "TextColumn", "require_one_source", "with_input_options"]
 
 _PANEL = "Input columns and dates"
 
@@ -85,3 +93,50 @@ class InputOptions:
         values = asdict(self)
         columns = {name: values.pop(f"{name}_column") for name in ("created_at", "kind", "rating", "nps", "source")}
         return {**values, "columns": {name: column for name, column in columns.items() if column}}
+
+
+#: Each InputOptions field as a command-line option (same name, same default).
+_OPTIONS = {
+    "kind": Kind, "text_column": TextColumn, "id_column": IdColumn, "created_at_column": CreatedAtColumn,
+    "kind_column": KindColumn, "rating_column": RatingColumn, "nps_column": NpsColumn,
+    "source_column": SourceColumn, "skip_rows": SkipRows, "date_format": DateFormat, "on_bad_date": OnBadDate,
+}
+_PARAMETERS = [
+    inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=field.default, annotation=_OPTIONS[field.name])
+    for field in fields(InputOptions)
+]
+assert set(_OPTIONS) == {p.name for p in _PARAMETERS}, "every InputOptions field needs its option alias"
+
+
+def with_input_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command the input options in place of its ``inputs: InputOptions`` parameter.
+
+    typer reads the signature of the returned function: the command's own parameters, with
+    ``inputs`` replaced by ``--kind``, ``--text-column``, ... ``--on-bad-date``. When the command
+    runs, those values arrive as one :class:`InputOptions`.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    if "inputs" not in signature.parameters:
+        raise TypeError(f"{command.__qualname__} needs a keyword-only parameter `inputs: InputOptions` "
+                        "for @with_input_options to replace")
+    parameters: list[inspect.Parameter] = []
+    for parameter in signature.parameters.values():
+        if parameter.name == "inputs":
+            parameters.extend(_PARAMETERS)
+        else:  # keyword-only, so options with defaults may come before required ones
+            parameters.append(parameter.replace(kind=inspect.Parameter.KEYWORD_ONLY))
+
+    @functools.wraps(command)
+    def run(**kwargs: Any) -> Any:
+        values = {p.name: kwargs.pop(p.name) for p in _PARAMETERS}
+        return command(**kwargs, inputs=InputOptions(**values))
+
+    run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in parameters}
+    return run
+
+
+def require_one_source(input: str | None, from_db: bool) -> None:
+    """Commands that read a file or the service database need exactly one of them."""
+    if (input is None) == (not from_db):
+        raise CommandError("give either an INPUT file or --from-db (not both, not neither)")

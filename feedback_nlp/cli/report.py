@@ -8,18 +8,15 @@ from typing import Annotated, Literal
 
 import typer
 
-from feedback_nlp import input_options as opt
-from feedback_nlp.errors import FeedbackNLPError
+from feedback_nlp.cli.errors import reports_errors
+from feedback_nlp.cli.options import InputOptions, require_one_source, with_input_options
 
 report_app = typer.Typer(help="Reports for CX leads (one self-contained file each).", no_args_is_help=True)
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(1)
-
-
 @report_app.command("topics")
+@reports_errors
+@with_input_options
 def topics(
     input: Annotated[str | None, typer.Argument(help="CSV, Excel, JSONL or Parquet feedback with dates (or --from-db).")] = None,
     from_db: Annotated[bool, typer.Option("--from-db", help="Report on the feedback stored by the service.")] = False,
@@ -30,50 +27,35 @@ def topics(
     fmt: Annotated[Literal["html", "pdf", "png"], typer.Option("--format", help="html, or pdf/png via Chromium.")] = "html",
     topics_dir: Annotated[Path | None, typer.Option("--topics", help="Topic model folder (default: the deployed one; "
                                                      "fitted on the input when none is deployed).")] = None,
-    kind: opt.Kind = None,
-    text_column: opt.TextColumn = "text",
-    id_column: opt.IdColumn = "id",
-    created_at_column: opt.CreatedAtColumn = None,
-    kind_column: opt.KindColumn = None,
-    rating_column: opt.RatingColumn = None,
-    nps_column: opt.NpsColumn = None,
-    source_column: opt.SourceColumn = None,
-    skip_rows: opt.SkipRows = 0,
-    date_format: opt.DateFormat = None,
-    on_bad_date: opt.OnBadDate = None,
+    *,
+    inputs: InputOptions,
     min_topic_size: Annotated[int, typer.Option(min=2, help="When a model is fitted here: smallest topic.")] = 15,
 ) -> None:
     """Write the topic trend report: top topics, emerging and declining ones, touchpoints, verbatims."""
-    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.storage.loading import load_pipeline
     from feedback_nlp.reports import build
     from feedback_nlp.reports.topic_report import write_report
     from feedback_nlp.topics import deploy
     from feedback_nlp.topics.corpus import corpus_from_db, corpus_from_file
 
-    if (input is None) == (not from_db):
-        raise _fail("give either an INPUT file or --from-db (not both, not neither)")
-    options = opt.InputOptions(kind, text_column, id_column, created_at_column, kind_column, rating_column,
-                               nps_column, source_column, skip_rows, date_format, on_bad_date)
-    try:
-        pipeline = load_pipeline(topics=False)
-        if from_db:
-            corpus = corpus_from_db(start, end)
-        else:
-            corpus = corpus_from_file(input, pipeline, classify=True, **options.read_kwargs())
-            for message in corpus.errors[:20]:
-                typer.echo(message, err=True)
-        if topics_dir is not None:
-            model = deploy.load_for(pipeline, topics_dir)
-        elif deploy.is_deployed():
-            model = deploy.load_for(pipeline)
-        else:
-            typer.echo("no topic model deployed: fitting one on the input", err=True)
-            model = build.fit_on(corpus, pipeline, min_topic_size=min_topic_size, progress=True)
-        report = build.topic_trend_report(
-            corpus, pipeline, model, period=period,
-            start=start.isoformat() if start else None, end=end.isoformat() if end else None, progress=True,
-        )
-        path = write_report(report, output or build.default_output(fmt), fmt=fmt)
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+    require_one_source(input, from_db)
+    pipeline = load_pipeline(topics=False)
+    if from_db:
+        corpus = corpus_from_db(start, end)
+    else:
+        corpus = corpus_from_file(input, pipeline, classify=True, **inputs.read_kwargs())
+        for message in corpus.errors[:20]:
+            typer.echo(message, err=True)
+    if topics_dir is not None:
+        model = deploy.load_for(pipeline, topics_dir)
+    elif deploy.is_deployed():
+        model = deploy.load_for(pipeline)
+    else:
+        typer.echo("no topic model deployed: fitting one on the input", err=True)
+        model = build.fit_on(corpus, pipeline, min_topic_size=min_topic_size, progress=True)
+    report = build.topic_trend_report(
+        corpus, pipeline, model, period=period,
+        start=start.isoformat() if start else None, end=end.isoformat() if end else None, progress=True,
+    )
+    path = write_report(report, output or build.default_output(fmt), fmt=fmt)
     typer.echo(f"wrote {path}", err=True)

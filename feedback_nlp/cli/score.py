@@ -9,19 +9,14 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from feedback_nlp import input_options as opt
+from feedback_nlp.cli.errors import CommandError, reports_errors
+from feedback_nlp.cli.options import InputOptions, require_one_source, with_input_options
 from feedback_nlp.dates import DateTally
-from feedback_nlp.errors import FeedbackNLPError
 
 PeriodOpt = Annotated[Literal["day", "week", "month"], typer.Option(help="Period of scores, trends and alerts.")]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(1)
-
-
-def _classified_rows(path: str, options: opt.InputOptions, dates: DateTally) -> Iterator[dict[str, Any]]:
+def _classified_rows(path: str, options: InputOptions, dates: DateTally) -> Iterator[dict[str, Any]]:
     """Raw feedback from a file, classified here, as records-frame rows; bad rows reported on stderr.
 
     ``dates`` counts the records without a usable created_at (left out of period breakdowns).
@@ -59,6 +54,8 @@ def _classified_rows(path: str, options: opt.InputOptions, dates: DateTally) -> 
         yield from flush()
 
 
+@reports_errors
+@with_input_options
 def score(
     input: Annotated[str | None, typer.Argument(help="Raw feedback (CSV/JSONL/Parquet, classified here) or the "
                                                  "JSONL of `feedback-nlp classify`; or use --from-db.")] = None,
@@ -69,17 +66,8 @@ def score(
     by: Annotated[str, typer.Option(help="Comma-separated segment fields: source, kind or metadata keys.")] = "",
     full: Annotated[bool, typer.Option("--full", help="--from-db: recount everything, not just new records.")] = False,
     min_volume: Annotated[int, typer.Option(min=1, help="Volumes below this are flagged low_volume.")] = 30,
-    kind: opt.Kind = None,
-    text_column: opt.TextColumn = "text",
-    id_column: opt.IdColumn = "id",
-    created_at_column: opt.CreatedAtColumn = None,
-    kind_column: opt.KindColumn = None,
-    rating_column: opt.RatingColumn = None,
-    nps_column: opt.NpsColumn = None,
-    source_column: opt.SourceColumn = None,
-    skip_rows: opt.SkipRows = 0,
-    date_format: opt.DateFormat = None,
-    on_bad_date: opt.OnBadDate = None,
+    *,
+    inputs: InputOptions,
 ) -> None:
     """Per-touchpoint scores, the journey matrix, trends, drivers and alerts, as tables.
 
@@ -93,31 +81,25 @@ def score(
     from feedback_nlp.settings import get_settings
     from feedback_nlp.storage.db import init_db
 
-    if (input is None) == (not from_db):
-        raise _fail("give either an INPUT file or --from-db (not both, not neither)")
+    require_one_source(input, from_db)
     fields = [f.strip() for f in by.split(",") if f.strip()]
-    options = opt.InputOptions(kind, text_column, id_column, created_at_column, kind_column, rating_column,
-                               nps_column, source_column, skip_rows, date_format, on_bad_date)
     dates = DateTally()
-    try:
-        engine = init_db(get_settings().database_url)
-        bar = tqdm(unit="rec", desc="scoring", file=sys.stderr)
-        if from_db:
-            state = None if full else job.read_state(output)
-            usable = state and state["period"] == period and list(state["by"]) == fields
-            rows = job.stored_rows(state["watermark"] if usable and state else None)
-            run = job.run_score_job(rows, output, period=period, by=fields, incremental_key="pk",
-                                    min_volume=min_volume, store=lambda t: job.store_tables(engine, t),
-                                    progress=bar.update)
-        else:
-            rows = (job.prediction_rows(input) if job.is_prediction_file(input)
-                    else _classified_rows(input, options, dates))
-            run = job.run_score_job(rows, output, period=period, by=fields, min_volume=min_volume,
-                                    store=lambda t: job.store_tables(engine, t), progress=bar.update)
-        bar.close()
-        engine.dispose()
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+    engine = init_db(get_settings().database_url)
+    bar = tqdm(unit="rec", desc="scoring", file=sys.stderr)
+    if from_db:
+        state = None if full else job.read_state(output)
+        usable = state and state["period"] == period and list(state["by"]) == fields
+        rows = job.stored_rows(state["watermark"] if usable and state else None)
+        run = job.run_score_job(rows, output, period=period, by=fields, incremental_key="pk",
+                                min_volume=min_volume, store=lambda t: job.store_tables(engine, t),
+                                progress=bar.update)
+    else:
+        rows = (job.prediction_rows(input) if job.is_prediction_file(input)
+                else _classified_rows(input, inputs, dates))
+        run = job.run_score_job(rows, output, period=period, by=fields, min_volume=min_volume,
+                                store=lambda t: job.store_tables(engine, t), progress=bar.update)
+    bar.close()
+    engine.dispose()
     if dates.undated:
         typer.echo(f"created_at: {dates.describe()}; those records count in the overall and touchpoint "
                    f"scores but not in the per-{period} trends and alerts", err=True)
@@ -126,6 +108,7 @@ def score(
                f"({len(run.tables)} tables; {len(alerts)} alert(s))", err=True)
 
 
+@reports_errors
 def alerts(
     scores_dir: Annotated[Path, typer.Argument(help="Output folder of `feedback-nlp score`.")] = Path("scores"),
     as_json: Annotated[bool, typer.Option("--json", help="Print the alerts as JSON lines.")] = False,
@@ -135,7 +118,7 @@ def alerts(
 
     path = scores_dir / "alerts.parquet"
     if not path.is_file():
-        raise _fail(f"no alerts table at {path}; run `feedback-nlp score ... -o {scores_dir}` first")
+        raise CommandError(f"no alerts table at {path}; run `feedback-nlp score ... -o {scores_dir}` first")
     table = pd.read_parquet(path)
     if as_json:
         sys.stdout.write(table.to_json(orient="records", lines=True, date_format="iso"))

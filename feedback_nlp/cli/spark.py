@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from feedback_nlp.errors import FeedbackNLPError
+from feedback_nlp.cli.errors import reports_errors
 
 spark_app = typer.Typer(
     help="Classify and score Parquet datasets on Apache Spark (local mode or a cluster; docs/scale.md).",
@@ -24,12 +24,8 @@ MasterOpt = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(1)
-
-
 @spark_app.command("classify")
+@reports_errors
 def classify(
     input: Annotated[str, typer.Argument(help="Parquet file or folder of raw feedback (any Hadoop path).")],
     output: Annotated[str, typer.Argument(help="Folder for the predictions (Parquet); rejected rows go to _errors/.")],
@@ -53,21 +49,19 @@ def classify(
     from feedback_nlp.spark import classify_dataset, spark_session
     from feedback_nlp.spark.classify import DEFAULT_LOADER
 
-    try:
-        spark = spark_session(master)
-        result = classify_dataset(
-            spark, input, output, model_dir=model_dir, batch_size=batch_size, text_column=text_column,
-            kind_column=kind_column, id_column=id_column, default_kind=kind, partitions=partitions,
-            loader=loader or DEFAULT_LOADER, date_format=date_format, on_bad_date=on_bad_date,
-        )
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+    spark = spark_session(master)
+    result = classify_dataset(
+        spark, input, output, model_dir=model_dir, batch_size=batch_size, text_column=text_column,
+        kind_column=kind_column, id_column=id_column, default_kind=kind, partitions=partitions,
+        loader=loader or DEFAULT_LOADER, date_format=date_format, on_bad_date=on_bad_date,
+    )
     typer.echo(f"{result.predictions} prediction(s) written to {result.output}", err=True)
     if result.errors:
         typer.echo(f"{result.errors} row(s) rejected, with reasons, in {result.errors_path}", err=True)
 
 
 @spark_app.command("score")
+@reports_errors
 def score(
     input: Annotated[str, typer.Argument(help="Predictions in the records layout (the output of `spark classify`).")],
     output: Annotated[str, typer.Argument(help="Folder on the driver for the score tables (Parquet and CSV).")],
@@ -80,9 +74,6 @@ def score(
     from feedback_nlp.spark import score_dataset, spark_session
 
     fields = [f.strip() for f in by.split(",") if f.strip()]
-    try:
-        spark = spark_session(master)
-        tables = score_dataset(spark, input, output, period=period, by=fields, min_volume=min_volume)
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+    spark = spark_session(master)
+    tables = score_dataset(spark, input, output, period=period, by=fields, min_volume=min_volume)
     typer.echo(f"wrote {output} ({len(tables)} tables; {len(tables.get('alerts', []))} alert(s))", err=True)

@@ -10,8 +10,8 @@ from typing import Annotated
 
 import typer
 
-from feedback_nlp import input_options as opt
-from feedback_nlp.errors import FeedbackNLPError
+from feedback_nlp.cli.errors import reports_errors
+from feedback_nlp.cli.options import InputOptions, require_one_source, with_input_options
 
 topics_app = typer.Typer(help="Topic models fitted on your own feedback (BERTopic on base MiniLM, sentiment projected out).",
                          no_args_is_help=True)
@@ -23,16 +23,10 @@ FromDb = Annotated[bool, typer.Option("--from-db", help="Use the feedback stored
 Since = Annotated[datetime | None, typer.Option(help="--from-db: only records created at or after this time.")]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(1)
-
-
-def _corpus(input: str | None, from_db: bool, pipeline, options: opt.InputOptions, since):  # type: ignore[no-untyped-def]
+def _corpus(input: str | None, from_db: bool, pipeline, options: InputOptions, since):  # type: ignore[no-untyped-def]
     from feedback_nlp.topics.corpus import corpus_from_db, corpus_from_file
 
-    if (input is None) == (not from_db):
-        raise _fail("give either an INPUT file or --from-db (not both, not neither)")
+    require_one_source(input, from_db)
     if from_db:
         return corpus_from_db(since)
     corpus = corpus_from_file(input, pipeline, **options.read_kwargs())
@@ -62,6 +56,8 @@ def _print_topics(model, limit: int = 30) -> None:  # type: ignore[no-untyped-de
 
 
 @topics_app.command("fit")
+@reports_errors
+@with_input_options
 def fit(
     input: InputArg = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the topic model to.")] = Path("topics"),
@@ -71,101 +67,76 @@ def fit(
     max_topic_share: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Largest share of the corpus one topic may hold (0 or 1: no cap).")
     ] = 0.4,
-    kind: opt.Kind = None,
-    text_column: opt.TextColumn = "text",
-    id_column: opt.IdColumn = "id",
-    created_at_column: opt.CreatedAtColumn = None,
-    kind_column: opt.KindColumn = None,
-    rating_column: opt.RatingColumn = None,
-    nps_column: opt.NpsColumn = None,
-    source_column: opt.SourceColumn = None,
-    skip_rows: opt.SkipRows = 0,
-    date_format: opt.DateFormat = None,
-    on_bad_date: opt.OnBadDate = None,
+    *,
+    inputs: InputOptions,
     since: Since = None,
     deploy: Annotated[bool, typer.Option("--deploy", help="Also deploy it: classify and ingest then fill topics.")] = False,
 ) -> None:
     """Fit a topic model on a corpus and write it, with each record's topic in DIR/assignments.jsonl."""
-    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.storage.loading import load_pipeline
     from feedback_nlp.topics import deploy as deployment
     from feedback_nlp.topics.corpus import embed_corpus
     from feedback_nlp.topics.model import TopicConfig, TopicModel
     from feedback_nlp.topics.space import topic_space
 
-    options = opt.InputOptions(kind, text_column, id_column, created_at_column, kind_column, rating_column,
-                               nps_column, source_column, skip_rows, date_format, on_bad_date)
-    try:
-        pipeline = load_pipeline(topics=False)
-        corpus = _corpus(input, from_db, pipeline, options, since)
-        space = topic_space(pipeline)
-        X = embed_corpus(corpus, pipeline, space=space)
-        typer.echo(f"fitting topics on {len(corpus)} texts ({space.name} embeddings) ...", err=True)
-        config = TopicConfig(min_topic_size=min_topic_size, max_outlier_share=max_outliers,
-                             max_topic_share=max_topic_share if 0 < max_topic_share < 1 else None, verbose=True)
-        model, assignments = TopicModel.fit(
-            corpus.model_inputs, X, embed=space.embed, seeds=pipeline.taxonomy.topic_seeds, config=config
-        )
-        model.manifest["space"] = space.name
-        model.save(output, encoder=space.fingerprint,
-                   extra={"source": "database" if from_db else str(input), "bundle": pipeline.version})
-        _write_assignments(output / ASSIGNMENTS, list(corpus.frame["id"]), assignments)
-        unassigned = sum(a.topic < 0 for a in assignments) / len(assignments)
-        _print_topics(model)
-        typer.echo(f"wrote {output} ({unassigned:.1%} of texts unassigned)", err=True)
-        if deploy:
-            typer.echo(f"deployed to {deployment.deploy(output)}", err=True)
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+    pipeline = load_pipeline(topics=False)
+    corpus = _corpus(input, from_db, pipeline, inputs, since)
+    space = topic_space(pipeline)
+    X = embed_corpus(corpus, pipeline, space=space)
+    typer.echo(f"fitting topics on {len(corpus)} texts ({space.name} embeddings) ...", err=True)
+    config = TopicConfig(min_topic_size=min_topic_size, max_outlier_share=max_outliers,
+                         max_topic_share=max_topic_share if 0 < max_topic_share < 1 else None, verbose=True)
+    model, assignments = TopicModel.fit(
+        corpus.model_inputs, X, embed=space.embed, seeds=pipeline.taxonomy.topic_seeds, config=config
+    )
+    model.manifest["space"] = space.name
+    model.save(output, encoder=space.fingerprint,
+               extra={"source": "database" if from_db else str(input), "bundle": pipeline.version})
+    _write_assignments(output / ASSIGNMENTS, list(corpus.frame["id"]), assignments)
+    unassigned = sum(a.topic < 0 for a in assignments) / len(assignments)
+    _print_topics(model)
+    typer.echo(f"wrote {output} ({unassigned:.1%} of texts unassigned)", err=True)
+    if deploy:
+        typer.echo(f"deployed to {deployment.deploy(output)}", err=True)
 
 
 @topics_app.command("update")
+@reports_errors
+@with_input_options
 def update(
     input: InputArg = None,
     from_db: FromDb = False,
     model_dir: Annotated[Path | None, typer.Option("--model", help="Topic model (default: the deployed one).")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here (default: in place).")] = None,
-    kind: opt.Kind = None,
-    text_column: opt.TextColumn = "text",
-    id_column: opt.IdColumn = "id",
-    created_at_column: opt.CreatedAtColumn = None,
-    kind_column: opt.KindColumn = None,
-    rating_column: opt.RatingColumn = None,
-    nps_column: opt.NpsColumn = None,
-    source_column: opt.SourceColumn = None,
-    skip_rows: opt.SkipRows = 0,
-    date_format: opt.DateFormat = None,
-    on_bad_date: opt.OnBadDate = None,
+    *,
+    inputs: InputOptions,
     since: Since = None,
 ) -> None:
     """Fold a new batch of feedback into a topic model without refitting; new topics are flagged."""
-    from feedback_nlp.pipeline import load_pipeline
+    from feedback_nlp.storage.loading import load_pipeline
     from feedback_nlp.topics import deploy as deployment
     from feedback_nlp.topics.corpus import embed_corpus
     from feedback_nlp.topics.space import topic_space
 
-    try:
-        options = opt.InputOptions(kind, text_column, id_column, created_at_column, kind_column, rating_column,
-                                   nps_column, source_column, skip_rows, date_format, on_bad_date)
-        pipeline = load_pipeline(topics=False)
-        source = model_dir or deployment.deployed_dir()
-        model = deployment.load_for(pipeline, source)
-        corpus = _corpus(input, from_db, pipeline, options, since)
-        space = topic_space(pipeline, model.space_name)
-        X = embed_corpus(corpus, pipeline, space=space)
-        updated, assignments = model.update(corpus.model_inputs, X, embed=space.embed)
-        target = output or source
-        updated.save(target, encoder=space.fingerprint)
-        stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-        _write_assignments(target / f"assignments-update-{stamp}.jsonl", list(corpus.frame["id"]), assignments)
-        new = [t for t in updated.topics if t.is_new]
-        typer.echo(f"{len(corpus)} texts folded in; {len(new)} new topic(s)"
-                   + (": " + "; ".join(t.label for t in new) if new else ""), err=True)
-        typer.echo(f"wrote {target}", err=True)
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+    pipeline = load_pipeline(topics=False)
+    source = model_dir or deployment.deployed_dir()
+    model = deployment.load_for(pipeline, source)
+    corpus = _corpus(input, from_db, pipeline, inputs, since)
+    space = topic_space(pipeline, model.space_name)
+    X = embed_corpus(corpus, pipeline, space=space)
+    updated, assignments = model.update(corpus.model_inputs, X, embed=space.embed)
+    target = output or source
+    updated.save(target, encoder=space.fingerprint)
+    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+    _write_assignments(target / f"assignments-update-{stamp}.jsonl", list(corpus.frame["id"]), assignments)
+    new = [t for t in updated.topics if t.is_new]
+    typer.echo(f"{len(corpus)} texts folded in; {len(new)} new topic(s)"
+               + (": " + "; ".join(t.label for t in new) if new else ""), err=True)
+    typer.echo(f"wrote {target}", err=True)
 
 
 @topics_app.command("show")
+@reports_errors
 def show(
     model_dir: Annotated[Path | None, typer.Argument(help="Topic model folder (default: the deployed one).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the topic table as JSON.")] = False,
@@ -175,10 +146,7 @@ def show(
     from feedback_nlp.topics import deploy as deployment
     from feedback_nlp.topics.model import TopicModel
 
-    try:
-        model = TopicModel.load(model_dir or deployment.deployed_dir())
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+    model = TopicModel.load(model_dir or deployment.deployed_dir())
     if as_json:
         json.dump(model.topic_table(), sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -187,14 +155,12 @@ def show(
 
 
 @topics_app.command("deploy")
+@reports_errors
 def deploy_command(
     model_dir: Annotated[Path, typer.Argument(help="Topic model folder to deploy.")],
 ) -> None:
     """Deploy a topic model: classify, ingest and the service then fill the topic fields."""
     from feedback_nlp.topics import deploy as deployment
 
-    try:
-        target = deployment.deploy(model_dir)
-    except FeedbackNLPError as exc:
-        raise _fail(str(exc)) from None
+    target = deployment.deploy(model_dir)
     typer.echo(f"deployed {model_dir} to {target}; restart the service to pick it up", err=True)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import feedback_nlp.model_registry.evaluation
 from feedback_nlp.cli import app
-from feedback_nlp.model_registry.cli import EXIT_REFUSED
+from feedback_nlp.cli.models import EXIT_REFUSED
 from feedback_nlp.settings import get_settings
 
 runner = CliRunner()

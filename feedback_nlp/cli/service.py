@@ -1,0 +1,49 @@
+"""``feedback-nlp serve`` and ``info``: run the HTTP service, show what it would serve."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from feedback_nlp.cli.errors import reports_errors
+from feedback_nlp.cli.keys import sessions
+from feedback_nlp.settings import get_settings
+
+
+@reports_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads the model).")] = 1,
+    create_key: Annotated[
+        bool, typer.Option("--create-key", help="Create a key with every scope but admin and print it.")
+    ] = False,
+) -> None:
+    """Serve the HTTP API with uvicorn (JSON logs on stderr)."""
+    import uvicorn
+
+    from feedback_nlp.logs import configure_logging
+
+    if create_key:
+        from feedback_nlp.storage.keys_repo import create_key as make_key
+
+        with sessions()() as session:
+            created = make_key(session, "local", "classify,ingest,read")
+        typer.echo(f"API key (classify, ingest, read): {created.plaintext}", err=True)
+    configure_logging("INFO")
+    uvicorn.run(
+        "api.main:app", host=host, port=port, workers=workers, log_config=None, access_log=False
+    )
+
+
+@reports_errors
+def info() -> None:
+    """Show the settings and the loaded bundle's manifest summary."""
+    from feedback_nlp.storage.bundle import read_manifest
+
+    settings = get_settings()
+    typer.echo(json.dumps(json.loads(settings.model_dump_json()), indent=2))
+    manifest = read_manifest(settings.model_dir)
+    typer.echo(f"bundle {manifest['name']}:{manifest['version']} taxonomy v{manifest['taxonomy']['version']}")
