@@ -22,6 +22,8 @@ import pytest
 from factories import topic_corpus
 from typer.testing import CliRunner
 
+from tests.topic_space import _pipeline_topic_space  # noqa: F401  (autouse: topic models in the fake pipeline's space)
+
 import feedback_nlp.storage.loading
 from feedback_nlp.cli import app
 from feedback_nlp.settings import get_settings
