@@ -261,14 +261,12 @@ def measure_in_process(pipeline: Any, corpus: Corpus, batch_size: int, repeats: 
 
     # Where the time goes: one more run on one lane. With lanes the stages of two threads
     # overlap (and the lanes' encoder copies would escape the wrapped encoder).
-    lanes = pipeline.lane_count
-    pipeline.use_lanes(1)
-    try:
-        with Instrument(pipeline) as stages, Timer() as staged:
-            for batch in batches:
-                pipeline.predict(batch)
-    finally:
-        pipeline.use_lanes(lanes)
+    # (``load_pipeline`` gives a ParallelPredictor; its ``pipeline`` predicts in this thread alone.)
+    lanes = pipeline.lanes
+    single = pipeline.pipeline
+    with Instrument(single) as stages, Timer() as staged:
+        for batch in batches:
+            single.predict(batch)
     seconds = stages.seconds
     heads = seconds["score"] - seconds["encoder"]
     rest = staged.span.wall_s - seconds["preprocessing"] - seconds["score"]

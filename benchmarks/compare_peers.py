@@ -110,7 +110,7 @@ def load_feedback_nlp(options: dict[str, Any]) -> Peer:
     else:
         peer = Peer(run, pipeline.encoder.num_threads)
     peer.info["precision"] = pipeline.encoder.precision
-    peer.info["lanes"] = pipeline.lane_count
+    peer.info["lanes"] = pipeline.lanes
     peer.info["fast_path"] = bool(getattr(pipeline.encoder, "fast_path_enabled", False))
     return peer
 

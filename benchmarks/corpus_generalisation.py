@@ -94,8 +94,7 @@ def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
     config = load_config(ROOT / "training" / "configs" / "default.toml", OVERRIDES)
     trainer = Trainer(config)
     table = trainer.training_table()
-    pipeline = load_pipeline(base, topics=False)
-    pipeline.use_lanes(1)
+    pipeline = load_pipeline(base, topics=False, lanes=1).pipeline
     taxonomy = pipeline.taxonomy
     texts = encoder_inputs(table.frame)
     started = time.perf_counter()

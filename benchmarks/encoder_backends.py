@@ -70,7 +70,13 @@ class Backend:
 
         from feedback_nlp.encoders.onnx_backend import cache_key, verify_cached
         from feedback_nlp.settings import MINILM_SHA256, Settings
+        from feedback_nlp.lanes import ParallelPredictor, auto_lanes
         from feedback_nlp.storage.model import load_bundle
+
+        def load_bundle_on_lanes(model: Path, settings: Settings) -> ParallelPredictor:
+            """The bundle with the lanes ``load_pipeline`` would give it (none for ONNX Runtime)."""
+            pipeline = load_bundle(model, settings)
+            return ParallelPredictor(pipeline, settings.lanes or auto_lanes(pipeline.encoder))
 
         backend, _, precision = options["spec"].partition(":")
         settings = Settings(encoder_backend=backend, precision=precision or "float32")
@@ -87,14 +93,14 @@ class Backend:
             cached = verify_cached(settings.cache_dir.expanduser() / "onnx" / key, key) is None
             info["onnx_cache_hit_at_start"] = cached
         start = time.perf_counter()
-        self.pipeline = load_bundle(model, settings)
+        self.pipeline = load_bundle_on_lanes(model, settings)
         if cached is False:
             # The first load exported the model; time a warm load as well, which is what
             # every later start costs.
             info["first_load_with_export_s"] = round(time.perf_counter() - start, 2)
             del self.pipeline
             start = time.perf_counter()
-            self.pipeline = load_bundle(model, settings)
+            self.pipeline = load_bundle_on_lanes(model, settings)
         info["load_s"] = round(time.perf_counter() - start, 2)
         info["precision"] = self.pipeline.encoder.precision
         if backend != "torch":

@@ -50,9 +50,11 @@ NAME = "inference_paths"
 SMALL_CALLS = (1, 8)
 
 
-def _configure(pipeline: Any, config: str, lanes: int) -> None:
-    pipeline.encoder.use_fast_path(config != "hf")
-    pipeline.use_lanes(lanes if config == "fast+lanes" else 1)
+def _configure(predictor: Any, config: str, lanes: int) -> None:
+    """Set the encoder's path and the lanes of ``predictor`` (a ParallelPredictor) for ``config``."""
+    predictor.encoder.use_fast_path(config != "hf")
+    predictor.close()  # the next large call copies the changed encoder afresh
+    predictor.lanes = lanes if config == "fast+lanes" else 1
 
 
 def _time_calls(pipeline: Any, records: list[Any], size: int) -> float:
@@ -93,7 +95,7 @@ def _pass_sizes(args: argparse.Namespace, pipeline: Any, records: list[Any], lan
             subject.predict(records[: args.batch_size])  # builds the lanes, if any
             for size in args.pass_sizes:
                 subject.encoder.batch_size = size
-                for lane in subject.lanes.pipelines if subject.lanes is not None else []:
+                for lane in getattr(subject, "lane_pipelines", []):
                     lane.encoder.batch_size = size
                 runs.setdefault(name, {}).setdefault(str(size), []).append(
                     _time_calls(subject, records, args.batch_size)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,7 +16,6 @@ import numpy as np
 
 from feedback_nlp.encoders.base import Encoder
 from feedback_nlp.heads.heads import TaskHeads
-from feedback_nlp.lanes import Lanes
 from feedback_nlp.taxonomy.keywords import KeywordMatcher
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
 from feedback_nlp.taxonomy.records import (
@@ -32,9 +30,6 @@ from feedback_nlp.taxonomy.records import (
 from feedback_nlp.text import encoder_input, make_nlp, prepare_inputs, redacted_customer_texts, segment_texts
 
 logger = logging.getLogger(__name__)
-
-#: The fewest records per lane before a call is split (a service micro-batch never is).
-LANE_MIN_RECORDS = 64
 
 #: A transcript's declared ``channel`` names the touchpoint the conversation happened on
 #: (docs/taxonomy.md, ruling 3): a call transcript is about ``phone``, a chat about ``chat``.
@@ -109,65 +104,16 @@ class FeedbackPipeline:
         self.keywords = KeywordMatcher(taxonomy)
         #: The deployed topic model, if any: fills the ``topic`` fields (see ``use_topics``).
         self.topic_model: TopicAssigner | None = None
-        #: Parallel lanes for large calls (see ``use_lanes``); built on the first such call.
-        self.lanes: Lanes | None = None
-        self._lane_count = 1
-        self._lanes_lock = threading.Lock()
         # Columns of the sentiment head in the fixed negative/neutral/positive order.
         classes = list(heads.sentiment.classes_)
         self._sentiment_order = [classes.index(label) for label in SENTIMENT_LABELS]
 
     def predict(self, records: Sequence[FeedbackRecord]) -> list[Prediction]:
-        """Classify ``records``; one prediction per record, in input order.
+        """Classify ``records`` in the calling thread; one prediction per record, in input order.
 
-        A large call runs on several lanes at once when :meth:`use_lanes` asked for them.
+        To split large calls over the cores, wrap the pipeline in a
+        :class:`~feedback_nlp.lanes.ParallelPredictor` (``load_pipeline`` does).
         """
-        if self._lane_count > 1 and len(records) >= 2 * LANE_MIN_RECORDS:
-            return self._built_lanes().predict(records)
-        return self.predict_one_lane(records)
-
-    def _built_lanes(self) -> Lanes:
-        """The lanes, built on first use (once, even when two threads ask at the same moment)."""
-        with self._lanes_lock:
-            if self.lanes is None:
-                import torch
-
-                # The caller's thread budget, shared out between the lanes.
-                threads = max(1, torch.get_num_threads() // self._lane_count)
-                self.lanes = Lanes(self, self._lane_count, min_records=LANE_MIN_RECORDS, threads_per_lane=threads)
-            return self.lanes
-
-    def use_lanes(self, lanes: int) -> None:
-        """Split calls of ``2 * LANE_MIN_RECORDS`` records or more over ``lanes`` single-threaded
-        copies of this pipeline (see :mod:`feedback_nlp.lanes`); 1 switches lanes off.
-
-        The copies are made on the first large call. After changing the encoder in place (its
-        precision, its weights), call this again so that the lanes are copied afresh.
-        """
-        if lanes < 1:
-            raise ValueError(f"lanes must be at least 1, got {lanes}")
-        with self._lanes_lock:
-            if self.lanes is not None:
-                self.lanes.close()
-                self.lanes = None
-            self._lane_count = lanes
-
-    def copy_for_lane(self) -> FeedbackPipeline:
-        """A copy for one lane: its own encoder (and tokenizer) and spaCy pipeline, the
-        read-only parts (heads, keywords, topic model) shared, no lanes of its own."""
-        lane = copy.copy(self)
-        lane.encoder = copy.deepcopy(self.encoder)
-        lane.nlp = copy.deepcopy(self.nlp)
-        lane.lanes, lane._lane_count, lane._lanes_lock = None, 1, threading.Lock()
-        return lane
-
-    @property
-    def lane_count(self) -> int:
-        """Lanes a large call runs on (1: none)."""
-        return self._lane_count
-
-    def predict_one_lane(self, records: Sequence[FeedbackRecord]) -> list[Prediction]:
-        """:meth:`predict` on this pipeline alone, in the calling thread."""
         if not records:
             return []
         # 1. The customer's words only, redacted, and the encoder's view of them (shared with training).
@@ -186,11 +132,17 @@ class FeedbackPipeline:
             results.append(self._assemble(record, scores, doc_row, segments[i], seg_rows))
         return results
 
+    def copy_for_thread(self) -> FeedbackPipeline:
+        """A copy that may predict in another thread beside this one: its own encoder (and
+        tokenizer) and spaCy pipeline; the read-only parts (heads, keywords, topic model) shared."""
+        twin = copy.copy(self)
+        twin.encoder = copy.deepcopy(self.encoder)
+        twin.nlp = copy.deepcopy(self.nlp)
+        return twin
+
     def use_topics(self, topic_model: TopicAssigner | None) -> None:
         """Attach a topic model fitted on this pipeline's embeddings (``None`` detaches it)."""
         self.topic_model = topic_model
-        if self.lanes is not None:
-            self.lanes.use_topics(topic_model)
 
     @staticmethod
     def customer_texts(records: Sequence[FeedbackRecord]) -> list[str]:

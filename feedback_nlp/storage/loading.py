@@ -1,7 +1,8 @@
 """Loading a pipeline from a model bundle, refusing bundles that do not match this code.
 
 The one loader of the package: :func:`load_pipeline` (exported as ``feedback_nlp.load_pipeline``)
-is :func:`load_bundle` plus the deployed topic model and the parallel lanes the settings ask for.
+is :func:`load_bundle` plus the deployed topic model, wrapped in a
+:class:`~feedback_nlp.lanes.ParallelPredictor` with the parallel lanes the settings ask for.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from feedback_nlp.encoders.backends import build_encoder, resolve_backend
 from feedback_nlp.encoders.base import Encoder
 from feedback_nlp.errors import BundleError
 from feedback_nlp.heads.heads import TaskHeads
-from feedback_nlp.lanes import auto_lanes
+from feedback_nlp.lanes import ParallelPredictor, auto_lanes
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.settings import Settings, get_settings
 from feedback_nlp.storage.artifacts import BundleManifest
@@ -111,22 +112,36 @@ def load_bundle(
         layers_sha256=manifest.files.get(ENCODER_LAYERS_FILE),
         max_seq_length=manifest.encoder.max_seq_length or settings.max_seq_length,
     )
-    pipeline = FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest.to_json())
-    pipeline.use_lanes(settings.lanes or auto_lanes(encoder))
     logger.info(
-        "Loaded bundle %s (%s), encoder backend %s, precision %s, %d lane(s)",
-        folder, version, resolve_backend(settings), encoder.precision, pipeline.lane_count,
+        "Loaded bundle %s (%s), encoder backend %s, precision %s",
+        folder, version, resolve_backend(settings), encoder.precision,
     )
-    return pipeline
+    return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest.to_json())
 
 
-def load_pipeline(model_dir: str | Path | None = None, *, topics: bool = True) -> FeedbackPipeline:
-    """Load the pipeline from a bundle folder (the ``model_dir`` setting by default).
+def load_pipeline(
+    model_dir: str | Path | None = None, *, topics: bool = True, lanes: int | None = None
+) -> ParallelPredictor:
+    """Load the pipeline from a bundle folder (the ``model_dir`` setting by default), ready to
+    predict on parallel lanes.
 
     With ``topics``, a topic model deployed at the ``topic_model_dir`` setting is attached, so
     predictions carry topics; it must have been fitted on this bundle's embeddings.
+
+    Args:
+        model_dir: the bundle folder; the ``model_dir`` setting when None.
+        topics: attach the deployed topic model, if one is deployed.
+        lanes: threads a large ``predict`` call is split over (1: none); when None, the
+            ``lanes`` setting, or when that is 0 one per encoder thread (:func:`auto_lanes`).
+
+    Returns:
+        The pipeline in a :class:`~feedback_nlp.lanes.ParallelPredictor`, which reads as the
+        pipeline (``.taxonomy``, ``.embed``, ...); ``.pipeline`` is the pipeline itself.
     """
-    pipeline = load_bundle(model_dir)
+    settings = get_settings()
+    pipeline = load_bundle(model_dir, settings)
     if topics:
         attach_deployed(pipeline)
-    return pipeline
+    count = lanes if lanes is not None else settings.lanes or auto_lanes(pipeline.encoder)
+    logger.info("Predicting on %d lane(s)", count)
+    return ParallelPredictor(pipeline, count)
