@@ -180,7 +180,10 @@ def score_units(scores: pd.Series) -> pd.Series:
 
 
 def group_counts(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
-    """The count table of ``frame`` grouped by ``by`` (the pandas engine).
+    """The count table of a frame grouped by ``by``, counted by the local engine (DuckDB).
+
+    The statistics are :func:`~feedback_nlp.scoring.duck.group_counts_sql`'s, the one SQL
+    definition of every local count table.
 
     Args:
         frame: A records or mentions frame: ``sentiment_label``, ``sentiment_score``,
@@ -209,29 +212,9 @@ def group_counts(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
             f"group_counts needs column(s) {missing}; columns found: {list(map(str, frame.columns))}. "
             "Pass a records frame or mentions(records), with add_period(...) for 'period'"
         )
-    label, nps, rating = frame["sentiment_label"], frame["nps"], frame["rating"]
-    units = score_units(frame["sentiment_score"])
-    flags = {
-        "n": np.ones(len(frame), dtype="int64"),
-        "n_negative": label.eq("negative"),
-        "n_neutral": label.eq("neutral"),
-        "n_positive": label.eq("positive"),
-        "sum_score_e5": units,
-        "sum_score_sq_e10": units * units,
-        "n_nps": nps.notna(),
-        "n_promoters": nps.ge(9),
-        "n_detractors": nps.le(6),
-        "n_csat": rating.notna(),
-        "n_satisfied": rating.ge(4),
-    }
-    stats = pd.DataFrame({name: np.asarray(v).astype("int64") for name, v in flags.items()}, index=frame.index)
-    if not keys:
-        table = stats.sum().to_frame().T if len(stats) else stats.iloc[:0]
-    else:
-        for key in keys:
-            stats[key] = _key_values(frame[key])
-        table = stats.groupby(keys, dropna=False, sort=False)[list(COUNT_COLUMNS)].sum().reset_index()
-    return canonical_counts(table, keys)
+    from feedback_nlp.scoring.duck import frame_counts
+
+    return frame_counts(frame, keys)
 
 
 def _key_values(values: pd.Series) -> pd.Series:

@@ -23,25 +23,31 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from feedback_nlp.errors import InputError
-from feedback_nlp.scoring.aggregate import SCORE_SCALE, Period, canonical_counts, check_period
+from feedback_nlp.scoring.aggregate import COUNT_COLUMNS, SCORE_SCALE, Period, canonical_counts, check_period
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "RECORDS_SCHEMA",
+    "StoreCounts",
     "duck_counts",
+    "frame_counts",
+    "frame_mentions",
     "group_counts_sql",
+    "mention_rule_sql",
     "mentions_sql",
     "records_sql",
+    "store_counts",
     "to_arrow",
 ]
 
@@ -173,13 +179,69 @@ def _label_tally(label: str) -> str:
     return f"{{'c': {count}, 'last': {last}, 'label': '{label}'}}"
 
 
-def mentions_sql(relation_sql: str, *, period: Period | None = None, metadata_keys: Sequence[str] = ()) -> str:
-    """SQL for mention rows, one per (record, touchpoint), as :func:`~feedback_nlp.scoring.frame.mentions` makes them.
+def mention_rule_sql(relation_sql: str, carried: Sequence[str] = ()) -> str:
+    """THE mention rule: one row per (record, touchpoint), with the mention's sentiment.
 
-    A record's touchpoints are its own plus its segments'; the sentiment of a touchpoint
-    that segments are about is the majority label of those segments (ties: the latest
-    segment's label) and their mean score (summed left to right, as Python does);
-    otherwise the text's.
+    This is the one definition every local run uses (:func:`duck_counts`, the store counts
+    of the service, :func:`~feedback_nlp.scoring.frame.mentions` and the pandas
+    conveniences); Spark (:mod:`feedback_nlp.spark.score`) writes the same rule in its own
+    SQL dialect and ``tests/spark`` checks that both give the same counts.
+
+    - A record's touchpoints are those predicted for the whole text plus any that a segment
+      carries, each once; a record without touchpoints has no mention row.
+    - A touchpoint that segments are about takes its sentiment from those segments: the
+      label most of them carry (on a tie, the label of the latest segment) and the mean of
+      their scores (summed left to right, as Python sums). ``sentiment_from`` is then
+      ``'segments'``; otherwise the mention has the text's own sentiment and ``'text'``.
+    - ``touchpoint_confidence`` is the whole-text confidence (the last entry, if a label is
+      repeated), or the highest segment confidence for a touchpoint only segments carry.
+
+    Args:
+        relation_sql: A relation with ``touchpoints``, ``segments``, ``sentiment_label`` and
+            ``sentiment_score`` in :data:`RECORDS_SCHEMA`'s types.
+        carried: Columns of the relation copied onto each mention row (quoted here).
+
+    Returns:
+        A SELECT of ``carried``, ``touchpoint``, ``touchpoint_confidence``,
+        ``sentiment_label``, ``sentiment_score`` and ``sentiment_from``.
+    """
+    columns = "".join(f"{_identifier(c)}, " for c in carried)
+    tallies = ", ".join(_label_tally(label) for label in ("negative", "neutral", "positive"))
+    return f"""
+WITH segs AS (
+  SELECT *, coalesce(touchpoints, []) AS _text_tps, list_transform(coalesce(segments, []), lambda s: {{
+      'label': s.sentiment.label, 'score': CAST(s.sentiment.score AS DOUBLE),
+      'tps': list_transform(coalesce(s.touchpoints, []), lambda t: t.label),
+      'conf': coalesce(s.touchpoints, [])}}) AS _segs
+  FROM ({relation_sql})
+),
+exploded AS (
+  SELECT *, unnest(list_distinct(list_concat(
+      list_transform(_text_tps, lambda t: t.label),
+      flatten(list_transform(_segs, lambda s: s.tps))))) AS touchpoint
+  FROM segs
+),
+about AS (
+  SELECT *, list_filter(_segs, lambda s: list_contains(s.tps, touchpoint)) AS _about,
+    list_filter(_text_tps, lambda t: t.label = touchpoint) AS _own
+  FROM exploded
+)
+SELECT {columns}touchpoint,
+  CAST(CASE WHEN len(_own) > 0 THEN _own[-1].confidence
+       ELSE list_max(flatten(list_transform(_about, lambda s: list_transform(
+           list_filter(s.conf, lambda t: t.label = touchpoint), lambda t: t.confidence)))) END AS DOUBLE)
+    AS touchpoint_confidence,
+  CASE WHEN len(_about) = 0 THEN sentiment_label
+       ELSE list_reverse_sort([{tallies}])[1].label END AS sentiment_label,
+  CASE WHEN len(_about) = 0 THEN CAST(sentiment_score AS DOUBLE)
+       ELSE list_reduce(list_transform(_about, lambda s: s.score), lambda a, b: a + b) / len(_about)
+  END AS sentiment_score,
+  CASE WHEN len(_about) = 0 THEN 'text' ELSE 'segments' END AS sentiment_from
+FROM about"""
+
+
+def mentions_sql(relation_sql: str, *, period: Period | None = None, metadata_keys: Sequence[str] = ()) -> str:
+    """SQL for mention rows of a records relation: :func:`records_sql`'s fields through :func:`mention_rule_sql`.
 
     Args:
         relation_sql: See :func:`records_sql`.
@@ -187,41 +249,14 @@ def mentions_sql(relation_sql: str, *, period: Period | None = None, metadata_ke
         metadata_keys: See :func:`records_sql`.
 
     Returns:
-        A SELECT with :func:`records_sql`'s fields plus ``touchpoint`` and
-        ``sentiment_from``; ``sentiment_label``/``sentiment_score`` are the mention's.
+        A SELECT with :func:`records_sql`'s fields plus ``touchpoint``,
+        ``touchpoint_confidence`` and ``sentiment_from``; ``sentiment_label`` and
+        ``sentiment_score`` are the mention's.
     """
     flat = records_sql(relation_sql, period=period, metadata_keys=metadata_keys)
-    carried = ", ".join(
-        [f for f in _FIELDS if f not in {"sentiment_label", "sentiment_score"}]
-        + (["period"] if period else [])
-        + [_identifier(k) for k in metadata_keys]
-    )
-    tallies = ", ".join(_label_tally(label) for label in ("negative", "neutral", "positive"))
-    return f"""
-WITH flat AS ({flat}),
-segs AS (
-  SELECT *, list_transform(coalesce(segments, []), lambda s: {{
-      'label': s.sentiment.label, 'score': CAST(s.sentiment.score AS DOUBLE),
-      'tps': list_transform(coalesce(s.touchpoints, []), lambda t: t.label)}}) AS _segs
-  FROM flat
-),
-exploded AS (
-  SELECT *, unnest(list_distinct(list_concat(
-      list_transform(coalesce(touchpoints, []), lambda t: t.label),
-      flatten(list_transform(_segs, lambda s: s.tps))))) AS touchpoint
-  FROM segs
-),
-about AS (
-  SELECT *, list_filter(_segs, lambda s: list_contains(s.tps, touchpoint)) AS _about FROM exploded
-)
-SELECT {carried}, touchpoint,
-  CASE WHEN len(_about) = 0 THEN sentiment_label
-       ELSE list_reverse_sort([{tallies}])[1].label END AS sentiment_label,
-  CASE WHEN len(_about) = 0 THEN sentiment_score
-       ELSE list_reduce(list_transform(_about, lambda s: s.score), lambda a, b: a + b) / len(_about)
-  END AS sentiment_score,
-  CASE WHEN len(_about) = 0 THEN 'text' ELSE 'segments' END AS sentiment_from
-FROM about"""
+    carried = [f for f in _FIELDS if f not in {"sentiment_label", "sentiment_score"}]
+    carried += (["period"] if period else []) + list(metadata_keys)
+    return mention_rule_sql(flat, carried)
 
 
 def group_counts_sql(relation_sql: str, by: Sequence[str]) -> str:
@@ -307,20 +342,28 @@ def duck_counts(
         raise InputError("grouping by 'period' needs period='day', 'week' or 'month'")
     if "touchpoint" in keys and level != "touchpoint":
         raise InputError("grouping by 'touchpoint' counts mentions: pass level='touchpoint'")
-    metadata_keys = [k for k in keys if k not in (*_FIELDS, "period", "touchpoint", "sentiment_from")]
     con = connection or duckdb.connect()
     relation, view = _relation(con, source)
     try:
-        build = mentions_sql if level == "touchpoint" else records_sql
-        rows = build(relation, period=period, metadata_keys=metadata_keys)
-        if period:
-            rows = f"SELECT * FROM ({rows}) WHERE created_at IS NOT NULL"
-        table = con.execute(group_counts_sql(rows, keys)).df()
+        return _count(con, relation, keys, level, period)
     finally:
         if view:
             con.unregister(view)
         if connection is None:
             con.close()
+
+
+def _count(
+    con: duckdb.DuckDBPyConnection, relation: str, by: Sequence[str], level: Level, period: Period | None
+) -> pd.DataFrame:
+    """The canonical count table of a records relation (arguments checked by the caller)."""
+    keys = list(by)
+    metadata_keys = [k for k in keys if k not in (*_FIELDS, "period", "touchpoint", "sentiment_from")]
+    build = mentions_sql if level == "touchpoint" else records_sql
+    rows = build(relation, period=period, metadata_keys=metadata_keys)
+    if period:
+        rows = f"SELECT * FROM ({rows}) WHERE created_at IS NOT NULL"
+    table = con.execute(group_counts_sql(rows, keys)).df()
     return canonical_counts(table[table["n"] > 0], keys)
 
 
@@ -335,3 +378,165 @@ def _relation(con: duckdb.DuckDBPyConnection, source: str | Path | pd.DataFrame 
     view = f"_feedback_records_{uuid.uuid4().hex}"
     con.register(view, table)
     return f"SELECT * FROM {view}", view
+
+
+# ---------------------------------------------------------------------------- frames
+
+
+def frame_mentions(records: pd.DataFrame) -> pd.DataFrame:
+    """The mention rule (:func:`mention_rule_sql`) over a records frame.
+
+    Args:
+        records: A records frame (only ``touchpoints``, ``segments``, ``sentiment_label``
+            and ``sentiment_score`` are read).
+
+    Returns:
+        ``_position`` (the record's row position), ``touchpoint``,
+        ``touchpoint_confidence``, ``sentiment_label``, ``sentiment_score`` and
+        ``sentiment_from``; rows in record order, then by touchpoint name.
+    """
+    fields = ("sentiment_label", "sentiment_score", "touchpoints", "segments")
+    columns: dict[str, Any] = {"_position": pa.array(range(len(records)), type=pa.int64())}
+    for name in fields:
+        kind = RECORDS_SCHEMA.field(name).type
+        values = records[name].to_numpy(dtype="float64") if name == "sentiment_score" else records[name]
+        columns[name] = pa.array(values, type=kind, from_pandas=True)
+    with duckdb.connect() as con:
+        con.register("_records", pa.Table.from_pydict(columns))
+        query = f"SELECT * FROM ({mention_rule_sql('SELECT * FROM _records', ['_position'])}) ORDER BY _position, touchpoint"
+        out = con.execute(query).df()
+    return out.astype({"_position": "int64", "touchpoint_confidence": "float64", "sentiment_score": "float64"})
+
+
+def frame_counts(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """The count table of a records or mentions frame, grouped by its columns ``by`` (:func:`group_counts_sql`).
+
+    Args:
+        frame: ``sentiment_label``, ``sentiment_score``, ``nps``, ``rating`` and the ``by`` columns.
+        by: Group keys (columns of ``frame``); empty for one overall row.
+
+    Returns:
+        The canonical count table (:func:`~feedback_nlp.scoring.aggregate.canonical_counts`).
+    """
+    keys = list(by)
+    stats = ["sentiment_label", "sentiment_score", "nps", "rating"]
+    data = pd.DataFrame({f"_k{i}": frame[key].astype(object) for i, key in enumerate(keys)}, index=frame.index)
+    for name in stats:
+        data[name] = frame[name].astype(object if name == "sentiment_label" else "float64")
+    if data.empty:
+        empty = pd.DataFrame({**{k: pd.Series(dtype=object) for k in keys},
+                              **{c: pd.Series(dtype="int64") for c in COUNT_COLUMNS}})  # fmt: skip
+        return canonical_counts(empty, keys)
+    with duckdb.connect() as con:
+        con.register("_frame", _arrow_keys(data))
+        table = con.execute(group_counts_sql("SELECT * FROM _frame", [f"_k{i}" for i in range(len(keys))])).df()
+    table = table.rename(columns={f"_k{i}": key for i, key in enumerate(keys)})
+    return canonical_counts(table[table["n"] > 0], keys)
+
+
+def _arrow_keys(data: pd.DataFrame) -> pa.Table:
+    """``data`` as Arrow; a key column of mixed Python types is grouped by its values' text."""
+    columns = {}
+    for name in data.columns:
+        try:
+            columns[name] = pa.array(data[name], from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            if not name.startswith("_k"):
+                raise
+            columns[name] = pa.array([None if pd.isna(v) else str(v) for v in data[name]], type=pa.string())
+    return pa.Table.from_pydict(columns)
+
+
+# ---------------------------------------------------------------------------- the store
+
+
+class CountSpec(Protocol):
+    """What to count: ``level`` (``"record"`` or ``"touchpoint"``) by ``keys`` (as :class:`~feedback_nlp.scoring.job.CountSpec`)."""
+
+    @property
+    def level(self) -> str: ...
+
+    @property
+    def keys(self) -> tuple[str, ...]: ...
+
+
+@dataclass
+class StoreCounts:
+    """The count tables of the stored predictions in a scope, and how many records they hold."""
+
+    counts: dict[str, pd.DataFrame]
+    records: int
+
+
+# Stored JSON text -> RECORDS_SCHEMA's nested types.
+_LABEL_SCORES_JSON = '[{"label": "VARCHAR", "confidence": "DOUBLE"}]'
+_SEGMENTS_JSON = (
+    '[{"sentiment": {"label": "VARCHAR", "score": "DOUBLE"}, '
+    '"touchpoints": [{"label": "VARCHAR", "confidence": "DOUBLE"}]}]'
+)
+_TOPIC_JSON = '{"id": "BIGINT", "label": "VARCHAR", "confidence": "DOUBLE"}'
+
+
+def _stored_records_sql(relation: str, created_is_text: bool) -> str:
+    """Stored rows (:func:`~feedback_nlp.storage.feedback_batches.stored_batches`) in :data:`RECORDS_SCHEMA`'s types."""
+    created = "CAST(created_at AS TIMESTAMP)" if created_is_text else "created_at"
+    return (
+        f"SELECT id, source, kind, {created} AS created_at, rating, nps, metadata, sentiment_label, "
+        "sentiment_score, journey_stage, "
+        f"from_json(touchpoints, '{_LABEL_SCORES_JSON}') AS touchpoints, "
+        f"from_json(segments, '{_SEGMENTS_JSON}') AS segments, "
+        f"from_json(topic, '{_TOPIC_JSON}') AS topic "
+        f"FROM {relation}"
+    )
+
+
+def store_counts(
+    bind: Any,
+    specs: Mapping[str, CountSpec],
+    period: Period,
+    scope: Any = None,
+    *,
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> StoreCounts:
+    """Count the stored predictions in ``scope`` for every spec, in SQL, without a Python object per record.
+
+    The rows come from the database in Arrow batches (only the needed columns, filtered in
+    the database: :func:`~feedback_nlp.storage.feedback_batches.stored_batches`) into a
+    DuckDB table, and every count table is a query over it with the one mention rule
+    (:func:`mention_rule_sql`). Records are dated by ``created_at``, else ``received_at``.
+
+    Args:
+        bind: An SQLAlchemy engine or session factory on the feedback database (SQLite or PostgreSQL).
+        specs: Count tables by name (:func:`~feedback_nlp.scoring.job.count_specs`).
+        period: The period that a ``period`` key stands for.
+        scope: A :class:`~feedback_nlp.storage.feedback_batches.StoredScope`; everything by default.
+        connection: A DuckDB connection to run on; a fresh in-memory one by default.
+
+    Returns:
+        The canonical count tables by spec name, and the number of records counted.
+    """
+    from feedback_nlp.storage.feedback_batches import stored_batches
+
+    check_period(period)
+    con = connection or duckdb.connect()
+    table = f"_stored_{uuid.uuid4().hex}"
+    try:
+        con.register("_empty", RECORDS_SCHEMA.empty_table())
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM _empty")
+        con.unregister("_empty")
+        for batch in stored_batches(bind, scope):
+            created_is_text = pa.types.is_string(batch.schema.field("created_at").type)
+            con.register("_batch", batch)
+            con.execute(f"INSERT INTO {table} BY NAME {_stored_records_sql('_batch', created_is_text)}")
+            con.unregister("_batch")
+        records = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+        counts = {
+            name: _count(con, f"SELECT * FROM {table}", spec.keys, spec.level,  # type: ignore[arg-type]
+                         period if "period" in spec.keys else None)
+            for name, spec in specs.items()
+        }
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        if connection is None:
+            con.close()
+    return StoreCounts(counts, records)

@@ -451,7 +451,8 @@ def segment_sentiment(segments: Sequence[Mapping[str, Any]]) -> tuple[str, float
 
     The label is the one most segments carry; when labels tie, the tied label of the
     latest segment wins (the taxonomy's rule for mixed texts: "the one in the last
-    clause"). The score is the arithmetic mean of the segments' scores.
+    clause"). The score is the arithmetic mean of the segments' scores. Computed by the
+    mention rule itself (:func:`~feedback_nlp.scoring.duck.mention_rule_sql`).
 
     Args:
         segments: At least one segment, in text order, as in the records frame.
@@ -466,40 +467,15 @@ def segment_sentiment(segments: Sequence[Mapping[str, Any]]) -> tuple[str, float
         >>> segment_sentiment([seg("negative", -0.5), seg("negative", -0.25), seg("positive", 0.75)])
         ('negative', 0.0)
     """
+    from feedback_nlp.scoring.duck import frame_mentions
+
     if not segments:
         raise ValueError("segment_sentiment needs at least one segment")
-    tally: dict[str, tuple[int, int]] = {}
-    total = 0.0
-    for position, segment in enumerate(segments):
-        label = segment["sentiment"]["label"]
-        count, _ = tally.get(label, (0, -1))
-        tally[label] = (count + 1, position)
-        total += segment["sentiment"]["score"]
-    label = max(tally, key=lambda name: tally[name])
-    return label, total / len(segments)
-
-
-def _record_mentions(touchpoints: list[dict[str, Any]], segments: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
-    """``(touchpoint, confidence, label or None, score or None, from)`` per touchpoint, by name."""
-    confidence = {t["label"]: t["confidence"] for t in touchpoints}
-    about: dict[str, list[dict[str, Any]]] = {}
-    segment_confidence: dict[str, float] = {}
-    for segment in segments:
-        for t in segment["touchpoints"]:
-            best = segment_confidence.get(t["label"], -math.inf)
-            segment_confidence[t["label"]] = max(best, t["confidence"]) if not math.isnan(t["confidence"]) else best
-        for name in dict.fromkeys(t["label"] for t in segment["touchpoints"]):
-            about.setdefault(name, []).append(segment)
-    for name, best in segment_confidence.items():
-        confidence.setdefault(name, best if best > -math.inf else math.nan)
-    out = []
-    for name in sorted(confidence):
-        if name in about:
-            label, score = segment_sentiment(about[name])
-            out.append((name, confidence[name], label, score, "segments"))
-        else:
-            out.append((name, confidence[name], None, None, "text"))
-    return out
+    about = [{"sentiment": s["sentiment"], "touchpoints": [{"label": "_", "confidence": None}]} for s in segments]
+    record = pd.DataFrame({"sentiment_label": ["neutral"], "sentiment_score": [0.0], "touchpoints": [[]],
+                           "segments": [_segments(about)]})  # fmt: skip
+    row = frame_mentions(record).iloc[0]
+    return str(row["sentiment_label"]), float(row["sentiment_score"])
 
 
 def record_touchpoints(records: pd.DataFrame) -> pd.Series:
@@ -509,10 +485,12 @@ def record_touchpoints(records: pd.DataFrame) -> pd.Series:
         >>> record_touchpoints(records).tolist()    # doctest: +SKIP
         [['delivery', 'mobile_app'], [], ['phone']]
     """
-    names = [
-        [m[0] for m in _record_mentions(tps, segs)]
-        for tps, segs in zip(records["touchpoints"], records["segments"], strict=True)
-    ]
+    from feedback_nlp.scoring.duck import frame_mentions
+
+    found = frame_mentions(records)
+    names: list[list[str]] = [[] for _ in range(len(records))]
+    for position, name in zip(found["_position"], found["touchpoint"], strict=True):
+        names[position].append(name)
     return pd.Series(names, index=records.index, dtype=object)
 
 
@@ -556,27 +534,20 @@ def mentions(records: pd.DataFrame, *, metadata_keys: Sequence[str] = ()) -> pd.
     clash = [k for k in metadata_keys if k in records.columns]
     if clash:
         raise InputError(f"metadata key(s) {clash} are already columns of the frame; group by the column instead")
+    from feedback_nlp.scoring.duck import frame_mentions
+
     frame = with_fields(records, metadata_keys)
-    rows: list[int] = []
-    parts: list[tuple[Any, ...]] = []
-    for position, (tps, segs) in enumerate(zip(frame["touchpoints"], frame["segments"], strict=True)):
-        found = _record_mentions(tps, segs)
-        rows.extend([position] * len(found))
-        parts.extend(found)
+    found = frame_mentions(frame)
     carried = [c for c in frame.columns if c not in NESTED_COLUMNS and c not in MENTION_COLUMNS]
-    base = frame.iloc[rows][["id", "sentiment_label", "sentiment_score", *carried]].reset_index(drop=True)
-    columns: list[tuple[Any, ...]] = list(zip(*parts, strict=True)) if parts else [()] * 5
-    names, conf, labels, scores, origin = (list(column) for column in columns)
-    segment_label = pd.Series(labels, dtype=object)
-    segment_score = pd.Series(scores, dtype="float64")
+    base = frame.iloc[found["_position"].to_numpy()][["id", *carried]].reset_index(drop=True)
     out = pd.DataFrame(
         {
             "id": base["id"],
-            "touchpoint": pd.Series(names, dtype=object),
-            "touchpoint_confidence": pd.Series(conf, dtype="float64"),
-            "sentiment_label": segment_label.where(segment_label.notna(), base["sentiment_label"]).astype(object),
-            "sentiment_score": segment_score.where(segment_score.notna(), base["sentiment_score"]).astype("float64"),
-            "sentiment_from": pd.Series(origin, dtype=object),
+            "touchpoint": found["touchpoint"].astype(object),
+            "touchpoint_confidence": found["touchpoint_confidence"],
+            "sentiment_label": found["sentiment_label"].astype(object),
+            "sentiment_score": found["sentiment_score"],
+            "sentiment_from": found["sentiment_from"].astype(object),
         }
     )
     return pd.concat([out, base[carried]], axis=1)

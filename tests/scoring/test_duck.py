@@ -1,4 +1,4 @@
-"""The DuckDB engine gives exactly the pandas engine's count tables."""
+"""The DuckDB engine (the one local engine) gives exactly the counts of the plain-Python rule in reference.py."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import reference
 from scoring_example import example_records
 
 from feedback_nlp.errors import InputError
 from feedback_nlp.scoring.aggregate import group_counts
 from feedback_nlp.scoring.duck import RECORDS_SCHEMA, duck_counts, group_counts_sql, to_arrow
-from feedback_nlp.scoring.frame import records_from_rows
-from feedback_nlp.scoring.scores import record_counts, scores_from_counts, touchpoint_counts
+from feedback_nlp.scoring.frame import mentions, records_from_rows
+from feedback_nlp.scoring.scores import dated, record_counts, scores_from_counts, touchpoint_counts
 
 LABELS = ["negative", "neutral", "positive"]
 TOUCHPOINTS = ["billing", "delivery", "mobile_app", "phone"]
@@ -28,7 +29,9 @@ def _random_records(n: int, seed: int) -> pd.DataFrame:
     start = datetime(2023, 12, 24, tzinfo=UTC)
 
     def touchpoints(k: int) -> list[dict]:
-        return [{"label": str(t), "confidence": 0.5} for t in rng.choice(TOUCHPOINTS, size=k)]
+        # confidences differ (the highest segment one counts) and are sometimes not given
+        return [{"label": str(t), "confidence": None if rng.random() < 0.2 else round(float(rng.random()), 3)}
+                for t in rng.choice(TOUCHPOINTS, size=k)]
 
     rows = []
     for i in range(n):
@@ -65,35 +68,50 @@ def records() -> pd.DataFrame:
 
 @pytest.mark.parametrize("period", ["day", "week", "month"])
 @pytest.mark.parametrize("by", [["touchpoint"], ["touchpoint", "region"], ["touchpoint", "journey_stage", "vip"]])
-def test_touchpoint_counts_equal_pandas(records: pd.DataFrame, by: list[str], period: str) -> None:
-    expected = touchpoint_counts(records, period, by[1:])
+def test_touchpoint_counts_equal_the_reference(records: pd.DataFrame, by: list[str], period: str) -> None:
+    frame = dated(records, period)  # type: ignore[arg-type]
+    meta = [k for k in by if k not in frame.columns and k != "touchpoint"]
+    expected = reference.counts(reference.mentions(frame, meta), [*by, "period"])
     got = duck_counts(records, [*by, "period"], level="touchpoint", period=period)
     pd.testing.assert_frame_equal(got, expected)
+    pd.testing.assert_frame_equal(touchpoint_counts(records, period, by[1:]), expected)  # the pandas entry point
     assert got["n"].sum() > len(records)  # several touchpoints per text
 
 
+def test_mention_rows_equal_the_reference(records: pd.DataFrame) -> None:
+    """Row by row: the same mentions, labels (ties to the latest segment), confidences, bit-identical means."""
+    got = mentions(records, metadata_keys=["region"])
+    expected = reference.mentions(records, ["region"])[list(got.columns)]
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_exact=True)
+    assert (got["sentiment_from"] == "segments").sum() > 100 and got["touchpoint_confidence"].isna().any()
+
+
 @pytest.mark.parametrize("by", [[], ["source"], ["kind", "topic_label"], ["tier"], ["journey_stage", "region"]])
-def test_record_counts_equal_pandas(records: pd.DataFrame, by: list[str]) -> None:
-    expected = record_counts(records, by) if by else group_counts(records, [])
+def test_record_counts_equal_the_reference(records: pd.DataFrame, by: list[str]) -> None:
+    from feedback_nlp.scoring.frame import with_fields
+
+    expected = reference.counts(with_fields(records, by), by)
     pd.testing.assert_frame_equal(duck_counts(records, by), expected)
+    pd.testing.assert_frame_equal(record_counts(records, by) if by else group_counts(records, []), expected)
 
 
-def test_counts_from_parquet_equal_pandas_and_give_equal_scores(records: pd.DataFrame, tmp_path: Path) -> None:
+def test_counts_from_parquet_equal_the_reference_and_give_equal_scores(records: pd.DataFrame, tmp_path: Path) -> None:
     path = tmp_path / "feedback.parquet"
     pq.write_table(to_arrow(records), path)
     got = duck_counts(path, ["touchpoint", "period"], level="touchpoint", period="week")
-    expected = touchpoint_counts(records, "week")
+    expected = reference.counts(reference.mentions(dated(records, "week")), ["touchpoint", "period"])
     pd.testing.assert_frame_equal(got, expected)
     pd.testing.assert_frame_equal(scores_from_counts(got), scores_from_counts(expected))
     assert pq.read_schema(path).equals(RECORDS_SCHEMA)
 
 
-def test_example_counts_equal_pandas_on_a_given_connection() -> None:
+def test_example_counts_equal_the_reference_on_a_given_connection() -> None:
     records = example_records()
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'America/Los_Angeles'")  # periods stay UTC whatever the session says
         got = duck_counts(records, ["touchpoint", "period"], level="touchpoint", period="week", connection=con)
-    pd.testing.assert_frame_equal(got, touchpoint_counts(records, "week"))
+    expected = reference.counts(reference.mentions(dated(records, "week")), ["touchpoint", "period"])
+    pd.testing.assert_frame_equal(got, expected)
     assert got["sum_score_e5"].tolist() == [-140000, -20000, 170000, 80000, -30000, 50000]
 
 
@@ -112,7 +130,8 @@ def test_group_counts_sql_over_a_flat_frame() -> None:
         got = con.execute(group_counts_sql("SELECT * FROM flat", ["team"])).df()
     from feedback_nlp.scoring.aggregate import canonical_counts
 
-    pd.testing.assert_frame_equal(canonical_counts(got, ["team"]), group_counts(flat, ["team"]))
+    pd.testing.assert_frame_equal(canonical_counts(got, ["team"]), reference.counts(flat, ["team"]))
+    pd.testing.assert_frame_equal(group_counts(flat, ["team"]), reference.counts(flat, ["team"]))
 
 
 def test_duck_counts_checks_its_keys(records: pd.DataFrame) -> None:
