@@ -1,8 +1,9 @@
 """Experience scores over the stored feedback: touchpoints, the journey matrix, drivers, alerts.
 
-Each request counts the stored predictions in its date range and segment (pushed down to the
-database as WHERE clauses, read in chunks) and applies the same formulas as ``feedback-nlp
-score`` (docs/scores.md). For very large stores, run the score job and read its tables.
+Each request counts the stored predictions in its date range and segment in SQL: the filters
+are a WHERE clause in the database, the needed columns come in Arrow batches into DuckDB, and
+the counts are one query per table with the one mention rule (``scoring.duck.store_counts``).
+The scores come from the same formulas as ``feedback-nlp score`` (docs/scores.md).
 """
 
 from __future__ import annotations
@@ -59,31 +60,15 @@ def _filters(start: datetime | None, end: datetime | None, source: str | None, k
 
 
 def _counted(request: Request, period: str, filters: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], int]:
-    """Count the stored predictions matching ``filters`` (in the calling thread)."""
-    from sqlalchemy import func
-
+    """Count the stored predictions matching ``filters`` in SQL (in the calling thread)."""
     from feedback_nlp.scoring import job
-    from feedback_nlp.scoring.frame import records_from_rows
-    from feedback_nlp.storage.models import Feedback
+    from feedback_nlp.scoring.duck import store_counts
+    from feedback_nlp.storage.feedback_batches import StoredScope
 
-    table = Feedback.__table__
-    moment = func.coalesce(table.c.created_at, table.c.received_at)
-    where = []
-    if "from" in filters:
-        where.append(moment >= filters["from"])
-    if "to" in filters:
-        where.append(moment < filters["to"])
-    if "source" in filters:
-        where.append(table.c.source == filters["source"])
-    if "kind" in filters:
-        where.append(table.c.kind == str(filters["kind"]))
-    specs = job.count_specs(())
-    counts: dict[str, pd.DataFrame] = {}
-    n = 0
-    for batch in job.chunks(job.stored_rows(sessions=request.app.state.sessions, where=where)):
-        counts = job.add_counts(counts, job.count_chunk(records_from_rows(batch), period, specs), specs)  # type: ignore[arg-type]
-        n += len(batch)
-    return job.add_counts(counts, {}, specs), n
+    scope = StoredScope(created_from=filters.get("from"), created_to=filters.get("to"), source=filters.get("source"),
+                        kind=None if filters.get("kind") is None else str(filters["kind"]))  # fmt: skip
+    counted = store_counts(request.app.state.sessions, job.count_specs(()), period, scope)  # type: ignore[arg-type]
+    return counted.counts, counted.records
 
 
 async def _table(request: Request, name: str, period: str, filters: dict[str, Any]) -> ScoreTable:

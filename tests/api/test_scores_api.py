@@ -85,3 +85,29 @@ def test_empty_store_gives_empty_tables(service) -> None:  # noqa: ANN001
     body = service.client.get("/v1/scores/touchpoints", headers=service.auth("read")).json()
     assert body["records"] == 0 and body["rows"] == []
     assert service.client.get("/v1/alerts", headers=service.auth("read")).json()["rows"] == []
+
+
+@pytest.mark.parametrize(("route", "table", "period"), [
+    ("/v1/scores/touchpoints?period=day&source=web", "touchpoint_scores", "day"),
+    ("/v1/scores/journey", "journey_matrix", "week"),
+    ("/v1/scores/touchpoints?kind=review&period=month", "touchpoint_scores", "month"),
+])  # fmt: skip
+def test_scores_counted_in_sql_equal_every_stored_row_through_python(service, route: str, table: str,
+                                                                     period: str) -> None:  # noqa: ANN001
+    """The route's rows are what streaming every stored row through the score job's chunks gives."""
+    import json
+
+    from feedback_nlp.scoring import job
+    from feedback_nlp.scoring.frame import records_from_rows
+    from feedback_nlp.storage.feedback_batches import StoredScope
+
+    _ingest(service)
+    body = service.client.get(route, headers=service.auth("read")).json()
+    query = dict(part.split("=") for part in route.partition("?")[2].split("&") if part)
+    scope = StoredScope(source=query.get("source"), kind=query.get("kind"))
+    rows = list(job.stored_rows(sessions=service.app.state.sessions, where=scope.conditions()))
+    specs = job.count_specs(())
+    counts = job.add_counts({}, job.count_chunk(records_from_rows(rows), period, specs), specs)  # type: ignore[arg-type]
+    expected = job.tables_from_counts(counts, period, ())[table]  # type: ignore[arg-type]
+    assert body["records"] == len(rows) > 0 and len(body["rows"]) == len(expected) > 0
+    assert body["rows"] == json.loads(expected.to_json(orient="records", date_format="iso"))
