@@ -43,7 +43,6 @@ from pydantic import ValidationError
 
 from feedback_nlp.errors import DataError
 from feedback_nlp.heads.heads import TaskHeads
-from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.storage.bundle import new_bundle
 from feedback_nlp.storage.model import CARD_FILE, ENCODER_LAYERS_FILE, TAXONOMY_FILE
@@ -54,7 +53,8 @@ from feedback_nlp.text import prepare_inputs
 from feedback_nlp.train.card import render_card
 from feedback_nlp.train.data import TrainingTable
 from feedback_nlp.train.evaluate import GOLD_KINDS
-from feedback_nlp.train.metrics import multi_label_report, single_label_report
+from feedback_nlp.train.heads_fit import HeadOptions, HeadTargets, fit_task_heads
+from feedback_nlp.train.metrics import multi_label_report
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,6 @@ logger = logging.getLogger(__name__)
 LABEL_COLUMNS = ("sentiment", "journey_stage", "touchpoints")
 #: A touchpoints cell meaning "not labelled" (an empty cell means "no touchpoint applies").
 TOUCHPOINTS_UNKNOWN = "?"
-_HEAD_OF = {"sentiment": "sentiment", "journey_stage": "stage", "touchpoints": "touchpoints"}
 _SEPARATORS = (";", "|", ",")
 _KINDS = {kind.value for kind in FeedbackKind}
 #: The training datasets' and gold set's own kinds, read as the record kinds they are classified as.
@@ -203,47 +202,34 @@ def retrain_heads(
     # 2. Split: fit on one part; calibrate, tune thresholds and report on the other.
     held = np.random.default_rng(seed).random(len(labelled)) < eval_fraction
     train = ~held
-    old = pipeline.heads
-    new = {"sentiment": old.sentiment, "stage": old.stage, "touchpoints": old.touchpoints}
-    report: dict[str, Any] = {}
-    retrained: list[str] = []
-    # 3. The single-label heads.
-    for column, labels in (("sentiment", list(SENTIMENT_LABELS)), ("journey_stage", taxonomy.stage_labels)):
-        if column not in labelled:
-            continue
-        known = labelled[column].notna().to_numpy()
-        y = labelled[column]
-        seen = sorted(set(y[train & known]))
-        if len(seen) < 2:
-            raise DataError(
-                f"{column}: the training rows hold {len(seen)} distinct label(s) {seen}; a head needs at "
-                "least two. Label more rows, or drop the column to keep the current head."
-            )
-        head = SoftmaxHead(C=C, random_state=seed).fit(X[train & known], y[train & known].tolist(), classes=labels)
-        if (held & known).any():
-            head.calibrate(X[held & known], y[held & known].tolist())
-            report[column] = single_label_report(y[held & known].tolist(), head.predict(X[held & known]).tolist(), labels)
-        new[_HEAD_OF[column]] = head
-        retrained.append(column)
-    # 4. The touchpoint head: one binary model per label, where that label is known.
-    if "touchpoints" in labelled:
-        Y = touchpoint_matrix(labelled["touchpoints"], taxonomy.touchpoint_labels)
-        if np.isnan(Y[train]).all():
-            raise DataError("touchpoints: no training row has known touchpoints; label some, or drop the column.")
-        head_tp = MultiLabelHead(C=C, random_state=seed).fit(X_tp[train], Y[train], taxonomy.touchpoint_labels)
+    # 3. Fit the heads whose label column is there (the others are kept); calibrate, tune
+    #    thresholds and report on the held-out rows.
+    Y = touchpoint_matrix(labelled["touchpoints"], taxonomy.touchpoint_labels) if "touchpoints" in labelled else None
+    if Y is not None and np.isnan(Y[train]).all():
+        raise DataError("touchpoints: no training row has known touchpoints; label some, or drop the column.")
+    targets = HeadTargets(
+        stage_labels=taxonomy.stage_labels,
+        touchpoint_labels=taxonomy.touchpoint_labels,
+        sentiment=labelled["sentiment"].tolist() if "sentiment" in labelled else None,
+        journey_stage=labelled["journey_stage"].tolist() if "journey_stage" in labelled else None,
+        touchpoints=Y,
+    )
+    options = HeadOptions(C_sentiment=C, C_stage=C, C_touchpoints=C, stage_class_weight="balanced", seed=seed)
+    fitted = fit_task_heads(X, X_tp, targets, train, held, options=options)
+    report: dict[str, Any] = dict(fitted.held_out)
+    retrained = [column for column in LABEL_COLUMNS if column in labelled]
+    # 4. The touchpoint head's report, on the held-out rows whose touchpoints are all known.
+    if fitted.touchpoints is not None and Y is not None:
         known_rows = held & ~np.isnan(Y).any(axis=1)
-        if held.any():
-            head_tp.tune_thresholds(X_tp[held], Y[held])
         if known_rows.any():
-            predicted = head_tp.predict(X_tp[known_rows])
+            predicted = fitted.touchpoints.predict(X_tp[known_rows])
             report["touchpoints"] = multi_label_report(
                 [list(t) for t in labelled["touchpoints"][known_rows]],
-                [[str(head_tp.classes_[j]) for j in np.flatnonzero(row)] for row in predicted],
+                [[str(fitted.touchpoints.classes_[j]) for j in np.flatnonzero(row)] for row in predicted],
                 taxonomy.touchpoint_labels,
             )
-        new["touchpoints"] = head_tp
-        retrained.append("touchpoints")
-    heads = TaskHeads(new["sentiment"], new["stage"], new["touchpoints"], old.keyword_features)
+    old = pipeline.heads
+    heads = fitted.task_heads(old.keyword_features, keep=old)
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     manifest = _manifest(pipeline.manifest, name, version, retrained, report, int(train.sum()), int(held.sum()))
     new_pipeline = FeedbackPipeline(pipeline.encoder, heads, taxonomy, version=f"{name}:{version}", manifest=manifest)

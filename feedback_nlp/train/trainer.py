@@ -18,7 +18,6 @@ from safetensors.numpy import load_file, save_file
 from feedback_nlp.encoders.finetune import MultiTaskTargets, apply_layer_weights, finetune_top_layers
 from feedback_nlp.encoders.minilm import SentenceEncoder
 from feedback_nlp.heads.heads import TaskHeads
-from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.settings import Settings, get_settings
 from feedback_nlp.storage.bundle import new_bundle
@@ -32,6 +31,7 @@ from feedback_nlp.errors import ConfigError
 from feedback_nlp.train.corpus_data import combine, corpus_table, exclusion_keys, native_table
 from feedback_nlp.train.data import TrainingTable, build_training_table, gold_key
 from feedback_nlp.train.evaluate import evaluate_gold
+from feedback_nlp.train.heads_fit import HeadOptions, HeadTargets, fit_task_heads
 from feedback_nlp.train.metrics import single_label_report
 
 logger = logging.getLogger(__name__)
@@ -70,38 +70,38 @@ def fit_heads(
     config: TrainingConfig,
     stage_labels: list[str],
 ) -> tuple[TaskHeads, dict[str, Any]]:
-    """Fit the heads on the train split; calibrate and tune thresholds on the eval split."""
+    """Fit the heads on the train split; calibrate and tune thresholds on the eval split
+    (:func:`~feedback_nlp.train.heads_fit.fit_task_heads` with the config's ``[heads]`` options)."""
     frame = table.frame
-    train = (frame["split"] == "train").to_numpy()
-    held = (frame["split"] == "eval").to_numpy()
     # Rows may weigh differently (the annotated corpus above mapped and native labels).
     weight = frame["weight"].to_numpy(dtype=float) if "weight" in frame else np.ones(len(frame))
-    report: dict[str, Any] = {}
-    heads: dict[str, SoftmaxHead] = {}
-    for task, column, C, labels in (
-        ("sentiment", "sentiment", config.heads.C_sentiment, list(SENTIMENT_LABELS)),
-        ("stage", "journey_stage", config.heads.C_stage, stage_labels),
-    ):
-        known = frame[column].notna().to_numpy()
-        missing = sorted(set(labels) - set(frame[column][train & known]))
-        if missing:
-            logger.warning("%s: no training text has the label(s) %s; the head will never predict them", task, missing)
-        class_weight = None if task == "stage" and config.heads.stage_class_weight == "none" else "balanced"
-        head = SoftmaxHead(C=C, class_weight=class_weight, random_state=config.seed).fit(
-            X[train & known], frame[column][train & known].tolist(), weight[train & known], classes=labels
-        )
-        y_held = frame[column][held & known].tolist()
-        head.calibrate(X[held & known], y_held)
-        report[task] = single_label_report(y_held, head.predict(X[held & known]).tolist(), labels)
-        heads[task] = head
-        logger.info("%s head: held-out macro-F1 %.3f", task, report[task]["macro_f1"])
-    touchpoints = MultiLabelHead(C=config.heads.C_touchpoints, random_state=config.seed)
-    touchpoints.fit(X_tp[train], table.touchpoints[train], table.touchpoint_labels, weight[train])
-    touchpoints.tune_thresholds(X_tp[held], table.touchpoints[held])
-    report["touchpoints_thresholds"] = dict(
-        zip(table.touchpoint_labels, touchpoints.thresholds_.round(3).tolist(), strict=True)
+    options = HeadOptions(
+        C_sentiment=config.heads.C_sentiment,
+        C_stage=config.heads.C_stage,
+        C_touchpoints=config.heads.C_touchpoints,
+        stage_class_weight=None if config.heads.stage_class_weight == "none" else "balanced",
+        seed=config.seed,
     )
-    return TaskHeads(heads["sentiment"], heads["stage"], touchpoints, config.heads.keyword_features), report
+    targets = HeadTargets(
+        stage_labels=stage_labels,
+        touchpoint_labels=table.touchpoint_labels,
+        sentiment=frame["sentiment"].tolist(),
+        journey_stage=frame["journey_stage"].tolist(),
+        touchpoints=table.touchpoints,
+    )
+    train = (frame["split"] == "train").to_numpy()
+    held = (frame["split"] == "eval").to_numpy()
+    fitted = fit_task_heads(X, X_tp, targets, train, held, options=options, sample_weight=weight)
+    heads = fitted.task_heads(config.heads.keyword_features)
+    report: dict[str, Any] = {}
+    if "sentiment" in fitted.held_out:
+        report["sentiment"] = fitted.held_out["sentiment"]
+    if "journey_stage" in fitted.held_out:
+        report["stage"] = fitted.held_out["journey_stage"]
+    report["touchpoints_thresholds"] = dict(
+        zip(table.touchpoint_labels, heads.touchpoints.thresholds_.round(3).tolist(), strict=True)
+    )
+    return heads, report
 
 
 def held_out_by_source(table: TrainingTable, heads: TaskHeads, X: np.ndarray) -> dict[str, Any]:

@@ -1,0 +1,166 @@
+"""Fitting the task heads on embeddings: the one place training and retraining fit, calibrate
+and threshold them.
+
+:func:`fit_task_heads` fits each single-label head (sentiment, journey stage) on the training
+rows where its label is known, fits its softmax temperature on the held-out rows where the label
+is known and reports on them; the touchpoint head is fitted one label at a time where that label
+is known, and its per-label thresholds are tuned on the held-out rows. The trainer
+(:func:`feedback_nlp.train.trainer.fit_heads`) and :func:`feedback_nlp.train.retrain.retrain_heads`
+differ only in what they pass: the split, row weights, strengths and class weights.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from feedback_nlp.errors import DataError
+from feedback_nlp.heads.heads import TaskHeads
+from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
+from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS
+from feedback_nlp.train.metrics import single_label_report
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HeadTargets:
+    """What the heads learn, one entry per row of the embeddings.
+
+    A label column of None leaves that head unfitted (the caller keeps its own); within a
+    column, None (or NaN) marks a row whose label is unknown.
+
+    Attributes:
+        stage_labels: every journey stage the stage head must output (the taxonomy's).
+        touchpoint_labels: the touchpoint matrix's columns, in order.
+        sentiment: one sentiment label per row, or None.
+        journey_stage: one journey stage per row, or None.
+        touchpoints: (rows, touchpoint labels) of 1, 0 or NaN (unknown), or None.
+    """
+
+    stage_labels: list[str]
+    touchpoint_labels: list[str]
+    sentiment: Sequence[str | None] | None = None
+    journey_stage: Sequence[str | None] | None = None
+    touchpoints: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class HeadOptions:
+    """How the heads are fitted (the ``[heads]`` table of a training config, or retraining's ``C``).
+
+    Attributes:
+        C_sentiment, C_stage, C_touchpoints: inverse L2 strength of each head.
+        stage_class_weight: ``"balanced"`` weighs rare stages up; None fits the data's priors.
+            The sentiment and touchpoint heads are always balanced.
+        seed: seeds the solvers.
+    """
+
+    C_sentiment: float = 1.0
+    C_stage: float = 1.0
+    C_touchpoints: float = 1.0
+    stage_class_weight: Literal["balanced"] | None = "balanced"
+    seed: int = 42
+
+
+@dataclass
+class FittedHeads:
+    """The heads :func:`fit_task_heads` fitted (None where no labels were given).
+
+    Attributes:
+        held_out: per fitted single-label column (``sentiment``, ``journey_stage``), its
+            :func:`~feedback_nlp.train.metrics.single_label_report` on the held-out rows where
+            its label is known (absent when there are none).
+    """
+
+    sentiment: SoftmaxHead | None = None
+    stage: SoftmaxHead | None = None
+    touchpoints: MultiLabelHead | None = None
+    held_out: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def task_heads(self, keyword_features: bool, keep: TaskHeads | None = None) -> TaskHeads:
+        """The three heads together: the fitted ones, and ``keep``'s where none was fitted.
+
+        Raises:
+            ValueError: a head was not fitted and there is no ``keep`` to take it from.
+        """
+        chosen = {}
+        for name in ("sentiment", "stage", "touchpoints"):
+            head = getattr(self, name)
+            if head is None and keep is None:
+                raise ValueError(f"The {name} head was not fitted (no labels given) and no heads were passed to keep.")
+            chosen[name] = head if head is not None else getattr(keep, name)
+        return TaskHeads(chosen["sentiment"], chosen["stage"], chosen["touchpoints"], keyword_features)
+
+
+def fit_task_heads(
+    X: np.ndarray,
+    X_tp: np.ndarray,
+    targets: HeadTargets,
+    train: np.ndarray,
+    held: np.ndarray,
+    *,
+    options: HeadOptions | None = None,
+    sample_weight: np.ndarray | None = None,
+) -> FittedHeads:
+    """Fit the heads that ``targets`` has labels for; calibrate and threshold them on ``held``.
+
+    Args:
+        X: embeddings, one row per target row (the sentiment and stage heads' input).
+        X_tp: the touchpoint head's input (``X``, with keyword features appended when the heads
+            use them).
+        targets: the labels.
+        train: boolean mask of the rows to fit on.
+        held: boolean mask of the rows to calibrate, tune thresholds and report on.
+        options: strengths, class weights and seed; the defaults when None.
+        sample_weight: a weight per row, or None for equal weights.
+
+    Raises:
+        DataError: a single-label head's known training labels hold fewer than two distinct values.
+    """
+    options = options or HeadOptions()
+    fitted = FittedHeads()
+    single = (
+        ("sentiment", targets.sentiment, options.C_sentiment, "balanced", list(SENTIMENT_LABELS)),
+        ("journey_stage", targets.journey_stage, options.C_stage, options.stage_class_weight, targets.stage_labels),
+    )
+    for column, cells, C, class_weight, labels in single:
+        if cells is None:
+            continue
+        y = pd.Series(list(cells), dtype=object)
+        known = y.notna().to_numpy()
+        fit_rows, held_rows = train & known, held & known
+        seen = sorted(set(y[fit_rows]))
+        if len(seen) < 2:
+            raise DataError(
+                f"{column}: the training rows hold {len(seen)} distinct label(s) {seen}; a head needs at "
+                "least two. Label more rows, or leave the column out to keep the current head."
+            )
+        missing = sorted(set(labels) - set(seen))
+        if missing:
+            logger.warning("%s: no training text has the label(s) %s; the head will never predict them", column, missing)
+        head = SoftmaxHead(C=C, class_weight=class_weight, random_state=options.seed).fit(
+            X[fit_rows], y[fit_rows].tolist(), None if sample_weight is None else sample_weight[fit_rows], classes=labels
+        )
+        if held_rows.any():
+            y_held = y[held_rows].tolist()
+            head.calibrate(X[held_rows], y_held)
+            fitted.held_out[column] = single_label_report(y_held, head.predict(X[held_rows]).tolist(), labels)
+            logger.info("%s head: held-out macro-F1 %.3f", column, fitted.held_out[column]["macro_f1"])
+        if column == "sentiment":
+            fitted.sentiment = head
+        else:
+            fitted.stage = head
+    if targets.touchpoints is not None:
+        Y = targets.touchpoints
+        head_tp = MultiLabelHead(C=options.C_touchpoints, random_state=options.seed)
+        head_tp.fit(X_tp[train], Y[train], targets.touchpoint_labels, None if sample_weight is None else sample_weight[train])
+        if held.any():
+            head_tp.tune_thresholds(X_tp[held], Y[held])
+        fitted.touchpoints = head_tp
+    return fitted
