@@ -27,7 +27,6 @@ contrastive fine-tuning, ``encoder_layers.safetensors``. Nothing is pickled.
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import platform
 import re
@@ -37,9 +36,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, ClassVar, Literal, overload
 
 import numpy as np
+from pydantic import Field
 from safetensors.numpy import load_file, save_file
 
 from feedback_nlp.custom.contrastive import ContrastiveOptions, contrastive_finetune
@@ -49,6 +49,7 @@ from feedback_nlp.encoders.base import Encoder
 from feedback_nlp.errors import BundleError, ConfigError
 from feedback_nlp.heads.linear import SoftmaxHead
 from feedback_nlp.settings import Settings, get_settings
+from feedback_nlp.storage.artifacts import EncoderInfo, Manifest, TaxonomyRef
 from feedback_nlp.text import prepare_texts
 
 logger = logging.getLogger(__name__)
@@ -57,6 +58,37 @@ MANIFEST_KIND = "custom-classifier"
 HEAD_FILE = "head.safetensors"
 LAYERS_FILE = "encoder_layers.safetensors"
 SPEC_FILE = "taxonomy.yaml"
+
+
+class ClassifierManifest(Manifest):
+    """The ``manifest.json`` of a saved custom classifier (unknown keys are kept as they are)."""
+
+    artifact: ClassVar[str] = "a custom classifier"
+    remedy: ClassVar[str] = "Fit one with `feedback-nlp taxonomy fit SPEC.yaml -o DIR`."
+
+    kind: Literal["custom-classifier"] = MANIFEST_KIND
+    name: str
+    version: str
+    created_at: str | None = None
+    taxonomy: TaxonomyRef
+    labels: list[str]
+    method: str
+    temperature: float
+    kind_normalisation: str = "survey"
+    examples: dict[str, int] = Field(default_factory=dict)
+    reference_texts: int = 0
+    encoder: EncoderInfo = Field(default_factory=EncoderInfo)
+    packages: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def _check_kind(cls, folder: Path, data: dict[str, Any]) -> None:
+        if data.get("kind") != MANIFEST_KIND:
+            raise BundleError(
+                f"{folder} is a {data.get('kind', 'pipeline')!r} bundle, not a custom classifier. {cls.remedy}"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "kind": self.kind}
 
 ZERO_SHOT = "zero-shot"
 FEW_SHOT = "few-shot"
@@ -136,7 +168,7 @@ class CustomClassifier:
         *,
         layer_weights: dict[str, np.ndarray] | None = None,
         kind: str = "survey",
-        manifest: dict[str, Any] | None = None,
+        manifest: ClassifierManifest | None = None,
     ) -> None:
         if list(head.classes_) != spec.label_names:
             raise ConfigError(f"head classes {list(head.classes_)} do not match the spec's labels {spec.label_names}")
@@ -146,7 +178,7 @@ class CustomClassifier:
         self.report = report
         self.layer_weights = layer_weights
         self.kind = kind
-        self.manifest = manifest or {}
+        self.manifest = manifest  # None until saved or loaded
 
     @property
     def labels(self) -> list[str]:
@@ -161,7 +193,7 @@ class CustomClassifier:
     @property
     def version(self) -> str:
         """``name:version`` once saved or loaded, else ``name:unsaved``."""
-        return f"{self.spec.name}:{self.manifest.get('version', 'unsaved')}"
+        return f"{self.spec.name}:{self.manifest.version if self.manifest else 'unsaved'}"
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of raw texts (redacted and normalised first)."""
@@ -211,32 +243,32 @@ class CustomClassifier:
                 save_file({k: np.ascontiguousarray(v, dtype=np.float16) for k, v in self.layer_weights.items()},
                           str(staging / LAYERS_FILE))
             (staging / SPEC_FILE).write_text(self.spec.to_yaml(), encoding="utf-8")
-            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-        self.manifest = {**manifest, "version": version}
+            manifest.write(staging)
+        self.manifest = ClassifierManifest.read(target, verify=False)  # with the file hashes
         logger.info("Wrote custom classifier %s to %s", self.spec.name, target)
         return target
 
-    def _manifest(self, version: str) -> dict[str, Any]:
-        return {
-            "kind": MANIFEST_KIND,
-            "name": self.spec.name,
-            "version": version,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "taxonomy": {"name": self.spec.name, "version": self.spec.version, "fingerprint": self.spec.fingerprint},
-            "labels": self.labels,
-            "method": self.method,
-            "temperature": float(self.head.temperature_),
-            "kind_normalisation": self.kind,
-            "examples": self.report.examples,
-            "reference_texts": self.report.reference_texts,
-            "encoder": {
-                "location": self.encoder.location,
-                "sha256": self.encoder.weights_sha256,
-                "max_seq_length": self.encoder.max_seq_length,
-                "fine_tuned_layers": sorted({_layer_of(k) for k in self.layer_weights}) if self.layer_weights else [],
-            },
-            "packages": _package_versions(),
-        }
+    def _manifest(self, version: str) -> ClassifierManifest:
+        return ClassifierManifest(
+            kind=MANIFEST_KIND,
+            name=self.spec.name,
+            version=version,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            taxonomy=TaxonomyRef(name=self.spec.name, version=self.spec.version, fingerprint=self.spec.fingerprint),
+            labels=self.labels,
+            method=self.method,
+            temperature=float(self.head.temperature_),
+            kind_normalisation=self.kind,
+            examples=self.report.examples,
+            reference_texts=self.report.reference_texts,
+            encoder=EncoderInfo(
+                location=self.encoder.location,
+                sha256=self.encoder.weights_sha256,
+                max_seq_length=self.encoder.max_seq_length,
+                fine_tuned_layers=sorted({_layer_of(k) for k in self.layer_weights}) if self.layer_weights else [],
+            ),
+            packages=_package_versions(),
+        )
 
 
 def _layer_of(name: str) -> int:
@@ -434,38 +466,29 @@ def load_custom_classifier(
             the encoder differs from the one it was fitted on.
     """
     from feedback_nlp.encoders.finetune import apply_layer_weights
-    from feedback_nlp.storage.bundle import read_manifest
 
     folder = Path(folder)
-    if not (folder / "manifest.json").is_file():
-        raise BundleError(
-            f"Expected a custom classifier at {folder} (a folder with manifest.json), found none. "
-            "Fit one with `feedback-nlp taxonomy fit SPEC.yaml -o DIR`."
-        )
-    manifest = read_manifest(folder)
-    if manifest.get("kind") != MANIFEST_KIND:
-        raise BundleError(f"{folder} is a {manifest.get('kind', 'pipeline')!r} bundle, not a custom classifier.")
+    manifest = ClassifierManifest.read(folder)  # checks every file's sha256
     spec = load_spec(folder / SPEC_FILE)
-    if spec.fingerprint != manifest["taxonomy"]["fingerprint"]:
+    if spec.fingerprint != manifest.taxonomy.fingerprint:
         raise BundleError(f"{folder}: taxonomy.yaml does not match the manifest's fingerprint.")
     tensors = load_file(str(folder / HEAD_FILE))
     head = SoftmaxHead()
-    head.classes_ = np.asarray(manifest["labels"])
+    head.classes_ = np.asarray(manifest.labels)
     head.coef_ = tensors["coef"]
     head.intercept_ = tensors["intercept"]
-    head.temperature_ = float(manifest["temperature"])
+    head.temperature_ = manifest.temperature
     layers_path = folder / LAYERS_FILE
     layer_weights = load_file(str(layers_path)) if layers_path.is_file() else None
     encoder = _encoder_for(manifest, encoder, settings, fresh=layer_weights is not None)
     if layer_weights:
         apply_layer_weights(encoder, layer_weights)
-    report = FitReport(manifest["method"], dict(manifest.get("examples", {})), head.temperature_,
-                       int(manifest.get("reference_texts", 0)))
+    report = FitReport(manifest.method, dict(manifest.examples), head.temperature_, manifest.reference_texts)
     return CustomClassifier(spec, head, encoder, report, layer_weights=layer_weights,
-                            kind=manifest.get("kind_normalisation", "survey"), manifest=manifest)
+                            kind=manifest.kind_normalisation, manifest=manifest)
 
 
-def _encoder_for(manifest: dict[str, Any], encoder: Encoder | None, settings: Settings | None, *, fresh: bool) -> Encoder:
+def _encoder_for(manifest: ClassifierManifest, encoder: Encoder | None, settings: Settings | None, *, fresh: bool) -> Encoder:
     """The encoder to load onto: the one given, or the configured one; a private copy when layers will change it."""
     if encoder is not None:
         chosen = copy.deepcopy(encoder) if fresh else encoder
@@ -475,12 +498,12 @@ def _encoder_for(manifest: dict[str, Any], encoder: Encoder | None, settings: Se
         from feedback_nlp.encoders.minilm import SentenceEncoder
 
         settings = settings or get_settings()
-        max_len = manifest.get("encoder", {}).get("max_seq_length") or settings.max_seq_length
+        max_len = manifest.encoder.max_seq_length or settings.max_seq_length
         chosen = SentenceEncoder(settings.encoder, expected_sha256=settings.encoder_sha256 or None,
                                  max_seq_length=int(max_len), batch_size=settings.pass_size(),
                                  num_threads=settings.num_threads)
         chosen.set_precision(settings.precision)
-    recorded = manifest.get("encoder", {}).get("sha256")
+    recorded = manifest.encoder.sha256
     have = chosen.weights_sha256
     if recorded and have and have != recorded:
         raise BundleError(

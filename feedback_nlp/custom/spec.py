@@ -19,18 +19,19 @@ Labelled examples can also come from a CSV (``text`` and ``label`` columns), suc
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from feedback_nlp.errors import ConfigError, InputError
+# read_table is re-exported: the taxonomy CLI reads its text files with it.
+from feedback_nlp.storage.artifacts import read_table as read_table
+from feedback_nlp.storage.artifacts import sha256_text
 
 #: Separates labels in one cell of a multi-label column; a label name may not contain it.
 LABEL_SEPARATOR = "|"
@@ -94,7 +95,7 @@ class TaxonomySpec(BaseModel):
         """A short hash of the names and descriptions (examples left out)."""
         blob = {"name": self.name, "version": self.version,
                 "labels": {k: v.description for k, v in self.labels.items()}}
-        return hashlib.sha256(json.dumps(blob, sort_keys=True).encode()).hexdigest()[:16]
+        return sha256_text(json.dumps(blob, sort_keys=True))[:16]
 
     def inline_examples(self) -> list[LabelledText]:
         """The examples written in the file itself, as labelled texts."""
@@ -152,27 +153,6 @@ def load_spec(path: str | Path) -> TaxonomySpec:
     return TaxonomySpec.from_dict(data, source=str(path))
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """A CSV (all columns as strings), JSONL or Parquet file as a table.
-
-    Raises:
-        InputError: the file is missing, unreadable or of another type.
-    """
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
-        if suffix in (".jsonl", ".ndjson"):
-            return pd.read_json(path, lines=True, dtype=False)
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-    except FileNotFoundError as exc:
-        raise InputError(f"Examples file {path} does not exist.") from exc
-    except (ValueError, OSError) as exc:
-        raise InputError(f"Cannot read examples file {path}: {exc}") from exc
-    raise InputError(f"Examples file {path}: expected .csv, .jsonl or .parquet, got {suffix or 'no extension'!r}.")
-
-
 def read_examples(
     path: str | Path,
     spec: TaxonomySpec,
@@ -188,7 +168,7 @@ def read_examples(
         InputError: the file or a column is missing, or a label is not one of the spec's.
     """
     path = Path(path)
-    table = read_table(path)
+    table = read_table(path, what="Examples file")
     missing = [c for c in (text_column, label_column) if c not in table.columns]
     if missing:
         raise InputError(

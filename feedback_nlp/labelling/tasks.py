@@ -73,16 +73,14 @@ def default_task(pipeline: Any, task: str) -> TaskModel:
 
 def custom_task(folder: str | Path, encoder: Any = None) -> TaskModel:
     """A fitted custom classifier (``feedback-nlp taxonomy fit``)."""
-    import hashlib
-
     from feedback_nlp.custom.classifier import load_custom_classifier
+    from feedback_nlp.topics.embeddings import encoder_fingerprint
 
     classifier = load_custom_classifier(folder, encoder=encoder)
     spec = classifier.spec
     info = TaskInfo(f"custom:{spec.name}", classifier.labels,
                     {name: label.description for name, label in spec.labels.items()}, False, classifier.version)
-    encoder_id = classifier.manifest.get("encoder", {})
-    layers = classifier.manifest.get("files", {}).get("encoder_layers.safetensors", "no-fine-tuned-layers")
-    fingerprint = hashlib.sha256(f"{encoder_id.get('sha256')}|{encoder_id.get('max_seq_length')}|{layers}".encode()).hexdigest()
+    # The same identity as a bundle's encoder: base weights, sequence length, tuned layers.
+    fingerprint = encoder_fingerprint(classifier.manifest.to_json()) if classifier.manifest else ""
     return TaskModel(info, lambda texts: np.asarray(classifier.encoder.encode(list(texts)), dtype=np.float32),
                      lambda X, _inputs: classifier.proba_from_embeddings(X), None, fingerprint)

@@ -147,16 +147,25 @@ class Manifest(BaseModel):
         files = data.get("files")
         if not isinstance(files, dict) or not files:
             raise BundleError(f"{folder / MANIFEST} lists no files; the bundle is incomplete.")
-        try:
-            manifest = cls.model_validate(data)
-        except ValidationError as exc:
-            raise BundleError(
-                f"{folder / MANIFEST} is not the manifest of {cls.artifact}: {_describe(exc)}. "
-                f"Was it written by another tool or edited by hand? {cls.remedy}"
-            ) from None
+        manifest = cls.parse(data, source=str(folder / MANIFEST))
         if verify:
             manifest.verify_files(folder)
         return manifest
+
+    @classmethod
+    def parse(cls, data: dict[str, Any], *, source: str = "the manifest") -> Self:
+        """Check a manifest given as a JSON object (no format or file checks).
+
+        Raises:
+            BundleError: a key this class needs is missing or of the wrong type.
+        """
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise BundleError(
+                f"{source} is not the manifest of {cls.artifact}: {_describe(exc)}. "
+                f"Was it written by another tool or edited by hand? {cls.remedy}"
+            ) from None
 
     @classmethod
     def _read_json(cls, folder: Path) -> dict[str, Any]:
@@ -202,7 +211,7 @@ class Manifest(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as the JSON object written to disk (keys never given are left out)."""
-        data = self.model_dump(mode="json", exclude_unset=True)
+        data = self.model_dump(mode="json", exclude_unset=True, fallback=str)
         data["format"] = self.format
         return data
 

@@ -44,6 +44,7 @@ from pydantic import ValidationError
 from feedback_nlp.errors import DataError
 from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.pipeline import FeedbackPipeline
+from feedback_nlp.storage.artifacts import BundleManifest, read_table
 from feedback_nlp.storage.bundle import new_bundle
 from feedback_nlp.storage.model import CARD_FILE, ENCODER_LAYERS_FILE, TAXONOMY_FILE
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS
@@ -103,18 +104,7 @@ def read_labelled(path: str | Path, *, text_column: str = "text") -> pd.DataFram
     path = Path(path)
     if not path.is_file():
         raise DataError(f"Expected a labelled file at {path}, found nothing there.")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        elif suffix in {".jsonl", ".ndjson"}:
-            frame = pd.read_json(path, lines=True, dtype=False)
-        elif suffix == ".parquet":
-            frame = pd.read_parquet(path)
-        else:
-            raise DataError(f"{path}: expected a .csv, .jsonl or .parquet file, got '{suffix or 'no suffix'}'.")
-    except (ValueError, OSError) as exc:
-        raise DataError(f"Cannot read the labelled file {path}: {exc}") from exc
+    frame = read_table(path, what="Labelled file", error=DataError)
     if text_column != "text":
         if text_column not in frame.columns:
             raise DataError(f"{path} has no '{text_column}' column; found {sorted(map(str, frame.columns))}.")
@@ -247,19 +237,21 @@ def save_retrained(result: RetrainResult, base_bundle: str | Path, target: str |
     base, target = Path(base_bundle), Path(target)
     if target.resolve() == base.resolve():
         raise DataError(f"Refusing to overwrite the base bundle {base}; write the retrained bundle elsewhere.")
-    manifest = {k: v for k, v in copy.deepcopy(result.pipeline.manifest).items() if k not in ("files", "format")}
+    data = {k: v for k, v in copy.deepcopy(result.pipeline.manifest).items() if k not in ("files", "format")}
+    manifest = BundleManifest.parse(data, source=f"the manifest of {result.pipeline.version}")
     with new_bundle(target) as staging:
         result.heads.save(staging)
         for name in (ENCODER_LAYERS_FILE, TAXONOMY_FILE, "config.toml"):
             if (base / name).is_file():
                 shutil.copyfile(base / name, staging / name)
-        card = render_card(manifest) if "encoder" in manifest and "labels" in manifest else f"# {result.pipeline.version}\n"
+        card = render_card(manifest.to_json()) if "encoder" in data else f"# {result.pipeline.version}\n"
+        started_from = manifest.retrained_from.version if manifest.retrained_from else None
         note = (
             f"\n## Retrained heads\n\nHeads {', '.join(result.retrained)} refitted on {result.n_train} labelled rows "
-            f"({result.n_eval} held out) over the frozen encoder of `{manifest.get('retrained_from', {}).get('version')}`.\n"
+            f"({result.n_eval} held out) over the frozen encoder of `{started_from}`.\n"
         )
         (staging / CARD_FILE).write_text(card + note, encoding="utf-8")
-        (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str), encoding="utf-8")
+        manifest.write(staging)
     logger.info("Wrote retrained bundle %s", target)
     return target
 

@@ -20,6 +20,7 @@ from feedback_nlp.encoders.minilm import SentenceEncoder
 from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.settings import Settings, get_settings
+from feedback_nlp.storage.artifacts import BundleManifest, EncoderInfo, TaskLabels, TaxonomyRef
 from feedback_nlp.storage.bundle import new_bundle
 from feedback_nlp.storage.model import CARD_FILE, ENCODER_LAYERS_FILE, TAXONOMY_FILE
 from feedback_nlp.taxonomy.keywords import KeywordMatcher
@@ -242,33 +243,32 @@ class Trainer:
         apply_layer_weights(encoder, weights)
         return weights
 
-    def _manifest(self, version: str, encoder: SentenceEncoder, table: TrainingTable, metrics: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "name": self.config.name,
-            "version": version,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "taxonomy": {"name": self.taxonomy.name, "version": self.taxonomy.version, "fingerprint": self.taxonomy.fingerprint},
-            "labels": {
-                "sentiment": list(SENTIMENT_LABELS),
-                "journey_stage": self.taxonomy.stage_labels,
-                "touchpoints": self.taxonomy.touchpoint_labels,
-            },
-            "encoder": {
-                "location": self.settings.encoder,
-                "sha256": encoder.weights_sha256,
-                "max_seq_length": self.config.finetune.max_seq_length,
-                "fine_tuned_layers": (
-                    self.config.finetune.layers if self.config.finetune.epochs or self.config.finetune.from_bundle else 0
-                ),
-                "layers_from": str(self.config.finetune.from_bundle) if self.config.finetune.from_bundle else None,
-            },
-            "data": table.fingerprints,
-            "packages": _package_versions(),
-            "metrics": metrics,
-            "config": self.config.model_dump(mode="json"),
-        }
+    def _manifest(self, version: str, encoder: SentenceEncoder, table: TrainingTable, metrics: dict[str, Any]) -> BundleManifest:
+        ft = self.config.finetune
+        return BundleManifest(
+            name=self.config.name,
+            version=version,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            taxonomy=TaxonomyRef(name=self.taxonomy.name, version=self.taxonomy.version, fingerprint=self.taxonomy.fingerprint),
+            labels=TaskLabels(
+                sentiment=list(SENTIMENT_LABELS),
+                journey_stage=self.taxonomy.stage_labels,
+                touchpoints=self.taxonomy.touchpoint_labels,
+            ),
+            encoder=EncoderInfo(
+                location=self.settings.encoder,
+                sha256=encoder.weights_sha256,
+                max_seq_length=ft.max_seq_length,
+                fine_tuned_layers=ft.layers if ft.epochs or ft.from_bundle else 0,
+                layers_from=str(ft.from_bundle) if ft.from_bundle else None,
+            ),
+            data=table.fingerprints,
+            packages=_package_versions(),
+            metrics=metrics,
+            config=self.config.model_dump(mode="json"),
+        )
 
-    def _write(self, manifest: dict[str, Any], heads: TaskHeads, layer_weights: dict[str, np.ndarray] | None) -> Path:
+    def _write(self, manifest: BundleManifest, heads: TaskHeads, layer_weights: dict[str, np.ndarray] | None) -> Path:
         target = Path(self.config.paths.output)
         with new_bundle(target) as staging:
             heads.save(staging)
@@ -278,9 +278,9 @@ class Trainer:
             (staging / TAXONOMY_FILE).write_text(
                 json.dumps(self.taxonomy.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
             )
-            (staging / "config.toml").write_text(tomli_w.dumps(_toml_safe(manifest["config"])), encoding="utf-8")
-            (staging / CARD_FILE).write_text(render_card(manifest), encoding="utf-8")
-            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+            (staging / "config.toml").write_text(tomli_w.dumps(_toml_safe(manifest.config)), encoding="utf-8")
+            (staging / CARD_FILE).write_text(render_card(manifest.to_json()), encoding="utf-8")
+            manifest.write(staging)
         logger.info("Wrote bundle %s", target)
         return target
 
