@@ -10,7 +10,6 @@ new key, so a cached result is never stale.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any
 
 from feedback_nlp.errors import DataError
 from feedback_nlp.model_registry.store import ModelRegistry, manifest_sha256, utc_now
+from feedback_nlp.storage.artifacts import sha256_file, sha256_text
 from feedback_nlp.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class GoldSet:
                 f"Expected a gold JSONL file (text, sentiment, journey_stage, touchpoints) at {path}, "
                 "found none. Pass --gold with an existing file."
             )
-        return cls(path, hashlib.sha256(path.read_bytes()).hexdigest())
+        return cls(path, sha256_file(path))
 
     def to_json(self) -> dict[str, str]:
         return {"path": str(self.path), "sha256": self.sha256}
@@ -126,7 +126,7 @@ class Evaluator:
             "max_seq_length": self.settings.max_seq_length,
             "feedback_nlp": __version__,
         }
-        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+        return sha256_text(json.dumps(parts, sort_keys=True))
 
     def cached_for(self, bundle: Path) -> list[dict[str, Any]]:
         """Every cached evaluation of ``bundle`` (any gold file or settings), oldest first."""

@@ -34,7 +34,7 @@ from feedback_nlp.model_registry.evaluation import (
 )
 from feedback_nlp.model_registry.store import ModelRef, ModelRegistry, RegistryEntry, current_user, utc_now
 from feedback_nlp.settings import Settings
-from feedback_nlp.storage.bundle import MANIFEST
+from feedback_nlp.storage.artifacts import MANIFEST, BundleManifest
 
 logger = logging.getLogger(__name__)
 
@@ -181,17 +181,10 @@ def live_model(registry: ModelRegistry, settings: Settings) -> LiveModel | None:
             ref=entry.ref, bundle=entry.bundle, source="registry", promoted_at=record.get("at"),
             promoted_by=record.get("by"), promotion=record.get("sequence"),
         )
-    manifest_path = Path(settings.model_dir) / MANIFEST
-    if not manifest_path.is_file():
+    if not (Path(settings.model_dir) / MANIFEST).is_file():
         return None
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise BundleError(f"{manifest_path} cannot be read ({exc}); the configured bundle is damaged.") from exc
-    return LiveModel(
-        ref=f"{manifest.get('name', 'model')}:{manifest.get('version', 'unknown')}",
-        bundle=Path(settings.model_dir), source="model_dir",
-    )
+    manifest = BundleManifest.read(settings.model_dir, verify=False)  # the loader checks the hashes
+    return LiveModel(ref=manifest.ref, bundle=Path(settings.model_dir), source="model_dir")
 
 
 @dataclass

@@ -28,8 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from feedback_nlp.errors import BundleError, ConfigError, ConflictError
-from feedback_nlp.storage.artifacts import atomic_dir, sha256_file
-from feedback_nlp.storage.bundle import MANIFEST, read_manifest
+from feedback_nlp.storage.artifacts import MANIFEST, BundleManifest, atomic_dir, sha256_file
 
 #: ``name`` and ``version``: a letter or digit, then letters, digits, ``.``, ``_`` or ``-``.
 _PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -241,14 +240,14 @@ class ModelRegistry:
             ConflictError: ``name:version`` is registered with other files.
         """
         path = Path(path)
-        manifest = read_manifest(path)  # verifies every file's sha256
-        name = _validate_part(name or str(manifest.get("name", "")), "name")
-        version = _validate_part(version or str(manifest.get("version", "")), "version")
+        manifest = BundleManifest.read(path)  # verifies every file's sha256
+        name = _validate_part(name or manifest.name, "name")
+        version = _validate_part(version or manifest.version, "version")
         with self.locked():
             target = self._version_dir(name, version)
             if (target / ENTRY_FILE).is_file():
                 existing = self._read_entry(target)
-                if existing.files == manifest["files"]:
+                if existing.files == manifest.files:
                     return existing, False
                 raise ConflictError(
                     f"{name}:{version} is already registered with other files (from {existing.source}); "
@@ -261,17 +260,16 @@ class ModelRegistry:
         return entry, True
 
     def _copy_in(
-        self, source: Path, manifest: dict[str, Any], target: Path, name: str, version: str,
+        self, source: Path, manifest: BundleManifest, target: Path, name: str, version: str,
         sequence: int, by: str | None,
     ) -> RegistryEntry:
         with atomic_dir(target, replace=False) as staging:
             bundle = staging / BUNDLE_DIR
             bundle.mkdir()
-            for file in [MANIFEST, *manifest["files"]]:
+            for file in [MANIFEST, *manifest.files]:
                 shutil.copy2(source / file, bundle / file)
-            copied = dict(manifest, name=name, version=version)
-            (bundle / MANIFEST).write_text(json.dumps(copied, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            read_manifest(bundle)  # the copy is complete and its files match the hashes
+            manifest.model_copy(update={"name": name, "version": version}).write(bundle)
+            BundleManifest.read(bundle)  # the copy is complete and its files match the hashes
             entry = RegistryEntry(
                 name=name,
                 version=version,
@@ -280,9 +278,9 @@ class ModelRegistry:
                 registered_by=current_user(by),
                 source=str(source.resolve()),
                 manifest_sha256=manifest_sha256(bundle),
-                files=dict(manifest["files"]),
-                source_name=str(manifest.get("name")),
-                source_version=str(manifest.get("version")),
+                files=dict(manifest.files),
+                source_name=manifest.name,
+                source_version=manifest.version,
                 bundle=target / BUNDLE_DIR,
             )
             data = entry.to_json()
