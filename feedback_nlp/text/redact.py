@@ -6,30 +6,37 @@ downstream. Each finding is replaced by one placeholder from a closed set (:clas
 ====================== ==================================================================
 ``[URL_CREDENTIALS]``  the ``user:password`` part of a URL: ``https://[URL_CREDENTIALS]@host``
 ``[EMAIL]``            e-mail addresses, also with ``＠``, ``&#64;``, ``&#x40;`` or ``&commat;``
-``[IBAN]``             IBANs (with or without spaces or dashes) of a country that issues
-                       them, of that country's length, passing the ISO 13616 mod-97 check
+``[IBAN]``             IBANs (with or without spaces or dashes) in the format the SWIFT
+                       registry gives their country, passing the ISO 7064 mod 97-10 check
+                       (python-stdnum); a few countries outside the registry by length
 ``[CARD]``             payment card numbers: 13-19 digits, optionally grouped by spaces,
                        dashes or dots, starting with 2-9 (every card network but UATP),
-                       passing the Luhn check
-``[SSN]``              US social security numbers ``ddd-dd-dddd``; also ``ddd dd dddd`` or
-                       nine digits right after "SSN", "ITIN" or "social security number"
+                       passing the Luhn check (python-stdnum)
+``[SSN]``              US social security numbers ``ddd-dd-dddd`` that the SSA issues or
+                       IRS ITINs (python-stdnum); also ``ddd dd dddd`` or nine digits right
+                       after "SSN", "ITIN" or "social security number"
 ``[IP]``               IPv4 and IPv6 addresses
-``[PHONE]``            international numbers (``+CC ...`` or ``00CC ...``), North American
-                       (``(555) 123-4567``, ``555-123-4567``, ``555.123.4567``), UK
-                       (``07700 900123``, ``020 7946 0958``) and French (``06 12 34 56 78``)
-                       forms, and any 7-15 digit number right after "phone", "tel",
-                       "mobile", "call me", ...
+``[PHONE]``            numbers that Google's libphonenumber (``phonenumbers``) reads as
+                       possible: with a country code (``+CC ...`` or ``00CC ...``, any
+                       country, with an extension), and without one the North American
+                       (``(555) 123-4567``, ``555-123-4567``), UK (``07700 900123``,
+                       ``020 7946 0958``) and French (``06 12 34 56 78``) forms; and any
+                       7-15 digit number right after "phone", "tel", "mobile", "call me", ...
 ====================== ==================================================================
 
 Precision comes first for the loose kinds (phones): money amounts (``$1,200``,
 ``{$150.00}``), years, dates (``XX/XX/2018``, ``2024-03-01``), times, percentages, short
-numbers and the CFPB ``XXXX`` masks are left alone. The checksummed kinds (cards, IBANs) and
-e-mail addresses favour recall: a number that passes the checksum is redacted even when it
-might be something else.
+numbers, bare digit runs (order numbers) and the CFPB ``XXXX`` masks are left alone. The
+checksummed kinds (cards, IBANs) and e-mail addresses favour recall: a number that passes the
+checksum is redacted even when it might be something else.
 
-Every pattern is a precompiled regex whose quantifiers are bounded or unambiguous, so the
-time is linear in the input length (no catastrophic backtracking on megabyte-long words);
-checksums and overlap resolution are plain Python over the candidates.
+The libraries hold the knowledge that changes (country codes and number lengths, the IBAN
+registry); the patterns here only find candidates. Every pattern is a precompiled regex whose
+quantifiers are bounded or unambiguous, so the time is linear in the input length (no
+catastrophic backtracking on megabyte-long words). ``phonenumbers`` is only handed runs of
+digit groups holding at least seven digits, which most texts lack; its matcher costs far more
+per character than a regex, so texts that are long runs of digits (pasted tables, junk) are
+the slowest to redact (``docs/benchmarks/redact_speed.md``).
 
 Examples:
     >>> redact("Mail jane.doe@example.com or call +44 20 7946 0958")
@@ -38,11 +45,18 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+
+import phonenumbers
+from stdnum import iban as stdnum_iban
+from stdnum import luhn, numdb
+from stdnum.iso7064 import mod_97_10
+from stdnum.us import itin, ssn
 
 __all__ = ["PiiKind", "PiiSpan", "find_pii", "redact"]
 
@@ -120,35 +134,46 @@ def _url_credentials(text: str) -> Iterator[PiiSpan]:
 
 # ------------------------------------------------------------------------------ IBAN
 
-# Lengths from the SWIFT IBAN registry, plus countries that use IBANs outside it.
-_IBAN_LENGTHS = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
-    "BI": 27, "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DJ": 27,
-    "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FK": 18, "FO": 18, "FR": 27,
-    "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HN": 28, "HR": 21, "HU": 28,
-    "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28,
-    "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "LY": 25, "MC": 27, "MD": 24, "ME": 22,
-    "MK": 19, "MN": 20, "MR": 27, "MT": 31, "MU": 30, "NI": 28, "NL": 18, "NO": 15, "OM": 23,
-    "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24,
-    "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
-    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
+# python-stdnum carries the SWIFT IBAN registry (each country's length and BBAN format) and
+# checks IBANs against it. A few countries use IBANs outside the registry; their lengths are
+# kept here and only the ISO 7064 mod 97-10 check applies to them.
+_IBAN_REGISTRY = numdb.get("iban")
+_IBAN_BBAN_FIELD = re.compile(r"(\d+)!")
+_IBAN_LENGTHS_OUTSIDE_REGISTRY = {
     "AO": 25, "BF": 28, "BJ": 28, "CF": 27, "CG": 27, "CI": 28, "CM": 27, "CV": 25, "DZ": 26,
     "GA": 27, "GQ": 27, "GW": 25, "IR": 26, "KM": 27, "MA": 28, "MG": 27, "ML": 28, "MZ": 25,
     "NE": 28, "SN": 28, "TD": 27, "TG": 28,
 }  # fmt: skip
 
+
+@functools.cache
+def _iban_length(country: str) -> int | None:
+    """The length of a country's IBANs (from the registry), or None where it issues none."""
+    if not country.isalpha():
+        return None
+    bban = _IBAN_REGISTRY.info(country)[0][1].get("bban")
+    if bban is None:
+        return _IBAN_LENGTHS_OUTSIDE_REGISTRY.get(country)
+    return 4 + sum(int(field) for field in _IBAN_BBAN_FIELD.findall(bban))
+
+
+def _iban_ok(iban: str) -> bool:
+    """The registry's format and the mod 97-10 check; only the check outside the registry."""
+    if iban[:2] in _IBAN_LENGTHS_OUTSIDE_REGISTRY:
+        return iban.isalnum() and iban.isascii() and mod_97_10.is_valid(iban[4:] + iban[:4])
+    return stdnum_iban.is_valid(iban, check_country=False)
+
+
 # A zero-width lookahead, so that a candidate running into the next word does not swallow
 # an IBAN starting there; the exact end is found by _iban_end.
 _IBAN_START = re.compile(rf"(?<![^\W_])(?=([A-Za-z]{{2}}\d{{2}}(?:{_GROUP_SEP}?[A-Za-z0-9]){{11,30}}))")
 _IBAN_SPLIT = re.compile(_GROUP_SEP)
-# ISO 13616 reads letters as numbers: A=10 ... Z=35.
-_IBAN_LETTERS = str.maketrans({chr(code): str(code - 55) for code in range(ord("A"), ord("Z") + 1)})
 
 
 def _ibans(text: str) -> Iterator[PiiSpan]:
     for match in _IBAN_START.finditer(text):
         candidate = match.group(1)
-        expected_length = _IBAN_LENGTHS.get(candidate[:2].upper())
+        expected_length = _iban_length(candidate[:2].upper())
         if expected_length is None:
             continue
         # The regex stops after 34 characters: a candidate glued to more text is no IBAN.
@@ -173,16 +198,8 @@ def _iban_end(candidate: str, expected_length: int, *, runs_on: bool) -> int | N
         if length >= expected_length:
             is_last = i == len(groups) - 1
             fits = length == expected_length and not (is_last and runs_on)
-            return end if fits and _iban_checksum_ok("".join(groups)[:length]) else None
+            return end if fits and _iban_ok("".join(groups)[:length].upper()) else None
     return None
-
-
-def _iban_checksum_ok(iban: str) -> bool:
-    """ISO 13616: move the first four characters to the end, read letters as 10..35, mod 97 == 1."""
-    rearranged = (iban[4:] + iban[:4]).upper()
-    if not rearranged.isalnum():
-        return False
-    return int(rearranged.translate(_IBAN_LETTERS)) % 97 == 1
 
 
 # ------------------------------------------------------------------------------ payment cards
@@ -193,7 +210,6 @@ def _iban_checksum_ok(iban: str) -> bool:
 _CARD_SEPARATORS = rf"(?:{_GROUP_SEP}|\.){{1,3}}"
 _CARD_START = re.compile(rf"(?<!\d)(?=(\d{{3,19}}(?!\d)(?:{_CARD_SEPARATORS}\d{{1,19}}(?!\d)){{0,6}}))")
 _CARD_SPLIT = re.compile(f"({_CARD_SEPARATORS})")
-_LUHN_DOUBLED = {str(d): (2 * d if d < 5 else 2 * d - 9) for d in range(10)}
 
 
 def _cards(text: str) -> Iterator[PiiSpan]:
@@ -226,11 +242,10 @@ def _card_end(candidate: str) -> int | None:
 
 
 def _luhn_ok(digits: str) -> bool:
-    """The Luhn (mod 10) check."""
-    if not digits.isascii():  # other scripts' decimal digits
+    """The Luhn (mod 10) check, also for other scripts' decimal digits (full-width, Arabic-Indic)."""
+    if not digits.isascii():
         digits = "".join(str(int(ch)) for ch in digits)
-    total = sum(map(int, digits[-1::-2])) + sum(map(_LUHN_DOUBLED.__getitem__, digits[-2::-2]))
-    return total % 10 == 0
+    return luhn.is_valid(digits)
 
 
 # ------------------------------------------------------------------------------ SSN
@@ -248,7 +263,10 @@ _SSN_HINT = re.compile("ssn|itin|social")
 def _ssns(text: str) -> Iterator[PiiSpan]:
     if "-" in text:
         for match in _SSN.finditer(text):
-            yield PiiSpan(match.start(), match.end(), PiiKind.SSN)
+            # Unlabelled, the number must be one the SSA issues (or an IRS ITIN): a 9xx
+            # number outside the ITIN groups, or a famous specimen, is a reference number.
+            if ssn.is_valid(match.group()) or itin.is_valid(match.group()):
+                yield PiiSpan(match.start(), match.end(), PiiKind.SSN)
     # Case-insensitive patterns are slow to scan; most texts lack the label altogether.
     if _SSN_HINT.search(text.lower()):
         for match in _SSN_AFTER_LABEL.finditer(text):
@@ -289,30 +307,35 @@ def _is_ipv6(candidate: str) -> bool:
 
 # ------------------------------------------------------------------------------ phone numbers
 
+# Where a phone number is and whether it is one are decided by Google's libphonenumber
+# (``phonenumbers``): its per-country metadata knows every country code, each country's
+# number lengths, trunk prefixes, ``(0)`` and extensions. It is slow to scan whole texts, so
+# it only sees runs of digit groups (a cheap pre-filter: most texts have none with 7 digits),
+# and the precision rules for feedback text (amounts, dates, order numbers) stay here.
+_PHONE_RUN = re.compile(rf"(?:\+[ \u00a0]?|\()?\d(?:[()]?{_PHONE_SEP}{{0,3}}[()]?\d)*\)?")
+# No phone number has a group of more than 15 digits: a run is cut at such groups.
+_PHONE_TOO_LONG_GROUP = re.compile(r"\d{16,}")
+# An extension written after the number ("ext. 12", "x12") is part of it.
+_PHONE_EXTENSION_REACH = 16
+_PHONE_EXTENSION_START = re.compile(rf"[^\d()+.{_SPACE_CHARS}{_DASH_CHARS}]")
+# The matcher gives up after this many failed candidates; it tries fewer than one per
+# character, so a bound by length never cuts a long run short.
+_PHONE_TRIES_PER_CHAR = 1
 # Not glued to a word, an amount, a date, a time or a longer dashed number.
-_PHONE_BEFORE = r"(?<![\w+$€£¥.,/:\-])"
-_PHONE_AFTER = r"(?![\w%]|[.,/:\-]\d)"
-_PHONE_PATTERNS = (
-    # International: +CC or 00CC, then digits with single separators or (0) / (area) groups.
-    re.compile(
-        rf"(?<![\w+])(?:\+|(?<!\d)00(?=[1-9]))[ \u00a0]?\(?\d"
-        rf"(?:{_PHONE_SEP}{{0,2}}\(?\d\)?){{6,14}}(?!\d)"
-    ),
-    # North American: (555) 123-4567, 555-123-4567, 555.123.4567, 1-555-123-4567.
-    re.compile(
-        rf"{_PHONE_BEFORE}(?:1{_PHONE_SEP})?"
-        rf"(?:\(\d{{3}}\)[ \u00a0]?\d{{3}}{_PHONE_SEP}\d{{4}}|\d{{3}}({_PHONE_SEP})\d{{3}}\1\d{{4}})"
-        rf"{_PHONE_AFTER}"
-    ),
-    # UK national: 020 7946 0958, 0161 496 0000, 07700 900123, (020) 7946 0958, 07700900123.
-    re.compile(
-        rf"{_PHONE_BEFORE}(?:\(0\d{{2,4}}\)[ \u00a0]?|0\d{{2,4}}{_PHONE_SEP})"
-        rf"\d{{3,8}}(?:{_PHONE_SEP}\d{{3,4}})?{_PHONE_AFTER}"
-        rf"|{_PHONE_BEFORE}07\d{{9}}(?!\w)"
-    ),
-    # French: 06 12 34 56 78 (the separator must repeat).
-    re.compile(rf"{_PHONE_BEFORE}0[1-9]({_PHONE_SEP})\d{{2}}(?:\1\d{{2}}){{3}}{_PHONE_AFTER}"),
-)
+_PHONE_BEFORE = frozenset("+$€£¥.,/:-\u2010\u2011\u2012\u2013")
+_PHONE_AFTER = re.compile(r"[\w%]|[.,/:\-]\d")
+# The region decides how a number without a country code reads: a leading 0 is the trunk
+# prefix (and 00 the international one) in the UK and France; anything else reads as North
+# American. A number with +CC reads the same in every region.
+_PHONE_REGIONS_TRUNK_0 = ("GB", "FR")
+_PHONE_REGIONS_OTHER = ("US",)
+# North American numbers written without a country code are redacted in their one written
+# shape, 3-3-4 digits (optionally after a 1): "123-45-67890" is a reference, not a phone.
+_NANP_GROUPS = ([3, 3, 4], [1, 3, 3, 4])
+_DIGIT_GROUP = re.compile(r"\d+")
+# 00 then a country code (which never starts with 0) dials abroad from most of the world.
+_PHONE_IDD_00 = re.compile(r"00[ \u00a0]?[1-9]")
+
 # Any 7-15 digit number right after a word that announces a phone number.
 _PHONE_AFTER_LABEL = re.compile(
     r"(?i)\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|whats ?app|call me|text me"
@@ -326,12 +349,66 @@ _PHONE_HINT = re.compile("phone|tel|mobile|cell|fax|whats|call me|text me|reach 
 
 
 def _phones(text: str) -> Iterator[PiiSpan]:
-    for pattern in _PHONE_PATTERNS:
-        for match in pattern.finditer(text):
-            yield from _phone_span(text, match.start(), match.end())
+    for run in _PHONE_RUN.finditer(text):
+        for start, end in _phone_run_parts(run):
+            if len(_DIGIT.findall(text, start, end)) >= 7:
+                yield from _matched_phones(text, start, end)
     if _PHONE_HINT.search(text.lower()):
         for match in _PHONE_AFTER_LABEL.finditer(text):
             yield from _phone_span(text, match.start(1), match.end(1))
+
+
+def _phone_run_parts(run: re.Match[str]) -> Iterator[tuple[int, int]]:
+    """The parts of a run of digit groups that can hold a phone number, as text offsets."""
+    position = run.start()
+    for too_long in _PHONE_TOO_LONG_GROUP.finditer(run.group()):
+        yield position, run.start() + too_long.start()
+        position = run.start() + too_long.end()
+    yield position, run.end()
+
+
+def _matched_phones(text: str, start: int, end: int) -> Iterator[PiiSpan]:
+    """The phone numbers that ``phonenumbers`` finds in ``text[start:end]``."""
+    regions = _PHONE_REGIONS_TRUNK_0 if text[start : start + 2].lstrip("(").startswith("0") else _PHONE_REGIONS_OTHER
+    window = text[start : min(end + _PHONE_EXTENSION_REACH, len(text))]
+    for region in regions:
+        matcher = phonenumbers.PhoneNumberMatcher(
+            window, region, leniency=phonenumbers.Leniency.POSSIBLE, max_tries=_PHONE_TRIES_PER_CHAR * len(window) + 16
+        )
+        for match in matcher:
+            found_end = start + match.end
+            # Past the run only an extension ("ext. 12") may follow.
+            if found_end > end and match.number.extension is None:
+                continue
+            if _is_phone_in_context(text, start + match.start, found_end, match.raw_string):
+                yield PiiSpan(start + match.start, found_end, PiiKind.PHONE)
+
+
+def _is_phone_in_context(text: str, start: int, end: int, found: str) -> bool:
+    """Whether a number the library reads as possible is a phone number in feedback text."""
+    plus = found.startswith("+")
+    international = plus or _PHONE_IDD_00.match(found) is not None
+    before = text[start - 1] if start else ""
+    # "+CC" speaks for itself ("Kyiv/+380..."); a number glued to "$", "/", ... does not.
+    if (before.isalnum() or before == "_" or before in _PHONE_BEFORE and not plus) or _PHONE_AFTER.match(
+        text, end
+    ):
+        return False
+    extension = _PHONE_EXTENSION_START.search(found)
+    number = found[: extension.start()] if extension else found
+    groups = _DIGIT_GROUP.findall(number)
+    digits = sum(len(group) for group in groups)
+    if international:
+        return 7 <= digits - 2 * number.startswith("00") <= 15
+    # Without a country code: all the digits of a national number, in groups, not one run
+    # (a bare run is an order or account number more often), except the UK's 07 mobiles.
+    if digits < 10:
+        return False
+    if len(groups) == 1:
+        return digits == 11 and number.startswith("07")
+    return not number.lstrip("(").startswith(("1", "2", "3", "4", "5", "6", "7", "8", "9")) or [
+        len(group) for group in groups
+    ] in _NANP_GROUPS
 
 
 def _phone_span(text: str, start: int, end: int) -> Iterator[PiiSpan]:

@@ -319,3 +319,84 @@ _KB200 = 200_000
 def test_redact_runs_on_adversarial_shapes(text: str) -> None:
     # Shapes that make naive patterns backtrack: each must finish (in linear time).
     assert isinstance(redact(text), str)
+
+
+# ----------------------------------------------------------------------------- phonenumbers and python-stdnum
+# Cases that changed when the formats came from the libraries; each says what users expect.
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+91 98765 43210",
+        "+81 3-1234-5678",
+        "+61 2 9876 5432",
+        "+55 11 91234-5678",
+        "+353 1 234 5678",
+        "+ 507 68247562",  # a space after the plus, as written in a CFPB narrative
+        "0207 946 0958",  # London as people write it, not as the numbering plan groups it
+    ],
+)
+def test_redact_replaces_international_and_regional_formats(phone: str) -> None:
+    assert redact(f"Call me on {phone} tomorrow") == "Call me on [PHONE] tomorrow"
+
+
+@pytest.mark.parametrize("phone", ["555-123-4567 ext. 89", "+1 555 123 4567 x 12", "+44 20 7946 0958 ext 7"])
+def test_redact_includes_the_extension(phone: str) -> None:
+    # Before, the extension stayed behind ("[PHONE] ext. 89"): it belongs to the number.
+    assert redact(f"Call me on {phone} tomorrow") == "Call me on [PHONE] tomorrow"
+
+
+def test_redact_replaces_a_country_code_number_after_a_slash() -> None:
+    # "+CC" speaks for itself even glued to a slash, as in a signature "name/office/+380...".
+    assert redact("Sergii Daragan/02152/+380671277946") == "Sergii Daragan/02152/[PHONE]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dial +999 123 4567 for nothing",  # no country has the code 999: not a phone number
+        "PayPal case ID is PP-006-234-348-863",  # before: its digits were taken for a phone
+        "ref 123-45-67890",  # no North American number is grouped 3-2-5
+        "order 2125551234 arrived",  # a bare run of digits is an order number, not a phone
+        "see /support/articles/000005589/drivers.html",  # 00 then 0 dials nowhere
+    ],
+)
+def test_redact_keeps_numbers_the_library_does_not_read_as_phones(text: str) -> None:
+    assert redact(text) == text
+
+
+def test_redact_keeps_a_run_of_phones_apart() -> None:
+    assert redact("Numbers: 555-123-4567 555-123-4568") == "Numbers: [PHONE] [PHONE]"
+
+
+@pytest.mark.parametrize(
+    "iban",
+    [
+        "MA64 0115 1900 0001 2050 0053 4921",  # Morocco: outside the SWIFT registry, mod 97 only
+        "GR16 0110 1050 0000 1054 7023 795",
+        "BE31 4354 1116 1155",
+    ],
+)
+def test_redact_replaces_ibans_inside_and_outside_the_registry(iban: str) -> None:
+    assert redact(f"IBAN: {iban}. Thanks") == "IBAN: [IBAN]. Thanks"
+
+
+def test_find_pii_rejects_an_iban_in_the_wrong_registry_format() -> None:
+    # GB's bank code is four letters: with digits there the check digits alone do not make an IBAN.
+    bban = "12341234567890"
+    check = f"{98 - int(''.join(str(int(c, 36)) for c in '1234' + bban + 'GB00')) % 97:02d}"
+    text = f"GB{check}1234{bban}"
+    assert PiiKind.IBAN not in _kinds(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("on file: 900-12-3456", "on file: 900-12-3456"),  # 9xx outside the ITIN groups: issued to no one
+        ("on file: 900-70-3456", "on file: [SSN]"),  # an ITIN
+        ("my ssn is 900-12-3456", "my ssn is [SSN]"),  # labelled: redacted whatever it is
+    ],
+)
+def test_redact_ssns_the_administration_issues(text: str, expected: str) -> None:
+    assert redact(text) == expected
