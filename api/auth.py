@@ -3,72 +3,48 @@ per-key rate limits."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session, sessionmaker
 
+from api.deps import KeyCacheDep, LimiterDep, SessionsDep, SettingsDep
+from api.keycache import CACHE_SECONDS, KeyCache
 from feedback_nlp.storage.keys_repo import ApiKeyInfo, hash_key, verify_key
 
-#: How long a verified key is trusted without asking the database again (revocation delay).
-CACHE_SECONDS = 10.0
-
-
-class KeyCache:
-    """A small TTL cache of verified keys, by hash, so a busy client does not hit the database
-    on every request."""
-
-    def __init__(self, ttl: float = CACHE_SECONDS, max_size: int = 10_000) -> None:
-        self.ttl = ttl
-        self.max_size = max_size
-        self._items: dict[str, tuple[float, ApiKeyInfo]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, digest: str) -> ApiKeyInfo | None:
-        with self._lock:
-            item = self._items.get(digest)
-            if item is None or time.monotonic() - item[0] > self.ttl:
-                self._items.pop(digest, None)
-                return None
-            return item[1]
-
-    def put(self, digest: str, info: ApiKeyInfo) -> None:
-        with self._lock:
-            if len(self._items) >= self.max_size:
-                self._items.clear()
-            self._items[digest] = (time.monotonic(), info)
+__all__ = ["CACHE_SECONDS", "AdminKey", "ClassifyKey", "IngestKey", "KeyCache", "ReadKey", "require"]
 
 
 def _unauthorised(message: str) -> HTTPException:
     return HTTPException(status_code=401, detail=message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _lookup(request: Request, token: str) -> ApiKeyInfo | None:
-    cache: KeyCache = request.app.state.key_cache
+def _lookup(cache: KeyCache, sessions: sessionmaker[Session], token: str) -> ApiKeyInfo | None:
     digest = hash_key(token)
     info = cache.get(digest)
     if info is None:
-        with request.app.state.sessions() as session:
+        with sessions() as session:
             info = verify_key(session, token)
         if info is not None:
             cache.put(digest, info)
     return info
 
 
-def require(scope: str) -> Callable[..., object]:
+def require(scope: str) -> Callable[..., Any]:
     """A dependency that admits requests whose key holds ``scope`` (or ``admin``)."""
 
-    async def check(request: Request) -> ApiKeyInfo | None:
-        if not request.app.state.settings.auth_enabled:
+    async def check(
+        request: Request, settings: SettingsDep, sessions: SessionsDep, cache: KeyCacheDep, limiter: LimiterDep
+    ) -> ApiKeyInfo | None:
+        if not settings.auth_enabled:
             return None
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthorised("Missing API key: send 'Authorization: Bearer <key>'.")
-        info = await run_in_threadpool(_lookup, request, token.strip())
+        info = await run_in_threadpool(_lookup, cache, sessions, token.strip())
         if info is None:
             raise _unauthorised("Unknown or revoked API key.")
         request.state.key_id = info.prefix
@@ -77,7 +53,7 @@ def require(scope: str) -> Callable[..., object]:
                 status_code=403,
                 detail=f"This key lacks the '{scope}' scope (it has: {', '.join(info.scopes)}).",
             )
-        wait = request.app.state.limiter.check(info.prefix)
+        wait = limiter.check(info.prefix)
         if wait is not None:
             raise HTTPException(
                 status_code=429,
@@ -92,3 +68,4 @@ def require(scope: str) -> Callable[..., object]:
 ClassifyKey = Annotated[ApiKeyInfo | None, Depends(require("classify"))]
 IngestKey = Annotated[ApiKeyInfo | None, Depends(require("ingest"))]
 ReadKey = Annotated[ApiKeyInfo | None, Depends(require("read"))]
+AdminKey = Annotated[ApiKeyInfo | None, Depends(require("admin"))]

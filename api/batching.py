@@ -160,14 +160,6 @@ class MicroBatcher:
             self._executor.shutdown(wait=False, cancel_futures=True)
         logger.info("batcher stopped")
 
-    def replace_predict(self, predict: PredictFn) -> None:
-        """Run every batch started from now on with ``predict`` (a newly loaded model).
-
-        Call it on the event loop. The batch running now finishes with the old function (it
-        was bound when the batch started); waiting requests are not dropped, they run on the new one.
-        """
-        self.predict = predict
-
     # -- requests ----------------------------------------------------------------------------
 
     async def submit(self, records: Sequence[FeedbackRecord]) -> list[Prediction]:

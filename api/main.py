@@ -13,17 +13,19 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.auth import KeyCache
-from api.batching import MicroBatcher
 from api.bodylimit import BodySizeLimitMiddleware
-from api.model_switch import ModelSwitcher
+from api.keycache import KeyCache
+from api.model_switch import ModelSwitcher, PipelineLoader
 from api.observability import RequestContextMiddleware, create_metrics, get_request_id
 from api.ratelimit import RateLimiter
 from api.routes import classify, feedback, health, models, reports, scores
+from api.state import ServingState
 from feedback_nlp.errors import ConflictError, FeedbackNLPError, InputError
+from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.settings import Settings, get_settings
 from feedback_nlp.taxonomy.records import accepted_fields
 from feedback_nlp.storage.db import init_db, make_session_factory
@@ -35,37 +37,34 @@ logger = logging.getLogger(__name__)
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the model and open the database once; start the micro-batcher."""
     state, settings = app.state, app.state.settings
-    state.models = ModelSwitcher(state)
-    if getattr(state, "pipeline", None) is None:
+    serving: ServingState = state.serving
+    state.models = ModelSwitcher(settings, serving, loader=state.model_loader)
+    if serving.current is None:
         await state.models.load_initial()  # the registry's promoted model, else model_dir
-    else:
-        state.models.adopt(state.pipeline)
-    if getattr(state, "engine", None) is None:
+    if state.engine is None:
         state.engine = await run_in_threadpool(init_db, settings.database_url)
     state.sessions = make_session_factory(state.engine)
-    state.batcher = MicroBatcher(
-        state.pipeline.predict,
+    await serving.start_batcher(
         max_batch_size=settings.batch_max_size,
         max_wait_ms=settings.batch_max_wait_ms,
         max_queue=settings.queue_max_records,
         enabled=settings.batching_enabled,
         on_batch=state.metrics.observe_batch,
     )
-    state.metrics.track_queue_depth(lambda: state.batcher.queue_depth)
-    await state.batcher.start()
+    state.metrics.track_queue_depth(lambda: serving.queue_depth)
     watcher = None
     if settings.registry_poll_seconds > 0:
         watcher = asyncio.create_task(
             state.models.watch(settings.registry_poll_seconds), name="feedback-nlp-model-watch"
         )
-    logger.info("ready: model %s", state.pipeline.version)
+    logger.info("ready: model %s", serving.current.version if serving.current else None)
     try:
         yield
     finally:
         if watcher is not None:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
-        await state.batcher.stop()
+        await serving.stop_batcher()
         state.engine.dispose()
 
 
@@ -121,8 +120,26 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error(500, f"Internal error (request id {get_request_id()}).")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the application; tests may preset ``app.state.pipeline`` and ``app.state.engine``."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    pipeline: FeedbackPipeline | None = None,
+    engine: Engine | None = None,
+    model_loader: PipelineLoader | None = None,
+) -> FastAPI:
+    """Build the application.
+
+    Args:
+        settings: defaults to ``get_settings()`` (the environment).
+        pipeline: serve this pipeline instead of loading the live model at start-up (tests).
+        engine: use this database engine instead of opening ``settings.database_url``.
+        model_loader: loads a bundle's pipeline at start-up and on a model switch (tests pass
+            one with a fake encoder); default ``load_pipeline``.
+
+    The objects routes use live on ``app.state`` (``serving``, ``settings``, ``metrics``,
+    ``limiter``, ``key_cache``; ``models``, ``engine`` and ``sessions`` from start-up) and reach
+    routes only through the dependencies in ``api.deps``.
+    """
     settings = settings or get_settings()
     app = FastAPI(
         title="feedback-nlp",
@@ -136,8 +153,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.pipeline = None
-    app.state.engine = None
+    app.state.serving = ServingState()
+    if pipeline is not None:
+        app.state.serving.adopt(pipeline)
+    app.state.model_loader = model_loader
+    app.state.engine = engine
     app.state.metrics = create_metrics()
     app.state.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.key_cache = KeyCache()

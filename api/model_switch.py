@@ -3,9 +3,10 @@
 At start-up the service loads the registry's live (promoted) model, or the ``model_dir``
 bundle while nothing was promoted. A switch (``POST /v1/models/reload``, or the poller when
 ``registry_poll_seconds`` is set) loads the new pipeline in a worker thread while the old one
-keeps serving, then, in one step on the event loop, points the micro-batcher and
-``app.state`` at it. The batch running at that moment finishes on the old model; every batch
-started afterwards runs on the new one; no request waits for the load or fails because of it.
+keeps serving, then, in one step on the event loop, hands it to the app's
+:class:`~api.state.ServingState` (the one place that holds the served pipeline). The batch
+running at that moment finishes on the old model; every batch started afterwards runs on the
+new one; no request waits for the load or fails because of it.
 A failed load changes nothing.
 """
 
@@ -15,12 +16,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 
+from api.state import Serving, ServingState
 from feedback_nlp.errors import FeedbackNLPError
 from feedback_nlp.model_registry import LiveModel, ModelRegistry, PromotionLog, live_model
 from feedback_nlp.model_registry.store import utc_now
@@ -36,29 +37,6 @@ class NothingPromotedError(FeedbackNLPError):
     """The registry has no promoted model to switch to."""
 
 
-@dataclass(frozen=True)
-class Serving:
-    """The pipeline being served and where it came from, swapped together."""
-
-    pipeline: FeedbackPipeline
-    source: str  # "registry", "model_dir" or "in-process" (a pipeline handed to the app)
-    path: str | None
-    loaded_at: str
-    promoted_at: str | None = None
-    promoted_by: str | None = None
-    promotion: int | None = None
-
-    @property
-    def version(self) -> str:
-        return self.pipeline.version
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "version": self.version, "source": self.source, "path": self.path, "loaded_at": self.loaded_at,
-            "promoted_at": self.promoted_at, "promoted_by": self.promoted_by, "promotion": self.promotion,
-        }
-
-
 def _default_loader(bundle: Path) -> FeedbackPipeline:
     from feedback_nlp.storage.loading import load_pipeline
 
@@ -69,29 +47,22 @@ class ModelSwitcher:
     """Loads the served model and swaps in newly promoted ones.
 
     Args:
-        state: the app's ``state`` (reads ``settings`` and ``batcher``; writes ``pipeline`` and
-            ``serving``).
-        loader: loads a bundle's pipeline; ``app.state.model_loader`` when set (tests pass a
-            fake encoder), else ``load_pipeline``.
+        settings: where the registry and ``model_dir`` are.
+        serving: the app's serving state; every load ends in ``serving.serve(...)``.
+        loader: loads a bundle's pipeline (tests pass one with a fake encoder); default
+            ``load_pipeline``.
     """
 
-    def __init__(self, state: Any, loader: PipelineLoader | None = None) -> None:
-        self.state = state
-        self._loader = loader
+    def __init__(self, settings: Settings, serving: ServingState, loader: PipelineLoader | None = None) -> None:
+        self.settings = settings
+        self.serving = serving
+        self.loader: PipelineLoader = loader or _default_loader
         self._lock = asyncio.Lock()
         self._seen_log: tuple[int, int] | None = None
 
     @property
-    def settings(self) -> Settings:
-        return self.state.settings
-
-    @property
     def registry(self) -> ModelRegistry:
         return ModelRegistry(self.settings.registry_dir)
-
-    @property
-    def loader(self) -> PipelineLoader:
-        return self._loader or getattr(self.state, "model_loader", None) or _default_loader
 
     def _target(self) -> LiveModel:
         target = live_model(self.registry, self.settings)
@@ -107,14 +78,8 @@ class ModelSwitcher:
         target = await run_in_threadpool(self._target)
         pipeline = await run_in_threadpool(self.loader, target.bundle)
         serving = self._serving(pipeline, target)
-        self._install(serving)
+        self.serving.serve(serving)
         logger.info("serving %s from %s (%s)", serving.version, target.bundle, target.source)
-        return serving
-
-    def adopt(self, pipeline: FeedbackPipeline) -> Serving:
-        """Serve a pipeline handed to the app (``app.state.pipeline`` set before start-up)."""
-        serving = Serving(pipeline=pipeline, source="in-process", path=None, loaded_at=utc_now())
-        self._install(serving)
         return serving
 
     # -- switching ---------------------------------------------------------------------------
@@ -136,7 +101,7 @@ class ModelSwitcher:
                     f"Nothing is promoted in the registry {self.settings.registry_dir}; promote a model with "
                     "`feedback-nlp models promote NAME:VERSION --reason ...` first."
                 )
-            current: Serving | None = getattr(self.state, "serving", None)
+            current = self.serving.current
             previous = current.version if current else None
             if current is not None and current.version == target.ref:
                 return {"changed": False, "previous": previous, "current": previous, "seconds": 0.0}
@@ -144,7 +109,7 @@ class ModelSwitcher:
             pipeline = await run_in_threadpool(self.loader, target.bundle)  # the old model keeps serving
             seconds = time.perf_counter() - started
             serving = self._serving(pipeline, target)
-            self._install(serving)
+            self.serving.serve(serving)
         logger.info("switched model %s -> %s (loaded in %.1f s)", previous, serving.version, seconds)
         return {"changed": True, "previous": previous, "current": serving.version, "seconds": round(seconds, 3)}
 
@@ -171,11 +136,3 @@ class ModelSwitcher:
             pipeline=pipeline, source=target.source, path=str(target.bundle), loaded_at=utc_now(),
             promoted_at=target.promoted_at, promoted_by=target.promoted_by, promotion=target.promotion,
         )
-
-    def _install(self, serving: Serving) -> None:
-        """Point the batcher and the app at ``serving`` (synchronous: no request sees half of it)."""
-        batcher = getattr(self.state, "batcher", None)
-        if batcher is not None:
-            batcher.replace_predict(serving.pipeline.predict)
-        self.state.pipeline = serving.pipeline
-        self.state.serving = serving

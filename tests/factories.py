@@ -310,9 +310,7 @@ def build_service(database_url: str, pipeline: object, **overrides: object) -> _
     with make_session_factory(engine)() as session:
         for scope in SCOPES:
             keys[scope] = create_key(session, f"test-{scope}", [scope]).plaintext
-    app = create_app(settings)
-    app.state.pipeline = pipeline
-    app.state.engine = engine
+    app = create_app(settings, pipeline=pipeline, engine=engine)  # type: ignore[arg-type]
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Service(client=client, app=app, keys=keys)
 

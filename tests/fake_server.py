@@ -62,10 +62,8 @@ def main() -> None:
     bundle = args.bundle or build_tiny_bundle(Path(tempfile.mkdtemp(prefix="fake-server-")) / "tiny")
     pipeline = load_bundle(bundle, fake_settings(), encoder=FakeEncoder())
     settings = Settings()
-    app = create_app(settings)
-    app.state.pipeline = pipeline
-    if args.commit_delay_ms > 0:
-        app.state.engine = _slow_committing_engine(settings.database_url, args.commit_delay_ms / 1000)
+    engine = _slow_committing_engine(settings.database_url, args.commit_delay_ms / 1000) if args.commit_delay_ms > 0 else None
+    app = create_app(settings, pipeline=pipeline, engine=engine)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_config=None, access_log=False)
 
 

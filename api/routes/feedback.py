@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.auth import IngestKey, ReadKey
+from api.classifying import answering_version, classify_records
 from api.dates import UtcDatetime
-from api.deps import BatcherDep, PipelineDep, SettingsDep
+from api.deps import BatcherDep, MetricsDep, PipelineDep, SessionsDep, SettingsDep
 from api.limits import check_records
-from api.routes.classify import ERRORS, predict
+from api.responses import ERRORS, errors
 from api.schemas import ErrorBody, FeedbackPage, IngestRequest, IngestResponse, IngestResult, StoredRecord
 from feedback_nlp.storage import feedback_repo
 from feedback_nlp.storage.feedback_repo import FeedbackFilters
@@ -28,8 +29,8 @@ router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
                409: {"model": ErrorBody, "description": "A (source, id) is stored with a different text"}},
 )
 async def ingest(
-    body: IngestRequest, request: Request, response: Response, _: IngestKey, pipeline: PipelineDep,
-    batcher: BatcherDep, settings: SettingsDep,
+    body: IngestRequest, response: Response, _: IngestKey, pipeline: PipelineDep, batcher: BatcherDep,
+    metrics: MetricsDep, sessions: SessionsDep, settings: SettingsDep,
 ) -> IngestResponse:
     """Redact, classify and store records in one transaction (all or none).
 
@@ -37,12 +38,12 @@ async def ingest(
     id with status ``duplicate``; a changed text under a stored key is a 409.
     """
     check_records(body.records, settings)
-    predictions = await predict(request, batcher, body.records)
+    predictions = await classify_records(body.records, batcher, metrics)
     texts = pipeline.customer_texts(body.records)
     items = list(zip(body.records, predictions, texts, strict=True))
 
     def store() -> list[feedback_repo.IngestOutcome]:
-        with request.app.state.sessions() as session:
+        with sessions() as session:
             return feedback_repo.ingest(session, items, default_source=body.source)
 
     # A lost database connection surfaces as OperationalError: api.main answers it with a 503.
@@ -53,14 +54,14 @@ async def ingest(
         results=[
             IngestResult(id=o.id, external_id=r.id, status=o.status) for o, r in zip(outcomes, body.records, strict=True)
         ],
-        model_version=predictions[0].model_version if predictions else pipeline.version,  # the model that answered
+        model_version=answering_version(predictions, pipeline),
     )
 
 
-@router.get("", response_model=FeedbackPage, responses={k: ERRORS[k] for k in (401, 403, 422, 429, 503)})
+@router.get("", response_model=FeedbackPage, responses=errors(401, 403, 422, 429, 503))
 def list_feedback(
-    request: Request,
     _: ReadKey,
+    sessions: SessionsDep,
     kind: FeedbackKind | None = None,
     source: Annotated[str | None, Query(max_length=200)] = None,
     touchpoint: Annotated[str | None, Query(max_length=100)] = None,
@@ -76,6 +77,6 @@ def list_feedback(
         kind=kind.value if kind else None, source=source, touchpoint=touchpoint, journey_stage=journey_stage,
         sentiment=sentiment, created_from=created_from, created_to=created_to,
     )
-    with request.app.state.sessions() as session:
+    with sessions() as session:
         rows, next_cursor = feedback_repo.list_feedback(session, filters, limit=limit, cursor=cursor)
     return FeedbackPage(items=[StoredRecord(**row.model_dump()) for row in rows], next_cursor=next_cursor)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from api.deps import EngineDep, MetricsDep, ServingStateDep
 from api.schemas import Health
 from feedback_nlp.storage.db import ping
 
@@ -19,10 +20,9 @@ def health() -> Health:
 
 
 @router.get("/ready", response_model=Health, responses={503: {"model": Health}})
-async def ready(request: Request) -> Health | JSONResponse:
+async def ready(serving: ServingStateDep, engine: EngineDep) -> Health | JSONResponse:
     """The model is loaded and the database answers; 503 otherwise."""
-    pipeline = getattr(request.app.state, "pipeline", None)
-    engine = getattr(request.app.state, "engine", None)
+    pipeline = serving.pipeline
     database_ok = engine is not None and await run_in_threadpool(ping, engine)
     if pipeline is None or not database_ok:
         body = Health(
@@ -35,7 +35,7 @@ async def ready(request: Request) -> Health | JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-def metrics(request: Request) -> Response:
+def metrics(metrics: MetricsDep) -> Response:
     """Prometheus metrics: requests, latency, batch sizes, queue depth, predictions by label."""
-    body, content_type = request.app.state.metrics.render()
+    body, content_type = metrics.render()
     return Response(content=body, media_type=content_type)

@@ -3,45 +3,42 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 
-from api.auth import ReadKey, require
-from api.deps import PipelineDep
+from api.auth import AdminKey, ReadKey
+from api.deps import ModelSwitcherDep, PipelineDep, ServingStateDep
 from api.model_switch import NothingPromotedError
-from api.routes.classify import ERRORS
+from api.responses import errors
 from api.schemas import ErrorBody
 from feedback_nlp.errors import FeedbackNLPError
-from feedback_nlp.storage.keys_repo import ApiKeyInfo
 
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
-AdminKey = Annotated[ApiKeyInfo | None, Depends(require("admin"))]
 
-
-@router.get("/current", responses={k: ERRORS[k] for k in (401, 403, 429, 503)})
-def current_model(_: ReadKey, request: Request, pipeline: PipelineDep) -> dict[str, Any]:
+@router.get("/current", responses=errors(401, 403, 429, 503))
+def current_model(_: ReadKey, serving: ServingStateDep, pipeline: PipelineDep) -> dict[str, Any]:
     """The served bundle's manifest (version, taxonomy, labels, encoder hash, data, metrics) and,
     under ``serving``, where it came from: ``registry`` (promoted; when, by whom, log number),
     ``model_dir`` or ``in-process``."""
-    serving = getattr(request.app.state, "serving", None)
-    if serving is None:  # a pipeline set after start-up, outside the switcher
+    current = serving.current  # one snapshot: never half a switch
+    if current is None:  # a state without provenance (a dependency override in tests)
         return {**pipeline.manifest, "serving": {"version": pipeline.version, "source": "in-process"}}
-    return {**serving.pipeline.manifest, "serving": serving.to_json()}  # one snapshot: never half a switch
+    return {**current.pipeline.manifest, "serving": current.to_json()}
 
 
 @router.post(
     "/reload",
     responses={
-        **{k: ERRORS[k] for k in (401, 403, 429, 503)},
+        **errors(401, 403, 429, 503),
         409: {"model": ErrorBody, "description": "Nothing promoted, or the promoted bundle cannot be loaded "
               "(the old model keeps serving)"},
     },
 )
-async def reload_model(key: AdminKey, request: Request) -> dict[str, Any]:
+async def reload_model(key: AdminKey, switcher: ModelSwitcherDep, serving: ServingStateDep) -> dict[str, Any]:
     """Switch to the registry's live (promoted) model without a restart (scope ``admin``).
 
     The new model loads in a worker thread while the old one serves; then both are swapped at
@@ -50,11 +47,11 @@ async def reload_model(key: AdminKey, request: Request) -> dict[str, Any]:
     already served), ``previous``, ``current`` and ``seconds`` (load time).
     """
     try:
-        result = await request.app.state.models.reload()
+        result = await switcher.reload()
     except NothingPromotedError as exc:
         raise HTTPException(status_code=409, detail=str(exc)) from None
     except FeedbackNLPError as exc:
-        current = request.app.state.pipeline.version
+        current = serving.current.version if serving.current else None
         raise HTTPException(status_code=409, detail=f"Still serving {current}: {exc}") from None
     logger.info("model reload by key %s: %s", key.prefix if key else "-", result)
     return result

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.auth import ReadKey
 from api.dates import UtcDatetime
-from api.deps import PipelineDep
-from api.schemas import ErrorBody
+from api.deps import PipelineDep, SessionsDep
+from api.responses import json_error
 from feedback_nlp.errors import InputError
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
-
-
-def _json_error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": ErrorBody.model_json_schema()}}}
 
 
 @router.get(
@@ -26,20 +22,20 @@ def _json_error(description: str) -> dict[str, Any]:
     response_class=HTMLResponse,
     responses={
         200: {"content": {"text/html": {}}, "description": "One self-contained HTML page (no external files)"},
-        # Errors are JSON, not HTML: name the media type, or FastAPI documents the route's (text/html).
-        401: _json_error("Missing or unknown API key"),
-        403: _json_error("The key lacks the scope"),
-        404: _json_error("No stored feedback in the range"),
-        409: _json_error("No topic model is deployed"),
-        422: _json_error("Invalid period or dates"),
-        429: _json_error("Rate limit exceeded (see Retry-After)"),
-        503: _json_error("Model not ready or database unreachable (see Retry-After)"),
+        # Errors are JSON, not HTML (json_error names the media type).
+        401: json_error("Missing or unknown API key"),
+        403: json_error("The key lacks the scope"),
+        404: json_error("No stored feedback in the range"),
+        409: json_error("No topic model is deployed"),
+        422: json_error("Invalid period or dates"),
+        429: json_error("Rate limit exceeded (see Retry-After)"),
+        503: json_error("Model not ready or database unreachable (see Retry-After)"),
     },
 )
 async def topic_trends(
-    request: Request,
     _: ReadKey,
     pipeline: PipelineDep,
+    sessions: SessionsDep,
     period: Annotated[Literal["day", "week", "month"], Query(description="Period of the trends.")] = "week",
     start: Annotated[UtcDatetime | None, Query(alias="from", description="Start (inclusive), ISO 8601.")] = None,
     end: Annotated[UtcDatetime | None, Query(alias="to", description="End (exclusive), ISO 8601.")] = None,
@@ -54,7 +50,6 @@ async def topic_trends(
             detail="No topic model is deployed. Fit one with `feedback-nlp topics fit INPUT -o DIR --deploy` "
             "(or `--from-db`) and restart the service.",
         )
-    sessions = request.app.state.sessions
 
     def render() -> str:
         from feedback_nlp.reports import build

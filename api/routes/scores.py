@@ -13,16 +13,20 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import ReadKey
 from api.dates import UtcDatetime
+from api.deps import SessionsDep
 from api.schemas import ErrorBody
 from feedback_nlp.taxonomy.records import FeedbackKind
 
 router = APIRouter(prefix="/v1", tags=["scores"])
+
+Sessions = sessionmaker[Session]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing or unknown API key"},
@@ -59,7 +63,7 @@ def _filters(start: datetime | None, end: datetime | None, source: str | None, k
     return {k: v for k, v in {"from": start, "to": end, "source": source, "kind": kind}.items() if v is not None}
 
 
-def _counted(request: Request, period: str, filters: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], int]:
+def _counted(sessions: Sessions, period: str, filters: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], int]:
     """Count the stored predictions matching ``filters`` in SQL (in the calling thread)."""
     from feedback_nlp.scoring import job
     from feedback_nlp.scoring.duck import store_counts
@@ -67,15 +71,15 @@ def _counted(request: Request, period: str, filters: dict[str, Any]) -> tuple[di
 
     scope = StoredScope(created_from=filters.get("from"), created_to=filters.get("to"), source=filters.get("source"),
                         kind=None if filters.get("kind") is None else str(filters["kind"]))  # fmt: skip
-    counted = store_counts(request.app.state.sessions, job.count_specs(()), period, scope)  # type: ignore[arg-type]
+    counted = store_counts(sessions, job.count_specs(()), period, scope)  # type: ignore[arg-type]
     return counted.counts, counted.records
 
 
-async def _table(request: Request, name: str, period: str, filters: dict[str, Any]) -> ScoreTable:
+async def _table(sessions: Sessions, name: str, period: str, filters: dict[str, Any]) -> ScoreTable:
     from feedback_nlp.scoring import job
 
     def compute() -> tuple[pd.DataFrame, int]:
-        counts, n = _counted(request, period, filters)
+        counts, n = _counted(sessions, period, filters)
         return job.tables_from_counts(counts, period, ())[name], n  # type: ignore[arg-type]
 
     table, n = await run_in_threadpool(compute)
@@ -86,33 +90,33 @@ async def _table(request: Request, name: str, period: str, filters: dict[str, An
 
 @router.get("/scores/touchpoints", response_model=ScoreTable, responses=ERRORS)
 async def touchpoint_scores(
-    request: Request, _: ReadKey, period: Period = "week", start: Start = None, end: End = None,
+    sessions: SessionsDep, _: ReadKey, period: Period = "week", start: Start = None, end: End = None,
     source: Source = None, kind: Kind = None,
 ) -> ScoreTable:
     """Volume, sentiment shares, Net Sentiment Score with its 95% interval, NPS and CSAT per touchpoint and period."""
-    return await _table(request, "touchpoint_scores", period, _filters(start, end, source, kind))
+    return await _table(sessions, "touchpoint_scores", period, _filters(start, end, source, kind))
 
 
 @router.get("/scores/journey", response_model=ScoreTable, responses=ERRORS)
 async def journey_matrix(
-    request: Request, _: ReadKey, start: Start = None, end: End = None, source: Source = None, kind: Kind = None,
+    sessions: SessionsDep, _: ReadKey, start: Start = None, end: End = None, source: Source = None, kind: Kind = None,
 ) -> ScoreTable:
     """Journey stage x touchpoint volume and Net Sentiment Score over the range."""
-    return await _table(request, "journey_matrix", "week", _filters(start, end, source, kind))
+    return await _table(sessions, "journey_matrix", "week", _filters(start, end, source, kind))
 
 
 @router.get("/drivers", response_model=ScoreTable, responses=ERRORS)
 async def drivers(
-    request: Request, _: ReadKey, start: Start = None, end: End = None, source: Source = None, kind: Kind = None,
+    sessions: SessionsDep, _: ReadKey, start: Start = None, end: End = None, source: Source = None, kind: Kind = None,
 ) -> ScoreTable:
     """For each touchpoint, the topics that pull its Net Sentiment Score down or up most."""
-    return await _table(request, "drivers", "week", _filters(start, end, source, kind))
+    return await _table(sessions, "drivers", "week", _filters(start, end, source, kind))
 
 
 @router.get("/alerts", response_model=ScoreTable, responses=ERRORS)
 async def alerts(
-    request: Request, _: ReadKey, period: Period = "week", start: Start = None, end: End = None,
+    sessions: SessionsDep, _: ReadKey, period: Period = "week", start: Start = None, end: End = None,
     source: Source = None, kind: Kind = None,
 ) -> ScoreTable:
     """Touchpoint scores below their EWMA control limits and topic volumes spiking in the latest period."""
-    return await _table(request, "alerts", period, _filters(start, end, source, kind))
+    return await _table(sessions, "alerts", period, _filters(start, end, source, kind))

@@ -306,7 +306,7 @@ def test_full_queue_answers_503_with_retry_after_at_once_then_serves_the_waiting
         running = pool.submit(classify, 1)  # taken by the model, which now blocks
         assert gated.entered.wait(timeout=30)
         waiting = pool.submit(classify, 3)  # queued behind it: 3 of 4 places
-        batcher = service.app.state.batcher
+        batcher = service.app.state.serving.batcher
         for _ in range(3000):
             if batcher.queue_depth == 3:
                 break

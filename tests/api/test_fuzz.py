@@ -105,9 +105,10 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory, fake_pipeline) -> Iter
     with make_session_factory(engine)() as session:
         key = create_key(session, "fuzz", ["admin"]).plaintext
         feedback_repo.ingest(session, items, default_source="seed")
-    app = create_app(Settings(database_url=url, rate_limit_per_second=1e6, rate_limit_burst=1_000_000))
-    app.state.pipeline = fake_pipeline
-    app.state.engine = engine
+    app = create_app(
+        Settings(database_url=url, rate_limit_per_second=1e6, rate_limit_burst=1_000_000), pipeline=fake_pipeline,
+        engine=engine,
+    )
     try:
         yield app, key
     finally:

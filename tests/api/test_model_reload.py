@@ -81,9 +81,7 @@ def running(tmp_path: Path, registry: ModelRegistry, model_dir: Path, loads: Loa
         keys = {scope: create_key(session, f"test-{scope}", [scope]).plaintext for scope in SCOPES}
     settings = registry_settings(registry.root, model_dir, database_url=url, rate_limit_per_second=10_000.0,
                                  rate_limit_burst=10_000, **overrides)
-    app = create_app(settings)
-    app.state.engine = engine
-    app.state.model_loader = loads
+    app = create_app(settings, engine=engine, model_loader=loads)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Service(client=client, app=app, keys=keys)
 

@@ -126,7 +126,7 @@ def test_queue_full_is_503_with_retry_after(service, monkeypatch: pytest.MonkeyP
     async def full(_records: object) -> None:
         raise QueueFullError("full")
 
-    monkeypatch.setattr(service.app.state.batcher, "submit", full)
+    monkeypatch.setattr(service.app.state.serving.batcher, "submit", full)
     response = service.client.post("/v1/classify", json={"records": RECORDS}, headers=service.auth("classify"))
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"
 
