@@ -1,9 +1,12 @@
 """CX scores from classified feedback: pure tables in, tables out.
 
-An engine turns rows into a count table of sufficient statistics per group
-(:func:`group_counts` with pandas, :func:`~feedback_nlp.scoring.duck.duck_counts` with
-DuckDB, Spark in :mod:`feedback_nlp.spark`); :func:`scores_from_counts` and the functions built on it turn count
-tables into scores, so every engine gives the same numbers. ``docs/scores.md`` has the
+An engine turns rows into a count table of sufficient statistics per group. Every local
+run uses one engine, DuckDB (:mod:`feedback_nlp.scoring.duck`: the mention rule and the
+counts are one SQL definition each), whether it reads a pandas frame (:func:`group_counts`,
+:func:`mentions` and the conveniences delegate to it), Parquet, or the feedback store
+(:func:`~feedback_nlp.scoring.duck.store_counts`); Spark (:mod:`feedback_nlp.spark`) keeps
+the same count contract at scale. :func:`scores_from_counts` and the functions built on it
+turn count tables into scores, so every engine gives the same numbers. ``docs/scores.md`` has the
 formulas and a worked example.
 
 Examples:

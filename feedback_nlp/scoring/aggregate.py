@@ -1,7 +1,7 @@
 """Sufficient statistics per group: the one thing a scoring engine computes.
 
-An engine (pandas here, DuckDB in :mod:`feedback_nlp.scoring.duck`, Spark in :mod:`feedback_nlp.spark.score`) turns
-rows into a **count table**: the group keys, then :data:`COUNT_COLUMNS`, all whole
+An engine (DuckDB in :mod:`feedback_nlp.scoring.duck` for every local run, Spark in
+:mod:`feedback_nlp.spark.score`) turns rows into a **count table**: the group keys, then :data:`COUNT_COLUMNS`, all whole
 numbers. Every score is a pure function of these (:mod:`feedback_nlp.scoring.scores`), so
 engines agree exactly and count tables of separate batches or partitions simply add up
 (:func:`combine_counts`).

@@ -1,12 +1,21 @@
-"""The DuckDB engine: the same count tables as :func:`~feedback_nlp.scoring.aggregate.group_counts`, in SQL.
+"""The local scoring engine: count tables in DuckDB SQL, from frames, Parquet or the feedback store.
 
-DuckDB streams a Parquet file (or an in-memory table) through the query, so memory stays
-bounded however many records there are, and no Python object is made per row. The
-mention logic of :func:`~feedback_nlp.scoring.frame.mentions` (touchpoints from the
-text and its segments, sentiment from the segments about each touchpoint) runs inside
-the query with list functions, and the output goes through
-:func:`~feedback_nlp.scoring.aggregate.canonical_counts`, so the two engines give equal
-tables and every score downstream is computed by the same pandas code.
+Every local count goes through here. The mention rule (:func:`mention_rule_sql`) and the
+count statistics (:func:`group_counts_sql`) are written once, in SQL, and read:
+
+- a pandas records frame (:func:`frame_mentions`, :func:`frame_counts`: what
+  :func:`~feedback_nlp.scoring.frame.mentions`, :func:`~feedback_nlp.scoring.aggregate.group_counts`
+  and the ``*_scores`` conveniences call), or an Arrow table;
+- Parquet files (:func:`duck_counts`), streamed, so memory stays bounded;
+- the feedback store on SQLite or PostgreSQL (:func:`store_counts`). DuckDB's sqlite and
+  postgres scanners are extensions fetched at run time, which an offline machine cannot
+  install, so the stored rows come through SQLAlchemy in Arrow batches
+  (:mod:`feedback_nlp.storage.feedback_batches`), filtered in the database.
+
+The output goes through :func:`~feedback_nlp.scoring.aggregate.canonical_counts`, and every
+score downstream is computed by the same pandas formulas. Spark
+(:mod:`feedback_nlp.spark.score`) writes the same rule in Spark SQL; ``tests/spark`` checks
+the two give equal counts and scores.
 
 The input relation has the records frame's columns in the Arrow layout
 :data:`RECORDS_SCHEMA` (``metadata`` as JSON text; a STRUCT or MAP works as well), as

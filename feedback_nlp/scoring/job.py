@@ -1,7 +1,7 @@
 """The score job: predictions in, the CX team's tables out, incrementally.
 
 read predictions in chunks (database rows after the last run's watermark, or a file)
-  -> count tables per chunk (pandas; bounded memory)        } the only engine-specific step
+  -> count tables per chunk (the local DuckDB engine)       } the only engine-specific step
   -> add to the stored count tables of earlier runs         }
   -> scores, journey matrix, trends, drivers, alerts from the counts (shared formulas)
   -> Parquet + CSV in the output folder, and the same tables in the database

@@ -2,8 +2,8 @@
 
 :func:`scores_from_counts` is the one place where formulas live: it reads a count table
 (:mod:`feedback_nlp.scoring.aggregate`) from any engine. The other functions are
-conveniences over a records frame (:mod:`feedback_nlp.scoring.frame`) with the pandas
-engine; the formulas are written out in ``docs/scores.md``.
+conveniences over a records frame (:mod:`feedback_nlp.scoring.frame`), counted by the
+local DuckDB engine (:mod:`feedback_nlp.scoring.duck`); the formulas are written out in ``docs/scores.md``.
 
 Examples:
     >>> touchpoint_scores(records, period="week")                  # doctest: +SKIP

@@ -6,8 +6,9 @@ sums, which add up exactly in any order); the tables are small, so they are coll
 driver and every score comes from the same pandas functions every engine uses
 (:func:`~feedback_nlp.scoring.scores.scores_from_counts` and the other ``*_from_counts``).
 
-The mention rule of :func:`~feedback_nlp.scoring.frame.mentions` runs in Spark's
-higher-order functions: a record's touchpoints are its own plus its segments'; a touchpoint
+The mention rule (the local engine's :func:`~feedback_nlp.scoring.duck.mention_rule_sql`)
+runs in Spark's higher-order functions, and ``tests/spark/test_spark_engine_parity.py`` holds
+the two to the same counts and scores: a record's touchpoints are its own plus its segments'; a touchpoint
 that segments are about takes the majority label of those segments (ties: the latest
 segment's) and their mean score (summed left to right, as Python does); otherwise the text's.
 
