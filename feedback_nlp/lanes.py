@@ -5,8 +5,8 @@ On a small CPU one forward pass does not keep two cores busy: PyTorch's intra-op
 wait on each other between the many small matrix products of a short-text batch, and
 spaCy segmentation and the heads run on one core only. Two lanes, each with its own encoder
 copy running on one thread, keep both cores busy instead, and one lane's segmentation
-overlaps the other's encoder pass. In calls of 256 tweets on 2 cores: 1.18x with every encoder
-pass nested (AMD EPYC), 1.04x since dense passes run padded (Intel Xeon); docs/performance.md.
+overlaps the other's encoder pass. How much that gains depends on the CPU and on how the
+encoder's passes run (docs/performance.md, "The fast path and lanes").
 
 The pipeline itself knows nothing of lanes: it composes text preparation, the encoder and the
 heads. The loader (:func:`feedback_nlp.storage.loading.load_pipeline`) wraps it in a

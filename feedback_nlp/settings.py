@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         default="auto",
         description="How the encoder runs: 'torch' (PyTorch, honours PRECISION and QUANTIZE), 'onnx' "
         "(ONNX Runtime, float32) or 'onnx-int8' (ONNX Runtime, dynamic int8 weights: fastest, but "
-        "0.8 points lower sentiment macro-F1 on the gold set). 'auto' takes the fastest of those with "
+        "a lower sentiment macro-F1 on the gold set). 'auto' takes the fastest of those with "
         "unchanged gold metrics: torch where it runs bfloat16 (PRECISION bfloat16, or auto on a CPU "
         "with AVX-512 BF16 or AMX) or QUANTIZE is on, onnx elsewhere. The ONNX model is built locally "
         "from the verified weights on first use and cached under CACHE_DIR/onnx; see docs/performance.md.",
@@ -99,21 +99,20 @@ class Settings(BaseSettings):
     )
     precision: Literal["auto", "float32", "bfloat16"] = Field(
         default="auto",
-        description="Encoder matrix products in float32 or bfloat16 (autocast: 1.7x faster on CPUs "
-        "with AVX-512 BF16 or AMX, slower elsewhere); auto picks bfloat16 where the CPU has it.",
+        description="Encoder matrix products in float32 or bfloat16 (autocast: faster on CPUs "
+        "with AVX-512 BF16 or AMX, slower elsewhere; docs/performance.md); auto picks bfloat16 where the CPU has it.",
     )
     encoder_fast_path: bool = Field(
         default=True,
         description="Run the torch backend's inference on PyTorch's fused transformer layers, with "
-        "ragged passes packed so that padding costs nothing (same vectors in float32; on tweets "
-        "1.2-1.9x the Hugging Face forward's speed, from large calls to single records; "
-        "docs/performance.md). "
+        "ragged passes packed so that padding costs nothing (same vectors in float32, faster from "
+        "large calls to single records; docs/performance.md). "
         "False keeps the Hugging Face model's own forward pass.",
     )
     lanes: int = Field(
         default=0, ge=0, le=64,
         description="Single-threaded pipeline copies that share a large predict call (from 128 "
-        "records; docs/performance.md); each costs about 140 MB. 0: one per encoder thread (NUM_THREADS, "
+        "records; docs/performance.md); each holds its own encoder copy in memory. 0: one per encoder thread (NUM_THREADS, "
         "else the usable cores), at most 4, for the torch backend; 1 for ONNX Runtime.",
     )
 

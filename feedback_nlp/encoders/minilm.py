@@ -117,8 +117,8 @@ class SentenceEncoder:
         # state that every call rewrites, so two threads encoding at once can corrupt each
         # other's batch (seen as a "Unable to create tensor" ValueError, i.e. a 500 in the
         # service with batching off). Calls from several threads therefore run one at a time.
-        # That cost the unbatched service path about a quarter of its throughput (47 -> 36
-        # requests/s, docs/service.md); the micro-batched default runs the model on one thread.
+        # That costs the unbatched service path throughput (docs/service.md); the micro-batched
+        # default runs the model on one thread.
         self._lock = threading.RLock()
         logger.info("Loading encoder from %s", resolved)
         # Loading is fast; the library's own progress bar is noise on a user's terminal.
@@ -158,8 +158,8 @@ class SentenceEncoder:
     def use_fast_path(self, enabled: bool = True) -> None:
         """Run inference on PyTorch's fused transformer layers (:mod:`feedback_nlp.encoders.fastpath`).
 
-        Same vectors as the Hugging Face model in float32; on tweets 1.2-1.9x as fast, from
-        large calls to single records (docs/performance.md). The fast path copies the weights when first used: call
+        Same vectors as the Hugging Face model in float32, and faster from large calls to single
+        records (docs/performance.md). The fast path copies the weights when first used: call
         this after fine-tuned layers are loaded, and :meth:`weights_changed` if they change
         later. A quantised encoder keeps the Hugging Face path.
         """

@@ -149,7 +149,7 @@ def export_onnx(source: ExportSource, target: Path, *, variant: Variant = "float
         apply_layer_weights(encoder, load_file(str(source.layers_file)))
     transformer = encoder.model[0].auto_model
     # Eager attention traces to the MatMul/Softmax pattern ONNX Runtime fuses into one
-    # Attention node; the SDPA kernel traces to a graph it cannot fuse (2x slower).
+    # Attention node; the SDPA kernel traces to a graph it cannot fuse (slower: docs/performance.md).
     transformer.set_attn_implementation("eager")
     module = _pooled_encoder(transformer).eval()
     example = encoder.model.tokenizer(
@@ -381,8 +381,7 @@ class OnnxEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         # Idle worker threads sleep instead of spinning between passes: on a small shared machine
-        # the spinning stole the cores from tokenisation and from other processes (measured 1.5x
-        # slower under load; docs/performance.md).
+        # the spinning stole the cores from tokenisation and from other processes (docs/performance.md).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session: onnxruntime.InferenceSession = ort.InferenceSession(
             str(self.model_path), options, providers=["CPUExecutionProvider"]

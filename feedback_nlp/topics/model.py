@@ -77,20 +77,16 @@ class TopicConfig:
         seed_min_similarity: with a value, texts at least this close (cosine, corpus mean
             removed) to a seed name join that seed topic before clustering (BERTopic's zero-shot
             topics). Off by default: on BANKING77 it merged distinct intents into coarse seed
-            topics (NMI 0.748 at 0.55 against 0.782 off, 2,000 texts); names come from
-            ``seed_name_similarity`` instead.
+            topics (docs/topics.md); names come from ``seed_name_similarity`` instead.
         seed_name_similarity: a discovered topic whose centroid is at least this close to a
             seed name takes that name (each seed names one topic, the closest), so common topics
             keep the same human name from fit to fit.
         max_outlier_share: at most this share of texts stays unassigned after outlier reduction.
         max_topic_share: at fit, no cluster may hold more than this share of the corpus (HDBSCAN's
             ``max_cluster_size``; never below twice ``min_topic_size``; ``None``: no cap). Without
-            it, on 2,085 CFPB complaint narratives 2 of 5 UMAP seeds collapsed the corpus into 8
-            giant topics (NMI 0.075 against 0.230-0.237 for the other three); with 0.4 all five
-            found 23-27 topics (NMI 0.230-0.241), and the three good fits did not change
-            (docs/topics.md). 0.2 also stopped the collapse but gave finer topics and a lower NMI
-            (0.203-0.210). Updates do not
-            cap: a batch may bring one new theme.
+            it, some UMAP seeds collapsed long complaint narratives into a few giant topics; the
+            cap stopped that without changing the good fits, and a tighter one gave finer topics
+            and a lower NMI (docs/topics.md). Updates do not cap: a batch may bring one new theme.
         merge_similarity: in updates, a new cluster whose centroid is at least this close to an
             existing topic joins it (``BERTopic.merge_models``' ``min_similarity``).
         n_neighbors, n_components: UMAP's neighbourhood and output size.
