@@ -125,7 +125,8 @@ def main() -> None:
     md += md_table(["path", "wall s", "CPU s"], [[name, r["wall_s"], r["cpu_s"]] for name, r in rows])
     md += ["", f"CPU: {result['machine']['cpu_model']}; load average {result['load_average_start']} at the start, "
            f"{result['load_average_end']} at the end (2 cores shared with other work). Score tables of both paths "
-           f"equal: {result.get('equal_tables')}; equal to the old code's: {result.get('equal_to_old_code')}."]
+           f"equal: {result.get('equal_tables')}; equal to the old code's: {result.get('equal_to_old_code')}.",
+           "", "Compare CPU seconds across runs: wall time on the shared cores follows the load average."]
     json_path, md_path = write_results("score_store", args.out_dir, result, md)
     print(json.dumps({"wrote": [str(json_path), str(md_path)]}))
 

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,10 @@ def test_installed_wheel_classifies_a_line_outside_the_checkout(tmp_path: Path) 
                   "-q", "-w", str(dist)])
     assert built.returncode == 0, built.stderr[-2000:]
     [wheel] = dist.glob("feedback_nlp-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    templates = {"feedback_nlp/train/templates/model_card.md.j2", "feedback_nlp/reports/templates/topic_report.html"}
+    assert templates <= names, f"the wheel lacks {sorted(templates - names)}: check [tool.setuptools.package-data]"
 
     venv = tmp_path / "venv"
     assert _run([sys.executable, "-m", "venv", "--without-pip", str(venv)]).returncode == 0

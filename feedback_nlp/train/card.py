@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
+
+import jinja2
+
+#: The card's text, in ``feedback_nlp/train/templates/`` (package data).
+CARD_TEMPLATE = "model_card.md.j2"
 
 #: Dataset licences, as recorded in shared/data/*/SOURCE.txt.
 LICENCES = {
@@ -32,145 +38,50 @@ def _pct(value: float) -> str:
     return f"{value:.3f}"
 
 
-def _per_label_table(report: dict[str, Any]) -> list[str]:
-    lines = ["| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
-    for label, row in report["per_label"].items():
-        lines.append(
-            f"| {label} | {_pct(row['precision'])} | {_pct(row['recall'])} | {_pct(row['f1'])} | {row['support']} |"
-        )
-    return lines
+@functools.cache
+def _template() -> jinja2.Template:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("feedback_nlp.train", "templates"),
+        autoescape=False,  # Markdown: the card shows names and licences as written
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["pct"] = _pct
+    return environment.get_template(CARD_TEMPLATE)
 
 
 def render_card(manifest: dict[str, Any]) -> str:
-    """Render the model card for a bundle manifest."""
+    """Render the model card (a bundle's README.md) for a bundle manifest.
+
+    The text is ``templates/model_card.md.j2``; sections whose figures the manifest lacks (gold
+    results, baselines, speed, held-out scores) are left out.
+    """
     metrics = manifest.get("metrics", {})
-    gold = metrics.get("gold")
-    held = metrics.get("held_out", {})
-    enc = manifest["encoder"]
-    lines = [
-        f"# Model card: {manifest['name']}:{manifest['version']}",
-        "",
-        "Classifies customer-experience feedback by sentiment (negative/neutral/positive with a score),",
-        f"journey stage ({len(manifest['labels']['journey_stage'])} labels) and touchpoints "
-        f"({len(manifest['labels']['touchpoints'])} labels, multi-label), per text and per segment.",
-        "",
-        "## Model",
-        f"- Encoder: all-MiniLM-L6-v2 (`{enc['location']}`, weights sha256 `{enc['sha256']}`),",
-        f"  top {enc['fine_tuned_layers']} layer(s) fine-tuned on all three tasks (shipped as float16 deltas"
-        + (f"; started from `{enc['layers_from']}`" if enc.get("layers_from") else "") + "),",
-        f"  {enc['max_seq_length']} tokens per text or segment.",
-        "- Heads: multinomial logistic regression (sentiment, journey stage) with temperature calibration;",
-        "  one-vs-rest logistic regression over the embedding plus keyword hits (touchpoints), with",
-        "  per-label thresholds tuned on held-out data.",
-        f"- Taxonomy: {manifest['taxonomy']['name']} v{manifest['taxonomy']['version']} "
-        f"(fingerprint `{manifest['taxonomy']['fingerprint']}`).",
-        "",
-        "## Training data",
-        "The annotated CX corpus (`annotations/cx_corpus.jsonl`: texts of 12 shared sources labelled",
-        "by the team's annotators against the guide, when the config uses it) is the core; the new sets' own labels",
-        "(complaint flags, star ratings, survey sentiment) add sentiment; older sources' native labels",
-        "were mapped onto the taxonomy with the reviewed tables in `feedback_nlp/train/mappings/`,",
-        "channel touchpoints there from keyword weak supervision. Texts of the gold set were removed",
-        "before training.",
-        "",
-        "| dataset | rows | gold texts removed | used | licence |",
-        "|---|---|---|---|---|",
+    data = manifest.get("data", {})
+    data_rows = [
+        {
+            "source": source,
+            "rows": info.get("rows", "-"),
+            "gold_removed": info.get("gold_removed", "-"),
+            "used": info.get("used", "-"),
+            "licence": LICENCES.get(source.split(" ")[0], "see SOURCE.txt"),
+        }
+        for source, info in data.items()
     ]
-    for source, info in manifest.get("data", {}).items():
-        dataset = source.split(" ")[0]
-        lines.append(
-            f"| {source} | {info.get('rows', '-')} | {info.get('gold_removed', '-')} | {info.get('used', '-')} | "
-            f"{LICENCES.get(dataset, 'see SOURCE.txt')} |"
-        )
-    if any(source.split(" ")[0] in RESTRICTED for source in manifest.get("data", {})):
-        lines += [
-            "",
-            "Some sources above carry no licence or a non-commercial one (see their `SOURCE.txt`): check",
-            "them before using this model commercially, or retrain without them (`data.native_sources`,",
-            "and the corpus rows of those sources through `data.exclude_sources`).",
-        ]
-    if gold:
-        h = gold["headline"]
-        lines += [
-            "",
-            "## Results on the gold set (`shared/data/gold/dev.jsonl`)",
-            "",
-            "| task | metric | value |",
-            "|---|---|---|",
-            f"| sentiment | macro-F1 | {_pct(h['sentiment_macro_f1'])} |",
-            f"| sentiment | accuracy | {_pct(h['sentiment_accuracy'])} |",
-            f"| journey stage | macro-F1 | {_pct(h['journey_stage_macro_f1'])} |",
-            f"| journey stage | accuracy | {_pct(h['journey_stage_accuracy'])} |",
-            f"| touchpoints | micro-F1 | {_pct(h['touchpoints_micro_f1'])} |",
-            f"| touchpoints | macro-F1 | {_pct(h['touchpoints_macro_f1'])} |",
-            "",
-            "The gold set is used for model selection, so these figures are optimistic for new sources;",
-            "see `docs/results.md` for leave-one-source-out figures.",
-            "",
-            "### By source",
-            "",
-            "| source | sentiment macro-F1 | stage macro-F1 | touchpoints micro-F1 |",
-            "|---|---|---|---|",
-        ]
-        for source, row in gold["by_source"].items():
-            lines.append(
-                f"| {source} | {_pct(row['sentiment_macro_f1'])} | {_pct(row['journey_stage_macro_f1'])} | "
-                f"{_pct(row['touchpoints_micro_f1'])} |"
-            )
-        for task in ("sentiment", "journey_stage", "touchpoints"):
-            lines += ["", f"### {task.replace('_', ' ')} per label", "", *_per_label_table(gold[task])]
-    baselines = manifest.get("baselines")
-    if baselines:
-        lines += [
-            "",
-            "## Against simple baselines on the same gold set",
-            "",
-            f"Measured by `benchmarks/baselines.py` ({baselines.get('measured', 'date not recorded')}).",
-            "",
-            "| system | task | metric | value |",
-            "|---|---|---|---|",
-        ]
-        for row in baselines.get("rows", []):
-            lines.append(f"| {row['baseline']} | {row['task']} | {row['metric']} | {_pct(row['value'])} |")
-    speed = manifest.get("speed")
-    if speed:
-        lines += [
-            "",
-            "## Speed and memory",
-            "",
-            f"Measured by `benchmarks/classify_speed.py` ({speed.get('measured', 'date not recorded')}), all heads and segments.",
-            "",
-            "| measure | value |",
-            "|---|---|",
-            *[f"| {row['measure']} | {row['value']} |" for row in speed.get("rows", [])],
-        ]
-    if held.get("by_source"):
-        lines += [
-            "",
-            "## Held-out split of the training sets (sentiment)",
-            "",
-            "| source | n | macro-F1 | accuracy | macro-recall |",
-            "|---|---|---|---|---|",
-        ]
-        for source, row in held["by_source"].items():
-            lines.append(
-                f"| {source} | {row['n']} | {_pct(row['macro_f1'])} | {_pct(row['accuracy'])} | {_pct(row['macro_recall'])} |"
-            )
-    lines += [
-        "",
-        "## Caveats",
-        "- Trained on English text from banking, e-commerce clothing, restaurants, hotels, consumer finance",
-        "  and general tweets; other industries and languages are out of domain.",
-        "- Journey stage and touchpoints are learned from mapped intents and keyword rules, not from",
-        "  hand labels; rare stages (awareness, retention) and touchpoints (chat, email, social_media) are weakest.",
-        "- Bitext texts are machine-generated; CFPB narratives mask personal data as XXXX.",
-        "",
-        "## Library versions",
-        "",
-        *[f"- {name}: {version}" for name, version in manifest.get("packages", {}).items()],
-        "",
-    ]
-    return "\n".join(lines)
+    return _template().render(
+        manifest=manifest,
+        encoder=manifest["encoder"],
+        layers_from=manifest["encoder"].get("layers_from"),
+        data_rows=data_rows,
+        restricted=any(source.split(" ")[0] in RESTRICTED for source in data),
+        gold=metrics.get("gold"),
+        held_out_by_source=metrics.get("held_out", {}).get("by_source"),
+        baselines=manifest.get("baselines"),
+        speed=manifest.get("speed"),
+        packages=manifest.get("packages", {}),
+    )
 
 
 def speed_rows(report: dict[str, Any]) -> dict[str, Any]:
@@ -205,12 +116,9 @@ def refresh_card(
 
     Only the card and the manifest change; every other file's hash is checked first.
     """
-    import hashlib
-    import json
+    from feedback_nlp.storage.artifacts import BundleManifest, sha256_text
 
-    from feedback_nlp.storage.bundle import MANIFEST, read_manifest
-
-    manifest = read_manifest(folder)
+    manifest = BundleManifest.read(folder).to_json()
     if baselines is not None:
         manifest["baselines"] = baselines
     if gold is not None:
@@ -219,5 +127,5 @@ def refresh_card(
         manifest["speed"] = speed_rows(speed)
     card = render_card(manifest)
     (folder / "README.md").write_text(card, encoding="utf-8")
-    manifest["files"]["README.md"] = hashlib.sha256(card.encode("utf-8")).hexdigest()
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    manifest["files"]["README.md"] = sha256_text(card)
+    BundleManifest.parse(manifest).write(folder)
