@@ -7,7 +7,6 @@ checks the hash, so a changed or missing text is reported, never silently mislab
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from feedback_nlp.corpus.sources import read_source
 from feedback_nlp.errors import DataError
+from feedback_nlp.storage.artifacts import sha256_text
 
 #: Where the corpus labels live in the project.
 ANNOTATIONS_DIR = Path(__file__).resolve().parents[2] / "annotations"
@@ -28,7 +28,7 @@ Intent = Literal["complaint", "question", "request", "praise", "suggestion", "ot
 
 def text_sha256(text: str) -> str:
     """The key's text hash: sha256 of the text as the annotators read it (UTF-8)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return sha256_text(text)
 
 
 class Annotation(BaseModel):

@@ -25,7 +25,6 @@ without PyTorch.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -41,7 +40,7 @@ import numpy as np
 
 from feedback_nlp.encoders.minilm import WEIGHTS_FILE, length_buckets, resolve_encoder_path
 from feedback_nlp.errors import EncoderError
-from feedback_nlp.storage.artifacts import atomic_dir, make_staging, sha256_file
+from feedback_nlp.storage.artifacts import atomic_dir, make_staging, sha256_file, sha256_text
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -98,7 +97,7 @@ def cache_key(base_sha256: str, layers_sha256: str | None, variant: Variant) -> 
         # The optimiser and the quantiser ship inside onnxruntime: a new version may fuse differently.
         "onnxruntime": onnxruntime.__version__,
     }
-    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+    return sha256_text(json.dumps(material, sort_keys=True))
 
 
 @dataclass(frozen=True)

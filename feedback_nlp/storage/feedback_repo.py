@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import logging
 import math
@@ -37,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from feedback_nlp.errors import ConflictError, InputError
+from feedback_nlp.storage.artifacts import sha256_text
 from feedback_nlp.storage.db import IMMEDIATE, writer_lock
 from feedback_nlp.storage.models import KEY_MAX_LENGTH, Feedback, FeedbackTouchpoint
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Prediction
@@ -309,7 +309,7 @@ def _prepare(index: int, item: IngestItem, default_source: str, received_at: dat
         "kind": record.kind.value,
         # PostgreSQL text cannot hold NUL; U+FFFD keeps every segment offset in place.
         "text": redacted.replace("\x00", "\ufffd"),
-        "text_sha256": hashlib.sha256(redacted.encode("utf-8", "surrogatepass")).hexdigest(),
+        "text_sha256": sha256_text(redacted),
         "created_at": _utc(record.created_at, f"{where}: 'created_at'"),
         "received_at": received_at,
         "channel": record.channel.replace("\x00", "\ufffd") if record.channel is not None else None,

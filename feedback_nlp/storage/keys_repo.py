@@ -18,7 +18,6 @@ Examples:
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import re
@@ -32,6 +31,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from feedback_nlp.errors import InputError
+from feedback_nlp.storage.artifacts import sha256_text
 from feedback_nlp.storage.db import IMMEDIATE, writer_lock
 from feedback_nlp.storage.models import ApiKey
 
@@ -94,7 +94,7 @@ class CreatedKey:
 
 def hash_key(plaintext: str) -> str:
     """The SHA-256 hex digest stored for a key."""
-    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+    return sha256_text(plaintext)
 
 
 def parse_scopes(scopes: str | Iterable[str]) -> tuple[str, ...]:

@@ -8,7 +8,6 @@ encoder, whichever command asks first.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from feedback_nlp.storage.artifacts import sha256_text
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
@@ -32,12 +33,12 @@ def encoder_fingerprint(manifest: dict[str, Any]) -> str:
         str(encoder.get("max_seq_length")),
         str(files.get("encoder_layers.safetensors", "no-fine-tuned-layers")),
     ]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return sha256_text("|".join(parts))
 
 
 def text_key(text: str) -> str:
     """The cache key of one (normalised) text."""
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256_text(text)
 
 
 class EmbeddingCache:
