@@ -132,14 +132,10 @@ def export(
 def _labelled_texts(path: Path | None) -> set[str]:
     if path is None:
         return set()
-    import pandas as pd
-
     from feedback_nlp.errors import InputError
+    from feedback_nlp.storage.artifacts import read_table
 
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"Cannot read the labelled file {path}: {exc}") from exc
+    frame = read_table(path, what="Labelled file")
     if "text" not in frame.columns:
         raise InputError(f"{path} has no 'text' column (columns: {list(frame.columns)}); give the CSV "
                          "`feedback-nlp label import` wrote.")
