@@ -437,22 +437,24 @@ def frame_counts(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
                               **{c: pd.Series(dtype="int64") for c in COUNT_COLUMNS}})  # fmt: skip
         return canonical_counts(empty, keys)
     with duckdb.connect() as con:
-        con.register("_frame", _arrow_keys(data))
+        con.register("_frame", _arrow_keys(data, keys))
         table = con.execute(group_counts_sql("SELECT * FROM _frame", [f"_k{i}" for i in range(len(keys))])).df()
     table = table.rename(columns={f"_k{i}": key for i, key in enumerate(keys)})
     return canonical_counts(table[table["n"] > 0], keys)
 
 
-def _arrow_keys(data: pd.DataFrame) -> pa.Table:
-    """``data`` as Arrow; a key column of mixed Python types is grouped by its values' text."""
+def _arrow_keys(data: pd.DataFrame, keys: Sequence[str]) -> pa.Table:
+    """``data`` (keys renamed ``_k0``, ``_k1``...) as Arrow; a key column must hold one type of value."""
     columns = {}
     for name in data.columns:
         try:
             columns[name] = pa.array(data[name], from_pandas=True)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            if not name.startswith("_k"):
-                raise
-            columns[name] = pa.array([None if pd.isna(v) else str(v) for v in data[name]], type=pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+            shown = keys[int(name[2:])] if name.startswith("_k") else name
+            raise InputError(
+                f"cannot count by column {shown!r}: its values are not of one type ({exc}). Convert the "
+                "column to one type first, e.g. frame[column].astype(str)"
+            ) from None
     return pa.Table.from_pydict(columns)
 
 

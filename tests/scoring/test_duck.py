@@ -139,3 +139,12 @@ def test_duck_counts_checks_its_keys(records: pd.DataFrame) -> None:
         duck_counts(records, ["period"])
     with pytest.raises(InputError, match="level='touchpoint'"):
         duck_counts(records, ["touchpoint"])
+
+
+def test_group_counts_refuses_a_key_of_mixed_types() -> None:
+    flat = pd.DataFrame({"team": [1, "1", None], "sentiment_label": ["positive"] * 3, "sentiment_score": [0.5] * 3,
+                         "nps": [np.nan] * 3, "rating": [np.nan] * 3})  # fmt: skip
+    with pytest.raises(InputError, match="cannot count by column 'team'.*one type"):
+        group_counts(flat, ["team"])
+    flat["team"] = flat["team"].map(lambda v: None if v is None else str(v))
+    assert group_counts(flat, ["team"])["n"].tolist() == [2, 1]  # "1" twice, then None
