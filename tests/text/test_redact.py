@@ -338,13 +338,48 @@ def test_redact_runs_on_adversarial_shapes(text: str) -> None:
     ],
 )
 def test_redact_replaces_international_and_regional_formats(phone: str) -> None:
-    assert redact(f"Call me on {phone} tomorrow") == "Call me on [PHONE] tomorrow"
+    # No label before the number ("call me on" alone would catch any 7-15 digits).
+    assert redact(f"They gave {phone} yesterday") == "They gave [PHONE] yesterday"
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "+1 (555) 123-4567",
+        "(555) 123-4567",
+        "555-123-4567",
+        "555.123.4567",
+        "1-800-555-0199",
+        "+44 20 7946 0958",
+        "+44 (0)20 7946 0958",
+        "+447700900123",
+        "0044 20 7946 0958",
+        "07700 900123",
+        "07700 900 123",
+        "07700900123",
+        "020 7946 0958",
+        "0161-496-0000",
+        "+33 6 12 34 56 78",
+        "06 12 34 56 78",
+        "+49 30 1234567",
+    ],
+)
+def test_redact_replaces_phone_numbers_without_a_label(phone: str) -> None:
+    # The formats of test_redact_replaces_phone_numbers, found by phonenumbers alone.
+    assert redact(f"They gave {phone} yesterday") == "They gave [PHONE] yesterday"
+
+
+@pytest.mark.parametrize("phone", ["02 9876 5432", "(02) 9876 5432", "03-1234-5678", "0 800 123 456"])
+def test_redact_replaces_other_trunk_0_national_numbers(phone: str) -> None:
+    # Before, only the UK and French groupings were known; these read as possible numbers
+    # (10 digits after a trunk 0) and are redacted now: a number written like this is a phone.
+    assert redact(f"They gave {phone} yesterday") == "They gave [PHONE] yesterday"
 
 
 @pytest.mark.parametrize("phone", ["555-123-4567 ext. 89", "+1 555 123 4567 x 12", "+44 20 7946 0958 ext 7"])
 def test_redact_includes_the_extension(phone: str) -> None:
     # Before, the extension stayed behind ("[PHONE] ext. 89"): it belongs to the number.
-    assert redact(f"Call me on {phone} tomorrow") == "Call me on [PHONE] tomorrow"
+    assert redact(f"They gave {phone} yesterday") == "They gave [PHONE] yesterday"
 
 
 def test_redact_replaces_a_country_code_number_after_a_slash() -> None:
