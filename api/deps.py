@@ -57,10 +57,8 @@ def get_batcher(serving: Annotated[ServingState, Depends(get_serving_state)]) ->
 
 
 def get_model_switcher(request: Request) -> ModelSwitcher:
-    """Loads and switches the served model; 503 before start-up made one."""
-    switcher: ModelSwitcher | None = getattr(request.app.state, "models", None)
-    if switcher is None:
-        raise _starting("The service is starting or stopping.")
+    """Loads and switches the served model into the serving state."""
+    switcher: ModelSwitcher = request.app.state.models
     return switcher
 
 

@@ -38,7 +38,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the model and open the database once; start the micro-batcher."""
     state, settings = app.state, app.state.settings
     serving: ServingState = state.serving
-    state.models = ModelSwitcher(settings, serving, loader=state.model_loader)
     if serving.current is None:
         await state.models.load_initial()  # the registry's promoted model, else model_dir
     if state.engine is None:
@@ -136,8 +135,8 @@ def create_app(
         model_loader: loads a bundle's pipeline at start-up and on a model switch (tests pass
             one with a fake encoder); default ``load_pipeline``.
 
-    The objects routes use live on ``app.state`` (``serving``, ``settings``, ``metrics``,
-    ``limiter``, ``key_cache``; ``models``, ``engine`` and ``sessions`` from start-up) and reach
+    The objects routes use live on ``app.state`` (``serving``, ``models``, ``settings``,
+    ``metrics``, ``limiter``, ``key_cache``; ``engine`` and ``sessions`` from start-up) and reach
     routes only through the dependencies in ``api.deps``.
     """
     settings = settings or get_settings()
@@ -156,7 +155,7 @@ def create_app(
     app.state.serving = ServingState()
     if pipeline is not None:
         app.state.serving.adopt(pipeline)
-    app.state.model_loader = model_loader
+    app.state.models = ModelSwitcher(settings, app.state.serving, loader=model_loader)
     app.state.engine = engine
     app.state.metrics = create_metrics()
     app.state.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
