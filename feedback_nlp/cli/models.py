@@ -107,22 +107,22 @@ def show(
     """One version: its registration, manifest summary, cached gold evaluations and promotions."""
     from feedback_nlp.model_registry import GUARDED_METRICS, Evaluator, PromotionLog
     from feedback_nlp.model_registry.evaluation import ordered_metrics
-    from feedback_nlp.storage.bundle import read_manifest
+    from feedback_nlp.storage.artifacts import BundleManifest
 
     registry = _registry(registry_dir)
     settings = get_settings()
     entry = registry.resolve(ref)
-    manifest = read_manifest(entry.bundle)
+    manifest = BundleManifest.read(entry.bundle)
     history = [r for r in PromotionLog(registry.promotions_file).records() if r.get("model") == entry.ref]
     evaluations = Evaluator(registry, settings).cached_for(entry.bundle)
     info: dict[str, Any] = {
         **entry.to_json(),
         "ref": entry.ref,
         "live": _live_ref(registry, settings) == entry.ref,
-        "taxonomy": manifest.get("taxonomy"),
-        "encoder": manifest.get("encoder"),
-        "created_at": manifest.get("created_at"),
-        "training_gold_metrics": (manifest.get("metrics") or {}).get("gold", {}).get("headline"),
+        "taxonomy": manifest.taxonomy.model_dump(mode="json", exclude_unset=True),
+        "encoder": manifest.encoder.model_dump(mode="json", exclude_unset=True),
+        "created_at": manifest.created_at,
+        "training_gold_metrics": manifest.metrics.get("gold", {}).get("headline"),
         "evaluations": evaluations,
         "promotions": history,
     }
@@ -153,7 +153,7 @@ def _target(text: str, registry, settings: Settings) -> tuple[str, Path]:  # noq
     """A bundle to evaluate: ``live``, a bundle folder, or a registry reference."""
     from feedback_nlp.errors import BundleError
     from feedback_nlp.model_registry import live_model
-    from feedback_nlp.storage.bundle import read_manifest
+    from feedback_nlp.storage.artifacts import BundleManifest
 
     if text == "live":
         live = live_model(registry, settings)
@@ -164,8 +164,7 @@ def _target(text: str, registry, settings: Settings) -> tuple[str, Path]:  # noq
         return live.ref, live.bundle
     path = Path(text)
     if path.is_dir():
-        manifest = read_manifest(path)
-        return f"{manifest.get('name')}:{manifest.get('version')} ({path})", path
+        return f"{BundleManifest.read(path).ref} ({path})", path
     entry = registry.resolve(text)
     return entry.ref, entry.bundle
 

@@ -114,9 +114,9 @@ def predict(
 @reports_errors
 def show(classifier: Annotated[Path, typer.Argument(help="Classifier folder.")]) -> None:
     """Print a classifier's manifest summary: labels, method, examples per label."""
-    from feedback_nlp.storage.bundle import read_manifest
+    from feedback_nlp.custom.classifier import ClassifierManifest
 
-    manifest = read_manifest(classifier)
+    manifest = ClassifierManifest.read(classifier).to_json()
     keys = ("name", "version", "method", "labels", "examples", "temperature", "taxonomy", "encoder")
     json.dump({k: manifest.get(k) for k in keys}, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -181,3 +181,21 @@ def test_save_replaces_an_existing_classifier(encoder: FakeEncoder, tmp_path: Pa
     assert load_custom_classifier(folder, encoder=encoder).method == FEW_SHOT
     assert not any(p.name.startswith(".clf") for p in tmp_path.iterdir())
     shutil.rmtree(folder)
+
+
+def test_saved_manifest_is_typed_and_a_bundle_loader_refuses_the_folder(encoder: FakeEncoder, tmp_path: Path) -> None:
+    from feedback_nlp.custom.classifier import ClassifierManifest
+    from feedback_nlp.storage.artifacts import BundleManifest
+
+    classifier = fit_custom_taxonomy(SPEC, EXAMPLES, encoder=encoder)
+    assert classifier.version == "shop:unsaved"
+    folder = classifier.save(tmp_path / "clf")
+    manifest = ClassifierManifest.read(folder)
+    assert classifier.manifest == manifest and classifier.version == f"shop:{manifest.version}"
+    assert manifest.labels == SPEC.label_names and manifest.method == FEW_SHOT
+    assert manifest.taxonomy.fingerprint == SPEC.fingerprint
+    assert set(manifest.files) == {"head.safetensors", "taxonomy.yaml"}
+    raw = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest.to_json() == raw  # nothing added or lost on the way back
+    with pytest.raises(BundleError, match="'custom-classifier' folder, not a model bundle"):
+        BundleManifest.read(folder)
