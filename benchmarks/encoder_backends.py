@@ -71,6 +71,7 @@ class Backend:
         from feedback_nlp.encoders.onnx_backend import cache_key, verify_cached
         from feedback_nlp.settings import MINILM_SHA256, Settings
         from feedback_nlp.lanes import ParallelPredictor, auto_lanes
+        from feedback_nlp.storage.artifacts import BundleManifest
         from feedback_nlp.storage.model import load_bundle
 
         def load_bundle_on_lanes(model: Path, settings: Settings) -> ParallelPredictor:
@@ -84,10 +85,10 @@ class Backend:
         info: dict[str, Any] = {}
         cached = None
         if backend != "torch":
-            manifest = json.loads((model / "manifest.json").read_text(encoding="utf-8"))
+            manifest = BundleManifest.read(model, verify=False)  # the loader checks the hashes
             key = cache_key(
                 settings.encoder_sha256 or MINILM_SHA256,
-                manifest["files"].get("encoder_layers.safetensors"),
+                manifest.files.get("encoder_layers.safetensors"),
                 "int8" if backend == "onnx-int8" else "float32",
             )
             cached = verify_cached(settings.cache_dir.expanduser() / "onnx" / key, key) is None
