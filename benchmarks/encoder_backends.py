@@ -28,7 +28,6 @@ is the one recommended. Results go to ``docs/benchmarks/encoder_backends.{json,m
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
