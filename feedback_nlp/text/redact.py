@@ -34,9 +34,10 @@ The libraries hold the knowledge that changes (country codes and number lengths,
 registry); the patterns here only find candidates. Every pattern is a precompiled regex whose
 quantifiers are bounded or unambiguous, so the time is linear in the input length (no
 catastrophic backtracking on megabyte-long words). ``phonenumbers`` is only handed runs of
-digit groups holding at least seven digits, which most texts lack; its matcher costs far more
-per character than a regex, so texts that are long runs of digits (pasted tables, junk) are
-the slowest to redact (``docs/benchmarks/redact_speed.md``).
+digit groups holding at least seven digits and a shape this module would accept (a ``+``, a
+group starting with 0, or 3-3-4 groups), which most texts lack; its matcher costs far more per
+character than a regex, so long junk of such runs is the slowest input to redact
+(``docs/benchmarks/redact_speed.md``).
 
 Examples:
     >>> redact("Mail jane.doe@example.com or call +44 20 7946 0958")
@@ -315,6 +316,10 @@ def _is_ipv6(candidate: str) -> bool:
 _PHONE_RUN = re.compile(rf"(?:\+[ \u00a0]?|\()?\d(?:[()]?{_PHONE_SEP}{{0,3}}[()]?\d)*\)?")
 # No phone number has a group of more than 15 digits: a run is cut at such groups.
 _PHONE_TOO_LONG_GROUP = re.compile(r"\d{16,}")
+# What any number _is_phone_in_context accepts has: a "+", a group starting with 0 (trunk or
+# 00), or North American 3-3-4 groups. Runs without any (card groups, dotted version or
+# amount strings) never reach the matcher, the costly part.
+_PHONE_WORTH_MATCHING = re.compile(r"\+|(?<!\d)0|(?<!\d)\d{3}\D{1,4}\d{3}\D{1,4}\d{4}(?!\d)")
 # An extension written after the number ("ext. 12", "x12") is part of it.
 _PHONE_EXTENSION_REACH = 16
 _PHONE_EXTENSION_START = re.compile(rf"[^\d()+.{_SPACE_CHARS}{_DASH_CHARS}]")
@@ -351,7 +356,7 @@ _PHONE_HINT = re.compile("phone|tel|mobile|cell|fax|whats|call me|text me|reach 
 def _phones(text: str) -> Iterator[PiiSpan]:
     for run in _PHONE_RUN.finditer(text):
         for start, end in _phone_run_parts(run):
-            if len(_DIGIT.findall(text, start, end)) >= 7:
+            if len(_DIGIT.findall(text, start, end)) >= 7 and _PHONE_WORTH_MATCHING.search(text, start, end):
                 yield from _matched_phones(text, start, end)
     if _PHONE_HINT.search(text.lower()):
         for match in _PHONE_AFTER_LABEL.finditer(text):
@@ -401,14 +406,13 @@ def _is_phone_in_context(text: str, start: int, end: int, found: str) -> bool:
     if international:
         return 7 <= digits - 2 * number.startswith("00") <= 15
     # Without a country code: all the digits of a national number, in groups, not one run
-    # (a bare run is an order or account number more often), except the UK's 07 mobiles.
-    if digits < 10:
+    # (a bare run is an order or account number more often), except the UK's 07 mobiles;
+    # after a trunk 0 (the UK, France, most of the world) or in North America's 3-3-4 groups.
+    if digits < 10 or not number.lstrip("(")[:1].isdigit():
         return False
     if len(groups) == 1:
         return digits == 11 and number.startswith("07")
-    return not number.lstrip("(").startswith(("1", "2", "3", "4", "5", "6", "7", "8", "9")) or [
-        len(group) for group in groups
-    ] in _NANP_GROUPS
+    return groups[0].startswith("0") or [len(group) for group in groups] in _NANP_GROUPS
 
 
 def _phone_span(text: str, start: int, end: int) -> Iterator[PiiSpan]:
