@@ -41,9 +41,9 @@ def serve(
 @reports_errors
 def info() -> None:
     """Show the settings and the loaded bundle's manifest summary."""
-    from feedback_nlp.storage.bundle import read_manifest
+    from feedback_nlp.storage.artifacts import BundleManifest
 
     settings = get_settings()
     typer.echo(json.dumps(json.loads(settings.model_dump_json()), indent=2))
-    manifest = read_manifest(settings.model_dir)
-    typer.echo(f"bundle {manifest['name']}:{manifest['version']} taxonomy v{manifest['taxonomy']['version']}")
+    manifest = BundleManifest.read(settings.model_dir)
+    typer.echo(f"bundle {manifest.ref} taxonomy v{manifest.taxonomy.version}")
