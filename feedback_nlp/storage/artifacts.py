@@ -146,7 +146,10 @@ class Manifest(BaseModel):
             )
         files = data.get("files")
         if not isinstance(files, dict) or not files:
-            raise BundleError(f"{folder / MANIFEST} lists no files; the bundle is incomplete.")
+            raise BundleError(
+                f"{folder / MANIFEST} lists no files (expected an object of file name -> sha256, got "
+                f"{_short(files)}); the bundle is incomplete. Restore it or write it again. {cls.remedy}"
+            )
         manifest = cls.parse(data, source=str(folder / MANIFEST))
         if verify:
             manifest.verify_files(folder)
