@@ -17,6 +17,7 @@ from feedback_nlp.reports.topic_report import TopicReport, build_topic_report
 from feedback_nlp.topics.corpus import Corpus, embed_corpus
 from feedback_nlp.topics.model import TopicConfig, TopicModel
 from feedback_nlp.topics.space import topic_space
+from feedback_nlp.topics.stages import StageClock
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +47,20 @@ MAX_FIT_TEXTS = 20_000
 
 
 def fit_on(corpus: Corpus, pipeline, *, min_topic_size: int = 15, progress: bool = False,  # type: ignore[no-untyped-def]
-           max_fit_texts: int | None = MAX_FIT_TEXTS) -> TopicModel:
+           max_fit_texts: int | None = MAX_FIT_TEXTS, clock: StageClock | None = None) -> TopicModel:
     """A topic model fitted on ``corpus`` itself (when none is deployed or given), on a seeded
-    random sample of at most ``max_fit_texts`` texts (``None``: all)."""
+    random sample of at most ``max_fit_texts`` texts (``None``: all).
+
+    ``clock`` times the topic embeddings (stage ``embed``) and the fit's own stages
+    (:data:`~feedback_nlp.topics.model.FIT_STAGES`); with ``progress``, a bar shows them.
+    """
     import numpy as np
 
     space = topic_space(pipeline)
-    X = embed_corpus(corpus, pipeline, progress=progress, space=space)
+    own_clock = clock is None
+    clock = clock or StageClock(progress=progress)
+    with clock.stage("embed"):
+        X = embed_corpus(corpus, pipeline, progress=progress, space=space)
     inputs = corpus.model_inputs
     if max_fit_texts is not None and len(inputs) > max_fit_texts:
         rows = np.sort(np.random.default_rng(0).choice(len(inputs), max_fit_texts, replace=False))
@@ -60,8 +68,11 @@ def fit_on(corpus: Corpus, pipeline, *, min_topic_size: int = 15, progress: bool
                     max_fit_texts, len(inputs))
         inputs, X = [inputs[i] for i in rows], X[rows]
     model, _ = TopicModel.fit(inputs, X, embed=space.embed, seeds=pipeline.taxonomy.topic_seeds,
-                              config=TopicConfig(min_topic_size=min_topic_size, verbose=progress))
+                              config=TopicConfig(min_topic_size=min_topic_size, verbose=progress), clock=clock)
     model.manifest["space"] = space.name
+    if own_clock:
+        clock.close()
+    logger.info("topic fit stages (s): %s", {name: round(s, 1) for name, s in clock.seconds.items()})
     return model
 
 

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import shutil
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ import numpy as np
 from feedback_nlp.errors import BundleError, InputError
 from feedback_nlp.storage.artifacts import atomic_dir, sha256_file
 from feedback_nlp.topics.naming import acceptable_name, clean_candidates, representation_text, vectorizer_stop_words
+from feedback_nlp.topics.stages import StageClock
 
 if TYPE_CHECKING:
     from bertopic import BERTopic
@@ -66,6 +68,10 @@ STOP_WORDS = _stop_words()
 VECTORIZER_STOP_WORDS = vectorizer_stop_words(STOP_WORDS)
 #: The name of a topic none of whose words may name it.
 FALLBACK_LABEL = "other feedback"
+
+#: The stages of a fit, as :class:`~feedback_nlp.topics.stages.StageClock` names them.
+REDUCE, CLUSTER, REPRESENT, NAME = "reduce (UMAP)", "cluster (HDBSCAN)", "represent (c-TF-IDF, KeyBERT words)", "name"
+FIT_STAGES = (REDUCE, CLUSTER, REPRESENT, NAME)
 
 
 @dataclass
@@ -198,15 +204,18 @@ class TopicModel:
         embed: EmbedFn,
         seeds: Sequence[str] = (),
         config: TopicConfig | None = None,
+        clock: StageClock | None = None,
     ) -> tuple[TopicModel, list[Assignment]]:
-        """Fit topics on ``texts`` (normalised, redacted) and their pipeline ``embeddings``.
+        """Fit topics on ``texts`` (normalised, redacted) and their ``embeddings`` in the topic space.
 
-        Returns the model and each text's assignment, in order.
+        Returns the model and each text's assignment, in order. ``clock`` times the stages
+        (:data:`FIT_STAGES`) and may show them as a progress bar.
 
         Raises:
             InputError: fewer texts than two topics' worth, or embeddings that do not match.
         """
         config = config or TopicConfig()
+        clock = clock or StageClock()
         raw_embeddings = _unit(np.asarray(embeddings, dtype=np.float32))
         _check_corpus(texts, raw_embeddings, config)
         mean = raw_embeddings.mean(axis=0)
@@ -217,8 +226,9 @@ class TopicModel:
         # c-TF-IDF counts words in the texts without placeholders, handles or links (older stored
         # data may still hold `@user` or `[EMAIL]`); the embeddings are the texts' own.
         shown = [representation_text(t) for t in texts]
-        bertopic, raw = _fit_bertopic(shown, embeddings, centered_embed, seeds, config,
-                                      max_cluster_size=_max_cluster_size(len(texts), config))
+        with clock.stage(REPRESENT):  # what UMAP and HDBSCAN leave of BERTopic's fit
+            bertopic, raw = _fit_bertopic(shown, embeddings, centered_embed, seeds, config,
+                                          max_cluster_size=_max_cluster_size(len(texts), config), clock=clock)
         seeded_names = _seeded_names(bertopic, seeds)
         topics_arr = np.asarray(raw, dtype=int)
         # Seed topics can be tiny (one text close to a seed name): below min_topic_size a topic
@@ -238,18 +248,20 @@ class TopicModel:
         topics_arr = _reduce_outliers(embeddings, topics_arr, ids, centroids, config.max_outlier_share)
         centroids = _centroids(embeddings, topics_arr, ids)
         min_similarity = _inference_threshold(embeddings, centroids, float((topics_arr == OUTLIER).mean()))
-        _refresh_representations(bertopic, shown, topics_arr, embeddings)
-        if seeds:
-            seeded_names.update(
-                _names_from_seeds(centroids, ids, seeds, centered_embed,
-                                  config.seed_name_similarity, taken=seeded_names,
-                                  words_of=lambda t: _topic_words(bertopic, t) + _naming_words(bertopic, t))
-            )
-        seeded_names = {
-            t: name for t, name in seeded_names.items()
-            if _shares_words(name, _topic_words(bertopic, t) + _naming_words(bertopic, t)) and acceptable_name(name)
-        }
-        topics = _name_topics(bertopic, ids, topics_arr, seeded_names, config.label_words)
+        with clock.stage(REPRESENT):
+            _refresh_representations(bertopic, shown, topics_arr, embeddings)
+        with clock.stage(NAME):
+            if seeds:
+                seeded_names.update(
+                    _names_from_seeds(centroids, ids, seeds, centered_embed,
+                                      config.seed_name_similarity, taken=seeded_names,
+                                      words_of=lambda t: _topic_words(bertopic, t) + _naming_words(bertopic, t))
+                )
+            seeded_names = {
+                t: name for t, name in seeded_names.items()
+                if _shares_words(name, _topic_words(bertopic, t) + _naming_words(bertopic, t)) and acceptable_name(name)
+            }
+            topics = _name_topics(bertopic, ids, topics_arr, seeded_names, config.label_words)
         model = cls(bertopic, topics, centroids, min_similarity=min_similarity, config=config, mean=mean,
                     embed=embed)
         model.manifest = {"corpus": {"n_texts": len(texts), "fingerprint": corpus_fingerprint(texts)}}
@@ -568,6 +580,7 @@ def _fit_bertopic(
     *,
     allow_single_cluster: bool = False,
     max_cluster_size: int = 0,
+    clock: StageClock | None = None,
 ) -> tuple[BERTopic, list[int]]:
     from bertopic import BERTopic
     from bertopic.representation import KeyBERTInspired
@@ -576,18 +589,33 @@ def _fit_bertopic(
     from umap import UMAP
 
     n = len(texts)
+    n_neighbors = max(2, min(config.n_neighbors, n - 1))
+    zero_shot = bool(seeds) and config.seed_min_similarity is not None
     umap_model = UMAP(
-        n_neighbors=max(2, min(config.n_neighbors, n - 1)),
+        n_neighbors=n_neighbors,
         n_components=min(config.n_components, max(2, n - 2)),
         min_dist=0.0,
         metric="cosine",
         random_state=config.random_state,
         low_memory=True,
+        # The exact neighbours, found here with one matrix product per block: UMAP's own search
+        # (NNDescent, or numba-compiled pairwise distances below 4,096 texts) spent most of the
+        # reduction compiling and searching (76.6 CPU s against 21.2 on 6,000 texts,
+        # docs/topics.md, Scale). Zero-shot seed topics need UMAP's search index (BERTopic
+        # transforms the texts left after them), so they keep UMAP's own search.
+        precomputed_knn=(None, None, None) if zero_shot
+        else (*exact_cosine_neighbors(embeddings, n_neighbors), None),
     )
     hdbscan_model = HDBSCAN(
         min_cluster_size=config.min_topic_size, metric="euclidean", cluster_selection_method="eom",
         prediction_data=False, allow_single_cluster=allow_single_cluster, max_cluster_size=max_cluster_size,
     )
+    if clock is not None:
+        # BERTopic calls these itself: each is timed as its own stage, inside the caller's.
+        for method in ("fit", "transform", "fit_transform"):
+            setattr(umap_model, method, clock.wrap(REDUCE, getattr(umap_model, method)))
+        for method in ("fit", "fit_predict"):
+            setattr(hdbscan_model, method, clock.wrap(CLUSTER, getattr(hdbscan_model, method)))
     # min_df=1: c-TF-IDF fits the vectorizer on one document per topic, so min_df counts topics
     # and 2 would drop every word that belongs to a single topic, the very words that name it.
     vectorizer = CountVectorizer(stop_words=VECTORIZER_STOP_WORDS, ngram_range=(1, 2), min_df=1,
@@ -607,8 +635,41 @@ def _fit_bertopic(
         calculate_probabilities=False,
         verbose=config.verbose,
     )
-    topics, _ = model.fit_transform(texts, embeddings)
+    with warnings.catch_warnings():
+        # UMAP warns that a model given its neighbours cannot transform new texts: ours never do.
+        warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
+        topics, _ = model.fit_transform(texts, embeddings)
     return model, [int(t) for t in topics]
+
+
+def exact_cosine_neighbors(embeddings: np.ndarray, k: int, *, block: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit row's ``k`` nearest rows by cosine distance, itself first, and those distances.
+
+    Blocks of ``block`` rows at a time, so memory stays at ``block`` x n similarities. UMAP takes
+    the result as ``precomputed_knn`` (indices int64, distances float32, ascending).
+
+    >>> x = np.array([[1, 0], [0.8, 0.6], [0, 1]], dtype=np.float32)
+    >>> idx, dist = exact_cosine_neighbors(x, 2)
+    >>> idx.tolist(), dist.astype(float).round(2).tolist()
+    ([[0, 1], [1, 0], [2, 1]], [[0.0, 0.2], [0.0, 0.2], [0.0, 0.4]])
+    """
+    x = np.ascontiguousarray(embeddings, dtype=np.float32)
+    n = x.shape[0]
+    k = min(k, n)
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k), dtype=np.float32)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        sims = x[start:stop] @ x.T
+        rows = np.arange(stop - start)
+        sims[rows, rows + start] = np.inf  # itself first, even among exact duplicates
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(sims, part, axis=1), axis=1, kind="stable")
+        chosen = np.take_along_axis(part, order, axis=1)
+        sims[rows, rows + start] = 1.0
+        indices[start:stop] = chosen
+        distances[start:stop] = np.clip(1.0 - np.take_along_axis(sims, chosen, axis=1), 0.0, 2.0)
+    return indices, distances
 
 
 def _seeded_names(bertopic: BERTopic, seeds: Sequence[str]) -> dict[int, str]:
