@@ -98,7 +98,7 @@ def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
     taxonomy = pipeline.taxonomy
     texts = encoder_inputs(table.frame)
     started = time.perf_counter()
-    store = EmbeddingCache(cache / "loso-embeddings.sqlite", encoder_fingerprint(pipeline.manifest))
+    store = EmbeddingCache(cache / "embeddings.sqlite", encoder_fingerprint(pipeline.manifest))
     X = store.embed(texts, pipeline.embed)
     X_tp = np.hstack([X, KeywordMatcher(taxonomy).features(texts)]) if config.heads.keyword_features else X
     embed_s = time.perf_counter() - started

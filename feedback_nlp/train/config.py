@@ -60,6 +60,9 @@ class DataConfig(BaseModel):
     sentiment_only_sources: list[str] = Field(default_factory=list)
     #: Sources left out of every part of the table (leave-sources-out evaluation).
     exclude_sources: list[str] = Field(default_factory=list)
+    #: Perturbed copies of each corpus training row (an emoji, a hashtag, a brand, a name or a
+    #: place added or swapped; labels kept) that teach the heads invariance (train/augment.py).
+    invariance_copies: int = Field(default=0, ge=0, le=5)
 
 
 class FinetuneConfig(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import platform
@@ -13,7 +14,8 @@ from typing import Any
 
 import numpy as np
 import tomli_w
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file, save, save_file
+from tqdm.auto import tqdm
 
 from feedback_nlp.encoders.finetune import MultiTaskTargets, apply_layer_weights, finetune_top_layers
 from feedback_nlp.encoders.minilm import SentenceEncoder
@@ -26,7 +28,9 @@ from feedback_nlp.storage.model import CARD_FILE, ENCODER_LAYERS_FILE, TAXONOMY_
 from feedback_nlp.taxonomy.keywords import KeywordMatcher
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy, load_taxonomy
 from feedback_nlp.text import prepare_texts
+from feedback_nlp.topics.embeddings import EmbeddingCache, encoder_fingerprint
 from feedback_nlp.train.card import render_card
+from feedback_nlp.train.augment import augmented
 from feedback_nlp.train.config import TrainingConfig
 from feedback_nlp.errors import ConfigError
 from feedback_nlp.train.corpus_data import combine, corpus_table, exclusion_keys, native_table
@@ -159,8 +163,7 @@ class Trainer:
         start = self._start_layers(encoder)
         layer_weights = self._finetune(encoder, table, texts) or start
         # 3. Embed once; fit the heads on the (fine-tuned) embeddings.
-        logger.info("Embedding %d training texts", len(texts))
-        X = encoder.encode(texts, show_progress=True)
+        X = self._embed(encoder, texts, layer_weights)
         X_tp = np.hstack([X, KeywordMatcher(self.taxonomy).features(texts)]) if cfg.heads.keyword_features else X
         heads, held_out = fit_heads(X, X_tp, table, cfg, self.taxonomy.stage_labels)
         held_out["by_source"] = held_out_by_source(table, heads, X)
@@ -208,7 +211,22 @@ class Trainer:
                 max_per_source=cfg.data.native_max_per_source, seed=cfg.seed, exclude=exclude,
                 general_tweets=cfg.data.general_tweets, weight=cfg.data.native_weight,
             ))
-        return _without_sources(combine(tables), cfg.data.exclude_sources)
+        table = _without_sources(combine(tables), cfg.data.exclude_sources)
+        return augmented(table, cfg.data.invariance_copies, cfg.seed)
+
+    def _embed(self, encoder: SentenceEncoder, texts: list[str], layer_weights: dict[str, np.ndarray] | None) -> np.ndarray:
+        """The training texts' embeddings, through the embedding cache shared with topics and the
+        benchmarks (``cache_dir/embeddings.sqlite``, keyed by the encoder's weights, its fine-tuned
+        layers and the text): a second training run with the same encoder embeds only new texts."""
+        layers = hashlib.sha256(save(layer_weights)).hexdigest() if layer_weights else "no-fine-tuned-layers"
+        fingerprint = encoder_fingerprint({
+            "encoder": {"sha256": encoder.weights_sha256 or self.settings.encoder_sha256, "max_seq_length": self.config.finetune.max_seq_length},
+            "files": {ENCODER_LAYERS_FILE: layers},
+        })
+        cache = EmbeddingCache(Path(self.settings.cache_dir) / "embeddings.sqlite", fingerprint)
+        logger.info("Embedding %d training texts (cached ones read from %s)", len(texts), cache.path)
+        with tqdm(total=len(texts), desc="embedding", unit="text", disable=None) as bar:
+            return cache.embed(texts, encoder.encode, progress=bar.update)
 
     def _start_layers(self, encoder: SentenceEncoder) -> dict[str, np.ndarray] | None:
         """Load ``finetune.from_bundle``'s fine-tuned layers into ``encoder`` (None: start from MiniLM)."""

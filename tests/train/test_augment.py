@@ -1,0 +1,67 @@
+"""Invariance copies: labels kept, corpus training rows only, and nothing borrowed from the suite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from feedback_nlp.train import augment, behaviour
+from feedback_nlp.train.data import TrainingTable
+
+LABELS = ["phone", "website"]
+
+
+def _table() -> TrainingTable:
+    frame = pd.DataFrame(
+        {
+            "text": ["Nobody answered the phone", "Great website, Priya in Bristol helped", "Mapped text", "Held out"],
+            "source": ["a", "b", "c", "a"],
+            "kind": ["survey", "review", "review", "survey"],
+            "sentiment": ["negative", "positive", "neutral", "negative"],
+            "journey_stage": ["support", "usage", None, "support"],
+            "split": ["train", "train", "train", "eval"],
+            "weight": [3.0, 3.0, 1.0, 3.0],
+            "origin": ["corpus", "corpus", "mapped", "corpus"],
+        }
+    )
+    touchpoints = np.array([[1, 0], [0, 1], [np.nan, np.nan], [1, 0]], dtype=np.float32)
+    return TrainingTable(frame, touchpoints, LABELS, {})
+
+
+def test_copies_keep_every_label_and_weight_of_their_row() -> None:
+    table = _table()
+    out = augment.augmented(table, copies=2, seed=0)
+    extra = out.frame[out.frame["origin"] == "augmented"]
+    assert len(extra) == 4  # two corpus training rows, twice each
+    source_rows = table.frame.iloc[[0, 1, 0, 1]]
+    for column in ("sentiment", "journey_stage", "weight", "kind", "source"):
+        assert extra[column].tolist() == source_rows[column].tolist()
+    np.testing.assert_array_equal(out.touchpoints[-4:], table.touchpoints[[0, 1, 0, 1]])
+    assert set(extra["split"]) == {"train"}  # never calibrated on
+    assert all(new != old for new, old in zip(extra["text"], source_rows["text"], strict=True))
+
+
+def test_only_corpus_training_rows_are_copied_and_zero_copies_is_a_no_op() -> None:
+    table = _table()
+    out = augment.augmented(table, copies=1, seed=1)
+    extra = out.frame[out.frame["origin"] == "augmented"]
+    assert not extra["text"].str.contains("Mapped text|Held out").any()
+    assert augment.augmented(table, copies=0, seed=1) is table
+
+
+def test_a_name_or_place_in_the_text_is_swapped_rather_than_added() -> None:
+    rng = np.random.default_rng(3)
+    swapped = augment.perturb("Great website, Priya in Bristol helped", rng)
+    assert swapped.startswith("Great website, ") and swapped.endswith(" in Bristol helped")
+
+
+def test_perturbations_share_nothing_with_the_behavioural_suite() -> None:
+    """The suite measures invariance to names, brands, places and emoji the heads never saw."""
+    suite_names = {n for pair in behaviour.NAMES for n in pair}
+    suite_places = {p for pair in behaviour.PLACES for p in pair}
+    suite_brands = {info["brand"] for info in behaviour.INDUSTRIES.values()}
+    suite_emoji = {suffix.strip() for capability in ("emoji",) for _, suffix in behaviour.PERTURBATIONS[capability]}
+    assert not suite_names & set(augment.NAMES)
+    assert not suite_places & set(augment.PLACES)
+    assert not suite_brands & set(augment.BRANDS)
+    assert not suite_emoji & set(augment.NEUTRAL_EMOJI)
