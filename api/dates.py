@@ -30,7 +30,12 @@ def as_utc(value: Any) -> datetime | None:
 UtcDatetime = Annotated[
     datetime,
     BeforeValidator(as_utc),
-    WithJsonSchema({"type": "string", "format": "date-time",
-                    "description": "ISO 8601 (naive times are UTC), RFC 2822, or epoch seconds or milliseconds.",
-                    "examples": ["2026-11-02T00:00:00Z", "2026-11-02"]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "ISO 8601 (naive times are UTC), RFC 2822, or epoch seconds or milliseconds.",
+            "examples": ["2026-11-02T00:00:00Z", "2026-11-02"],
+        }
+    ),
 ]

@@ -86,8 +86,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         # Name the field and the problem; never echo the submitted input back.
         errors = [
-            {"loc": list(err.get("loc", [])), "msg": _message(err), "type": err.get("type", "")}
-            for err in exc.errors()
+            {"loc": list(err.get("loc", [])), "msg": _message(err), "type": err.get("type", "")} for err in exc.errors()
         ]
         return _error(422, errors)
 
@@ -146,7 +145,7 @@ def create_app(
         summary="Sentiment, journey stage and touchpoints for customer-experience feedback.",
         description=(
             "Authenticate with `Authorization: Bearer <key>` (keys: `feedback-nlp keys create`). "
-            "Scopes: classify, ingest, read, admin. Errors answer `{\"detail\": ...}` and never "
+            'Scopes: classify, ingest, read, admin. Errors answer `{"detail": ...}` and never '
             "echo submitted text."
         ),
         lifespan=lifespan,
@@ -165,7 +164,9 @@ def create_app(
     _install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
         )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

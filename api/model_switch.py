@@ -133,6 +133,11 @@ class ModelSwitcher:
     @staticmethod
     def _serving(pipeline: FeedbackPipeline, target: LiveModel) -> Serving:
         return Serving(
-            pipeline=pipeline, source=target.source, path=str(target.bundle), loaded_at=utc_now(),
-            promoted_at=target.promoted_at, promoted_by=target.promoted_by, promotion=target.promotion,
+            pipeline=pipeline,
+            source=target.source,
+            path=str(target.bundle),
+            loaded_at=utc_now(),
+            promoted_at=target.promoted_at,
+            promoted_by=target.promoted_by,
+            promotion=target.promotion,
         )

@@ -188,7 +188,15 @@ def _route_template(scope: Scope) -> str:
     path = getattr(route, "path", None)
     return path if isinstance(path, str) and path else UNMATCHED_ROUTE
 
+
 __all__ = [
-    "REDACTED_FIELDS", "REQUEST_ID_HEADER", "JsonFormatter", "Metrics", "RequestContextMiddleware",
-    "configure_logging", "create_metrics", "get_request_id", "request_id_var",
+    "REDACTED_FIELDS",
+    "REQUEST_ID_HEADER",
+    "JsonFormatter",
+    "Metrics",
+    "RequestContextMiddleware",
+    "configure_logging",
+    "create_metrics",
+    "get_request_id",
+    "request_id_var",
 ]

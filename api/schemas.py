@@ -10,29 +10,64 @@ from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
 
 _EXAMPLE_RECORDS = [
     {"id": "r1", "kind": "review", "text": "Love the app, but the delivery took two weeks."},
-    {"id": "c7", "kind": "transcript", "turns": [
-        {"speaker": "agent", "text": "How can I help?"},
-        {"speaker": "customer", "text": "I was charged twice this month."},
-    ]},
+    {
+        "id": "c7",
+        "kind": "transcript",
+        "turns": [
+            {"speaker": "agent", "text": "How can I help?"},
+            {"speaker": "customer", "text": "I was charged twice this month."},
+        ],
+    },
 ]
 
 
 #: Records as exporting tools write them: their date spellings and speech-to-text transcripts.
 _EXPORT_EXAMPLES = [
-    {"id": "570306133677760513", "kind": "social", "text": "@VirginAmerica What @dhepburn said.",
-     "created_at": "2015-02-24 11:35:52 -0800", "source": "twitter-export"},
-    {"id": "914606615792406528", "kind": "social", "text": "Third delayed flight this month",
-     "created_at": "Wed Oct 04 13:59:33 +0000 2017", "source": "twitter-api"},
-    {"id": "R_1aB2cD3eF4gH5iJ", "kind": "survey", "text": "Quick delivery, friendly driver",
-     "created_at": "2026-11-02 10:15:00", "nps": 9},
+    {
+        "id": "570306133677760513",
+        "kind": "social",
+        "text": "@VirginAmerica What @dhepburn said.",
+        "created_at": "2015-02-24 11:35:52 -0800",
+        "source": "twitter-export",
+    },
+    {
+        "id": "914606615792406528",
+        "kind": "social",
+        "text": "Third delayed flight this month",
+        "created_at": "Wed Oct 04 13:59:33 +0000 2017",
+        "source": "twitter-api",
+    },
+    {
+        "id": "R_1aB2cD3eF4gH5iJ",
+        "kind": "survey",
+        "text": "Quick delivery, friendly driver",
+        "created_at": "2026-11-02 10:15:00",
+        "nps": 9,
+    },
     {"id": "rev-88", "kind": "review", "text": "Refund took a month", "created_at": 1793614500000, "rating": 2},
-    {"id": "call-17", "kind": "transcript", "created_at": "Mon, 02 Nov 2026 10:15:00 +0000", "turns": [
-        {"speaker": "ivr", "text": "Say billing or support.", "start_ms": 0, "end_ms": 1450},
-        {"speaker": "agent", "text": "Thanks for calling, how can I help?", "start_ms": 1500, "end_ms": 3100,
-         "confidence": 0.97},
-        {"speaker": "caller", "text": "I was charged twice this month.", "start": 3.35, "end": 5.9,
-         "confidence": 0.91, "metadata": {"channel": 1}},
-    ]},
+    {
+        "id": "call-17",
+        "kind": "transcript",
+        "created_at": "Mon, 02 Nov 2026 10:15:00 +0000",
+        "turns": [
+            {"speaker": "ivr", "text": "Say billing or support.", "start_ms": 0, "end_ms": 1450},
+            {
+                "speaker": "agent",
+                "text": "Thanks for calling, how can I help?",
+                "start_ms": 1500,
+                "end_ms": 3100,
+                "confidence": 0.97,
+            },
+            {
+                "speaker": "caller",
+                "text": "I was charged twice this month.",
+                "start": 3.35,
+                "end": 5.9,
+                "confidence": 0.91,
+                "metadata": {"channel": 1},
+            },
+        ],
+    },
 ]
 
 
@@ -58,8 +93,14 @@ class IngestRequest(BaseModel):
     records: list[FeedbackRecord] = Field(min_length=1, max_length=10_000)
     source: str = Field(default="api", min_length=1, max_length=200)
 
-    model_config = {"json_schema_extra": {"examples": [{"source": "survey-tool", "records": _EXAMPLE_RECORDS},
-                                                       {"source": "exports", "records": _EXPORT_EXAMPLES}]}}
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"source": "survey-tool", "records": _EXAMPLE_RECORDS},
+                {"source": "exports", "records": _EXPORT_EXAMPLES},
+            ]
+        }
+    }
 
 
 class IngestResult(BaseModel):
@@ -92,7 +133,8 @@ class StoredRecord(BaseModel):
     nps: int | None
     metadata: dict[str, Any]
     turns: list[dict[str, Any]] | None = Field(
-        default=None, description="A transcript's turns: speaker, redacted text, start_ms, end_ms, confidence, metadata."
+        default=None,
+        description="A transcript's turns: speaker, redacted text, start_ms, end_ms, confidence, metadata.",
     )
     prediction: Prediction
 

@@ -37,8 +37,13 @@ class Serving:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "version": self.version, "source": self.source, "path": self.path, "loaded_at": self.loaded_at,
-            "promoted_at": self.promoted_at, "promoted_by": self.promoted_by, "promotion": self.promotion,
+            "version": self.version,
+            "source": self.source,
+            "path": self.path,
+            "loaded_at": self.loaded_at,
+            "promoted_at": self.promoted_at,
+            "promoted_by": self.promoted_by,
+            "promotion": self.promotion,
         }
 
 

@@ -16,7 +16,11 @@ router = APIRouter(prefix="/v1", tags=["classify"])
 
 @router.post("/classify", response_model=ClassifyResponse, responses=ERRORS)
 async def classify(
-    body: ClassifyRequest, _: ClassifyKey, pipeline: PipelineDep, batcher: BatcherDep, metrics: MetricsDep,
+    body: ClassifyRequest,
+    _: ClassifyKey,
+    pipeline: PipelineDep,
+    batcher: BatcherDep,
+    metrics: MetricsDep,
     settings: SettingsDep,
 ) -> ClassifyResponse:
     """Classify up to 256 records; results come back in input order.

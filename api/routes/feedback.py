@@ -25,12 +25,21 @@ router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
     "",
     response_model=IngestResponse,
     status_code=201,
-    responses={**ERRORS, 200: {"model": IngestResponse, "description": "All records were duplicates"},
-               409: {"model": ErrorBody, "description": "A (source, id) is stored with a different text"}},
+    responses={
+        **ERRORS,
+        200: {"model": IngestResponse, "description": "All records were duplicates"},
+        409: {"model": ErrorBody, "description": "A (source, id) is stored with a different text"},
+    },
 )
 async def ingest(
-    body: IngestRequest, response: Response, _: IngestKey, pipeline: PipelineDep, batcher: BatcherDep,
-    metrics: MetricsDep, sessions: SessionsDep, settings: SettingsDep,
+    body: IngestRequest,
+    response: Response,
+    _: IngestKey,
+    pipeline: PipelineDep,
+    batcher: BatcherDep,
+    metrics: MetricsDep,
+    sessions: SessionsDep,
+    settings: SettingsDep,
 ) -> IngestResponse:
     """Redact, classify and store records in one transaction (all or none).
 
@@ -52,7 +61,8 @@ async def ingest(
         response.status_code = 200
     return IngestResponse(
         results=[
-            IngestResult(id=o.id, external_id=r.id, status=o.status) for o, r in zip(outcomes, body.records, strict=True)
+            IngestResult(id=o.id, external_id=r.id, status=o.status)
+            for o, r in zip(outcomes, body.records, strict=True)
         ],
         model_version=answering_version(predictions, pipeline),
     )
@@ -74,8 +84,13 @@ def list_feedback(
 ) -> FeedbackPage:
     """Stored records with their predictions, newest first, filtered and paginated by cursor."""
     filters = FeedbackFilters(
-        kind=kind.value if kind else None, source=source, touchpoint=touchpoint, journey_stage=journey_stage,
-        sentiment=sentiment, created_from=created_from, created_to=created_to,
+        kind=kind.value if kind else None,
+        source=source,
+        touchpoint=touchpoint,
+        journey_stage=journey_stage,
+        sentiment=sentiment,
+        created_from=created_from,
+        created_to=created_to,
     )
     with sessions() as session:
         rows, next_cursor = feedback_repo.list_feedback(session, filters, limit=limit, cursor=cursor)

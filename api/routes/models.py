@@ -34,8 +34,10 @@ def current_model(_: ReadKey, serving: ServingStateDep, pipeline: PipelineDep) -
     "/reload",
     responses={
         **errors(401, 403, 429, 503),
-        409: {"model": ErrorBody, "description": "Nothing promoted, or the promoted bundle cannot be loaded "
-              "(the old model keeps serving)"},
+        409: {
+            "model": ErrorBody,
+            "description": "Nothing promoted, or the promoted bundle cannot be loaded (the old model keeps serving)",
+        },
     },
 )
 async def reload_model(key: AdminKey, switcher: ModelSwitcherDep, serving: ServingStateDep) -> dict[str, Any]:

@@ -42,7 +42,9 @@ async def topic_trends(
 ) -> HTMLResponse:
     """The topic trend report over the stored feedback, under the deployed topic model."""
     if start is not None and end is not None and end <= start:
-        raise HTTPException(status_code=422, detail=f"'to' ({end.isoformat()}) must be after 'from' ({start.isoformat()}).")
+        raise HTTPException(
+            status_code=422, detail=f"'to' ({end.isoformat()}) must be after 'from' ({start.isoformat()})."
+        )
     model = pipeline.topic_model
     if model is None:
         raise HTTPException(
@@ -58,8 +60,12 @@ async def topic_trends(
 
         corpus = corpus_from_db(sessions=sessions)
         report = build.topic_trend_report(
-            corpus, pipeline, model, period=period,  # type: ignore[arg-type]
-            start=start.isoformat() if start else None, end=end.isoformat() if end else None,
+            corpus,
+            pipeline,
+            model,
+            period=period,  # type: ignore[arg-type]
+            start=start.isoformat() if start else None,
+            end=end.isoformat() if end else None,
         )
         return render_html(report)
 

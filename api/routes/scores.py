@@ -45,8 +45,19 @@ class ScoreTable(BaseModel):
     filters: dict[str, Any] = Field(examples=[{"from": "2026-01-01T00:00:00Z", "source": "app-store"}])
     records: int = Field(description="Stored records counted.", examples=[1234])
     rows: list[dict[str, Any]] = Field(
-        examples=[[{"touchpoint": "delivery", "period": "2026-03-02", "volume": 120, "nss": -35.0,
-                    "nss_low": -48.2, "nss_high": -21.8, "low_volume": False}]]
+        examples=[
+            [
+                {
+                    "touchpoint": "delivery",
+                    "period": "2026-03-02",
+                    "volume": 120,
+                    "nss": -35.0,
+                    "nss_low": -48.2,
+                    "nss_high": -21.8,
+                    "low_volume": False,
+                }
+            ]
+        ]
     )
 
 
@@ -57,9 +68,13 @@ Source = Annotated[str | None, Query(max_length=255, description="Only this sour
 Kind = Annotated[FeedbackKind | None, Query(description="Only this kind.")]
 
 
-def _filters(start: datetime | None, end: datetime | None, source: str | None, kind: FeedbackKind | None) -> dict[str, Any]:
+def _filters(
+    start: datetime | None, end: datetime | None, source: str | None, kind: FeedbackKind | None
+) -> dict[str, Any]:
     if start is not None and end is not None and end <= start:
-        raise HTTPException(status_code=422, detail=f"'to' ({end.isoformat()}) must be after 'from' ({start.isoformat()}).")
+        raise HTTPException(
+            status_code=422, detail=f"'to' ({end.isoformat()}) must be after 'from' ({start.isoformat()})."
+        )
     return {k: v for k, v in {"from": start, "to": end, "source": source, "kind": kind}.items() if v is not None}
 
 
@@ -90,8 +105,13 @@ async def _table(sessions: Sessions, name: str, period: str, filters: dict[str, 
 
 @router.get("/scores/touchpoints", response_model=ScoreTable, responses=ERRORS)
 async def touchpoint_scores(
-    sessions: SessionsDep, _: ReadKey, period: Period = "week", start: Start = None, end: End = None,
-    source: Source = None, kind: Kind = None,
+    sessions: SessionsDep,
+    _: ReadKey,
+    period: Period = "week",
+    start: Start = None,
+    end: End = None,
+    source: Source = None,
+    kind: Kind = None,
 ) -> ScoreTable:
     """Volume, sentiment shares, Net Sentiment Score with its 95% interval, NPS and CSAT per touchpoint and period."""
     return await _table(sessions, "touchpoint_scores", period, _filters(start, end, source, kind))
@@ -99,7 +119,12 @@ async def touchpoint_scores(
 
 @router.get("/scores/journey", response_model=ScoreTable, responses=ERRORS)
 async def journey_matrix(
-    sessions: SessionsDep, _: ReadKey, start: Start = None, end: End = None, source: Source = None, kind: Kind = None,
+    sessions: SessionsDep,
+    _: ReadKey,
+    start: Start = None,
+    end: End = None,
+    source: Source = None,
+    kind: Kind = None,
 ) -> ScoreTable:
     """Journey stage x touchpoint volume and Net Sentiment Score over the range."""
     return await _table(sessions, "journey_matrix", "week", _filters(start, end, source, kind))
@@ -107,7 +132,12 @@ async def journey_matrix(
 
 @router.get("/drivers", response_model=ScoreTable, responses=ERRORS)
 async def drivers(
-    sessions: SessionsDep, _: ReadKey, start: Start = None, end: End = None, source: Source = None, kind: Kind = None,
+    sessions: SessionsDep,
+    _: ReadKey,
+    start: Start = None,
+    end: End = None,
+    source: Source = None,
+    kind: Kind = None,
 ) -> ScoreTable:
     """For each touchpoint, the topics that pull its Net Sentiment Score down or up most."""
     return await _table(sessions, "drivers", "week", _filters(start, end, source, kind))
@@ -115,8 +145,13 @@ async def drivers(
 
 @router.get("/alerts", response_model=ScoreTable, responses=ERRORS)
 async def alerts(
-    sessions: SessionsDep, _: ReadKey, period: Period = "week", start: Start = None, end: End = None,
-    source: Source = None, kind: Kind = None,
+    sessions: SessionsDep,
+    _: ReadKey,
+    period: Period = "week",
+    start: Start = None,
+    end: End = None,
+    source: Source = None,
+    kind: Kind = None,
 ) -> ScoreTable:
     """Touchpoint scores below their EWMA control limits and topic volumes spiking in the latest period."""
     return await _table(sessions, "alerts", period, _filters(start, end, source, kind))
