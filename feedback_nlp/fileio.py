@@ -216,7 +216,9 @@ def read_records(
         from feedback_nlp.excel import read_header, read_rows
 
         _check_columns(read_header(path), opts, path)
-        rows = (make_row(n, values, opts, fields=TABLE_FIELDS, stringify=True) for n, values in read_rows(path, skip_rows))
+        rows = (
+            make_row(n, values, opts, fields=TABLE_FIELDS, stringify=True) for n, values in read_rows(path, skip_rows)
+        )
         return _logged(rows, str(path))
     _no_skip(skip_rows, f"{fmt} files")
     if fmt == "parquet":
@@ -241,7 +243,9 @@ def _row_options(
     mapped = {name: column for name, column in (columns or {}).items() if column}
     unknown = sorted(set(mapped) - set(MAPPABLE_FIELDS))
     if unknown:
-        raise InputError(f"cannot map column(s) to {unknown}; the fields that take a column are {', '.join(MAPPABLE_FIELDS)}")
+        raise InputError(
+            f"cannot map column(s) to {unknown}; the fields that take a column are {', '.join(MAPPABLE_FIELDS)}"
+        )
     taken = [text_column, id_column, *mapped.values()]
     clashes = sorted({c for c in taken if taken.count(c) > 1})
     if clashes:
@@ -416,9 +420,7 @@ def _numbered_lines(
         yield number, text, None
 
 
-def _jsonl_rows(
-    lines: Iterable[tuple[int, str | None, str | None]], opts: RowOptions
-) -> Iterator[RowResult]:
+def _jsonl_rows(lines: Iterable[tuple[int, str | None, str | None]], opts: RowOptions) -> Iterator[RowResult]:
     for number, text, problem in lines:
         if text is None:
             yield RowResult(number, None, problem)
@@ -494,8 +496,7 @@ def _csv_row(line: int, header: list[str], cells: list[str], opts: RowOptions) -
         return RowResult(
             line,
             None,
-            f"expected {len(header)} fields as in the header, got {len(cells)}; "
-            "quote fields that contain commas",
+            f"expected {len(header)} fields as in the header, got {len(cells)}; quote fields that contain commas",
         )
     return make_row(line, dict(zip(header, cells, strict=True)), opts, fields=TABLE_FIELDS, stringify=False)
 
@@ -562,7 +563,11 @@ def make_row(
         except DateError as exc:
             where = _field_name("created_at", opts)
             if opts.on_bad_date == "error":
-                return RowResult(line, None, f"{where}: {exc}; fix the value, or pass --on-bad-date null to keep the row without a date")
+                return RowResult(
+                    line,
+                    None,
+                    f"{where}: {exc}; fix the value, or pass --on-bad-date null to keep the row without a date",
+                )
             bad_date = f"{where}: {exc}"
             del data["created_at"]
     try:
@@ -697,9 +702,7 @@ def _dump_line(row: BaseModel | Mapping[str, Any], number: int) -> str:
     else:
         raise TypeError(f"row {number}: expected a pydantic model or a mapping, got {type(row).__name__}")
     try:
-        return json.dumps(
-            payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default
-        )
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_json_default)
     except ValueError as exc:
         raise ValueError(f"row {number} cannot be written as JSON: {exc}") from exc
 

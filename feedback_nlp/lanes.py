@@ -148,8 +148,10 @@ class ParallelPredictor:
                 # alone. (A plain function as initializer: the threads hold no reference to the
                 # pipelines, so a dropped predictor, after a model switch, frees its lanes too.)
                 self._executor = ThreadPoolExecutor(
-                    self.lanes, thread_name_prefix="feedback-nlp-lane",
-                    initializer=torch.set_num_threads, initargs=(threads,),
+                    self.lanes,
+                    thread_name_prefix="feedback-nlp-lane",
+                    initializer=torch.set_num_threads,
+                    initargs=(threads,),
                 )
                 logger.info("Prediction lanes: %d, %d encoder thread(s) each", self.lanes, threads)
             return self._copies, self._executor

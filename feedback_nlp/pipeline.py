@@ -34,9 +34,20 @@ logger = logging.getLogger(__name__)
 #: A transcript's declared ``channel`` names the touchpoint the conversation happened on
 #: (docs/taxonomy.md, ruling 3): a call transcript is about ``phone``, a chat about ``chat``.
 TRANSCRIPT_CHANNELS = {
-    "phone": "phone", "call": "phone", "voice": "phone", "call centre": "phone", "call center": "phone",
-    "ivr": "phone", "chat": "chat", "live chat": "chat", "webchat": "chat", "web chat": "chat",
-    "messaging": "chat", "chatbot": "chat", "email": "email", "e-mail": "email",
+    "phone": "phone",
+    "call": "phone",
+    "voice": "phone",
+    "call centre": "phone",
+    "call center": "phone",
+    "ivr": "phone",
+    "chat": "chat",
+    "live chat": "chat",
+    "webchat": "chat",
+    "web chat": "chat",
+    "messaging": "chat",
+    "chatbot": "chat",
+    "email": "email",
+    "e-mail": "email",
 }
 
 
@@ -248,7 +259,6 @@ class FeedbackPipeline:
             segments=segment_predictions,
             model_version=self.version,
         )
-
 
 
 def __getattr__(name: str) -> Any:

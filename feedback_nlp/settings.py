@@ -51,7 +51,9 @@ class Settings(BaseSettings):
         "evaluations and the promotion log. The service serves its promoted model, if any.",
     )
     promotion_tolerance: float = Field(
-        default=0.01, ge=0.0, le=1.0,
+        default=0.01,
+        ge=0.0,
+        le=1.0,
         description="`models promote` refuses a model whose sentiment macro-F1, journey-stage "
         "macro-F1 or touchpoint micro-F1 on the gold set is lower than the live model's by more "
         "than this (without --force).",
@@ -75,15 +77,17 @@ class Settings(BaseSettings):
         default=None, description="A taxonomy YAML file; the packaged default when unset."
     )
     batch_size: int | None = Field(
-        default=None, ge=1, le=4096,
+        default=None,
+        ge=1,
+        le=4096,
         description="Most texts per encoder pass; unset: 64 on the PyTorch fast path (it skips padding, "
         "so larger passes only save overhead), 32 elsewhere (docs/performance.md).",
     )
     max_seq_length: int = Field(default=128, ge=16, le=512)
     num_threads: int | None = Field(
-        default=None, ge=1,
-        description="Encoder intra-op threads (PyTorch or ONNX Runtime); the cores this process may "
-        "use when unset.",
+        default=None,
+        ge=1,
+        description="Encoder intra-op threads (PyTorch or ONNX Runtime); the cores this process may use when unset.",
     )
     encoder_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
         default="auto",
@@ -110,7 +114,9 @@ class Settings(BaseSettings):
         "False keeps the Hugging Face model's own forward pass.",
     )
     lanes: int = Field(
-        default=0, ge=0, le=64,
+        default=0,
+        ge=0,
+        le=64,
         description="Single-threaded pipeline copies that share a large predict call (from 128 "
         "records; docs/performance.md); each holds its own encoder copy in memory. 0: one per encoder thread (NUM_THREADS, "
         "else the usable cores), at most 4, for the torch backend; 1 for ONNX Runtime.",
@@ -147,7 +153,8 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(default=100, ge=1)
     cors_origins: list[str] = Field(default_factory=list, description="Allowed origins; none by default.")
     registry_poll_seconds: float = Field(
-        default=0.0, ge=0.0,
+        default=0.0,
+        ge=0.0,
         description="Check the registry's promotion log this often and switch to a newly promoted "
         "model without a restart (0: off; use POST /v1/models/reload). Turn it on with --workers > 1.",
     )

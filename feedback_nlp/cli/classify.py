@@ -44,11 +44,15 @@ def _count_rows(source: str, skip_rows: int = 0) -> int | None:
 @reports_errors
 @with_input_options
 def classify(
-    input: Annotated[str, typer.Argument(help="CSV, Excel (.xlsx), JSONL or Parquet file; '-' reads JSONL from stdin.")],
+    input: Annotated[
+        str, typer.Argument(help="CSV, Excel (.xlsx), JSONL or Parquet file; '-' reads JSONL from stdin.")
+    ],
     output: Annotated[str | None, typer.Option("-o", "--output", help="JSONL output (default: stdout).")] = None,
     *,
     inputs: InputOptions,
-    model: Annotated[Path | None, typer.Option(help="Bundle folder (default: the promoted model, else the model_dir setting).")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Bundle folder (default: the promoted model, else the model_dir setting).")
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Records per encoder batch.")] = 256,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:

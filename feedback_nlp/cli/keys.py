@@ -31,8 +31,11 @@ def keys_create(
     with sessions()() as session:
         created = create_key(session, name, scopes)
     typer.echo(created.plaintext)
-    typer.echo(f"key {created.info.id} ({created.info.prefix}...) scopes {','.join(created.info.scopes)}: "
-               "store it now, it cannot be shown again", err=True)
+    typer.echo(
+        f"key {created.info.id} ({created.info.prefix}...) scopes {','.join(created.info.scopes)}: "
+        "store it now, it cannot be shown again",
+        err=True,
+    )
 
 
 @keys_app.command("list")

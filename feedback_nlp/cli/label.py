@@ -19,8 +19,9 @@ label_app = typer.Typer(
 )
 
 
-def _read_input(input: str, kind: str | None, text_column: str,
-                id_column: str) -> tuple[list[str], list[str], list[str], list[str]]:
+def _read_input(
+    input: str, kind: str | None, text_column: str, id_column: str
+) -> tuple[list[str], list[str], list[str], list[str]]:
     """(ids, kinds, redacted customer texts, encoder inputs) of the good rows; bad rows are reported."""
     from feedback_nlp.fileio import read_records
     from feedback_nlp.text import prepare_inputs
@@ -71,13 +72,26 @@ def export(
     input: Annotated[str, typer.Argument(help="Unlabelled feedback: CSV, JSONL or Parquet.")],
     n: Annotated[int, typer.Option("-n", "--n", min=1, help="How many texts to pick.")] = 50,
     output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the batch files.")] = Path("to_label"),
-    task: Annotated[str, typer.Option(help="sentiment, journey_stage or touchpoints (ignored with --classifier).")] = "journey_stage",
+    task: Annotated[
+        str, typer.Option(help="sentiment, journey_stage or touchpoints (ignored with --classifier).")
+    ] = "journey_stage",
     classifier: Annotated[Path | None, typer.Option(help="A custom taxonomy classifier (taxonomy fit -o DIR).")] = None,
-    model: Annotated[Path | None, typer.Option(help="Pipeline bundle for the default tasks (default: model_dir).")] = None,
-    labelled: Annotated[Path | None, typer.Option(help="CSV of texts already labelled (a `text` column): never picked again, "
-                                                  "and near-duplicates of them skipped.")] = None,
-    strategy: Annotated[str, typer.Option(help="diverse (uncertain + spread out), uncertain (lowest confidence) or random.")] = "diverse",
-    prefilter: Annotated[float, typer.Option(min=1.0, help="diverse: uncertain candidates kept, as a multiple of N.")] = 10.0,
+    model: Annotated[
+        Path | None, typer.Option(help="Pipeline bundle for the default tasks (default: model_dir).")
+    ] = None,
+    labelled: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of texts already labelled (a `text` column): never picked again, "
+            "and near-duplicates of them skipped."
+        ),
+    ] = None,
+    strategy: Annotated[
+        str, typer.Option(help="diverse (uncertain + spread out), uncertain (lowest confidence) or random.")
+    ] = "diverse",
+    prefilter: Annotated[
+        float, typer.Option(min=1.0, help="diverse: uncertain candidates kept, as a multiple of N.")
+    ] = 10.0,
     kind: Kind = None,
     text_column: TextColumn = "text",
     id_column: IdColumn = "id",
@@ -116,17 +130,37 @@ def export(
         from feedback_nlp.text import prepare_texts
 
         labelled_X = _embed(task_model, prepare_texts(already, ["survey"] * len(already)), cache) if already else None
-        picked = select_for_labelling(X, proba, n, multi_label=multi, thresholds=task_model.thresholds,
-                                      prefilter=prefilter if strategy == "diverse" else 1.0,
-                                      labelled_X=labelled_X, seed=seed)
+        picked = select_for_labelling(
+            X,
+            proba,
+            n,
+            multi_label=multi,
+            thresholds=task_model.thresholds,
+            prefilter=prefilter if strategy == "diverse" else 1.0,
+            labelled_X=labelled_X,
+            seed=seed,
+        )
     guesses = _suggestions(proba[picked.indices], task_model.info.labels, task_model.thresholds)
-    items = [BatchItem(rank + 1, ids[row], texts[row], guess, conf, float(u), kinds[row])
-             for rank, (row, (guess, conf), u) in enumerate(zip(picked.indices, guesses, picked.uncertainty, strict=True))]
-    extra = {"input": str(input), "pool": len(texts), "strategy": strategy, "prefilter": prefilter, "seed": seed,
-             "candidates": picked.candidates, "skipped_duplicates": picked.skipped_duplicates}
+    items = [
+        BatchItem(rank + 1, ids[row], texts[row], guess, conf, float(u), kinds[row])
+        for rank, (row, (guess, conf), u) in enumerate(zip(picked.indices, guesses, picked.uncertainty, strict=True))
+    ]
+    extra = {
+        "input": str(input),
+        "pool": len(texts),
+        "strategy": strategy,
+        "prefilter": prefilter,
+        "seed": seed,
+        "candidates": picked.candidates,
+        "skipped_duplicates": picked.skipped_duplicates,
+    }
     paths = write_batch(output, items, task_model.info, extra)
-    typer.echo(f"picked {len(items)} of {len(texts)} texts ({strategy}); wrote " + ", ".join(p.name for p in paths.values())
-               + f" to {output}", err=True)
+    typer.echo(
+        f"picked {len(items)} of {len(texts)} texts ({strategy}); wrote "
+        + ", ".join(p.name for p in paths.values())
+        + f" to {output}",
+        err=True,
+    )
 
 
 def _labelled_texts(path: Path | None) -> set[str]:
@@ -137,8 +171,10 @@ def _labelled_texts(path: Path | None) -> set[str]:
 
     frame = read_table(path, what="Labelled file")
     if "text" not in frame.columns:
-        raise InputError(f"{path} has no 'text' column (columns: {list(frame.columns)}); give the CSV "
-                         "`feedback-nlp label import` wrote.")
+        raise InputError(
+            f"{path} has no 'text' column (columns: {list(frame.columns)}); give the CSV "
+            "`feedback-nlp label import` wrote."
+        )
     return set(frame["text"].astype(str))
 
 
@@ -156,30 +192,50 @@ def _allowed(task: str, spec: Path | None, classifier: Path | None) -> list[str]
     from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, load_taxonomy
 
     taxonomy = load_taxonomy(get_settings().taxonomy_path)
-    return {"sentiment": list(SENTIMENT_LABELS), "journey_stage": taxonomy.stage_labels,
-            "touchpoints": taxonomy.touchpoint_labels}[name]
+    return {
+        "sentiment": list(SENTIMENT_LABELS),
+        "journey_stage": taxonomy.stage_labels,
+        "touchpoints": taxonomy.touchpoint_labels,
+    }[name]
 
 
 @label_app.command("import")
 @reports_errors
 def import_(
-    file: Annotated[Path, typer.Argument(help="A Label Studio JSON / JSON-MIN / CSV export, an Argilla export "
-                                         "(records.json or flat JSON/JSONL), or a CSV with text and label columns.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A Label Studio JSON / JSON-MIN / CSV export, an Argilla export "
+            "(records.json or flat JSON/JSONL), or a CSV with text and label columns."
+        ),
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="The normalised labelled CSV.")] = Path("labels.csv"),
     task: Annotated[str | None, typer.Option(help="Task of the labels (default: the one the export carries).")] = None,
     spec: Annotated[Path | None, typer.Option(help="Custom taxonomy spec: labels are checked against it.")] = None,
-    classifier: Annotated[Path | None, typer.Option(help="Custom classifier folder: labels are checked against it.")] = None,
-    multi_label: Annotated[bool | None, typer.Option("--multi-label/--single-label",
-                                                     help="Several labels per text (default: only for touchpoints).")] = None,
+    classifier: Annotated[
+        Path | None, typer.Option(help="Custom classifier folder: labels are checked against it.")
+    ] = None,
+    multi_label: Annotated[
+        bool | None,
+        typer.Option("--multi-label/--single-label", help="Several labels per text (default: only for touchpoints)."),
+    ] = None,
     text_column: Annotated[str, typer.Option(help="Text key, field or column.")] = "text",
-    label_column: Annotated[str, typer.Option(help="Question name (Label Studio from_name, Argilla question) or column.")] = "label",
+    label_column: Annotated[
+        str, typer.Option(help="Question name (Label Studio from_name, Argilla question) or column.")
+    ] = "label",
     id_column: Annotated[str, typer.Option(help="Id column of flat rows.")] = "id",
 ) -> None:
     """Read labels from a labelling tool into a CSV for `taxonomy fit --examples` or `train`."""
     from feedback_nlp.labelling.import_formats import read_labels, validate_labels
 
-    result = read_labels(file, task=task, multi_label=multi_label, text_column=text_column,
-                         label_column=label_column, id_column=id_column)
+    result = read_labels(
+        file,
+        task=task,
+        multi_label=multi_label,
+        text_column=text_column,
+        label_column=label_column,
+        id_column=id_column,
+    )
     allowed = _allowed(result.task, spec, classifier)
     if allowed is not None:
         validate_labels(result, allowed, str(file))

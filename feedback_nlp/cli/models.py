@@ -83,9 +83,7 @@ def list_models(
     entries = registry.entries(name)
     live = _live_ref(registry, settings)
     latest = {e.name: e.ref for e in entries}  # entries are oldest first: the last one wins
-    rows = [
-        {**e.to_json(), "ref": e.ref, "latest": latest[e.name] == e.ref, "live": e.ref == live} for e in entries
-    ]
+    rows = [{**e.to_json(), "ref": e.ref, "latest": latest[e.name] == e.ref, "live": e.ref == live} for e in entries]
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -141,12 +139,16 @@ def show(
             typer.echo(f"    {metric:<26} {recorded[metric]:.3f}")
     for evaluation in evaluations:
         gold, headline = evaluation["gold"], evaluation["headline"]
-        typer.echo(f"  evaluated {evaluation['evaluated_at']} on {gold['path']} ({gold['n']} texts): "
-                   + ", ".join(f"{m} {headline[m]:.3f}" for m in GUARDED_METRICS if m in headline))
+        typer.echo(
+            f"  evaluated {evaluation['evaluated_at']} on {gold['path']} ({gold['n']} texts): "
+            + ", ".join(f"{m} {headline[m]:.3f}" for m in GUARDED_METRICS if m in headline)
+        )
     for record in history:
         forced = " (forced)" if record.get("forced") else ""
-        typer.echo(f"  #{record.get('sequence')} {record.get('outcome')}{forced} {record.get('at')} by "
-                   f"{record.get('by')}: {record.get('reason')}")
+        typer.echo(
+            f"  #{record.get('sequence')} {record.get('outcome')}{forced} {record.get('at')} by "
+            f"{record.get('by')}: {record.get('reason')}"
+        )
 
 
 def _target(text: str, registry, settings: Settings) -> tuple[str, Path]:  # noqa: ANN001
@@ -204,9 +206,7 @@ def compare(
     gold_set = GoldSet.from_path(gold)
     (name_a, bundle_a), (name_b, bundle_b) = _target(a, registry, settings), _target(b, registry, settings)
     evaluator = Evaluator(registry, settings)
-    report = comparison(
-        evaluator.evaluate(bundle_a, name_a, gold_set), evaluator.evaluate(bundle_b, name_b, gold_set)
-    )
+    report = comparison(evaluator.evaluate(bundle_a, name_a, gold_set), evaluator.evaluate(bundle_b, name_b, gold_set))
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -246,8 +246,14 @@ def promote_command(
     rule = PromotionRule(settings.promotion_tolerance if tolerance is None else tolerance)
     try:
         result = promote(
-            registry, ref, reason=reason, settings=settings, gold=_default_gold(gold, settings),
-            by=by, force=force, rule=rule,
+            registry,
+            ref,
+            reason=reason,
+            settings=settings,
+            gold=_default_gold(gold, settings),
+            by=by,
+            force=force,
+            rule=rule,
         )
     except PromotionRefused as exc:
         _print_metrics(exc.record)
@@ -263,11 +269,15 @@ def promote_command(
         forced = f" (forced over: {', '.join(record['worse_on'])})"
     else:
         forced = " (forced)" if record["forced"] else ""
-    typer.echo(f"promoted {record['model']} (was {previous}){forced}: "
-               f"logged as #{record['sequence']} in {registry.promotions_file}")
+    typer.echo(
+        f"promoted {record['model']} (was {previous}){forced}: "
+        f"logged as #{record['sequence']} in {registry.promotions_file}"
+    )
     _warn_topics(result.candidate.bundle)
-    typer.echo("A running service switches on POST /v1/models/reload (admin), or by itself with "
-               "FEEDBACK_NLP_REGISTRY_POLL_SECONDS set.")
+    typer.echo(
+        "A running service switches on POST /v1/models/reload (admin), or by itself with "
+        "FEEDBACK_NLP_REGISTRY_POLL_SECONDS set."
+    )
 
 
 def _print_metrics(record: dict[str, Any]) -> None:
@@ -281,8 +291,10 @@ def _print_metrics(record: dict[str, Any]) -> None:
         name: {"a": metrics["live"][name], "b": metrics["candidate"][name], "delta": metrics["delta"][name]}
         for name in ordered_metrics(list(metrics["candidate"]))
     }
-    typer.echo(f"A = live {record['previous']['model']} ({record['previous']['source']})\nB = {record['model']}\n"
-               f"on {record['gold']['path']} ({record['gold']['n']} texts)")
+    typer.echo(
+        f"A = live {record['previous']['model']} ({record['previous']['source']})\nB = {record['model']}\n"
+        f"on {record['gold']['path']} ({record['gold']['n']} texts)"
+    )
     typer.echo(f"  {'metric':<26} {'A':>7} {'B':>7} {'B - A':>7}")
     _print_table(rows, tuple(GUARDED_METRICS), float(record["rule"]["tolerance"]))
 
@@ -305,7 +317,8 @@ def _warn_topics(bundle: Path) -> None:
         typer.secho(
             f"warning: the deployed topic model ({deployed_dir()}) was fitted on another encoder; the service "
             "will refuse to load this model until you refit it (`feedback-nlp topics fit ... --deploy`).",
-            err=True, fg=typer.colors.YELLOW,
+            err=True,
+            fg=typer.colors.YELLOW,
         )
 
 
@@ -324,5 +337,7 @@ def log(registry_dir: RegistryOpt = None, as_json: JsonOpt = False) -> None:
         typer.echo(f"nothing promoted in {registry.root}; the service serves the model_dir bundle")
     for r in records:
         forced = " forced" if r.get("forced") else ""
-        typer.echo(f"#{r.get('sequence')} {r.get('at')} {r.get('outcome')}{forced} {r.get('model')} "
-                   f"(was {(r.get('previous') or {}).get('model')}) by {r.get('by')}: {r.get('reason')}")
+        typer.echo(
+            f"#{r.get('sequence')} {r.get('at')} {r.get('outcome')}{forced} {r.get('model')} "
+            f"(was {(r.get('previous') or {}).get('model')}) by {r.get('by')}: {r.get('reason')}"
+        )

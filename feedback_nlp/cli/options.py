@@ -35,7 +35,8 @@ __all__ = ["IdColumn", "InputOptions", "Kind", "TextColumn", "require_one_source
 _PANEL = "Input columns and dates"
 
 Kind = Annotated[
-    str | None, typer.Option(help="Kind for rows without one: survey, review, social, transcript.", rich_help_panel=_PANEL)
+    str | None,
+    typer.Option(help="Kind for rows without one: survey, review, social, transcript.", rich_help_panel=_PANEL),
 ]
 TextColumn = Annotated[str, typer.Option(help="Column (or JSON key) holding the text.", rich_help_panel=_PANEL)]
 IdColumn = Annotated[str, typer.Option(help="Column (or JSON key) holding the id.", rich_help_panel=_PANEL)]
@@ -57,18 +58,25 @@ SourceColumn = Annotated[
 ]
 SkipRows = Annotated[
     int,
-    typer.Option(min=0, help="Rows after the header to skip (CSV, Excel): 2 for a Qualtrics export.",
-                 rich_help_panel=_PANEL),
+    typer.Option(
+        min=0, help="Rows after the header to skip (CSV, Excel): 2 for a Qualtrics export.", rich_help_panel=_PANEL
+    ),
 ]
 DateFormat = Annotated[
     str | None,
-    typer.Option(help="strptime format for slashed dates: %d/%m/%Y (day first) or %m/%d/%Y (month first). "
-                      "Default: the FEEDBACK_NLP_DATE_FORMAT setting.", rich_help_panel=_PANEL),
+    typer.Option(
+        help="strptime format for slashed dates: %d/%m/%Y (day first) or %m/%d/%Y (month first). "
+        "Default: the FEEDBACK_NLP_DATE_FORMAT setting.",
+        rich_help_panel=_PANEL,
+    ),
 ]
 OnBadDate = Annotated[
     Literal["error", "null"] | None,
-    typer.Option(help="A created_at that cannot be read: 'error' reports the row, 'null' keeps it without a date. "
-                      "Default: the FEEDBACK_NLP_ON_BAD_DATE setting (error).", rich_help_panel=_PANEL),
+    typer.Option(
+        help="A created_at that cannot be read: 'error' reports the row, 'null' keeps it without a date. "
+        "Default: the FEEDBACK_NLP_ON_BAD_DATE setting (error).",
+        rich_help_panel=_PANEL,
+    ),
 ]
 
 
@@ -97,12 +105,22 @@ class InputOptions:
 
 #: Each InputOptions field as a command-line option (same name, same default).
 _OPTIONS = {
-    "kind": Kind, "text_column": TextColumn, "id_column": IdColumn, "created_at_column": CreatedAtColumn,
-    "kind_column": KindColumn, "rating_column": RatingColumn, "nps_column": NpsColumn,
-    "source_column": SourceColumn, "skip_rows": SkipRows, "date_format": DateFormat, "on_bad_date": OnBadDate,
+    "kind": Kind,
+    "text_column": TextColumn,
+    "id_column": IdColumn,
+    "created_at_column": CreatedAtColumn,
+    "kind_column": KindColumn,
+    "rating_column": RatingColumn,
+    "nps_column": NpsColumn,
+    "source_column": SourceColumn,
+    "skip_rows": SkipRows,
+    "date_format": DateFormat,
+    "on_bad_date": OnBadDate,
 }
 _PARAMETERS = [
-    inspect.Parameter(field.name, inspect.Parameter.KEYWORD_ONLY, default=field.default, annotation=_OPTIONS[field.name])
+    inspect.Parameter(
+        field.name, inspect.Parameter.KEYWORD_ONLY, default=field.default, annotation=_OPTIONS[field.name]
+    )
     for field in fields(InputOptions)
 ]
 assert set(_OPTIONS) == {p.name for p in _PARAMETERS}, "every InputOptions field needs its option alias"
@@ -117,8 +135,10 @@ def with_input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """
     signature = inspect.signature(command, eval_str=True)
     if "inputs" not in signature.parameters:
-        raise TypeError(f"{command.__qualname__} needs a keyword-only parameter `inputs: InputOptions` "
-                        "for @with_input_options to replace")
+        raise TypeError(
+            f"{command.__qualname__} needs a keyword-only parameter `inputs: InputOptions` "
+            "for @with_input_options to replace"
+        )
     parameters: list[inspect.Parameter] = []
     for parameter in signature.parameters.values():
         if parameter.name == "inputs":

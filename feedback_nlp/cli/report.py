@@ -18,15 +18,26 @@ report_app = typer.Typer(help="Reports for CX leads (one self-contained file eac
 @reports_errors
 @with_input_options
 def topics(
-    input: Annotated[str | None, typer.Argument(help="CSV, Excel, JSONL or Parquet feedback with dates (or --from-db).")] = None,
+    input: Annotated[
+        str | None, typer.Argument(help="CSV, Excel, JSONL or Parquet feedback with dates (or --from-db).")
+    ] = None,
     from_db: Annotated[bool, typer.Option("--from-db", help="Report on the feedback stored by the service.")] = False,
     period: Annotated[Literal["day", "week", "month"], typer.Option(help="Period of the trends.")] = "week",
     start: Annotated[datetime | None, typer.Option("--from", help="First day of the report (inclusive).")] = None,
     end: Annotated[datetime | None, typer.Option("--to", help="End of the report (exclusive).")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write (default report.FORMAT).")] = None,
-    fmt: Annotated[Literal["html", "pdf", "png"], typer.Option("--format", help="html, or pdf/png via Chromium.")] = "html",
-    topics_dir: Annotated[Path | None, typer.Option("--topics", help="Topic model folder (default: the deployed one; "
-                                                     "fitted on the input when none is deployed).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default report.FORMAT).")
+    ] = None,
+    fmt: Annotated[
+        Literal["html", "pdf", "png"], typer.Option("--format", help="html, or pdf/png via Chromium.")
+    ] = "html",
+    topics_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--topics",
+            help="Topic model folder (default: the deployed one; fitted on the input when none is deployed).",
+        ),
+    ] = None,
     *,
     inputs: InputOptions,
     min_topic_size: Annotated[int, typer.Option(min=2, help="When a model is fitted here: smallest topic.")] = 15,
@@ -54,8 +65,13 @@ def topics(
         typer.echo("no topic model deployed: fitting one on the input", err=True)
         model = build.fit_on(corpus, pipeline, min_topic_size=min_topic_size, progress=True)
     report = build.topic_trend_report(
-        corpus, pipeline, model, period=period,
-        start=start.isoformat() if start else None, end=end.isoformat() if end else None, progress=True,
+        corpus,
+        pipeline,
+        model,
+        period=period,
+        start=start.isoformat() if start else None,
+        end=end.isoformat() if end else None,
+        progress=True,
     )
     path = write_report(report, output or build.default_output(fmt), fmt=fmt)
     typer.echo(f"wrote {path}", err=True)

@@ -31,9 +31,15 @@ def _classified_rows(path: str, options: InputOptions, dates: DateTally) -> Iter
     def flush() -> Iterator[dict[str, Any]]:
         for record, prediction in zip(batch, pipeline.predict(batch), strict=True):
             yield {
-                "id": record.id, "source": record.source, "kind": str(record.kind), "created_at": record.created_at,
-                "rating": record.rating, "nps": record.nps, "metadata": record.metadata,
-                "sentiment_label": prediction.sentiment.label, "sentiment_score": prediction.sentiment.score,
+                "id": record.id,
+                "source": record.source,
+                "kind": str(record.kind),
+                "created_at": record.created_at,
+                "rating": record.rating,
+                "nps": record.nps,
+                "metadata": record.metadata,
+                "sentiment_label": prediction.sentiment.label,
+                "sentiment_score": prediction.sentiment.score,
                 "journey_stage": prediction.journey_stage.label,
                 "touchpoints": [t.model_dump() for t in prediction.touchpoints],
                 "segments": [s.model_dump() for s in prediction.segments],
@@ -57,11 +63,23 @@ def _classified_rows(path: str, options: InputOptions, dates: DateTally) -> Iter
 @reports_errors
 @with_input_options
 def score(
-    input: Annotated[str | None, typer.Argument(help="Raw feedback (CSV/JSONL/Parquet, classified here) or the "
-                                                 "JSONL of `feedback-nlp classify`; or use --from-db.")] = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the tables (Parquet and CSV).")] = Path("scores"),
-    from_db: Annotated[bool, typer.Option("--from-db", help="Score the predictions stored by the service "
-                                          "(incremental: only records stored since the last run).")] = False,
+    input: Annotated[
+        str | None,
+        typer.Argument(
+            help="Raw feedback (CSV/JSONL/Parquet, classified here) or the "
+            "JSONL of `feedback-nlp classify`; or use --from-db."
+        ),
+    ] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the tables (Parquet and CSV).")] = Path(
+        "scores"
+    ),
+    from_db: Annotated[
+        bool,
+        typer.Option(
+            "--from-db",
+            help="Score the predictions stored by the service (incremental: only records stored since the last run).",
+        ),
+    ] = False,
     period: PeriodOpt = "week",
     by: Annotated[str, typer.Option(help="Comma-separated segment fields: source, kind or metadata keys.")] = "",
     full: Annotated[bool, typer.Option("--full", help="--from-db: recount everything, not just new records.")] = False,
@@ -90,22 +108,41 @@ def score(
         state = None if full else job.read_state(output)
         usable = state and state["period"] == period and list(state["by"]) == fields
         rows = job.stored_rows(state["watermark"] if usable and state else None)
-        run = job.run_score_job(rows, output, period=period, by=fields, incremental_key="pk",
-                                min_volume=min_volume, store=lambda t: job.store_tables(engine, t),
-                                progress=bar.update)
+        run = job.run_score_job(
+            rows,
+            output,
+            period=period,
+            by=fields,
+            incremental_key="pk",
+            min_volume=min_volume,
+            store=lambda t: job.store_tables(engine, t),
+            progress=bar.update,
+        )
     else:
-        rows = (job.prediction_rows(input) if job.is_prediction_file(input)
-                else _classified_rows(input, inputs, dates))
-        run = job.run_score_job(rows, output, period=period, by=fields, min_volume=min_volume,
-                                store=lambda t: job.store_tables(engine, t), progress=bar.update)
+        rows = job.prediction_rows(input) if job.is_prediction_file(input) else _classified_rows(input, inputs, dates)
+        run = job.run_score_job(
+            rows,
+            output,
+            period=period,
+            by=fields,
+            min_volume=min_volume,
+            store=lambda t: job.store_tables(engine, t),
+            progress=bar.update,
+        )
     bar.close()
     engine.dispose()
     if dates.undated:
-        typer.echo(f"created_at: {dates.describe()}; those records count in the overall and touchpoint "
-                   f"scores but not in the per-{period} trends and alerts", err=True)
+        typer.echo(
+            f"created_at: {dates.describe()}; those records count in the overall and touchpoint "
+            f"scores but not in the per-{period} trends and alerts",
+            err=True,
+        )
     alerts = run.tables["alerts"]
-    typer.echo(f"{run.new_records} new record(s) counted, {run.total_records} in all; wrote {output} "
-               f"({len(run.tables)} tables; {len(alerts)} alert(s))", err=True)
+    typer.echo(
+        f"{run.new_records} new record(s) counted, {run.total_records} in all; wrote {output} "
+        f"({len(run.tables)} tables; {len(alerts)} alert(s))",
+        err=True,
+    )
 
 
 @reports_errors

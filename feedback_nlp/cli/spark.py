@@ -19,8 +19,9 @@ spark_app = typer.Typer(
 
 MasterOpt = Annotated[
     str | None,
-    typer.Option(help="Spark master: local[2], yarn, spark://host:7077... Default: what spark-submit set, "
-                      "else local[*]."),
+    typer.Option(
+        help="Spark master: local[2], yarn, spark://host:7077... Default: what spark-submit set, else local[*]."
+    ),
 ]
 
 
@@ -29,20 +30,33 @@ MasterOpt = Annotated[
 def classify(
     input: Annotated[str, typer.Argument(help="Parquet file or folder of raw feedback (any Hadoop path).")],
     output: Annotated[str, typer.Argument(help="Folder for the predictions (Parquet); rejected rows go to _errors/.")],
-    model_dir: Annotated[str | None, typer.Option(help="Bundle folder as the executors see it "
-                                                       "(default: their FEEDBACK_NLP_MODEL_DIR).")] = None,
-    kind: Annotated[str | None, typer.Option(help="Kind for rows without one (survey, review, social, transcript).")] = None,
+    model_dir: Annotated[
+        str | None, typer.Option(help="Bundle folder as the executors see it (default: their FEEDBACK_NLP_MODEL_DIR).")
+    ] = None,
+    kind: Annotated[
+        str | None, typer.Option(help="Kind for rows without one (survey, review, social, transcript).")
+    ] = None,
     text_column: Annotated[str, typer.Option(help="Column holding the text.")] = "text",
     kind_column: Annotated[str, typer.Option(help="Column holding the kind.")] = "kind",
     id_column: Annotated[str, typer.Option(help="Column holding the record id.")] = "id",
     batch_size: Annotated[int, typer.Option(min=1, help="Records per pipeline call on an executor.")] = 256,
-    partitions: Annotated[int | None, typer.Option(min=1, help="Spread rows over this many tasks "
-                                                               "(2-4 x the cluster's cores).")] = None,
-    loader: Annotated[str, typer.Option(help="module:function the executors call with the model dir to get a "
-                                             "pipeline (ship custom modules with --py-files).")] = "",
-    date_format: Annotated[str | None, typer.Option(help="strptime format for slashed dates (%d/%m/%Y or %m/%d/%Y).")] = None,
-    on_bad_date: Annotated[str | None, typer.Option(help="An unreadable created_at: 'error' rejects the row, 'null' keeps it "
-                                                         "without a date.")] = None,
+    partitions: Annotated[
+        int | None, typer.Option(min=1, help="Spread rows over this many tasks (2-4 x the cluster's cores).")
+    ] = None,
+    loader: Annotated[
+        str,
+        typer.Option(
+            help="module:function the executors call with the model dir to get a "
+            "pipeline (ship custom modules with --py-files)."
+        ),
+    ] = "",
+    date_format: Annotated[
+        str | None, typer.Option(help="strptime format for slashed dates (%d/%m/%Y or %m/%d/%Y).")
+    ] = None,
+    on_bad_date: Annotated[
+        str | None,
+        typer.Option(help="An unreadable created_at: 'error' rejects the row, 'null' keeps it without a date."),
+    ] = None,
     master: MasterOpt = None,
 ) -> None:
     """Classify every row of a Parquet dataset on Spark, the pipeline loaded once per executor process."""
@@ -51,9 +65,19 @@ def classify(
 
     spark = spark_session(master)
     result = classify_dataset(
-        spark, input, output, model_dir=model_dir, batch_size=batch_size, text_column=text_column,
-        kind_column=kind_column, id_column=id_column, default_kind=kind, partitions=partitions,
-        loader=loader or DEFAULT_LOADER, date_format=date_format, on_bad_date=on_bad_date,
+        spark,
+        input,
+        output,
+        model_dir=model_dir,
+        batch_size=batch_size,
+        text_column=text_column,
+        kind_column=kind_column,
+        id_column=id_column,
+        default_kind=kind,
+        partitions=partitions,
+        loader=loader or DEFAULT_LOADER,
+        date_format=date_format,
+        on_bad_date=on_bad_date,
     )
     typer.echo(f"{result.predictions} prediction(s) written to {result.output}", err=True)
     if result.errors:
@@ -65,7 +89,9 @@ def classify(
 def score(
     input: Annotated[str, typer.Argument(help="Predictions in the records layout (the output of `spark classify`).")],
     output: Annotated[str, typer.Argument(help="Folder on the driver for the score tables (Parquet and CSV).")],
-    period: Annotated[Literal["day", "week", "month"], typer.Option(help="Period of scores, trends and alerts.")] = "week",
+    period: Annotated[
+        Literal["day", "week", "month"], typer.Option(help="Period of scores, trends and alerts.")
+    ] = "week",
     by: Annotated[str, typer.Option(help="Comma-separated segment fields: source, kind or metadata keys.")] = "",
     min_volume: Annotated[int, typer.Option(min=1, help="Volumes below this are flagged low_volume.")] = 30,
     master: MasterOpt = None,

@@ -23,17 +23,33 @@ taxonomy_app = typer.Typer(
 @reports_errors
 def fit(
     spec: Annotated[Path, typer.Argument(help="Taxonomy spec YAML: labels with descriptions (and optional examples).")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the classifier to.")] = Path("custom-classifier"),
-    examples: Annotated[Path | None, typer.Option(help="Labelled examples: CSV/JSONL/Parquet with text and label "
-                                                  "columns (e.g. from `label import`). None: zero-shot.")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the classifier to.")] = Path(
+        "custom-classifier"
+    ),
+    examples: Annotated[
+        Path | None,
+        typer.Option(
+            help="Labelled examples: CSV/JSONL/Parquet with text and label "
+            "columns (e.g. from `label import`). None: zero-shot."
+        ),
+    ] = None,
     text_column: Annotated[str, typer.Option(help="Examples: the text column.")] = "text",
     label_column: Annotated[str, typer.Option(help="Examples: the label column.")] = "label",
-    contrastive: Annotated[bool, typer.Option("--contrastive", help="SetFit-style contrastive fine-tuning of the "
-                                              "encoder's top layers first (minutes on a CPU).")] = False,
+    contrastive: Annotated[
+        bool,
+        typer.Option(
+            "--contrastive",
+            help="SetFit-style contrastive fine-tuning of the encoder's top layers first (minutes on a CPU).",
+        ),
+    ] = False,
     steps: Annotated[int, typer.Option(min=1, help="--contrastive: optimiser steps.")] = 30,
     layers: Annotated[int, typer.Option(min=1, max=6, help="--contrastive: top encoder layers that learn.")] = 3,
-    unlabelled: Annotated[Path | None, typer.Option(help="Zero-shot: unlabelled texts of the task (CSV/JSONL/Parquet) "
-                                                    "to centre each label's similarity over.")] = None,
+    unlabelled: Annotated[
+        Path | None,
+        typer.Option(
+            help="Zero-shot: unlabelled texts of the task (CSV/JSONL/Parquet) to centre each label's similarity over."
+        ),
+    ] = None,
     C: Annotated[float, typer.Option("--C", min=1e-6, help="Few-shot: inverse regularisation strength.")] = 10.0,
     seed: Annotated[int, typer.Option(help="Seeds the fits.")] = 0,
 ) -> None:
@@ -44,15 +60,20 @@ def fit(
 
     setup_logging(True)
     taxonomy = load_spec(spec)
-    labelled = (read_examples(examples, taxonomy, text_column=text_column, label_column=label_column)
-                if examples is not None else None)
+    labelled = (
+        read_examples(examples, taxonomy, text_column=text_column, label_column=label_column)
+        if examples is not None
+        else None
+    )
     reference = _texts(unlabelled, text_column) if unlabelled is not None else None
-    options = FitOptions(C=C, seed=seed,
-                         contrastive=ContrastiveOptions(layers=layers, steps=steps) if contrastive else None)
+    options = FitOptions(
+        C=C, seed=seed, contrastive=ContrastiveOptions(layers=layers, steps=steps) if contrastive else None
+    )
     import feedback_nlp.custom.classifier as classifier_module
 
-    classifier = fit_custom_taxonomy(taxonomy, labelled, options=options, unlabelled=reference,
-                                     encoder=classifier_module.default_encoder())
+    classifier = fit_custom_taxonomy(
+        taxonomy, labelled, options=options, unlabelled=reference, encoder=classifier_module.default_encoder()
+    )
     classifier.save(output)
     typer.echo(json.dumps(fit_summary(classifier), indent=2))
     typer.echo(f"wrote {output} ({classifier.method})", err=True)
@@ -72,7 +93,9 @@ def _texts(path: Path, text_column: str) -> list[str]:
 @reports_errors
 def predict(
     classifier: Annotated[Path, typer.Argument(help="Classifier folder written by `taxonomy fit`.")],
-    input: Annotated[str, typer.Argument(help="Feedback to classify: CSV, JSONL or Parquet; '-' reads JSONL from stdin.")],
+    input: Annotated[
+        str, typer.Argument(help="Feedback to classify: CSV, JSONL or Parquet; '-' reads JSONL from stdin.")
+    ],
     output: Annotated[str | None, typer.Option("-o", "--output", help="JSONL output (default: stdout).")] = None,
     kind: Kind = None,
     text_column: TextColumn = "text",
@@ -99,10 +122,15 @@ def predict(
     rows = []
     for (line, record), p in zip(good, proba, strict=True):
         order = np.argsort(-p)[:top]
-        rows.append({"id": record.id or str(line), "label": model.labels[int(order[0])],
-                     "confidence": round(float(p[order[0]]), 4),
-                     "top": {model.labels[int(j)]: round(float(p[j]), 4) for j in order},
-                     "model_version": model.version})
+        rows.append(
+            {
+                "id": record.id or str(line),
+                "label": model.labels[int(order[0])],
+                "confidence": round(float(p[order[0]]), 4),
+                "top": {model.labels[int(j)]: round(float(p[j]), 4) for j in order},
+                "model_version": model.version,
+            }
+        )
     with open_output(output) as out:
         write_jsonl(rows, out)
     if failed:

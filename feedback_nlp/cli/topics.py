@@ -13,12 +13,16 @@ import typer
 from feedback_nlp.cli.errors import reports_errors
 from feedback_nlp.cli.options import InputOptions, require_one_source, with_input_options
 
-topics_app = typer.Typer(help="Topic models fitted on your own feedback (BERTopic on base MiniLM, sentiment projected out).",
-                         no_args_is_help=True)
+topics_app = typer.Typer(
+    help="Topic models fitted on your own feedback (BERTopic on base MiniLM, sentiment projected out).",
+    no_args_is_help=True,
+)
 
 ASSIGNMENTS = "assignments.jsonl"
 
-InputArg = Annotated[str | None, typer.Argument(help="CSV, Excel, JSONL or Parquet file of feedback (or use --from-db).")]
+InputArg = Annotated[
+    str | None, typer.Argument(help="CSV, Excel, JSONL or Parquet file of feedback (or use --from-db).")
+]
 FromDb = Annotated[bool, typer.Option("--from-db", help="Use the feedback stored in the service database.")]
 Since = Annotated[datetime | None, typer.Option(help="--from-db: only records created at or after this time.")]
 
@@ -42,7 +46,9 @@ def _write_assignments(path: Path, ids: list[str], assignments: list) -> None:  
 
     with open_output(path) as out:
         for record_id, a in zip(ids, assignments, strict=True):
-            out.write(json.dumps({"id": record_id, "topic": a.topic, "label": a.label, "confidence": a.confidence}) + "\n")
+            out.write(
+                json.dumps({"id": record_id, "topic": a.topic, "label": a.label, "confidence": a.confidence}) + "\n"
+            )
 
 
 def _print_topics(model, limit: int = 30) -> None:  # type: ignore[no-untyped-def]
@@ -60,7 +66,9 @@ def _print_topics(model, limit: int = 30) -> None:  # type: ignore[no-untyped-de
 @with_input_options
 def fit(
     input: InputArg = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the topic model to.")] = Path("topics"),
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write the topic model to.")] = Path(
+        "topics"
+    ),
     from_db: FromDb = False,
     min_topic_size: Annotated[int, typer.Option(min=2, help="Smallest cluster that counts as a topic.")] = 15,
     max_outliers: Annotated[float, typer.Option(min=0.0, max=1.0, help="Largest share left unassigned.")] = 0.15,
@@ -70,7 +78,9 @@ def fit(
     *,
     inputs: InputOptions,
     since: Since = None,
-    deploy: Annotated[bool, typer.Option("--deploy", help="Also deploy it: classify and ingest then fill topics.")] = False,
+    deploy: Annotated[
+        bool, typer.Option("--deploy", help="Also deploy it: classify and ingest then fill topics.")
+    ] = False,
 ) -> None:
     """Fit a topic model on a corpus and write it, with each record's topic in DIR/assignments.jsonl."""
     from feedback_nlp.storage.loading import load_pipeline
@@ -84,14 +94,21 @@ def fit(
     space = topic_space(pipeline)
     X = embed_corpus(corpus, pipeline, space=space)
     typer.echo(f"fitting topics on {len(corpus)} texts ({space.name} embeddings) ...", err=True)
-    config = TopicConfig(min_topic_size=min_topic_size, max_outlier_share=max_outliers,
-                         max_topic_share=max_topic_share if 0 < max_topic_share < 1 else None, verbose=True)
+    config = TopicConfig(
+        min_topic_size=min_topic_size,
+        max_outlier_share=max_outliers,
+        max_topic_share=max_topic_share if 0 < max_topic_share < 1 else None,
+        verbose=True,
+    )
     model, assignments = TopicModel.fit(
         corpus.model_inputs, X, embed=space.embed, seeds=pipeline.taxonomy.topic_seeds, config=config
     )
     model.manifest["space"] = space.name
-    model.save(output, encoder=space.fingerprint,
-               extra={"source": "database" if from_db else str(input), "bundle": pipeline.version})
+    model.save(
+        output,
+        encoder=space.fingerprint,
+        extra={"source": "database" if from_db else str(input), "bundle": pipeline.version},
+    )
     _write_assignments(output / ASSIGNMENTS, list(corpus.frame["id"]), assignments)
     unassigned = sum(a.topic < 0 for a in assignments) / len(assignments)
     _print_topics(model)
@@ -130,8 +147,11 @@ def update(
     stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
     _write_assignments(target / f"assignments-update-{stamp}.jsonl", list(corpus.frame["id"]), assignments)
     new = [t for t in updated.topics if t.is_new]
-    typer.echo(f"{len(corpus)} texts folded in; {len(new)} new topic(s)"
-               + (": " + "; ".join(t.label for t in new) if new else ""), err=True)
+    typer.echo(
+        f"{len(corpus)} texts folded in; {len(new)} new topic(s)"
+        + (": " + "; ".join(t.label for t in new) if new else ""),
+        err=True,
+    )
     typer.echo(f"wrote {target}", err=True)
 
 

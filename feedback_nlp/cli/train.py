@@ -18,9 +18,7 @@ def train(
     config: Annotated[Path | None, typer.Option(help="Training config (TOML).")] = Path(
         "training/configs/default.toml"
     ),
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Dotted override, e.g. finetune.epochs=0.")
-    ] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Dotted override, e.g. finetune.epochs=0.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose/--quiet")] = True,
 ) -> None:
     """Train a model bundle from the datasets in the data folder."""
@@ -39,7 +37,9 @@ def train(
 @reports_errors
 def evaluate(
     gold: Annotated[Path, typer.Option(help="Gold JSONL: text, sentiment, journey_stage, touchpoints.")],
-    model: Annotated[Path | None, typer.Option(help="Bundle folder (default: the promoted model, else the model_dir setting).")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Bundle folder (default: the promoted model, else the model_dir setting).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
 ) -> None:
     """Evaluate a bundle on a labelled gold set."""
@@ -56,7 +56,9 @@ def evaluate(
     for name, value in report["headline"].items():
         typer.echo(f"  {name:<26} {value:.3f}")
     for column in ("source", "kind"):
-        typer.echo(f"  by {column} (sentiment F1 / stage F1 / touchpoints micro-F1 / stage none predicted vs labelled):")
+        typer.echo(
+            f"  by {column} (sentiment F1 / stage F1 / touchpoints micro-F1 / stage none predicted vs labelled):"
+        )
         for value, row in report[f"by_{column}"].items():
             typer.echo(
                 f"    {value:<26} {row['sentiment_macro_f1']:.3f} / {row['journey_stage_macro_f1']:.3f} / "
@@ -77,9 +79,7 @@ def card(
     baselines: Annotated[
         Path | None, typer.Option(help="JSON written by benchmarks/baselines.py, shown in the card.")
     ] = None,
-    gold: Annotated[
-        Path | None, typer.Option(help="Re-measure the gold-set figures with the current code.")
-    ] = None,
+    gold: Annotated[Path | None, typer.Option(help="Re-measure the gold-set figures with the current code.")] = None,
     speed: Annotated[
         Path | None, typer.Option(help="JSON written by benchmarks/classify_speed.py, shown in the card.")
     ] = None,

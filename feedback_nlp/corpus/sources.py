@@ -42,18 +42,47 @@ _TRAVEL = re.compile(
 
 #: The brand a support tweet was written to, by industry (brands not listed are ``other``).
 BRAND_INDUSTRY = {
-    "AmazonHelp": "retail", "Tesco": "retail", "marksandspencer": "retail", "sainsburys": "retail",
-    "ArgosHelpers": "retail", "asdaserviceteam": "retail", "Morrisons": "retail", "walmart": "retail",
-    "AppleSupport": "electronics", "SamsungSupport": "electronics", "HPSupport": "electronics",
-    "Ask_Spectrum": "telecom", "TMobileHelp": "telecom", "comcastcares": "telecom",
-    "VerizonSupport": "telecom", "sprintcare": "telecom", "ATVIAssist": "gaming",
-    "AskPlayStation": "gaming", "XboxSupport": "gaming", "RockstarSupport": "gaming",
-    "MojangSupport": "gaming", "NintendoAmerica": "gaming", "SpotifyCares": "media",
-    "hulu_support": "media", "NetflixHelps": "media", "ChipotleTweets": "food",
-    "GWRHelp": "travel", "AdobeCare": "software", "Microsoft": "software", "MicrosoftHelps": "software",
-    "O2": "telecom", "BTCare": "telecom", "VirginMedia": "telecom", "sky": "media",
-    "DropboxSupport": "software", "TwitterSupport": "software", "askpapajohns": "food",
-    "PandoraSupport": "media", "AskCiti": "banking", "BofA_Help": "banking", "ChaseSupport": "banking",
+    "AmazonHelp": "retail",
+    "Tesco": "retail",
+    "marksandspencer": "retail",
+    "sainsburys": "retail",
+    "ArgosHelpers": "retail",
+    "asdaserviceteam": "retail",
+    "Morrisons": "retail",
+    "walmart": "retail",
+    "AppleSupport": "electronics",
+    "SamsungSupport": "electronics",
+    "HPSupport": "electronics",
+    "Ask_Spectrum": "telecom",
+    "TMobileHelp": "telecom",
+    "comcastcares": "telecom",
+    "VerizonSupport": "telecom",
+    "sprintcare": "telecom",
+    "ATVIAssist": "gaming",
+    "AskPlayStation": "gaming",
+    "XboxSupport": "gaming",
+    "RockstarSupport": "gaming",
+    "MojangSupport": "gaming",
+    "NintendoAmerica": "gaming",
+    "SpotifyCares": "media",
+    "hulu_support": "media",
+    "NetflixHelps": "media",
+    "ChipotleTweets": "food",
+    "GWRHelp": "travel",
+    "AdobeCare": "software",
+    "Microsoft": "software",
+    "MicrosoftHelps": "software",
+    "O2": "telecom",
+    "BTCare": "telecom",
+    "VirginMedia": "telecom",
+    "sky": "media",
+    "DropboxSupport": "software",
+    "TwitterSupport": "software",
+    "askpapajohns": "food",
+    "PandoraSupport": "media",
+    "AskCiti": "banking",
+    "BofA_Help": "banking",
+    "ChaseSupport": "banking",
 }
 
 
@@ -143,12 +172,8 @@ def read_mams(data_dir: Path) -> pd.DataFrame:
         tree = ET.parse(require_dataset_file(data_dir / file))
         rows = []
         for index, sentence in enumerate(tree.getroot().iter("sentence")):
-            aspects = sorted(
-                f"{a.get('category')}:{a.get('polarity')}" for a in sentence.iter("aspectCategory")
-            )
-            rows.append(
-                {"row_id": index, "text": sentence.findtext("text") or "", "native": "|".join(aspects)}
-            )
+            aspects = sorted(f"{a.get('category')}:{a.get('polarity')}" for a in sentence.iter("aspectCategory"))
+            rows.append({"row_id": index, "text": sentence.findtext("text") or "", "native": "|".join(aspects)})
         parts.append(_frame(pd.DataFrame(rows).assign(industry="restaurants"), file, "mams", "review"))
     return pd.concat(parts, ignore_index=True)
 

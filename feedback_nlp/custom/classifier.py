@@ -90,6 +90,7 @@ class ClassifierManifest(Manifest):
     def to_json(self) -> dict[str, Any]:
         return {**super().to_json(), "kind": self.kind}
 
+
 ZERO_SHOT = "zero-shot"
 FEW_SHOT = "few-shot"
 CONTRASTIVE = "few-shot+contrastive"
@@ -119,8 +120,10 @@ class FitOptions:
 
     def __post_init__(self) -> None:
         if self.C <= 0 or self.description_weight < 0:
-            raise ConfigError(f"C must be > 0 and description_weight >= 0, got C={self.C}, "
-                              f"description_weight={self.description_weight}")
+            raise ConfigError(
+                f"C must be > 0 and description_weight >= 0, got C={self.C}, "
+                f"description_weight={self.description_weight}"
+            )
 
 
 @dataclass
@@ -236,12 +239,18 @@ class CustomClassifier:
         version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         manifest = self._manifest(version)
         with new_bundle(target) as staging:
-            save_file({"coef": np.ascontiguousarray(self.head.coef_, dtype=np.float32),
-                       "intercept": np.ascontiguousarray(self.head.intercept_, dtype=np.float32)},
-                      str(staging / HEAD_FILE))
+            save_file(
+                {
+                    "coef": np.ascontiguousarray(self.head.coef_, dtype=np.float32),
+                    "intercept": np.ascontiguousarray(self.head.intercept_, dtype=np.float32),
+                },
+                str(staging / HEAD_FILE),
+            )
             if self.layer_weights:
-                save_file({k: np.ascontiguousarray(v, dtype=np.float16) for k, v in self.layer_weights.items()},
-                          str(staging / LAYERS_FILE))
+                save_file(
+                    {k: np.ascontiguousarray(v, dtype=np.float16) for k, v in self.layer_weights.items()},
+                    str(staging / LAYERS_FILE),
+                )
             (staging / SPEC_FILE).write_text(self.spec.to_yaml(), encoding="utf-8")
             manifest.write(staging)
         self.manifest = ClassifierManifest.read(target, verify=False)  # with the file hashes
@@ -294,8 +303,13 @@ def default_encoder(settings: Settings | None = None) -> Encoder:
     from feedback_nlp.encoders.minilm import load_encoder
 
     settings = settings or get_settings()
-    encoder = load_encoder(settings.encoder, settings.encoder_sha256 or None, settings.max_seq_length,
-                           settings.pass_size(), settings.num_threads)
+    encoder = load_encoder(
+        settings.encoder,
+        settings.encoder_sha256 or None,
+        settings.max_seq_length,
+        settings.pass_size(),
+        settings.num_threads,
+    )
     encoder.set_precision(settings.precision)
     return encoder
 
@@ -361,10 +375,12 @@ def _fit_zero_shot(
     head.coef_ = prototypes
     head.intercept_ = -label_centres(prototypes, reference)
     head.temperature_ = ZERO_SHOT_TEMPERATURE
-    report = FitReport(ZERO_SHOT, {name: 0 for name in names}, ZERO_SHOT_TEMPERATURE,
-                       0 if reference is None else len(reference))
-    logger.info("Zero-shot classifier for %s (%d labels, %d reference texts)", spec.name, len(names),
-                report.reference_texts)
+    report = FitReport(
+        ZERO_SHOT, {name: 0 for name in names}, ZERO_SHOT_TEMPERATURE, 0 if reference is None else len(reference)
+    )
+    logger.info(
+        "Zero-shot classifier for %s (%d labels, %d reference texts)", spec.name, len(names), report.reference_texts
+    )
     return CustomClassifier(spec, head, encoder, report, kind=options.kind)
 
 
@@ -401,8 +417,9 @@ def _fit_few_shot(
     if options.calibrate and min(counts.get(n, 0) for n in names) >= 3:
         head.temperature_ = _cv_temperature(X, y, X_desc, names, options)
     report = FitReport(method, {n: int(counts.get(n, 0)) for n in names}, float(head.temperature_))
-    logger.info("%s classifier for %s: %d examples, temperature %.2f", method, spec.name, len(labelled),
-                head.temperature_)
+    logger.info(
+        "%s classifier for %s: %d examples, temperature %.2f", method, spec.name, len(labelled), head.temperature_
+    )
     return CustomClassifier(spec, head, encoder, report, layer_weights=layer_weights, kind=options.kind)
 
 
@@ -417,8 +434,10 @@ def _fit_head(
         weights = np.concatenate([weights, np.full(len(names), options.description_weight)])
     head = SoftmaxHead(C=options.C, class_weight="balanced", random_state=options.seed)
     if len(np.unique(y)) < 2:
-        raise ConfigError(f"Few-shot fitting needs examples of at least two labels; got only {np.unique(y).tolist()}. "
-                          "Add examples or keep descriptions on.")
+        raise ConfigError(
+            f"Few-shot fitting needs examples of at least two labels; got only {np.unique(y).tolist()}. "
+            "Add examples or keep descriptions on."
+        )
     head.fit(X, y.tolist(), sample_weight=weights, classes=names)
     order = [int(np.flatnonzero(head.classes_ == name)[0]) for name in names]
     head.classes_ = np.asarray(names)
@@ -484,11 +503,14 @@ def load_custom_classifier(
     if layer_weights:
         apply_layer_weights(encoder, layer_weights)
     report = FitReport(manifest.method, dict(manifest.examples), head.temperature_, manifest.reference_texts)
-    return CustomClassifier(spec, head, encoder, report, layer_weights=layer_weights,
-                            kind=manifest.kind_normalisation, manifest=manifest)
+    return CustomClassifier(
+        spec, head, encoder, report, layer_weights=layer_weights, kind=manifest.kind_normalisation, manifest=manifest
+    )
 
 
-def _encoder_for(manifest: ClassifierManifest, encoder: Encoder | None, settings: Settings | None, *, fresh: bool) -> Encoder:
+def _encoder_for(
+    manifest: ClassifierManifest, encoder: Encoder | None, settings: Settings | None, *, fresh: bool
+) -> Encoder:
     """The encoder to load onto: the one given, or the configured one; a private copy when layers will change it."""
     if encoder is not None:
         chosen = copy.deepcopy(encoder) if fresh else encoder
@@ -499,9 +521,13 @@ def _encoder_for(manifest: ClassifierManifest, encoder: Encoder | None, settings
 
         settings = settings or get_settings()
         max_len = manifest.encoder.max_seq_length or settings.max_seq_length
-        chosen = SentenceEncoder(settings.encoder, expected_sha256=settings.encoder_sha256 or None,
-                                 max_seq_length=int(max_len), batch_size=settings.pass_size(),
-                                 num_threads=settings.num_threads)
+        chosen = SentenceEncoder(
+            settings.encoder,
+            expected_sha256=settings.encoder_sha256 or None,
+            max_seq_length=int(max_len),
+            batch_size=settings.pass_size(),
+            num_threads=settings.num_threads,
+        )
         chosen.set_precision(settings.precision)
     recorded = manifest.encoder.sha256
     have = chosen.weights_sha256

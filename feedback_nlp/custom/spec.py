@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from feedback_nlp.errors import ConfigError, InputError
+
 # read_table is re-exported: the taxonomy CLI reads its text files with it.
 from feedback_nlp.storage.artifacts import read_table as read_table
 from feedback_nlp.storage.artifacts import sha256_text
@@ -93,8 +94,11 @@ class TaxonomySpec(BaseModel):
     @property
     def fingerprint(self) -> str:
         """A short hash of the names and descriptions (examples left out)."""
-        blob = {"name": self.name, "version": self.version,
-                "labels": {k: v.description for k, v in self.labels.items()}}
+        blob = {
+            "name": self.name,
+            "version": self.version,
+            "labels": {k: v.description for k, v in self.labels.items()},
+        }
         return sha256_text(json.dumps(blob, sort_keys=True))[:16]
 
     def inline_examples(self) -> list[LabelledText]:

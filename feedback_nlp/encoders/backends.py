@@ -51,9 +51,7 @@ def build_encoder(
     """
     backend = resolve_backend(settings)
     if backend not in BACKENDS:
-        raise EncoderError(
-            f"FEEDBACK_NLP_ENCODER_BACKEND must be one of {['auto', *BACKENDS]}, got {backend!r}."
-        )
+        raise EncoderError(f"FEEDBACK_NLP_ENCODER_BACKEND must be one of {['auto', *BACKENDS]}, got {backend!r}.")
     expected_sha = settings.encoder_sha256 or None
     seq_length = int(max_seq_length or settings.max_seq_length)
     threads = settings.num_threads or default_num_threads()

@@ -52,14 +52,14 @@ class BertFastPath(torch.nn.Module):
         # replace the clones.
         self.encoder = torch.nn.TransformerEncoder(layers[0], num_layers=len(layers), enable_nested_tensor=True)
         self.encoder.layers = layers
-        self.padded_encoder = torch.nn.TransformerEncoder(
-            layers[0], num_layers=len(layers), enable_nested_tensor=False
-        )
+        self.padded_encoder = torch.nn.TransformerEncoder(layers[0], num_layers=len(layers), enable_nested_tensor=False)
         self.padded_encoder.layers = layers
         self.eval()
 
     @torch.inference_mode()
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Mean-pooled, L2-normalised sentence vectors (float32) for a padded batch."""
         hidden = self.embeddings(input_ids=input_ids, token_type_ids=token_type_ids).to(self.dtype)
         real_share = float(attention_mask.sum()) / attention_mask.numel()
@@ -93,7 +93,9 @@ def _fused_layer(layer: Any, config: Any) -> torch.nn.TransformerEncoderLayer:
     )
     attention = layer.attention.self
     with torch.no_grad():
-        fused.self_attn.in_proj_weight.copy_(torch.cat([attention.query.weight, attention.key.weight, attention.value.weight]))
+        fused.self_attn.in_proj_weight.copy_(
+            torch.cat([attention.query.weight, attention.key.weight, attention.value.weight])
+        )
         fused.self_attn.in_proj_bias.copy_(torch.cat([attention.query.bias, attention.key.bias, attention.value.bias]))
         for target, source in (
             (fused.self_attn.out_proj, layer.attention.output.dense),

@@ -92,9 +92,7 @@ def finetune_top_layers(
     params = [p for p in auto_model.parameters() if p.requires_grad] + list(heads.parameters())
     optimiser = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.01)
     n_steps = max(1, math.ceil(epochs * len(texts) / batch_size))
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimiser, max_lr=learning_rate, total_steps=n_steps, pct_start=0.1
-    )
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=learning_rate, total_steps=n_steps, pct_start=0.1)
     y_sent = torch.as_tensor(targets.sentiment, dtype=torch.long)
     y_stage = torch.as_tensor(targets.stage, dtype=torch.long)
     y_tp = torch.as_tensor(targets.touchpoints, dtype=torch.float32)
@@ -128,11 +126,7 @@ def finetune_top_layers(
             bar.set_postfix(loss=f"{loss.item():.3f}")
     model.eval()
     model.to("cpu")
-    return {
-        name: param.detach().cpu().numpy()
-        for name, param in auto_model.named_parameters()
-        if name in names
-    }
+    return {name: param.detach().cpu().numpy() for name, param in auto_model.named_parameters() if name in names}
 
 
 def apply_layer_weights(encoder: Encoder, weights: dict[str, np.ndarray]) -> None:

@@ -148,9 +148,7 @@ class SentenceEncoder:
         """
         import torch
 
-        torch.ao.quantization.quantize_dynamic(
-            self.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
-        )
+        torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
         self.quantized = True
         self.fast_path_enabled = False
         self._fast_path = None
@@ -180,9 +178,7 @@ class SentenceEncoder:
         """
         precision = resolve_precision(precision)
         if precision not in ("float32", "bfloat16"):
-            raise EncoderError(
-                f"Encoder precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}."
-            )
+            raise EncoderError(f"Encoder precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}.")
         self.precision = precision
         self._fast_path = None
 
@@ -263,8 +259,12 @@ class SentenceEncoder:
         """Each text's input ids as the forward pass sees them (special tokens, truncation)."""
         limit = int(self.model.max_seq_length or 512)
         encoded = self.model.tokenizer(
-            list(texts), add_special_tokens=True, truncation=True, max_length=limit,
-            return_attention_mask=False, return_token_type_ids=False,
+            list(texts),
+            add_special_tokens=True,
+            truncation=True,
+            max_length=limit,
+            return_attention_mask=False,
+            return_token_type_ids=False,
         )
         return encoded["input_ids"]
 

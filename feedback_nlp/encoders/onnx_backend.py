@@ -277,7 +277,8 @@ def cached_model(source: ExportSource, cache_dir: Path, *, variant: Variant) -> 
         logger.warning(
             "Cannot write the ONNX cache under %s (%s); exporting into a temporary folder for this "
             "process. Set FEEDBACK_NLP_CACHE_DIR to a writable folder to keep the export.",
-            cache_dir, exc,
+            cache_dir,
+            exc,
         )
         staging = Path(tempfile.mkdtemp(prefix="feedback-nlp-onnx-"))
         _build(source, staging, key, variant)

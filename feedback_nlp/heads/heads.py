@@ -42,7 +42,9 @@ class TaskHeads:
         tensors["touchpoints.intercept"] = self.touchpoints.intercept_
         tensors["touchpoints.thresholds"] = self.touchpoints.thresholds_
         meta["touchpoints"] = {"classes": self.touchpoints.classes_.tolist()}
-        save_file({k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}, str(folder / WEIGHTS_FILE))
+        save_file(
+            {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}, str(folder / WEIGHTS_FILE)
+        )
         (folder / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
     @classmethod

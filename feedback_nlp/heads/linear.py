@@ -40,9 +40,7 @@ class SoftmaxHead(ClassifierMixin, BaseEstimator):
         True
     """
 
-    def __init__(
-        self, *, C: float = 1.0, class_weight: str | None = "balanced", random_state: int | None = 0
-    ) -> None:
+    def __init__(self, *, C: float = 1.0, class_weight: str | None = "balanced", random_state: int | None = 0) -> None:
         self.C = C
         self.class_weight = class_weight
         self.random_state = random_state
@@ -113,9 +111,7 @@ class SoftmaxHead(ClassifierMixin, BaseEstimator):
         y_idx = np.array([index[label] for label in y])
         logits = self.decision_function(X)
         grid = np.exp(np.linspace(np.log(0.25), np.log(8.0), 60))
-        losses = [
-            -np.log(_softmax(logits / t)[np.arange(len(y_idx)), y_idx] + 1e-12).mean() for t in grid
-        ]
+        losses = [-np.log(_softmax(logits / t)[np.arange(len(y_idx)), y_idx] + 1e-12).mean() for t in grid]
         self.temperature_ = float(grid[int(np.argmin(losses))])
         return self
 
@@ -146,9 +142,7 @@ class MultiLabelHead(ClassifierMixin, BaseEstimator):
             if known.sum() == 0 or len(np.unique(y)) < 2:
                 # Never seen (or never seen absent): stay silent rather than guess.
                 continue
-            model = LogisticRegression(
-                C=self.C, class_weight="balanced", max_iter=2000, random_state=self.random_state
-            )
+            model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=2000, random_state=self.random_state)
             model.fit(X[known], y, sample_weight=None if sample_weight is None else sample_weight[known])
             self.coef_[j] = model.coef_[0]
             self.intercept_[j] = model.intercept_[0]
@@ -164,9 +158,7 @@ class MultiLabelHead(ClassifierMixin, BaseEstimator):
         """0/1 matrix: probability at or above each label's threshold."""
         return (self.predict_proba(X) >= self.thresholds_).astype(int)
 
-    def tune_thresholds(
-        self, X: np.ndarray, Y: np.ndarray, *, grid: Sequence[float] | None = None
-    ) -> MultiLabelHead:
+    def tune_thresholds(self, X: np.ndarray, Y: np.ndarray, *, grid: Sequence[float] | None = None) -> MultiLabelHead:
         """Choose, per label, the threshold with the best F1 on held-out ``Y`` (NaN ignored)."""
         candidates = np.asarray(grid if grid is not None else np.linspace(0.2, 0.9, 15))
         proba = self.predict_proba(X)

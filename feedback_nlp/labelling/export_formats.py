@@ -64,8 +64,19 @@ def write_csv(items: Sequence[BatchItem], path: Path, info: TaskInfo) -> None:
         writer = csv.writer(handle)
         writer.writerow(["rank", "id", "kind", "text", "suggestion", "confidence", "uncertainty", "task", "label"])
         for item in items:
-            writer.writerow([item.rank, item.id, item.kind, item.text, "|".join(item.suggestion),
-                             f"{item.confidence:.4f}", f"{item.uncertainty:.4f}", info.task, ""])
+            writer.writerow(
+                [
+                    item.rank,
+                    item.id,
+                    item.kind,
+                    item.text,
+                    "|".join(item.suggestion),
+                    f"{item.confidence:.4f}",
+                    f"{item.uncertainty:.4f}",
+                    info.task,
+                    "",
+                ]
+            )
 
 
 def label_studio_config(info: TaskInfo) -> str:
@@ -73,7 +84,7 @@ def label_studio_config(info: TaskInfo) -> str:
     choice = "multiple" if info.multi_label else "single-radio"
     lines = [
         "<View>",
-        f'  <Header value={quoteattr(f"{info.task}: choose the label(s) that fit the text")}/>',
+        f"  <Header value={quoteattr(f'{info.task}: choose the label(s) that fit the text')}/>",
         f'  <Text name="{TEXT_FIELD}" value="${TEXT_FIELD}"/>',
         f'  <Choices name="{QUESTION}" toName="{TEXT_FIELD}" choice="{choice}" showInline="false" required="true">',
     ]
@@ -88,16 +99,28 @@ def label_studio_tasks(items: Sequence[BatchItem], info: TaskInfo) -> list[dict[
     """Label Studio import tasks, each with the model's guess as a prediction (pre-annotation)."""
     return [
         {
-            "data": {TEXT_FIELD: item.text, "id": item.id, "kind": item.kind, "rank": item.rank, "task": info.task,
-                     "uncertainty": round(item.uncertainty, 4)},
-            "predictions": [{
-                "model_version": info.model,
-                "score": round(item.confidence, 4),
-                "result": [{
-                    "from_name": QUESTION, "to_name": TEXT_FIELD, "type": "choices",
-                    "value": {"choices": list(item.suggestion)},
-                }],
-            }],
+            "data": {
+                TEXT_FIELD: item.text,
+                "id": item.id,
+                "kind": item.kind,
+                "rank": item.rank,
+                "task": info.task,
+                "uncertainty": round(item.uncertainty, 4),
+            },
+            "predictions": [
+                {
+                    "model_version": info.model,
+                    "score": round(item.confidence, 4),
+                    "result": [
+                        {
+                            "from_name": QUESTION,
+                            "to_name": TEXT_FIELD,
+                            "type": "choices",
+                            "value": {"choices": list(item.suggestion)},
+                        }
+                    ],
+                }
+            ],
         }
         for item in items
     ]
@@ -139,8 +162,13 @@ def write_batch(folder: Path, items: Sequence[BatchItem], info: TaskInfo, extra:
     paths["label_studio_config"].write_text(label_studio_config(info), encoding="utf-8")
     _write_json(paths["argilla_records"], argilla_records(items, info))
     manifest = {
-        "task": info.task, "labels": info.labels, "multi_label": info.multi_label, "model": info.model,
-        "items": len(items), "files": {k: p.name for k, p in paths.items() if k != "manifest"}, **extra,
+        "task": info.task,
+        "labels": info.labels,
+        "multi_label": info.multi_label,
+        "model": info.model,
+        "items": len(items),
+        "files": {k: p.name for k, p in paths.items() if k != "manifest"},
+        **extra,
     }
     _write_json(paths["manifest"], manifest)
     return paths

@@ -70,8 +70,10 @@ class ImportResult:
     task: str = "custom"
 
     def summary(self) -> str:
-        return (f"{len(self.frame)} labelled text(s) from {self.source_format}; {self.unlabelled} without a "
-                f"submitted label and {self.conflicts} tied between annotators were left out")
+        return (
+            f"{len(self.frame)} labelled text(s) from {self.source_format}; {self.unlabelled} without a "
+            f"submitted label and {self.conflicts} tied between annotators were left out"
+        )
 
 
 def _as_labels(value: Any) -> list[str]:
@@ -141,8 +143,10 @@ def parse_argilla_nested(records: list[dict[str, Any]], *, text_key: str, questi
         fields = record.get("fields") or {}
         text = fields.get(text_key)
         if not isinstance(text, str):
-            raise InputError(f"Argilla record {record.get('id', position + 1)} has no field {text_key!r}; its fields "
-                             f"are {sorted(fields)}. Pass --text-column with the right field name.")
+            raise InputError(
+                f"Argilla record {record.get('id', position + 1)} has no field {text_key!r}; its fields "
+                f"are {sorted(fields)}. Pass --text-column with the right field name."
+            )
         metadata = record.get("metadata") or {}
         entry = Answers(str(record.get("id") or position + 1), text, metadata.get("task"), metadata.get("kind"))
         for response in (record.get("responses") or {}).get(question, []) or []:
@@ -158,10 +162,16 @@ def parse_argilla_flat(records: list[dict[str, Any]], *, text_key: str, question
     for position, record in enumerate(records):
         text = record.get(text_key)
         if not isinstance(text, str):
-            raise InputError(f"Argilla record {record.get('id', position + 1)} has no {text_key!r} key; its keys are "
-                             f"{sorted(record)[:20]}. Pass --text-column with the right field name.")
-        entry = Answers(str(record.get("id") or record.get("external_id") or position + 1), text, record.get("task"),
-                        record.get("kind"))
+            raise InputError(
+                f"Argilla record {record.get('id', position + 1)} has no {text_key!r} key; its keys are "
+                f"{sorted(record)[:20]}. Pass --text-column with the right field name."
+            )
+        entry = Answers(
+            str(record.get("id") or record.get("external_id") or position + 1),
+            text,
+            record.get("task"),
+            record.get("kind"),
+        )
         values = record.get(f"{question}.responses")
         if values is not None:
             statuses = record.get(f"{question}.responses.status") or [None] * len(values)
@@ -170,7 +180,11 @@ def parse_argilla_flat(records: list[dict[str, Any]], *, text_key: str, question
                     entry.answers.append(_as_labels(value))
         else:
             for response in record.get(question) or []:  # Argilla 1.x
-                if isinstance(response, dict) and response.get("status") in SUBMITTED and _as_labels(response.get("value")):
+                if (
+                    isinstance(response, dict)
+                    and response.get("status") in SUBMITTED
+                    and _as_labels(response.get("value"))
+                ):
                     entry.answers.append(_as_labels(response.get("value")))
         out.append(entry)
     return out
@@ -187,8 +201,9 @@ def parse_rows(rows: Iterable[dict[str, Any]], *, text_key: str, label_key: str,
         if not isinstance(text, str) or not text.strip():
             continue
         key = str(row.get(id_key) or text)
-        entry = grouped.setdefault(key, Answers(str(row.get(id_key) or position + 1), text, row.get("task") or None,
-                                                row.get("kind") or None))
+        entry = grouped.setdefault(
+            key, Answers(str(row.get(id_key) or position + 1), text, row.get("task") or None, row.get("kind") or None)
+        )
         labels = _as_labels(row.get(label_key))
         if labels:
             entry.answers.append(labels)
@@ -221,8 +236,10 @@ def combine(entry: Answers, *, multi_label: bool) -> tuple[list[str] | None, flo
 def detect_format(data: Any) -> str:
     """``label_studio``, ``argilla``, ``argilla_flat`` or ``rows`` for a parsed JSON list."""
     if not isinstance(data, list) or not data or not isinstance(data[0], dict):
-        raise InputError("Expected a JSON list of tasks or records (a Label Studio or Argilla export); "
-                         f"got {type(data).__name__}{' (empty)' if data == [] else ''}.")
+        raise InputError(
+            "Expected a JSON list of tasks or records (a Label Studio or Argilla export); "
+            f"got {type(data).__name__}{' (empty)' if data == [] else ''}."
+        )
     first = data[0]
     if "annotations" in first or ("data" in first and isinstance(first["data"], dict)):
         return "label_studio"
@@ -286,8 +303,9 @@ def read_labels(
     kind, data = _load(path)
     if kind == "csv":
         if data and text_column not in data[0]:
-            raise InputError(f"{path} has no column {text_column!r}; its columns are {list(data[0])}. "
-                             "Pass --text-column.")
+            raise InputError(
+                f"{path} has no column {text_column!r}; its columns are {list(data[0])}. Pass --text-column."
+            )
         source_format, entries = "csv", parse_rows(data, text_key=text_column, label_key=label_column, id_key=id_column)
     else:
         source_format = detect_format(data)
@@ -308,8 +326,15 @@ def read_labels(
     return _table(entries, path, source_format, task=task, multi_label=multi_label, allowed=allowed)
 
 
-def _table(entries: list[Answers], path: Path, source_format: str, *, task: str | None, multi_label: bool,
-           allowed: Sequence[str] | None) -> ImportResult:
+def _table(
+    entries: list[Answers],
+    path: Path,
+    source_format: str,
+    *,
+    task: str | None,
+    multi_label: bool,
+    allowed: Sequence[str] | None,
+) -> ImportResult:
     rows, unlabelled, conflicts = [], 0, 0
     for entry in entries:
         if not entry.answers and entry.decided is None:
@@ -319,9 +344,18 @@ def _table(entries: list[Answers], path: Path, source_format: str, *, task: str 
         if labels is None:
             conflicts += 1
             continue
-        rows.append({"id": entry.id, "kind": entry.kind or "", "text": entry.text, "label": "|".join(labels),
-                     "task": task or entry.task or "custom", "annotators": len(entry.answers),
-                     "agreement": round(agreement, 3), "source_format": source_format})
+        rows.append(
+            {
+                "id": entry.id,
+                "kind": entry.kind or "",
+                "text": entry.text,
+                "label": "|".join(labels),
+                "task": task or entry.task or "custom",
+                "annotators": len(entry.answers),
+                "agreement": round(agreement, 3),
+                "source_format": source_format,
+            }
+        )
     frame = pd.DataFrame(rows, columns=COLUMNS)
     if task in TASK_COLUMNS:
         frame[task] = frame["label"]  # the column heads-only retraining reads for this task
@@ -344,5 +378,7 @@ def validate_labels(result: ImportResult, allowed: Sequence[str], source: str) -
                 unknown[label].append(str(record_id))
     if unknown:
         shown = "; ".join(f"{label!r} (ids {', '.join(ids[:3])})" for label, ids in list(unknown.items())[:5])
-        raise InputError(f"{source}: label(s) not among the task's labels {list(allowed)}: {shown}. "
-                         "Fix them in the labelling tool, or import with the right --task.")
+        raise InputError(
+            f"{source}: label(s) not among the task's labels {list(allowed)}: {shown}. "
+            "Fix them in the labelling tool, or import with the right --task."
+        )

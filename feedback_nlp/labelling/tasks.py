@@ -49,8 +49,10 @@ def default_task(pipeline: Any, task: str) -> TaskModel:
 
     name = DEFAULT_TASKS.get(task)
     if name is None:
-        raise ConfigError(f"Unknown task {task!r}: expected sentiment, journey_stage or touchpoints, "
-                          "or --classifier DIR for a custom taxonomy.")
+        raise ConfigError(
+            f"Unknown task {task!r}: expected sentiment, journey_stage or touchpoints, "
+            "or --classifier DIR for a custom taxonomy."
+        )
     heads, taxonomy = pipeline.heads, pipeline.taxonomy
     fingerprint = encoder_fingerprint(pipeline.manifest)
     if name == "touchpoints":
@@ -62,7 +64,9 @@ def default_task(pipeline: Any, task: str) -> TaskModel:
             return head.predict_proba(X)
 
         labels = [str(c) for c in head.classes_]
-        info = TaskInfo(name, labels, {k: v.description for k, v in taxonomy.touchpoints.items()}, True, pipeline.version)
+        info = TaskInfo(
+            name, labels, {k: v.description for k, v in taxonomy.touchpoints.items()}, True, pipeline.version
+        )
         return TaskModel(info, pipeline.embed, touchpoint_proba, np.asarray(head.thresholds_), fingerprint)
     head = heads.sentiment if name == "sentiment" else heads.stage
     descriptions = dict(taxonomy.sentiment if name == "sentiment" else taxonomy.journey_stages)
@@ -78,9 +82,19 @@ def custom_task(folder: str | Path, encoder: Any = None) -> TaskModel:
 
     classifier = load_custom_classifier(folder, encoder=encoder)
     spec = classifier.spec
-    info = TaskInfo(f"custom:{spec.name}", classifier.labels,
-                    {name: label.description for name, label in spec.labels.items()}, False, classifier.version)
+    info = TaskInfo(
+        f"custom:{spec.name}",
+        classifier.labels,
+        {name: label.description for name, label in spec.labels.items()},
+        False,
+        classifier.version,
+    )
     # The same identity as a bundle's encoder: base weights, sequence length, tuned layers.
     fingerprint = encoder_fingerprint(classifier.manifest.to_json()) if classifier.manifest else ""
-    return TaskModel(info, lambda texts: np.asarray(classifier.encoder.encode(list(texts)), dtype=np.float32),
-                     lambda X, _inputs: classifier.proba_from_embeddings(X), None, fingerprint)
+    return TaskModel(
+        info,
+        lambda texts: np.asarray(classifier.encoder.encode(list(texts)), dtype=np.float32),
+        lambda X, _inputs: classifier.proba_from_embeddings(X),
+        None,
+        fingerprint,
+    )

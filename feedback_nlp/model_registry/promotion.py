@@ -82,8 +82,12 @@ class LiveModel:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "model": self.ref, "source": self.source, "path": str(self.bundle),
-            "promoted_at": self.promoted_at, "promoted_by": self.promoted_by, "promotion": self.promotion,
+            "model": self.ref,
+            "source": self.source,
+            "path": str(self.bundle),
+            "promoted_at": self.promoted_at,
+            "promoted_by": self.promoted_by,
+            "promotion": self.promotion,
         }
 
 
@@ -178,8 +182,12 @@ def live_model(registry: ModelRegistry, settings: Settings) -> LiveModel | None:
                 f"The promotion log {registry.promotions_file} names {record['model']} as live, but: {exc}"
             ) from None
         return LiveModel(
-            ref=entry.ref, bundle=entry.bundle, source="registry", promoted_at=record.get("at"),
-            promoted_by=record.get("by"), promotion=record.get("sequence"),
+            ref=entry.ref,
+            bundle=entry.bundle,
+            source="registry",
+            promoted_at=record.get("at"),
+            promoted_by=record.get("by"),
+            promotion=record.get("sequence"),
         )
     if not (Path(settings.model_dir) / MANIFEST).is_file():
         return None

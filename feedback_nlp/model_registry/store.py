@@ -218,8 +218,7 @@ class ModelRegistry:
             if entry.version == ref.version:
                 return entry
         raise BundleError(
-            f"{ref} is not registered in {self.root}; {ref.name} has versions "
-            f"{', '.join(e.version for e in versions)}."
+            f"{ref} is not registered in {self.root}; {ref.name} has versions {', '.join(e.version for e in versions)}."
         )
 
     # -- writing -----------------------------------------------------------------------------
@@ -260,8 +259,14 @@ class ModelRegistry:
         return entry, True
 
     def _copy_in(
-        self, source: Path, manifest: BundleManifest, target: Path, name: str, version: str,
-        sequence: int, by: str | None,
+        self,
+        source: Path,
+        manifest: BundleManifest,
+        target: Path,
+        name: str,
+        version: str,
+        sequence: int,
+        by: str | None,
     ) -> RegistryEntry:
         with atomic_dir(target, replace=False) as staging:
             bundle = staging / BUNDLE_DIR

@@ -542,8 +542,13 @@ def store_counts(
             con.unregister("_batch")
         records = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
         counts = {
-            name: _count(con, f"SELECT * FROM {table}", spec.keys, spec.level,  # type: ignore[arg-type]
-                         period if "period" in spec.keys else None)
+            name: _count(
+                con,
+                f"SELECT * FROM {table}",
+                spec.keys,
+                spec.level,  # type: ignore[arg-type]
+                period if "period" in spec.keys else None,
+            )
             for name, spec in specs.items()
         }
     finally:

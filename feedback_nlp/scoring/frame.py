@@ -128,8 +128,10 @@ def _prediction_row(position: int, record: FeedbackRecord, prediction: Predictio
         "journey_stage": prediction.journey_stage.label,
         "touchpoints": [t.model_dump() for t in prediction.touchpoints],
         "segments": [
-            {"sentiment": s.sentiment.model_dump(include={"label", "score"}),
-             "touchpoints": [t.model_dump() for t in s.touchpoints]}
+            {
+                "sentiment": s.sentiment.model_dump(include={"label", "score"}),
+                "touchpoints": [t.model_dump() for t in s.touchpoints],
+            }
             for s in prediction.segments
         ],  # fmt: skip
         "topic": prediction.topic.model_dump() if prediction.topic else None,
@@ -265,12 +267,12 @@ def _parse_time(value: object, record_id: object) -> datetime | None:
     try:
         return parse_datetime(value)
     except DateError as exc:
-        raise InputError(f"created_at of record {record_id!r}: {exc}. Fix or drop the rows with malformed times") from None
+        raise InputError(
+            f"created_at of record {record_id!r}: {exc}. Fix or drop the rows with malformed times"
+        ) from None
 
 
-def _bounded_numbers(
-    values: pd.Series | None, name: str, ids: pd.Series, low: float, high: float, n: int
-) -> pd.Series:
+def _bounded_numbers(values: pd.Series | None, name: str, ids: pd.Series, low: float, high: float, n: int) -> pd.Series:
     if values is None:
         return pd.Series(np.nan, index=range(n), dtype="float64")
     numbers = pd.to_numeric(values.astype(object).where(values.notna(), None), errors="coerce").astype("float64")

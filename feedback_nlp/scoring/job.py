@@ -84,7 +84,9 @@ def count_chunk(records: pd.DataFrame, period: Period, specs: dict[str, CountSpe
     return out
 
 
-def add_counts(old: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame], specs: dict[str, CountSpec]) -> dict[str, pd.DataFrame]:
+def add_counts(
+    old: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame], specs: dict[str, CountSpec]
+) -> dict[str, pd.DataFrame]:
     """Stored counts plus a batch's counts, table by table."""
     out = {}
     for name, spec in specs.items():
@@ -95,11 +97,14 @@ def add_counts(old: dict[str, pd.DataFrame], new: dict[str, pd.DataFrame], specs
 
 
 def _empty(keys: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame({**{k: pd.Series(dtype=object) for k in keys}, **{c: pd.Series(dtype="int64") for c in COUNT_COLUMNS}})
+    return pd.DataFrame(
+        {**{k: pd.Series(dtype=object) for k in keys}, **{c: pd.Series(dtype="int64") for c in COUNT_COLUMNS}}
+    )
 
 
-def tables_from_counts(counts: dict[str, pd.DataFrame], period: Period, by: Sequence[str], *,
-                       min_volume: int = 30) -> dict[str, pd.DataFrame]:
+def tables_from_counts(
+    counts: dict[str, pd.DataFrame], period: Period, by: Sequence[str], *, min_volume: int = 30
+) -> dict[str, pd.DataFrame]:
     """Every output table from the count tables (the formulas every engine shares)."""
     tables = {
         "touchpoint_scores": scores_from_counts(counts["touchpoint"], min_volume=min_volume),
@@ -158,8 +163,13 @@ def run_score_job(
     specs = count_specs(by)
     state = read_state(output) if incremental_key else None
     if state and (state["period"] != period or list(state["by"]) != list(by)):
-        logger.warning("stored counts are by %s/%s, this run by %s/%s: counting everything again",
-                       state["period"], state["by"], period, list(by))
+        logger.warning(
+            "stored counts are by %s/%s, this run by %s/%s: counting everything again",
+            state["period"],
+            state["by"],
+            period,
+            list(by),
+        )
         state = None
     counts = _read_counts(output, specs) if state else {}
     watermark = state.get("watermark") if state else None
@@ -176,8 +186,18 @@ def run_score_job(
     counts = add_counts(counts, {}, specs)  # every table present even with no rows at all
     total += new_records
     tables = tables_from_counts(counts, period, by, min_volume=min_volume)
-    _publish(output, tables, counts, {"period": period, "by": list(by), "watermark": watermark,
-                                      "total_records": total, "incremental": bool(incremental_key)})
+    _publish(
+        output,
+        tables,
+        counts,
+        {
+            "period": period,
+            "by": list(by),
+            "watermark": watermark,
+            "total_records": total,
+            "incremental": bool(incremental_key),
+        },
+    )
     if store is not None:
         store(tables)
     return ScoreRun(new_records, total, watermark, tables, output)
@@ -206,7 +226,9 @@ def _read_counts(output: Path, specs: dict[str, CountSpec]) -> dict[str, pd.Data
     return counts
 
 
-def _publish(output: Path, tables: dict[str, pd.DataFrame], counts: dict[str, pd.DataFrame], state: dict[str, Any]) -> None:
+def _publish(
+    output: Path, tables: dict[str, pd.DataFrame], counts: dict[str, pd.DataFrame], state: dict[str, Any]
+) -> None:
     """Write tables and state into a fresh folder, then swap it in: a crash leaves the old run whole."""
     with atomic_dir(output) as staging:
         (staging / STATE_DIR).mkdir()
@@ -225,7 +247,9 @@ def store_tables(engine: Any, tables: dict[str, pd.DataFrame]) -> None:
             table.to_sql(f"{TABLE_PREFIX}{name}", connection, if_exists="replace", index=False)
 
 
-def stored_rows(since_pk: int | None = None, *, sessions: Any = None, where: Sequence[Any] = ()) -> Iterator[dict[str, Any]]:
+def stored_rows(
+    since_pk: int | None = None, *, sessions: Any = None, where: Sequence[Any] = ()
+) -> Iterator[dict[str, Any]]:
     """Stored predictions after ``since_pk`` in storage order, as records-frame rows, streamed.
 
     Reads plain rows (no ORM objects) in batches, so memory stays flat however many are stored.
@@ -260,8 +284,21 @@ def stored_rows(since_pk: int | None = None, *, sessions: Any = None, where: Seq
 
 
 _STORED_COLUMNS = (
-    "pk", "id", "source", "kind", "created_at", "received_at", "rating", "nps", "metadata", "sentiment_label",
-    "sentiment_score", "journey_stage", "touchpoints", "segments", "topic",
+    "pk",
+    "id",
+    "source",
+    "kind",
+    "created_at",
+    "received_at",
+    "rating",
+    "nps",
+    "metadata",
+    "sentiment_label",
+    "sentiment_score",
+    "journey_stage",
+    "touchpoints",
+    "segments",
+    "topic",
 )
 
 
@@ -317,7 +354,9 @@ def prediction_rows(path: str) -> Iterator[dict[str, Any]]:
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(f"{path} line {number}: not JSON ({exc.msg}); expected one prediction per line") from None
+                raise InputError(
+                    f"{path} line {number}: not JSON ({exc.msg}); expected one prediction per line"
+                ) from None
             try:
                 yield {
                     "id": data.get("id") or str(number),

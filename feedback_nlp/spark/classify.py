@@ -214,7 +214,9 @@ def _job(
             kinds = ", ".join(k.value for k in FeedbackKind)
             raise InputError(f"default_kind must be one of {kinds}, got {default_kind!r}") from None
     if len({text_column, kind_column, id_column}) < 3:
-        raise InputError(f"the text, kind and id columns must differ, got {text_column!r}, {kind_column!r}, {id_column!r}")
+        raise InputError(
+            f"the text, kind and id columns must differ, got {text_column!r}, {kind_column!r}, {id_column!r}"
+        )
     return _Job(loader, model_dir, batch_size, text_column, kind_column, id_column, default_kind)
 
 
@@ -351,14 +353,21 @@ def _record(row: dict[str, Any], job: _Job) -> tuple[FeedbackRecord | None, str 
     """The row as a record, or the reason it is not one (fileio's checks and wording)."""
     values = {k: v for k, v in row.items() if k not in (_ROW_NUMBER, job.kind_column)}
     values["kind"] = row.get(job.kind_column)
-    if values.get(job.id_column) is None or (isinstance(values[job.id_column], str) and not values[job.id_column].strip()):
+    if values.get(job.id_column) is None or (
+        isinstance(values[job.id_column], str) and not values[job.id_column].strip()
+    ):
         values[job.id_column] = f"row-{row[_ROW_NUMBER]}"
     try:
         values["metadata"] = _metadata(values.get("metadata"))
     except (ValueError, TypeError) as exc:
         return None, f"metadata: expected a JSON object, a struct or a map ({exc})"
-    options = RowOptions(FeedbackKind(job.default_kind) if job.default_kind else None, job.text_column, job.id_column,
-                         date_format=job.date_format, on_bad_date=job.on_bad_date)  # type: ignore[arg-type]
+    options = RowOptions(
+        FeedbackKind(job.default_kind) if job.default_kind else None,
+        job.text_column,
+        job.id_column,
+        date_format=job.date_format,
+        on_bad_date=job.on_bad_date,
+    )  # type: ignore[arg-type]
     result = make_row(0, values, options, fields=TABLE_FIELDS | {"metadata"}, stringify=True)
     return result.record, result.error
 
@@ -411,8 +420,10 @@ def _prediction_row(record: FeedbackRecord, prediction: Prediction) -> dict[str,
         "journey_stage": prediction.journey_stage.label,
         "touchpoints": [t.model_dump() for t in prediction.touchpoints],
         "segments": [
-            {"sentiment": {"label": s.sentiment.label, "score": s.sentiment.score},
-             "touchpoints": [t.model_dump() for t in s.touchpoints]}
+            {
+                "sentiment": {"label": s.sentiment.label, "score": s.sentiment.score},
+                "touchpoints": [t.model_dump() for t in s.touchpoints],
+            }
             for s in prediction.segments
         ],  # fmt: skip
         "topic": prediction.topic.model_dump() if prediction.topic else None,

@@ -73,9 +73,7 @@ _MEAN_SQL = "aggregate(_about, CAST(0 AS DOUBLE), (acc, s) -> acc + s.score) / s
 # ---------------------------------------------------------------------------- rows
 
 
-def records_frame(
-    frame: DataFrame, *, period: Period | None = None, metadata_keys: Sequence[str] = ()
-) -> DataFrame:
+def records_frame(frame: DataFrame, *, period: Period | None = None, metadata_keys: Sequence[str] = ()) -> DataFrame:
     """Flat record rows: the fields a count table groups by and counts (cf. :func:`~feedback_nlp.scoring.duck.records_sql`).
 
     Args:
@@ -112,9 +110,7 @@ def records_frame(
     return frame.select(*fields, "touchpoints", "segments")
 
 
-def mentions_frame(
-    frame: DataFrame, *, period: Period | None = None, metadata_keys: Sequence[str] = ()
-) -> DataFrame:
+def mentions_frame(frame: DataFrame, *, period: Period | None = None, metadata_keys: Sequence[str] = ()) -> DataFrame:
     """Mention rows, one per (record, touchpoint), as :func:`~feedback_nlp.scoring.frame.mentions` makes them.
 
     Args:

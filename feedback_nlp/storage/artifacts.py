@@ -176,9 +176,13 @@ class Manifest(BaseModel):
         try:
             found = path.is_file()
         except PermissionError as exc:
-            raise BundleError(f"Cannot read {folder}: permission denied. Make the bundle readable by this user.") from exc
+            raise BundleError(
+                f"Cannot read {folder}: permission denied. Make the bundle readable by this user."
+            ) from exc
         if not found:
-            raise BundleError(f"Expected {cls.artifact} at {folder} (a folder with {MANIFEST}), found none. {cls.remedy}")
+            raise BundleError(
+                f"Expected {cls.artifact} at {folder} (a folder with {MANIFEST}), found none. {cls.remedy}"
+            )
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except PermissionError as exc:
@@ -332,7 +336,9 @@ TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
 """The file types :func:`read_table` reads."""
 
 
-def read_table(path: str | Path, *, what: str = "Table file", error: type[FeedbackNLPError] = InputError) -> pd.DataFrame:
+def read_table(
+    path: str | Path, *, what: str = "Table file", error: type[FeedbackNLPError] = InputError
+) -> pd.DataFrame:
     """A CSV, JSONL (``.jsonl``/``.ndjson``) or Parquet file as a DataFrame, read whole.
 
     CSV cells are read as strings with empty cells kept as ``""`` (nothing is guessed); JSONL

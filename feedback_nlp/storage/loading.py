@@ -114,7 +114,10 @@ def load_bundle(
     )
     logger.info(
         "Loaded bundle %s (%s), encoder backend %s, precision %s",
-        folder, version, resolve_backend(settings), encoder.precision,
+        folder,
+        version,
+        resolve_backend(settings),
+        encoder.precision,
     )
     return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest.to_json())
 

@@ -56,9 +56,7 @@ class Taxonomy(BaseModel):
     @classmethod
     def _sentiment_is_fixed(cls, value: dict[str, str]) -> dict[str, str]:
         if sorted(value) != sorted(SENTIMENT_LABELS):
-            raise ValueError(
-                f"sentiment labels are fixed to {list(SENTIMENT_LABELS)}, got {sorted(value)}"
-            )
+            raise ValueError(f"sentiment labels are fixed to {list(SENTIMENT_LABELS)}, got {sorted(value)}")
         return value
 
     @model_validator(mode="after")

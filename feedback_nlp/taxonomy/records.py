@@ -31,8 +31,21 @@ class Speaker(StrEnum):
 SPEAKER_ROLES: dict[str, Speaker] = {
     **dict.fromkeys(("customer", "caller", "client", "user"), Speaker.CUSTOMER),
     **dict.fromkeys(
-        ("agent", "rep", "representative", "advisor", "adviser", "operator", "bot", "ivr", "system",
-         "support", "support agent", "customer service", "customer support"),
+        (
+            "agent",
+            "rep",
+            "representative",
+            "advisor",
+            "adviser",
+            "operator",
+            "bot",
+            "ivr",
+            "system",
+            "support",
+            "support agent",
+            "customer service",
+            "customer support",
+        ),
         Speaker.AGENT,
     ),
 }
@@ -59,8 +72,14 @@ def speaker_role(value: Any) -> Speaker:
 #: The latest a turn may start or end: 10^12 ms (about 31 years; a bound keeps seconds * 1000 finite).
 MAX_TURN_MS = 10**12
 
-_TURN_EXAMPLE = {"speaker": "caller", "text": "I was charged twice.", "start_ms": 1669, "end_ms": 3920,
-                 "confidence": 0.94, "metadata": {"channel_id": 1}}
+_TURN_EXAMPLE = {
+    "speaker": "caller",
+    "text": "I was charged twice.",
+    "start_ms": 1669,
+    "end_ms": 3920,
+    "confidence": 0.94,
+    "metadata": {"channel_id": 1},
+}
 
 
 class Turn(BaseModel):
@@ -74,17 +93,28 @@ class Turn(BaseModel):
 
     speaker: Annotated[
         Speaker,
-        WithJsonSchema({"type": "string", "enum": list(SPEAKER_ROLES),
-                        "description": "customer, caller, client or user; agent, rep, representative, advisor, "
-                        "operator, bot, ivr or system (any case)."}),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "enum": list(SPEAKER_ROLES),
+                "description": "customer, caller, client or user; agent, rep, representative, advisor, "
+                "operator, bot, ivr or system (any case).",
+            }
+        ),
     ]
     text: str
-    start_ms: int | None = Field(default=None, ge=0, le=MAX_TURN_MS, description="Start of the turn, milliseconds from the start.")
-    end_ms: int | None = Field(default=None, ge=0, le=MAX_TURN_MS, description="End of the turn, milliseconds from the start.")
-    start: float | None = Field(default=None, ge=0, le=MAX_TURN_MS / 1000, exclude=True,
-                                description="Start in seconds (or start_ms).")
-    end: float | None = Field(default=None, ge=0, le=MAX_TURN_MS / 1000, exclude=True,
-                              description="End in seconds (or end_ms).")
+    start_ms: int | None = Field(
+        default=None, ge=0, le=MAX_TURN_MS, description="Start of the turn, milliseconds from the start."
+    )
+    end_ms: int | None = Field(
+        default=None, ge=0, le=MAX_TURN_MS, description="End of the turn, milliseconds from the start."
+    )
+    start: float | None = Field(
+        default=None, ge=0, le=MAX_TURN_MS / 1000, exclude=True, description="Start in seconds (or start_ms)."
+    )
+    end: float | None = Field(
+        default=None, ge=0, le=MAX_TURN_MS / 1000, exclude=True, description="End in seconds (or end_ms)."
+    )
     confidence: float | None = Field(default=None, ge=0, le=1, description="The transcriber's confidence, 0-1.")
     metadata: dict[str, Any] = Field(default_factory=dict, description="Anything else the platform gives a turn.")
 
@@ -126,8 +156,13 @@ _CREATED_AT_SCHEMA = {
     "description": "When the feedback was given: ISO 8601 (T or a space; Z, +HH:MM, +HHMM or ' -0800'; "
     "date-only), RFC 2822, the Twitter API format, or epoch seconds or milliseconds. Naive times are UTC. "
     "Slashed dates need the service's FEEDBACK_NLP_DATE_FORMAT.",
-    "examples": ["2026-11-02T10:15:00Z", "2015-02-24 11:35:52 -0800", "Wed Oct 04 13:59:33 +0000 2017",
-                 "2026-11-02", 1793614500],
+    "examples": [
+        "2026-11-02T10:15:00Z",
+        "2015-02-24 11:35:52 -0800",
+        "Wed Oct 04 13:59:33 +0000 2017",
+        "2026-11-02",
+        1793614500,
+    ],
 }
 
 
@@ -169,7 +204,8 @@ class FeedbackRecord(BaseModel):
     channel: str | None = None
     source: str | None = None
     rating: float | None = Field(
-        default=None, description="A 1-5 rating (reviews, CSAT); the API refuses others (scores need 1-5).",
+        default=None,
+        description="A 1-5 rating (reviews, CSAT); the API refuses others (scores need 1-5).",
         json_schema_extra={"minimum": 1, "maximum": 5},
     )
     nps: int | None = Field(default=None, ge=0, le=10, description="A 0-10 NPS answer.")

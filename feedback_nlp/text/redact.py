@@ -395,9 +395,7 @@ def _is_phone_in_context(text: str, start: int, end: int, found: str) -> bool:
     international = plus or _PHONE_IDD_00.match(found) is not None
     before = text[start - 1] if start else ""
     # "+CC" speaks for itself ("Kyiv/+380..."); a number glued to "$", "/", ... does not.
-    if (before.isalnum() or before == "_" or before in _PHONE_BEFORE and not plus) or _PHONE_AFTER.match(
-        text, end
-    ):
+    if (before.isalnum() or before == "_" or before in _PHONE_BEFORE and not plus) or _PHONE_AFTER.match(text, end):
         return False
     extension = _PHONE_EXTENSION_START.search(found)
     number = found[: extension.start()] if extension else found

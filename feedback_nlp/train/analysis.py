@@ -57,9 +57,7 @@ def prediction_frame(gold: pd.DataFrame, predictions: Sequence[Prediction]) -> p
             f"expected one prediction per gold row, got {len(gold)} row(s) and {len(predictions)} prediction(s)"
         )
     gold = gold.reset_index(drop=True)
-    sentiment_conf = [
-        (p.sentiment.probabilities or {}).get(p.sentiment.label, np.nan) for p in predictions
-    ]
+    sentiment_conf = [(p.sentiment.probabilities or {}).get(p.sentiment.label, np.nan) for p in predictions]
     frame = pd.DataFrame(
         {
             "id": gold["id"].astype(str),
@@ -95,9 +93,11 @@ def confident_mistakes(frame: pd.DataFrame, task: SingleTask, n: int = 10) -> pd
     _check_task(task)
     wrong = frame[~frame[f"{task}_correct"]]
     wrong = wrong.sort_values(f"{task}_confidence", ascending=False, kind="stable").head(n)
-    return wrong[["id", "source", "kind", task, f"{task}_pred", f"{task}_confidence", "text"]].rename(
-        columns={task: "gold", f"{task}_pred": "predicted", f"{task}_confidence": "confidence"}
-    ).reset_index(drop=True)
+    return (
+        wrong[["id", "source", "kind", task, f"{task}_pred", f"{task}_confidence", "text"]]
+        .rename(columns={task: "gold", f"{task}_pred": "predicted", f"{task}_confidence": "confidence"})
+        .reset_index(drop=True)
+    )
 
 
 def frame_report(frame: pd.DataFrame, stages: Sequence[str], touchpoints: Sequence[str]) -> dict[str, Any]:
@@ -109,9 +109,7 @@ def frame_report(frame: pd.DataFrame, stages: Sequence[str], touchpoints: Sequen
     }
 
 
-def metrics_by(
-    frame: pd.DataFrame, by: str, stages: Sequence[str], touchpoints: Sequence[str]
-) -> pd.DataFrame:
+def metrics_by(frame: pd.DataFrame, by: str, stages: Sequence[str], touchpoints: Sequence[str]) -> pd.DataFrame:
     """Headline metrics per value of ``by`` (``source``, ``kind``, ...), one row each plus ``n``."""
     if by not in frame.columns:
         raise InputError(f"cannot group by '{by}': the frame's columns are {list(frame.columns)}")
@@ -207,7 +205,10 @@ def compare_classifiers(
 def per_label_f1(reports: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """F1 per label (rows) of several single-label reports (columns)."""
     return pd.DataFrame(
-        {name: {label: values["f1"] for label, values in report["per_label"].items()} for name, report in reports.items()}
+        {
+            name: {label: values["f1"] for label, values in report["per_label"].items()}
+            for name, report in reports.items()
+        }
     )
 
 

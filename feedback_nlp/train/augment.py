@@ -22,8 +22,20 @@ from feedback_nlp.train.data import TrainingTable
 
 #: Emoji that say nothing about how the writer feels.
 NEUTRAL_EMOJI = ["📌", "📎", "📍", "📷", "💬", "🔁", "📅", "🧾"]
-BRANDS = ["Acornfield", "Bluepeak", "Corvid Bank", "Dunmore Energy", "Elmstead", "Fernway", "Galloway Foods",
-          "Harrowgate Mobile", "Ivybridge", "Juniper Telecom", "Kestrel Insurance", "Larchmont"]
+BRANDS = [
+    "Acornfield",
+    "Bluepeak",
+    "Corvid Bank",
+    "Dunmore Energy",
+    "Elmstead",
+    "Fernway",
+    "Galloway Foods",
+    "Harrowgate Mobile",
+    "Ivybridge",
+    "Juniper Telecom",
+    "Kestrel Insurance",
+    "Larchmont",
+]
 NAMES = ["Priya", "Liam", "Chen", "Fatima", "Olu", "Grace", "Mateo", "Yusuf", "Hannah", "Kwame", "Ingrid", "Ravi"]
 PLACES = ["Bristol", "Cardiff", "Austin", "Perth", "Dublin", "Lagos", "Mumbai", "Ottawa", "Bergen", "Pune"]
 
@@ -66,8 +78,12 @@ def invariance_copies(table: TrainingTable, copies: int, seed: int) -> TrainingT
     out["text"] = [perturb(t, rng) for t in out["text"]]
     out["origin"] = "augmented"
     out["split"] = "train"
-    return TrainingTable(out.reset_index(drop=True), table.touchpoints[picked].copy(), table.touchpoint_labels,
-                         {"invariance copies": {"used": len(out)}})
+    return TrainingTable(
+        out.reset_index(drop=True),
+        table.touchpoints[picked].copy(),
+        table.touchpoint_labels,
+        {"invariance copies": {"used": len(out)}},
+    )
 
 
 def augmented(table: TrainingTable, copies: int, seed: int) -> TrainingTable:

@@ -75,7 +75,10 @@ STAGE_TEMPLATES: dict[str, list[tuple[str, str]]] = {
     ],
     "consideration": [
         ("How much does the {product} cost and is it available in my area?", "neutral"),
-        ("Before I buy, can you tell me what the {product} includes and how it compares to the premium plan?", "neutral"),
+        (
+            "Before I buy, can you tell me what the {product} includes and how it compares to the premium plan?",
+            "neutral",
+        ),
     ],
     "purchase": [
         ("I tried to buy the {product} but checkout failed three times", "negative"),
@@ -165,8 +168,17 @@ def build_suite() -> list[Case]:
     kind_cycle = itertools.cycle(KINDS)
 
     def add(type_: CaseType, capability: str, industry: str, texts: Sequence[str], **expect: str) -> None:
-        cases.append(Case(f"{capability}-{len(cases):04d}", type_, capability, next(kind_cycle), industry,
-                          tuple(texts), dict(expect)))
+        cases.append(
+            Case(
+                f"{capability}-{len(cases):04d}",
+                type_,
+                capability,
+                next(kind_cycle),
+                industry,
+                tuple(texts),
+                dict(expect),
+            )
+        )
 
     for industry in industries:
         for template, sentiment in SENTIMENT_TEMPLATES:
@@ -182,7 +194,14 @@ def build_suite() -> list[Case]:
     for i, (touchpoint, templates) in enumerate(TOUCHPOINT_TEMPLATES.items()):
         for template, sentiment in templates:
             for industry in industries[i % 3 :: 3]:
-                add("MFT", "touchpoint", industry, [_fill(template, industry)], touchpoint=touchpoint, sentiment=sentiment)
+                add(
+                    "MFT",
+                    "touchpoint",
+                    industry,
+                    [_fill(template, industry)],
+                    touchpoint=touchpoint,
+                    sentiment=sentiment,
+                )
     for text in (
         "What a match last night, that goalkeeper was unbelievable",
         "Can't believe it's snowing again, so cold today",
@@ -192,7 +211,11 @@ def build_suite() -> list[Case]:
         add("MFT", "stage", "general", [text], journey_stage="none")
 
     # Invariance: the MFT texts with markup added or people, brands and places changed.
-    bases = [c for c in cases if c.type == "MFT" and c.capability in {"stage", "touchpoint", "sentiment"} and c.industry != "general"]
+    bases = [
+        c
+        for c in cases
+        if c.type == "MFT" and c.capability in {"stage", "touchpoint", "sentiment"} and c.industry != "general"
+    ]
     for n, base in enumerate(bases):
         capability = list(PERTURBATIONS)[n % len(PERTURBATIONS)]
         prefix, suffix = PERTURBATIONS[capability][n % 2]
@@ -202,17 +225,45 @@ def build_suite() -> list[Case]:
         add("INV", capability, base.industry, [base.texts[0], changed])
     for industry in industries:
         for first, second in NAMES:
-            add("INV", "name", industry, [f"{name} at the {INDUSTRIES[industry]['place']} was so helpful with my {INDUSTRIES[industry]['product']}" for name in (first, second)])
+            add(
+                "INV",
+                "name",
+                industry,
+                [
+                    f"{name} at the {INDUSTRIES[industry]['place']} was so helpful with my {INDUSTRIES[industry]['product']}"
+                    for name in (first, second)
+                ],
+            )
         for first, second in PLACES:
-            add("INV", "place", industry, [f"The {INDUSTRIES[industry]['place']} in {place} never has the {INDUSTRIES[industry]['product']} in stock" for place in (first, second)])
+            add(
+                "INV",
+                "place",
+                industry,
+                [
+                    f"The {INDUSTRIES[industry]['place']} in {place} never has the {INDUSTRIES[industry]['product']} in stock"
+                    for place in (first, second)
+                ],
+            )
         other = INDUSTRIES[industries[(industries.index(industry) + 5) % len(industries)]]["brand"]
-        add("INV", "brand", industry, [f"I asked {brand} about my {INDUSTRIES[industry]['product']} and got a clear answer in a day"
-                                       for brand in (INDUSTRIES[industry]["brand"], other)])
+        add(
+            "INV",
+            "brand",
+            industry,
+            [
+                f"I asked {brand} about my {INDUSTRIES[industry]['product']} and got a clear answer in a day"
+                for brand in (INDUSTRIES[industry]["brand"], other)
+            ],
+        )
 
     # Direction: a complaint added never makes a text more positive.
     positive_or_neutral = [c for c in cases if c.type == "MFT" and c.expect.get("sentiment") in {"positive", "neutral"}]
     for n, base in enumerate(positive_or_neutral):
-        add("DIR", "added-complaint", base.industry, [base.texts[0], f"{base.texts[0].rstrip('.!?')}. {COMPLAINTS[n % len(COMPLAINTS)]}"])
+        add(
+            "DIR",
+            "added-complaint",
+            base.industry,
+            [base.texts[0], f"{base.texts[0].rstrip('.!?')}. {COMPLAINTS[n % len(COMPLAINTS)]}"],
+        )
     return cases
 
 

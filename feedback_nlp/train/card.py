@@ -89,13 +89,23 @@ def speed_rows(report: dict[str, Any]) -> dict[str, Any]:
     machine = report.get("machine", {})
     rows = []
     for corpus, info in report.get("in_process", {}).get("corpora", {}).items():
-        rows.append({"measure": f"in process, {corpus} ({info['mean_chars']:.0f} chars), texts/s",
-                     "value": info["pipeline"]["texts_per_s"]})
+        rows.append(
+            {
+                "measure": f"in process, {corpus} ({info['mean_chars']:.0f} chars), texts/s",
+                "value": info["pipeline"]["texts_per_s"],
+            }
+        )
     for corpus, info in report.get("cli", {}).items():
         if isinstance(info, dict) and "end_to_end_texts_per_s" in info:
-            rows.append({"measure": f"`feedback-nlp classify`, {info['texts']} {corpus}, end to end, texts/s",
-                         "value": info["end_to_end_texts_per_s"]})
-            rows.append({"measure": f"`feedback-nlp classify`, {corpus}, peak RSS MiB", "value": info["run"]["maxrss_mib"]})
+            rows.append(
+                {
+                    "measure": f"`feedback-nlp classify`, {info['texts']} {corpus}, end to end, texts/s",
+                    "value": info["end_to_end_texts_per_s"],
+                }
+            )
+            rows.append(
+                {"measure": f"`feedback-nlp classify`, {corpus}, peak RSS MiB", "value": info["run"]["maxrss_mib"]}
+            )
     measured = f"{report.get('date', '')[:10]}, {machine.get('nproc', '?')} cores of {machine.get('cpu_model', '?')}"
     return {"measured": measured, "rows": rows}
 

@@ -37,7 +37,12 @@ NATIVE_SOURCES = ("brand_complaint_tweets", "neobank_app_reviews", "nhs_patient_
 
 
 def corpus_table(
-    data_dir: Path, taxonomy: Taxonomy, *, weight: float, eval_fraction: float, seed: int,
+    data_dir: Path,
+    taxonomy: Taxonomy,
+    *,
+    weight: float,
+    eval_fraction: float,
+    seed: int,
     labels_path: Path = CORPUS_LABELS,
 ) -> TrainingTable:
     """The annotated corpus as training rows: every label known, a held-out share for calibration."""
@@ -45,7 +50,8 @@ def corpus_table(
     if joined.missing or joined.changed:
         logger.warning(
             "corpus: %d labelled rows missing from the shared data, %d with a changed text (left out)",
-            len(joined.missing), len(joined.changed),
+            len(joined.missing),
+            len(joined.changed),
         )
     frame = joined.frame
     if frame.empty:
@@ -53,11 +59,16 @@ def corpus_table(
     rng = np.random.default_rng(seed)
     out = pd.DataFrame(
         {
-            "text": frame["text"], "source": frame["source"], "kind": frame["kind"],
-            "sentiment": frame["sentiment"], "journey_stage": frame["journey_stage"],
+            "text": frame["text"],
+            "source": frame["source"],
+            "kind": frame["kind"],
+            "sentiment": frame["sentiment"],
+            "journey_stage": frame["journey_stage"],
             "split": np.where(rng.random(len(frame)) < eval_fraction, "eval", "train"),
-            "weight": weight, "origin": "corpus",
-            "industry": frame["industry"], "channel": frame["channel"],
+            "weight": weight,
+            "origin": "corpus",
+            "industry": frame["industry"],
+            "channel": frame["channel"],
         }
     )
     labels = taxonomy.touchpoint_labels
@@ -74,7 +85,9 @@ def _native_sentiment(source: str, native: pd.Series) -> pd.Series:
     if source == "brand_complaint_tweets":  # complaint=1 is a stated problem; complaint=0 mixes the rest
         return pd.Series(np.where(value == 1, "negative", None), index=native.index, dtype=object)
     if source == "neobank_app_reviews":  # 1-2 stars negative, 4-5 positive, 3 mixed (left out)
-        return pd.Series(np.select([value <= 2, value >= 4], ["negative", "positive"], None), index=native.index, dtype=object)
+        return pd.Series(
+            np.select([value <= 2, value >= 4], ["negative", "positive"], None), index=native.index, dtype=object
+        )
     if source == "nhs_patient_surveys":
         # v6: comment sentiment 1 very positive .. 5 very negative; phase 1: criticality -5 .. +3.
         v6 = name == "sentiment"
@@ -85,13 +98,22 @@ def _native_sentiment(source: str, native: pd.Series) -> pd.Series:
         )
         return pd.Series(result, index=native.index, dtype=object)
     if source == "helpdesk_csat_survey":  # 1 reports a problem, 4 is praise; 2 and 3 are unclear
-        return pd.Series(np.select([value == 1, value == 4], ["negative", "positive"], None), index=native.index, dtype=object)
+        return pd.Series(
+            np.select([value == 1, value == 4], ["negative", "positive"], None), index=native.index, dtype=object
+        )
     raise DataError(f"No native sentiment rule for '{source}'; expected one of {list(NATIVE_SOURCES)}")
 
 
 def native_table(
-    data_dir: Path, taxonomy: Taxonomy, *, sources: list[str], max_per_source: int, seed: int,
-    exclude: set[str], general_tweets: int, weight: float = 1.0,
+    data_dir: Path,
+    taxonomy: Taxonomy,
+    *,
+    sources: list[str],
+    max_per_source: int,
+    seed: int,
+    exclude: set[str],
+    general_tweets: int,
+    weight: float = 1.0,
 ) -> TrainingTable:
     """The new sets' own labels as training rows (sentiment; stage and touchpoints mostly unknown).
 
@@ -122,13 +144,21 @@ def native_table(
     frame = pd.concat(frames, ignore_index=True)
     out = pd.DataFrame(
         {
-            "text": frame["text"], "source": frame["source"], "kind": frame["kind"],
-            "sentiment": frame["sentiment"], "journey_stage": frame["journey_stage"],
-            "split": "train", "weight": weight, "origin": "native", "industry": frame["industry"],
+            "text": frame["text"],
+            "source": frame["source"],
+            "kind": frame["kind"],
+            "sentiment": frame["sentiment"],
+            "journey_stage": frame["journey_stage"],
+            "split": "train",
+            "weight": weight,
+            "origin": "native",
+            "industry": frame["industry"],
         }
     )
     used = out.groupby("source").size().to_dict()
-    return TrainingTable(out, np.vstack(matrices), labels, {f"{s} (native labels)": {"used": n} for s, n in used.items()})
+    return TrainingTable(
+        out, np.vstack(matrices), labels, {f"{s} (native labels)": {"used": n} for s, n in used.items()}
+    )
 
 
 def combine(tables: list[TrainingTable]) -> TrainingTable:

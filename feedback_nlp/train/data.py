@@ -42,13 +42,12 @@ class TrainingTable:
 
     def select(self, mask: np.ndarray) -> TrainingTable:
         """The rows where ``mask`` is true, as a table of their own."""
-        return TrainingTable(self.frame[mask].reset_index(drop=True), self.touchpoints[mask],
-                             self.touchpoint_labels, self.fingerprints)
+        return TrainingTable(
+            self.frame[mask].reset_index(drop=True), self.touchpoints[mask], self.touchpoint_labels, self.fingerprints
+        )
 
 
-def weak_touchpoints(
-    mapped: frozenset[str] | None, mentioned: list[str], labels: list[str]
-) -> np.ndarray:
+def weak_touchpoints(mapped: frozenset[str] | None, mentioned: list[str], labels: list[str]) -> np.ndarray:
     """One row of the touchpoint matrix from the mapping and the keyword hits.
 
     - a channel the text names is 1; a channel it does not name is 0 (never guessed);

@@ -78,10 +78,7 @@ def load_mams(data_dir: Path) -> pd.DataFrame:
         tree = ET.parse(require_dataset_file(data_dir / "mams" / "ACSA" / f"{split}.xml"))
         for sentence in tree.getroot().iter("sentence"):
             text = sentence.findtext("text") or ""
-            aspects = [
-                (a.get("category", ""), a.get("polarity", ""))
-                for a in sentence.iter("aspectCategory")
-            ]
+            aspects = [(a.get("category", ""), a.get("polarity", "")) for a in sentence.iter("aspectCategory")]
             rows.append(
                 {
                     "text": text,
@@ -97,8 +94,7 @@ def load_banking77(data_dir: Path) -> pd.DataFrame:
     """BANKING77 train and test (77 intents)."""
     folder = data_dir / "banking77_nlupp" / "banking77"
     parts = [
-        pd.read_csv(require_dataset_file(folder / f"{split}.csv")).assign(split=split)
-        for split in ("train", "test")
+        pd.read_csv(require_dataset_file(folder / f"{split}.csv")).assign(split=split) for split in ("train", "test")
     ]
     raw = pd.concat(parts, ignore_index=True).rename(columns={"category": "native_label"})
     return _frame(raw[["text", "native_label", "split"]], "banking77", "support_message")
@@ -129,9 +125,7 @@ def load_nlupp_hotels(data_dir: Path) -> pd.DataFrame:
 
 def load_bitext(data_dir: Path) -> pd.DataFrame:
     """Bitext customer-support requests (27 intents)."""
-    path = require_dataset_file(
-        data_dir / "bitext_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
-    )
+    path = require_dataset_file(data_dir / "bitext_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv")
     raw = pd.read_csv(path, usecols=["instruction", "intent", "category"])
     rows = raw.rename(columns={"instruction": "text", "intent": "native_label"})
     return _frame(rows, "bitext_support", "support_message")
@@ -197,5 +191,9 @@ def load_source(name: str, data_dir: Path) -> pd.DataFrame:
 
 def load_gold(path: str | Path) -> pd.DataFrame:
     """The hand-labelled gold set (JSONL): id, source, kind, text, sentiment, journey_stage, touchpoints."""
-    rows = [json.loads(line) for line in require_dataset_file(Path(path)).read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [
+        json.loads(line)
+        for line in require_dataset_file(Path(path)).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
     return pd.DataFrame(rows)

@@ -128,7 +128,9 @@ def evaluate_predictions(
             subset = [predictions[gold.index.get_loc(i)] for i in rows.index]
             report[f"by_{column}"][value] = headline(
                 score_predictions(rows.reset_index(drop=True), subset, stages, touchpoints)
-            ) | {"none_rate_predicted": sum(p.journey_stage.label == "none" for p in subset) / len(subset),
-                 "none_rate_labelled": float((rows["journey_stage"] == "none").mean())}
+            ) | {
+                "none_rate_predicted": sum(p.journey_stage.label == "none" for p in subset) / len(subset),
+                "none_rate_labelled": float((rows["journey_stage"] == "none").mean()),
+            }
     report["headline"] = headline(report)
     return report

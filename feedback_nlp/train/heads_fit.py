@@ -143,9 +143,14 @@ def fit_task_heads(
             )
         missing = sorted(set(labels) - set(seen))
         if missing:
-            logger.warning("%s: no training text has the label(s) %s; the head will never predict them", column, missing)
+            logger.warning(
+                "%s: no training text has the label(s) %s; the head will never predict them", column, missing
+            )
         head = SoftmaxHead(C=C, class_weight=class_weight, random_state=options.seed).fit(
-            X[fit_rows], y[fit_rows].tolist(), None if sample_weight is None else sample_weight[fit_rows], classes=labels
+            X[fit_rows],
+            y[fit_rows].tolist(),
+            None if sample_weight is None else sample_weight[fit_rows],
+            classes=labels,
         )
         if held_rows.any():
             y_held = y[held_rows].tolist()
@@ -159,7 +164,9 @@ def fit_task_heads(
     if targets.touchpoints is not None:
         Y = targets.touchpoints
         head_tp = MultiLabelHead(C=options.C_touchpoints, random_state=options.seed)
-        head_tp.fit(X_tp[train], Y[train], targets.touchpoint_labels, None if sample_weight is None else sample_weight[train])
+        head_tp.fit(
+            X_tp[train], Y[train], targets.touchpoint_labels, None if sample_weight is None else sample_weight[train]
+        )
         if held.any():
             head_tp.tune_thresholds(X_tp[held], Y[held])
         fitted.touchpoints = head_tp

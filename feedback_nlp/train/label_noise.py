@@ -77,9 +77,7 @@ def confident_learning_issues(proba: np.ndarray, given: np.ndarray) -> tuple[np.
     model is confident about no class).
     """
     k = proba.shape[1]
-    thresholds = np.array(
-        [proba[given == j, j].mean() if (given == j).any() else np.inf for j in range(k)]
-    )
+    thresholds = np.array([proba[given == j, j].mean() if (given == j).any() else np.inf for j in range(k)])
     confident = proba >= thresholds  # (n, k): classes the model is as sure of as it usually is
     masked = np.where(confident, proba, -np.inf)
     suggested = np.where(confident.any(axis=1), masked.argmax(axis=1), -1)
@@ -140,7 +138,9 @@ def find_label_issues(
     is_issue, suggested = confident_learning_issues(proba, given)
     out.loc[rows, "given_proba"] = proba[np.arange(len(rows)), given]
     out.loc[rows, "suggested"] = [classes[j] if j >= 0 else None for j in suggested]
-    out.loc[rows, "suggested_proba"] = np.where(suggested >= 0, proba[np.arange(len(rows)), np.maximum(suggested, 0)], np.nan)
+    out.loc[rows, "suggested_proba"] = np.where(
+        suggested >= 0, proba[np.arange(len(rows)), np.maximum(suggested, 0)], np.nan
+    )
     out.loc[rows, "is_issue"] = is_issue
     out = out.sort_values(["is_issue", "given_proba"], ascending=[False, True], kind="stable", na_position="last")
     return out.reset_index(drop=True)[list(ISSUE_COLUMNS)]

@@ -44,9 +44,7 @@ def load_table(name: str) -> dict[str, LabelMap]:
             table[row["native_label"].strip()] = LabelMap(
                 sentiment=(row.get("sentiment") or "").strip() or None,
                 journey_stage=(row.get("journey_stage") or "").strip() or None,
-                touchpoints=None
-                if tps == UNKNOWN
-                else frozenset(t.strip() for t in tps.split("|") if t.strip()),
+                touchpoints=None if tps == UNKNOWN else frozenset(t.strip() for t in tps.split("|") if t.strip()),
                 priority=int(row.get("priority") or 0),
             )
     return table

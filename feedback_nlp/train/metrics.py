@@ -15,24 +15,18 @@ from sklearn.metrics import (
 )
 
 
-def single_label_report(
-    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]
-) -> dict[str, Any]:
+def single_label_report(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
     """Macro-F1, accuracy, macro-recall, per-label P/R/F1/support and the confusion matrix.
 
     Labels absent from both ``y_true`` and ``y_pred`` are left out of the macro averages.
     """
     present = [label for label in labels if label in set(y_true) | set(y_pred)]
-    p, r, f, s = precision_recall_fscore_support(
-        y_true, y_pred, labels=present, zero_division=0
-    )
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=present, zero_division=0)
     return {
         "n": len(y_true),
         "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "macro_recall": float(
-            recall_score(y_true, y_pred, labels=present, average="macro", zero_division=0)
-        ),
+        "macro_recall": float(recall_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
         "per_label": {
             label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
             for i, label in enumerate(present)
@@ -87,5 +81,10 @@ def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bo
     if conf.size == 0:
         return 0.0
     which = np.clip(np.digitize(conf, np.linspace(0.0, 1.0, bins + 1)[1:-1]), 0, bins - 1)
-    return float(sum((which == b).mean() * abs(conf[which == b].mean() - hits[which == b].mean())
-                     for b in range(bins) if (which == b).any()))
+    return float(
+        sum(
+            (which == b).mean() * abs(conf[which == b].mean() - hits[which == b].mean())
+            for b in range(bins)
+            if (which == b).any()
+        )
+    )

@@ -131,8 +131,12 @@ def normalise_labelled(frame: pd.DataFrame, *, source: str = "labelled table") -
         raise DataError(f"{source}: row(s) {_rows(empty)} have no text; every row needs one.")
     kinds = out["kind"] if "kind" in out else pd.Series(["survey"] * len(out), index=out.index)
     kinds = pd.Series(
-        ["survey" if _missing(v) or str(v).strip() == "" else _KIND_ALIASES.get(str(v).strip(), str(v).strip()) for v in kinds],
-        index=out.index, dtype=object,
+        [
+            "survey" if _missing(v) or str(v).strip() == "" else _KIND_ALIASES.get(str(v).strip(), str(v).strip())
+            for v in kinds
+        ],
+        index=out.index,
+        dtype=object,
     )
     bad_kind = np.flatnonzero(~kinds.isin(_KINDS))
     if len(bad_kind):
@@ -323,7 +327,13 @@ def touchpoint_matrix(cells: Sequence[list[str] | None], labels: Sequence[str]) 
 
 
 def _manifest(
-    base: dict[str, Any], name: str, version: str, retrained: list[str], report: dict[str, Any], n_train: int, n_eval: int
+    base: dict[str, Any],
+    name: str,
+    version: str,
+    retrained: list[str],
+    report: dict[str, Any],
+    n_train: int,
+    n_eval: int,
 ) -> dict[str, Any]:
     manifest = {k: v for k, v in copy.deepcopy(base).items() if k not in ("files", "format")}
     manifest.update(

@@ -155,8 +155,10 @@ class Trainer:
         table = self.training_table()
         texts = encoder_inputs(table.frame)
         encoder = SentenceEncoder(
-            self.settings.encoder, expected_sha256=self.settings.encoder_sha256 or None,
-            max_seq_length=cfg.finetune.max_seq_length, batch_size=self.settings.pass_size(),
+            self.settings.encoder,
+            expected_sha256=self.settings.encoder_sha256 or None,
+            max_seq_length=cfg.finetune.max_seq_length,
+            batch_size=self.settings.pass_size(),
             num_threads=self.settings.num_threads,
         )
         # 2. Fine-tune the encoder's top layers on all three tasks at once (or start from a bundle's).
@@ -184,8 +186,13 @@ class Trainer:
         cfg = self.config
         gold = self.gold_path if cfg.data.exclude_gold else None
         mapped = build_training_table(
-            self.data_dir, self.taxonomy, sources=cfg.data.sources, max_per_source=cfg.data.max_per_source,
-            eval_fraction=cfg.data.eval_fraction, gold_path=gold, seed=cfg.seed,
+            self.data_dir,
+            self.taxonomy,
+            sources=cfg.data.sources,
+            max_per_source=cfg.data.max_per_source,
+            eval_fraction=cfg.data.eval_fraction,
+            gold_path=gold,
+            seed=cfg.seed,
         )
         if not cfg.data.corpus and not cfg.data.native_sources:
             return _without_sources(mapped, cfg.data.exclude_sources)
@@ -193,8 +200,11 @@ class Trainer:
         tables = []
         if cfg.data.corpus:
             corpus = corpus_table(
-                self.data_dir, self.taxonomy, weight=cfg.data.corpus_weight,
-                eval_fraction=cfg.data.eval_fraction, seed=cfg.seed,
+                self.data_dir,
+                self.taxonomy,
+                weight=cfg.data.corpus_weight,
+                eval_fraction=cfg.data.eval_fraction,
+                seed=cfg.seed,
             )
             tables.append(corpus)
             # Calibrate on what users send: the mapped rows all train.
@@ -206,23 +216,37 @@ class Trainer:
         keep = ~mapped.frame["text"].map(gold_key).isin(exclude).to_numpy()
         tables.append(mapped.select(keep))
         if cfg.data.native_sources:
-            tables.append(native_table(
-                self.data_dir, self.taxonomy, sources=cfg.data.native_sources,
-                max_per_source=cfg.data.native_max_per_source, seed=cfg.seed, exclude=exclude,
-                general_tweets=cfg.data.general_tweets, weight=cfg.data.native_weight,
-            ))
+            tables.append(
+                native_table(
+                    self.data_dir,
+                    self.taxonomy,
+                    sources=cfg.data.native_sources,
+                    max_per_source=cfg.data.native_max_per_source,
+                    seed=cfg.seed,
+                    exclude=exclude,
+                    general_tweets=cfg.data.general_tweets,
+                    weight=cfg.data.native_weight,
+                )
+            )
         table = _without_sources(combine(tables), cfg.data.exclude_sources)
         return augmented(table, cfg.data.invariance_copies, cfg.seed)
 
-    def _embed(self, encoder: SentenceEncoder, texts: list[str], layer_weights: dict[str, np.ndarray] | None) -> np.ndarray:
+    def _embed(
+        self, encoder: SentenceEncoder, texts: list[str], layer_weights: dict[str, np.ndarray] | None
+    ) -> np.ndarray:
         """The training texts' embeddings, through the embedding cache shared with topics and the
         benchmarks (``cache_dir/embeddings.sqlite``, keyed by the encoder's weights, its fine-tuned
         layers and the text): a second training run with the same encoder embeds only new texts."""
         layers = hashlib.sha256(save(layer_weights)).hexdigest() if layer_weights else "no-fine-tuned-layers"
-        fingerprint = encoder_fingerprint({
-            "encoder": {"sha256": encoder.weights_sha256 or self.settings.encoder_sha256, "max_seq_length": self.config.finetune.max_seq_length},
-            "files": {ENCODER_LAYERS_FILE: layers},
-        })
+        fingerprint = encoder_fingerprint(
+            {
+                "encoder": {
+                    "sha256": encoder.weights_sha256 or self.settings.encoder_sha256,
+                    "max_seq_length": self.config.finetune.max_seq_length,
+                },
+                "files": {ENCODER_LAYERS_FILE: layers},
+            }
+        )
         cache = EmbeddingCache(Path(self.settings.cache_dir) / "embeddings.sqlite", fingerprint)
         logger.info("Embedding %d training texts (cached ones read from %s)", len(texts), cache.path)
         with tqdm(total=len(texts), desc="embedding", unit="text", disable=None) as bar:
@@ -241,7 +265,9 @@ class Trainer:
         logger.info("Encoder layers from %s (%d tensors)", path, len(weights))
         return weights
 
-    def _finetune(self, encoder: SentenceEncoder, table: TrainingTable, texts: list[str]) -> dict[str, np.ndarray] | None:
+    def _finetune(
+        self, encoder: SentenceEncoder, table: TrainingTable, texts: list[str]
+    ) -> dict[str, np.ndarray] | None:
         ft = self.config.finetune
         if ft.layers == 0 or ft.epochs == 0 or ft.max_examples == 0:
             return None
@@ -252,22 +278,33 @@ class Trainer:
         repeats = np.maximum(1, np.round(weight[train_rows]).astype(int))
         rows = rng.permutation(np.repeat(train_rows, repeats))[: ft.max_examples]
         weights = finetune_top_layers(
-            encoder, [texts[i] for i in rows], _targets(table, rows, self.taxonomy.stage_labels),
-            n_sentiment=len(SENTIMENT_LABELS), n_stage=len(self.taxonomy.stage_labels), layers=ft.layers,
-            epochs=ft.epochs, batch_size=ft.batch_size, learning_rate=ft.learning_rate, seed=self.config.seed,
+            encoder,
+            [texts[i] for i in rows],
+            _targets(table, rows, self.taxonomy.stage_labels),
+            n_sentiment=len(SENTIMENT_LABELS),
+            n_stage=len(self.taxonomy.stage_labels),
+            layers=ft.layers,
+            epochs=ft.epochs,
+            batch_size=ft.batch_size,
+            learning_rate=ft.learning_rate,
+            seed=self.config.seed,
         )
         # The bundle stores float16; evaluate exactly what will ship.
         weights = {k: v.astype(np.float16) for k, v in weights.items()}
         apply_layer_weights(encoder, weights)
         return weights
 
-    def _manifest(self, version: str, encoder: SentenceEncoder, table: TrainingTable, metrics: dict[str, Any]) -> BundleManifest:
+    def _manifest(
+        self, version: str, encoder: SentenceEncoder, table: TrainingTable, metrics: dict[str, Any]
+    ) -> BundleManifest:
         ft = self.config.finetune
         return BundleManifest(
             name=self.config.name,
             version=version,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            taxonomy=TaxonomyRef(name=self.taxonomy.name, version=self.taxonomy.version, fingerprint=self.taxonomy.fingerprint),
+            taxonomy=TaxonomyRef(
+                name=self.taxonomy.name, version=self.taxonomy.version, fingerprint=self.taxonomy.fingerprint
+            ),
             labels=TaskLabels(
                 sentiment=list(SENTIMENT_LABELS),
                 journey_stage=self.taxonomy.stage_labels,
