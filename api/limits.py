@@ -9,7 +9,6 @@ from fastapi.exceptions import RequestValidationError
 from feedback_nlp.settings import Settings
 from feedback_nlp.taxonomy.records import FeedbackRecord
 
-
 #: The rating scale the score endpoints accept (CSAT, review stars).
 RATING_MIN, RATING_MAX = 1, 5
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -27,8 +27,8 @@ from api.state import ServingState
 from feedback_nlp.errors import ConflictError, FeedbackNLPError, InputError
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.settings import Settings, get_settings
-from feedback_nlp.taxonomy.records import accepted_fields
 from feedback_nlp.storage.db import init_db, make_session_factory
+from feedback_nlp.taxonomy.records import accepted_fields
 
 logger = logging.getLogger(__name__)
 

@@ -43,9 +43,9 @@ def topics(
     min_topic_size: Annotated[int, typer.Option(min=2, help="When a model is fitted here: smallest topic.")] = 15,
 ) -> None:
     """Write the topic trend report: top topics, emerging and declining ones, touchpoints, verbatims."""
-    from feedback_nlp.storage.loading import load_pipeline
     from feedback_nlp.reports import build
     from feedback_nlp.reports.topic_report import write_report
+    from feedback_nlp.storage.loading import load_pipeline
     from feedback_nlp.topics import deploy
     from feedback_nlp.topics.corpus import corpus_from_db, corpus_from_file
 

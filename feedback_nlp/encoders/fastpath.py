@@ -20,7 +20,6 @@ from typing import Any
 
 import torch
 
-
 #: A pass whose real tokens are fewer than this share of its padded size runs as a nested tensor
 #: (no work on padding); denser passes run padded, which skips the nested tensors' packing and
 #: per-text softmax. Passes grouped by length are nearly all real tokens; a small service call

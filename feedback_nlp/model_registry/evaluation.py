@@ -19,8 +19,8 @@ from typing import Any
 
 from feedback_nlp.errors import DataError
 from feedback_nlp.model_registry.store import ModelRegistry, manifest_sha256, utc_now
-from feedback_nlp.storage.artifacts import sha256_file, sha256_text
 from feedback_nlp.settings import Settings
+from feedback_nlp.storage.artifacts import sha256_file, sha256_text
 
 logger = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from feedback_nlp.errors import ConfigError, InputError
-from feedback_nlp.fileio import TABLE_FIELDS, make_row, RowOptions
+from feedback_nlp.fileio import TABLE_FIELDS, RowOptions, make_row
 from feedback_nlp.scoring.duck import RECORDS_SCHEMA
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Prediction
 

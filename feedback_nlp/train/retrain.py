@@ -42,13 +42,13 @@ import pandas as pd
 from pydantic import ValidationError
 
 from feedback_nlp.errors import DataError
+from feedback_nlp.fileio import describe_validation_error
 from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.storage.artifacts import BundleManifest, read_table
 from feedback_nlp.storage.bundle import new_bundle
 from feedback_nlp.storage.model import CARD_FILE, ENCODER_LAYERS_FILE, TAXONOMY_FILE
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS
-from feedback_nlp.fileio import describe_validation_error
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord
 from feedback_nlp.text import prepare_inputs
 from feedback_nlp.train.card import render_card

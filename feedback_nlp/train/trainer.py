@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from feedback_nlp.encoders.finetune import MultiTaskTargets, apply_layer_weights, finetune_top_layers
 from feedback_nlp.encoders.minilm import SentenceEncoder
+from feedback_nlp.errors import ConfigError
 from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.settings import Settings, get_settings
@@ -29,10 +30,9 @@ from feedback_nlp.taxonomy.keywords import KeywordMatcher
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy, load_taxonomy
 from feedback_nlp.text import prepare_texts
 from feedback_nlp.topics.embeddings import EmbeddingCache, encoder_fingerprint
-from feedback_nlp.train.card import render_card
 from feedback_nlp.train.augment import augmented
+from feedback_nlp.train.card import render_card
 from feedback_nlp.train.config import TrainingConfig
-from feedback_nlp.errors import ConfigError
 from feedback_nlp.train.corpus_data import combine, corpus_table, exclusion_keys, native_table
 from feedback_nlp.train.data import TrainingTable, build_training_table, gold_key
 from feedback_nlp.train.evaluate import evaluate_gold
