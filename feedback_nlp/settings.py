@@ -117,8 +117,8 @@ class Settings(BaseSettings):
         ge=0,
         le=64,
         description="Single-threaded pipeline copies that share a large predict call (from 128 "
-        "records; docs/performance.md); each holds its own encoder copy in memory. 0: one per encoder thread (NUM_THREADS, "
-        "else the usable cores), at most 4, for the torch backend; 1 for ONNX Runtime.",
+        "records; docs/performance.md); each holds its own encoder copy in memory. 0: one per encoder "
+        "thread (NUM_THREADS, else the usable cores), at most 4, for the torch backend; 1 for ONNX Runtime.",
     )
 
     # --- Reading dates (feedback_nlp/dates.py) -----------------------------------------------

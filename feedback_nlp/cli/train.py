@@ -62,7 +62,8 @@ def evaluate(
         for value, row in report[f"by_{column}"].items():
             typer.echo(
                 f"    {value:<26} {row['sentiment_macro_f1']:.3f} / {row['journey_stage_macro_f1']:.3f} / "
-                f"{row['touchpoints_micro_f1']:.3f} / {row['none_rate_predicted']:.0%} vs {row['none_rate_labelled']:.0%}"
+                f"{row['touchpoints_micro_f1']:.3f} / {row['none_rate_predicted']:.0%} "
+                f"vs {row['none_rate_labelled']:.0%}"
             )
 
 

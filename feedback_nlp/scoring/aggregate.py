@@ -1,10 +1,10 @@
 """Sufficient statistics per group: the one thing a scoring engine computes.
 
 An engine (DuckDB in :mod:`feedback_nlp.scoring.duck` for every local run, Spark in
-:mod:`feedback_nlp.spark.score`) turns rows into a **count table**: the group keys, then :data:`COUNT_COLUMNS`, all whole
-numbers. Every score is a pure function of these (:mod:`feedback_nlp.scoring.scores`), so
-engines agree exactly and count tables of separate batches or partitions simply add up
-(:func:`combine_counts`).
+:mod:`feedback_nlp.spark.score`) turns rows into a **count table**: the group keys, then
+:data:`COUNT_COLUMNS`, all whole numbers. Every score is a pure function of these
+(:mod:`feedback_nlp.scoring.scores`), so engines agree exactly and count tables of separate
+batches or partitions simply add up (:func:`combine_counts`).
 
 Sentiment scores enter as fixed-point integers, ``q = floor(score × 10⁵ + 0.5)``: sums of
 integers are exact in any order, so a parallel engine gives the same table on every run.

@@ -412,7 +412,8 @@ def frame_mentions(records: pd.DataFrame) -> pd.DataFrame:
         columns[name] = pa.array(values, type=kind, from_pandas=True)
     with duckdb.connect() as con:
         con.register("_records", pa.Table.from_pydict(columns))
-        query = f"SELECT * FROM ({mention_rule_sql('SELECT * FROM _records', ['_position'])}) ORDER BY _position, touchpoint"
+        rule = mention_rule_sql("SELECT * FROM _records", ["_position"])
+        query = f"SELECT * FROM ({rule}) ORDER BY _position, touchpoint"
         out = con.execute(query).df()
     return out.astype({"_position": "int64", "touchpoint_confidence": "float64", "sentiment_score": "float64"})
 
@@ -462,7 +463,8 @@ def _arrow_keys(data: pd.DataFrame, keys: Sequence[str]) -> pa.Table:
 
 
 class CountSpec(Protocol):
-    """What to count: ``level`` (``"record"`` or ``"touchpoint"``) by ``keys`` (as :class:`~feedback_nlp.scoring.job.CountSpec`)."""
+    """What to count: ``level`` (``"record"`` or ``"touchpoint"``) by ``keys``
+    (as :class:`~feedback_nlp.scoring.job.CountSpec`)."""
 
     @property
     def level(self) -> str: ...

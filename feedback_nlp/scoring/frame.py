@@ -500,10 +500,10 @@ def mentions(records: pd.DataFrame, *, metadata_keys: Sequence[str] = ()) -> pd.
     """One row per (record, touchpoint): the unit that touchpoint scores count.
 
     The rule runs in the local engine's SQL (:func:`~feedback_nlp.scoring.duck.mention_rule_sql`,
-    its one definition); this function adds the record columns to its rows. A record's touchpoints are those predicted for the whole text plus any that a
-    segment carries (the whole-text view sees only the first tokens of a long text; the
-    segments see every sentence). A text with several touchpoints counts once toward
-    each; a record without touchpoints has no mention row.
+    its one definition); this function adds the record columns to its rows. A record's touchpoints
+    are those predicted for the whole text plus any that a segment carries (the whole-text view
+    sees only the first tokens of a long text; the segments see every sentence). A text with several
+    touchpoints counts once toward each; a record without touchpoints has no mention row.
 
     Each mention's sentiment comes from the segments about that touchpoint, when there
     are any (``sentiment_from == "segments"``): the majority label, ties going to the

@@ -74,7 +74,8 @@ _MEAN_SQL = "aggregate(_about, CAST(0 AS DOUBLE), (acc, s) -> acc + s.score) / s
 
 
 def records_frame(frame: DataFrame, *, period: Period | None = None, metadata_keys: Sequence[str] = ()) -> DataFrame:
-    """Flat record rows: the fields a count table groups by and counts (cf. :func:`~feedback_nlp.scoring.duck.records_sql`).
+    """Flat record rows: the fields a count table groups by and counts
+    (cf. :func:`~feedback_nlp.scoring.duck.records_sql`).
 
     Args:
         frame: Records in :data:`~feedback_nlp.scoring.duck.RECORDS_SCHEMA`.

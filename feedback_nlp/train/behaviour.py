@@ -188,7 +188,7 @@ def build_suite() -> list[Case]:
         for template, sentiment in BUT_TEMPLATES:
             add("MFT", "but-clause", industry, [_fill(template, industry)], sentiment=sentiment)
     for i, (stage, templates) in enumerate(STAGE_TEMPLATES.items()):
-        for j, (template, sentiment) in enumerate(templates):
+        for j, (template, _sentiment) in enumerate(templates):
             for industry in industries[(i + j) % 4 :: 3]:
                 add("MFT", "stage", industry, [_fill(template, industry)], journey_stage=stage)
     for i, (touchpoint, templates) in enumerate(TOUCHPOINT_TEMPLATES.items()):
@@ -230,7 +230,8 @@ def build_suite() -> list[Case]:
                 "name",
                 industry,
                 [
-                    f"{name} at the {INDUSTRIES[industry]['place']} was so helpful with my {INDUSTRIES[industry]['product']}"
+                    f"{name} at the {INDUSTRIES[industry]['place']} was so helpful "
+                    f"with my {INDUSTRIES[industry]['product']}"
                     for name in (first, second)
                 ],
             )
@@ -240,7 +241,8 @@ def build_suite() -> list[Case]:
                 "place",
                 industry,
                 [
-                    f"The {INDUSTRIES[industry]['place']} in {place} never has the {INDUSTRIES[industry]['product']} in stock"
+                    f"The {INDUSTRIES[industry]['place']} in {place} never has "
+                    f"the {INDUSTRIES[industry]['product']} in stock"
                     for place in (first, second)
                 ],
             )

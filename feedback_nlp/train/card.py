@@ -21,7 +21,10 @@ LICENCES = {
     "nlupp_hotels": "NLU++ hotels (PolyAI): CC BY 4.0",
     "bitext_support": "Bitext customer support (synthetic): CDLA-Sharing-1.0",
     "cfpb_complaints": "CFPB Consumer Complaint Database: US government data",
-    "brand_support_tweets": "Customer Support on Twitter samples: no licence file, corpus published for non-commercial use (CC BY-NC-SA 4.0 as listed by its publisher); IBM part Apache-2.0",
+    "brand_support_tweets": (
+        "Customer Support on Twitter samples: no licence file, corpus published for non-commercial use "
+        "(CC BY-NC-SA 4.0 as listed by its publisher); IBM part Apache-2.0"
+    ),
     "brand_complaint_tweets": "Complaints in social media (ACL 2019): no licence stated, research release",
     "neobank_app_reviews": "App Store reviews of four banks: no licence stated",
     "multidogo_chats": "MultiDoGO (Amazon): CDLA-Permissive-1.0",
