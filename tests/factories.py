@@ -144,9 +144,7 @@ def encoder_input(text: str, kind: str = "review") -> str:
     return prepare_texts([text], [kind])[0]
 
 
-def touchpoint_matrix(
-    rows: Sequence[list[str] | None], labels: Sequence[str]
-) -> np.ndarray:
+def touchpoint_matrix(rows: Sequence[list[str] | None], labels: Sequence[str]) -> np.ndarray:
     """1/0 per label, a whole row of NaN where the touchpoints are unknown."""
     matrix = np.zeros((len(rows), len(labels)), dtype=np.float32)
     for i, row in enumerate(rows):
@@ -349,8 +347,10 @@ def topic_corpus(
     for group in groups:
         made = 0
         while made < per_group:
-            words = [*rng.choice(TOPIC_VOCABULARY[group], group_words, replace=False),
-                     *rng.choice(FILLER_WORDS, filler_words, replace=False)]
+            words = [
+                *rng.choice(TOPIC_VOCABULARY[group], group_words, replace=False),
+                *rng.choice(FILLER_WORDS, filler_words, replace=False),
+            ]
             rng.shuffle(words)
             text = " ".join(str(w) for w in words)
             if text in seen:

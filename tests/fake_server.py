@@ -46,7 +46,9 @@ def main() -> None:
     parser.add_argument("--bundle", type=Path, default=None, help="a tiny bundle (built when absent)")
     parser.add_argument("--log-level", default="INFO", help="root log level (DEBUG shows the most)")
     parser.add_argument(
-        "--commit-delay-ms", type=float, default=0.0,
+        "--commit-delay-ms",
+        type=float,
+        default=0.0,
         help="sleep this long before every database commit (widens the window a crash test kills in)",
     )
     args = parser.parse_args()
@@ -62,7 +64,11 @@ def main() -> None:
     bundle = args.bundle or build_tiny_bundle(Path(tempfile.mkdtemp(prefix="fake-server-")) / "tiny")
     pipeline = load_bundle(bundle, fake_settings(), encoder=FakeEncoder())
     settings = Settings()
-    engine = _slow_committing_engine(settings.database_url, args.commit_delay_ms / 1000) if args.commit_delay_ms > 0 else None
+    engine = (
+        _slow_committing_engine(settings.database_url, args.commit_delay_ms / 1000)
+        if args.commit_delay_ms > 0
+        else None
+    )
     app = create_app(settings, pipeline=pipeline, engine=engine)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_config=None, access_log=False)
 

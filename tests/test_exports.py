@@ -34,8 +34,16 @@ def _write(path: Path, text: str) -> Path:
 
 def test_qualtrics_csv_with_three_header_rows_reads_with_skip_rows(tmp_path: Path) -> None:
     path = _write(tmp_path / "qualtrics.csv", QUALTRICS)
-    rows = list(read_records(path, kind="survey", text_column="Q2", id_column="ResponseId", skip_rows=2,
-                             columns={"created_at": "RecordedDate", "nps": "Q1"}))
+    rows = list(
+        read_records(
+            path,
+            kind="survey",
+            text_column="Q2",
+            id_column="ResponseId",
+            skip_rows=2,
+            columns={"created_at": "RecordedDate", "nps": "Q1"},
+        )
+    )
     assert [r.error for r in rows] == [None, None]
     assert [r.line for r in rows] == [4, 5]  # file lines: the header and the two skipped rows come first
     first = rows[0].record
@@ -48,8 +56,15 @@ def test_qualtrics_csv_with_three_header_rows_reads_with_skip_rows(tmp_path: Pat
 
 def test_qualtrics_csv_without_skip_rows_reports_the_extra_header_rows_as_bad_rows(tmp_path: Path) -> None:
     path = _write(tmp_path / "qualtrics.csv", QUALTRICS)
-    rows = list(read_records(path, kind="survey", text_column="Q2", id_column="ResponseId",
-                             columns={"created_at": "RecordedDate", "nps": "Q1"}))
+    rows = list(
+        read_records(
+            path,
+            kind="survey",
+            text_column="Q2",
+            id_column="ResponseId",
+            columns={"created_at": "RecordedDate", "nps": "Q1"},
+        )
+    )
     assert rows[0].line == 2 and rows[0].error is not None
     assert "RecordedDate (created_at): cannot read 'Recorded Date' as a date" in rows[0].error
 
@@ -84,8 +99,15 @@ def test_excel_workbook_reads_like_csv(tmp_path: Path) -> None:
     path = tmp_path / "export.xlsx"
     workbook.save(path)
 
-    rows = list(read_records(path, kind="review", text_column="Response", skip_rows=1,
-                             columns={"created_at": "Submitted", "rating": "Stars", "source": "Where"}))
+    rows = list(
+        read_records(
+            path,
+            kind="review",
+            text_column="Response",
+            skip_rows=1,
+            columns={"created_at": "Submitted", "rating": "Stars", "source": "Where"},
+        )
+    )
     assert [r.error for r in rows] == [None, None, None]
     assert [r.line for r in rows] == [3, 5, 6]  # spreadsheet row numbers
     first, second, third = (r.record for r in rows)
@@ -169,7 +191,9 @@ def test_on_bad_date_null_keeps_the_row_without_a_date_and_says_why(tmp_path: Pa
     assert rows[2].bad_date is None  # empty: missing, not unreadable
 
 
-def test_the_date_format_setting_applies_when_no_option_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_date_format_setting_applies_when_no_option_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from feedback_nlp.settings import get_settings
 
     monkeypatch.setenv("FEEDBACK_NLP_DATE_FORMAT", "%m/%d/%Y")

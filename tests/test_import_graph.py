@@ -13,9 +13,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_import_contracts_are_kept() -> None:
     result = subprocess.run(
-        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())",
-         "--no-cache"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())",
+            "--no-cache",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
@@ -25,7 +32,9 @@ def test_cli_contract_lists_every_library_module() -> None:
     """A new top-level module of feedback_nlp joins the contract that keeps feedback_nlp.cli a leaf."""
     import tomllib
 
-    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]["contracts"]
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"][
+        "contracts"
+    ]
     [contract] = [c for c in contracts if c.get("forbidden_modules") == ["feedback_nlp.cli"]]
     package = ROOT / "feedback_nlp"
     modules = {p.stem for p in package.glob("*.py")} | {p.parent.name for p in package.glob("*/__init__.py")}

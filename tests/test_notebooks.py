@@ -85,7 +85,11 @@ def test_notebook_runs(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         execution_timeout=600,
     )
     notebook = nbformat.read(executed, as_version=4)
-    ran = [cell for cell in notebook.cells if cell.cell_type == "code" and "parameters" not in cell.metadata.get("tags", [])]
+    ran = [
+        cell
+        for cell in notebook.cells
+        if cell.cell_type == "code" and "parameters" not in cell.metadata.get("tags", [])
+    ]
     assert all(cell.execution_count is not None for cell in ran), f"{name}: some cells did not run"
     errors = [out for cell in ran for out in cell.outputs if out.output_type == "error"]
     assert not errors, f"{name}: {errors[0].ename}: {errors[0].evalue}" if errors else ""

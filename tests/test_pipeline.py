@@ -165,7 +165,9 @@ AGENT = "I love helping you, great great lovely, love it, love the app"
 def test_pipeline_transcript_ignores_agent_words(spy_pipeline: FeedbackPipeline, record: FeedbackRecord) -> None:
     (prediction,) = spy_pipeline.predict([record])
     assert not any("helping" in text for text in _encoded(spy_pipeline))
-    (customer_only,) = spy_pipeline.predict([FeedbackRecord(kind="transcript", turns=[Turn(speaker="customer", text=CUSTOMER)])])
+    (customer_only,) = spy_pipeline.predict(
+        [FeedbackRecord(kind="transcript", turns=[Turn(speaker="customer", text=CUSTOMER)])]
+    )
     assert prediction == customer_only
     assert prediction.sentiment.label == "negative"
     assert [s.text for s in prediction.segments] == [CUSTOMER]
@@ -224,7 +226,9 @@ def _no_segments(data: dict) -> None:
     data["segments"] = []
 
 
-@pytest.mark.parametrize("breakage", [_unsorted_touchpoints, _score_off, _unknown_stage, _probabilities_off, _no_segments])
+@pytest.mark.parametrize(
+    "breakage", [_unsorted_touchpoints, _score_off, _unknown_stage, _probabilities_off, _no_segments]
+)
 def test_check_contract_rejects_broken_prediction(fake_pipeline: FeedbackPipeline, breakage) -> None:  # noqa: ANN001
     # The contract check used here and in the CLI tests must be able to fail.
     from feedback_nlp.taxonomy.records import Prediction

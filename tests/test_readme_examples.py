@@ -48,7 +48,9 @@ KNOWN_WRONG = {"s1", "s2"}
 @pytest.mark.parametrize(
     "record_id",
     [
-        pytest.param(i, marks=pytest.mark.xfail(strict=True, reason="stage usage, not purchase")) if i in KNOWN_WRONG else i
+        pytest.param(i, marks=pytest.mark.xfail(strict=True, reason="stage usage, not purchase"))
+        if i in KNOWN_WRONG
+        else i
         for i in sorted(EXPECTED)
     ],
 )

@@ -29,8 +29,20 @@ def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:  # noqa
 
 def test_installed_wheel_classifies_a_line_outside_the_checkout(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
-    built = _run([sys.executable, "-m", "pip", "wheel", str(PROJECT_ROOT), "--no-deps", "--no-build-isolation",
-                  "-q", "-w", str(dist)])
+    built = _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(PROJECT_ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(dist),
+        ]
+    )
     assert built.returncode == 0, built.stderr[-2000:]
     [wheel] = dist.glob("feedback_nlp-*.whl")
     with zipfile.ZipFile(wheel) as archive:
@@ -40,22 +52,34 @@ def test_installed_wheel_classifies_a_line_outside_the_checkout(tmp_path: Path) 
 
     venv = tmp_path / "venv"
     assert _run([sys.executable, "-m", "venv", "--without-pip", str(venv)]).returncode == 0
-    target = Path(_run([str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
-                       ).stdout.strip())
+    target = Path(
+        _run(
+            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+        ).stdout.strip()
+    )
     (target / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    installed = _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)])
+    installed = _run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)]
+    )
     assert installed.returncode == 0, installed.stderr[-2000:]
 
     work = tmp_path / "elsewhere"
     work.mkdir()
-    (work / "in.jsonl").write_text(json.dumps({"id": "w1", "kind": "review", "text": "The courier lost my parcel"})
-                                   + "\n", encoding="utf-8")
+    (work / "in.jsonl").write_text(
+        json.dumps({"id": "w1", "kind": "review", "text": "The courier lost my parcel"}) + "\n", encoding="utf-8"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDBACK_NLP_") and k != "PYTHONPATH"}
-    where = _run([str(venv / "bin" / "python"), "-c", "import feedback_nlp.settings as s; print(s.default_model_dir())"],
-                 cwd=work, env=env)
+    where = _run(
+        [str(venv / "bin" / "python"), "-c", "import feedback_nlp.settings as s; print(s.default_model_dir())"],
+        cwd=work,
+        env=env,
+    )
     assert where.stdout.strip() == str(target / "feedback_nlp" / "bundled" / "default"), where.stderr[-2000:]
-    result = _run([str(venv / "bin" / "feedback-nlp"), "classify", "in.jsonl", "-o", "out.jsonl", "--no-progress"],
-                  cwd=work, env=env)
+    result = _run(
+        [str(venv / "bin" / "feedback-nlp"), "classify", "in.jsonl", "-o", "out.jsonl", "--no-progress"],
+        cwd=work,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     [prediction] = [json.loads(line) for line in (work / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert prediction["id"] == "w1" and prediction["model_version"].startswith("default:")

@@ -22,8 +22,14 @@ def test_ingested_transcripts_keep_turn_timing_and_dates_in_utc(service) -> None
     assert by_id["rev-88"]["created_at"].startswith("2026-11-02T10:15:00")
     turns = by_id["call-17"]["turns"]
     assert [t["speaker"] for t in turns] == ["agent", "agent", "customer"]
-    assert turns[2] == {"speaker": "customer", "text": "I was charged twice this month.", "start_ms": 3350,
-                        "end_ms": 5900, "confidence": 0.91, "metadata": {"channel": 1}}
+    assert turns[2] == {
+        "speaker": "customer",
+        "text": "I was charged twice this month.",
+        "start_ms": 3350,
+        "end_ms": 5900,
+        "confidence": 0.91,
+        "metadata": {"channel": 1},
+    }
     assert by_id["rev-88"]["turns"] is None
 
 

@@ -45,8 +45,10 @@ RECORDS = [{"id": f"f{i}", "kind": "review", "text": t} for i, t in enumerate(TE
 
 def _count(engine: Engine) -> tuple[int, int]:
     with engine.connect() as connection:
-        return (connection.execute(select(func.count()).select_from(Feedback)).scalar_one(),
-                connection.execute(select(func.count()).select_from(FeedbackTouchpoint)).scalar_one())
+        return (
+            connection.execute(select(func.count()).select_from(Feedback)).scalar_one(),
+            connection.execute(select(func.count()).select_from(FeedbackTouchpoint)).scalar_one(),
+        )
 
 
 @contextmanager
@@ -117,12 +119,15 @@ def test_postgres_backend_terminated_mid_ingest_is_503_and_recovers(db_url: str,
 
             def terminate_own_backend(cursor: Any) -> None:
                 with admin.connect() as other:
-                    ended = other.execute(text("SELECT pg_terminate_backend(:pid, 5000)"),
-                                          {"pid": cursor.connection.info.backend_pid}).scalar()
+                    ended = other.execute(
+                        text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": cursor.connection.info.backend_pid}
+                    ).scalar()
                 assert ended
 
             with _before_first_insert(engine, "feedback_touchpoint", terminate_own_backend) as hits:
-                response = service.client.post("/v1/feedback", json={"records": RECORDS}, headers=service.auth("ingest"))
+                response = service.client.post(
+                    "/v1/feedback", json={"records": RECORDS}, headers=service.auth("ingest")
+                )
             assert hits
             _assert_503_retry_later(response)
             assert _count(engine) == (0, 0)
@@ -142,8 +147,9 @@ def test_postgres_database_unreachable_is_503_on_ingest_and_ready_then_recovers(
             assert warm.status_code == 403
             with admin.connect() as connection:
                 connection.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false'))
-                connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                                   {"n": name})
+                connection.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name}
+                )
             try:
                 down = service.client.post("/v1/feedback", json={"records": RECORDS}, headers=service.auth("ingest"))
                 ready = service.client.get("/ready")
@@ -160,11 +166,15 @@ def test_postgres_database_unreachable_is_503_on_ingest_and_ready_then_recovers(
 
 # -- the server is killed mid-ingest ------------------------------------------------------------
 
-BATCHES = [[{"id": f"k{b}-{i}", "kind": "review", "text": f"{TEXTS[(b + i) % len(TEXTS)]} (ref k{b}-{i})"}
-            for i in range(5)] for b in range(40)]
+BATCHES = [
+    [{"id": f"k{b}-{i}", "kind": "review", "text": f"{TEXTS[(b + i) % len(TEXTS)]} (ref k{b}-{i})"} for i in range(5)]
+    for b in range(40)
+]
 
 
-async def _ingest_until_killed(base: str, key: str, server: load_mixed.Server, acks_before_kill: int) -> tuple[dict, int]:
+async def _ingest_until_killed(
+    base: str, key: str, server: load_mixed.Server, acks_before_kill: int
+) -> tuple[dict, int]:
     """Four clients ingest BATCHES; after ``acks_before_kill`` answers the server gets SIGKILL.
 
     Returns the acknowledged batches (index -> answer) and how many requests the kill cut off.
@@ -197,11 +207,14 @@ async def _ingest_until_killed(base: str, key: str, server: load_mixed.Server, a
     return acked, cut_off
 
 
-def test_server_killed_mid_ingest_loses_nothing_and_retries_store_once(db_url: str, tiny_bundle: Path, tmp_path: Path) -> None:
+def test_server_killed_mid_ingest_loses_nothing_and_retries_store_once(
+    db_url: str, tiny_bundle: Path, tmp_path: Path
+) -> None:
     [key] = load_mixed.create_keys(db_url, 1, "ingest")
     # Each commit waits 300 ms first, so the kill lands inside open transactions.
-    server = load_mixed.start_server("fake", db_url, tmp_path / "first.log", bundle=tiny_bundle,
-                                     fake_args=["--commit-delay-ms", "300"])
+    server = load_mixed.start_server(
+        "fake", db_url, tmp_path / "first.log", bundle=tiny_bundle, fake_args=["--commit-delay-ms", "300"]
+    )
     try:
         acked, cut_off = asyncio.run(_ingest_until_killed(server.base, key, server, acks_before_kill=4))
     finally:
@@ -233,8 +246,9 @@ def test_server_killed_mid_ingest_loses_nothing_and_retries_store_once(db_url: s
                 for record, result in zip(batch, response.json()["results"], strict=True):
                     if index in acked:
                         assert result["status"] == "duplicate"
-                        assert result["id"] == next(r["id"] for r in acked[index]["results"]
-                                                    if r["external_id"] == record["id"])
+                        assert result["id"] == next(
+                            r["id"] for r in acked[index]["results"] if r["external_id"] == record["id"]
+                        )
                     answers[record["id"]] = (result["id"], record["text"])
     finally:
         server.stop()
@@ -258,16 +272,28 @@ def _flip_a_byte(path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", [_truncate, _flip_a_byte], ids=["truncated", "tampered"])
-def test_server_refuses_to_start_on_a_damaged_bundle(damage: Callable[[Path], None], tiny_bundle: Path,
-                                                     tmp_path: Path) -> None:
+def test_server_refuses_to_start_on_a_damaged_bundle(
+    damage: Callable[[Path], None], tiny_bundle: Path, tmp_path: Path
+) -> None:
     bundle = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, bundle)
     damage(bundle / "heads.safetensors")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}", "FEEDBACK_NLP_MODEL_DIR": str(bundle),
-           "FEEDBACK_NLP_REGISTRY_DIR": str(tmp_path / "registry"), "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "FEEDBACK_NLP_MODEL_DIR": str(bundle),
+        "FEEDBACK_NLP_REGISTRY_DIR": str(tmp_path / "registry"),
+        "PYTHONPATH": str(ROOT),
+    }
     port = load_mixed.free_port()
-    finished = subprocess.run([sys.executable, "-m", "feedback_nlp", "serve", "--port", str(port)], env=env,
-                              cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    finished = subprocess.run(
+        [sys.executable, "-m", "feedback_nlp", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     output = finished.stdout + finished.stderr
     assert finished.returncode != 0, output[-2000:]
     assert "heads.safetensors" in output and "changed or truncated" in output, output[-2000:]
@@ -296,8 +322,10 @@ class _GatedPipeline:
 
 def test_full_queue_answers_503_with_retry_after_at_once_then_serves_the_waiting(tmp_path: Path, fake_pipeline) -> None:  # noqa: ANN001
     gated = _GatedPipeline(fake_pipeline)
-    with build_service(f"sqlite:///{tmp_path / 'q.db'}", gated, queue_max_records=4) as service, \
-            ThreadPoolExecutor(max_workers=2) as pool:
+    with (
+        build_service(f"sqlite:///{tmp_path / 'q.db'}", gated, queue_max_records=4) as service,
+        ThreadPoolExecutor(max_workers=2) as pool,
+    ):
         headers = service.auth("classify")
 
         def classify(n: int) -> httpx.Response:
@@ -325,8 +353,11 @@ def test_full_queue_answers_503_with_retry_after_at_once_then_serves_the_waiting
 # -- many writers on SQLite -----------------------------------------------------------------------
 
 
-def test_concurrent_sqlite_ingests_take_turns_instead_of_failing(tmp_path: Path, fake_pipeline,  # noqa: ANN001
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_concurrent_sqlite_ingests_take_turns_instead_of_failing(
+    tmp_path: Path,
+    fake_pipeline,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """SQLite's busy handler polls with growing sleeps, so under load a writer could lose the race
     for longer than the busy timeout and fail with "database is locked" (503s at 50 users); the
     writers of one process now queue on a lock. A 20 ms busy timeout makes the race easy to lose."""
@@ -342,8 +373,10 @@ def test_concurrent_sqlite_ingests_take_turns_instead_of_failing(tmp_path: Path,
 
     def writer(number: int) -> None:
         for batch in range(15):
-            items = [(r.model_copy(update={"id": f"w{number}-{batch}-{i}"}), p, t)
-                     for i, (r, p, t) in enumerate(zip(records, predictions, texts, strict=True))]
+            items = [
+                (r.model_copy(update={"id": f"w{number}-{batch}-{i}"}), p, t)
+                for i, (r, p, t) in enumerate(zip(records, predictions, texts, strict=True))
+            ]
             try:
                 with sessions() as session:
                     feedback_repo.ingest(session, items, default_source="writers")

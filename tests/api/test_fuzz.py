@@ -53,8 +53,16 @@ EXAMPLES_BY_TAG = {"scores": 30}
 MIN_TOTAL_CASES = 1000
 
 SEED_RECORDS = [
-    {"id": f"seed-{i}", "kind": kind, "text": text, "created_at": f"2026-0{1 + i % 3}-1{i % 9}T10:00:00Z",
-     "rating": 1 + i % 5, "nps": i % 11, "channel": "web", "metadata": {"store": f"s{i % 2}"}}
+    {
+        "id": f"seed-{i}",
+        "kind": kind,
+        "text": text,
+        "created_at": f"2026-0{1 + i % 3}-1{i % 9}T10:00:00Z",
+        "rating": 1 + i % 5,
+        "nps": i % 11,
+        "channel": "web",
+        "metadata": {"store": f"s{i % 2}"},
+    }
     for i, (kind, text) in enumerate(
         [
             ("review", "Love the app, but the delivery took two weeks."),
@@ -68,14 +76,30 @@ SEED_RECORDS = [
 ] + [
     # Issue 15: dates as exports write them and a speech-to-text transcript, stored before the run
     # (the request bodies' schema examples, sent in the explicit phase, hold the same shapes).
-    {"id": "seed-twitter", "kind": "social", "text": "Delayed again, terrible.", "created_at": "2015-02-24 11:35:52 -0800"},
+    {
+        "id": "seed-twitter",
+        "kind": "social",
+        "text": "Delayed again, terrible.",
+        "created_at": "2015-02-24 11:35:52 -0800",
+    },
     {"id": "seed-api", "kind": "social", "text": "Great crew today", "created_at": "Wed Oct 04 13:59:33 +0000 2017"},
     {"id": "seed-epoch", "kind": "review", "text": "Refund took a month", "created_at": 1793614500000, "rating": 2},
-    {"id": "seed-call", "kind": "transcript", "created_at": "Mon, 02 Nov 2026 10:15:00 +0000", "turns": [
-        {"speaker": "ivr", "text": "Say billing or support.", "start_ms": 0, "end_ms": 1450},
-        {"speaker": "caller", "text": "I was charged twice.", "start": 1.5, "end": 3.2, "confidence": 0.9,
-         "metadata": {"channel": 1}},
-    ]},
+    {
+        "id": "seed-call",
+        "kind": "transcript",
+        "created_at": "Mon, 02 Nov 2026 10:15:00 +0000",
+        "turns": [
+            {"speaker": "ivr", "text": "Say billing or support.", "start_ms": 0, "end_ms": 1450},
+            {
+                "speaker": "caller",
+                "text": "I was charged twice.",
+                "start": 1.5,
+                "end": 3.2,
+                "confidence": 0.9,
+                "metadata": {"channel": 1},
+            },
+        ],
+    },
 ]
 
 
@@ -106,7 +130,8 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory, fake_pipeline) -> Iter
         key = create_key(session, "fuzz", ["admin"]).plaintext
         feedback_repo.ingest(session, items, default_source="seed")
     app = create_app(
-        Settings(database_url=url, rate_limit_per_second=1e6, rate_limit_burst=1_000_000), pipeline=fake_pipeline,
+        Settings(database_url=url, rate_limit_per_second=1e6, rate_limit_burst=1_000_000),
+        pipeline=fake_pipeline,
         engine=engine,
     )
     try:
@@ -132,8 +157,12 @@ def _fuzz(app: Any, key: str) -> FuzzRun:
 
             @given(case=operation.as_strategy(generation_mode=mode))
             @settings(
-                max_examples=_examples(operation), deadline=None, database=None, derandomize=True,
-                phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck),
+                max_examples=_examples(operation),
+                deadline=None,
+                database=None,
+                derandomize=True,
+                phases=[Phase.explicit, Phase.generate],
+                suppress_health_check=list(HealthCheck),
             )
             def send(case: Any) -> None:
                 run.cases[name] += 1
@@ -193,17 +222,28 @@ SCORE_ROUTES = ("/v1/scores/touchpoints", "/v1/scores/journey", "/v1/drivers", "
 
 def test_a_query_time_outside_the_calendar_in_utc_is_422_not_500(service) -> None:  # noqa: ANN001
     # 0001-01-01 at +05:00 is still year 0 in UTC, where Python has no dates.
-    response = service.client.get("/v1/alerts", params={"from": "0001-01-01T00:00:00+05:00"},
-                                  headers=service.auth("read"))
+    response = service.client.get(
+        "/v1/alerts", params={"from": "0001-01-01T00:00:00+05:00"}, headers=service.auth("read")
+    )
     assert response.status_code == 422
     assert "years 1-9999" in response.json()["detail"][0]["msg"]
 
 
 def test_records_dated_at_the_ends_of_the_calendar_leave_the_scores_working(service) -> None:  # noqa: ANN001
-    records = [{"id": f"edge-{i}", "kind": "review", "text": text, "created_at": when} for i, (text, when) in enumerate(
-        [("The delivery was late, terrible", "0001-01-01T00:00:00Z"), ("I love the app", "9999-12-31T23:00:00Z"),
-         ("Great staff", "2026-03-02T10:00:00Z")])]
-    assert service.client.post("/v1/feedback", json={"records": records}, headers=service.auth("ingest")).status_code == 201
+    records = [
+        {"id": f"edge-{i}", "kind": "review", "text": text, "created_at": when}
+        for i, (text, when) in enumerate(
+            [
+                ("The delivery was late, terrible", "0001-01-01T00:00:00Z"),
+                ("I love the app", "9999-12-31T23:00:00Z"),
+                ("Great staff", "2026-03-02T10:00:00Z"),
+            ]
+        )
+    ]
+    assert (
+        service.client.post("/v1/feedback", json={"records": records}, headers=service.auth("ingest")).status_code
+        == 201
+    )
     for path in SCORE_ROUTES:
         for period in ("day", "week", "month"):
             response = service.client.get(path, params={"period": period}, headers=service.auth("read"))
@@ -213,8 +253,12 @@ def test_records_dated_at_the_ends_of_the_calendar_leave_the_scores_working(serv
 
 @pytest.mark.parametrize("rating", [0, 5.5, 7, -1, 1e308])
 def test_a_rating_off_the_1_to_5_scale_is_refused_and_never_stored(service, rating: float) -> None:  # noqa: ANN001
-    body = {"records": [{"id": "ok", "kind": "review", "text": "fine", "rating": 4},
-                        {"id": "bad", "kind": "review", "text": "great", "rating": rating}]}
+    body = {
+        "records": [
+            {"id": "ok", "kind": "review", "text": "fine", "rating": 4},
+            {"id": "bad", "kind": "review", "text": "great", "rating": rating},
+        ]
+    }
     response = service.client.post("/v1/feedback", json=body, headers=service.auth("ingest"))
     assert response.status_code == 422
     [error] = response.json()["detail"]

@@ -12,8 +12,15 @@ from feedback_nlp.storage.keys_repo import ApiKeyInfo
 
 
 def key(prefix: str) -> ApiKeyInfo:
-    return ApiKeyInfo(id=1, name=prefix, prefix=prefix, scopes=("read",), created_at=datetime.now(timezone.utc),
-                      revoked_at=None, last_used_at=None)
+    return ApiKeyInfo(
+        id=1,
+        name=prefix,
+        prefix=prefix,
+        scopes=("read",),
+        created_at=datetime.now(timezone.utc),
+        revoked_at=None,
+        last_used_at=None,
+    )
 
 
 class FakeClock:

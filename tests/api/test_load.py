@@ -22,11 +22,19 @@ USERS = 10
 SECONDS = {"sqlite": 15.0, "postgresql": 10.0}
 
 
-def test_mixed_load_fails_no_request_and_stores_every_record_once(db_url: str, tiny_bundle: Path, tmp_path: Path) -> None:
+def test_mixed_load_fails_no_request_and_stores_every_record_once(
+    db_url: str, tiny_bundle: Path, tmp_path: Path
+) -> None:
     backend = "sqlite" if db_url.startswith("sqlite") else "postgresql"
     keys = load_mixed.create_keys(db_url, USERS)
-    server = load_mixed.start_server("fake", db_url, tmp_path / "server.log", bundle=tiny_bundle,
-                                     rate_limit_per_second="1000", rate_limit_burst="1000")
+    server = load_mixed.start_server(
+        "fake",
+        db_url,
+        tmp_path / "server.log",
+        bundle=tiny_bundle,
+        rate_limit_per_second="1000",
+        rate_limit_burst="1000",
+    )
     try:
         result = asyncio.run(load_mixed.run_load(server.base, keys, SECONDS[backend], think_ms=50, seed=1))
     finally:

@@ -38,22 +38,44 @@ def _requests(http: httpx.Client, marker: str, keys: dict[str, str]) -> int:
         (http.post("/v1/classify", json={"records": [record]}, headers=classify), 200),
         (http.post("/v1/feedback", json={"source": f"src-{marker}", "records": [record]}, headers=ingest), 201),
         (http.post("/v1/feedback", json={"source": f"src-{marker}", "records": [record]}, headers=ingest), 200),
-        (http.post("/v1/feedback", json={"source": f"src-{marker}", "records": [{**record, "text": f"changed {marker}"}]},
-                   headers=ingest), 409),
+        (
+            http.post(
+                "/v1/feedback",
+                json={"source": f"src-{marker}", "records": [{**record, "text": f"changed {marker}"}]},
+                headers=ingest,
+            ),
+            409,
+        ),
         (http.post("/v1/classify", json={"records": [{**record, "kind": f"kind-{marker}"}]}, headers=classify), 422),
         (http.post("/v1/classify", json={"records": [{**record, "text": marker * 20}]}, headers=classify), 422),
         (http.post("/v1/classify", json={"records": [record] * 60}, headers=classify), 413),
-        (http.post("/v1/classify", content=f'{{"records": [{marker}'.encode(),
-                   headers={**classify, "Content-Type": "application/json"}), 422),
-        (http.post("/v1/classify", content=b"{\x80" + marker.encode(),
-                   headers={**classify, "Content-Type": "application/json"}), 400),
+        (
+            http.post(
+                "/v1/classify",
+                content=f'{{"records": [{marker}'.encode(),
+                headers={**classify, "Content-Type": "application/json"},
+            ),
+            422,
+        ),
+        (
+            http.post(
+                "/v1/classify",
+                content=b"{\x80" + marker.encode(),
+                headers={**classify, "Content-Type": "application/json"},
+            ),
+            400,
+        ),
         (http.get("/v1/feedback", params={"source": f"src-{marker}"}, headers=read), 200),
         (http.get("/v1/feedback", params={"cursor": marker}, headers=read), 422),
         (http.get("/v1/feedback", params={"created_from": marker}, headers=read), 422),
         (http.get(f"/v1/{marker}", headers=read), 404),
         (http.post("/v1/classify", json={"records": [record]}, headers=read), 403),
-        (http.post("/v1/classify", json={"records": [record]},
-                   headers={"Authorization": f"Bearer fnlp_{marker}{marker}"}), 401),
+        (
+            http.post(
+                "/v1/classify", json={"records": [record]}, headers={"Authorization": f"Bearer fnlp_{marker}{marker}"}
+            ),
+            401,
+        ),
         (http.post("/v1/classify", json={"records": [record]}, headers={"Authorization": f"Basic {marker}"}), 401),
         (http.get("/v1/models/current", headers={**read, "X-Request-ID": f"{marker} not a valid id"}), 200),
     ]
@@ -70,8 +92,15 @@ def test_server_logs_hold_no_text_and_no_key(tmp_path: Path, tiny_bundle: Path) 
     url = f"sqlite:///{tmp_path / 'logs.db'}"
     scopes = ("classify", "ingest", "read")
     keys = dict(zip(scopes, (load_mixed.create_keys(url, 1, scope)[0] for scope in scopes), strict=True))
-    server = load_mixed.start_server("fake", url, tmp_path / "server.log", bundle=tiny_bundle,
-                                     fake_args=["--log-level", "DEBUG"], max_body_bytes="4096", max_text_chars="200")
+    server = load_mixed.start_server(
+        "fake",
+        url,
+        tmp_path / "server.log",
+        bundle=tiny_bundle,
+        fake_args=["--log-level", "DEBUG"],
+        max_body_bytes="4096",
+        max_text_chars="200",
+    )
     try:
         with httpx.Client(base_url=server.base, timeout=60) as http:
             sent = _requests(http, marker, keys)

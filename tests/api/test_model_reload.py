@@ -67,7 +67,9 @@ def _promote(registry: ModelRegistry, ref: str, model_dir: Path) -> None:
 
 
 @contextmanager
-def running(tmp_path: Path, registry: ModelRegistry, model_dir: Path, loads: Loads, **overrides: object) -> Iterator[Service]:
+def running(
+    tmp_path: Path, registry: ModelRegistry, model_dir: Path, loads: Loads, **overrides: object
+) -> Iterator[Service]:
     """The real app, starting with no pipeline: it loads the live model itself."""
     from fastapi.testclient import TestClient
 
@@ -79,8 +81,9 @@ def running(tmp_path: Path, registry: ModelRegistry, model_dir: Path, loads: Loa
     engine = init_db(url)
     with make_session_factory(engine)() as session:
         keys = {scope: create_key(session, f"test-{scope}", [scope]).plaintext for scope in SCOPES}
-    settings = registry_settings(registry.root, model_dir, database_url=url, rate_limit_per_second=10_000.0,
-                                 rate_limit_burst=10_000, **overrides)
+    settings = registry_settings(
+        registry.root, model_dir, database_url=url, rate_limit_per_second=10_000.0, rate_limit_burst=10_000, **overrides
+    )
     app = create_app(settings, engine=engine, model_loader=loads)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Service(client=client, app=app, keys=keys)
@@ -104,13 +107,19 @@ def test_without_a_promotion_the_service_serves_model_dir_and_reload_is_409(
         assert service.client.post("/v1/models/reload", headers=service.auth("read")).status_code == 403
 
 
-def test_the_service_starts_on_the_promoted_model(tmp_path: Path, registry: ModelRegistry, bundles: dict[str, Path]) -> None:
+def test_the_service_starts_on_the_promoted_model(
+    tmp_path: Path, registry: ModelRegistry, bundles: dict[str, Path]
+) -> None:
     _promote(registry, "tiny:v2", bundles["good"])
     loads = Loads()
     with running(tmp_path, registry, bundles["good"], loads) as service:
         serving = _current(service)["serving"]
         assert (serving["source"], serving["version"], serving["promoted_by"], serving["promotion"]) == (
-            "registry", "tiny:v2", "ops", 1)
+            "registry",
+            "tiny:v2",
+            "ops",
+            1,
+        )
         response = service.client.post("/v1/classify", json={"records": RECORDS}, headers=service.auth("classify"))
         assert response.json()["model_version"] == "tiny:v2"
         again = service.client.post("/v1/models/reload", headers=service.auth("admin")).json()
@@ -132,8 +141,13 @@ def _hammer(service: Service, stop: threading.Event, answers: list[Answer], lock
         started = time.monotonic()
         response = service.client.post("/v1/classify", json={"records": RECORDS}, headers=service.auth("classify"))
         body = response.json() if response.status_code == 200 else {}
-        answer = Answer(started, time.monotonic(), response.status_code, body.get("model_version"),
-                        {r["model_version"] for r in body.get("results", [])})
+        answer = Answer(
+            started,
+            time.monotonic(),
+            response.status_code,
+            body.get("model_version"),
+            {r["model_version"] for r in body.get("results", [])},
+        )
         with lock:
             answers.append(answer)
 
@@ -145,7 +159,9 @@ def _wait_for(answers: list[Answer], count: int, deadline: float = 60.0) -> None
     assert len(answers) >= count, f"only {len(answers)} answers"
 
 
-def test_hot_switch_under_load_fails_no_request(tmp_path: Path, registry: ModelRegistry, bundles: dict[str, Path]) -> None:
+def test_hot_switch_under_load_fails_no_request(
+    tmp_path: Path, registry: ModelRegistry, bundles: dict[str, Path]
+) -> None:
     _promote(registry, "tiny:v1", bundles["good"])
     loads = Loads(delay=0.5)
     with running(tmp_path, registry, bundles["good"], loads) as service:
@@ -200,7 +216,9 @@ def test_a_promoted_bundle_that_cannot_load_leaves_the_old_model_serving(
         assert classify.status_code == 200 and classify.json()["model_version"] == "tiny:v1"
 
 
-def test_the_poller_switches_without_a_request(tmp_path: Path, registry: ModelRegistry, bundles: dict[str, Path]) -> None:
+def test_the_poller_switches_without_a_request(
+    tmp_path: Path, registry: ModelRegistry, bundles: dict[str, Path]
+) -> None:
     with running(tmp_path, registry, bundles["good"], Loads(), registry_poll_seconds=0.05) as service:
         assert _current(service)["serving"]["source"] == "model_dir"
         _promote(registry, "tiny:v2", bundles["good"])

@@ -187,10 +187,14 @@ def test_logs_never_hold_the_feedback_text(log_lines: io.StringIO, fake_pipeline
 
     with build_service(f"sqlite:///{tmp_path / 's.db'}", fake_pipeline) as service:
         client = service.client
-        ok = client.post("/v1/classify", headers=service.auth("classify"),
-                         json={"records": [{"id": "s", "kind": "review", "text": SECRET}]})
-        bad = client.post("/v1/classify", headers=service.auth("classify"),
-                          json={"records": [{"kind": "tweet", "text": SECRET}]})
+        ok = client.post(
+            "/v1/classify",
+            headers=service.auth("classify"),
+            json={"records": [{"id": "s", "kind": "review", "text": SECRET}]},
+        )
+        bad = client.post(
+            "/v1/classify", headers=service.auth("classify"), json={"records": [{"kind": "tweet", "text": SECRET}]}
+        )
         client.get(f"/v1/{SECRET}", params={"text": SECRET})
     with TestClient(make_app(), raise_server_exceptions=False) as client:
         client.post("/echo-length", content=SECRET.encode())

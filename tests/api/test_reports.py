@@ -34,8 +34,13 @@ def topic_model() -> TopicModel:
     """Topics fitted on 4 groups x 20 synthetic texts, embedded as the fake pipeline embeds them."""
     encoder = FakeEncoder()
     texts, _ = topic_corpus(GROUPS, 20, seed=1)
-    model, _ = TopicModel.fit(texts, encoder.encode(texts), embed=encoder.encode,
-                              seeds=["delivery delay", "refund or return"], config=TopicConfig(min_topic_size=8))
+    model, _ = TopicModel.fit(
+        texts,
+        encoder.encode(texts),
+        embed=encoder.encode,
+        seeds=["delivery delay", "refund or return"],
+        config=TopicConfig(min_topic_size=8),
+    )
     return model
 
 
@@ -145,10 +150,10 @@ def test_report_window_without_records_is_404(running, with_topics) -> None:  # 
     _ingest(running, _records(5, weeks=2))
     response = running.client.get(URL, params={"from": "2030-01-01T00:00:00Z"}, headers=running.auth("read"))
     assert response.status_code == 404, response.text
-    inside = running.client.get(URL, params={"from": "2024-01-01T00:00:00Z", "to": "2024-01-15T00:00:00Z"},
-                                headers=running.auth("read"))
+    inside = running.client.get(
+        URL, params={"from": "2024-01-01T00:00:00Z", "to": "2024-01-15T00:00:00Z"}, headers=running.auth("read")
+    )
     assert inside.status_code == 200, inside.text
-
 
 
 @pytest.mark.parametrize(
@@ -157,7 +162,9 @@ def test_report_window_without_records_is_404(running, with_topics) -> None:  # 
         pytest.param({"from": "2024-01-01", "to": "2024-01-15"}, 200, id="both-naive"),
         pytest.param({"from": "2024-01-01T00:00:00Z", "to": "2024-01-15T00:00:00+01:00"}, 200, id="both-aware"),
         pytest.param({"from": "2024-01-01T00:00:00", "to": "2024-01-15T00:00:00Z"}, 200, id="naive-aware"),
-        pytest.param({"from": "2024-01-15T00:00:00+02:00", "to": "2024-01-01T00:00:00"}, 422, id="aware-naive-reversed"),
+        pytest.param(
+            {"from": "2024-01-15T00:00:00+02:00", "to": "2024-01-01T00:00:00"}, 422, id="aware-naive-reversed"
+        ),
     ],
 )
 def test_report_dates_with_and_without_offsets(running, with_topics, params: dict, status: int) -> None:  # noqa: ANN001

@@ -20,9 +20,14 @@ TEXTS = [
 def _ingest(service, n: int = 60) -> None:  # noqa: ANN001
     start = datetime(2026, 3, 2, 9, tzinfo=UTC)
     records = [
-        {"id": f"r{i}", "kind": "review" if i % 3 else "survey", "source": "web" if i % 2 else "app",
-         "text": TEXTS[i % len(TEXTS)], "created_at": (start + timedelta(days=i % 35)).isoformat(),
-         **({"nps": i % 11} if i % 4 == 0 else {})}
+        {
+            "id": f"r{i}",
+            "kind": "review" if i % 3 else "survey",
+            "source": "web" if i % 2 else "app",
+            "text": TEXTS[i % len(TEXTS)],
+            "created_at": (start + timedelta(days=i % 35)).isoformat(),
+            **({"nps": i % 11} if i % 4 == 0 else {}),
+        }
         for i in range(n)
     ]
     response = service.client.post("/v1/feedback", json={"records": records}, headers=service.auth("ingest"))
@@ -92,8 +97,9 @@ def test_empty_store_gives_empty_tables(service) -> None:  # noqa: ANN001
     ("/v1/scores/journey", "journey_matrix", "week"),
     ("/v1/scores/touchpoints?kind=review&period=month", "touchpoint_scores", "month"),
 ])  # fmt: skip
-def test_scores_counted_in_sql_equal_every_stored_row_through_python(service, route: str, table: str,
-                                                                     period: str) -> None:  # noqa: ANN001
+def test_scores_counted_in_sql_equal_every_stored_row_through_python(
+    service, route: str, table: str, period: str
+) -> None:  # noqa: ANN001
     """The route's rows are what streaming every stored row through the score job's chunks gives."""
     import json
 

@@ -22,8 +22,17 @@ def _call(service, method: str, path: str, headers: dict[str, str] | None = None
 
 def test_the_schema_lists_the_protected_routes(service) -> None:  # noqa: ANN001
     paths = {path for _, path in _operations(service)}
-    assert {"/v1/classify", "/v1/feedback", "/v1/models/current", "/v1/models/reload", "/v1/reports/topic-trends",
-            "/v1/scores/touchpoints", "/v1/scores/journey", "/v1/drivers", "/v1/alerts"} <= paths
+    assert {
+        "/v1/classify",
+        "/v1/feedback",
+        "/v1/models/current",
+        "/v1/models/reload",
+        "/v1/reports/topic-trends",
+        "/v1/scores/touchpoints",
+        "/v1/scores/journey",
+        "/v1/drivers",
+        "/v1/alerts",
+    } <= paths
 
 
 def test_every_route_refuses_a_missing_or_unknown_key(service) -> None:  # noqa: ANN001

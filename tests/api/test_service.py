@@ -10,10 +10,14 @@ from factories import build_service
 RECORDS = [
     {"id": "a", "kind": "review", "text": "I love it, great quality"},
     {"id": "b", "kind": "social", "text": "terrible service, the delivery was late"},
-    {"id": "c", "kind": "transcript", "turns": [
-        {"speaker": "agent", "text": "How can I help?"},
-        {"speaker": "customer", "text": "my card was charged twice"},
-    ]},
+    {
+        "id": "c",
+        "kind": "transcript",
+        "turns": [
+            {"speaker": "agent", "text": "How can I help?"},
+            {"speaker": "customer", "text": "my card was charged twice"},
+        ],
+    },
 ]
 
 
@@ -135,7 +139,8 @@ def test_queue_full_is_503_with_retry_after(service, monkeypatch: pytest.MonkeyP
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("post", "/v1/classify"), ("post", "/v1/feedback"), ("get", "/v1/feedback"), ("get", "/v1/models/current")]
+    ("method", "path"),
+    [("post", "/v1/classify"), ("post", "/v1/feedback"), ("get", "/v1/feedback"), ("get", "/v1/models/current")],
 )
 def test_missing_or_unknown_key_is_401(service, method: str, path: str) -> None:  # noqa: ANN001
     kwargs = {"json": {"records": RECORDS}} if method == "post" else {}
@@ -214,9 +219,19 @@ def test_changed_text_under_same_key_is_409_and_stores_nothing(any_db_service) -
 
 def test_list_filters_and_paginates(any_db_service) -> None:  # noqa: ANN001
     service = any_db_service
-    records = [{"id": f"r{i}", "kind": "review" if i % 2 else "social", "text": f"great product number {i}",
-                "created_at": f"2026-11-{i + 1:02d}T10:00:00Z"} for i in range(7)]
-    assert service.client.post("/v1/feedback", json={"records": records}, headers=service.auth("ingest")).status_code == 201
+    records = [
+        {
+            "id": f"r{i}",
+            "kind": "review" if i % 2 else "social",
+            "text": f"great product number {i}",
+            "created_at": f"2026-11-{i + 1:02d}T10:00:00Z",
+        }
+        for i in range(7)
+    ]
+    assert (
+        service.client.post("/v1/feedback", json={"records": records}, headers=service.auth("ingest")).status_code
+        == 201
+    )
     read = service.auth("read")
     seen, cursor = [], None
     while True:
@@ -230,7 +245,9 @@ def test_list_filters_and_paginates(any_db_service) -> None:  # noqa: ANN001
     reviews = service.client.get("/v1/feedback", params={"kind": "review"}, headers=read).json()["items"]
     assert {item["kind"] for item in reviews} == {"review"} and len(reviews) == 3
     ranged = service.client.get(
-        "/v1/feedback", params={"created_from": "2026-11-03T00:00:00Z", "created_to": "2026-11-05T00:00:00Z"}, headers=read
+        "/v1/feedback",
+        params={"created_from": "2026-11-03T00:00:00Z", "created_to": "2026-11-05T00:00:00Z"},
+        headers=read,
     ).json()["items"]
     assert sorted(item["external_id"] for item in ranged) == ["r2", "r3"]
     label = reviews[0]["prediction"]["sentiment"]["label"]

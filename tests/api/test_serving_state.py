@@ -39,8 +39,16 @@ def test_serving_a_new_model_changes_what_every_route_answers_with(service, fake
     assert _classify(service)["model_version"] == fake_pipeline.version
 
     switched = renamed(fake_pipeline, "tiny:switched")
-    state.serve(Serving(pipeline=switched, source="registry", path="/registry/tiny/switched", loaded_at="now",
-                        promoted_by="ops", promotion=7))
+    state.serve(
+        Serving(
+            pipeline=switched,
+            source="registry",
+            path="/registry/tiny/switched",
+            loaded_at="now",
+            promoted_by="ops",
+            promotion=7,
+        )
+    )
 
     body = _classify(service)
     assert body["model_version"] == "tiny:switched"
@@ -90,8 +98,9 @@ def test_a_batch_runs_on_the_model_served_when_it_starts(fake_pipeline) -> None:
         batcher = await state.start_batcher(max_wait_ms=0)
         try:
             first = await batcher.submit(records)
-            state.serve(Serving(pipeline=renamed(fake_pipeline, "tiny:two"), source="in-process", path=None,
-                                loaded_at="now"))
+            state.serve(
+                Serving(pipeline=renamed(fake_pipeline, "tiny:two"), source="in-process", path=None, loaded_at="now")
+            )
             second = await batcher.submit(records)
         finally:
             await state.stop_batcher()

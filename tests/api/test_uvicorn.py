@@ -32,7 +32,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     cli = [sys.executable, "-m", "feedback_nlp"]
     key = subprocess.run(
         [*cli, "keys", "create", "--name", "e2e", "--scopes", "classify,ingest,read"],
-        env=env, capture_output=True, text=True, check=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     ).stdout.strip()
     port = _free_port()
     log = (folder / "server.log").open("w")

@@ -220,8 +220,24 @@ QUALTRICS = (
 
 
 def _qualtrics_args(source: Path, *extra: str) -> list[str]:
-    return ["classify", str(source), "--no-progress", "--kind", "survey", "--skip-rows", "2", "--text-column", "Q2",
-            "--id-column", "ResponseId", "--created-at-column", "RecordedDate", "--nps-column", "Q1", *extra]
+    return [
+        "classify",
+        str(source),
+        "--no-progress",
+        "--kind",
+        "survey",
+        "--skip-rows",
+        "2",
+        "--text-column",
+        "Q2",
+        "--id-column",
+        "ResponseId",
+        "--created-at-column",
+        "RecordedDate",
+        "--nps-column",
+        "Q1",
+        *extra,
+    ]
 
 
 def test_cli_classify_qualtrics_export_with_mapped_columns_and_a_date_format(tmp_path: Path) -> None:
@@ -260,8 +276,19 @@ def test_cli_classify_excel_workbook(tmp_path: Path) -> None:
     workbook.active.append(["x1", "The courier lost my parcel", 1])
     workbook.save(tmp_path / "in.xlsx")
     out = tmp_path / "out.jsonl"
-    result = _invoke("classify", str(tmp_path / "in.xlsx"), "--kind", "review", "--text-column", "comment",
-                     "--rating-column", "stars", "-o", str(out), "--no-progress")
+    result = _invoke(
+        "classify",
+        str(tmp_path / "in.xlsx"),
+        "--kind",
+        "review",
+        "--text-column",
+        "comment",
+        "--rating-column",
+        "stars",
+        "-o",
+        str(out),
+        "--no-progress",
+    )
     assert result.exit_code == 0, result.stderr
     assert [p.id for p in _predictions(out.read_text(encoding="utf-8"))] == ["x1"]
 

@@ -85,14 +85,31 @@ def test_with_input_options_replaces_inputs_with_the_eleven_options() -> None:
     seen: list[InputOptions] = []
 
     @with_input_options
-    def read(path: Annotated[str, typer.Argument()], *, inputs: InputOptions,
-             limit: Annotated[int, typer.Option()] = 5) -> None:
+    def read(
+        path: Annotated[str, typer.Argument()], *, inputs: InputOptions, limit: Annotated[int, typer.Option()] = 5
+    ) -> None:
         seen.append(inputs)
         typer.echo(f"{path} {limit}")
 
-    result = runner.invoke(_app(read), ["read", "survey.csv", "--skip-rows", "2", "--text-column", "Q2",
-                                        "--nps-column", "Q1", "--kind", "survey", "--on-bad-date", "null",
-                                        "--limit", "7"])
+    result = runner.invoke(
+        _app(read),
+        [
+            "read",
+            "survey.csv",
+            "--skip-rows",
+            "2",
+            "--text-column",
+            "Q2",
+            "--nps-column",
+            "Q1",
+            "--kind",
+            "survey",
+            "--on-bad-date",
+            "null",
+            "--limit",
+            "7",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout == "survey.csv 7\n"
     assert seen == [InputOptions(kind="survey", text_column="Q2", nps_column="Q1", skip_rows=2, on_bad_date="null")]
@@ -148,8 +165,9 @@ def test_card_with_an_unreadable_baselines_file_says_which(tmp_path: Path) -> No
 
 
 def test_python_dash_m_and_the_console_script_run_the_same_app() -> None:
-    done = subprocess.run([sys.executable, "-m", "feedback_nlp", "--help"], cwd=ROOT, capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "feedback_nlp", "--help"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert "Usage: feedback-nlp" in done.stdout and "classify" in done.stdout
     [script] = entry_points(group="console_scripts", name="feedback-nlp")

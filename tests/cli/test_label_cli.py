@@ -82,12 +82,18 @@ def test_taxonomy_fit_reports_bad_examples_without_a_traceback(tmp_path: Path) -
 
 def test_label_export_default_task_writes_every_file(tmp_path: Path) -> None:
     _, feedback = _files(tmp_path)
-    result = _invoke("label", "export", feedback, "-n", "3", "-o", tmp_path / "batch", "--task", "sentiment",
-                     "--no-cache")
+    result = _invoke(
+        "label", "export", feedback, "-n", "3", "-o", tmp_path / "batch", "--task", "sentiment", "--no-cache"
+    )
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in (tmp_path / "batch").iterdir())
-    assert names == ["argilla_records.json", "label_studio_config.xml", "label_studio_tasks.json", "manifest.json",
-                     "to_label.csv"]
+    assert names == [
+        "argilla_records.json",
+        "label_studio_config.xml",
+        "label_studio_tasks.json",
+        "manifest.json",
+        "to_label.csv",
+    ]
     table = pd.read_csv(tmp_path / "batch" / "to_label.csv", dtype=str, keep_default_na=False)
     assert len(table) == 3 and set(table["suggestion"]) <= {"negative", "neutral", "positive"}
     assert table["id"].is_unique and set(table["id"]) <= {r["id"] for r in FEEDBACK}
@@ -97,8 +103,9 @@ def test_label_export_default_task_writes_every_file(tmp_path: Path) -> None:
 
 def test_label_export_touchpoints_and_a_bad_task(tmp_path: Path) -> None:
     _, feedback = _files(tmp_path)
-    result = _invoke("label", "export", feedback, "-n", "2", "-o", tmp_path / "tp", "--task", "touchpoints",
-                     "--no-cache")
+    result = _invoke(
+        "label", "export", feedback, "-n", "2", "-o", tmp_path / "tp", "--task", "touchpoints", "--no-cache"
+    )
     assert result.exit_code == 0, result.output
     config = (tmp_path / "tp" / "label_studio_config.xml").read_text(encoding="utf-8")
     assert 'choice="multiple"' in config and 'value="delivery"' in config
@@ -110,16 +117,43 @@ def test_label_round_trip_custom_taxonomy(tmp_path: Path) -> None:
     """zero-shot fit -> export -> annotate in Label Studio -> import -> few-shot fit on the labels."""
     spec, feedback = _files(tmp_path)
     assert _invoke("taxonomy", "fit", spec, "-o", tmp_path / "clf").exit_code == 0
-    result = _invoke("label", "export", feedback, "-n", "4", "-o", tmp_path / "batch", "--classifier", tmp_path / "clf",
-                     "--no-cache")
+    result = _invoke(
+        "label", "export", feedback, "-n", "4", "-o", tmp_path / "batch", "--classifier", tmp_path / "clf", "--no-cache"
+    )
     assert result.exit_code == 0, result.output
     tasks = json.loads((tmp_path / "batch" / "label_studio_tasks.json").read_text(encoding="utf-8"))
     assert len(tasks) == 4 and tasks[0]["data"]["task"] == "custom:shop"
-    truth = {"a": "delivery", "b": "delivery", "c": "billing", "d": "app", "e": "billing", "f": "billing",
-             "g": "app", "h": "delivery"}
-    exported = [{"id": i, "data": t["data"], "annotations": [{"id": i, "was_cancelled": False, "result": [
-        {"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [truth[t["data"]["id"]]]}}]}]}
-        for i, t in enumerate(tasks)]
+    truth = {
+        "a": "delivery",
+        "b": "delivery",
+        "c": "billing",
+        "d": "app",
+        "e": "billing",
+        "f": "billing",
+        "g": "app",
+        "h": "delivery",
+    }
+    exported = [
+        {
+            "id": i,
+            "data": t["data"],
+            "annotations": [
+                {
+                    "id": i,
+                    "was_cancelled": False,
+                    "result": [
+                        {
+                            "from_name": "label",
+                            "to_name": "text",
+                            "type": "choices",
+                            "value": {"choices": [truth[t["data"]["id"]]]},
+                        }
+                    ],
+                }
+            ],
+        }
+        for i, t in enumerate(tasks)
+    ]
     (tmp_path / "ls.json").write_text(json.dumps(exported), encoding="utf-8")
     result = _invoke("label", "import", tmp_path / "ls.json", "-o", tmp_path / "labels.csv", "--spec", spec)
     assert result.exit_code == 0, result.output
@@ -130,8 +164,20 @@ def test_label_round_trip_custom_taxonomy(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["method"] == "few-shot"
     # The labelled texts are not offered again.
-    result = _invoke("label", "export", feedback, "-n", "8", "-o", tmp_path / "next", "--classifier", tmp_path / "clf2",
-                     "--labelled", tmp_path / "labels.csv", "--no-cache")
+    result = _invoke(
+        "label",
+        "export",
+        feedback,
+        "-n",
+        "8",
+        "-o",
+        tmp_path / "next",
+        "--classifier",
+        tmp_path / "clf2",
+        "--labelled",
+        tmp_path / "labels.csv",
+        "--no-cache",
+    )
     assert result.exit_code == 0, result.output
     again = pd.read_csv(tmp_path / "next" / "to_label.csv", dtype=str)
     assert not set(again["id"]) & set(labels["id"])

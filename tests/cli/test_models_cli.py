@@ -94,7 +94,9 @@ def test_promote_refuses_then_force_overrides_and_both_are_logged(env: dict[str,
     assert "sentiment_macro_f1" in refused.output and "--force" in refused.output
     assert json.loads(_invoke("list", "--json").output)[0]["live"] is False
 
-    forced = _invoke("promote", "tiny:v2", "--reason", "accept the drop", "--gold", str(env["gold"]), "--force", "--by", "erin")
+    forced = _invoke(
+        "promote", "tiny:v2", "--reason", "accept the drop", "--gold", str(env["gold"]), "--force", "--by", "erin"
+    )
     assert forced.exit_code == 0, forced.output
     assert "promoted tiny:v2 (was tiny:good from model_dir) (forced over: sentiment_macro_f1)" in forced.output
     assert json.loads(_invoke("list", "--json").output)[0]["live"] is True

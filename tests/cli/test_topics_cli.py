@@ -104,7 +104,10 @@ def cli_root(fake_pipeline, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @pytest.fixture(autouse=True)
 def _isolated(
-    cli_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_pipeline  # noqa: ANN001
+    cli_root: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_pipeline,  # noqa: ANN001
 ) -> Iterator[None]:
     """Each test deploys into its own folder; the fake pipeline carries no topic model."""
     monkeypatch.setenv("FEEDBACK_NLP_TOPIC_MODEL_DIR", str(tmp_path / "deployed"))
@@ -179,8 +182,9 @@ def test_fit_prints_the_topics_and_the_unassigned_share(fitted: Fit) -> None:
     assert f"wrote {fitted.model_dir}" in fitted.stderr and "unassigned" in fitted.stderr
 
 
-def test_fit_caches_embeddings_under_the_cache_dir(fitted: Fit, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fit_caches_embeddings_under_the_cache_dir(
+    fitted: Fit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from feedback_nlp.topics.embeddings import EmbeddingCache
 
     assert (fitted.root / "cache" / "embeddings.sqlite").is_file()
@@ -256,7 +260,9 @@ def test_show_of_a_folder_without_a_model_is_a_clear_error(tmp_path: Path) -> No
 
 
 def test_deploy_copies_the_model_where_the_setting_points(
-    fitted: Fit, tmp_path: Path, fake_pipeline  # noqa: ANN001
+    fitted: Fit,
+    tmp_path: Path,
+    fake_pipeline,  # noqa: ANN001
 ) -> None:
     from feedback_nlp.topics.deploy import attach_deployed
 
@@ -359,7 +365,10 @@ def test_fit_from_an_empty_database_is_a_clear_error(tmp_path: Path, monkeypatch
 
 
 def test_fit_from_db_reads_the_configured_database(
-    fitted: Fit, fake_pipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001
+    fitted: Fit,
+    fake_pipeline,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
 ) -> None:
     url = f"sqlite:///{tmp_path / 'service.db'}"
     _store(fake_pipeline, url, fitted.rows)
@@ -373,8 +382,12 @@ def test_fit_from_db_reads_the_configured_database(
     assert not (tmp_path / "feedback-nlp.db").exists()
 
 
-def test_fit_from_db_reads_database_url(fitted: Fit, fake_pipeline, tmp_path: Path,  # noqa: ANN001
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fit_from_db_reads_database_url(
+    fitted: Fit,
+    fake_pipeline,
+    tmp_path: Path,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     url = f"sqlite:///{tmp_path / 'service.db'}"
     _store(fake_pipeline, url, fitted.rows)
     monkeypatch.setenv("DATABASE_URL", url)

@@ -25,8 +25,12 @@ def _shared(tmp_path: Path, texts: list[str]) -> Path:
     folder.mkdir(parents=True)
     pd.DataFrame(
         {
-            "corpus": "twcs", "tweet_id": [str(100 + i) for i in range(len(texts))], "brand": "AmazonHelp",
-            "created_at": "Wed Oct 04 13:59:33 +0000 2017", "in_response_to_tweet_id": "", "text": texts,
+            "corpus": "twcs",
+            "tweet_id": [str(100 + i) for i in range(len(texts))],
+            "brand": "AmazonHelp",
+            "created_at": "Wed Oct 04 13:59:33 +0000 2017",
+            "in_response_to_tweet_id": "",
+            "text": texts,
         }
     ).to_csv(folder / "inbound_tweets.csv", index=False)
     return tmp_path / "data"
@@ -34,9 +38,17 @@ def _shared(tmp_path: Path, texts: list[str]) -> Path:
 
 def _label(row_id: str, text: str, **labels: object) -> dict[str, object]:
     return {
-        "file": FILE, "row_id": row_id, "sha256": text_sha256(text), "source": "brand_support_tweets",
-        "kind": "social", "industry": "retail", "sentiment": "negative", "journey_stage": "onboarding",
-        "touchpoints": ["delivery"], "annotators": ["a1"], **labels,
+        "file": FILE,
+        "row_id": row_id,
+        "sha256": text_sha256(text),
+        "source": "brand_support_tweets",
+        "kind": "social",
+        "industry": "retail",
+        "sentiment": "negative",
+        "journey_stage": "onboarding",
+        "touchpoints": ["delivery"],
+        "annotators": ["a1"],
+        **labels,
     }
 
 
@@ -48,7 +60,9 @@ def _write(path: Path, rows: list[dict[str, object]]) -> Path:
 def test_loader_joins_labels_with_their_texts(tmp_path: Path) -> None:
     texts = ["@AmazonHelp my parcel never came", "@AmazonHelp thanks, all sorted!"]
     data = _shared(tmp_path, texts)
-    labels = _write(tmp_path / "labels.jsonl", [_label("twcs:100", texts[0]), _label("twcs:101", texts[1], sentiment="positive")])
+    labels = _write(
+        tmp_path / "labels.jsonl", [_label("twcs:100", texts[0]), _label("twcs:101", texts[1], sentiment="positive")]
+    )
     corpus = load_cx_corpus(data, labels)
     assert corpus.missing == [] and corpus.changed == []
     assert list(corpus.frame["text"]) == texts

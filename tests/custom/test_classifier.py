@@ -21,14 +21,16 @@ from feedback_nlp.custom.classifier import FEW_SHOT, ZERO_SHOT
 from feedback_nlp.custom.zeroshot import ZERO_SHOT_TEMPERATURE, label_centres
 from feedback_nlp.errors import BundleError, ConfigError, InputError
 
-SPEC = TaxonomySpec.model_validate({
-    "name": "shop",
-    "labels": {
-        "delivery": {"description": "parcel courier delivery arrived late shipping"},
-        "billing": {"description": "invoice charged twice bill payment refund money"},
-        "app": {"description": "app crashes login screen phone update"},
-    },
-})
+SPEC = TaxonomySpec.model_validate(
+    {
+        "name": "shop",
+        "labels": {
+            "delivery": {"description": "parcel courier delivery arrived late shipping"},
+            "billing": {"description": "invoice charged twice bill payment refund money"},
+            "app": {"description": "app crashes login screen phone update"},
+        },
+    }
+)
 
 HELD_OUT = [
     ("my parcel delivery arrived late", "delivery"),
@@ -137,7 +139,9 @@ def test_contrastive_needs_examples(encoder: FakeEncoder) -> None:
     with pytest.raises(ConfigError, match="needs labelled examples"):
         fit_custom_taxonomy(SPEC, encoder=encoder, options=FitOptions(contrastive=ContrastiveOptions(steps=1)))
     with pytest.raises(ConfigError, match="MiniLM sentence encoder"):
-        fit_custom_taxonomy(SPEC, EXAMPLES, encoder=encoder, options=FitOptions(contrastive=ContrastiveOptions(steps=1)))
+        fit_custom_taxonomy(
+            SPEC, EXAMPLES, encoder=encoder, options=FitOptions(contrastive=ContrastiveOptions(steps=1))
+        )
 
 
 @pytest.mark.parametrize("examples", [None, EXAMPLES], ids=["zero-shot", "few-shot"])

@@ -45,11 +45,18 @@ def minilm():  # noqa: ANN201
 
 
 def test_contrastive_fit_saves_its_layers_and_leaves_the_encoder_alone(minilm, tmp_path: Path) -> None:  # noqa: ANN001
-    spec = TaxonomySpec.model_validate({"name": "mini", "labels": {
-        "delivery": {"description": "the parcel or its delivery"},
-        "billing": {"description": "charges, invoices and refunds"}}})
+    spec = TaxonomySpec.model_validate(
+        {
+            "name": "mini",
+            "labels": {
+                "delivery": {"description": "the parcel or its delivery"},
+                "billing": {"description": "charges, invoices and refunds"},
+            },
+        }
+    )
     examples = [LabelledText(t, "delivery") for t in ("parcel is late", "courier lost my box", "no delivery yet")] + [
-        LabelledText(t, "billing") for t in ("charged twice", "where is my refund", "wrong invoice")]
+        LabelledText(t, "billing") for t in ("charged twice", "where is my refund", "wrong invoice")
+    ]
     probe = ["my parcel has not arrived", "I was billed twice"]
     before = minilm.encode(probe)
     options = FitOptions(contrastive=ContrastiveOptions(layers=1, steps=2, batch_size=6))

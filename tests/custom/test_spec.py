@@ -37,7 +37,7 @@ def test_load_spec_reads_labels_in_file_order(tmp_path: Path) -> None:
 
 def test_fingerprint_ignores_examples_but_not_descriptions(tmp_path: Path) -> None:
     spec = load_spec(_write(tmp_path, GOOD))
-    fewer = load_spec(_write(tmp_path, GOOD.replace("[book a room for two, \"  \"]", "[]"), "b.yaml"))
+    fewer = load_spec(_write(tmp_path, GOOD.replace('[book a room for two, "  "]', "[]"), "b.yaml"))
     other = load_spec(_write(tmp_path, GOOD.replace("something is broken", "a thing broke"), "c.yaml"))
     assert spec.fingerprint == fewer.fingerprint != other.fingerprint
 

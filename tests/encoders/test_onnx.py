@@ -151,8 +151,18 @@ class _RecordingExport:
 def test_cache_key_changes_with_weights_layers_and_variant() -> None:
     base = cache_key(MINILM_SHA256, "a" * 64, "float32")
     assert base == cache_key(MINILM_SHA256, "a" * 64, "float32")
-    assert len({base, cache_key(MINILM_SHA256, "b" * 64, "float32"), cache_key("c" * 64, "a" * 64, "float32"),
-                cache_key(MINILM_SHA256, "a" * 64, "int8"), cache_key(MINILM_SHA256, None, "float32")}) == 5
+    assert (
+        len(
+            {
+                base,
+                cache_key(MINILM_SHA256, "b" * 64, "float32"),
+                cache_key("c" * 64, "a" * 64, "float32"),
+                cache_key(MINILM_SHA256, "a" * 64, "int8"),
+                cache_key(MINILM_SHA256, None, "float32"),
+            }
+        )
+        == 5
+    )
 
 
 def test_cached_model_is_reused_without_export(
@@ -228,7 +238,11 @@ def test_unexpected_base_weights_are_refused_before_export(tmp_path: Path) -> No
     ],
 )
 def test_backend_setting_picks_the_encoder(
-    backend: str, precision: str, cpu_bf16: bool, variant: str | None, tmp_path: Path,
+    backend: str,
+    precision: str,
+    cpu_bf16: bool,
+    variant: str | None,
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls: dict[str, Any] = {}

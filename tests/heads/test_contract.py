@@ -58,7 +58,9 @@ def test_softmax_head_probabilities_shape_and_sum(softmax: SoftmaxHead, fake_enc
     ("text", "label"),
     [("love this, great", "positive"), ("terrible, late", "negative"), ("where is it", "neutral")],
 )
-def test_softmax_head_separates_bag_of_words(softmax: SoftmaxHead, fake_encoder: FakeEncoder, text: str, label: str) -> None:
+def test_softmax_head_separates_bag_of_words(
+    softmax: SoftmaxHead, fake_encoder: FakeEncoder, text: str, label: str
+) -> None:
     X = fake_encoder.encode([text])
     assert softmax.predict(X)[0] == label
     # predict and the argmax of predict_proba follow the same column order (classes_).
@@ -269,7 +271,9 @@ def test_task_heads_save_load_round_trip(tmp_path: Path, fake_encoder: FakeEncod
 
 
 @pytest.mark.parametrize("missing", [WEIGHTS_FILE, META_FILE])
-def test_task_heads_load_missing_file_raises_bundle_error(tmp_path: Path, fake_encoder: FakeEncoder, missing: str) -> None:
+def test_task_heads_load_missing_file_raises_bundle_error(
+    tmp_path: Path, fake_encoder: FakeEncoder, missing: str
+) -> None:
     fit_tiny_heads(fake_encoder, Taxonomy.default()).save(tmp_path)
     (tmp_path / missing).unlink()
     with pytest.raises(BundleError, match="Cannot read the heads"):

@@ -48,8 +48,10 @@ def test_label_studio_json_min_multi_label_majority_per_label() -> None:
 def test_label_studio_csv_export() -> None:
     result = read_labels(EXPORTS / "label_studio.csv", allowed=["negative", "neutral", "positive"])
     assert result.source_format == "csv" and result.task == "sentiment"
-    assert result.frame[["id", "label", "kind"]].values.tolist() == [["11", "positive", "review"],
-                                                                    ["12", "negative", "review"]]
+    assert result.frame[["id", "label", "kind"]].values.tolist() == [
+        ["11", "positive", "review"],
+        ["12", "negative", "review"],
+    ]
     assert result.unlabelled == 1
 
 
@@ -122,11 +124,25 @@ def test_detect_format() -> None:
 
 
 def _batch(tmp_path: Path, multi_label: bool = False) -> dict[str, Path]:
-    info = TaskInfo("journey_stage", ["billing", "support"], {"billing": "money <after> \"purchase\"", "support": "help"},
-                    multi_label, "default:1")
-    items = [BatchItem(1, "r1", "Charged twice, help!", ["billing"], 0.51, 0.9, "review"),
-             BatchItem(2, "r2", "Agent never called back", ["support", "billing"] if multi_label else ["support"],
-                       0.55, 0.8, "survey")]
+    info = TaskInfo(
+        "journey_stage",
+        ["billing", "support"],
+        {"billing": 'money <after> "purchase"', "support": "help"},
+        multi_label,
+        "default:1",
+    )
+    items = [
+        BatchItem(1, "r1", "Charged twice, help!", ["billing"], 0.51, 0.9, "review"),
+        BatchItem(
+            2,
+            "r2",
+            "Agent never called back",
+            ["support", "billing"] if multi_label else ["support"],
+            0.55,
+            0.8,
+            "survey",
+        ),
+    ]
     return write_batch(tmp_path / "batch", items, info, {"strategy": "diverse"})
 
 
@@ -168,10 +184,30 @@ def test_round_trip_through_label_studio(tmp_path: Path) -> None:
     exported = []
     for number, task in enumerate(tasks, start=1):
         choice = answers[task["data"]["id"]]
-        exported.append({"id": number, "data": task["data"], "predictions": [number], "annotations": [{
-            "id": 100 + number, "completed_by": 1, "was_cancelled": False, "ground_truth": False,
-            "result": [{"from_name": "label", "to_name": "text", "type": "choices", "origin": "manual",
-                        "value": {"choices": [choice]}}]}]})
+        exported.append(
+            {
+                "id": number,
+                "data": task["data"],
+                "predictions": [number],
+                "annotations": [
+                    {
+                        "id": 100 + number,
+                        "completed_by": 1,
+                        "was_cancelled": False,
+                        "ground_truth": False,
+                        "result": [
+                            {
+                                "from_name": "label",
+                                "to_name": "text",
+                                "type": "choices",
+                                "origin": "manual",
+                                "value": {"choices": [choice]},
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
     path = tmp_path / "project-1-at-2026-01-12.json"
     path.write_text(json.dumps(exported), encoding="utf-8")
     result = read_labels(path, allowed=["billing", "support"])
@@ -183,12 +219,24 @@ def test_round_trip_through_argilla(tmp_path: Path) -> None:
     """Export, then the records as Argilla's ``to_disk`` writes them once annotated, then import."""
     paths = _batch(tmp_path)
     logged = json.loads(paths["argilla_records"].read_text(encoding="utf-8"))
-    stored = [{"id": r["id"], "fields": {"text": r["text"]},
-               "metadata": {"rank": r["rank"], "uncertainty": r["uncertainty"], "kind": r["kind"], "task": r["task"]},
-               "suggestions": {"label": {"value": r["label.suggestion"], "score": r["label.suggestion.score"],
-                                         "agent": r["label.suggestion.agent"]}},
-               "responses": {"label": [{"value": r["label.suggestion"], "user_id": "u1", "status": "submitted"}]},
-               "vectors": {}, "_server_id": None} for r in logged]
+    stored = [
+        {
+            "id": r["id"],
+            "fields": {"text": r["text"]},
+            "metadata": {"rank": r["rank"], "uncertainty": r["uncertainty"], "kind": r["kind"], "task": r["task"]},
+            "suggestions": {
+                "label": {
+                    "value": r["label.suggestion"],
+                    "score": r["label.suggestion.score"],
+                    "agent": r["label.suggestion.agent"],
+                }
+            },
+            "responses": {"label": [{"value": r["label.suggestion"], "user_id": "u1", "status": "submitted"}]},
+            "vectors": {},
+            "_server_id": None,
+        }
+        for r in logged
+    ]
     path = tmp_path / "records.json"
     path.write_text(json.dumps(stored), encoding="utf-8")
     result = read_labels(path)

@@ -41,8 +41,15 @@ def setup(tmp_path: Path, bundles: dict[str, Path]):  # noqa: ANN201
 
     def run(ref: str, *, force: bool = False, gold_path: Path | None = gold, reason: str = "test", **kw):  # noqa: ANN003, ANN202
         return promote(
-            registry, ref, reason=reason, settings=settings, gold=gold_path, by="alice", force=force,
-            evaluator=Evaluator(registry, settings, loader=load_fake), **kw,
+            registry,
+            ref,
+            reason=reason,
+            settings=settings,
+            gold=gold_path,
+            by="alice",
+            force=force,
+            evaluator=Evaluator(registry, settings, loader=load_fake),
+            **kw,
         )
 
     return registry, settings, run
@@ -52,7 +59,9 @@ def setup(tmp_path: Path, bundles: dict[str, Path]):  # noqa: ANN201
 
 
 def _metrics(**values: float) -> dict[str, float]:
-    base = dict.fromkeys([*GUARDED_METRICS, "sentiment_accuracy", "journey_stage_accuracy", "touchpoints_macro_f1"], 0.8)
+    base = dict.fromkeys(
+        [*GUARDED_METRICS, "sentiment_accuracy", "journey_stage_accuracy", "touchpoints_macro_f1"], 0.8
+    )
     return {**base, **values}
 
 
@@ -62,7 +71,8 @@ def test_the_rule_refuses_a_drop_beyond_the_tolerance_on_a_guarded_metric() -> N
     assert rule.worse_on(_metrics(sentiment_macro_f1=0.795), live) == []  # within tolerance
     assert rule.worse_on(_metrics(sentiment_macro_f1=0.789), live) == ["sentiment_macro_f1"]
     assert rule.worse_on(_metrics(journey_stage_macro_f1=0.7, touchpoints_micro_f1=0.5), live) == [
-        "journey_stage_macro_f1", "touchpoints_micro_f1"
+        "journey_stage_macro_f1",
+        "touchpoints_micro_f1",
     ]
     assert rule.worse_on(_metrics(sentiment_macro_f1=0.9, journey_stage_macro_f1=0.7), live) == [
         "journey_stage_macro_f1"
@@ -82,7 +92,9 @@ def test_nothing_promoted_means_model_dir_is_live(setup, bundles: dict[str, Path
 
 def test_promote_refuses_a_worse_model_and_logs_the_refusal(setup) -> None:  # noqa: ANN001
     registry, settings, run = setup
-    with pytest.raises(PromotionRefused, match=r"tiny:worse is worse than the live model tiny:good.*sentiment_macro_f1"):
+    with pytest.raises(
+        PromotionRefused, match=r"tiny:worse is worse than the live model tiny:good.*sentiment_macro_f1"
+    ):
         run("tiny:worse", reason="try the new sentiment head")
     [record] = PromotionLog(registry.promotions_file).records()
     assert record["outcome"] == REFUSED and record["forced"] is False

@@ -7,7 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from registry_factories import TINY_GOLD, build_good_bundle, build_worse_bundle, load_fake, registry_settings, write_tiny_gold
+from registry_factories import (
+    TINY_GOLD,
+    build_good_bundle,
+    build_worse_bundle,
+    load_fake,
+    registry_settings,
+    write_tiny_gold,
+)
 
 from feedback_nlp.errors import BundleError, ConfigError, ConflictError
 from feedback_nlp.model_registry import Evaluator, GoldSet, ModelRef, ModelRegistry, comparison
@@ -118,7 +125,9 @@ def test_compare_puts_metrics_side_by_side(registry: ModelRegistry, bundles: dic
     report = comparison(good, worse)
     assert (report["a"], report["b"], report["gold"]["n"]) == ("tiny:good", "tiny:worse", 12)
     sentiment = report["headline"]["sentiment_macro_f1"]
-    assert sentiment["a"] == good.headline["sentiment_macro_f1"] and sentiment["b"] == worse.headline["sentiment_macro_f1"]
+    assert (
+        sentiment["a"] == good.headline["sentiment_macro_f1"] and sentiment["b"] == worse.headline["sentiment_macro_f1"]
+    )
     assert sentiment["delta"] == pytest.approx(sentiment["b"] - sentiment["a"]) and sentiment["delta"] < -0.3
     assert report["headline"]["journey_stage_macro_f1"]["delta"] == pytest.approx(0.0)
     assert report["headline"]["touchpoints_micro_f1"]["delta"] == pytest.approx(0.0)

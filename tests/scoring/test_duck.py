@@ -30,8 +30,10 @@ def _random_records(n: int, seed: int) -> pd.DataFrame:
 
     def touchpoints(k: int) -> list[dict]:
         # confidences differ (the highest segment one counts) and are sometimes not given
-        return [{"label": str(t), "confidence": None if rng.random() < 0.2 else round(float(rng.random()), 3)}
-                for t in rng.choice(TOUCHPOINTS, size=k)]
+        return [
+            {"label": str(t), "confidence": None if rng.random() < 0.2 else round(float(rng.random()), 3)}
+            for t in rng.choice(TOUCHPOINTS, size=k)
+        ]
 
     rows = []
     for i in range(n):

@@ -59,12 +59,20 @@ def test_records_from_predictions_love_the_app_late_delivery() -> None:
         touchpoints=[LabelScore(label="mobile_app", confidence=0.9), LabelScore(label="delivery", confidence=0.8)],
         topic=TopicResult(id=3, label="delivery delay", confidence=0.7),
         segments=[
-            SegmentPrediction(text="Love the app,", start=0, end=13,
-                              sentiment=SentimentResult(label="positive", score=0.9),
-                              touchpoints=[LabelScore(label="mobile_app", confidence=0.95)]),
-            SegmentPrediction(text="but delivery was late", start=14, end=35,
-                              sentiment=SentimentResult(label="negative", score=-0.8),
-                              touchpoints=[LabelScore(label="delivery", confidence=0.9)]),
+            SegmentPrediction(
+                text="Love the app,",
+                start=0,
+                end=13,
+                sentiment=SentimentResult(label="positive", score=0.9),
+                touchpoints=[LabelScore(label="mobile_app", confidence=0.95)],
+            ),
+            SegmentPrediction(
+                text="but delivery was late",
+                start=14,
+                end=35,
+                sentiment=SentimentResult(label="negative", score=-0.8),
+                touchpoints=[LabelScore(label="delivery", confidence=0.9)],
+            ),
         ],  # fmt: skip
         model_version="test",
     )

@@ -27,10 +27,15 @@ def _rows(n: int, seed: int = 0) -> list[dict]:
         label = rng.choice(["negative", "neutral", "positive"])
         score = {"negative": -0.7, "neutral": 0.0, "positive": 0.8}[label] + rng.uniform(-0.1, 0.1)
         r = row(
-            f"r{i}", rng.randint(1, 28), label, round(score, 4),
+            f"r{i}",
+            rng.randint(1, 28),
+            label,
+            round(score, 4),
             tuple(rng.sample(["delivery", "website", "billing", "in_person"], rng.randint(0, 2))),
-            month=rng.choice([3, 4, 5]), topic=rng.choice([None, "delivery delay", "refund or return"]),
-            nps=rng.choice([None, rng.randint(0, 10)]), source=rng.choice(["web", "app"]),
+            month=rng.choice([3, 4, 5]),
+            topic=rng.choice([None, "delivery delay", "refund or return"]),
+            nps=rng.choice([None, rng.randint(0, 10)]),
+            source=rng.choice(["web", "app"]),
             metadata={"region": rng.choice(["north", "south"])},
         )
         r["pk"] = i + 1
@@ -124,9 +129,13 @@ def test_store_tables_replaces_the_scores_tables(db_url: str, tmp_path: Path) ->
 def test_prediction_rows_read_classify_output(tmp_path: Path) -> None:
     path = tmp_path / "pred.jsonl"
     prediction = {
-        "id": "a", "kind": "review", "sentiment": {"label": "negative", "score": -0.6},
+        "id": "a",
+        "kind": "review",
+        "sentiment": {"label": "negative", "score": -0.6},
         "journey_stage": {"label": "delivery", "confidence": 0.9},
-        "touchpoints": [{"label": "delivery", "confidence": 0.8}], "segments": [], "model_version": "x",
+        "touchpoints": [{"label": "delivery", "confidence": 0.8}],
+        "segments": [],
+        "model_version": "x",
         "created_at": "2024-03-04T10:00:00Z",
     }
     path.write_text(json.dumps(prediction) + "\n\n", encoding="utf-8")
@@ -148,12 +157,20 @@ def test_cli_score_and_alerts_from_classify_output(tmp_path: Path, monkeypatch: 
     path = tmp_path / "pred.jsonl"
     lines = []
     for r in _rows(60, seed=11):
-        lines.append(json.dumps({
-            "id": r["id"], "kind": r["kind"], "created_at": r["created_at"].isoformat(),
-            "sentiment": {"label": r["sentiment_label"], "score": r["sentiment_score"]},
-            "journey_stage": {"label": r["journey_stage"], "confidence": 0.9},
-            "touchpoints": r["touchpoints"], "segments": [], "model_version": "x",
-        }))
+        lines.append(
+            json.dumps(
+                {
+                    "id": r["id"],
+                    "kind": r["kind"],
+                    "created_at": r["created_at"].isoformat(),
+                    "sentiment": {"label": r["sentiment_label"], "score": r["sentiment_score"]},
+                    "journey_stage": {"label": r["journey_stage"], "confidence": 0.9},
+                    "touchpoints": r["touchpoints"],
+                    "segments": [],
+                    "model_version": "x",
+                }
+            )
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     runner = CliRunner()
     try:
@@ -185,8 +202,15 @@ def test_cli_score_from_db_is_incremental(tmp_path: Path, monkeypatch: pytest.Mo
     sessions = make_session_factory(engine)
 
     def store(start: int, n: int) -> None:
-        records = [FeedbackRecord(id=f"r{i}", kind="review", text=f"the delivery was late {i}",
-                                  created_at=datetime(2024, 3, 1 + i % 28, tzinfo=UTC)) for i in range(start, start + n)]
+        records = [
+            FeedbackRecord(
+                id=f"r{i}",
+                kind="review",
+                text=f"the delivery was late {i}",
+                created_at=datetime(2024, 3, 1 + i % 28, tzinfo=UTC),
+            )
+            for i in range(start, start + n)
+        ]
         predictions = fake_pipeline.predict(records)
         with sessions() as session:
             ingest(session, [(r, p, r.text) for r, p in zip(records, predictions)], "test")
@@ -214,7 +238,9 @@ def test_cli_score_from_db_is_incremental(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_cli_score_reads_a_twitter_export_and_counts_the_undated_rows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_pipeline  # noqa: ANN001
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_pipeline,  # noqa: ANN001
 ) -> None:
     # Issue 15: the export's own date spelling, its column name, and a summary of the rows without a date.
     import feedback_nlp.storage.loading
@@ -225,14 +251,33 @@ def test_cli_score_reads_a_twitter_export_and_counts_the_undated_rows(
     monkeypatch.setattr(feedback_nlp.storage.loading, "load_pipeline", lambda *a, **k: fake_pipeline)
     get_settings.cache_clear()
     rows = ["tweet_id,text,tweet_created,airline"]
-    rows += [f"{570306133677760513 + i},the delivery was late {i},2015-02-{10 + i % 15} 11:35:52 -0800,Virgin" for i in range(30)]
+    rows += [
+        f"{570306133677760513 + i},the delivery was late {i},2015-02-{10 + i % 15} 11:35:52 -0800,Virgin"
+        for i in range(30)
+    ]
     rows += ["1,no date here,,Virgin", "2,a bad date,soon,Virgin"]
     path = tmp_path / "Tweets.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     try:
-        result = CliRunner().invoke(app, ["score", str(path), "-o", str(tmp_path / "scores"), "--kind", "social",
-                                          "--id-column", "tweet_id", "--created-at-column", "tweet_created",
-                                          "--on-bad-date", "null", "--by", "airline"])
+        result = CliRunner().invoke(
+            app,
+            [
+                "score",
+                str(path),
+                "-o",
+                str(tmp_path / "scores"),
+                "--kind",
+                "social",
+                "--id-column",
+                "tweet_id",
+                "--created-at-column",
+                "tweet_created",
+                "--on-bad-date",
+                "null",
+                "--by",
+                "airline",
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert "32 new record(s)" in result.output
         assert "created_at: of 32 record(s), 1 had no created_at (e.g. line 32)" in result.output

@@ -174,7 +174,9 @@ def awkward_rows(n: int = 200, seed: int = 7) -> list[dict[str, Any]]:
                 "nps": None if i % 2 else int(rng.choice([0, 5, 6, 7, 8, 9, 10])),
                 "metadata": METADATA[i % len(METADATA)],
                 "sentiment_label": str(rng.choice(LABELS)),
-                "sentiment_score": float(rng.choice(EDGE_SCORES)) if i % 5 == 0 else round(float(rng.uniform(-1, 1)), 4),
+                "sentiment_score": float(rng.choice(EDGE_SCORES))
+                if i % 5 == 0
+                else round(float(rng.uniform(-1, 1)), 4),
                 "journey_stage": str(rng.choice(["usage", "support", "purchase", "none"])),
                 "touchpoints": _label_scores(text_touchpoints, rng),
                 "segments": _segments(i, rng),

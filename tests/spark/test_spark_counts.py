@@ -145,5 +145,8 @@ def test_spark_score_command_writes_the_same_tables(parquet_path: Path, spark: A
     assert result.exit_code == 0, result.output
     assert f"({len(expected)} tables;" in result.stderr
     for name, table in expected.items():
-        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "cli" / f"{name}.parquet"),
-                                      pd.read_parquet(tmp_path / "api" / f"{name}.parquet"), obj=name)
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "cli" / f"{name}.parquet"),
+            pd.read_parquet(tmp_path / "api" / f"{name}.parquet"),
+            obj=name,
+        )

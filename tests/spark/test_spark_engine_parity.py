@@ -28,12 +28,18 @@ MONDAY = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 def _seg(label: str, score: float, *touchpoints: str) -> dict[str, Any]:
-    return {"sentiment": {"label": label, "score": score}, "touchpoints": [{"label": t, "confidence": 0.7} for t in touchpoints]}
+    return {
+        "sentiment": {"label": label, "score": score},
+        "touchpoints": [{"label": t, "confidence": 0.7} for t in touchpoints],
+    }
 
 
 def _rows() -> list[dict[str, Any]]:
     """Eight records: text-only and segment-only touchpoints, a tie, a majority, no touchpoint, no date."""
-    def row(i: int, day: int | None, label: str, score: float, tps: list[str], segs: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:  # noqa: E501
+
+    def row(
+        i: int, day: int | None, label: str, score: float, tps: list[str], segs: list[dict[str, Any]], **extra: Any
+    ) -> dict[str, Any]:  # noqa: E501
         return {"id": f"s{i}", "source": ("web", "app")[i % 2], "kind": "review", "sentiment_label": label,
                 "sentiment_score": score, "journey_stage": ("usage", "support")[i % 2],
                 "created_at": None if day is None else MONDAY.replace(day=day),
@@ -49,8 +55,14 @@ def _rows() -> list[dict[str, Any]]:
         # delivery from the text, phone only from a segment
         row(3, 9, "negative", -0.4, ["delivery"], [_seg("negative", -0.9, "phone")], rating=2.0),
         # majority: two negatives beat a later positive
-        row(4, 10, "positive", 0.3, ["phone"],
-            [_seg("negative", -0.5, "phone"), _seg("negative", -0.3, "phone"), _seg("positive", 0.9, "phone")]),
+        row(
+            4,
+            10,
+            "positive",
+            0.3,
+            ["phone"],
+            [_seg("negative", -0.5, "phone"), _seg("negative", -0.3, "phone"), _seg("positive", 0.9, "phone")],
+        ),
         row(5, 11, "neutral", 0.05, [], [], nps=8.0),  # no touchpoint: no mention
         row(6, None, "negative", -0.7, ["delivery"], []),  # no date: left out of the period tables
         row(7, 17, "positive", 0.6, ["delivery", "mobile_app"], [], nps=9.0, rating=4.0),

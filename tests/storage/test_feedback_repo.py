@@ -435,25 +435,48 @@ def test_list_feedback_rejects_a_reversed_created_at_range(unmigrated: Session) 
         list_feedback(unmigrated, filters)
 
 
-def test_ingest_keeps_transcript_turns_with_timing_and_redacted_text(sessions: sessionmaker[Session], fake_pipeline: Any) -> None:
+def test_ingest_keeps_transcript_turns_with_timing_and_redacted_text(
+    sessions: sessionmaker[Session], fake_pipeline: Any
+) -> None:
     # Issue 15: speech-to-text timing, confidence and metadata stay with the stored record.
-    record = FeedbackRecord.model_validate({
-        "id": "call-1", "kind": "transcript",
-        "turns": [
-            {"speaker": "ivr", "text": "Say billing or support", "start_ms": 0, "end_ms": 1200},
-            {"speaker": "caller", "text": "Billing, I'm on +44 20 7946 0958", "start": 1.669, "end": 3.9,
-             "confidence": 0.91, "metadata": {"channel": 1}},
-        ],
-    })
+    record = FeedbackRecord.model_validate(
+        {
+            "id": "call-1",
+            "kind": "transcript",
+            "turns": [
+                {"speaker": "ivr", "text": "Say billing or support", "start_ms": 0, "end_ms": 1200},
+                {
+                    "speaker": "caller",
+                    "text": "Billing, I'm on +44 20 7946 0958",
+                    "start": 1.669,
+                    "end": 3.9,
+                    "confidence": 0.91,
+                    "metadata": {"channel": 1},
+                },
+            ],
+        }
+    )
     [prediction] = fake_pipeline.predict([record])
     with sessions() as session:
         ingest(session, [(record, prediction, redact(customer_text(record)))], default_source=SOURCE)
     [stored] = _list_all(sessions)
     assert stored.turns == [
-        {"speaker": "agent", "text": "Say billing or support", "start_ms": 0, "end_ms": 1200, "confidence": None,
-         "metadata": {}},
-        {"speaker": "customer", "text": "Billing, I'm on [PHONE]", "start_ms": 1669, "end_ms": 3900,
-         "confidence": 0.91, "metadata": {"channel": 1}},
+        {
+            "speaker": "agent",
+            "text": "Say billing or support",
+            "start_ms": 0,
+            "end_ms": 1200,
+            "confidence": None,
+            "metadata": {},
+        },
+        {
+            "speaker": "customer",
+            "text": "Billing, I'm on [PHONE]",
+            "start_ms": 1669,
+            "end_ms": 3900,
+            "confidence": 0.91,
+            "metadata": {"channel": 1},
+        },
     ]
 
 

@@ -19,11 +19,25 @@ def _error(data: dict) -> str:
 
 
 def test_turn_keeps_timing_confidence_and_metadata() -> None:
-    turn = Turn.model_validate({"speaker": "agent", "text": "Hello", "start_ms": 1669, "end_ms": 2400,
-                                "confidence": 0.93, "metadata": {"channel": 0}})
+    turn = Turn.model_validate(
+        {
+            "speaker": "agent",
+            "text": "Hello",
+            "start_ms": 1669,
+            "end_ms": 2400,
+            "confidence": 0.93,
+            "metadata": {"channel": 0},
+        }
+    )
     assert (turn.start_ms, turn.end_ms, turn.confidence, turn.metadata) == (1669, 2400, 0.93, {"channel": 0})
-    assert turn.model_dump() == {"speaker": Speaker.AGENT, "text": "Hello", "start_ms": 1669, "end_ms": 2400,
-                                 "confidence": 0.93, "metadata": {"channel": 0}}
+    assert turn.model_dump() == {
+        "speaker": Speaker.AGENT,
+        "text": "Hello",
+        "start_ms": 1669,
+        "end_ms": 2400,
+        "confidence": 0.93,
+        "metadata": {"channel": 0},
+    }
 
 
 def test_turn_timing_in_seconds_is_kept_as_milliseconds() -> None:
@@ -102,15 +116,30 @@ def test_every_speaker_name_works_as_a_line_prefix() -> None:
 
 
 def test_a_timed_transcript_from_speech_to_text_is_a_valid_record() -> None:
-    record = FeedbackRecord.model_validate({
-        "id": "call-1", "kind": "transcript", "created_at": "Mon, 02 Nov 2026 10:15:00 +0000",
-        "turns": [
-            {"speaker": "agent", "text": "Thanks for calling, how can I help?", "start_ms": 0, "end_ms": 1600,
-             "confidence": 0.97},
-            {"speaker": "caller", "text": "I was charged twice this month.", "start_ms": 1669, "end_ms": 3920,
-             "confidence": 0.91, "metadata": {"channel": 1}},
-        ],
-    })
+    record = FeedbackRecord.model_validate(
+        {
+            "id": "call-1",
+            "kind": "transcript",
+            "created_at": "Mon, 02 Nov 2026 10:15:00 +0000",
+            "turns": [
+                {
+                    "speaker": "agent",
+                    "text": "Thanks for calling, how can I help?",
+                    "start_ms": 0,
+                    "end_ms": 1600,
+                    "confidence": 0.97,
+                },
+                {
+                    "speaker": "caller",
+                    "text": "I was charged twice this month.",
+                    "start_ms": 1669,
+                    "end_ms": 3920,
+                    "confidence": 0.91,
+                    "metadata": {"channel": 1},
+                },
+            ],
+        }
+    )
     assert customer_text(record) == "I was charged twice this month."
     assert record.created_at == datetime(2026, 11, 2, 10, 15, tzinfo=UTC)
 
@@ -135,8 +164,9 @@ def test_record_created_at_refuses_an_ambiguous_slashed_date() -> None:
 
 
 def test_record_created_at_takes_the_date_format_from_the_validation_context() -> None:
-    record = FeedbackRecord.model_validate({"kind": "review", "text": "x", "created_at": "02/11/2026"},
-                                           context={"date_format": "%d/%m/%Y"})
+    record = FeedbackRecord.model_validate(
+        {"kind": "review", "text": "x", "created_at": "02/11/2026"}, context={"date_format": "%d/%m/%Y"}
+    )
     assert record.created_at == datetime(2026, 11, 2, tzinfo=UTC)
 
 

@@ -145,6 +145,8 @@ def test_feedback_record_refuses_agent_only_transcript(fields: dict) -> None:
 
 
 def test_customer_text_error_names_the_record() -> None:
-    record = FeedbackRecord.model_construct(id="call-42", kind=FeedbackKind.TRANSCRIPT, text="Agent: Hello?", turns=None)
+    record = FeedbackRecord.model_construct(
+        id="call-42", kind=FeedbackKind.TRANSCRIPT, text="Agent: Hello?", turns=None
+    )
     with pytest.raises(InputError, match="call-42"):
         customer_text(record)

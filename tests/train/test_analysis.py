@@ -147,8 +147,9 @@ class _Echo:
 def test_compare_classifiers_scores_each_one() -> None:
     texts = ["spa please", "gym hours", "spa prices", "wifi password"]
     labels = ["spa", "gym", "spa", "wifi"]
-    reports, table = compare_classifiers({"echo": _Echo(), "always spa": _Constant("spa")}, texts, labels,
-                                         ["spa", "gym", "wifi"])
+    reports, table = compare_classifiers(
+        {"echo": _Echo(), "always spa": _Constant("spa")}, texts, labels, ["spa", "gym", "wifi"]
+    )
     assert list(table.columns) == ["echo", "always spa"]
     assert table.loc["accuracy", "echo"] == 1.0
     assert table.loc["accuracy", "always spa"] == 0.5

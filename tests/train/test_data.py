@@ -136,7 +136,11 @@ def test_build_training_table_removes_gold(table: TrainingTable, gold_keys: set[
 def test_build_training_table_removes_gold_uncapped(data_dir: Path, gold_keys: set[str]) -> None:
     # Uncapped, every non-gold row is kept: a broken filter would leave gold texts in.
     table = build_training_table(
-        data_dir, TAXONOMY, sources=["nlupp_hotels"], max_per_source=100_000, eval_fraction=0.2,
+        data_dir,
+        TAXONOMY,
+        sources=["nlupp_hotels"],
+        max_per_source=100_000,
+        eval_fraction=0.2,
         gold_path=data_dir / "gold" / "dev.jsonl",
     )
     raw = load_source("nlupp_hotels", data_dir)
@@ -164,8 +168,13 @@ def test_build_training_table_caps_each_source(table: TrainingTable) -> None:
 
 def test_build_training_table_cap_is_never_exceeded(data_dir: Path) -> None:
     table = build_training_table(
-        data_dir, TAXONOMY, sources=["mams"], max_per_source=200, eval_fraction=0.2,
-        gold_path=data_dir / "gold" / "dev.jsonl", seed=42,
+        data_dir,
+        TAXONOMY,
+        sources=["mams"],
+        max_per_source=200,
+        eval_fraction=0.2,
+        gold_path=data_dir / "gold" / "dev.jsonl",
+        seed=42,
     )
     assert len(table.frame) <= 200
 
@@ -189,8 +198,13 @@ def test_build_training_table_labels_valid(table: TrainingTable) -> None:
 
 def test_build_training_table_is_deterministic(table: TrainingTable, data_dir: Path) -> None:
     again = build_training_table(
-        data_dir, TAXONOMY, sources=["tweeteval_sentiment", "banking77", "womens_clothing_reviews"],
-        max_per_source=200, eval_fraction=0.2, gold_path=data_dir / "gold" / "dev.jsonl", seed=42,
+        data_dir,
+        TAXONOMY,
+        sources=["tweeteval_sentiment", "banking77", "womens_clothing_reviews"],
+        max_per_source=200,
+        eval_fraction=0.2,
+        gold_path=data_dir / "gold" / "dev.jsonl",
+        seed=42,
     )
     pd.testing.assert_frame_equal(again.frame, table.frame)
     np.testing.assert_array_equal(again.touchpoints, table.touchpoints)

@@ -130,7 +130,10 @@ def test_map_womens_clothing_three_stars_take_recommendation(rating: str, recomm
 @pytest.mark.parametrize(
     ("aspects", "expected"),
     [
-        ([("food", "positive"), ("service", "neutral")], LabelMap("positive", "usage", frozenset({"product", "in_person"}))),
+        (
+            [("food", "positive"), ("service", "neutral")],
+            LabelMap("positive", "usage", frozenset({"product", "in_person"})),
+        ),
         ([("food", "positive"), ("staff", "negative")], LabelMap(None, "usage", frozenset({"product", "in_person"}))),
         ([("place", "neutral")], LabelMap("neutral", "usage", frozenset({"in_person"}))),
         ([("miscellaneous", "negative")], LabelMap("negative", "usage", None)),

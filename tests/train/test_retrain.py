@@ -62,7 +62,9 @@ def test_read_labelled_csv_parses_touchpoint_cells(tmp_path: Path) -> None:
 
 
 def test_normalise_labelled_reads_dataset_kinds_as_record_kinds() -> None:
-    frame = pd.DataFrame({"text": ["a", "b", "c"], "kind": ["support_message", "complaint", "social"], "sentiment": "neutral"})
+    frame = pd.DataFrame(
+        {"text": ["a", "b", "c"], "kind": ["support_message", "complaint", "social"], "sentiment": "neutral"}
+    )
     assert normalise_labelled(frame)["kind"].tolist() == ["survey", "survey", "social"]
 
 

@@ -14,12 +14,33 @@ from feedback_nlp.train.config import load_config
 from feedback_nlp.train.trainer import Trainer
 
 GOLD_LINES = [
-    {"id": "g1", "source": "s", "kind": "review", "text": "Terrible quality, the seams ripped after one wash.",
-     "sentiment": "negative", "journey_stage": "usage", "touchpoints": ["product"]},
-    {"id": "g2", "source": "s", "kind": "support_message", "text": "How do I top up my account with a card?",
-     "sentiment": "neutral", "journey_stage": "usage", "touchpoints": ["product"]},
-    {"id": "g3", "source": "s", "kind": "social", "text": "Absolutely love this dress, fits perfectly!",
-     "sentiment": "positive", "journey_stage": "usage", "touchpoints": ["product"]},
+    {
+        "id": "g1",
+        "source": "s",
+        "kind": "review",
+        "text": "Terrible quality, the seams ripped after one wash.",
+        "sentiment": "negative",
+        "journey_stage": "usage",
+        "touchpoints": ["product"],
+    },
+    {
+        "id": "g2",
+        "source": "s",
+        "kind": "support_message",
+        "text": "How do I top up my account with a card?",
+        "sentiment": "neutral",
+        "journey_stage": "usage",
+        "touchpoints": ["product"],
+    },
+    {
+        "id": "g3",
+        "source": "s",
+        "kind": "social",
+        "text": "Absolutely love this dress, fits perfectly!",
+        "sentiment": "positive",
+        "journey_stage": "usage",
+        "touchpoints": ["product"],
+    },
 ]
 
 
