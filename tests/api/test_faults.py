@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
+from factories import build_service
 from sqlalchemy import Engine, create_engine, event, func, make_url, select, text
 
-from factories import build_service
 from feedback_nlp.storage.models import Feedback, FeedbackTouchpoint
 
 ROOT = Path(__file__).resolve().parents[2]

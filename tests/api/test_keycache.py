@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -17,7 +17,7 @@ def key(prefix: str) -> ApiKeyInfo:
         name=prefix,
         prefix=prefix,
         scopes=("read",),
-        created_at=datetime.now(timezone.utc),
+        created_at=datetime.now(UTC),
         revoked_at=None,
         last_used_at=None,
     )

@@ -117,10 +117,10 @@ def test_server_logs_hold_no_text_and_no_key(tmp_path: Path, tiny_bundle: Path) 
 
 
 def test_database_error_mid_ingest_logs_neither_text_nor_key(tmp_path: Path, fake_pipeline) -> None:  # noqa: ANN001
+    from factories import build_service
     from sqlalchemy import event
 
     from api.observability import JsonFormatter
-    from factories import build_service
 
     marker = _marker()
     stream = io.StringIO()

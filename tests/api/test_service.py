@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from factories import build_service
 
 from api.batching import QueueFullError
-from factories import build_service
 
 RECORDS = [
     {"id": "a", "kind": "review", "text": "I love it, great quality"},

@@ -8,11 +8,11 @@ import copy
 from pathlib import Path
 
 import pytest
+from factories import fake_settings
 
 from api.deps import get_serving_state
 from api.model_switch import ModelSwitcher
 from api.state import ModelNotLoadedError, Serving, ServingState
-from factories import fake_settings
 from feedback_nlp.taxonomy.records import FeedbackRecord
 
 RECORDS = [

@@ -22,12 +22,11 @@ import pytest
 from factories import topic_corpus
 from typer.testing import CliRunner
 
-from tests.topic_space import _pipeline_topic_space  # noqa: F401  (autouse: topic models in the fake pipeline's space)
-
 import feedback_nlp.storage.loading
 from feedback_nlp.cli import app
 from feedback_nlp.settings import get_settings
 from feedback_nlp.topics.model import MANIFEST, OUTLIER_LABEL, TopicModel
+from tests.topic_space import _pipeline_topic_space  # noqa: F401  (autouse: topic models in the fake pipeline's space)
 
 runner = CliRunner()
 START = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday

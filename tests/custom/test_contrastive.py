@@ -7,8 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from feedback_nlp.custom import ContrastiveOptions, FitOptions, LabelledText, TaxonomySpec, fit_custom_taxonomy
-from feedback_nlp.custom import load_custom_classifier
+from feedback_nlp.custom import (
+    ContrastiveOptions,
+    FitOptions,
+    LabelledText,
+    TaxonomySpec,
+    fit_custom_taxonomy,
+    load_custom_classifier,
+)
 from feedback_nlp.custom.classifier import CONTRASTIVE, LAYERS_FILE
 from feedback_nlp.custom.contrastive import balanced_batch
 from feedback_nlp.errors import ConfigError

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 import random
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from scoring_example import EXAMPLE_ROWS, row
 from typer.testing import CliRunner
 
 from feedback_nlp.scoring import job
 from feedback_nlp.scoring.frame import records_from_rows
 from feedback_nlp.scoring.scores import touchpoint_scores
-
-from scoring_example import EXAMPLE_ROWS, row
 
 TABLES = {"touchpoint_scores", "journey_matrix", "trends", "drivers", "alerts", "overall_scores"}
 

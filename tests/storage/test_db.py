@@ -12,9 +12,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
-
 from filelock import FileLock
+from sqlalchemy import inspect, text
 
 from feedback_nlp.errors import ConfigError, FeedbackNLPError
 from feedback_nlp.storage import db as db_module

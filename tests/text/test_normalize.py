@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from feedback_nlp.taxonomy.records import FeedbackKind
 from feedback_nlp.text import DEFAULT_MAX_CHARS, normalize
 
 # ----------------------------------------------------------------------------- every kind
