@@ -277,7 +277,7 @@ def _check_touchpoints(touchpoints: list[LabelScore], taxonomy: Taxonomy) -> Non
 from collections.abc import Iterator as _Iterator  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass as _dataclass  # noqa: E402
-from dataclasses import field as _field
+from dataclasses import field as _field  # noqa: E402
 
 
 @_dataclass

@@ -165,15 +165,15 @@ def _fuzz(app: Any, key: str) -> FuzzRun:
                 suppress_health_check=list(HealthCheck),
             )
             def send(case: Any) -> None:
-                run.cases[name] += 1
+                run.cases[name] += 1  # noqa: B023 - send runs within this iteration
                 try:
                     response = case.call_and_validate(checks=CHECKS, headers=headers)
                 except BaseException as exc:  # noqa: BLE001 - schemathesis' FailureGroup is a BaseExceptionGroup
                     if isinstance(exc, KeyboardInterrupt):
                         raise
-                    run.failures.setdefault(name, f"{type(exc).__name__}: {exc}")
+                    run.failures.setdefault(name, f"{type(exc).__name__}: {exc}")  # noqa: B023 - as above
                     return
-                run.statuses[(name, response.status_code)] += 1
+                run.statuses[(name, response.status_code)] += 1  # noqa: B023 - as above
 
             try:
                 send()

@@ -212,7 +212,7 @@ def test_cli_score_from_db_is_incremental(tmp_path: Path, monkeypatch: pytest.Mo
         ]
         predictions = fake_pipeline.predict(records)
         with sessions() as session:
-            ingest(session, [(r, p, r.text) for r, p in zip(records, predictions)], "test")
+            ingest(session, [(r, p, r.text) for r, p in zip(records, predictions, strict=True)], "test")
 
     runner = CliRunner()
     out = tmp_path / "scores"

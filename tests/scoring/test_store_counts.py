@@ -25,7 +25,8 @@ def _row(i: int) -> dict[str, Any]:
     """Stored rows with ties, segment-only touchpoints, missing created_at, topics and NPS gaps."""
     tp = TOUCHPOINTS[i % 4]
     segments = [
-        {"text": "x", "start": 0, "end": 1, "sentiment": {"label": LABELS[(i + k) % 3], "score": round(0.1 * (k - i % 5), 4)},
+        {"text": "x", "start": 0, "end": 1,
+         "sentiment": {"label": LABELS[(i + k) % 3], "score": round(0.1 * (k - i % 5), 4)},
          "touchpoints": [{"label": TOUCHPOINTS[(i + k) % 4], "confidence": 0.5 + 0.1 * k}]}
         for k in range(i % 4)
     ]  # fmt: skip

@@ -146,7 +146,8 @@ def _segments(i: int, rng: np.random.Generator) -> list[dict[str, Any]]:
     k = int(rng.integers(1, 5))
     return [
         _segment(str(rng.choice(LABELS)), float(rng.choice(EDGE_SCORES)) if rng.random() < 0.3
-                 else float(rng.uniform(-1, 1)), [str(t) for t in rng.choice(TOUCHPOINTS, int(rng.integers(0, 3)))], rng)
+                 else float(rng.uniform(-1, 1)),
+                 [str(t) for t in rng.choice(TOUCHPOINTS, int(rng.integers(0, 3)))], rng)
         for _ in range(k)
     ]  # fmt: skip
 

@@ -114,8 +114,9 @@ def test_classify_dataset_writes_the_records_layout(run: dict[str, Any]) -> None
 def test_classify_dataset_matches_the_pipeline_in_process(run: dict[str, Any], fake_pipeline: Any) -> None:
     table = pq.read_table(run["output"]).to_pandas().set_index("id")
     sample = table.loc[[f"ok-{i:02d}" for i in (1, 2, 3, 5)]]
+    texts = [TEXTS[1], TEXTS[2], TEXTS[3], TEXTS[5]]
     records = [FeedbackRecord(id=i, kind=row["kind"], text=text) for i, row, text in
-               zip(sample.index, sample.to_dict("records"), [TEXTS[1], TEXTS[2], TEXTS[3], TEXTS[5]], strict=True)]  # fmt: skip
+               zip(sample.index, sample.to_dict("records"), texts, strict=True)]  # fmt: skip
     for record, prediction in zip(records, fake_pipeline.predict(records), strict=True):
         got = table.loc[record.id]
         assert got["sentiment_label"] == prediction.sentiment.label

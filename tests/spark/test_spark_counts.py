@@ -144,7 +144,7 @@ def test_spark_score_command_writes_the_same_tables(parquet_path: Path, spark: A
                                       "--by", "region", "--min-volume", "5", "--master", "local[2]"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert f"({len(expected)} tables;" in result.stderr
-    for name, table in expected.items():
+    for name in expected:
         pd.testing.assert_frame_equal(
             pd.read_parquet(tmp_path / "cli" / f"{name}.parquet"),
             pd.read_parquet(tmp_path / "api" / f"{name}.parquet"),

@@ -39,13 +39,14 @@ def _rows() -> list[dict[str, Any]]:
 
     def row(
         i: int, day: int | None, label: str, score: float, tps: list[str], segs: list[dict[str, Any]], **extra: Any
-    ) -> dict[str, Any]:  # noqa: E501
+    ) -> dict[str, Any]:
         return {"id": f"s{i}", "source": ("web", "app")[i % 2], "kind": "review", "sentiment_label": label,
                 "sentiment_score": score, "journey_stage": ("usage", "support")[i % 2],
                 "created_at": None if day is None else MONDAY.replace(day=day),
                 "touchpoints": [{"label": t, "confidence": 0.9} for t in tps], "segments": segs,
                 "metadata": {"region": ("north", "south")[i % 2]},
-                "topic": {"id": i % 2, "label": ("late parcel", "app crash")[i % 2], "confidence": 0.8}, **extra}  # fmt: skip
+                "topic": {"id": i % 2, "label": ("late parcel", "app crash")[i % 2], "confidence": 0.8},
+                **extra}  # fmt: skip
 
     return [
         row(0, 2, "negative", -0.6, ["delivery"], [], nps=2.0),

@@ -8,7 +8,10 @@ from feedback_nlp.taxonomy.records import FeedbackRecord, Speaker, Turn
 from feedback_nlp.text import prepare_inputs, prepare_texts
 from feedback_nlp.train.trainer import encoder_inputs
 
-TRANSCRIPT = "Agent: Thanks for calling, how can I help?\nCustomer: @acme my card was charged twice, mail me at a@b.com\nAgent: Sorry!"
+TRANSCRIPT = (
+    "Agent: Thanks for calling, how can I help?\nCustomer: @acme my card was charged twice, mail me at a@b.com\n"
+    "Agent: Sorry!"
+)
 
 
 def test_training_table_and_serving_see_the_same_strings() -> None:
