@@ -78,28 +78,32 @@ def corpus_table(
     return TrainingTable(out.reset_index(drop=True), matrix, labels, {"cx_corpus": {"used": len(out)}})
 
 
+#: "No label" for np.where / np.select: None as a 0-d object array (numpy's stubs refuse a bare None there).
+_NO_LABEL = np.array(None, dtype=object)
+
+
 def _native_sentiment(source: str, native: pd.Series) -> pd.Series:
     """Sentiment from a source's own label string (see ``feedback_nlp.corpus.sources``)."""
     fields = native.str.split("|").str[0].str.split("=")
     name, value = fields.str[0], pd.to_numeric(fields.str[1], errors="coerce")
     if source == "brand_complaint_tweets":  # complaint=1 is a stated problem; complaint=0 mixes the rest
-        return pd.Series(np.where(value == 1, "negative", None), index=native.index, dtype=object)
+        return pd.Series(np.where(value == 1, "negative", _NO_LABEL), index=native.index, dtype=object)
     if source == "neobank_app_reviews":  # 1-2 stars negative, 4-5 positive, 3 mixed (left out)
         return pd.Series(
-            np.select([value <= 2, value >= 4], ["negative", "positive"], None), index=native.index, dtype=object
+            np.select([value <= 2, value >= 4], ["negative", "positive"], _NO_LABEL), index=native.index, dtype=object
         )
     if source == "nhs_patient_surveys":
         # v6: comment sentiment 1 very positive .. 5 very negative; phase 1: criticality -5 .. +3.
         v6 = name == "sentiment"
         result = np.where(
             v6,
-            np.select([value <= 2, value == 3, value >= 4], ["positive", "neutral", "negative"], None),
-            np.select([value < 0, value > 0], ["negative", "positive"], None),
+            np.select([value <= 2, value == 3, value >= 4], ["positive", "neutral", "negative"], _NO_LABEL),
+            np.select([value < 0, value > 0], ["negative", "positive"], _NO_LABEL),
         )
         return pd.Series(result, index=native.index, dtype=object)
     if source == "helpdesk_csat_survey":  # 1 reports a problem, 4 is praise; 2 and 3 are unclear
         return pd.Series(
-            np.select([value == 1, value == 4], ["negative", "positive"], None), index=native.index, dtype=object
+            np.select([value == 1, value == 4], ["negative", "positive"], _NO_LABEL), index=native.index, dtype=object
         )
     raise DataError(f"No native sentiment rule for '{source}'; expected one of {list(NATIVE_SOURCES)}")
 
