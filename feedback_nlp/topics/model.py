@@ -227,8 +227,12 @@ class TopicModel:
         # data may still hold `@user` or `[EMAIL]`); the embeddings are the texts' own.
         shown = [representation_text(t) for t in texts]
         with clock.stage(REPRESENT):  # what UMAP and HDBSCAN leave of BERTopic's fit
+            # The KeyBERT-style naming words are computed once, after outlier reduction below: the
+            # words of BERTopic's first assignments were thrown away (on 5,000 texts their
+            # embeddings took 25 of the fit's 93 s; docs/topics.md, Scale).
             bertopic, raw = _fit_bertopic(shown, embeddings, centered_embed, seeds, config,
-                                          max_cluster_size=_max_cluster_size(len(texts), config), clock=clock)
+                                          max_cluster_size=_max_cluster_size(len(texts), config), clock=clock,
+                                          represent=False)
         seeded_names = _seeded_names(bertopic, seeds)
         topics_arr = np.asarray(raw, dtype=int)
         # Seed topics can be tiny (one text close to a seed name): below min_topic_size a topic
@@ -249,7 +253,7 @@ class TopicModel:
         centroids = _centroids(embeddings, topics_arr, ids)
         min_similarity = _inference_threshold(embeddings, centroids, float((topics_arr == OUTLIER).mean()))
         with clock.stage(REPRESENT):
-            _refresh_representations(bertopic, shown, topics_arr, embeddings)
+            _refresh_representations(bertopic, shown, topics_arr, config)
         with clock.stage(NAME):
             if seeds:
                 seeded_names.update(
@@ -581,9 +585,11 @@ def _fit_bertopic(
     allow_single_cluster: bool = False,
     max_cluster_size: int = 0,
     clock: StageClock | None = None,
+    represent: bool = True,
 ) -> tuple[BERTopic, list[int]]:
+    """BERTopic fitted on ``embeddings``; ``represent=False`` leaves out the KeyBERT-style naming
+    words (c-TF-IDF words only), for a caller that recomputes them anyway."""
     from bertopic import BERTopic
-    from bertopic.representation import KeyBERTInspired
     from hdbscan import HDBSCAN
     from sklearn.feature_extraction.text import CountVectorizer
     from umap import UMAP
@@ -627,9 +633,7 @@ def _fit_bertopic(
         vectorizer_model=vectorizer,
         # Topic words stay c-TF-IDF's (what co-occurs); names come from KeyBERT-style words,
         # the candidates closest to the topic's own texts.
-        representation_model={
-            NAMING_ASPECT: KeyBERTInspired(top_n_words=10, nr_repr_docs=5, random_state=config.random_state)
-        },
+        representation_model=_naming_representation(config) if represent else None,
         zeroshot_topic_list=(list(seeds) or None) if config.seed_min_similarity is not None else None,
         zeroshot_min_similarity=config.seed_min_similarity if config.seed_min_similarity is not None else 0.7,
         calculate_probabilities=False,
@@ -744,9 +748,17 @@ def _inference_threshold(embeddings: np.ndarray, centroids: np.ndarray, outlier_
     return float(np.quantile(best, outlier_share))
 
 
-def _refresh_representations(bertopic: BERTopic, texts: list[str], topics: np.ndarray, embeddings: np.ndarray) -> None:
-    """Recompute c-TF-IDF and the words of each topic for the assignments after outlier reduction."""
-    bertopic.update_topics(texts, topics=topics.tolist(), representation_model=bertopic.representation_model,
+def _naming_representation(config: TopicConfig) -> dict[str, Any]:
+    """BERTopic's representation models: the KeyBERT-style words names come from."""
+    from bertopic.representation import KeyBERTInspired
+
+    return {NAMING_ASPECT: KeyBERTInspired(top_n_words=10, nr_repr_docs=5, random_state=config.random_state)}
+
+
+def _refresh_representations(bertopic: BERTopic, texts: list[str], topics: np.ndarray, config: TopicConfig) -> None:
+    """Recompute c-TF-IDF and the words of each topic (KeyBERT-style naming words included) for
+    the assignments after outlier reduction."""
+    bertopic.update_topics(texts, topics=topics.tolist(), representation_model=_naming_representation(config),
                            vectorizer_model=bertopic.vectorizer_model)
 
 

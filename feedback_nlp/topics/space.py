@@ -88,12 +88,22 @@ def load_directions(path: Path = DIRECTIONS_FILE) -> tuple[np.ndarray, str]:
 
 @lru_cache(maxsize=2)
 def _base_encoder() -> Any:
-    from feedback_nlp.encoders.minilm import load_encoder
+    """The released MiniLM on the classifier's backend, always in float32.
+
+    The backend is the one ``encoder_backend`` resolves to (ONNX Runtime on CPUs without native
+    bfloat16, PyTorch's fused fast path elsewhere), so the topic pass runs as fast as the
+    classifier's; it was the Hugging Face PyTorch path, 1.45-1.65x slower on 1,500 short texts
+    (docs/topics.md, Scale). Precision stays float32 and int8 is never used, whatever the
+    classifier runs in, so the cached vectors of one fingerprint do not depend on the machine
+    (the backends agree within 3e-7 per component).
+    """
+    from feedback_nlp.encoders.backends import build_encoder, resolve_backend
     from feedback_nlp.settings import get_settings
 
     settings = get_settings()
-    return load_encoder(settings.encoder, settings.encoder_sha256 or None, settings.max_seq_length,
-                        64, settings.num_threads or None)
+    backend = "torch" if resolve_backend(settings) == "torch" else "onnx"
+    return build_encoder(settings.model_copy(update={"encoder_backend": backend, "quantize": False,
+                                                     "precision": "float32"}))
 
 
 def base_fingerprint(name: str, directions_sha256: str | None) -> str:

@@ -28,6 +28,10 @@ class _Pipeline:
         return self.encoder.encode(texts)
 
 
+#: The real base encoder, before the fixture below replaces it.
+REAL_BASE_ENCODER = space._base_encoder
+
+
 @pytest.fixture(autouse=True)
 def _fake_base_encoder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # noqa: ANN202
     """The base MiniLM replaced by another fake encoder (no model load in unit tests)."""
@@ -132,3 +136,18 @@ def test_a_model_from_before_spaces_is_in_the_pipeline_space(tmp_path: Path) -> 
     model.save(tmp_path / "claims", encoder=encoder_fingerprint(pipeline.manifest))
     with pytest.raises(BundleError, match="other encoder"):
         deploy.load_for(pipeline, tmp_path / "claims")
+
+
+@pytest.mark.slow
+def test_the_base_space_runs_on_the_classifier_backend_with_the_same_vectors() -> None:
+    """The topic pass runs on the fast backend (ONNX Runtime float32 on CPUs without bfloat16),
+    and its vectors are the Hugging Face model's within float tolerance, so cached embeddings
+    of one fingerprint do not depend on the backend."""
+    from feedback_nlp.encoders.minilm import SentenceEncoder
+
+    REAL_BASE_ENCODER.cache_clear()
+    settings = get_settings()
+    texts = ["my refund has not arrived after two weeks", "the app logs me out every time", "ok"]
+    fast = REAL_BASE_ENCODER().encode(texts)
+    reference = SentenceEncoder(settings.encoder, expected_sha256=settings.encoder_sha256 or None).encode(texts)
+    np.testing.assert_allclose(fast, reference, atol=1e-5)

@@ -40,3 +40,26 @@ def test_a_fit_reports_every_stage() -> None:
     clock.close()
     assert set(clock.seconds) == set(FIT_STAGES)
     assert all(seconds >= 0 for seconds in clock.seconds.values())
+
+
+def test_naming_words_computed_once_name_the_same_topics(monkeypatch) -> None:  # noqa: ANN001
+    """BERTopic's own first representation is skipped (it was recomputed after outlier reduction
+    anyway); the topics, words and names are those of a fit that computes it twice."""
+    from feedback_nlp.topics import model as topic_model
+
+    encoder = FakeEncoder(dimension=64)
+    texts, _ = topic_corpus(("delivery", "refund", "app", "staff"), 30)
+    X = encoder.encode(texts)
+    config = TopicConfig(min_topic_size=10)
+    once, once_assigned = TopicModel.fit(texts, X, embed=encoder.encode, seeds=["delivery delay"], config=config)
+    original = topic_model._fit_bertopic
+
+    def twice(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        kwargs["represent"] = True
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(topic_model, "_fit_bertopic", twice)
+    both, both_assigned = TopicModel.fit(texts, X, embed=encoder.encode, seeds=["delivery delay"], config=config)
+    assert once.topic_table() == both.topic_table()
+    assert [a.topic for a in once_assigned] == [a.topic for a in both_assigned]
+    assert once.bertopic.topic_aspects_ == both.bertopic.topic_aspects_
