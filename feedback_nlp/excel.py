@@ -8,7 +8,7 @@ export is never held in memory whole. Formulas give their cached values.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +64,7 @@ def read_rows(path: Path, skip_rows: int = 0) -> Iterator[tuple[int, dict[str, A
         rows.close()
 
 
-def _sheet_rows(path: Path) -> Iterator[tuple[Any, ...]]:
+def _sheet_rows(path: Path) -> Generator[tuple[Any, ...], None, None]:
     try:
         from openpyxl import load_workbook
     except ImportError:  # pragma: no cover - openpyxl is a dependency
@@ -76,7 +76,7 @@ def _sheet_rows(path: Path) -> Iterator[tuple[Any, ...]]:
     return _rows_then_close(workbook)
 
 
-def _rows_then_close(workbook: Any) -> Iterator[tuple[Any, ...]]:
+def _rows_then_close(workbook: Any) -> Generator[tuple[Any, ...], None, None]:
     try:
         yield from workbook.worksheets[0].iter_rows(values_only=True)
     finally:

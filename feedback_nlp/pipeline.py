@@ -10,7 +10,7 @@ import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from feedback_nlp.taxonomy.records import (
     LabelScore,
     Prediction,
     SegmentPrediction,
+    SentimentLabel,
     SentimentResult,
     TopicResult,
 )
@@ -191,7 +192,7 @@ class FeedbackPipeline:
         ]
 
     def _sentiment(self, proba: np.ndarray, *, with_probabilities: bool) -> SentimentResult:
-        label = SENTIMENT_LABELS[int(proba.argmax())]
+        label = cast(SentimentLabel, SENTIMENT_LABELS[int(proba.argmax())])
         score = float(np.clip(proba[2] - proba[0], -1.0, 1.0))
         probabilities = (
             {name: round(float(p), 4) for name, p in zip(SENTIMENT_LABELS, proba, strict=True)}

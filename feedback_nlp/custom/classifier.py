@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, ClassVar, Literal, overload
+from typing import Any, ClassVar, Final, Literal, overload
 
 import numpy as np
 from pydantic import Field
@@ -54,7 +54,7 @@ from feedback_nlp.text import prepare_texts
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_KIND = "custom-classifier"
+MANIFEST_KIND: Final = "custom-classifier"
 HEAD_FILE = "head.safetensors"
 LAYERS_FILE = "encoder_layers.safetensors"
 SPEC_FILE = "taxonomy.yaml"
@@ -220,7 +220,7 @@ class CustomClassifier:
         return self.proba_from_embeddings(self.embed(texts))
 
     @overload
-    def predict(self, texts: str) -> str: ...
+    def predict(self, texts: str) -> str: ...  # type: ignore[overload-overlap]  # a str is a Sequence[str] to mypy
     @overload
     def predict(self, texts: Sequence[str]) -> list[str]: ...
 
@@ -521,14 +521,15 @@ def _encoder_for(
 
         settings = settings or get_settings()
         max_len = manifest.encoder.max_seq_length or settings.max_seq_length
-        chosen = SentenceEncoder(
+        sentence_encoder = SentenceEncoder(
             settings.encoder,
             expected_sha256=settings.encoder_sha256 or None,
             max_seq_length=int(max_len),
             batch_size=settings.pass_size(),
             num_threads=settings.num_threads,
         )
-        chosen.set_precision(settings.precision)
+        sentence_encoder.set_precision(settings.precision)
+        chosen = sentence_encoder
     recorded = manifest.encoder.sha256
     have = chosen.weights_sha256
     if recorded and have and have != recorded:

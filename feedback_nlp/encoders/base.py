@@ -20,8 +20,12 @@ class Encoder(Protocol):
     #: The base weights' sha256, the encoder's fingerprint: bundles record it and are refused
     #: by an encoder with another one. None when the weights were not verified.
     weights_sha256: str | None
-    #: Where the weights came from (a package, folder or hub id), written into manifests.
-    location: str | None
+
+    @property
+    def location(self) -> str | None:
+        """Where the weights came from (a package, folder or hub id), written into manifests.
+        Read-only here, so an encoder that always knows it may declare it ``str``."""
+        ...
 
     @property
     def max_seq_length(self) -> int | None:

@@ -45,13 +45,14 @@ class BertFastPath(torch.nn.Module):
             raise ValueError(f"The fast path needs a GELU encoder, this one uses {config.hidden_act!r}")
         self.embeddings = bert.embeddings
         self.dtype = dtype
-        layers = torch.nn.ModuleList([_fused_layer(layer, config) for layer in bert.encoder.layer]).to(dtype)
+        fused = [_fused_layer(layer, config) for layer in bert.encoder.layer]
+        layers = torch.nn.ModuleList(fused).to(dtype)  # in place: layers[i] is fused[i]
         # Two drivers over the same layers: one packs a ragged pass into a nested tensor, the
         # other runs it padded. TransformerEncoder wants one layer to clone; the real layers
         # replace the clones.
-        self.encoder = torch.nn.TransformerEncoder(layers[0], num_layers=len(layers), enable_nested_tensor=True)
+        self.encoder = torch.nn.TransformerEncoder(fused[0], num_layers=len(layers), enable_nested_tensor=True)
         self.encoder.layers = layers
-        self.padded_encoder = torch.nn.TransformerEncoder(layers[0], num_layers=len(layers), enable_nested_tensor=False)
+        self.padded_encoder = torch.nn.TransformerEncoder(fused[0], num_layers=len(layers), enable_nested_tensor=False)
         self.padded_encoder.layers = layers
         self.eval()
 

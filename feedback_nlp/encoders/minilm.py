@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -332,7 +332,7 @@ def length_buckets(
     return buckets
 
 
-def _progress(buckets: list[list[int]], show: bool, *, total_texts: int):  # type: ignore[no-untyped-def]
+def _progress(buckets: list[list[int]], show: bool, *, total_texts: int) -> Iterator[list[int]]:
     """Iterate over ``buckets``, with a progress bar counted in texts when ``show``."""
     if not show:
         yield from buckets

@@ -34,7 +34,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
@@ -44,6 +44,7 @@ from feedback_nlp.storage.artifacts import atomic_dir, make_staging, sha256_file
 
 if TYPE_CHECKING:
     import onnxruntime
+    from transformers import PreTrainedModel
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,8 @@ def export_onnx(source: ExportSource, target: Path, *, variant: Variant = "float
                 "(the bundle's manifest): the file changed after the bundle was verified. Restore the bundle."
             )
         apply_layer_weights(encoder, load_file(str(source.layers_file)))
-    transformer = encoder.model[0].auto_model
+    # sentence-transformers' first module holds the Hugging Face model (torch types the attribute loosely).
+    transformer = cast("PreTrainedModel", encoder.model[0].auto_model)
     # Eager attention traces to the MatMul/Softmax pattern ONNX Runtime fuses into one
     # Attention node; the SDPA kernel traces to a graph it cannot fuse (slower: docs/performance.md).
     transformer.set_attn_implementation("eager")

@@ -32,7 +32,7 @@ class TaskHeads:
 
     def save(self, folder: Path) -> None:
         """Write ``heads.safetensors`` and ``heads.json`` into ``folder``."""
-        tensors = {}
+        tensors: dict[str, np.ndarray] = {}
         meta: dict[str, Any] = {"keyword_features": self.keyword_features}
         for name, head in (("sentiment", self.sentiment), ("stage", self.stage)):
             tensors[f"{name}.coef"] = head.coef_

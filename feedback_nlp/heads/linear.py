@@ -40,6 +40,12 @@ class SoftmaxHead(ClassifierMixin, BaseEstimator):
         True
     """
 
+    # Fitted attributes (set by fit).
+    classes_: np.ndarray
+    coef_: np.ndarray
+    intercept_: np.ndarray
+    temperature_: float
+
     def __init__(self, *, C: float = 1.0, class_weight: str | None = "balanced", random_state: int | None = 0) -> None:
         self.C = C
         self.class_weight = class_weight

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
+from pydantic.config import JsonDict
 
 
 class FeedbackKind(StrEnum):
@@ -72,7 +73,7 @@ def speaker_role(value: Any) -> Speaker:
 #: The latest a turn may start or end: 10^12 ms (about 31 years; a bound keeps seconds * 1000 finite).
 MAX_TURN_MS = 10**12
 
-_TURN_EXAMPLE = {
+_TURN_EXAMPLE: JsonDict = {
     "speaker": "caller",
     "text": "I was charged twice.",
     "start_ms": 1669,
@@ -238,10 +239,14 @@ class FeedbackRecord(BaseModel):
         return self
 
 
+#: A sentiment label as a type (the values of :data:`~feedback_nlp.taxonomy.labels.SENTIMENT_LABELS`).
+SentimentLabel = Literal["negative", "neutral", "positive"]
+
+
 class SentimentResult(BaseModel):
     """Sentiment of a text: label, score in [-1, 1] and the three probabilities."""
 
-    label: Literal["negative", "neutral", "positive"]
+    label: SentimentLabel
     score: float = Field(ge=-1.0, le=1.0, description="P(positive) - P(negative)")
     probabilities: dict[str, float] | None = None
 

@@ -19,9 +19,11 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import cast
 
 import spacy
 from spacy.language import Language
+from spacy.tokenizer import Tokenizer
 from spacy.tokens import Doc
 
 __all__ = [
@@ -217,8 +219,9 @@ def make_nlp(*, min_clause_words: int = 3) -> Language:
     nlp = spacy.blank("en")
     # Keep "#" and "@" on the word they tag: as prefixes they became the last token of the
     # previous sentence ("...today! #" | "HappyCustomer").
-    prefixes = [p for p in nlp.Defaults.prefixes if p not in ("#", "@")]
-    nlp.tokenizer.prefix_search = spacy.util.compile_prefix_regex(prefixes).search
+    prefixes = [p for p in nlp.Defaults.prefixes or () if p not in ("#", "@")]
+    tokenizer = cast(Tokenizer, nlp.tokenizer)  # spaCy types it as any callable; blank("en") builds a Tokenizer
+    tokenizer.prefix_search = spacy.util.compile_prefix_regex(prefixes).search
     nlp.add_pipe("sentencizer")
     nlp.add_pipe(CLAUSE_SPLITTER, config={"min_clause_words": min_clause_words})
     return nlp
