@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -42,7 +42,7 @@ def _read_input(
     return ids, [str(r.kind) for _, r in records], texts, inputs
 
 
-def _embed(model, inputs: list[str], cache: bool) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _embed(model: Any, inputs: list[str], cache: bool) -> np.ndarray:
     if not inputs:
         return np.zeros((0, 0), dtype=np.float32)
     if not cache:

@@ -54,6 +54,7 @@ def topics(
     if from_db:
         corpus = corpus_from_db(start, end)
     else:
+        assert input is not None  # require_one_source: an INPUT file when not --from-db
         corpus = corpus_from_file(input, pipeline, classify=True, **inputs.read_kwargs())
         for message in corpus.errors[:20]:
             typer.echo(message, err=True)

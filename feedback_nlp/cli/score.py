@@ -23,9 +23,10 @@ def _classified_rows(path: str, options: InputOptions, dates: DateTally) -> Iter
     """
     from feedback_nlp.fileio import read_records
     from feedback_nlp.storage.loading import load_pipeline
+    from feedback_nlp.taxonomy.records import FeedbackRecord
 
     pipeline = load_pipeline()
-    batch = []
+    batch: list[FeedbackRecord] = []
     results = read_records(path, **options.read_kwargs())
 
     def flush() -> Iterator[dict[str, Any]]:
@@ -119,6 +120,7 @@ def score(
             progress=bar.update,
         )
     else:
+        assert input is not None  # require_one_source: an INPUT file when not --from-db
         rows = job.prediction_rows(input) if job.is_prediction_file(input) else _classified_rows(input, inputs, dates)
         run = job.run_score_job(
             rows,

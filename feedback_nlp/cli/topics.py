@@ -6,12 +6,16 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from feedback_nlp.cli.errors import reports_errors
 from feedback_nlp.cli.options import InputOptions, require_one_source, with_input_options
+
+if TYPE_CHECKING:
+    from feedback_nlp.topics.corpus import Corpus
+    from feedback_nlp.topics.model import TopicModel
 
 topics_app = typer.Typer(
     help="Topic models fitted on your own feedback (BERTopic on base MiniLM, sentiment projected out).",
@@ -27,12 +31,13 @@ FromDb = Annotated[bool, typer.Option("--from-db", help="Use the feedback stored
 Since = Annotated[datetime | None, typer.Option(help="--from-db: only records created at or after this time.")]
 
 
-def _corpus(input: str | None, from_db: bool, pipeline, options: InputOptions, since):  # type: ignore[no-untyped-def]
+def _corpus(input: str | None, from_db: bool, pipeline: Any, options: InputOptions, since: datetime | None) -> Corpus:
     from feedback_nlp.topics.corpus import corpus_from_db, corpus_from_file
 
     require_one_source(input, from_db)
     if from_db:
         return corpus_from_db(since)
+    assert input is not None  # require_one_source: an INPUT file when not --from-db
     corpus = corpus_from_file(input, pipeline, **options.read_kwargs())
     for message in corpus.errors[:20]:
         typer.echo(message, err=True)
@@ -41,7 +46,7 @@ def _corpus(input: str | None, from_db: bool, pipeline, options: InputOptions, s
     return corpus
 
 
-def _write_assignments(path: Path, ids: list[str], assignments: list) -> None:  # type: ignore[type-arg]
+def _write_assignments(path: Path, ids: list[str], assignments: list[Any]) -> None:
     from feedback_nlp.fileio import open_output
 
     with open_output(path) as out:
@@ -51,7 +56,7 @@ def _write_assignments(path: Path, ids: list[str], assignments: list) -> None:  
             )
 
 
-def _print_topics(model, limit: int = 30) -> None:  # type: ignore[no-untyped-def]
+def _print_topics(model: TopicModel, limit: int = 30) -> None:
     rows = sorted(model.topics, key=lambda t: -t.count)
     typer.echo(f"{len(rows)} topics (min similarity {model.min_similarity:.3f}):")
     for t in rows[:limit]:

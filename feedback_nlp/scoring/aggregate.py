@@ -91,12 +91,14 @@ def period_start(moment: date | datetime | str, period: Period) -> date:
     if isinstance(moment, str | datetime):
         stamp = pd.Timestamp(moment)
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        moment = stamp.date()
+        day: date = stamp.date()
+    else:
+        day = moment
     if period == "week":
-        return moment - timedelta(days=moment.weekday())
+        return day - timedelta(days=day.weekday())
     if period == "month":
-        return moment.replace(day=1)
-    return moment
+        return day.replace(day=1)
+    return day
 
 
 def shift_period(start: date, period: Period, steps: int) -> date | None:

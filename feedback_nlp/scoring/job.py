@@ -267,7 +267,7 @@ def stored_rows(
 
     table = Feedback.__table__
     engine = init_db(get_settings().database_url) if sessions is None else None
-    factory = sessions or make_session_factory(engine)
+    factory = sessions if engine is None else make_session_factory(engine)
     query = select(*(table.c[name] for name in _STORED_COLUMNS)).order_by(table.c.pk)
     if since_pk is not None:
         query = query.where(table.c.pk > since_pk)

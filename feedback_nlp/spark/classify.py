@@ -366,8 +366,8 @@ def _record(row: dict[str, Any], job: _Job) -> tuple[FeedbackRecord | None, str 
         job.text_column,
         job.id_column,
         date_format=job.date_format,
-        on_bad_date=job.on_bad_date,
-    )  # type: ignore[arg-type]
+        on_bad_date=job.on_bad_date,  # type: ignore[arg-type]  # a str that _with_dates checked is "error" or "null"
+    )
     result = make_row(0, values, options, fields=TABLE_FIELDS | {"metadata"}, stringify=True)
     return result.record, result.error
 
