@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 
@@ -15,7 +16,7 @@ RATING_MIN, RATING_MAX = 1, 5
 
 def check_records(records: Sequence[FeedbackRecord], settings: Settings) -> None:
     """Raise a 422 naming the field and the limit when a request exceeds the configured limits."""
-    errors = []
+    errors: list[dict[str, Any]] = []
     if len(records) > settings.max_records:
         errors.append(
             {

@@ -40,7 +40,9 @@ class NothingPromotedError(FeedbackNLPError):
 def _default_loader(bundle: Path) -> FeedbackPipeline:
     from feedback_nlp.storage.loading import load_pipeline
 
-    return load_pipeline(bundle)
+    # A ParallelPredictor stands wherever a pipeline is read (the rest through __getattr__), which
+    # its class cannot say to mypy.
+    return load_pipeline(bundle)  # type: ignore[return-value]
 
 
 class ModelSwitcher:

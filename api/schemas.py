@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from pydantic.config import JsonValue
 
 from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
 
-_EXAMPLE_RECORDS = [
+_EXAMPLE_RECORDS: list[JsonValue] = [
     {"id": "r1", "kind": "review", "text": "Love the app, but the delivery took two weeks."},
     {
         "id": "c7",
@@ -22,7 +23,7 @@ _EXAMPLE_RECORDS = [
 
 
 #: Records as exporting tools write them: their date spellings and speech-to-text transcripts.
-_EXPORT_EXAMPLES = [
+_EXPORT_EXAMPLES: list[JsonValue] = [
     {
         "id": "570306133677760513",
         "kind": "social",

@@ -62,8 +62,8 @@ async def topic_trends(
         report = build.topic_trend_report(
             corpus,
             pipeline,
-            model,
-            period=period,  # type: ignore[arg-type]
+            model,  # type: ignore[arg-type]  # the deployed topic model is a TopicModel; the pipeline types it by its protocol
+            period=period,
             start=start.isoformat() if start else None,
             end=end.isoformat() if end else None,
         )
