@@ -24,8 +24,10 @@ logger = logging.getLogger(__name__)
 
 def topics_frame(model: TopicModel) -> pd.DataFrame:
     """The model's topic table in the report's shape: topic, label, count, is_new, seeded."""
-    rows = [{"topic": t.id, "label": t.label, "count": t.count, "is_new": t.is_new, "seeded": t.seeded}
-            for t in model.topics]
+    rows = [
+        {"topic": t.id, "label": t.label, "count": t.count, "is_new": t.is_new, "seeded": t.seeded}
+        for t in model.topics
+    ]
     return pd.DataFrame(rows, columns=["topic", "label", "count", "is_new", "seeded"])
 
 
@@ -46,8 +48,15 @@ def with_topics(corpus: Corpus, model: TopicModel, pipeline, *, progress: bool =
 MAX_FIT_TEXTS = 20_000
 
 
-def fit_on(corpus: Corpus, pipeline, *, min_topic_size: int = 15, progress: bool = False,  # type: ignore[no-untyped-def]
-           max_fit_texts: int | None = MAX_FIT_TEXTS, clock: StageClock | None = None) -> TopicModel:
+def fit_on(
+    corpus: Corpus,
+    pipeline,
+    *,
+    min_topic_size: int = 15,
+    progress: bool = False,  # type: ignore[no-untyped-def]
+    max_fit_texts: int | None = MAX_FIT_TEXTS,
+    clock: StageClock | None = None,
+) -> TopicModel:
     """A topic model fitted on ``corpus`` itself (when none is deployed or given), on a seeded
     random sample of at most ``max_fit_texts`` texts (``None``: all).
 
@@ -64,11 +73,18 @@ def fit_on(corpus: Corpus, pipeline, *, min_topic_size: int = 15, progress: bool
     inputs = corpus.model_inputs
     if max_fit_texts is not None and len(inputs) > max_fit_texts:
         rows = np.sort(np.random.default_rng(0).choice(len(inputs), max_fit_texts, replace=False))
-        logger.info("fitting topics on %d of %d texts (a random sample); the rest are assigned",
-                    max_fit_texts, len(inputs))
+        logger.info(
+            "fitting topics on %d of %d texts (a random sample); the rest are assigned", max_fit_texts, len(inputs)
+        )
         inputs, X = [inputs[i] for i in rows], X[rows]
-    model, _ = TopicModel.fit(inputs, X, embed=space.embed, seeds=pipeline.taxonomy.topic_seeds,
-                              config=TopicConfig(min_topic_size=min_topic_size, verbose=progress), clock=clock)
+    model, _ = TopicModel.fit(
+        inputs,
+        X,
+        embed=space.embed,
+        seeds=pipeline.taxonomy.topic_seeds,
+        config=TopicConfig(min_topic_size=min_topic_size, verbose=progress),
+        clock=clock,
+    )
     model.manifest["space"] = space.name
     if own_clock:
         clock.close()

@@ -50,9 +50,11 @@ def context(report: TopicReport) -> dict[str, Any]:
         "previous": wording.period_span(report.previous, period) if report.previous is not None else None,
         "last_record": f"{report.last_record:%a} {_day(report.last_record)}, {report.last_record:%H:%M} UTC",
         "cards": _cards(report),
-        "volume_chart": Markup(charts.volume_chart_svg(
-            list(report.totals["label"]), list(report.totals["volume"]), list(report.totals["net_sentiment"])
-        )),  # fmt: skip
+        "volume_chart": Markup(
+            charts.volume_chart_svg(
+                list(report.totals["label"]), list(report.totals["volume"]), list(report.totals["net_sentiment"])
+            )
+        ),  # fmt: skip
         "top_topics": _top_rows(report),
         **_trend_context(report),
         **_heatmap_context(report),

@@ -171,8 +171,15 @@ def build_topic_report(
         trends_note=note,
         touchpoints=topic_share_by(window, "touchpoints"),
         verbatims=_verbatims(window, list(top["topic"])),
-        settings={"start": start, "end": end, "top_n": top_n, "baseline_periods": baseline_periods,
-                  "min_count": min_count, "alpha": alpha, "records": len(window)},  # fmt: skip
+        settings={
+            "start": start,
+            "end": end,
+            "top_n": top_n,
+            "baseline_periods": baseline_periods,
+            "min_count": min_count,
+            "alpha": alpha,
+            "records": len(window),
+        },  # fmt: skip
     )
 
 
@@ -308,8 +315,8 @@ def _period_totals(volume: pd.DataFrame, period: Period) -> pd.DataFrame:
     totals["unassigned_share"] = unassigned.reindex(totals.index, fill_value=0) / totals["volume"].where(
         totals["volume"] > 0
     )
-    totals["net_sentiment"] = 100.0 * (totals["positive"] - totals["negative"]) / totals["volume"].where(
-        totals["volume"] > 0
+    totals["net_sentiment"] = (
+        100.0 * (totals["positive"] - totals["negative"]) / totals["volume"].where(totals["volume"] > 0)
     )
     totals = totals.reset_index()
     totals["label"] = [period_label(p, period) for p in totals["period"]]

@@ -33,8 +33,18 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 COLUMNS = [
-    "id", "created_at", "text", "kind", "source", "sentiment_label", "sentiment_score",
-    "journey_stage", "touchpoints", "topic", "topic_label", "topic_confidence",
+    "id",
+    "created_at",
+    "text",
+    "kind",
+    "source",
+    "sentiment_label",
+    "sentiment_score",
+    "journey_stage",
+    "touchpoints",
+    "topic",
+    "topic_label",
+    "topic_confidence",
 ]
 
 
@@ -106,8 +116,9 @@ def corpus_from_file(
     errors: list[str] = []
     dates = DateTally()
     batch: list[FeedbackRecord] = []
-    bar = tqdm(unit="rec", desc="reading" + (" and classifying" if classify else ""), disable=not progress,
-               file=sys.stderr)
+    bar = tqdm(
+        unit="rec", desc="reading" + (" and classifying" if classify else ""), disable=not progress, file=sys.stderr
+    )
 
     def flush() -> None:
         texts = pipeline.customer_texts(batch)
@@ -187,20 +198,27 @@ def corpus_from_db(
     rows = list(iter_stored(since, until, sessions=sessions))
     if not rows:
         raise InputError(
-            "The database holds no feedback" + (" in that date range" if since or until else "")
+            "The database holds no feedback"
+            + (" in that date range" if since or until else "")
             + "; ingest some with POST /v1/feedback, or give an input file."
         )
     return Corpus(_frame(rows))
 
 
-def embed_corpus(corpus: Corpus, pipeline, *, progress: bool = True,  # type: ignore[no-untyped-def]
-                 space: TopicSpace | None = None) -> np.ndarray:
+def embed_corpus(
+    corpus: Corpus,
+    pipeline,
+    *,
+    progress: bool = True,  # type: ignore[no-untyped-def]
+    space: TopicSpace | None = None,
+) -> np.ndarray:
     """The corpus' embeddings in the topic ``space`` (default: :func:`~feedback_nlp.topics.space.topic_space`),
     cached by text and space fingerprint under the ``cache_dir`` setting."""
     from tqdm import tqdm
 
     space = space or topic_space(pipeline)
     cache = EmbeddingCache(Path(get_settings().cache_dir) / "embeddings.sqlite", space.fingerprint)
-    with tqdm(total=len(corpus), unit="text", desc=f"embedding ({space.name})", disable=not progress,
-              file=sys.stderr) as bar:
+    with tqdm(
+        total=len(corpus), unit="text", desc=f"embedding ({space.name})", disable=not progress, file=sys.stderr
+    ) as bar:
         return cache.embed(corpus.model_inputs, space.embed, progress=bar.update)

@@ -96,8 +96,14 @@ class EmbeddingCache:
                 [(self.fingerprint, key, int(v.shape[0]), v.tobytes()) for key, v in zip(keys, vectors, strict=True)],
             )
 
-    def embed(self, texts: Sequence[str], embed: EmbedFn, *, chunk_size: int = 2048,
-              progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def embed(
+        self,
+        texts: Sequence[str],
+        embed: EmbedFn,
+        *,
+        chunk_size: int = 2048,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
         """Embeddings of ``texts`` in order: cached ones read, the others computed with ``embed`` and stored.
 
         Args:

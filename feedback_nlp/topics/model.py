@@ -54,10 +54,49 @@ def _stop_words() -> list[str]:
 
     # Words every piece of feedback uses; in a topic name they say nothing.
     feedback_words = {
-        "need", "needs", "want", "wants", "know", "just", "use", "using", "used", "possible", "help",
-        "did", "does", "don't", "doesn't", "didn't", "isn't", "won't", "can't", "i'm", "i've", "it's",
-        "get", "got", "like", "way", "make", "thing", "things", "really", "tell", "think", "able",
-        "going", "let", "ok", "okay", "yes", "hi", "hello", "thanks", "thank", "please",
+        "need",
+        "needs",
+        "want",
+        "wants",
+        "know",
+        "just",
+        "use",
+        "using",
+        "used",
+        "possible",
+        "help",
+        "did",
+        "does",
+        "don't",
+        "doesn't",
+        "didn't",
+        "isn't",
+        "won't",
+        "can't",
+        "i'm",
+        "i've",
+        "it's",
+        "get",
+        "got",
+        "like",
+        "way",
+        "make",
+        "thing",
+        "things",
+        "really",
+        "tell",
+        "think",
+        "able",
+        "going",
+        "let",
+        "ok",
+        "okay",
+        "yes",
+        "hi",
+        "hello",
+        "thanks",
+        "thank",
+        "please",
     }
     return sorted(set(ENGLISH_STOP_WORDS) | feedback_words)
 
@@ -185,7 +224,9 @@ class TopicModel:
         self.topics = sorted(topics, key=lambda t: t.id)
         self.centroids = np.asarray(centroids, dtype=np.float32)
         #: The fitted corpus' mean embedding, taken off every embedding (see :meth:`center`).
-        self.mean = np.zeros(self.centroids.shape[1], dtype=np.float32) if mean is None else np.asarray(mean, np.float32)
+        self.mean = (
+            np.zeros(self.centroids.shape[1], dtype=np.float32) if mean is None else np.asarray(mean, np.float32)
+        )
         if self.centroids.shape[0] != len(self.topics):
             raise ValueError(f"{len(self.topics)} topics but {self.centroids.shape[0]} centroids")
         self.min_similarity = float(min_similarity)
@@ -220,6 +261,7 @@ class TopicModel:
         _check_corpus(texts, raw_embeddings, config)
         mean = raw_embeddings.mean(axis=0)
         embeddings = _unit(raw_embeddings - mean)
+
         def centered_embed(batch: Sequence[str]) -> np.ndarray:
             return _unit(_unit(np.asarray(embed(batch), dtype=np.float32)) - mean)
 
@@ -230,9 +272,16 @@ class TopicModel:
             # The KeyBERT-style naming words are computed once, after outlier reduction below: the
             # words of BERTopic's first assignments were thrown away (on 5,000 texts their
             # embeddings took 25 of the fit's 93 s; docs/topics.md, Scale).
-            bertopic, raw = _fit_bertopic(shown, embeddings, centered_embed, seeds, config,
-                                          max_cluster_size=_max_cluster_size(len(texts), config), clock=clock,
-                                          represent=False)
+            bertopic, raw = _fit_bertopic(
+                shown,
+                embeddings,
+                centered_embed,
+                seeds,
+                config,
+                max_cluster_size=_max_cluster_size(len(texts), config),
+                clock=clock,
+                represent=False,
+            )
         seeded_names = _seeded_names(bertopic, seeds)
         topics_arr = np.asarray(raw, dtype=int)
         # Seed topics can be tiny (one text close to a seed name): below min_topic_size a topic
@@ -257,17 +306,23 @@ class TopicModel:
         with clock.stage(NAME):
             if seeds:
                 seeded_names.update(
-                    _names_from_seeds(centroids, ids, seeds, centered_embed,
-                                      config.seed_name_similarity, taken=seeded_names,
-                                      words_of=lambda t: _topic_words(bertopic, t) + _naming_words(bertopic, t))
+                    _names_from_seeds(
+                        centroids,
+                        ids,
+                        seeds,
+                        centered_embed,
+                        config.seed_name_similarity,
+                        taken=seeded_names,
+                        words_of=lambda t: _topic_words(bertopic, t) + _naming_words(bertopic, t),
+                    )
                 )
             seeded_names = {
-                t: name for t, name in seeded_names.items()
+                t: name
+                for t, name in seeded_names.items()
                 if _shares_words(name, _topic_words(bertopic, t) + _naming_words(bertopic, t)) and acceptable_name(name)
             }
             topics = _name_topics(bertopic, ids, topics_arr, seeded_names, config.label_words)
-        model = cls(bertopic, topics, centroids, min_similarity=min_similarity, config=config, mean=mean,
-                    embed=embed)
+        model = cls(bertopic, topics, centroids, min_similarity=min_similarity, config=config, mean=mean, embed=embed)
         model.manifest = {"corpus": {"n_texts": len(texts), "fingerprint": corpus_fingerprint(texts)}}
         _sync_bertopic(model)
         return model, model._assignments(embeddings, topics_arr)
@@ -298,8 +353,9 @@ class TopicModel:
             sub_texts = [representation_text(texts[i]) for i in rest]
             # A batch may bring a single new theme: without allow_single_cluster HDBSCAN calls one
             # dense group noise, and the new topic would never appear.
-            fresh, raw = _fit_bertopic(sub_texts, embeddings[rest], lambda b: self.center(embed(b)), (), self.config,
-                                       allow_single_cluster=True)
+            fresh, raw = _fit_bertopic(
+                sub_texts, embeddings[rest], lambda b: self.center(embed(b)), (), self.config, allow_single_cluster=True
+            )
             raw_arr = np.asarray(raw, dtype=int)
             fresh_ids = sorted(t for t in set(raw_arr.tolist()) if t != OUTLIER)
             if fresh_ids:
@@ -319,8 +375,14 @@ class TopicModel:
                         words = _topic_words(fresh, fresh_id)
                         name = topic_name(_naming_words(fresh, fresh_id), words, self.config.label_words)
                         topics.append(
-                            Topic(next_id, _unique_label(name, topics),
-                                  len(members), seeded=False, is_new=True, words=words)
+                            Topic(
+                                next_id,
+                                _unique_label(name, topics),
+                                len(members),
+                                seeded=False,
+                                is_new=True,
+                                words=words,
+                            )
                         )
                         new_rows.append(fresh_centroids[row])
                         next_id += 1
@@ -337,15 +399,24 @@ class TopicModel:
                 sims_left = embeddings[left] @ centroids.T
                 close = sims_left.max(axis=1) >= self.min_similarity
                 assigned[left[close]] = all_ids[sims_left.argmax(axis=1)[close]]
-            assigned = _reduce_outliers(embeddings, assigned, [t.id for t in topics], centroids,
-                                        self.config.max_outlier_share)
+            assigned = _reduce_outliers(
+                embeddings, assigned, [t.id for t in topics], centroids, self.config.max_outlier_share
+            )
         counts = {t.id: t.count for t in topics}
         for topic in assigned[assigned != OUTLIER]:
             counts[int(topic)] = counts.get(int(topic), 0) + 1
         for t in topics:
             t.count = counts[t.id] if not t.is_new else int((assigned == t.id).sum())
-        model = TopicModel(bertopic, topics, centroids, min_similarity=self.min_similarity,
-                           config=self.config, mean=self.mean, manifest=dict(self.manifest), embed=embed)
+        model = TopicModel(
+            bertopic,
+            topics,
+            centroids,
+            min_similarity=self.min_similarity,
+            config=self.config,
+            mean=self.mean,
+            manifest=dict(self.manifest),
+            embed=embed,
+        )
         corpus = model.manifest.get("corpus", {})
         model.manifest["corpus"] = {
             "n_texts": int(corpus.get("n_texts", 0)) + len(texts),
@@ -353,11 +424,14 @@ class TopicModel:
                 (str(corpus.get("fingerprint", "")) + corpus_fingerprint(texts)).encode()
             ).hexdigest(),
         }
-        model.manifest["updates"] = [*self.manifest.get("updates", []), {
-            "at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "n_texts": len(texts),
-            "new_topics": [t.id for t in topics if t.is_new],
-        }]
+        model.manifest["updates"] = [
+            *self.manifest.get("updates", []),
+            {
+                "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "n_texts": len(texts),
+                "new_topics": [t.id for t in topics if t.is_new],
+            },
+        ]
         _sync_bertopic(model)
         return model, model._assignments(embeddings, assigned)
 
@@ -446,7 +520,9 @@ class TopicModel:
         with atomic_dir(target) as staging:
             if self.bertopic is not None:
                 self.bertopic.save(
-                    str(staging / BERTOPIC_DIR), serialization="safetensors", save_ctfidf=self.bertopic.c_tf_idf_ is not None,
+                    str(staging / BERTOPIC_DIR),
+                    serialization="safetensors",
+                    save_ctfidf=self.bertopic.c_tf_idf_ is not None,
                     save_embedding_model=False,
                 )
             save_file({"centroids": self.centroids, "mean": self.mean}, str(staging / CENTROIDS_FILE))
@@ -524,9 +600,16 @@ class TopicModel:
         known = set(TopicConfig.__dataclass_fields__)
         config = TopicConfig(**{k: v for k, v in manifest.get("config", {}).items() if k in known})
         topics = [Topic(**t) for t in manifest.get("topics", [])]
-        return cls(bertopic, topics, centroids, min_similarity=manifest["min_similarity"], config=config,
-                   mean=tensors.get("mean"),
-                   manifest=manifest, embed=embed)
+        return cls(
+            bertopic,
+            topics,
+            centroids,
+            min_similarity=manifest["min_similarity"],
+            config=config,
+            mean=tensors.get("mean"),
+            manifest=manifest,
+            embed=embed,
+        )
 
     @property
     def space_name(self) -> str:
@@ -609,12 +692,15 @@ def _fit_bertopic(
         # reduction compiling and searching (76.6 CPU s against 21.2 on 6,000 texts,
         # docs/topics.md, Scale). Zero-shot seed topics need UMAP's search index (BERTopic
         # transforms the texts left after them), so they keep UMAP's own search.
-        precomputed_knn=(None, None, None) if zero_shot
-        else (*exact_cosine_neighbors(embeddings, n_neighbors), None),
+        precomputed_knn=(None, None, None) if zero_shot else (*exact_cosine_neighbors(embeddings, n_neighbors), None),
     )
     hdbscan_model = HDBSCAN(
-        min_cluster_size=config.min_topic_size, metric="euclidean", cluster_selection_method="eom",
-        prediction_data=False, allow_single_cluster=allow_single_cluster, max_cluster_size=max_cluster_size,
+        min_cluster_size=config.min_topic_size,
+        metric="euclidean",
+        cluster_selection_method="eom",
+        prediction_data=False,
+        allow_single_cluster=allow_single_cluster,
+        max_cluster_size=max_cluster_size,
     )
     if clock is not None:
         # BERTopic calls these itself: each is timed as its own stage, inside the caller's.
@@ -624,8 +710,9 @@ def _fit_bertopic(
             setattr(hdbscan_model, method, clock.wrap(CLUSTER, getattr(hdbscan_model, method)))
     # min_df=1: c-TF-IDF fits the vectorizer on one document per topic, so min_df counts topics
     # and 2 would drop every word that belongs to a single topic, the very words that name it.
-    vectorizer = CountVectorizer(stop_words=VECTORIZER_STOP_WORDS, ngram_range=(1, 2), min_df=1,
-                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
+    vectorizer = CountVectorizer(
+        stop_words=VECTORIZER_STOP_WORDS, ngram_range=(1, 2), min_df=1, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b"
+    )
     model = BERTopic(
         embedding_model=_Embedder(embed),
         umap_model=umap_model,
@@ -683,8 +770,14 @@ def _seeded_names(bertopic: BERTopic, seeds: Sequence[str]) -> dict[int, str]:
 
 
 def _names_from_seeds(
-    centroids: np.ndarray, ids: Sequence[int], seeds: Sequence[str], embed: EmbedFn, min_similarity: float,
-    *, taken: dict[int, str], words_of: Callable[[int], list[str]] | None = None,
+    centroids: np.ndarray,
+    ids: Sequence[int],
+    seeds: Sequence[str],
+    embed: EmbedFn,
+    min_similarity: float,
+    *,
+    taken: dict[int, str],
+    words_of: Callable[[int], list[str]] | None = None,
 ) -> dict[int, str]:
     """Seed names for discovered topics whose centroid is close to one; closest pairs first, one topic per seed.
 
@@ -758,8 +851,12 @@ def _naming_representation(config: TopicConfig) -> dict[str, Any]:
 def _refresh_representations(bertopic: BERTopic, texts: list[str], topics: np.ndarray, config: TopicConfig) -> None:
     """Recompute c-TF-IDF and the words of each topic (KeyBERT-style naming words included) for
     the assignments after outlier reduction."""
-    bertopic.update_topics(texts, topics=topics.tolist(), representation_model=_naming_representation(config),
-                           vectorizer_model=bertopic.vectorizer_model)
+    bertopic.update_topics(
+        texts,
+        topics=topics.tolist(),
+        representation_model=_naming_representation(config),
+        vectorizer_model=bertopic.vectorizer_model,
+    )
 
 
 def _topic_words(bertopic: BERTopic, topic_id: int) -> list[str]:
@@ -783,6 +880,7 @@ def _shares_words(name: str, words: Sequence[str]) -> bool:
     >>> _shares_words("size and fit", ["card", "top-up", "pending"])
     False
     """
+
     def roots(text: str) -> set[str]:
         return {w[:5] for w in re.findall(r"[a-z][a-z'-]+", text.lower()) if w not in STOP_WORDS and len(w) > 2}
 
@@ -859,8 +957,15 @@ def _name_topics(
     for topic_id in ids:
         words = _topic_words(bertopic, topic_id)
         label = seeded.get(topic_id) or topic_name(_naming_words(bertopic, topic_id), words, n_words)
-        named.append(Topic(topic_id, _unique_label(label, named), int((topics == topic_id).sum()),
-                           seeded=topic_id in seeded, words=words))
+        named.append(
+            Topic(
+                topic_id,
+                _unique_label(label, named),
+                int((topics == topic_id).sum()),
+                seeded=topic_id in seeded,
+                words=words,
+            )
+        )
     return named
 
 

@@ -102,8 +102,9 @@ def _base_encoder() -> Any:
 
     settings = get_settings()
     backend = "torch" if resolve_backend(settings) == "torch" else "onnx"
-    return build_encoder(settings.model_copy(update={"encoder_backend": backend, "quantize": False,
-                                                     "precision": "float32"}))
+    return build_encoder(
+        settings.model_copy(update={"encoder_backend": backend, "quantize": False, "precision": "float32"})
+    )
 
 
 def base_fingerprint(name: str, directions_sha256: str | None) -> str:
@@ -111,8 +112,12 @@ def base_fingerprint(name: str, directions_sha256: str | None) -> str:
     from feedback_nlp.settings import get_settings
 
     settings = get_settings()
-    parts = [name, str(settings.encoder_sha256 or settings.encoder), str(settings.max_seq_length),
-             str(directions_sha256)]
+    parts = [
+        name,
+        str(settings.encoder_sha256 or settings.encoder),
+        str(settings.max_seq_length),
+        str(directions_sha256),
+    ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -139,6 +144,10 @@ def topic_space(pipeline: Any, name: str | None = None) -> TopicSpace:  # noqa: 
         return TopicSpace(BASE, base_fingerprint(BASE, None), lambda texts: _base_encoder().encode(list(texts)))
     if name == BASE_NO_SENTIMENT:
         directions, digest = load_directions()
-        return TopicSpace(BASE_NO_SENTIMENT, base_fingerprint(BASE_NO_SENTIMENT, digest),
-                          lambda texts: _base_encoder().encode(list(texts)), directions)
+        return TopicSpace(
+            BASE_NO_SENTIMENT,
+            base_fingerprint(BASE_NO_SENTIMENT, digest),
+            lambda texts: _base_encoder().encode(list(texts)),
+            directions,
+        )
     raise BundleError(f"Unknown topic space {name!r}; one of {', '.join(SPACES)}.")

@@ -37,8 +37,10 @@ def test_some_undated_records_are_left_out_with_a_warning_that_counts_them() -> 
     tally.add(3, None)
     frame = dated(_frame([datetime(2026, 1, 1, tzinfo=UTC), None]), warnings.append, tally)
     assert len(frame) == 1
-    assert warnings == ["1 record(s) without a usable created_at left out of the report: "
-                        "of 2 record(s), 1 had no created_at (e.g. line 3)"]
+    assert warnings == [
+        "1 record(s) without a usable created_at left out of the report: "
+        "of 2 record(s), 1 had no created_at (e.g. line 3)"
+    ]
 
 
 def test_without_a_tally_the_counts_come_from_the_frame() -> None:

@@ -29,43 +29,118 @@ XSS = "<script>alert(1)</script>"
 
 # topic: (label, seeded, weekly share, P(negative), P(positive), touchpoints, stage, texts)
 TOPICS: dict[int, tuple[str, bool, float, float, float, list[str], str, list[str]]] = {
-    0: ("delivery delay", True, 0.10, 0.8, 0.05, ["delivery"], "onboarding", [
-        "My parcel arrived {n} days late and nobody told me why.",
-        "Still waiting for my order after {n} days, the tracking page has not moved.",
-        "The courier missed the delivery slot again, {n} days of waiting now.",
-        "Delivery promised for Tuesday, came {n} days later.",
-    ]),
-    1: ("staff friendliness", True, 0.16, 0.05, 0.85, ["in_person"], "support", [
-        "The staff at the store were lovely and sorted it in {n} minutes.",
-        "Really friendly team at the counter, thank you!",
-        "Anna at the branch was patient and kind, {n} stars from me.",
-    ]),
-    2: ("billing error or unexpected charge", True, 0.13, 0.75, 0.05, ["billing"], "billing", [
-        "I was charged twice this month, {n} euros taken without warning.",
-        "Unexpected fee of {n} on my invoice, please explain.",
-        "My bill shows a charge I never agreed to.",
-    ]),
-    3: ("app or website problem", True, 0.13, 0.7, 0.05, ["mobile_app", "website"], "usage", [
-        "The app crashes every time I open my orders, {n} tries today.",
-        "Cannot log in on the website, the page just reloads.",
-        "Checkout in the app freezes at the payment step.",
-    ]),
-    4: ("price and value", True, 0.11, 0.35, 0.35, ["product"], "consideration", [
-        "Good quality for the price, would buy again.",
-        "A bit expensive compared with others, {n} euros more for the same.",
-        "Fair price and decent value overall.",
-    ]),
-    5: ("parking at the store", False, 0.09, 0.3, 0.1, ["in_person"], "usage", [
-        "Hard to find parking near the store on Saturdays.",
-        "The car park was full, drove around for {n} minutes.",
-    ]),
-    6: ("fraud and security", True, 0.0, 0.9, 0.0, ["billing", "phone"], "support", [
-        "Someone used my card details, I called {n} times to block it.",
-        "I got a suspicious text pretending to be you asking for my PIN.",
-    ]),
-    -1: ("unassigned", False, 0.15, 0.3, 0.3, [], "none", [
-        "ok", "Nothing to add.", "See previous message.", "Just browsing {n}.",
-    ]),
+    0: (
+        "delivery delay",
+        True,
+        0.10,
+        0.8,
+        0.05,
+        ["delivery"],
+        "onboarding",
+        [
+            "My parcel arrived {n} days late and nobody told me why.",
+            "Still waiting for my order after {n} days, the tracking page has not moved.",
+            "The courier missed the delivery slot again, {n} days of waiting now.",
+            "Delivery promised for Tuesday, came {n} days later.",
+        ],
+    ),
+    1: (
+        "staff friendliness",
+        True,
+        0.16,
+        0.05,
+        0.85,
+        ["in_person"],
+        "support",
+        [
+            "The staff at the store were lovely and sorted it in {n} minutes.",
+            "Really friendly team at the counter, thank you!",
+            "Anna at the branch was patient and kind, {n} stars from me.",
+        ],
+    ),
+    2: (
+        "billing error or unexpected charge",
+        True,
+        0.13,
+        0.75,
+        0.05,
+        ["billing"],
+        "billing",
+        [
+            "I was charged twice this month, {n} euros taken without warning.",
+            "Unexpected fee of {n} on my invoice, please explain.",
+            "My bill shows a charge I never agreed to.",
+        ],
+    ),
+    3: (
+        "app or website problem",
+        True,
+        0.13,
+        0.7,
+        0.05,
+        ["mobile_app", "website"],
+        "usage",
+        [
+            "The app crashes every time I open my orders, {n} tries today.",
+            "Cannot log in on the website, the page just reloads.",
+            "Checkout in the app freezes at the payment step.",
+        ],
+    ),
+    4: (
+        "price and value",
+        True,
+        0.11,
+        0.35,
+        0.35,
+        ["product"],
+        "consideration",
+        [
+            "Good quality for the price, would buy again.",
+            "A bit expensive compared with others, {n} euros more for the same.",
+            "Fair price and decent value overall.",
+        ],
+    ),
+    5: (
+        "parking at the store",
+        False,
+        0.09,
+        0.3,
+        0.1,
+        ["in_person"],
+        "usage",
+        [
+            "Hard to find parking near the store on Saturdays.",
+            "The car park was full, drove around for {n} minutes.",
+        ],
+    ),
+    6: (
+        "fraud and security",
+        True,
+        0.0,
+        0.9,
+        0.0,
+        ["billing", "phone"],
+        "support",
+        [
+            "Someone used my card details, I called {n} times to block it.",
+            "I got a suspicious text pretending to be you asking for my PIN.",
+        ],
+    ),
+    -1: (
+        "unassigned",
+        False,
+        0.15,
+        0.3,
+        0.3,
+        [],
+        "none",
+        [
+            "ok",
+            "Nothing to add.",
+            "See previous message.",
+            "Just browsing {n}.",
+        ],
+    ),
 }
 
 
@@ -469,8 +544,16 @@ def test_a_report_fits_its_own_topics_on_a_sample_and_assigns_every_record(fake_
     from feedback_nlp.topics.corpus import Corpus
 
     texts, groups = topic_corpus(("delivery", "refund", "app", "staff"), 30)
-    corpus = Corpus(pd.DataFrame({"id": range(len(texts)), "text": texts, "kind": "survey",
-                                  "created_at": pd.Timestamp("2026-01-05", tz="UTC")}))
+    corpus = Corpus(
+        pd.DataFrame(
+            {
+                "id": range(len(texts)),
+                "text": texts,
+                "kind": "survey",
+                "created_at": pd.Timestamp("2026-01-05", tz="UTC"),
+            }
+        )
+    )
     model = build.fit_on(corpus, fake_pipeline, min_topic_size=10, max_fit_texts=60)
     assert model.manifest["corpus"]["n_texts"] == 60
     frame = build.with_topics(corpus, model, fake_pipeline)

@@ -82,8 +82,9 @@ def fitted() -> Fitted:
 @pytest.fixture(scope="module")
 def saved(fitted: Fitted, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The fitted model saved once; copy it before changing anything in it."""
-    return fitted.model.save(tmp_path_factory.mktemp("topic-models") / "model", encoder=FINGERPRINT,
-                             extra={"source": "tests"})
+    return fitted.model.save(
+        tmp_path_factory.mktemp("topic-models") / "model", encoder=FINGERPRINT, extra={"source": "tests"}
+    )
 
 
 def _copy(saved: Path, tmp_path: Path) -> Path:
@@ -154,8 +155,6 @@ def test_reduce_outliers_folds_the_most_similar_first_down_to_the_cap() -> None:
     np.testing.assert_array_equal(_reduce_outliers(X, topics, [5, 7], centroids, max_share=1.0), topics)
 
 
-
-
 @pytest.fixture(scope="module")
 def fitted_small() -> Fitted:
     """4 groups x 20 texts (under 100 texts), fitted with two seed names."""
@@ -183,8 +182,9 @@ def test_fit_names_the_delivery_topic_from_its_seed(run_name: str, request: pyte
 def test_each_group_topic_is_named_with_its_own_words(run_name: str, request: pytest.FixtureRequest) -> None:
     run: Fitted = request.getfixturevalue(run_name)
     names = {group: run.model.label(run.topic_of(group)) for group in GROUPS}
-    missing = {g: label for g, label in names.items()
-               if not set(re.findall(r"[a-z]+", label)) & set(TOPIC_VOCABULARY[g])}
+    missing = {
+        g: label for g, label in names.items() if not set(re.findall(r"[a-z]+", label)) & set(TOPIC_VOCABULARY[g])
+    }
     assert not missing, f"labels without a word of their group: {missing} (all: {names})"
 
 
@@ -233,8 +233,13 @@ def test_fit_rejects_embeddings_that_do_not_match_the_texts() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"min_topic_size": 1}, {"max_outlier_share": 1.5}, {"max_outlier_share": -0.1}, {"max_topic_share": 0.0},
-     {"max_topic_share": 1.5}],
+    [
+        {"min_topic_size": 1},
+        {"max_outlier_share": 1.5},
+        {"max_outlier_share": -0.1},
+        {"max_topic_share": 0.0},
+        {"max_topic_share": 1.5},
+    ],
 )
 def test_config_rejects_bad_values(kwargs: dict) -> None:
     with pytest.raises(InputError, match=next(iter(kwargs))):
@@ -567,8 +572,9 @@ def test_fit_caps_cluster_size_and_update_does_not(fitted: Fitted, monkeypatch: 
 
     monkeypatch.setattr(hdbscan, "HDBSCAN", spy)
     texts, groups = topic_corpus(GROUPS, 40)
-    model, _ = model_module.TopicModel.fit(texts, fitted.encoder.encode(texts), embed=fitted.encoder.encode,
-                                           seeds=SEEDS, config=CONFIG)
+    model, _ = model_module.TopicModel.fit(
+        texts, fitted.encoder.encode(texts), embed=fitted.encoder.encode, seeds=SEEDS, config=CONFIG
+    )
     assert made[-1]["max_cluster_size"] == int(0.4 * len(texts)) and not made[-1]["allow_single_cluster"]
 
     new_texts, _ = topic_corpus(("parking",), 30, seed=11)

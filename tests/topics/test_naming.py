@@ -80,8 +80,17 @@ def test_a_mood_word_alone_is_no_candidate(word: str) -> None:
     assert not acceptable_name(f"{word} / {word}s")
 
 
-@pytest.mark.parametrize("name", ["hold times on the phone", "refund not received", "app log-in problems",
-                                  "rude or unhelpful staff", "delivery delay", "parking"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hold times on the phone",
+        "refund not received",
+        "app log-in problems",
+        "rude or unhelpful staff",
+        "delivery delay",
+        "parking",
+    ],
+)
 def test_names_about_things_are_acceptable(name: str) -> None:
     assert acceptable_name(name)
 
@@ -104,6 +113,24 @@ def test_the_vectorizer_ignores_the_word_lists() -> None:
 
 
 def test_word_lists_do_not_overlap_with_theme_words() -> None:
-    themes = {"delivery", "refund", "staff", "parking", "appointment", "waiting", "phone", "email", "food",
-              "transport", "app", "login", "card", "price", "size", "fit", "billing", "cancellation"}
+    themes = {
+        "delivery",
+        "refund",
+        "staff",
+        "parking",
+        "appointment",
+        "waiting",
+        "phone",
+        "email",
+        "food",
+        "transport",
+        "app",
+        "login",
+        "card",
+        "price",
+        "size",
+        "fit",
+        "billing",
+        "cancellation",
+    }
     assert not themes & (EVALUATIVE | PLACEHOLDERS | PROFANITY)

@@ -88,6 +88,7 @@ def test_a_model_is_loaded_in_the_space_it_was_fitted_in(tmp_path: Path) -> None
     assert loaded.space_name == space.BASE_NO_SENTIMENT
     assert [a.topic for a in loaded.assign(s.embed(texts))] == [a.topic for a in model.assign(s.embed(texts))]
 
+
 def test_predictions_carry_topics_assigned_in_the_topic_space(tmp_path: Path, fake_pipeline) -> None:  # noqa: ANN001
     """A deployed model of the base space is attached, and the pipeline hands it texts: each
     prediction's topic is the one the model gives the text's topic-space vector, never one

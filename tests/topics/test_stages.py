@@ -35,8 +35,9 @@ def test_a_fit_reports_every_stage() -> None:
     encoder = FakeEncoder(dimension=64)
     texts, _ = topic_corpus(("delivery", "refund", "app"), 30)
     clock = StageClock(progress=True, expected=len(FIT_STAGES))
-    TopicModel.fit(texts, encoder.encode(texts), embed=encoder.encode, config=TopicConfig(min_topic_size=10),
-                   clock=clock)
+    TopicModel.fit(
+        texts, encoder.encode(texts), embed=encoder.encode, config=TopicConfig(min_topic_size=10), clock=clock
+    )
     clock.close()
     assert set(clock.seconds) == set(FIT_STAGES)
     assert all(seconds >= 0 for seconds in clock.seconds.values())
