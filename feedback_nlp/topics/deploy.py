@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 from feedback_nlp.errors import BundleError
-from feedback_nlp.storage.artifacts import atomic_dir
 from feedback_nlp.settings import get_settings
+from feedback_nlp.storage.artifacts import atomic_dir
 from feedback_nlp.topics.model import MANIFEST, TopicModel
 from feedback_nlp.topics.space import PIPELINE, topic_space
 
