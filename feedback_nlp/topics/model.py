@@ -1,8 +1,9 @@
 """Topic models: BERTopic on the topic space's embeddings, seeded names, capped outliers, safe files.
 
-fit:     embeddings (cached; the space is feedback_nlp/topics/space.py's) -> BERTopic (UMAP + HDBSCAN, seed topics as zero-shot topics,
-         c-TF-IDF with KeyBERT-style words) -> outliers folded into their nearest topic until at
-         most ``max_outlier_share`` stay unassigned -> names about things (naming.py) -> centroids
+fit:     embeddings (cached; the space is feedback_nlp/topics/space.py's) -> BERTopic (UMAP + HDBSCAN,
+         seed topics as zero-shot topics, c-TF-IDF with KeyBERT-style words) -> outliers folded into
+         their nearest topic until at most ``max_outlier_share`` stay unassigned -> names about
+         things (naming.py) -> centroids
 assign:  an embedding's nearest topic centroid (cosine), unassigned below ``min_similarity``
 update:  new texts near a topic join it; the rest are clustered and merged in with
          ``BERTopic.merge_models``: existing topics keep their ids and names, new ones are flagged
@@ -53,51 +54,14 @@ def _stop_words() -> list[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     # Words every piece of feedback uses; in a topic name they say nothing.
+    # fmt: off
     feedback_words = {
-        "need",
-        "needs",
-        "want",
-        "wants",
-        "know",
-        "just",
-        "use",
-        "using",
-        "used",
-        "possible",
-        "help",
-        "did",
-        "does",
-        "don't",
-        "doesn't",
-        "didn't",
-        "isn't",
-        "won't",
-        "can't",
-        "i'm",
-        "i've",
-        "it's",
-        "get",
-        "got",
-        "like",
-        "way",
-        "make",
-        "thing",
-        "things",
-        "really",
-        "tell",
-        "think",
-        "able",
-        "going",
-        "let",
-        "ok",
-        "okay",
-        "yes",
-        "hi",
-        "hello",
-        "thanks",
-        "thank",
-        "please",
+        "need", "needs", "want", "wants", "know", "just", "use", "using", "used", "possible", "help",
+        "did", "does", "don't", "doesn't", "didn't", "isn't", "won't", "can't", "i'm", "i've", "it's",
+        "get", "got", "like", "way", "make", "thing", "things", "really", "tell", "think", "able",
+        "going", "let", "ok", "okay", "yes", "hi", "hello", "thanks", "thank", "please",
     }
+    # fmt: on
     return sorted(set(ENGLISH_STOP_WORDS) | feedback_words)
 
 
