@@ -31,7 +31,7 @@ def topics_frame(model: TopicModel) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["topic", "label", "count", "is_new", "seeded"])
 
 
-def with_topics(corpus: Corpus, model: TopicModel, pipeline, *, progress: bool = False) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def with_topics(corpus: Corpus, model: TopicModel, pipeline, *, progress: bool = False) -> pd.DataFrame:
     """The corpus table with each record's topic from ``model`` (embeddings from the cache)."""
     frame = corpus.frame.copy()
     space = topic_space(pipeline, model.space_name)
@@ -53,7 +53,7 @@ def fit_on(
     pipeline,
     *,
     min_topic_size: int = 15,
-    progress: bool = False,  # type: ignore[no-untyped-def]
+    progress: bool = False,
     max_fit_texts: int | None = MAX_FIT_TEXTS,
     clock: StageClock | None = None,
 ) -> TopicModel:
@@ -119,7 +119,7 @@ def dated(
 
 def topic_trend_report(
     corpus: Corpus,
-    pipeline,  # type: ignore[no-untyped-def]
+    pipeline,
     model: TopicModel,
     *,
     period: str = "week",

@@ -24,6 +24,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
 BAR_COLOR = "#5b8def"
 """Fill of the volume bars; tests look for it in screenshots."""
@@ -37,7 +38,7 @@ HEATMAP_CMAP = "Blues"
 TEXT_COLOR = "#3b4252"
 _GRID_COLOR = "#e5e8ef"
 _LABEL_CHARS = 38
-_RC: dict[str, Any] = {
+_RC: dict[RcKeyType, Any] = {
     "svg.fonttype": "path",  # glyphs as paths: no fonts needed and no text to escape
     "svg.hashsalt": "feedback-nlp",  # stable clip-path ids, so the same data gives the same page
     "text.parse_math": False,  # a "$" in a topic label is a dollar, not mathtext

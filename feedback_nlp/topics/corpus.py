@@ -92,7 +92,7 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def corpus_from_file(
     path: str,
-    pipeline,  # type: ignore[no-untyped-def]
+    pipeline,
     *,
     kind: str | None = None,
     text_column: str = "text",
@@ -209,7 +209,7 @@ def embed_corpus(
     corpus: Corpus,
     pipeline,
     *,
-    progress: bool = True,  # type: ignore[no-untyped-def]
+    progress: bool = True,
     space: TopicSpace | None = None,
 ) -> np.ndarray:
     """The corpus' embeddings in the topic ``space`` (default: :func:`~feedback_nlp.topics.space.topic_space`),

@@ -25,7 +25,7 @@ def is_deployed() -> bool:
     return (deployed_dir() / MANIFEST).is_file()
 
 
-def load_for(pipeline, path: str | Path | None = None) -> TopicModel:  # type: ignore[no-untyped-def]
+def load_for(pipeline, path: str | Path | None = None) -> TopicModel:
     """Load the topic model at ``path`` (the deployed one by default), checked against the
     fingerprint of the embedding space it was fitted in (``pipeline``'s encoder for old models)."""
     import json
@@ -39,7 +39,7 @@ def load_for(pipeline, path: str | Path | None = None) -> TopicModel:  # type: i
     return TopicModel.load(folder, encoder=space.fingerprint, embed=space.embed)
 
 
-def attach_deployed(pipeline) -> TopicModel | None:  # type: ignore[no-untyped-def]
+def attach_deployed(pipeline) -> TopicModel | None:
     """Attach the deployed topic model to ``pipeline``, if one is deployed.
 
     Predictions then carry topics assigned in the model's own space: the model was loaded with

@@ -152,7 +152,7 @@ class _Embedder:
     def __new__(cls, embed: EmbedFn) -> Any:
         from bertopic.backend import BaseEmbedder
 
-        class PipelineEmbedder(BaseEmbedder):  # type: ignore[misc]
+        class PipelineEmbedder(BaseEmbedder):
             def embed(self, documents: Sequence[str], verbose: bool = False) -> np.ndarray:
                 return np.asarray(embed(list(documents)), dtype=np.float32)
 
@@ -314,7 +314,7 @@ class TopicModel:
         centroids = self.centroids
         bertopic = self.bertopic
         if len(rest) >= 2 * self.config.min_topic_size and bertopic is not None:
-            sub_texts = [representation_text(texts[i]) for i in rest]
+            sub_texts = [representation_text(texts[int(i)]) for i in rest]
             # A batch may bring a single new theme: without allow_single_cluster HDBSCAN calls one
             # dense group noise, and the new topic would never appear.
             fresh, raw = _fit_bertopic(
