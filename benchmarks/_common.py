@@ -170,7 +170,9 @@ def write_results(name: str, out_dir: Path, result: dict[str, Any], markdown: Se
     return json_path, md_path
 
 
-def publish(name: str, out_dir: Path, result: dict[str, Any], render: Callable[[dict[str, Any]], Sequence[str]]) -> None:
+def publish(
+    name: str, out_dir: Path, result: dict[str, Any], render: Callable[[dict[str, Any]], Sequence[str]]
+) -> None:
     """Write ``NAME.json`` and ``NAME.md`` (see :func:`write_results`), print the Markdown on
     stdout and where both went on stderr."""
     markdown = list(render(result))

@@ -28,8 +28,17 @@ from _common import REPO_ROOT
 SPEC_DIR = REPO_ROOT / "examples" / "custom_taxonomy"
 
 _FACILITIES = {
-    "restaurant", "swimming_pool", "parking", "pets", "accesibility", "wifi", "gym", "spa",
-    "room_ammenities", "housekeeping", "room_service",
+    "restaurant",
+    "swimming_pool",
+    "parking",
+    "pets",
+    "accesibility",
+    "wifi",
+    "gym",
+    "spa",
+    "room_ammenities",
+    "housekeeping",
+    "room_service",
 }
 
 
@@ -84,8 +93,13 @@ def hotel_stay_task(data_dir: Path) -> Task:
     frame = _without_gold(load_nlupp_hotels(data_dir), data_dir)
     frame = frame.assign(label=[hotel_stage(i) for i in frame["intents"]]).dropna(subset=["label"])
     frame = frame.drop_duplicates(subset="text")
-    return Task("hotel_stay", frame["text"].tolist(), frame["label"].tolist(), SPEC_DIR / "hotel_stay.yaml",
-                "NLU++ hotel messages, intents grouped into five stages of a stay")
+    return Task(
+        "hotel_stay",
+        frame["text"].tolist(),
+        frame["label"].tolist(),
+        SPEC_DIR / "hotel_stay.yaml",
+        "NLU++ hotel messages, intents grouped into five stages of a stay",
+    )
 
 
 def support_requests_task(data_dir: Path, *, per_label: int = 150, seed: int = 0) -> Task:
@@ -94,9 +108,13 @@ def support_requests_task(data_dir: Path, *, per_label: int = 150, seed: int = 0
     frame = _without_gold(load_bitext(data_dir), data_dir).drop_duplicates(subset="text")
     parts = [group.sample(n=min(per_label, len(group)), random_state=seed) for _, group in frame.groupby("category")]
     sample = pd.concat(parts)
-    return Task("support_requests", sample["text"].tolist(), sample["category"].tolist(),
-                SPEC_DIR / "support_requests.yaml",
-                f"Bitext support requests (synthetic), 11 categories, {per_label} a category")
+    return Task(
+        "support_requests",
+        sample["text"].tolist(),
+        sample["category"].tolist(),
+        SPEC_DIR / "support_requests.yaml",
+        f"Bitext support requests (synthetic), 11 categories, {per_label} a category",
+    )
 
 
 def tweet_sentiment_task(data_dir: Path, *, size: int = 3000, seed: int = 0) -> Task:
@@ -105,8 +123,13 @@ def tweet_sentiment_task(data_dir: Path, *, size: int = 3000, seed: int = 0) -> 
     frame = _without_gold(load_tweeteval(data_dir), data_dir).drop_duplicates(subset="text")
     frame = frame.sample(n=min(size, len(frame)), random_state=seed)
     names = {"0": "negative", "1": "neutral", "2": "positive"}
-    return Task("tweet_sentiment", frame["text"].tolist(), [names[v] for v in frame["native_label"]], None,
-                f"TweetEval sentiment (real tweets), {size} sampled")
+    return Task(
+        "tweet_sentiment",
+        frame["text"].tolist(),
+        [names[v] for v in frame["native_label"]],
+        None,
+        f"TweetEval sentiment (real tweets), {size} sampled",
+    )
 
 
 def stratified_split(labels: Sequence[str], test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -43,8 +43,14 @@ def _serve(module: str, factory: str, options: dict[str, Any], conn: Any) -> Non
         baseline = rss_now_mib()
         started = time.perf_counter()
         system = getattr(importlib.import_module(module), factory)(options)
-        conn.send({"ok": True, "load_s": round(time.perf_counter() - started, 2),
-                   "rss_baseline_mib": round(baseline, 1), "info": getattr(system, "info", {})})
+        conn.send(
+            {
+                "ok": True,
+                "load_s": round(time.perf_counter() - started, 2),
+                "rss_baseline_mib": round(baseline, 1),
+                "info": getattr(system, "info", {}),
+            }
+        )
     except BaseException as exc:  # noqa: BLE001 - reported by the parent
         conn.send({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
         conn.close()
@@ -53,16 +59,23 @@ def _serve(module: str, factory: str, options: dict[str, Any], conn: Any) -> Non
         method, args = conn.recv()
         if method == "stop":
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            conn.send({"ok": True, "peak_rss_mib": round(peak, 1),
-                       "peak_rss_delta_mib": round(peak - baseline, 1)})
+            conn.send({"ok": True, "peak_rss_mib": round(peak, 1), "peak_rss_delta_mib": round(peak - baseline, 1)})
             conn.close()
             return
         try:
             load_before, cpu_before, start = os.getloadavg()[0], _cpu_s(), time.perf_counter()
             value = getattr(system, method)(*args)
             wall = time.perf_counter() - start
-            conn.send({"ok": True, "value": value, "wall_s": wall, "cpu_s": _cpu_s() - cpu_before,
-                       "load_before": round(load_before, 2), "load_after": round(os.getloadavg()[0], 2)})
+            conn.send(
+                {
+                    "ok": True,
+                    "value": value,
+                    "wall_s": wall,
+                    "cpu_s": _cpu_s() - cpu_before,
+                    "load_before": round(load_before, 2),
+                    "load_after": round(os.getloadavg()[0], 2),
+                }
+            )
         except BaseException as exc:  # noqa: BLE001
             conn.send({"ok": False, "error": f"{type(exc).__name__}: {exc}"})
 

@@ -69,8 +69,16 @@ def fit(X: np.ndarray, y: np.ndarray, classes: list[str], seed: int):  # noqa: A
     return SoftmaxHead(C=10.0, class_weight="balanced", random_state=seed).fit(X, y.tolist(), classes=classes)
 
 
-def pick(strategy: str, X: np.ndarray, proba: np.ndarray, unlabelled: np.ndarray, labelled: np.ndarray, batch: int,
-         rng: np.random.Generator, seed: int) -> np.ndarray:
+def pick(
+    strategy: str,
+    X: np.ndarray,
+    proba: np.ndarray,
+    unlabelled: np.ndarray,
+    labelled: np.ndarray,
+    batch: int,
+    rng: np.random.Generator,
+    seed: int,
+) -> np.ndarray:
     """Pool positions to reveal next."""
     from feedback_nlp.labelling.select import select_for_labelling, uncertainty
 
@@ -83,8 +91,17 @@ def pick(strategy: str, X: np.ndarray, proba: np.ndarray, unlabelled: np.ndarray
     return unlabelled[chosen.indices]
 
 
-def simulate(X: np.ndarray, y: np.ndarray, pool: np.ndarray, test: np.ndarray, strategy: str, *, batch: int,
-             rounds: int, seed: int) -> list[float]:
+def simulate(
+    X: np.ndarray,
+    y: np.ndarray,
+    pool: np.ndarray,
+    test: np.ndarray,
+    strategy: str,
+    *,
+    batch: int,
+    rounds: int,
+    seed: int,
+) -> list[float]:
     """Macro-F1 after each round (round 0 = the random start), one entry per round."""
     classes = sorted(set(y.tolist()))
     rng = np.random.default_rng(seed)
@@ -112,9 +129,13 @@ def summarise(runs: dict[str, list[list[float]]]) -> dict[str, Any]:
         diff = auc - random.mean(axis=1)
         out[strategy] = {
             "per_round_mean": values.mean(axis=0).round(4).tolist(),
-            "per_round_sd": values.std(axis=0, ddof=1).round(4).tolist() if len(values) > 1 else [0.0] * values.shape[1],
-            "auc_mean": float(auc.mean()), "auc_sd": float(auc.std(ddof=1)) if len(auc) > 1 else 0.0,
-            "auc_minus_random_mean": float(diff.mean()), "auc_minus_random_sd": float(diff.std(ddof=1)) if len(diff) > 1 else 0.0,
+            "per_round_sd": values.std(axis=0, ddof=1).round(4).tolist()
+            if len(values) > 1
+            else [0.0] * values.shape[1],
+            "auc_mean": float(auc.mean()),
+            "auc_sd": float(auc.std(ddof=1)) if len(auc) > 1 else 0.0,
+            "auc_minus_random_mean": float(diff.mean()),
+            "auc_minus_random_sd": float(diff.std(ddof=1)) if len(diff) > 1 else 0.0,
             "seeds_above_random": int((diff > 0).sum()),
             "final_minus_random_mean": float((values[:, -1] - random[:, -1]).mean()),
             "per_seed": values.round(4).tolist(),
@@ -124,20 +145,35 @@ def summarise(runs: dict[str, list[list[float]]]) -> dict[str, Any]:
 
 def markdown(result: dict[str, Any]) -> list[str]:
     lines = md_header("Active learning: selector against random picks", result)
-    lines += ["Macro-F1 on a fixed test split after each round (mean ± sd over seeds); round 0 is the shared",
-              "random start. AUC = mean macro-F1 over rounds 0..R; Δ = paired difference to random over seeds.", ""]
+    lines += [
+        "Macro-F1 on a fixed test split after each round (mean ± sd over seeds); round 0 is the shared",
+        "random start. AUC = mean macro-F1 over rounds 0..R; Δ = paired difference to random over seeds.",
+        "",
+    ]
     for name, task in result["tasks"].items():
         s = task["settings"]
-        lines += [f"## {name}", "", f"{task['about']}; pool {task['pool']} / test {task['test']}; "
-                  f"{s['batch']} labels a round, {s['rounds']} rounds, {s['seeds']} seeds.", ""]
+        lines += [
+            f"## {name}",
+            "",
+            f"{task['about']}; pool {task['pool']} / test {task['test']}; "
+            f"{s['batch']} labels a round, {s['rounds']} rounds, {s['seeds']} seeds.",
+            "",
+        ]
         rounds = len(task["strategies"]["random"]["per_round_mean"])
-        header = ["strategy", *[f"{s['batch'] * (r + 1)} labels" for r in range(rounds)], "AUC", "Δ AUC vs random",
-                  "seeds > random"]
+        header = [
+            "strategy",
+            *[f"{s['batch'] * (r + 1)} labels" for r in range(rounds)],
+            "AUC",
+            "Δ AUC vs random",
+            "seeds > random",
+        ]
         rows = []
         for strategy in STRATEGIES:
             st = task["strategies"][strategy]
             cells = [f"{m:.3f} ± {sd:.3f}" for m, sd in zip(st["per_round_mean"], st["per_round_sd"], strict=True)]
-            delta = "" if strategy == "random" else f"{st['auc_minus_random_mean']:+.3f} ± {st['auc_minus_random_sd']:.3f}"
+            delta = (
+                "" if strategy == "random" else f"{st['auc_minus_random_mean']:+.3f} ± {st['auc_minus_random_sd']:.3f}"
+            )
             above = "" if strategy == "random" else f"{st['seeds_above_random']}/{s['seeds']}"
             rows.append([strategy, *cells, f"{st['auc_mean']:.3f}", delta, above])
         lines += md_table(header, rows) + [""]
@@ -161,7 +197,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--test-fraction", type=float, default=0.4)
     parser.add_argument("--per-label", type=int, default=150, help="support_requests: texts per category.")
     parser.add_argument("--tweets", type=int, default=3000, help="tweet_sentiment: texts sampled.")
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "feedback-nlp" / "bench_embeddings.sqlite")
+    parser.add_argument(
+        "--cache", type=Path, default=Path.home() / ".cache" / "feedback-nlp" / "bench_embeddings.sqlite"
+    )
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -174,10 +212,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     data_dir = args.data_dir or get_settings().data_dir
     encoder = CachedEncoder(default_encoder(), args.cache)
-    result: dict[str, Any] = {"date": now_utc(), "command": command_line(), "machine": machine_info(),
-                              "load_average_start": load_average(),
-                              "settings": vars(args) | {"cache": str(args.cache), "out_dir": str(args.out_dir),
-                                                         "data_dir": str(data_dir)}, "tasks": {}}
+    result: dict[str, Any] = {
+        "date": now_utc(),
+        "command": command_line(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+        "settings": vars(args) | {"cache": str(args.cache), "out_dir": str(args.out_dir), "data_dir": str(data_dir)},
+        "tasks": {},
+    }
     for name in args.tasks.split(","):
         build, default_batch = TASKS[name]
         task = build(data_dir, args)
@@ -191,13 +233,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         with Timer() as timer:
             for seed in range(args.seeds):
                 for strategy in STRATEGIES:
-                    runs[strategy].append(simulate(X, y, pool, test, strategy, batch=batch, rounds=args.rounds, seed=seed))
-                log.info("%s seed %d: final %s", name, seed,
-                         {s: round(runs[s][-1][-1], 3) for s in STRATEGIES})
+                    runs[strategy].append(
+                        simulate(X, y, pool, test, strategy, batch=batch, rounds=args.rounds, seed=seed)
+                    )
+                log.info("%s seed %d: final %s", name, seed, {s: round(runs[s][-1][-1], 3) for s in STRATEGIES})
         result["tasks"][name] = {
-            "about": task.about, "pool": int(len(pool)), "test": int(len(test)), "label_counts": task.label_counts(),
+            "about": task.about,
+            "pool": int(len(pool)),
+            "test": int(len(test)),
+            "label_counts": task.label_counts(),
             "settings": {"batch": batch, "rounds": args.rounds, "seeds": args.seeds},
-            "strategies": summarise(runs), "time": {"embed": embed_timer.span.as_dict(), "simulate": timer.span.as_dict()},
+            "strategies": summarise(runs),
+            "time": {"embed": embed_timer.span.as_dict(), "simulate": timer.span.as_dict()},
         }
     result["texts_encoded_this_run"] = encoder.encoded
     json_path, md_path = write_results(NAME, args.out_dir, result, markdown(result))

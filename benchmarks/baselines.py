@@ -68,9 +68,7 @@ def vader_labels(texts: Sequence[str]) -> list[str]:
     try:
         from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
     except ImportError as exc:
-        raise SystemExit(
-            "error: VADER is not installed; `pip install vaderSentiment==3.3.2` into the venv."
-        ) from exc
+        raise SystemExit("error: VADER is not installed; `pip install vaderSentiment==3.3.2` into the venv.") from exc
 
     analyzer = SentimentIntensityAnalyzer()
     labels = []
@@ -172,8 +170,10 @@ def render(result: dict[str, Any]) -> list[str]:
     systems = list(sources)
     names = sorted({s for per in sources.values() for s in per})
     lines += ["", "## Sentiment macro-F1 by gold source", ""]
-    lines += md_table(["source", *systems], [[name, *(f"{sources[s].get(name, float('nan')):.3f}" for s in systems)]
-                                             for name in names])
+    lines += md_table(
+        ["source", *systems],
+        [[name, *(f"{sources[s].get(name, float('nan')):.3f}" for s in systems)] for name in names],
+    )
     lines += ["", "## Timings", ""]
     lines += md_table(
         ["step", "wall s", "CPU s / wall s", "load 1-min before → after"],
@@ -200,11 +200,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Writes OUT_DIR/baselines.json and OUT_DIR/baselines.md.",
     )
-    parser.add_argument("--gold", type=Path, default=None,
-                        help="gold JSONL (default: DATA_DIR/gold/dev.jsonl from the settings)")
-    parser.add_argument("--model", type=Path, default=None,
-                        help="bundle whose gold figures are added (default: the model_dir setting, "
-                        "models/default; skipped if it has no manifest.json)")
+    parser.add_argument(
+        "--gold", type=Path, default=None, help="gold JSONL (default: DATA_DIR/gold/dev.jsonl from the settings)"
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="bundle whose gold figures are added (default: the model_dir setting, "
+        "models/default; skipped if it has no manifest.json)",
+    )
     parser.add_argument("--no-pipeline", action="store_true", help="baselines only, no pipeline rows")
     parser.add_argument("--reviews", type=int, default=8000, help="reviews sampled for the LR (default 8000)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the review sample (default 0)")

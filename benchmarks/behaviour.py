@@ -27,12 +27,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def render(result: dict[str, Any]) -> list[str]:
     lines = md_header(f"Behavioural suite: {result['model_version']}", result)
     lines += [f"{result['cases']} cases, {result['industries']} industries, kinds {', '.join(result['kinds'])}.", ""]
-    lines += md_table(["capability", "cases", "passed", "pass rate"],
-                      [[name, v["n"], v["passed"], v["rate"]] for name, v in result["pass_rates"].items()])
+    lines += md_table(
+        ["capability", "cases", "passed", "pass rate"],
+        [[name, v["n"], v["passed"], v["rate"]] for name, v in result["pass_rates"].items()],
+    )
     lines += ["", f"Failures ({len(result['failures'])}; first 60):", ""]
-    lines += md_table(["case", "kind", "texts", "expected", "got"],
-                      [[f["id"], f["kind"], " / ".join(t.replace("|", "\\|") for t in f["texts"]), f["expect"], f["got"]]
-                       for f in result["failures"][:60]])
+    lines += md_table(
+        ["case", "kind", "texts", "expected", "got"],
+        [
+            [f["id"], f["kind"], " / ".join(t.replace("|", "\\|") for t in f["texts"]), f["expect"], f["got"]]
+            for f in result["failures"][:60]
+        ],
+    )
     return lines
 
 
@@ -46,14 +52,25 @@ def main() -> None:
     cases = build_suite()
     results = run_suite(pipeline, cases)
     result = {
-        "date": now_utc(), "machine": machine_info(), "load_average_start": load_average(), "command": command_line(),
-        "model_version": pipeline.version, "cases": len(cases),
-        "industries": len({c.industry for c in cases}), "kinds": sorted({c.kind.value for c in cases}),
+        "date": now_utc(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+        "command": command_line(),
+        "model_version": pipeline.version,
+        "cases": len(cases),
+        "industries": len({c.industry for c in cases}),
+        "kinds": sorted({c.kind.value for c in cases}),
         "pass_rates": pass_rates(results),
         "failures": [
-            {"id": r.case.id, "kind": r.case.kind.value, "texts": list(r.case.texts), "expect": r.case.expect,
-             "got": [{k: v for k, v in g.items() if k != "score"} | {"score": round(g["score"], 3)} for g in r.got]}
-            for r in results if not r.passed
+            {
+                "id": r.case.id,
+                "kind": r.case.kind.value,
+                "texts": list(r.case.texts),
+                "expect": r.case.expect,
+                "got": [{k: v for k, v in g.items() if k != "score"} | {"score": round(g["score"], 3)} for g in r.got],
+            }
+            for r in results
+            if not r.passed
         ],
     }
     publish(args.name, args.out, result, render)

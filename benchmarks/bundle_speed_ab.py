@@ -49,8 +49,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks")
     args = parser.parse_args()
-    result: dict[str, Any] = {"date": now_utc(), "machine": machine_info(), "load_average_start": load_average(),
-                              "command": command_line()}
+    result: dict[str, Any] = {
+        "date": now_utc(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+        "command": command_line(),
+    }
     pipelines = {"old": load_pipeline(args.old, topics=False), "new": load_pipeline(args.new, topics=False)}
     result["versions"] = {name: p.version for name, p in pipelines.items()}
     data = records(args.n, args.n_long)
@@ -65,11 +69,15 @@ def main() -> None:
                     pipeline.predict(rows[i : i + args.batch_size])
                 timings[name][kind].append(len(rows) / (time.perf_counter() - started))
     result["records_per_second"] = {
-        name: {kind: round(statistics.median(values), 1) for kind, values in kinds.items()} for name, kinds in timings.items()
+        name: {kind: round(statistics.median(values), 1) for kind, values in kinds.items()}
+        for name, kinds in timings.items()
     }
-    result["all_rounds"] = {name: {k: [round(v, 1) for v in vs] for k, vs in kinds.items()} for name, kinds in timings.items()}
+    result["all_rounds"] = {
+        name: {k: [round(v, 1) for v in vs] for k, vs in kinds.items()} for name, kinds in timings.items()
+    }
     result["ratio_new_over_old"] = {
-        kind: round(result["records_per_second"]["new"][kind] / result["records_per_second"]["old"][kind], 3) for kind in data
+        kind: round(result["records_per_second"]["new"][kind] / result["records_per_second"]["old"][kind], 3)
+        for kind in data
     }
     result["load_average_end"] = load_average()
 
@@ -77,11 +85,16 @@ def main() -> None:
         lines = md_header("Classify throughput: old vs new bundle, one run, taking turns", r)
         lines += md_table(
             ["kind", "old records/s", "new records/s", "new / old"],
-            [[k, r["records_per_second"]["old"][k], r["records_per_second"]["new"][k], r["ratio_new_over_old"][k]]
-             for k in r["ratio_new_over_old"]],
+            [
+                [k, r["records_per_second"]["old"][k], r["records_per_second"]["new"][k], r["ratio_new_over_old"][k]]
+                for k in r["ratio_new_over_old"]
+            ],
         )
-        lines += ["", f"Old: {r['versions']['old']}; new: {r['versions']['new']}. Median of {args.rounds} rounds; "
-                  f"load average at the end {r['load_average_end']}."]
+        lines += [
+            "",
+            f"Old: {r['versions']['old']}; new: {r['versions']['new']}. Median of {args.rounds} rounds; "
+            f"load average at the end {r['load_average_end']}.",
+        ]
         return lines
 
     publish("bundle_speed_ab", args.out, result, render)

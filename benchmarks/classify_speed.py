@@ -101,13 +101,16 @@ def _generated_short(n: int) -> list[str]:
     openers = ["Honestly", "Wow", "Ugh", "So", "Just saying", "Not gonna lie", "Well", "OK"]
     subjects = ["the app", "my order", "customer service", "the delivery", "this phone", "the new update"]
     verdicts = [
-        "is amazing today", "took forever to arrive", "crashed again", "was super helpful",
-        "charged me twice", "works fine I guess", "is the worst", "made my day",
+        "is amazing today",
+        "took forever to arrive",
+        "crashed again",
+        "was super helpful",
+        "charged me twice",
+        "works fine I guess",
+        "is the worst",
+        "made my day",
     ]
-    return [
-        f"{openers[i % 8]}, {subjects[(i // 8) % 6]} {verdicts[(i // 48) % 8]} #{i} @brand"
-        for i in range(n)
-    ]
+    return [f"{openers[i % 8]}, {subjects[(i // 8) % 6]} {verdicts[(i // 48) % 8]} #{i} @brand" for i in range(n)]
 
 
 def _generated_long(n: int) -> list[str]:
@@ -150,7 +153,9 @@ def review_corpus(data_dir: Path, n: int, seed: int) -> Corpus:
         return Corpus("reviews", "review", _generated_long(n), "generated (women's clothing reviews not found)")
     texts = _sample(list(frame["text"]), n, seed)
     return Corpus(
-        "reviews", "review", texts,
+        "reviews",
+        "review",
+        texts,
         f"{data_dir / 'womens_clothing_reviews'} (random {len(texts)}, seed {seed})",
     )
 
@@ -347,13 +352,19 @@ def run_cli(records_path: Path, out_path: Path, model: Path, batch_size: int, ex
     model load, reading, classifying, writing), measured by the helper that starts it.
     """
     command = [
-        *cli_executable(), "classify", str(records_path), "-o", str(out_path),
-        "--model", str(model), "--batch-size", str(batch_size), "--no-progress",
+        *cli_executable(),
+        "classify",
+        str(records_path),
+        "-o",
+        str(out_path),
+        "--model",
+        str(model),
+        "--batch-size",
+        str(batch_size),
+        "--no-progress",
     ]
     load_before = load_average()
-    done = subprocess.run(
-        [sys.executable, "-c", _WAIT4_HELPER, *command], capture_output=True, text=True, check=False
-    )
+    done = subprocess.run([sys.executable, "-c", _WAIT4_HELPER, *command], capture_output=True, text=True, check=False)
     load_after = load_average()
     try:
         usage = json.loads(done.stdout.strip().splitlines()[-1])
@@ -434,16 +445,35 @@ def render(result: dict[str, Any]) -> list[str]:
     rows = []
     for name, c in result["in_process"]["corpora"].items():
         p, e = c["pipeline"], c["encoder_only"]
-        rows.append([
-            name, c["texts"], f"{c['mean_chars']:.0f}", f"{c['mean_segments_per_text']:.2f}",
-            f"**{p['texts_per_s']:.1f}**", f"{e['texts_per_s']:.1f}",
-            _runs(p["all_wall_s"]), f"{p['best']['cpu_utilisation']:.2f}",
-            f"{c['texts'] / p['best']['cpu_s']:.1f}",
-            fmt_load(p["best"]["load_before"], p["best"]["load_after"]), c["maxrss_mib_after"],
-        ])
+        rows.append(
+            [
+                name,
+                c["texts"],
+                f"{c['mean_chars']:.0f}",
+                f"{c['mean_segments_per_text']:.2f}",
+                f"**{p['texts_per_s']:.1f}**",
+                f"{e['texts_per_s']:.1f}",
+                _runs(p["all_wall_s"]),
+                f"{p['best']['cpu_utilisation']:.2f}",
+                f"{c['texts'] / p['best']['cpu_s']:.1f}",
+                fmt_load(p["best"]["load_before"], p["best"]["load_after"]),
+                c["maxrss_mib_after"],
+            ]
+        )
     lines += md_table(
-        ["texts", "n", "mean chars", "segments/text", "pipeline texts/s", "encoder-only texts/s",
-         "pipeline wall s (all runs)", "CPU s / wall s", "texts per CPU s", "load 1-min before → after", "peak RSS MiB (process so far)"],
+        [
+            "texts",
+            "n",
+            "mean chars",
+            "segments/text",
+            "pipeline texts/s",
+            "encoder-only texts/s",
+            "pipeline wall s (all runs)",
+            "CPU s / wall s",
+            "texts per CPU s",
+            "load 1-min before → after",
+            "peak RSS MiB (process so far)",
+        ],
         rows,
     )
     lines += [
@@ -463,13 +493,27 @@ def render(result: dict[str, Any]) -> list[str]:
         def share(key: str, b: dict[str, float] = b, total: float = total) -> str:
             return f"{b[key]:.2f} ({100 * b[key] / total:.0f}%)"
 
-        rows.append([
-            name, f"{c['encoder_inputs_per_text']:.2f}", share("preprocessing"), share("encoder"),
-            share("heads"), share("assembly_and_rest"), f"{total:.1f}",
-        ])
+        rows.append(
+            [
+                name,
+                f"{c['encoder_inputs_per_text']:.2f}",
+                share("preprocessing"),
+                share("encoder"),
+                share("heads"),
+                share("assembly_and_rest"),
+                f"{total:.1f}",
+            ]
+        )
     lines += md_table(
-        ["texts", "encoder inputs/text", "preprocessing s (redact, segment, normalise)", "encoder s",
-         "heads s", "assembly + rest s", "pipeline s"],
+        [
+            "texts",
+            "encoder inputs/text",
+            "preprocessing s (redact, segment, normalise)",
+            "encoder s",
+            "heads s",
+            "assembly + rest s",
+            "pipeline s",
+        ],
         rows,
     )
     cli = result.get("cli")
@@ -478,17 +522,33 @@ def render(result: dict[str, Any]) -> list[str]:
         rows = []
         for name, c in cli.items():
             r, s = c["run"], c["one_record_run"]
-            rows.append([
-                name, c["texts"], _runs(c["all_wall_s"]), _runs(c["all_one_record_wall_s"]),
-                f"**{c['end_to_end_texts_per_s']:.1f}**",
-                f"{c['marginal_texts_per_s']:.1f}" if c["marginal_texts_per_s"] else "n/a",
-                f"{r['cpu_utilisation']:.2f}", f"{c['texts'] / r['cpu_s']:.1f}", r["maxrss_mib"], fmt_load(r["load_before"], r["load_after"]),
-            ])
+            rows.append(
+                [
+                    name,
+                    c["texts"],
+                    _runs(c["all_wall_s"]),
+                    _runs(c["all_one_record_wall_s"]),
+                    f"**{c['end_to_end_texts_per_s']:.1f}**",
+                    f"{c['marginal_texts_per_s']:.1f}" if c["marginal_texts_per_s"] else "n/a",
+                    f"{r['cpu_utilisation']:.2f}",
+                    f"{c['texts'] / r['cpu_s']:.1f}",
+                    r["maxrss_mib"],
+                    fmt_load(r["load_before"], r["load_after"]),
+                ]
+            )
         lines += md_table(
-            ["texts", "n", "wall s, N records (all runs)", "wall s, 1 record: start-up + load (all runs)",
-             "end-to-end texts/s", "marginal texts/s (start-up subtracted)", "CPU s / wall s",
-             "texts per CPU s",
-             "peak RSS MiB (child)", "load 1-min before → after"],
+            [
+                "texts",
+                "n",
+                "wall s, N records (all runs)",
+                "wall s, 1 record: start-up + load (all runs)",
+                "end-to-end texts/s",
+                "marginal texts/s (start-up subtracted)",
+                "CPU s / wall s",
+                "texts per CPU s",
+                "peak RSS MiB (child)",
+                "load 1-min before → after",
+            ],
             rows,
         )
         lines += ["", f"CLI command: `{next(iter(cli.values()))['run']['command']}`"]
@@ -529,12 +589,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--n", type=int, default=2000, help="tweet-length texts (default 2000)")
     parser.add_argument("--n-long", type=int, default=1000, help="review-length texts (default 1000; 0 skips)")
-    parser.add_argument("--model", type=Path, default=None,
-                        help="bundle folder (default: the model_dir setting, models/default; runs/smoke if "
-                        "that has no manifest yet)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="bundle folder (default: the model_dir setting, models/default; runs/smoke if that has no manifest yet)",
+    )
     parser.add_argument("--batch-size", type=int, default=256, help="records per predict call (default 256)")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="timed runs of each kind (in process and CLI); the fastest counts (default 3)")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="timed runs of each kind (in process and CLI); the fastest counts (default 3)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed for sampling the texts (default 0)")
     parser.add_argument("--skip-cli", action="store_true", help="in-process figures only")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, help="where the result files go")

@@ -189,8 +189,7 @@ def measure(args: argparse.Namespace, texts: list[str]) -> dict[str, dict[str, A
             results[key]["error"] = str(exc)
             continue
         started = workers[key].started
-        results[key].update(load_s=started["load_s"], rss_baseline_mib=started["rss_baseline_mib"],
-                            **started["info"])
+        results[key].update(load_s=started["load_s"], rss_baseline_mib=started["rss_baseline_mib"], **started["info"])
         if "precision" in started["info"]:
             results[key]["label"] += f", {started['info']['precision']}"
         workers[key].call("run", texts[:WARMUP_TEXTS])
@@ -200,8 +199,11 @@ def measure(args: argparse.Namespace, texts: list[str]) -> dict[str, dict[str, A
             for key, worker in workers.items():
                 reply = worker.call("run", texts)
                 runs[key].append(reply)
-                print(f"round {round_ + 1}: {key} {len(texts) / reply['wall_s']:.1f} texts/s "
-                      f"(load {reply['load_before']})", file=sys.stderr)
+                print(
+                    f"round {round_ + 1}: {key} {len(texts) / reply['wall_s']:.1f} texts/s "
+                    f"(load {reply['load_before']})",
+                    file=sys.stderr,
+                )
         for key, worker in workers.items():
             results[key].update(best_run(runs[key], len(texts)))
             results[key].update(worker.stop())
@@ -216,15 +218,27 @@ def peers(args: argparse.Namespace) -> list[tuple[str, str, str, dict[str, Any]]
     """(key, label, loader, options) for each measured peer, ours first."""
     common = {"batch_size": args.batch_size, "peer_batch_size": args.peer_batch_size}
     rows = [
-        (f"feedback_nlp:{backend}", f"feedback-nlp pipeline, encoder backend `{backend}` (all heads and segments)",
-         "feedback_nlp", {**common, "backend": backend})
+        (
+            f"feedback_nlp:{backend}",
+            f"feedback-nlp pipeline, encoder backend `{backend}` (all heads and segments)",
+            "feedback_nlp",
+            {**common, "backend": backend},
+        )
         for backend in args.backends
     ]
     rows += [
-        ("transformers", "transformers `pipeline(\"text-classification\")`, MiniLM-L6 (same size), sentiment only, "
-         "random head", "transformers", common),
-        ("sentence_transformers", "sentence-transformers `encode` (all-MiniLM-L6-v2 embeddings only)",
-         "sentence_transformers", common),
+        (
+            "transformers",
+            'transformers `pipeline("text-classification")`, MiniLM-L6 (same size), sentiment only, random head',
+            "transformers",
+            common,
+        ),
+        (
+            "sentence_transformers",
+            "sentence-transformers `encode` (all-MiniLM-L6-v2 embeddings only)",
+            "sentence_transformers",
+            common,
+        ),
         ("vader", "VADER `polarity_scores` (lexicon, sentiment only)", "vader", common),
     ]
     return [row for row in rows if row[0].split(":")[0] not in args.skip]
@@ -249,14 +263,35 @@ def render(result: dict[str, Any]) -> list[str]:
         f"- This parent process's RSS when it started the children: {result['parent_rss_mib']:.0f} MiB",
         "",
         *md_table(
-            ["peer", "what it computes", "threads", "texts/s", "wall s (every round)", "CPU s / wall s", "texts per CPU s",
-             "load s (imports + model)", "peak RSS MiB", "peak RSS delta MiB", "load 1-min before → after"],
             [
-                [f"`{key}`", r["label"], r.get("threads", ""), f"**{r['texts_per_s']:.1f}**",
-                 ", ".join(f"{w:.2f}" for w in r["all_wall_s"]), f"{r['cpu_utilisation']:.2f}",
-                 r["texts_per_cpu_s"], f"{r['load_s']:.1f}",
-                 r["peak_rss_mib"], r["peak_rss_delta_mib"], f"{r['load_before']:.2f} → {r['load_after']:.2f}"]
-                if "error" not in r else [f"`{key}`", r["label"], "", "failed", r["error"], "", "", "", "", "", ""]
+                "peer",
+                "what it computes",
+                "threads",
+                "texts/s",
+                "wall s (every round)",
+                "CPU s / wall s",
+                "texts per CPU s",
+                "load s (imports + model)",
+                "peak RSS MiB",
+                "peak RSS delta MiB",
+                "load 1-min before → after",
+            ],
+            [
+                [
+                    f"`{key}`",
+                    r["label"],
+                    r.get("threads", ""),
+                    f"**{r['texts_per_s']:.1f}**",
+                    ", ".join(f"{w:.2f}" for w in r["all_wall_s"]),
+                    f"{r['cpu_utilisation']:.2f}",
+                    r["texts_per_cpu_s"],
+                    f"{r['load_s']:.1f}",
+                    r["peak_rss_mib"],
+                    r["peak_rss_delta_mib"],
+                    f"{r['load_before']:.2f} → {r['load_after']:.2f}",
+                ]
+                if "error" not in r
+                else [f"`{key}`", r["label"], "", "failed", r["error"], "", "", "", "", "", ""]
                 for key, r in result["peers"].items()
             ],
         ),
@@ -278,11 +313,16 @@ def render(result: dict[str, Any]) -> list[str]:
             *md_table(
                 ["target", "measured", "met"],
                 [
-                    [f">= {TARGET_TEXTS_PER_S:.0f} tweet-length texts/s on {result['machine']['nproc']} cores",
-                     f"{target['texts_per_s']:.1f} texts/s", "yes" if target["texts_per_s_met"] else "**no**"],
-                    [f">= {TARGET_RATIO_TO_TRANSFORMERS:.0f}x the transformers pipeline's throughput",
-                     f"{target['ratio_to_transformers']:.2f}x" if target["ratio_to_transformers"] else "n/a",
-                     "yes" if target["ratio_met"] else "**no**"],
+                    [
+                        f">= {TARGET_TEXTS_PER_S:.0f} tweet-length texts/s on {result['machine']['nproc']} cores",
+                        f"{target['texts_per_s']:.1f} texts/s",
+                        "yes" if target["texts_per_s_met"] else "**no**",
+                    ],
+                    [
+                        f">= {TARGET_RATIO_TO_TRANSFORMERS:.0f}x the transformers pipeline's throughput",
+                        f"{target['ratio_to_transformers']:.2f}x" if target["ratio_to_transformers"] else "n/a",
+                        "yes" if target["ratio_met"] else "**no**",
+                    ],
                 ],
             ),
         ]
@@ -306,17 +346,33 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=5000, help="tweet-length texts (default 5000)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--backends", type=lambda v: v.split(","), default=[default_backend, *others],
-                        help=f"feedback-nlp encoder backends, comma-separated; the first is judged against the "
-                        f"targets (default: the default setting as it resolves here, then the others: "
-                        f"{','.join([default_backend, *others])})")
+    parser.add_argument(
+        "--backends",
+        type=lambda v: v.split(","),
+        default=[default_backend, *others],
+        help=f"feedback-nlp encoder backends, comma-separated; the first is judged against the "
+        f"targets (default: the default setting as it resolves here, then the others: "
+        f"{','.join([default_backend, *others])})",
+    )
     parser.add_argument("--batch-size", type=int, default=256, help="records per predict call (default 256)")
-    parser.add_argument("--peer-batch-size", type=int, default=32,
-                        help="texts per forward pass for the transformers and sentence-transformers peers (default 32)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="timed rounds, every peer once per round in turn; the fastest counts (default 3)")
-    parser.add_argument("--skip", type=lambda v: v.split(","), default=[],
-                        help="peers to leave out: feedback_nlp, transformers, sentence_transformers, vader")
+    parser.add_argument(
+        "--peer-batch-size",
+        type=int,
+        default=32,
+        help="texts per forward pass for the transformers and sentence-transformers peers (default 32)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="timed rounds, every peer once per round in turn; the fastest counts (default 3)",
+    )
+    parser.add_argument(
+        "--skip",
+        type=lambda v: v.split(","),
+        default=[],
+        help="peers to leave out: feedback_nlp, transformers, sentence_transformers, vader",
+    )
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     return parser.parse_args(argv)
 
@@ -342,8 +398,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "python": sys.version.split()[0],
         },
         "settings": {
-            "n": len(texts), "texts_origin": corpus.origin, "mean_chars": round(corpus.mean_chars, 1),
-            "batch_size": args.batch_size, "peer_batch_size": args.peer_batch_size, "rounds": args.rounds,
+            "n": len(texts),
+            "texts_origin": corpus.origin,
+            "mean_chars": round(corpus.mean_chars, 1),
+            "batch_size": args.batch_size,
+            "peer_batch_size": args.peer_batch_size,
+            "rounds": args.rounds,
             "backends": args.backends,
         },
         "parent_rss_mib": round(rss_now_mib(), 1),

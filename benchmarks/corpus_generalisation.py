@@ -61,7 +61,9 @@ OVERRIDES: list[str] = []
 def scores(rows: pd.DataFrame, predictions: list[Any], stages: list[str], touchpoints: list[str]) -> dict[str, Any]:
     sentiment = single_label_report(list(rows["sentiment"]), [p.sentiment.label for p in predictions], SENTIMENT)
     stage = single_label_report(list(rows["journey_stage"]), [p.journey_stage.label for p in predictions], stages)
-    tps = multi_label_report(list(rows["touchpoints"]), [[t.label for t in p.touchpoints] for p in predictions], touchpoints)
+    tps = multi_label_report(
+        list(rows["touchpoints"]), [[t.label for t in p.touchpoints] for p in predictions], touchpoints
+    )
     sent_conf = np.array([max(p.sentiment.probabilities.values()) for p in predictions])
     sent_ok = np.array([p.sentiment.label == y for p, y in zip(predictions, rows["sentiment"], strict=True)])
     stage_conf = np.array([p.journey_stage.confidence for p in predictions])
@@ -111,8 +113,11 @@ def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
         [labels[j] for j in np.flatnonzero(table.touchpoints[i] == 1)] for i in corpus_rows.index
     ]
     sources = sorted(corpus_rows["source"].unique())
-    result: dict[str, Any] = {"variants": {}, "embed_seconds": round(embed_s, 1),
-                              "table_rows": frame.groupby("origin").size().to_dict()}
+    result: dict[str, Any] = {
+        "variants": {},
+        "embed_seconds": round(embed_s, 1),
+        "table_rows": frame.groupby("origin").size().to_dict(),
+    }
 
     # The shipped heads, untouched, on every corpus text (they never trained on the corpus).
     shipped = pipeline.predict(records_of(corpus_rows))
@@ -153,7 +158,9 @@ def summarise(rows: pd.DataFrame, predictions: list[Any], sources: list[str], ta
         for key in ("sentiment_macro_f1", "stage_macro_f1", "touchpoints_micro_f1", "sentiment_ece", "stage_ece")
     }
     out["worst_source_sentiment"] = min(sources, key=lambda s: by_source[s]["sentiment_macro_f1"])
-    out["max_none_gap"] = round(max(abs(by_source[s]["none_rate_predicted"] - by_source[s]["none_rate_annotated"]) for s in sources), 4)
+    out["max_none_gap"] = round(
+        max(abs(by_source[s]["none_rate_predicted"] - by_source[s]["none_rate_annotated"]) for s in sources), 4
+    )
     return out
 
 
@@ -161,14 +168,27 @@ def render(result: dict[str, Any]) -> list[str]:
     lines = md_header("Leave-one-source-out over the annotated CX corpus", result)
     lines += ["", "Mean over sources (each source predicted by heads that never saw it):", ""]
     lines += md_table(
-        ["heads trained on", "sentiment macro-F1", "stage macro-F1", "touchpoints micro-F1", "sentiment ECE", "stage ECE",
-         "worst source (sentiment)", "max none-rate gap"],
         [
-            [name, v["mean_over_sources"]["sentiment_macro_f1"], v["mean_over_sources"]["stage_macro_f1"],
-             v["mean_over_sources"]["touchpoints_micro_f1"], v["mean_over_sources"]["sentiment_ece"],
-             v["mean_over_sources"]["stage_ece"],
-             f"{v['worst_source_sentiment']} ({v['by_source'][v['worst_source_sentiment']]['sentiment_macro_f1']})",
-             v["max_none_gap"]]
+            "heads trained on",
+            "sentiment macro-F1",
+            "stage macro-F1",
+            "touchpoints micro-F1",
+            "sentiment ECE",
+            "stage ECE",
+            "worst source (sentiment)",
+            "max none-rate gap",
+        ],
+        [
+            [
+                name,
+                v["mean_over_sources"]["sentiment_macro_f1"],
+                v["mean_over_sources"]["stage_macro_f1"],
+                v["mean_over_sources"]["touchpoints_micro_f1"],
+                v["mean_over_sources"]["sentiment_ece"],
+                v["mean_over_sources"]["stage_ece"],
+                f"{v['worst_source_sentiment']} ({v['by_source'][v['worst_source_sentiment']]['sentiment_macro_f1']})",
+                v["max_none_gap"],
+            ]
             for name, v in result["variants"].items()
         ],
     )
@@ -176,10 +196,27 @@ def render(result: dict[str, Any]) -> list[str]:
         for column in ("source", "kind", "industry"):
             lines += ["", f"**{name}**, by {column}:", ""]
             lines += md_table(
-                [column, "n", "sentiment F1", "stage F1", "touchpoints micro-F1", "none predicted", "none annotated", "sentiment ECE"],
                 [
-                    [key, v["n"], v["sentiment_macro_f1"], v["stage_macro_f1"], v["touchpoints_micro_f1"],
-                     v["none_rate_predicted"], v["none_rate_annotated"], v["sentiment_ece"]]
+                    column,
+                    "n",
+                    "sentiment F1",
+                    "stage F1",
+                    "touchpoints micro-F1",
+                    "none predicted",
+                    "none annotated",
+                    "sentiment ECE",
+                ],
+                [
+                    [
+                        key,
+                        v["n"],
+                        v["sentiment_macro_f1"],
+                        v["stage_macro_f1"],
+                        v["touchpoints_micro_f1"],
+                        v["none_rate_predicted"],
+                        v["none_rate_annotated"],
+                        v["sentiment_ece"],
+                    ]
                     for key, v in variant[f"by_{column}"].items()
                 ],
             )
@@ -191,8 +228,13 @@ def main() -> None:
     parser.add_argument("--base", type=Path, default=ROOT / "models" / "default")
     parser.add_argument("--variants", default="mapped,corpus,corpus+native,default")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        help="a training-config override for every fold, e.g. heads.C_stage=0.5")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="a training-config override for every fold, e.g. heads.C_stage=0.5",
+    )
     args = parser.parse_args()
     OVERRIDES.extend(args.overrides)
     variants = [v for v in args.variants.split(",") if v]
@@ -200,8 +242,14 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown variant(s) {sorted(unknown)}; expected some of {sorted(VARIANTS)}")
     started = time.perf_counter()
-    result = {"date": now_utc(), "machine": machine_info(), "load_average_start": load_average(),
-              "command": command_line(), "base": str(args.base), "overrides": args.overrides}
+    result = {
+        "date": now_utc(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+        "command": command_line(),
+        "base": str(args.base),
+        "overrides": args.overrides,
+    }
     result.update(run(args.base, variants, Path(get_settings().cache_dir)))
     result["seconds"] = round(time.perf_counter() - started, 1)
     publish("corpus_generalisation", args.out, result, render)

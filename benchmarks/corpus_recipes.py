@@ -61,8 +61,9 @@ def run_fold(recipe: str, fold: list[str], base: Path, max_examples: int, out: P
     taxonomy = pipeline.taxonomy
     report = {"all": scores(held, predictions, taxonomy.stage_labels, taxonomy.touchpoint_labels), "by_source": {}}
     for source, group in held.groupby("source"):
-        report["by_source"][source] = scores(group, [predictions[i] for i in group.index],
-                                             taxonomy.stage_labels, taxonomy.touchpoint_labels)
+        report["by_source"][source] = scores(
+            group, [predictions[i] for i in group.index], taxonomy.stage_labels, taxonomy.touchpoint_labels
+        )
     report["train_seconds"] = round(seconds, 1)
     report["gold"] = result.metrics.get("gold", {}).get("headline")
     return report
@@ -74,16 +75,49 @@ def render(result: dict[str, Any]) -> list[str]:
     for recipe, folds in result["recipes"].items():
         for fold, report in folds.items():
             a = report["all"]
-            rows.append([recipe, fold, a["n"], a["sentiment_macro_f1"], a["stage_macro_f1"], a["touchpoints_micro_f1"],
-                         a["sentiment_ece"], report["train_seconds"]])
-    lines += md_table(["recipe", "held-out fold", "texts", "sentiment F1", "stage F1", "touchpoints micro-F1",
-                       "sentiment ECE", "train s"], rows)
+            rows.append(
+                [
+                    recipe,
+                    fold,
+                    a["n"],
+                    a["sentiment_macro_f1"],
+                    a["stage_macro_f1"],
+                    a["touchpoints_micro_f1"],
+                    a["sentiment_ece"],
+                    report["train_seconds"],
+                ]
+            )
+    lines += md_table(
+        [
+            "recipe",
+            "held-out fold",
+            "texts",
+            "sentiment F1",
+            "stage F1",
+            "touchpoints micro-F1",
+            "sentiment ECE",
+            "train s",
+        ],
+        rows,
+    )
     for recipe, folds in result["recipes"].items():
         lines += ["", f"**{recipe}**, by held-out source:", ""]
-        lines += md_table(["source", "n", "sentiment F1", "stage F1", "touchpoints micro-F1", "none predicted", "none annotated"],
-                          [[s, v["n"], v["sentiment_macro_f1"], v["stage_macro_f1"], v["touchpoints_micro_f1"],
-                            v["none_rate_predicted"], v["none_rate_annotated"]]
-                           for report in folds.values() for s, v in report["by_source"].items()])
+        lines += md_table(
+            ["source", "n", "sentiment F1", "stage F1", "touchpoints micro-F1", "none predicted", "none annotated"],
+            [
+                [
+                    s,
+                    v["n"],
+                    v["sentiment_macro_f1"],
+                    v["stage_macro_f1"],
+                    v["touchpoints_micro_f1"],
+                    v["none_rate_predicted"],
+                    v["none_rate_annotated"],
+                ]
+                for report in folds.values()
+                for s, v in report["by_source"].items()
+            ],
+        )
     return lines
 
 
@@ -95,8 +129,14 @@ def main() -> None:
     parser.add_argument("--max-examples", type=int, default=8000)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks")
     args = parser.parse_args()
-    result: dict[str, Any] = {"date": now_utc(), "machine": machine_info(), "load_average_start": load_average(),
-                              "command": command_line(), "folds": FOLDS, "recipes": {}}
+    result: dict[str, Any] = {
+        "date": now_utc(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+        "command": command_line(),
+        "folds": FOLDS,
+        "recipes": {},
+    }
     with tempfile.TemporaryDirectory() as scratch:
         for recipe in args.recipes.split(","):
             result["recipes"][recipe] = {}

@@ -105,7 +105,9 @@ def tfidf_lr(train_texts: Sequence[str], train_y: Sequence[str], test_texts: Seq
 class Run:
     """One task's split, encoder and scoring."""
 
-    def __init__(self, task: Task, encoder: CachedEncoder, raw_encoder: object, test_fraction: float, seed: int) -> None:
+    def __init__(
+        self, task: Task, encoder: CachedEncoder, raw_encoder: object, test_fraction: float, seed: int
+    ) -> None:
         from feedback_nlp.custom import load_spec
 
         self.task = task
@@ -121,8 +123,10 @@ class Run:
     def score(self, classifier: Any) -> dict[str, float]:
         proba = classifier.predict_proba(self.test_texts)
         predicted = [classifier.labels[int(i)] for i in proba.argmax(axis=1)]
-        return {"macro_f1": macro_f1(self.y_test, predicted),
-                "ece": expected_calibration_error(proba, self.y_test, classifier.labels)}
+        return {
+            "macro_f1": macro_f1(self.y_test, predicted),
+            "ece": expected_calibration_error(proba, self.y_test, classifier.labels),
+        }
 
     def examples(self, rows: np.ndarray) -> list[Any]:
         from feedback_nlp.custom import LabelledText
@@ -144,8 +148,11 @@ def few_shot_draw(run: Run, rows: np.ndarray, seed: int, contrastive: bool) -> d
     examples = run.examples(rows)
     out = {
         FEW: run.score(fit_custom_taxonomy(run.spec, examples, encoder=run.encoder, options=FitOptions(seed=seed))),
-        FEW_NO_DESC: run.score(fit_custom_taxonomy(run.spec, examples, encoder=run.encoder,
-                                                   options=FitOptions(seed=seed, description_weight=0.0))),
+        FEW_NO_DESC: run.score(
+            fit_custom_taxonomy(
+                run.spec, examples, encoder=run.encoder, options=FitOptions(seed=seed, description_weight=0.0)
+            )
+        ),
         TFIDF: {"macro_f1": macro_f1(run.y_test, tfidf_lr(run.texts[rows], run.labels[rows], run.test_texts, seed))},
     }
     if contrastive:
@@ -158,12 +165,22 @@ def few_shot_draw(run: Run, rows: np.ndarray, seed: int, contrastive: bool) -> d
 
 
 def summarise(values: list[float]) -> dict[str, float]:
-    return {"mean": float(np.mean(values)), "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
-            "n": len(values), "values": [round(float(v), 4) for v in values]}
+    return {
+        "mean": float(np.mean(values)),
+        "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+        "n": len(values),
+        "values": [round(float(v), 4) for v in values],
+    }
 
 
-def run_task(run: Run, points: list[int | None], draws: int, contrastive_points: set[int], contrastive_draws: int,
-             log: logging.Logger) -> dict[str, Any]:
+def run_task(
+    run: Run,
+    points: list[int | None],
+    draws: int,
+    contrastive_points: set[int],
+    contrastive_draws: int,
+    log: logging.Logger,
+) -> dict[str, Any]:
     curve: dict[str, dict[str, Any]] = {}
     for k in points:
         key = "all" if k is None else str(k)
@@ -197,8 +214,13 @@ def markdown(result: dict[str, Any]) -> list[str]:
     ]
     for name, task in result["tasks"].items():
         points = task["points"]
-        lines += [f"## {name}", "", f"{task['about']}; {task['n_texts']} texts, {task['n_labels']} labels, "
-                  f"pool {task['pool']} / test {task['test']}; labels {task['label_counts']}.", ""]
+        lines += [
+            f"## {name}",
+            "",
+            f"{task['about']}; {task['n_texts']} texts, {task['n_labels']} labels, "
+            f"pool {task['pool']} / test {task['test']}; labels {task['label_counts']}.",
+            "",
+        ]
         rows = []
         for method in METHODS:
             cells = task["curve"].get(method)
@@ -215,8 +237,13 @@ def markdown(result: dict[str, Any]) -> list[str]:
         for method in (ZERO, ZERO_CENTRED, FEW, FEW_NO_DESC, CONTRASTIVE):
             cells = task["curve"].get(method)
             if cells:
-                rows.append([method] + ["" if cells.get(p) is None or "ece" not in cells[p] else
-                                        f"{cells[p]['ece']['mean']:.3f}" for p in points])
+                rows.append(
+                    [method]
+                    + [
+                        "" if cells.get(p) is None or "ece" not in cells[p] else f"{cells[p]['ece']['mean']:.3f}"
+                        for p in points
+                    ]
+                )
         lines += md_table(["method", *[f"k={p}" for p in points]], rows)
         tuned = task["curve"].get(CONTRASTIVE, {})
         if tuned:
@@ -227,11 +254,19 @@ def markdown(result: dict[str, Any]) -> list[str]:
                 plain_f1 = np.asarray(task["curve"][FEW][point]["macro_f1"]["values"][: len(tuned_f1)])
                 diff = tuned_f1 - plain_f1
                 times = cell["fit_s"]["values"]
-                rows.append([f"k={point}", len(diff), f"{plain_f1.mean():.3f}", f"{tuned_f1.mean():.3f}",
-                             f"{diff.mean():+.3f} ({', '.join(f'{d:+.3f}' for d in diff)})",
-                             f"{min(times):.0f}-{max(times):.0f} s"])
-            lines += md_table(["point", "draws", "few-shot", "+ contrastive", "difference (per draw)",
-                               "contrastive fit time"], rows)
+                rows.append(
+                    [
+                        f"k={point}",
+                        len(diff),
+                        f"{plain_f1.mean():.3f}",
+                        f"{tuned_f1.mean():.3f}",
+                        f"{diff.mean():+.3f} ({', '.join(f'{d:+.3f}' for d in diff)})",
+                        f"{min(times):.0f}-{max(times):.0f} s",
+                    ]
+                )
+            lines += md_table(
+                ["point", "draws", "few-shot", "+ contrastive", "difference (per draw)", "contrastive fit time"], rows
+            )
         lines.append("")
     return lines
 
@@ -251,7 +286,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--test-fraction", type=float, default=0.4)
     parser.add_argument("--per-label", type=int, default=150, help="support_requests: texts per category.")
     parser.add_argument("--seed", type=int, default=0, help="Seeds the split.")
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "feedback-nlp" / "bench_embeddings.sqlite")
+    parser.add_argument(
+        "--cache", type=Path, default=Path.home() / ".cache" / "feedback-nlp" / "bench_embeddings.sqlite"
+    )
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -265,10 +302,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     data_dir = args.data_dir or get_settings().data_dir
     points = [None if p == "all" else int(p) for p in args.points.split(",") if p]
     contrastive_points = {int(p) for p in args.contrastive_points.split(",") if p}
-    result: dict[str, Any] = {"date": now_utc(), "command": command_line(), "machine": machine_info(),
-                              "load_average_start": load_average(), "settings": vars(args) | {
-                                  "cache": str(args.cache), "out_dir": str(args.out_dir), "data_dir": str(data_dir)},
-                              "tasks": {}}
+    result: dict[str, Any] = {
+        "date": now_utc(),
+        "command": command_line(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+        "settings": vars(args) | {"cache": str(args.cache), "out_dir": str(args.out_dir), "data_dir": str(data_dir)},
+        "tasks": {},
+    }
     raw = default_encoder()
     encoder = CachedEncoder(raw, args.cache)
     for position, name in enumerate(args.tasks.split(",")):
@@ -276,12 +317,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         task = build(data_dir, per_label=args.per_label) if name == "support_requests" else build(data_dir)
         run = Run(task, encoder, raw, args.test_fraction, args.seed)
         with Timer() as timer:
-            curve = run_task(run, points, args.draws, contrastive_points if position == 0 else set(),
-                             args.contrastive_draws, log)
+            curve = run_task(
+                run, points, args.draws, contrastive_points if position == 0 else set(), args.contrastive_draws, log
+            )
         result["tasks"][name] = {
-            "about": task.about, "n_texts": len(task.texts), "n_labels": len(set(task.labels)),
-            "label_counts": task.label_counts(), "pool": int(len(run.pool)), "test": int(len(run.test)),
-            "points": ["all" if p is None else str(p) for p in points], "curve": curve, "time": timer.span.as_dict(),
+            "about": task.about,
+            "n_texts": len(task.texts),
+            "n_labels": len(set(task.labels)),
+            "label_counts": task.label_counts(),
+            "pool": int(len(run.pool)),
+            "test": int(len(run.test)),
+            "points": ["all" if p is None else str(p) for p in points],
+            "curve": curve,
+            "time": timer.span.as_dict(),
         }
         log.info("%s done in %.0f s", name, timer.span.wall_s)
     result["texts_encoded_this_run"] = encoder.encoded

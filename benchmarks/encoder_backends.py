@@ -141,9 +141,15 @@ def measure(specs: list[str], texts: list[str], workdir: Path, args: argparse.Na
         for spec in specs:
             print(f"loading {spec} ...", file=sys.stderr)
             embeddings_file = workdir / f"{spec.replace(':', '_')}.npy"
-            workers[spec] = Worker("encoder_backends", "Backend", {
-                "spec": spec, "model": str(args.model), "embeddings_file": str(embeddings_file),
-            })
+            workers[spec] = Worker(
+                "encoder_backends",
+                "Backend",
+                {
+                    "spec": spec,
+                    "model": str(args.model),
+                    "embeddings_file": str(embeddings_file),
+                },
+            )
             results[spec] = {"backend": spec, **workers[spec].started["info"], "embeddings_file": str(embeddings_file)}
             workers[spec].call("predict", texts[:WARMUP_RECORDS], args.batch_size)
             print(f"gold set with {spec} ...", file=sys.stderr)
@@ -158,8 +164,11 @@ def measure(specs: list[str], texts: list[str], workdir: Path, args: argparse.Na
             for spec, worker in workers.items():
                 reply = worker.call("predict", texts, args.batch_size)
                 pipeline_runs[spec].append(reply)
-                print(f"round {round_ + 1}: {spec} pipeline {len(texts) / reply['wall_s']:.1f} texts/s "
-                      f"(load {reply['load_before']})", file=sys.stderr)
+                print(
+                    f"round {round_ + 1}: {spec} pipeline {len(texts) / reply['wall_s']:.1f} texts/s "
+                    f"(load {reply['load_before']})",
+                    file=sys.stderr,
+                )
         for spec, worker in workers.items():
             results[spec]["encoder_only"] = best_run(encoder_runs[spec], len(texts))
             results[spec]["pipeline"] = best_run(pipeline_runs[spec], len(texts))
@@ -223,11 +232,16 @@ def render(result: dict[str, Any]) -> list[str]:
     rows = []
     for spec, r in result["backends"].items():
         gaps = r["gold_gap_to_reference"]
-        rows.append([
-            f"`{spec}`",
-            *[f"{r['gold'][k]:.4f}" + ("" if spec == decision["reference"] else f" ({100 * gaps[k]:+.2f})") for k in keys],
-            "yes" if r["within_tolerance"] else "**no**",
-        ])
+        rows.append(
+            [
+                f"`{spec}`",
+                *[
+                    f"{r['gold'][k]:.4f}" + ("" if spec == decision["reference"] else f" ({100 * gaps[k]:+.2f})")
+                    for k in keys
+                ],
+                "yes" if r["within_tolerance"] else "**no**",
+            ]
+        )
     lines += md_table(["backend", *keys, f"all within {100 * decision['tolerance']:.1f} points"], rows)
     lines += [
         "",
@@ -238,21 +252,37 @@ def render(result: dict[str, Any]) -> list[str]:
     ]
     rows = []
     for spec, r in result["backends"].items():
-        rows.append([
-            f"`{spec}`", r["threads"],
-            f"**{r['pipeline']['texts_per_s']:.1f}**", f"{r['encoder_only']['texts_per_s']:.1f}",
-            f"{r['pipeline']['cpu_utilisation']:.2f}",
-            r["pipeline"]["texts_per_cpu_s"],
-            f"{r['load_s']:.1f}", r.get("first_load_with_export_s", "cached" if r.get("onnx_cache_hit_at_start") else "n/a"),
-            r.get("onnx_model_mib", "n/a"), r["maxrss_mib"],
-            f"{r['cosine_to_reference']['mean']:.5f} / {r['cosine_to_reference']['min']:.4f}",
-            f"{r['pipeline']['load_before']:.2f} → {r['pipeline']['load_after']:.2f}",
-        ])
+        rows.append(
+            [
+                f"`{spec}`",
+                r["threads"],
+                f"**{r['pipeline']['texts_per_s']:.1f}**",
+                f"{r['encoder_only']['texts_per_s']:.1f}",
+                f"{r['pipeline']['cpu_utilisation']:.2f}",
+                r["pipeline"]["texts_per_cpu_s"],
+                f"{r['load_s']:.1f}",
+                r.get("first_load_with_export_s", "cached" if r.get("onnx_cache_hit_at_start") else "n/a"),
+                r.get("onnx_model_mib", "n/a"),
+                r["maxrss_mib"],
+                f"{r['cosine_to_reference']['mean']:.5f} / {r['cosine_to_reference']['min']:.4f}",
+                f"{r['pipeline']['load_before']:.2f} → {r['pipeline']['load_after']:.2f}",
+            ]
+        )
     lines += md_table(
-        ["backend", "threads", "pipeline texts/s", "encoder-only texts/s", "CPU s / wall s (pipeline)",
-         "pipeline texts per CPU s",
-         "load s (warm)", "first load with ONNX export s", "ONNX file MiB", "peak RSS MiB (child)",
-         "embedding cosine to reference: mean / min", "load 1-min before → after (fastest pipeline round)"],
+        [
+            "backend",
+            "threads",
+            "pipeline texts/s",
+            "encoder-only texts/s",
+            "CPU s / wall s (pipeline)",
+            "pipeline texts per CPU s",
+            "load s (warm)",
+            "first load with ONNX export s",
+            "ONNX file MiB",
+            "peak RSS MiB (child)",
+            "embedding cosine to reference: mean / min",
+            "load 1-min before → after (fastest pipeline round)",
+        ],
         rows,
     )
     lines += [
@@ -275,13 +305,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
     settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backends", default=None,
-                        help="comma-separated BACKEND[:PRECISION] (default: torch:float32, torch:bfloat16 where "
-                        "the CPU has it, onnx, onnx-int8)")
+    parser.add_argument(
+        "--backends",
+        default=None,
+        help="comma-separated BACKEND[:PRECISION] (default: torch:float32, torch:bfloat16 where "
+        "the CPU has it, onnx, onnx-int8)",
+    )
     parser.add_argument("--n", type=int, default=2000, help="tweet-length texts for the speed runs (default 2000)")
     parser.add_argument("--batch-size", type=int, default=256, help="records per predict call (default 256)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="timed rounds, every backend once per round in turn; the fastest counts (default 3)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="timed rounds, every backend once per round in turn; the fastest counts (default 3)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--tolerance", type=float, default=0.005, help="allowed gold gap (default 0.005 = 0.5 points)")
     parser.add_argument("--model", type=Path, default=settings.model_dir)
@@ -296,9 +333,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         raise SystemExit(f"error: no gold set at {args.gold}; set FEEDBACK_NLP_DATA_DIR or pass --gold.")
     from feedback_nlp.encoders.minilm import cpu_has_bfloat16
 
-    specs = args.backends.split(",") if args.backends else [
-        s for s in DEFAULT_BACKENDS if s != "torch:bfloat16" or cpu_has_bfloat16()
-    ]
+    specs = (
+        args.backends.split(",")
+        if args.backends
+        else [s for s in DEFAULT_BACKENDS if s != "torch:bfloat16" or cpu_has_bfloat16()]
+    )
     if REFERENCE not in specs:
         specs.insert(0, REFERENCE)
     texts, origin = _load_texts(args.n, args.seed)
@@ -309,8 +348,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "load_average_start": load_average(),
         "model": str(args.model),
         "settings": {
-            "n": len(texts), "texts_origin": origin, "batch_size": args.batch_size, "rounds": args.rounds,
-            "gold": str(args.gold), "tolerance": args.tolerance,
+            "n": len(texts),
+            "texts_origin": origin,
+            "batch_size": args.batch_size,
+            "rounds": args.rounds,
+            "gold": str(args.gold),
+            "tolerance": args.tolerance,
         },
         "backends": {},
     }

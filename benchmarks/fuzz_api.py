@@ -55,17 +55,25 @@ CHECKS = [
     "response_schema_conformance",
 ]
 SEED_RECORDS = [
-    {"id": f"seed-{i}", "kind": kind, "text": text, "created_at": f"2026-0{1 + i % 6}-1{i % 9}T10:00:00Z",
-     "rating": 1 + i % 5, "nps": i % 11}
-    for i, (kind, text) in enumerate(
-        [(load_mixed.KINDS[i % 3], phrase) for i, phrase in enumerate(load_mixed.PHRASES)]
-    )
+    {
+        "id": f"seed-{i}",
+        "kind": kind,
+        "text": text,
+        "created_at": f"2026-0{1 + i % 6}-1{i % 9}T10:00:00Z",
+        "rating": 1 + i % 5,
+        "nps": i % 11,
+    }
+    for i, (kind, text) in enumerate([(load_mixed.KINDS[i % 3], phrase) for i, phrase in enumerate(load_mixed.PHRASES)])
 ]
 
 
 def _seed(base: str, key: str) -> None:
-    response = httpx.post(f"{base}/v1/feedback", json={"source": "seed", "records": SEED_RECORDS},
-                          headers={"Authorization": f"Bearer {key}"}, timeout=120)
+    response = httpx.post(
+        f"{base}/v1/feedback",
+        json={"source": "seed", "records": SEED_RECORDS},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=120,
+    )
     response.raise_for_status()
 
 
@@ -91,11 +99,15 @@ def _read_events(ndjson: Path) -> tuple[dict[str, Counter[int]], list[dict[str, 
                     response = interaction.get("response") or {}
                     content = response.get("content") or {}
                     body = base64.b64decode(content["$base64"]) if "$base64" in content else b""
-                    failed.append({
-                        "operation": recorder["label"], "checks": bad,
-                        "request": f"{interaction['request']['method']} {interaction['request']['uri']}",
-                        "status": response.get("status_code"), "answer": body[:300].decode("utf-8", "replace"),
-                    })
+                    failed.append(
+                        {
+                            "operation": recorder["label"],
+                            "checks": bad,
+                            "request": f"{interaction['request']['method']} {interaction['request']['uri']}",
+                            "status": response.get("status_code"),
+                            "answer": body[:300].decode("utf-8", "replace"),
+                        }
+                    )
     return seen, failed
 
 
@@ -111,23 +123,56 @@ def main() -> None:
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
 
-    result: dict[str, Any] = {"date": now_utc(), "command": command_line(), "machine": machine_info(),
-                              "load_average_start": load_average(), "seed": seed, "model": args.model}
+    result: dict[str, Any] = {
+        "date": now_utc(),
+        "command": command_line(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+        "seed": seed,
+        "model": args.model,
+    }
     with tempfile.TemporaryDirectory(prefix="fuzz-api-") as folder:
         tmp = Path(folder)
         url = f"sqlite:///{tmp / 'fuzz.db'}"
         [key] = load_mixed.create_keys(url, 1, "admin")
-        server = load_mixed.start_server(args.model, url, tmp / "server.log",
-                                         rate_limit_per_second="100000", rate_limit_burst="100000")
+        server = load_mixed.start_server(
+            args.model, url, tmp / "server.log", rate_limit_per_second="100000", rate_limit_burst="100000"
+        )
         try:
             _seed(server.base, key)
             run = subprocess.run(
-                [sys.executable, "-m", "schemathesis.cli", "run", f"{server.base}/openapi.json",
-                 "--header", f"Authorization: Bearer {key}", "--checks", ",".join(CHECKS),
-                 "--phases", args.phases, "--max-examples", str(args.max_examples), "--max-time", str(args.max_time),
-                 "--seed", str(seed), "--workers", "1", "--suppress-health-check", "all", "--request-timeout", "120",
-                 "--report", "json,ndjson", "--report-dir", str(tmp / "report")],
-                capture_output=True, text=True, check=False,
+                [
+                    sys.executable,
+                    "-m",
+                    "schemathesis.cli",
+                    "run",
+                    f"{server.base}/openapi.json",
+                    "--header",
+                    f"Authorization: Bearer {key}",
+                    "--checks",
+                    ",".join(CHECKS),
+                    "--phases",
+                    args.phases,
+                    "--max-examples",
+                    str(args.max_examples),
+                    "--max-time",
+                    str(args.max_time),
+                    "--seed",
+                    str(seed),
+                    "--workers",
+                    "1",
+                    "--suppress-health-check",
+                    "all",
+                    "--request-timeout",
+                    "120",
+                    "--report",
+                    "json,ndjson",
+                    "--report-dir",
+                    str(tmp / "report"),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
             )
         finally:
             server.stop()
@@ -138,17 +183,26 @@ def main() -> None:
     cases = report["test_cases"]
     responses = sum(sum(c.values()) for c in statuses.values())
     server_errors = sum(n for c in statuses.values() for code, n in c.items() if code >= 500)
-    result.update({
-        "schemathesis": {"exit_code": run.returncode, "stop_reason": report["stop_reason"],
-                         "running_time_s": round(report["running_time"], 1), "phases": report["phases"],
-                         "test_cases": cases, "failures": report["failures"], "errors": report["errors"],
-                         "warnings": {k: v for k, v in report["warnings"].items() if v}},
-        "responses": responses, "server_errors": server_errors,
-        "statuses": {op: dict(sorted(c.items())) for op, c in sorted(statuses.items())},
-        "failed_cases": failed_cases,
-        "server_error_log_lines": sum('"level": "ERROR"' in line for line in server_log.splitlines()),
-        "load_average_end": load_average(),
-    })
+    result.update(
+        {
+            "schemathesis": {
+                "exit_code": run.returncode,
+                "stop_reason": report["stop_reason"],
+                "running_time_s": round(report["running_time"], 1),
+                "phases": report["phases"],
+                "test_cases": cases,
+                "failures": report["failures"],
+                "errors": report["errors"],
+                "warnings": {k: v for k, v in report["warnings"].items() if v},
+            },
+            "responses": responses,
+            "server_errors": server_errors,
+            "statuses": {op: dict(sorted(c.items())) for op, c in sorted(statuses.items())},
+            "failed_cases": failed_cases,
+            "server_error_log_lines": sum('"level": "ERROR"' in line for line in server_log.splitlines()),
+            "load_average_end": load_average(),
+        }
+    )
     lines = md_header("Fuzzing the API with Schemathesis", result)
     lines += [
         f"{args.model} model, SQLite, seed {seed}, phases {args.phases}, up to {args.max_examples} examples per "
@@ -162,14 +216,29 @@ def main() -> None:
         "",
     ]
     codes = sorted({code for c in statuses.values() for code in c})
-    lines += md_table(["operation", *map(str, codes)],
-                      [[op, *(statuses[op].get(code, 0) for code in codes)] for op in sorted(statuses)])
+    lines += md_table(
+        ["operation", *map(str, codes)],
+        [[op, *(statuses[op].get(code, 0) for code in codes)] for op in sorted(statuses)],
+    )
     if report["failures"] or report["errors"]:
-        lines += ["", "Failures and errors:", "", "```", json.dumps(report["failures"] + report["errors"], indent=1)[:6000],
-                  "```", "", "Failed cases (first 20):", ""]
-        lines += [f"- {f['operation']}: {', '.join(f['checks'])}; `{f['request']}` -> {f['status']} {f['answer'][:200]}"
-                  for f in failed_cases]
-    json_path, md_path = write_results("fuzz_api" if args.model == "real" else "fuzz_api_fake", args.out_dir, result, lines)
+        lines += [
+            "",
+            "Failures and errors:",
+            "",
+            "```",
+            json.dumps(report["failures"] + report["errors"], indent=1)[:6000],
+            "```",
+            "",
+            "Failed cases (first 20):",
+            "",
+        ]
+        lines += [
+            f"- {f['operation']}: {', '.join(f['checks'])}; `{f['request']}` -> {f['status']} {f['answer'][:200]}"
+            for f in failed_cases
+        ]
+    json_path, md_path = write_results(
+        "fuzz_api" if args.model == "real" else "fuzz_api_fake", args.out_dir, result, lines
+    )
     print("\n".join(lines))
     print(f"wrote {json_path} and {md_path}")
     sys.exit(run.returncode)

@@ -52,8 +52,12 @@ def prepare(out: Path) -> None:
     taxonomy = Taxonomy.default()
     cfg = DataConfig()
     table = build_training_table(
-        data_dir, taxonomy, sources=cfg.sources, max_per_source=cfg.max_per_source,
-        eval_fraction=cfg.eval_fraction, gold_path=data_dir / "gold" / "dev.jsonl",
+        data_dir,
+        taxonomy,
+        sources=cfg.sources,
+        max_per_source=cfg.max_per_source,
+        eval_fraction=cfg.eval_fraction,
+        gold_path=data_dir / "gold" / "dev.jsonl",
     )
     matcher = KeywordMatcher(taxonomy)
     frame = table.frame.copy()
@@ -64,8 +68,13 @@ def prepare(out: Path) -> None:
     frame.to_parquet(out / "table.parquet")
     gold.to_parquet(out / "gold.parquet")
     (out / "labels.json").write_text(
-        json.dumps({"stages": taxonomy.stage_labels, "touchpoints": table.touchpoint_labels, "keywords": {
-            label: taxonomy.touchpoints[label].keywords for label in table.touchpoint_labels}}),
+        json.dumps(
+            {
+                "stages": taxonomy.stage_labels,
+                "touchpoints": table.touchpoint_labels,
+                "keywords": {label: taxonomy.touchpoints[label].keywords for label in table.touchpoint_labels},
+            }
+        ),
         encoding="utf-8",
     )
     print(f"wrote {len(frame)} training rows and {len(gold)} gold rows to {out}")
@@ -89,7 +98,9 @@ def _keyword_features(texts: list[str], keywords: dict[str, list[str]]) -> np.nd
     import re
 
     patterns = [
-        re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, (k.lower() for k in kws)), key=len, reverse=True)) + r")\b")
+        re.compile(
+            r"\b(?:" + "|".join(sorted(map(re.escape, (k.lower() for k in kws)), key=len, reverse=True)) + r")\b"
+        )
         for kws in keywords.values()
     ]
     return np.array([[1.0 if p.search(t.lower()) else 0.0 for p in patterns] for t in texts], dtype=np.float32)
@@ -122,15 +133,25 @@ def run_one(name: str, holdout: str | None, folder: Path, encoder_path: str, dev
             Y[rows],
         )
         finetune_top_layers(
-            encoder, frame["text"].to_numpy()[rows].tolist(), targets, n_sentiment=3,
-            n_stage=len(labels["stages"]), layers=cfg["layers"], epochs=cfg["epochs"],
-            learning_rate=cfg["lr"], device=device, progress=False,
+            encoder,
+            frame["text"].to_numpy()[rows].tolist(),
+            targets,
+            n_sentiment=3,
+            n_stage=len(labels["stages"]),
+            layers=cfg["layers"],
+            epochs=cfg["epochs"],
+            learning_rate=cfg["lr"],
+            device=device,
+            progress=False,
         )
     X = encoder.encode(frame["text"].tolist())
     gold_mask = (gold["source"] == holdout).to_numpy() if holdout else np.ones(len(gold), bool)
     Xg = encoder.encode(gold["text"][gold_mask].tolist())
     result: dict[str, float] = {}
-    for task, column, names in (("sentiment", "sentiment", SENTIMENT), ("journey_stage", "journey_stage", labels["stages"])):
+    for task, column, names in (
+        ("sentiment", "sentiment", SENTIMENT),
+        ("journey_stage", "journey_stage", labels["stages"]),
+    ):
         known = frame[column].notna().to_numpy()
         head = SoftmaxHead().fit(X[train & known], frame[column][train & known].tolist())
         report = single_label_report(gold[column][gold_mask].tolist(), head.predict(Xg).tolist(), names)

@@ -28,7 +28,17 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DEFAULT_OUT_DIR, REPO_ROOT, command_line, load_average, machine_info, md_header, md_table, now_utc, write_results  # noqa: E402
+from _common import (
+    DEFAULT_OUT_DIR,
+    REPO_ROOT,
+    command_line,
+    load_average,
+    machine_info,
+    md_header,
+    md_table,
+    now_utc,
+    write_results,
+)  # noqa: E402
 
 BUNDLE = REPO_ROOT / "models" / "default"
 
@@ -56,8 +66,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _client(base: str, key: str, texts: list[str], records: int, offset: int, stop: threading.Event,
-            answers: list[Answer], lock: threading.Lock) -> None:
+def _client(
+    base: str,
+    key: str,
+    texts: list[str],
+    records: int,
+    offset: int,
+    stop: threading.Event,
+    answers: list[Answer],
+    lock: threading.Lock,
+) -> None:
     i = offset
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
         while not stop.is_set():
@@ -117,8 +135,13 @@ def run(clients: int, records: int, before: float, after: float) -> dict[str, ob
             "FEEDBACK_NLP_RATE_LIMIT_BURST": "100000",
         }
         cli = [sys.executable, "-m", "feedback_nlp"]
-        key = subprocess.run([*cli, "keys", "create", "--name", "bench", "--scopes", "classify,read,admin"],
-                             env=env, capture_output=True, text=True, check=True).stdout.strip()
+        key = subprocess.run(
+            [*cli, "keys", "create", "--name", "bench", "--scopes", "classify,read,admin"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         log = (folder / "server.log").open("wb")
@@ -145,7 +168,9 @@ def run(clients: int, records: int, before: float, after: float) -> dict[str, ob
             for thread in threads:
                 thread.start()
             time.sleep(before)
-            promote(registry, "default:b", reason="benchmark switch", settings=settings, gold=None, force=True, by="bench")
+            promote(
+                registry, "default:b", reason="benchmark switch", settings=settings, gold=None, force=True, by="bench"
+            )
             switch_started = time.monotonic()
             reload = httpx.post(f"{base}/v1/models/reload", headers={"Authorization": f"Bearer {key}"}, timeout=300)
             switch_done = time.monotonic()
@@ -161,7 +186,11 @@ def run(clients: int, records: int, before: float, after: float) -> dict[str, ob
     return {
         "clients": clients,
         "records_per_request": records,
-        "reload": {"status": reload.status_code, **reload.json(), "client_seconds": round(switch_done - switch_started, 2)},
+        "reload": {
+            "status": reload.status_code,
+            **reload.json(),
+            "client_seconds": round(switch_done - switch_started, 2),
+        },
         "serving_after": current["serving"]["version"],
         "all": _phase(answers),
         "before_switch": _phase([a for a in answers if a.finished < switch_started]),
@@ -179,13 +208,25 @@ def main() -> None:
     parser.add_argument("--after", type=float, default=15.0, help="seconds of load after it")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     args = parser.parse_args()
-    result = {"date": now_utc(), "command": command_line(), "machine": machine_info(),
-              "load_average_start": load_average()}
+    result = {
+        "date": now_utc(),
+        "command": command_line(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+    }
     result.update(run(args.clients, args.records, args.before, args.after))
     result["load_average_end"] = load_average()
-    rows = [(name, p["requests"], p["failed"], p["p50_ms"], p["p95_ms"],
-             ", ".join(f"{k}: {v}" for k, v in p["answered_by"].items()))
-            for name, p in ((n, result[n]) for n in ("before_switch", "during_switch", "after_switch", "all"))]
+    rows = [
+        (
+            name,
+            p["requests"],
+            p["failed"],
+            p["p50_ms"],
+            p["p95_ms"],
+            ", ".join(f"{k}: {v}" for k, v in p["answered_by"].items()),
+        )
+        for name, p in ((n, result[n]) for n in ("before_switch", "during_switch", "after_switch", "all"))
+    ]
     reload = result["reload"]
     markdown = [
         *md_header("Switching models under load", result),

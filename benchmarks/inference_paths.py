@@ -141,7 +141,9 @@ def measure(args: argparse.Namespace, texts: list[str]) -> dict[str, Any]:
             changed = [sum(a[k] != b[k] for a, b in zip(reference_labels, labels, strict=True)) for k in range(4)]
             quality[name] = {
                 "gold": evaluate_gold(pipeline, args.gold)["headline"] if args.gold.is_file() else None,
-                "changed_vs_hf_float32": dict(zip(("sentiment", "stage", "touchpoints", "segment_sentiments"), changed, strict=True)),
+                "changed_vs_hf_float32": dict(
+                    zip(("sentiment", "stage", "touchpoints", "segment_sentiments"), changed, strict=True)
+                ),
             }
     return {
         "precision": precision,
@@ -170,25 +172,51 @@ def render(result: dict[str, Any]) -> list[str]:
         rows.append([config] + [f"{by_size[size]:.1f}" if size in by_size else "(as fast)" for size in sizes])
     lines += md_table(["configuration"] + [f"calls of {size}" for size in sizes], rows)
     hf = m["speed"]["hf"]
-    lines += ["", "Against `hf`: " + "; ".join(
-        f"{config} x{by_size[size] / hf[size]:.2f} at {size}"
-        for config, by_size in m["speed"].items() if config != "hf" for size in sizes if size in by_size
-    ), "", "## Gold metrics and label changes", ""]
+    lines += [
+        "",
+        "Against `hf`: "
+        + "; ".join(
+            f"{config} x{by_size[size] / hf[size]:.2f} at {size}"
+            for config, by_size in m["speed"].items()
+            if config != "hf"
+            for size in sizes
+            if size in by_size
+        ),
+        "",
+        "## Gold metrics and label changes",
+        "",
+    ]
     rows = []
     for name, q in m["quality"].items():
         gold = q["gold"] or {}
         changed = q["changed_vs_hf_float32"]
-        rows.append([name] + [f"{gold[k]:.4f}" if k in gold else "-" for k in ("sentiment_macro_f1", "journey_stage_macro_f1", "touchpoints_micro_f1")]
-                    + [f"{100 * changed[k] / s['n']:.2f}%" for k in changed])
+        rows.append(
+            [name]
+            + [
+                f"{gold[k]:.4f}" if k in gold else "-"
+                for k in ("sentiment_macro_f1", "journey_stage_macro_f1", "touchpoints_micro_f1")
+            ]
+            + [f"{100 * changed[k] / s['n']:.2f}%" for k in changed]
+        )
     lines += md_table(
-        ["path", "gold sentiment macro-F1", "stage macro-F1", "touchpoints micro-F1",
-         "tweets: sentiment changed", "stage changed", "touchpoints changed", "segment sentiments changed"],
+        [
+            "path",
+            "gold sentiment macro-F1",
+            "stage macro-F1",
+            "touchpoints micro-F1",
+            "tweets: sentiment changed",
+            "stage changed",
+            "touchpoints changed",
+            "segment sentiments changed",
+        ],
         rows,
     )
     lines += ["", "## Records per second in calls of " + str(s["batch_size"]) + " by most texts per encoder pass", ""]
     sizes = list(next(iter(m["pass_sizes"].values())))
-    lines += md_table(["path"] + [f"passes of {size}" for size in sizes],
-                      [[name] + [f"{by[size]:.1f}" for size in sizes] for name, by in m["pass_sizes"].items()])
+    lines += md_table(
+        ["path"] + [f"passes of {size}" for size in sizes],
+        [[name] + [f"{by[size]:.1f}" for size in sizes] for name, by in m["pass_sizes"].items()],
+    )
     lines += ["", "Every round: see the JSON file beside this one."]
     return lines
 
@@ -202,8 +230,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=256, help="records per bulk predict call (default 256)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--pass-sizes", type=lambda v: [int(x) for x in v.split(",")], default=[32, 64, 128],
-                        help="most texts per encoder pass to compare (default 32,64,128)")
+    parser.add_argument(
+        "--pass-sizes",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[32, 64, 128],
+        help="most texts per encoder pass to compare (default 32,64,128)",
+    )
     parser.add_argument("--model", type=Path, default=settings.model_dir)
     parser.add_argument("--gold", type=Path, default=settings.data_dir / "gold" / "dev.jsonl")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
@@ -226,8 +258,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "command": command_line(),
         "load_average_start": load_average(),
         "settings": {
-            "n": len(corpus.texts), "small_n": max(len(corpus.texts) // 4, 64), "texts_origin": corpus.origin,
-            "batch_size": args.batch_size, "rounds": args.rounds, "gold": str(args.gold),
+            "n": len(corpus.texts),
+            "small_n": max(len(corpus.texts) // 4, 64),
+            "texts_origin": corpus.origin,
+            "batch_size": args.batch_size,
+            "rounds": args.rounds,
+            "gold": str(args.gold),
         },
     }
     result["measured"] = measure(args, corpus.texts)

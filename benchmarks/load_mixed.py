@@ -119,8 +119,14 @@ def server_env(database_url: str, **settings: str) -> dict[str, str]:
 
 
 def start_server(
-    model: str, database_url: str, log: Path, *, bundle: Path | None = None, fake_args: Sequence[str] = (),
-    ready_timeout: float = 180.0, **settings: str,
+    model: str,
+    database_url: str,
+    log: Path,
+    *,
+    bundle: Path | None = None,
+    fake_args: Sequence[str] = (),
+    ready_timeout: float = 180.0,
+    **settings: str,
 ) -> Server:
     """Start ``feedback-nlp serve`` (``model="real"``) or tests/fake_server.py (``"fake"``, with
     ``bundle`` and ``fake_args``) and wait until ``/ready`` answers 200.
@@ -138,8 +144,9 @@ def start_server(
         command += list(fake_args)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
-        process = subprocess.Popen(command, env=server_env(database_url, **settings), stdout=out,
-                                   stderr=subprocess.STDOUT, cwd=ROOT)
+        process = subprocess.Popen(
+            command, env=server_env(database_url, **settings), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+        )
     server = Server(process, f"http://127.0.0.1:{port}", log)
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
@@ -206,27 +213,35 @@ class LoadResult:
         for action, values in sorted(self.latencies.items()):
             ms = np.array(values) * 1000
             per_action[action] = {
-                "requests": self.requests[action], "failed": self.failures[action],
-                "p50_ms": round(float(np.percentile(ms, 50)), 1), "p95_ms": round(float(np.percentile(ms, 95)), 1),
+                "requests": self.requests[action],
+                "failed": self.failures[action],
+                "p50_ms": round(float(np.percentile(ms, 50)), 1),
+                "p95_ms": round(float(np.percentile(ms, 95)), 1),
                 "max_ms": round(float(ms.max()), 1),
             }
         return {
-            "requests": self.total, "failed": self.failed, "wall_s": round(self.wall_s, 1),
+            "requests": self.total,
+            "failed": self.failed,
+            "wall_s": round(self.wall_s, 1),
             "requests_per_s": round(self.total / self.wall_s, 1) if self.wall_s else None,
-            "records_acknowledged": len(self.stored), "batches_acknowledged": len(self.batches),
+            "records_acknowledged": len(self.stored),
+            "batches_acknowledged": len(self.batches),
             "records_unconfirmed": len(self.unconfirmed),
-            "per_action": per_action, "failure_examples": self.failure_examples,
+            "per_action": per_action,
+            "failure_examples": self.failure_examples,
         }
 
 
 class User:
     """One simulated client with its own key and connection pool."""
 
-    def __init__(self, number: int, key: str, base: str, result: LoadResult, rng: random.Random,
-                 think_ms: float) -> None:
+    def __init__(
+        self, number: int, key: str, base: str, result: LoadResult, rng: random.Random, think_ms: float
+    ) -> None:
         self.number, self.result, self.rng, self.think_ms = number, result, rng, think_ms
-        self.client = httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"},
-                                        timeout=httpx.Timeout(60.0))
+        self.client = httpx.AsyncClient(
+            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=httpx.Timeout(60.0)
+        )
         self.sent = 0
 
     def _records(self, n: int) -> list[dict[str, Any]]:
@@ -234,14 +249,19 @@ class User:
         for _ in range(n):
             self.sent += 1
             ref = f"u{self.number}-{self.sent}"
-            records.append({
-                "id": ref, "kind": self.rng.choice(KINDS),
-                "text": f"{self.rng.choice(PHRASES)} (ref {ref}).",
-                "created_at": f"2026-{self.rng.randint(1, 12):02d}-{self.rng.randint(1, 28):02d}T12:00:00Z",
-            })
+            records.append(
+                {
+                    "id": ref,
+                    "kind": self.rng.choice(KINDS),
+                    "text": f"{self.rng.choice(PHRASES)} (ref {ref}).",
+                    "created_at": f"2026-{self.rng.randint(1, 12):02d}-{self.rng.randint(1, 28):02d}T12:00:00Z",
+                }
+            )
         return records
 
-    async def _call(self, action: str, method: str, path: str, expected: set[int], **kwargs: Any) -> httpx.Response | None:
+    async def _call(
+        self, action: str, method: str, path: str, expected: set[int], **kwargs: Any
+    ) -> httpx.Response | None:
         self.result.requests[action] += 1
         started = time.perf_counter()
         try:
@@ -284,7 +304,9 @@ class User:
                 self.result.fail(action, "fewer results than records")
         elif action == "ingest":
             batch = self._records(self.rng.randint(1, 8))
-            response = await self._call(action, "POST", "/v1/feedback", {201}, json={"source": SOURCE, "records": batch})
+            response = await self._call(
+                action, "POST", "/v1/feedback", {201}, json={"source": SOURCE, "records": batch}
+            )
             if response is None:
                 self._unconfirmed(batch)
             elif self._acknowledge(batch, response.json(), action, new=True):
@@ -315,20 +337,34 @@ class User:
             if not self.result.batches:
                 return
             batch = self.rng.choice(self.result.batches)
-            response = await self._call(action, "POST", "/v1/feedback", {200}, json={"source": SOURCE, "records": batch})
+            response = await self._call(
+                action, "POST", "/v1/feedback", {200}, json={"source": SOURCE, "records": batch}
+            )
             if response is not None:
                 self._acknowledge(batch, response.json(), action, new=False)
         elif action == "list":
-            params = self.rng.choice([{}, {"kind": "review"}, {"sentiment": "negative"}, {"source": SOURCE, "limit": 20},
-                                      {"created_from": "2026-06-01T00:00:00Z"}])
+            params = self.rng.choice(
+                [
+                    {},
+                    {"kind": "review"},
+                    {"sentiment": "negative"},
+                    {"source": SOURCE, "limit": 20},
+                    {"created_from": "2026-06-01T00:00:00Z"},
+                ]
+            )
             response = await self._call(action, "GET", "/v1/feedback", {200}, params=params)
             if response is not None and "items" not in response.json():
                 self.result.fail(action, "no items in the page")
         elif action == "model":
             await self._call(action, "GET", "/v1/models/current", {200})
         elif action == "scores":
-            await self._call(action, "GET", "/v1/scores/touchpoints", {200},
-                             params={"period": "month", "from": "2026-01-01T00:00:00Z"})
+            await self._call(
+                action,
+                "GET",
+                "/v1/scores/touchpoints",
+                {200},
+                params={"period": "month", "from": "2026-01-01T00:00:00Z"},
+            )
 
     async def run(self, deadline: float) -> None:
         try:
@@ -340,7 +376,9 @@ class User:
             await self.client.aclose()
 
 
-async def run_load(base: str, keys: list[str], duration_s: float, *, think_ms: float = 100.0, seed: int = 0) -> LoadResult:
+async def run_load(
+    base: str, keys: list[str], duration_s: float, *, think_ms: float = 100.0, seed: int = 0
+) -> LoadResult:
     """Run one user per key against ``base`` for ``duration_s`` seconds."""
     result = LoadResult()
     users = [User(i, key, base, result, random.Random(seed * 1000 + i), think_ms) for i, key in enumerate(keys)]
@@ -370,16 +408,27 @@ class StoreAudit:
     @property
     def ok(self) -> bool:
         """Every acknowledged record stored once, with its id and text; no key twice; nothing else."""
-        return (self.rows == self.distinct_keys and self.rows - self.unconfirmed_stored == self.expected
-                and not self.missing and not self.unexpected and not self.wrong_id
-                and self.checksum_expected == self.checksum_stored)
+        return (
+            self.rows == self.distinct_keys
+            and self.rows - self.unconfirmed_stored == self.expected
+            and not self.missing
+            and not self.unexpected
+            and not self.wrong_id
+            and self.checksum_expected == self.checksum_stored
+        )
 
     def summary(self) -> dict[str, Any]:
         return {
-            "ok": self.ok, "acknowledged_records": self.expected, "stored_rows": self.rows,
-            "distinct_keys": self.distinct_keys, "unconfirmed_stored": self.unconfirmed_stored,
-            "missing": self.missing[:10], "unexpected": self.unexpected[:10], "wrong_id": self.wrong_id[:10],
-            "checksum_expected": self.checksum_expected, "checksum_stored": self.checksum_stored,
+            "ok": self.ok,
+            "acknowledged_records": self.expected,
+            "stored_rows": self.rows,
+            "distinct_keys": self.distinct_keys,
+            "unconfirmed_stored": self.unconfirmed_stored,
+            "missing": self.missing[:10],
+            "unexpected": self.unexpected[:10],
+            "wrong_id": self.wrong_id[:10],
+            "checksum_expected": self.checksum_expected,
+            "checksum_stored": self.checksum_stored,
         }
 
 
@@ -390,8 +439,12 @@ def _checksum(pairs: list[tuple[str, str]]) -> str:
     return digest.hexdigest()
 
 
-def audit_store(database_url: str, stored: dict[str, tuple[str, str]], source: str = SOURCE,
-                unconfirmed: set[str] | frozenset[str] = frozenset()) -> StoreAudit:
+def audit_store(
+    database_url: str,
+    stored: dict[str, tuple[str, str]],
+    source: str = SOURCE,
+    unconfirmed: set[str] | frozenset[str] = frozenset(),
+) -> StoreAudit:
     """Read ``source``'s rows from the database and compare them with the acknowledged records.
 
     ``stored`` maps each external id to the public id the API answered and the text sent; the
@@ -419,9 +472,12 @@ def audit_store(database_url: str, stored: dict[str, tuple[str, str]], source: s
     texts = FeedbackPipeline.customer_texts([FeedbackRecord(kind="survey", text=t) for _, t in stored.values()])
     by_key = {external_id: public_id for external_id, public_id, _ in confirmed_rows}
     return StoreAudit(
-        expected=len(stored), rows=len(rows), distinct_keys=len({row[0] for row in rows}),
+        expected=len(stored),
+        rows=len(rows),
+        distinct_keys=len({row[0] for row in rows}),
         unconfirmed_stored=len(rows) - len(confirmed_rows),
-        missing=sorted(set(stored) - set(by_key)), unexpected=sorted(set(by_key) - set(stored)),
+        missing=sorted(set(stored) - set(by_key)),
+        unexpected=sorted(set(by_key) - set(stored)),
         wrong_id=sorted(k for k, (public_id, _) in stored.items() if k in by_key and by_key[k] != public_id),
         checksum_expected=_checksum(list(zip(stored, texts, strict=True))),
         checksum_stored=_checksum([(e, t) for e, _, t in confirmed_rows]),
@@ -443,7 +499,16 @@ def _database(url: str | None) -> Iterator[str]:
 def main() -> None:
     """Run the load, audit the store, write the result files; exit 1 on any failure."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _common import DEFAULT_OUT_DIR, command_line, load_average, machine_info, md_header, md_table, now_utc, write_results
+    from _common import (
+        DEFAULT_OUT_DIR,
+        command_line,
+        load_average,
+        machine_info,
+        md_header,
+        md_table,
+        now_utc,
+        write_results,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=50)
@@ -455,12 +520,17 @@ def main() -> None:
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     args = parser.parse_args()
 
-    result_doc: dict[str, Any] = {"date": now_utc(), "command": command_line(), "machine": machine_info(),
-                                  "load_average_start": load_average()}
+    result_doc: dict[str, Any] = {
+        "date": now_utc(),
+        "command": command_line(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+    }
     with _database(args.database_url) as url, tempfile.TemporaryDirectory(prefix="load-logs-") as logs:
         keys = create_keys(url, args.users)
-        server = start_server(args.model, url, Path(logs) / "server.log",
-                              rate_limit_per_second="1000", rate_limit_burst="1000")
+        server = start_server(
+            args.model, url, Path(logs) / "server.log", rate_limit_per_second="1000", rate_limit_burst="1000"
+        )
         try:
             load = asyncio.run(run_load(server.base, keys, args.duration, think_ms=args.think_ms, seed=args.seed))
         finally:
@@ -468,17 +538,28 @@ def main() -> None:
         audit = audit_store(url, load.stored, unconfirmed=load.unconfirmed)
         backend = "postgresql" if url.startswith("postgres") else "sqlite"
     summary = load.summary()
-    result_doc.update({
-        "settings": {"users": args.users, "duration_s": args.duration, "think_ms": args.think_ms, "model": args.model,
-                     "database": backend, "mix": dict(MIX)},
-        "load": summary, "store_audit": audit.summary(), "load_average_end": load_average(),
-    })
+    result_doc.update(
+        {
+            "settings": {
+                "users": args.users,
+                "duration_s": args.duration,
+                "think_ms": args.think_ms,
+                "model": args.model,
+                "database": backend,
+                "mix": dict(MIX),
+            },
+            "load": summary,
+            "store_audit": audit.summary(),
+            "load_average_end": load_average(),
+        }
+    )
     on = " on PostgreSQL" if backend == "postgresql" else ""
     lines = md_header(f"Mixed load{on}: classify, ingest and reads, then a store audit", result_doc)
     lines += [
         f"{args.users} users (one API key each) for {args.duration:.0f} s on loopback, {args.model} model, "
         f"{backend} store, think time 0-{args.think_ms:.0f} ms. Mix (% of requests): "
-        + ", ".join(f"{a} {w}" for a, w in MIX) + ".",
+        + ", ".join(f"{a} {w}" for a, w in MIX)
+        + ".",
         "",
         f"- Requests: **{summary['requests']}**, failed: **{summary['failed']}**, "
         f"{summary['requests_per_s']} requests/s over {summary['wall_s']} s",
@@ -490,7 +571,10 @@ def main() -> None:
     ]
     lines += md_table(
         ["action", "requests", "failed", "p50 ms", "p95 ms", "max ms"],
-        [[a, s["requests"], s["failed"], s["p50_ms"], s["p95_ms"], s["max_ms"]] for a, s in summary["per_action"].items()],
+        [
+            [a, s["requests"], s["failed"], s["p50_ms"], s["p95_ms"], s["max_ms"]]
+            for a, s in summary["per_action"].items()
+        ],
     )
     if summary["failure_examples"]:
         lines += ["", "Failures (first 20):", ""] + [f"- {f}" for f in summary["failure_examples"]]

@@ -31,7 +31,17 @@ from types import ModuleType
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DEFAULT_OUT_DIR, REPO_ROOT, command_line, load_average, machine_info, md_header, md_table, now_utc, publish  # noqa: E402
+from _common import (
+    DEFAULT_OUT_DIR,
+    REPO_ROOT,
+    command_line,
+    load_average,
+    machine_info,
+    md_header,
+    md_table,
+    now_utc,
+    publish,
+)  # noqa: E402
 
 MODULE = "feedback_nlp/text/redact.py"
 
@@ -53,36 +63,63 @@ PII_SNIPPETS = (
 #: the formats ``phonenumbers`` reads better.
 ACCURACY_CASES: tuple[tuple[str, str], ...] = (
     # No label before the number: "call me on" alone catches any 7-15 digits.
-    *((f"They gave {phone} yesterday", "They gave [PHONE] yesterday") for phone in (
-        "+1 (555) 123-4567", "(555) 123-4567", "555-123-4567", "555.123.4567", "1-800-555-0199",
-        "+44 20 7946 0958", "+44 (0)20 7946 0958", "+447700900123", "0044 20 7946 0958", "07700 900123",
-        "07700 900 123", "07700900123", "020 7946 0958", "0161-496-0000", "+33 6 12 34 56 78",
-        "06 12 34 56 78", "+49 30 1234567",
-        # International formats
-        "+91 98765 43210", "+81 3-1234-5678", "+61 2 9876 5432", "+55 11 91234-5678", "+353 1 234 5678",
-        "0207 946 0958", "555-123-4567 ext. 89", "+1 555 123 4567 x 12",
-        # Other countries' national numbers after a trunk 0
-        "02 9876 5432", "(02) 9876 5432", "03-1234-5678",
-    )),
+    *(
+        (f"They gave {phone} yesterday", "They gave [PHONE] yesterday")
+        for phone in (
+            "+1 (555) 123-4567",
+            "(555) 123-4567",
+            "555-123-4567",
+            "555.123.4567",
+            "1-800-555-0199",
+            "+44 20 7946 0958",
+            "+44 (0)20 7946 0958",
+            "+447700900123",
+            "0044 20 7946 0958",
+            "07700 900123",
+            "07700 900 123",
+            "07700900123",
+            "020 7946 0958",
+            "0161-496-0000",
+            "+33 6 12 34 56 78",
+            "06 12 34 56 78",
+            "+49 30 1234567",
+            # International formats
+            "+91 98765 43210",
+            "+81 3-1234-5678",
+            "+61 2 9876 5432",
+            "+55 11 91234-5678",
+            "+353 1 234 5678",
+            "0207 946 0958",
+            "555-123-4567 ext. 89",
+            "+1 555 123 4567 x 12",
+            # Other countries' national numbers after a trunk 0
+            "02 9876 5432",
+            "(02) 9876 5432",
+            "03-1234-5678",
+        )
+    ),
     ("call me at 5551234567", "call me at [PHONE]"),
     ("my phone: 12345678", "my phone: [PHONE]"),
     ("Tel. no. 0301234567", "Tel. no. [PHONE]"),
-    *((text, text) for text in (
-        "I was charged {$150.00} on XX/XX/2018 and again on XX/XX/XXXX.",
-        "They took $1,200 and then $1,200,000.00 from my account",
-        "Fee of 1.234.567,89 € was wrong",
-        "On 2024-03-01 at 10:30 the branch was closed",
-        "Opening hours 9:00-17:00, 12/31/2023, 31.12.2023",
-        "XXXX XXXX XXXX 1234 and (XXX) XXX-XXXX",
-        "Account ending 1234, order #123456789",
-        "1,234,567,890 points",
-        "Rated 4.5/5 after 12345 reviews",
-        "ticket 2024-0312-5567",
-        "ref 123-45-67890",
-        "order 2125551234 arrived",
-        "Dial +999 123 4567 for nothing",  # no such country code
-        "Order 4111111111111112 never arrived",
-    )),
+    *(
+        (text, text)
+        for text in (
+            "I was charged {$150.00} on XX/XX/2018 and again on XX/XX/XXXX.",
+            "They took $1,200 and then $1,200,000.00 from my account",
+            "Fee of 1.234.567,89 € was wrong",
+            "On 2024-03-01 at 10:30 the branch was closed",
+            "Opening hours 9:00-17:00, 12/31/2023, 31.12.2023",
+            "XXXX XXXX XXXX 1234 and (XXX) XXX-XXXX",
+            "Account ending 1234, order #123456789",
+            "1,234,567,890 points",
+            "Rated 4.5/5 after 12345 reviews",
+            "ticket 2024-0312-5567",
+            "ref 123-45-67890",
+            "order 2125551234 arrived",
+            "Dial +999 123 4567 for nothing",  # no such country code
+            "Order 4111111111111112 never arrived",
+        )
+    ),
     ("IBAN: DE89 3704 0044 0532 0130 00. Thanks", "IBAN: [IBAN]. Thanks"),
     ("IBAN: MA64 0115 1900 0001 2050 0053 4921. Thanks", "IBAN: [IBAN]. Thanks"),  # outside the SWIFT registry
     ("IBAN: GB82 WEST 1234 5698 7654 33. Thanks", "IBAN: GB82 WEST 1234 5698 7654 33. Thanks"),
@@ -109,13 +146,17 @@ def load_texts(limit: int) -> list[str]:
                 per_source.append([text for text in itertools.islice(rows, limit) if text.strip()])
     texts = [text for group in itertools.zip_longest(*per_source) for text in group if text]
     if not texts:
-        texts = [f"The delivery took {i % 9 + 2} days, order {100000 + i} cost $45.{i % 100:02d}." for i in range(limit)]
+        texts = [
+            f"The delivery took {i % 9 + 2} days, order {100000 + i} cost $45.{i % 100:02d}." for i in range(limit)
+        ]
     return (texts * (limit // len(texts) + 1))[:limit]
 
 
 def with_pii(texts: list[str]) -> list[str]:
     """Every tenth text with one of :data:`PII_SNIPPETS` appended."""
-    return [f"{text} {PII_SNIPPETS[i // 10 % len(PII_SNIPPETS)]}" if i % 10 == 0 else text for i, text in enumerate(texts)]
+    return [
+        f"{text} {PII_SNIPPETS[i // 10 % len(PII_SNIPPETS)]}" if i % 10 == 0 else text for i, text in enumerate(texts)
+    ]
 
 
 def load_module(path: Path, name: str) -> ModuleType:
@@ -128,8 +169,9 @@ def load_module(path: Path, name: str) -> ModuleType:
 
 
 def module_at(revision: str, folder: Path) -> ModuleType:
-    source = subprocess.run(["git", "show", f"{revision}:{MODULE}"], cwd=REPO_ROOT, check=True,
-                            capture_output=True, text=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{revision}:{MODULE}"], cwd=REPO_ROOT, check=True, capture_output=True, text=True
+    ).stdout
     path = folder / f"redact_{revision.replace('/', '_').replace('~', '_')}.py"
     path.write_text(source, encoding="utf-8")
     return load_module(path, "redact_before")
@@ -163,8 +205,16 @@ def differences(before: ModuleType, after: ModuleType, texts: list[str], shown: 
         if old != new:
             count += 1
             if len(examples) < shown:
-                examples += [{"only": who, "kind": kind, "found": text[start:end], "context": text[max(0, start - 30) : end + 10]}
-                             for who, spans in (("before", old - new), ("after", new - old)) for start, end, kind in sorted(spans)]
+                examples += [
+                    {
+                        "only": who,
+                        "kind": kind,
+                        "found": text[start:end],
+                        "context": text[max(0, start - 30) : end + 10],
+                    }
+                    for who, spans in (("before", old - new), ("after", new - old))
+                    for start, end, kind in sorted(spans)
+                ]
     return {"texts": len(texts), "differ": count, "examples": examples}
 
 
@@ -178,8 +228,11 @@ def worst_case_seconds(redact: Callable[[str], str]) -> dict[str, float]:
 
 
 def accuracy(redact: Callable[[str], str]) -> dict[str, Any]:
-    wrong = [{"text": text, "expected": expected, "got": redact(text)} for text, expected in ACCURACY_CASES
-             if redact(text) != expected]
+    wrong = [
+        {"text": text, "expected": expected, "got": redact(text)}
+        for text, expected in ACCURACY_CASES
+        if redact(text) != expected
+    ]
     return {"right": len(ACCURACY_CASES) - len(wrong), "cases": len(ACCURACY_CASES), "wrong": wrong}
 
 
@@ -192,54 +245,85 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "after (working tree)": load_module(REPO_ROOT / MODULE, "redact_after"),
         }
         load_start = load_average()
-        speed = {name: {corpus: texts_per_s(module.redact, items, args.repeats) for corpus, items in corpora.items()}
-                 for name, module in implementations.items()}
+        speed = {
+            name: {corpus: texts_per_s(module.redact, items, args.repeats) for corpus, items in corpora.items()}
+            for name, module in implementations.items()
+        }
         load_end = load_average()
         scores = {name: accuracy(module.redact) for name, module in implementations.items()}
         worst = {name: worst_case_seconds(module.redact) for name, module in implementations.items()}
         before, after = implementations.values()
         differ = differences(before, after, corpora["as written"])
     return {
-        "date": now_utc(), "command": command_line(), "machine": machine_info(),
-        "load_average_start": load_start, "load_average_end": load_end,
-        "texts": len(texts), "mean_chars": round(sum(map(len, texts)) / len(texts), 1), "repeats": args.repeats,
-        "texts_per_s": speed, "accuracy": scores, "worst_case_s": worst, "differences": differ,
+        "date": now_utc(),
+        "command": command_line(),
+        "machine": machine_info(),
+        "load_average_start": load_start,
+        "load_average_end": load_end,
+        "texts": len(texts),
+        "mean_chars": round(sum(map(len, texts)) / len(texts), 1),
+        "repeats": args.repeats,
+        "texts_per_s": speed,
+        "accuracy": scores,
+        "worst_case_s": worst,
+        "differences": differ,
     }
 
 
 def render(result: dict[str, Any]) -> list[str]:
     lines = md_header("PII redaction: speed and accuracy before and after phonenumbers / python-stdnum", result)
-    lines += ["The serving path is the first table; the worst cases are the last one. The service caps a",
-              "text at 20,000 characters (`FEEDBACK_NLP_MAX_TEXT_CHARS`), a tenth of those inputs.", ""]
+    lines += [
+        "The serving path is the first table; the worst cases are the last one. The service caps a",
+        "text at 20,000 characters (`FEEDBACK_NLP_MAX_TEXT_CHARS`), a tenth of those inputs.",
+        "",
+    ]
     corpora = list(next(iter(result["texts_per_s"].values())))
     lines += [
         f"{result['texts']} texts (mean {result['mean_chars']} characters: CFPB narratives, support tweets, "
         f"app reviews), one process, one core, best of {result['repeats']}. Load average at the end: "
-        + " / ".join(f"{x:.2f}" for x in result["load_average_end"]) + " (the CPU is shared).",
+        + " / ".join(f"{x:.2f}" for x in result["load_average_end"])
+        + " (the CPU is shared).",
         "",
         "## Texts per second",
         "",
-        *md_table(["implementation", *corpora],
-                  [[name, *(f"{row[c]:,.0f}" for c in corpora)] for name, row in result["texts_per_s"].items()]),
+        *md_table(
+            ["implementation", *corpora],
+            [[name, *(f"{row[c]:,.0f}" for c in corpora)] for name, row in result["texts_per_s"].items()],
+        ),
         "",
         "## Accuracy on the redaction cases",
         "",
-        *md_table(["implementation", "right", "of"],
-                  [[name, row["right"], row["cases"]] for name, row in result["accuracy"].items()]),
+        *md_table(
+            ["implementation", "right", "of"],
+            [[name, row["right"], row["cases"]] for name, row in result["accuracy"].items()],
+        ),
     ]
     for name, row in result["accuracy"].items():
         if row["wrong"]:
             lines += ["", f"{name} gets wrong:", ""]
             lines += [f"- `{w['text']}` → `{w['got']}` (expected `{w['expected']}`)" for w in row["wrong"]]
     differ = result["differences"]
-    lines += ["", "## Where the two disagree on the texts as written", "",
-              f"{differ['differ']} of {differ['texts']} texts get different findings."]
+    lines += [
+        "",
+        "## Where the two disagree on the texts as written",
+        "",
+        f"{differ['differ']} of {differ['texts']} texts get different findings.",
+    ]
     if differ["examples"]:
-        lines += ["", *(f"- only {e['only']}: {e['kind']} `{e['found']}` in `…{e['context']}…`" for e in differ["examples"])]
+        lines += [
+            "",
+            *(f"- only {e['only']}: {e['kind']} `{e['found']}` in `…{e['context']}…`" for e in differ["examples"]),
+        ]
     shapes = list(next(iter(result["worst_case_s"].values())))
-    lines += ["", "## Worst cases: long inputs of digit groups (seconds, one run)", "",
-              *md_table(["implementation", *shapes],
-                        [[name, *(row[s] for s in shapes)] for name, row in result["worst_case_s"].items()])]
+    lines += [
+        "",
+        "## Worst cases: long inputs of digit groups (seconds, one run)",
+        "",
+        *md_table(
+            ["implementation", *shapes],
+            [[name, *(row[s] for s in shapes)] for name, row in result["worst_case_s"].items()],
+        ),
+    ]
     return lines
 
 

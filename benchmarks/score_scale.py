@@ -26,7 +26,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DEFAULT_OUT_DIR, command_line, load_average, machine_info, md_header, md_table, now_utc, write_results  # noqa: E402
+from _common import (
+    DEFAULT_OUT_DIR,
+    command_line,
+    load_average,
+    machine_info,
+    md_header,
+    md_table,
+    now_utc,
+    write_results,
+)  # noqa: E402
 
 TOUCHPOINTS = ["delivery", "website", "mobile_app", "billing", "in_person", "phone", "product"]
 STAGES = ["purchase", "delivery", "usage", "support", "billing"]
@@ -41,20 +50,41 @@ def synthetic_rows(n: int, seed: int = 0):  # type: ignore[no-untyped-def]
         score = {"negative": -0.7, "neutral": 0.0, "positive": 0.8}[label]
         tps = rng.sample(TOUCHPOINTS, rng.randint(0, 2))
         segments = [
-            {"text": "x", "start": 0, "end": 1,
-             "sentiment": {"label": rng.choice(LABELS), "score": round(rng.uniform(-1, 1), 4)},
-             "touchpoints": [{"label": tp, "confidence": 0.8}]} for tp in tps[:1]
+            {
+                "text": "x",
+                "start": 0,
+                "end": 1,
+                "sentiment": {"label": rng.choice(LABELS), "score": round(rng.uniform(-1, 1), 4)},
+                "touchpoints": [{"label": tp, "confidence": 0.8}],
+            }
+            for tp in tps[:1]
         ]
         yield {
-            "id": f"{i:08d}", "source": rng.choice(["web", "app", "survey", "store"]), "external_id": str(i),
-            "external_id_generated": False, "kind": rng.choice(["survey", "review", "social"]), "text": "redacted",
-            "text_sha256": "0" * 64, "created_at": start + timedelta(minutes=rng.randint(0, 525_600)),
-            "received_at": start, "channel": None, "rating": None,
-            "nps": rng.randint(0, 10) if i % 4 == 0 else None, "metadata": {"region": rng.choice(["north", "south"])},
-            "sentiment_label": label, "sentiment_score": score, "sentiment_probabilities": None,
-            "journey_stage": rng.choice(STAGES), "journey_stage_confidence": 0.9,
-            "touchpoints": [{"label": tp, "confidence": 0.9} for tp in tps], "segments": segments,
-            "topic": {"id": 1, "label": rng.choice(["delivery delay", "price and value", "app problem"]), "confidence": 0.7},
+            "id": f"{i:08d}",
+            "source": rng.choice(["web", "app", "survey", "store"]),
+            "external_id": str(i),
+            "external_id_generated": False,
+            "kind": rng.choice(["survey", "review", "social"]),
+            "text": "redacted",
+            "text_sha256": "0" * 64,
+            "created_at": start + timedelta(minutes=rng.randint(0, 525_600)),
+            "received_at": start,
+            "channel": None,
+            "rating": None,
+            "nps": rng.randint(0, 10) if i % 4 == 0 else None,
+            "metadata": {"region": rng.choice(["north", "south"])},
+            "sentiment_label": label,
+            "sentiment_score": score,
+            "sentiment_probabilities": None,
+            "journey_stage": rng.choice(STAGES),
+            "journey_stage_confidence": 0.9,
+            "touchpoints": [{"label": tp, "confidence": 0.9} for tp in tps],
+            "segments": segments,
+            "topic": {
+                "id": 1,
+                "label": rng.choice(["delivery delay", "price and value", "app problem"]),
+                "confidence": 0.7,
+            },
             "model_version": "bench",
         }
 
@@ -88,8 +118,12 @@ def child(args: list[str], env: dict[str, str]) -> dict[str, object]:
     line = [x for x in done.stderr.splitlines() if x.startswith("TIME ")][-1].split()
     rss_kib, wall, user, system = int(line[1]), float(line[2]), float(line[3]), float(line[4])
     said = [x for x in done.stderr.splitlines() if x and not x.startswith("TIME ") and "scoring:" not in x]
-    return {"wall_s": wall, "cpu_s": round(user + system, 1), "peak_rss_mib": round(rss_kib / 1024, 1),
-            "said": said[-1:]}
+    return {
+        "wall_s": wall,
+        "cpu_s": round(user + system, 1),
+        "peak_rss_mib": round(rss_kib / 1024, 1),
+        "said": said[-1:],
+    }
 
 
 DUCK = """
@@ -105,15 +139,31 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     args = parser.parse_args()
-    result: dict[str, object] = {"date": now_utc(), "command": command_line(), "machine": machine_info(),
-                                 "load_average_start": load_average(), "n": args.n}
+    result: dict[str, object] = {
+        "date": now_utc(),
+        "command": command_line(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+        "n": args.n,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         result["fill_s"] = round(fill(url, args.n), 1)
         print("filled", result["fill_s"], flush=True)
         env = {**os.environ, "DATABASE_URL": url}
-        cli = [sys.executable, "-m", "feedback_nlp", "score", "--from-db", "--period", "week", "--by", "source",
-               "-o", f"{tmp}/scores"]
+        cli = [
+            sys.executable,
+            "-m",
+            "feedback_nlp",
+            "score",
+            "--from-db",
+            "--period",
+            "week",
+            "--by",
+            "source",
+            "-o",
+            f"{tmp}/scores",
+        ]
         result["score_full"] = child(cli, env)
         print("full", result["score_full"], flush=True)
         result["score_nothing_new"] = child(cli, env)
@@ -143,10 +193,15 @@ def main() -> None:
         ["the same again, nothing new (incremental)", result["score_nothing_new"]],
         ["DuckDB counts from Parquet (touchpoint x source x week)", result["duckdb_parquet"]],
     ]
-    md += md_table(["run", "wall s", "CPU s", "peak RSS MiB"],
-                   [[name, r["wall_s"], r["cpu_s"], r["peak_rss_mib"]] for name, r in rows])  # type: ignore[index]
-    md += ["", f"Filling the database took {result['fill_s']} s (not part of the job). Peak RSS is the child "
-           "process's, Python and libraries included."]
+    md += md_table(
+        ["run", "wall s", "CPU s", "peak RSS MiB"],
+        [[name, r["wall_s"], r["cpu_s"], r["peak_rss_mib"]] for name, r in rows],
+    )  # type: ignore[index]
+    md += [
+        "",
+        f"Filling the database took {result['fill_s']} s (not part of the job). Peak RSS is the child "
+        "process's, Python and libraries included.",
+    ]
     json_path, md_path = write_results("score_scale", args.out_dir, result, md)
     print("\n".join(md))
     print(json.dumps({"wrote": [str(json_path), str(md_path)]}))

@@ -30,7 +30,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (  # noqa: E402
-    DEFAULT_OUT_DIR, command_line, load_average, machine_info, md_header, md_table, now_utc, write_results,
+    DEFAULT_OUT_DIR,
+    command_line,
+    load_average,
+    machine_info,
+    md_header,
+    md_table,
+    now_utc,
+    write_results,
 )
 from score_scale import fill  # noqa: E402
 
@@ -83,15 +90,24 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     parser.add_argument("--tables-out", type=Path, help="pickle the stream path's tables and timing here")
-    parser.add_argument("--compare", type=Path, help="a --tables-out file of a run on the old code: its timing is "
-                        "reported as 'before' and its tables must equal these")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="a --tables-out file of a run on the old code: its timing is "
+        "reported as 'before' and its tables must equal these",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; write nothing to --out-dir")
     args = parser.parse_args()
 
     from feedback_nlp.storage.db import init_db, make_session_factory
 
-    result: dict[str, Any] = {"date": now_utc(), "command": command_line(), "machine": machine_info(),
-                              "load_average_start": load_average(), "n": args.n}
+    result: dict[str, Any] = {
+        "date": now_utc(),
+        "command": command_line(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+        "n": args.n,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         result["fill_s"] = round(fill(url, args.n), 1)
@@ -123,10 +139,14 @@ def main() -> None:
     if result["engine"]:
         rows.append(["count in SQL: Arrow batches into DuckDB (now)", result["engine"]])
     md += md_table(["path", "wall s", "CPU s"], [[name, r["wall_s"], r["cpu_s"]] for name, r in rows])
-    md += ["", f"CPU: {result['machine']['cpu_model']}; load average {result['load_average_start']} at the start, "
-           f"{result['load_average_end']} at the end (2 cores shared with other work). Score tables of both paths "
-           f"equal: {result.get('equal_tables')}; equal to the old code's: {result.get('equal_to_old_code')}.",
-           "", "Compare CPU seconds across runs: wall time on the shared cores follows the load average."]
+    md += [
+        "",
+        f"CPU: {result['machine']['cpu_model']}; load average {result['load_average_start']} at the start, "
+        f"{result['load_average_end']} at the end (2 cores shared with other work). Score tables of both paths "
+        f"equal: {result.get('equal_tables')}; equal to the old code's: {result.get('equal_to_old_code')}.",
+        "",
+        "Compare CPU seconds across runs: wall time on the shared cores follows the load average.",
+    ]
     json_path, md_path = write_results("score_store", args.out_dir, result, md)
     print(json.dumps({"wrote": [str(json_path), str(md_path)]}))
 

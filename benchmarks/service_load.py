@@ -68,7 +68,10 @@ def _start(batching: bool, folder: Path) -> tuple[subprocess.Popen[bytes], str, 
     cli = [sys.executable, "-m", "feedback_nlp"]
     key = subprocess.run(
         [*cli, "keys", "create", "--name", "load", "--scopes", "classify"],
-        env=env, capture_output=True, text=True, check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     port = _free_port()
     log = (folder / f"server-{batching}.log").open("wb")
@@ -192,7 +195,9 @@ async def _drive(base: str, key: str, texts: list[str], clients: int) -> dict[st
 
     connections = [_Connection(host, int(port), key) for _ in range(clients)]
     # Warm-up outside the timing: open every connection, run the model once.
-    await asyncio.gather(*(c.post("/v1/classify", {"records": [{"kind": "social", "text": "warm up"}]}) for c in connections))
+    await asyncio.gather(
+        *(c.post("/v1/classify", {"records": [{"kind": "social", "text": "warm up"}]}) for c in connections)
+    )
     before = _batch_counters(base)
     started = time.perf_counter()
     await asyncio.gather(*(client(c) for c in connections))
@@ -282,9 +287,10 @@ def main() -> None:
         "",
     ]
     for name, r in runs.items():
-        lines.append(f"- {name}: " + ", ".join(
-            f"{x['requests_per_s']} req/s (HTTP status: count {x.get('statuses', {})})" for x in r
-        ))
+        lines.append(
+            f"- {name}: "
+            + ", ".join(f"{x['requests_per_s']} req/s (HTTP status: count {x.get('statuses', {})})" for x in r)
+        )
     lines += ["", f"Throughput with batching is **{report['speed_up']}x** the throughput without.", ""]
     (OUT / "service_load.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

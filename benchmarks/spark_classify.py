@@ -53,7 +53,9 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--partitions", type=int, default=8, help="Spark tasks (a few per core)")
-    parser.add_argument("--task-cpus", type=int, default=1, help="spark.task.cpus: cores (and torch threads) per worker")
+    parser.add_argument(
+        "--task-cpus", type=int, default=1, help="spark.task.cpus: cores (and torch threads) per worker"
+    )
     parser.add_argument("--repeats", type=int, default=2, help="timed runs per figure (the fastest counts)")
     parser.add_argument("--skip-in-process", action="store_true")
     parser.add_argument("--out", type=Path, help="also write the result as JSON here")
@@ -150,8 +152,11 @@ def on_spark(texts: list[str], kind: str, args: argparse.Namespace, work: Path) 
         "task_cpus": args.task_cpus,
         "workers": _workers(spark, args.partitions),
         "cold": {"wall_s": round(runs[0].wall_s, 2), "texts_per_s": _rate(len(texts), runs[0].wall_s)},
-        "warm": {"wall_s": round(warm.wall_s, 2), "texts_per_s": _rate(len(texts), warm.wall_s),
-                 "texts_per_s_per_core": _rate(len(texts), warm.wall_s * cores)},  # fmt: skip
+        "warm": {
+            "wall_s": round(warm.wall_s, 2),
+            "texts_per_s": _rate(len(texts), warm.wall_s),
+            "texts_per_s_per_core": _rate(len(texts), warm.wall_s * cores),
+        },  # fmt: skip
         "cold_minus_warm_s": round(runs[0].wall_s - warm.wall_s, 1),  # workers start, load the model
         "runs": [s.as_dict() for s in runs],
         "driver_cpu_note": "cpu_s counts the driver process only (the work runs in Python workers)",
