@@ -120,7 +120,7 @@ class Timer:
         >>> timer.span.wall_s
     """
 
-    def __enter__(self) -> "Timer":
+    def __enter__(self) -> Timer:
         self._load = load_average()
         self._cpu = cpu_seconds()
         self._start = time.perf_counter()

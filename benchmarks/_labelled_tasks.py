@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from _common import REPO_ROOT
 
 SPEC_DIR = REPO_ROOT / "examples" / "custom_taxonomy"

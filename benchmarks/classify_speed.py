@@ -225,7 +225,7 @@ class Instrument:
         self._saved.append((owner, attr, owner.__dict__.get(attr, _MISSING)))
         setattr(owner, attr, timed)
 
-    def __enter__(self) -> "Instrument":
+    def __enter__(self) -> Instrument:
         import feedback_nlp.pipeline as module
 
         for name in self.PREPROCESSING:

@@ -46,7 +46,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _workers import Worker, best_run, rss_now_mib  # noqa: E402
 from _common import (  # noqa: E402
     DEFAULT_OUT_DIR,
     command_line,
@@ -57,6 +56,7 @@ from _common import (  # noqa: E402
     now_utc,
     publish,
 )
+from _workers import Worker, best_run, rss_now_mib  # noqa: E402
 
 NAME = "compare_peers"
 TARGET_TEXTS_PER_S = 400.0

@@ -41,8 +41,8 @@ from feedback_nlp.pipeline import FeedbackPipeline, load_pipeline  # noqa: E402
 from feedback_nlp.settings import get_settings  # noqa: E402
 from feedback_nlp.taxonomy.keywords import KeywordMatcher  # noqa: E402
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord  # noqa: E402
-from feedback_nlp.train.config import load_config  # noqa: E402
 from feedback_nlp.topics.embeddings import EmbeddingCache, encoder_fingerprint  # noqa: E402
+from feedback_nlp.train.config import load_config  # noqa: E402
 from feedback_nlp.train.metrics import expected_calibration_error, multi_label_report, single_label_report  # noqa: E402
 from feedback_nlp.train.trainer import Trainer, encoder_inputs, fit_heads  # noqa: E402
 

@@ -37,7 +37,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _workers import Worker, best_run  # noqa: E402
 from _common import (  # noqa: E402
     DEFAULT_OUT_DIR,
     command_line,
@@ -47,6 +46,7 @@ from _common import (  # noqa: E402
     now_utc,
     publish,
 )
+from _workers import Worker, best_run  # noqa: E402
 
 NAME = "encoder_backends"
 REFERENCE = "torch:float32"
@@ -68,8 +68,8 @@ class Backend:
         from _common import machine_info
 
         from feedback_nlp.encoders.onnx_backend import cache_key, verify_cached
-        from feedback_nlp.settings import MINILM_SHA256, Settings
         from feedback_nlp.lanes import ParallelPredictor, auto_lanes
+        from feedback_nlp.settings import MINILM_SHA256, Settings
         from feedback_nlp.storage.artifacts import BundleManifest
         from feedback_nlp.storage.model import load_bundle
 

@@ -169,10 +169,10 @@ def main() -> None:
         result["score_nothing_new"] = child(cli, env)
         print("again", result["score_nothing_new"], flush=True)
         # The same predictions as Parquet, counted by DuckDB.
+        import pyarrow.parquet as pq
+
         from feedback_nlp.scoring.duck import to_arrow
         from feedback_nlp.scoring.frame import records_from_rows
-
-        import pyarrow.parquet as pq
 
         writer = None
         chunk = []
