@@ -521,7 +521,7 @@ def render(result: dict[str, Any]) -> list[str]:
         lines += ["", "## Command line (`feedback-nlp classify FILE.jsonl -o OUT.jsonl`, a subprocess)", ""]
         rows = []
         for name, c in cli.items():
-            r, s = c["run"], c["one_record_run"]
+            r = c["run"]
             rows.append(
                 [
                     name,

@@ -185,7 +185,7 @@ def compare(results: dict[str, dict[str, Any]], tolerance: float) -> dict[str, A
 
     reference = results[REFERENCE]
     ref_emb = np.load(reference["embeddings_file"])
-    for spec, result in results.items():
+    for result in results.values():
         emb = np.load(result["embeddings_file"])
         cosine = (emb * ref_emb).sum(axis=1) / (np.linalg.norm(emb, axis=1) * np.linalg.norm(ref_emb, axis=1))
         result["cosine_to_reference"] = {"mean": round(float(cosine.mean()), 5), "min": round(float(cosine.min()), 5)}

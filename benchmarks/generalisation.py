@@ -43,7 +43,6 @@ def prepare(out: Path) -> None:
     """Write the training table, the gold set and the label lists as files."""
     from feedback_nlp.settings import get_settings
     from feedback_nlp.taxonomy import Taxonomy
-    from feedback_nlp.taxonomy.keywords import KeywordMatcher
     from feedback_nlp.train.config import DataConfig
     from feedback_nlp.train.data import build_training_table
     from feedback_nlp.train.datasets import load_gold
@@ -59,7 +58,6 @@ def prepare(out: Path) -> None:
         eval_fraction=cfg.eval_fraction,
         gold_path=data_dir / "gold" / "dev.jsonl",
     )
-    matcher = KeywordMatcher(taxonomy)
     frame = table.frame.copy()
     gold = load_gold(data_dir / "gold" / "dev.jsonl")
     for j, label in enumerate(table.touchpoint_labels):
@@ -171,7 +169,8 @@ def run_one(name: str, holdout: str | None, folder: Path, encoder_path: str, dev
 
 def _markdown(results: dict[str, dict[str, float]]) -> str:
     lines = [
-        "| config | held-out source | n | sentiment macro-F1 | sentiment acc | stage macro-F1 | stage acc | touchpoints micro-F1 |",
+        "| config | held-out source | n | sentiment macro-F1 | sentiment acc | stage macro-F1 | stage acc "
+        "| touchpoints micro-F1 |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for key, r in results.items():

@@ -566,7 +566,8 @@ def main() -> None:
         f"- Records acknowledged: {summary['records_acknowledged']} (and {summary['records_unconfirmed']} sent only "
         f"in failed requests, {audit.unconfirmed_stored} of them stored); stored rows: {audit.rows} "
         f"({audit.distinct_keys} distinct keys); missing {len(audit.missing)}, unexpected {len(audit.unexpected)}, "
-        f"wrong id {len(audit.wrong_id)}; checksum {'matches' if audit.checksum_expected == audit.checksum_stored else 'DIFFERS'}",
+        f"wrong id {len(audit.wrong_id)}; "
+        f"checksum {'matches' if audit.checksum_expected == audit.checksum_stored else 'DIFFERS'}",
         "",
     ]
     lines += md_table(

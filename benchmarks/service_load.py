@@ -270,7 +270,8 @@ def main() -> None:
         f"- Command: `{report['command']}`",
         f"- {args.clients} concurrent clients on loopback, single-record `POST /v1/classify` (tweets), shipped model",
         "",
-        "| configuration | requests | failed | requests/s | p50 ms | p99 ms | records per model call | model busy | server peak RSS MiB |",
+        "| configuration | requests | failed | requests/s | p50 ms | p99 ms | records per model call | model busy "
+        "| server peak RSS MiB |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in results.items():

@@ -8,9 +8,9 @@ Three figures on the same texts (TweetEval test tweets by default) and the same 
   gives, the unit of the capacity estimate in ``docs/scale.md``.
 - **Spark** (``--master``, ``local[2]`` by default): ``classify_dataset`` end to end, Parquet
   in and out, over ``--partitions`` tasks, each Python worker with ``--task-cpus`` cores
-  (Spark sets ``OMP_NUM_THREADS``, and so torch's threads, to ``spark.task.cpus``). The first run is *cold* (Python workers start and
-  each loads the pipeline); the later ones are *warm* (workers reused, pipeline cached), as in
-  a long job where the load is paid once per executor core.
+  (Spark sets ``OMP_NUM_THREADS``, and so torch's threads, to ``spark.task.cpus``). The first run
+  is *cold* (Python workers start and each loads the pipeline); the later ones are *warm* (workers
+  reused, pipeline cached), as in a long job where the load is paid once per executor core.
 
 Model loading is timed apart and excluded from the in-process figures. Every timed phase is
 repeated (``--repeats``) and the fastest counts (on a shared machine the fastest run is the
@@ -122,7 +122,10 @@ def _workers(spark: Any, tasks: int) -> list[dict[str, Any]]:
             "rss_mib": round(int(status["VmRSS"].split()[0]) / 1024, 1),
         }])  # fmt: skip
 
-    schema = "pid long, OMP_NUM_THREADS string, torch_threads long, pipelines_cached long, peak_rss_mib double, rss_mib double"
+    schema = (
+        "pid long, OMP_NUM_THREADS string, torch_threads long, pipelines_cached long, peak_rss_mib double, "
+        "rss_mib double"
+    )
     seen = [row.asDict() for row in spark.range(0, tasks, 1, tasks).mapInArrow(probe, schema).collect()]
     return list({w["pid"]: w for w in seen}.values())
 
@@ -141,7 +144,8 @@ def on_spark(texts: list[str], kind: str, args: argparse.Namespace, work: Path) 
     for attempt in range(1 + args.repeats):
         with Timer() as timer:
             result = classify_dataset(spark, str(source), str(work / f"out{attempt}"), model_dir=str(args.model),
-                                      batch_size=args.batch_size, default_kind=kind, partitions=args.partitions)  # fmt: skip
+                                      batch_size=args.batch_size, default_kind=kind,
+                                      partitions=args.partitions)  # fmt: skip
         assert result.predictions == len(texts) and result.errors == 0, result
         runs.append(timer.span)
     warm = min(runs[1:], key=lambda s: s.wall_s) if len(runs) > 1 else runs[0]
