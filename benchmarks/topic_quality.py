@@ -34,7 +34,17 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DEFAULT_OUT_DIR, Timer, command_line, load_average, machine_info, md_header, md_table, now_utc, publish  # noqa: E402
+from _common import (
+    DEFAULT_OUT_DIR,
+    Timer,
+    command_line,
+    load_average,
+    machine_info,
+    md_header,
+    md_table,
+    now_utc,
+    publish,
+)  # noqa: E402
 
 TOKEN = re.compile(r"[a-z][a-z'-]+")
 
@@ -56,15 +66,20 @@ def corpora(data_dir: Path, n: int) -> dict[str, pd.DataFrame]:
     out["cfpb_products"] = cfpb
     # NHS Friends and Family Test answers with one theme (of ~50) from NHS staff; sentiment 1-5 by staff.
     nhs = pd.read_csv(data_dir / "nhs_patient_surveys" / "fft_v6_framework.csv").dropna(subset=["text", "categories"])
-    nhs = nhs[~nhs["categories"].str.contains("|", regex=False) & (nhs["categories"] != "Not assigned")
-              & (nhs["text"].str.strip().str.len() > 3)]
-    out["nhs_fft_themes"] = pd.DataFrame({"text": nhs["text"], "intent": nhs["categories"],
-                                          "sentiment": nhs["comment_sentiment_1to5"].astype(str)})
+    nhs = nhs[
+        ~nhs["categories"].str.contains("|", regex=False)
+        & (nhs["categories"] != "Not assigned")
+        & (nhs["text"].str.strip().str.len() > 3)
+    ]
+    out["nhs_fft_themes"] = pd.DataFrame(
+        {"text": nhs["text"], "intent": nhs["categories"], "sentiment": nhs["comment_sentiment_1to5"].astype(str)}
+    )
     # Tweets to companies: the company's industry; complaint or not (annotators) as the mood.
     brand = pd.read_csv(data_dir / "brand_complaint_tweets" / "complaints.csv")
     brand = brand[~brand["domain"].isin(["random_tweet", "random_reply"])]
-    out["brand_tweet_industries"] = pd.DataFrame({"text": brand["text"], "intent": brand["domain"],
-                                                  "sentiment": brand["complaint"].astype(str)})
+    out["brand_tweet_industries"] = pd.DataFrame(
+        {"text": brand["text"], "intent": brand["domain"], "sentiment": brand["complaint"].astype(str)}
+    )
     samples = {}
     for name, df in out.items():
         if "sentiment" not in df:
@@ -115,8 +130,16 @@ def top_tokens(words: list[str], k: int = 10) -> list[str]:
     return out[:k]
 
 
-def score(name: str, df: pd.DataFrame, sentiment: pd.Series, topics: np.ndarray, words: list[list[str]],
-          docs: list[set[str]], seconds: float, names: list[str] | None = None) -> dict[str, object]:
+def score(
+    name: str,
+    df: pd.DataFrame,
+    sentiment: pd.Series,
+    topics: np.ndarray,
+    words: list[list[str]],
+    docs: list[set[str]],
+    seconds: float,
+    names: list[str] | None = None,
+) -> dict[str, object]:
     from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
     from feedback_nlp.topics.naming import acceptable_name
@@ -174,8 +197,11 @@ def run_corpus(name: str, df: pd.DataFrame, pipeline, repeats: int) -> list[dict
     docs = [set(TOKEN.findall(t.lower())) for t in texts]
     spaces = {s: topic_space(pipeline, s) for s in (BASE_NO_SENTIMENT, BASE, PIPELINE)}
     X_base = spaces[BASE].embed(texts)
-    X = {BASE: X_base, BASE_NO_SENTIMENT: project_out(X_base, spaces[BASE_NO_SENTIMENT].directions),
-         PIPELINE: spaces[PIPELINE].embed(texts)}
+    X = {
+        BASE: X_base,
+        BASE_NO_SENTIMENT: project_out(X_base, spaces[BASE_NO_SENTIMENT].directions),
+        PIPELINE: spaces[PIPELINE].embed(texts),
+    }
     sentiment = df["sentiment"]
     if sentiment.isna().all():
         # No human sentiment: the classifier's (its own labels are what the report shows).
@@ -185,12 +211,21 @@ def run_corpus(name: str, df: pd.DataFrame, pipeline, repeats: int) -> list[dict
 
     def ours(space: str, method: str, repeat: int) -> dict[str, object]:
         with Timer() as t:
-            model, assignments = TopicModel.fit(texts, X[space], embed=spaces[space].embed, seeds=seeds,
-                                                config=TopicConfig(random_state=42 + repeat))
+            model, assignments = TopicModel.fit(
+                texts, X[space], embed=spaces[space].embed, seeds=seeds, config=TopicConfig(random_state=42 + repeat)
+            )
         topics = np.array([a.topic for a in assignments])
         labels = {tp.id: tp.label for tp in model.topics}
-        row = score(method, df, sentiment, topics, [tp.words for tp in model.topics], docs, t.span.wall_s,
-                    _largest_names(labels, topics))
+        row = score(
+            method,
+            df,
+            sentiment,
+            topics,
+            [tp.words for tp in model.topics],
+            docs,
+            t.span.wall_s,
+            _largest_names(labels, topics),
+        )
         print(name, {k: v for k, v in row.items() if k != "top_names"}, flush=True)
         return row
 
@@ -205,8 +240,18 @@ def run_corpus(name: str, df: pd.DataFrame, pipeline, repeats: int) -> list[dict
         info = default.get_topic_info()
         labels = {int(r.Topic): str(r.Name) for r in info.itertuples() if int(r.Topic) != -1}
         words = [[w for w, _ in (default.get_topic(topic) or [])] for topic in sorted(set(raw.tolist()) - {-1})]
-        default_runs.append(score("BERTopic defaults (base MiniLM)", df, sentiment, raw, words, docs, t.span.wall_s,
-                                  _largest_names(labels, raw)))
+        default_runs.append(
+            score(
+                "BERTopic defaults (base MiniLM)",
+                df,
+                sentiment,
+                raw,
+                words,
+                docs,
+                t.span.wall_s,
+                _largest_names(labels, raw),
+            )
+        )
         print(name, {k: v for k, v in default_runs[-1].items() if k != "top_names"}, flush=True)
         with Timer() as t:
             vectorizer = CountVectorizer(stop_words="english", min_df=2, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b")
@@ -216,17 +261,25 @@ def run_corpus(name: str, df: pd.DataFrame, pipeline, repeats: int) -> list[dict
             doc_topics = lda.fit_transform(counts)
         vocab = vectorizer.get_feature_names_out()
         words = [[vocab[i] for i in comp.argsort()[::-1][:10]] for comp in lda.components_]
-        lda_runs.append(score("LDA (scikit-learn)", df, sentiment, doc_topics.argmax(axis=1), words, docs,
-                              t.span.wall_s))
+        lda_runs.append(
+            score("LDA (scikit-learn)", df, sentiment, doc_topics.argmax(axis=1), words, docs, t.span.wall_s)
+        )
         print(name, lda_runs[-1], flush=True)
     # The embedding space on purpose: the same fit in the two other spaces (one seed each).
     base_run = ours(BASE, "this pipeline, base MiniLM as is", 0)
     pipeline_run = ours(PIPELINE, "this pipeline, classifier's fine-tuned encoder", 0)
-    rows = [mean_row(ours_runs), mean_row(default_runs), mean_row(lda_runs), mean_row([base_run]),
-            mean_row([pipeline_run])]
+    rows = [
+        mean_row(ours_runs),
+        mean_row(default_runs),
+        mean_row(lda_runs),
+        mean_row([base_run]),
+        mean_row([pipeline_run]),
+    ]
     human = "human" if df["sentiment"].notna().all() else "classifier"
-    return [{"corpus": name, "n": len(df), "intents": int(df["intent"].nunique()), "sentiment_labels": human, **r}
-            for r in rows]
+    return [
+        {"corpus": name, "n": len(df), "intents": int(df["intent"].nunique()), "sentiment_labels": human, **r}
+        for r in rows
+    ]
 
 
 def render(result: dict) -> list[str]:  # type: ignore[type-arg]
@@ -245,26 +298,58 @@ def render(result: dict) -> list[str]:  # type: ignore[type-arg]
         "",
     ]
     md += md_table(
-        ["corpus", "n", "themes", "method", "fits", "topics", "unassigned", "NMI themes (sd)", "NMI w/o moods",
-         "NMI sentiment", "ARI", "NPMI", "fit s"],
-        [[r["corpus"], r["n"], r["intents"], r["method"], r["repeats"], r["topics"], f"{r['unassigned']:.1%}",
-          f"{r['nmi']:.3f} ({r['nmi_sd']:.3f})", r.get("nmi_without_mood_themes", ""),
-          f"{r['nmi_sentiment']:.3f}", r["ari"], r["npmi"], r["fit_s"]] for r in rows],
+        [
+            "corpus",
+            "n",
+            "themes",
+            "method",
+            "fits",
+            "topics",
+            "unassigned",
+            "NMI themes (sd)",
+            "NMI w/o moods",
+            "NMI sentiment",
+            "ARI",
+            "NPMI",
+            "fit s",
+        ],
+        [
+            [
+                r["corpus"],
+                r["n"],
+                r["intents"],
+                r["method"],
+                r["repeats"],
+                r["topics"],
+                f"{r['unassigned']:.1%}",
+                f"{r['nmi']:.3f} ({r['nmi_sd']:.3f})",
+                r.get("nmi_without_mood_themes", ""),
+                f"{r['nmi_sentiment']:.3f}",
+                r["ari"],
+                r["npmi"],
+                r["fit_s"],
+            ]
+            for r in rows
+        ],
     )
     md += ["", "## Largest topics' names (ours, first fit; BERTopic defaults' for comparison)", ""]
     for r in rows:
         if r["method"].startswith(("this pipeline (", "BERTopic")):
             bad = r["runs"][0].get("bad_top20_names", [])
-            md.append(f"- **{r['corpus']}**, {r['method']}: " + "; ".join(r["top_names"][:8])
-                      + (f" (top-20 names breaking the rules: {bad})" if bad else ""))
+            md.append(
+                f"- **{r['corpus']}**, {r['method']}: "
+                + "; ".join(r["top_names"][:8])
+                + (f" (top-20 names breaking the rules: {bad})" if bad else "")
+            )
     return md
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1000, help="texts per corpus (CFPB at most 600)")
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="fits of each method per corpus, reported as mean and spread (default 2)")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="fits of each method per corpus, reported as mean and spread (default 2)"
+    )
     parser.add_argument("--corpus", action="append", help="only these corpora (repeatable)")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     args = parser.parse_args()
@@ -273,8 +358,14 @@ def main() -> None:
     from feedback_nlp.settings import get_settings
 
     data_dir = Path(get_settings().data_dir)
-    result: dict[str, object] = {"date": now_utc(), "command": command_line(), "machine": machine_info(),
-                                 "load_average_start": load_average(), "n": args.n, "repeats": args.repeats}
+    result: dict[str, object] = {
+        "date": now_utc(),
+        "command": command_line(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+        "n": args.n,
+        "repeats": args.repeats,
+    }
     pipeline = load_pipeline(topics=False)
     result["bundle"] = pipeline.version
     rows = []

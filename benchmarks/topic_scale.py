@@ -59,9 +59,13 @@ from _common import (  # noqa: E402
 def short_texts(data_dir: Path, n: int) -> list[str]:
     """``n`` short texts from four sources, a seeded random sample (with repeats beyond the pool)."""
     tweets = pd.read_csv(data_dir / "brand_support_tweets" / "inbound_tweets.csv")["text"]
-    eval_tweets = pd.Series((data_dir / "tweeteval_sentiment" / "test_text.txt").read_text(encoding="utf-8").splitlines())
+    eval_tweets = pd.Series(
+        (data_dir / "tweeteval_sentiment" / "test_text.txt").read_text(encoding="utf-8").splitlines()
+    )
     banking = pd.read_csv(data_dir / "banking77_nlupp" / "banking77" / "train.csv")["text"]
-    reviews = pd.read_csv(data_dir / "womens_clothing_reviews" / "Womens Clothing E-Commerce Reviews.csv")["Review Text"]
+    reviews = pd.read_csv(data_dir / "womens_clothing_reviews" / "Womens Clothing E-Commerce Reviews.csv")[
+        "Review Text"
+    ]
     pool = pd.concat([tweets, eval_tweets, banking, reviews.dropna().str.slice(0, 300)], ignore_index=True).dropna()
     pool = pool[pool.str.strip().str.len() > 0]
     return pool.sample(n, replace=n > len(pool), random_state=1).tolist()
@@ -72,8 +76,9 @@ def write_export(path: Path, texts: list[str]) -> None:
     start = pd.Timestamp("2026-01-05", tz="UTC")
     rng = np.random.default_rng(0)
     dates = start + pd.to_timedelta(np.sort(rng.integers(0, 16 * 7 * 24 * 3600, len(texts))), unit="s")
-    pd.DataFrame({"id": range(1, len(texts) + 1), "created_at": dates.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  "text": texts}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"id": range(1, len(texts) + 1), "created_at": dates.strftime("%Y-%m-%dT%H:%M:%SZ"), "text": texts}
+    ).to_csv(path, index=False)
 
 
 class CpuClock:
@@ -128,8 +133,14 @@ class CpuClock:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--records", "--n", dest="records", type=int, default=5000,
-                        help="exported records (default 5,000; the issue asks about 100,000)")
+    parser.add_argument(
+        "--records",
+        "--n",
+        dest="records",
+        type=int,
+        default=5000,
+        help="exported records (default 5,000; the issue asks about 100,000)",
+    )
     parser.add_argument("--profile", action="store_true", help="add the fit's 25 costliest functions (cProfile)")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     parser.add_argument("--name", default=None, help="result file name (default topic_scale_<records>)")
@@ -138,8 +149,13 @@ def main() -> None:
     from feedback_nlp.settings import get_settings
 
     data_dir = Path(get_settings().data_dir)
-    result: dict[str, object] = {"date": now_utc(), "command": command_line(), "machine": machine_info(),
-                                 "load_average_start": load_average(), "n": args.records}
+    result: dict[str, object] = {
+        "date": now_utc(),
+        "command": command_line(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+        "n": args.records,
+    }
     profile_text = ""
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["FEEDBACK_NLP_CACHE_DIR"] = str(Path(tmp) / "cache")
@@ -168,6 +184,7 @@ def main() -> None:
         profiler = cProfile.Profile() if args.profile else None
         fit = TopicModel.fit
         if profiler is not None:
+
             def profiled_fit(*a, **k):  # type: ignore[no-untyped-def]
                 profiler.enable()
                 try:
@@ -190,24 +207,50 @@ def main() -> None:
             profile_text = out.getvalue()
     stages = {}
     for name, wall in clock.seconds.items():
-        stages[name] = {"wall_s": round(wall, 1), "cpu_s": round(clock.cpu.get(name, 0.0), 1),
-                        "share": round(wall / total, 3), "peak_rss_mib": round(clock.peak_rss_mib[name]),
-                        "load_before": clock.load[name][0], "load_after": clock.load[name][1]}
-    result.update({
-        "stages": stages, "total_wall_s": round(total, 1), "peak_rss_mib": round(maxrss_mib()),
-        "max_rss_children_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
-        "topics": len(model.topics), "fit_texts": int(model.manifest.get("corpus", {}).get("n_texts", 0)),
-        "unassigned": round(unassigned, 4), "load_average_end": load_average(), "profile": profile_text,
-    })
+        stages[name] = {
+            "wall_s": round(wall, 1),
+            "cpu_s": round(clock.cpu.get(name, 0.0), 1),
+            "share": round(wall / total, 3),
+            "peak_rss_mib": round(clock.peak_rss_mib[name]),
+            "load_before": clock.load[name][0],
+            "load_after": clock.load[name][1],
+        }
+    result.update(
+        {
+            "stages": stages,
+            "total_wall_s": round(total, 1),
+            "peak_rss_mib": round(maxrss_mib()),
+            "max_rss_children_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+            "topics": len(model.topics),
+            "fit_texts": int(model.manifest.get("corpus", {}).get("n_texts", 0)),
+            "unassigned": round(unassigned, 4),
+            "load_average_end": load_average(),
+            "profile": profile_text,
+        }
+    )
 
     def render(r: dict) -> list[str]:  # type: ignore[type-arg]
         md = md_header(f"Topic report from {r['n']:,} exported records, by stage", r)
-        md += md_table(["stage", "wall s", "share", "CPU s", "peak RSS MiB after", "load 1 min before → after"],
-                       [[name, s["wall_s"], f"{s['share']:.1%}", s["cpu_s"], s["peak_rss_mib"],
-                         f"{s['load_before'][0]} → {s['load_after'][0]}"] for name, s in r["stages"].items()])
-        md += ["", f"Total {r['total_wall_s']} s; peak RSS {r['peak_rss_mib']} MiB; {r['topics']} topics fitted on "
-               f"{r['fit_texts']:,} texts; {r['unassigned']:.1%} of the records unassigned. "
-               f"Load average at the end: {r['load_average_end']}."]
+        md += md_table(
+            ["stage", "wall s", "share", "CPU s", "peak RSS MiB after", "load 1 min before → after"],
+            [
+                [
+                    name,
+                    s["wall_s"],
+                    f"{s['share']:.1%}",
+                    s["cpu_s"],
+                    s["peak_rss_mib"],
+                    f"{s['load_before'][0]} → {s['load_after'][0]}",
+                ]
+                for name, s in r["stages"].items()
+            ],
+        )
+        md += [
+            "",
+            f"Total {r['total_wall_s']} s; peak RSS {r['peak_rss_mib']} MiB; {r['topics']} topics fitted on "
+            f"{r['fit_texts']:,} texts; {r['unassigned']:.1%} of the records unassigned. "
+            f"Load average at the end: {r['load_average_end']}.",
+        ]
         if r.get("profile"):
             md += ["", "The fit's costliest functions (cProfile, cumulative):", "", "```", r["profile"].strip(), "```"]
         return md
