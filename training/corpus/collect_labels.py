@@ -117,15 +117,25 @@ def main() -> None:
         pairs.append((a, b))
         differs = [task for task in TASKS if a[task] != b[task]]
         entry = {
-            "file": meta["file"], "row_id": meta["row_id"], "sha256": meta["sha256"],
+            "file": meta["file"],
+            "row_id": meta["row_id"],
+            "sha256": meta["sha256"],
             "first": {task: a[task] for task in TASKS} | {"annotator": a["annotator"]},
             "second": {task: b[task] for task in TASKS} | {"annotator": b["annotator"]},
             "disagree_on": differs,
         }
         if differs:
-            disagreements.append({"item": original, "text": texts[original]["text"], "kind": meta["kind"],
-                                  "channel": meta["channel"], "first": entry["first"], "second": entry["second"],
-                                  "disagree_on": differs})
+            disagreements.append(
+                {
+                    "item": original,
+                    "text": texts[original]["text"],
+                    "kind": meta["kind"],
+                    "channel": meta["channel"],
+                    "first": entry["first"],
+                    "second": entry["second"],
+                    "disagree_on": differs,
+                }
+            )
             if original in settled:
                 entry["settled"] = {task: settled[original][task] for task in TASKS}
         doubles.append(entry)
@@ -146,11 +156,19 @@ def main() -> None:
                 label = {**label, **{task: settled[item][task] for task in TASKS}}
                 is_settled = True
         record = Annotation(
-            file=meta["file"], row_id=str(meta["row_id"]), sha256=meta["sha256"], source=meta["source"],
-            kind=meta["kind"], industry=meta["industry"], sentiment=label["sentiment"],
-            journey_stage=label["journey_stage"], touchpoints=sorted(set(label["touchpoints"])),
+            file=meta["file"],
+            row_id=str(meta["row_id"]),
+            sha256=meta["sha256"],
+            source=meta["source"],
+            kind=meta["kind"],
+            industry=meta["industry"],
+            sentiment=label["sentiment"],
+            journey_stage=label["journey_stage"],
+            touchpoints=sorted(set(label["touchpoints"])),
             intent=label.get("intent") if label.get("intent") in INTENTS else None,
-            annotators=annotators, settled=is_settled, draw=meta["draw"],
+            annotators=annotators,
+            settled=is_settled,
+            draw=meta["draw"],
         )
         corpus.append(record)
 
