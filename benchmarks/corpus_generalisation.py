@@ -51,7 +51,7 @@ VARIANTS = {
     "mapped": {"mapped"},
     "corpus": {"corpus"},
     "corpus+native": {"corpus", "native"},
-    "default": {"corpus", "native", "mapped"},
+    "default": {"corpus", "native", "mapped", "augmented"},
 }
 SENTIMENT = ["negative", "neutral", "positive"]
 #: Config overrides for every fold (``--set section.key=value``), to compare head settings.

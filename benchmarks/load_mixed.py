@@ -366,10 +366,13 @@ class User:
                 params={"period": "month", "from": "2026-01-01T00:00:00Z"},
             )
 
-    async def run(self, deadline: float) -> None:
+    async def run(self, deadline: float, min_steps: int = 0) -> None:
+        """Send requests until ``deadline``, and at least ``min_steps`` of them however long that takes."""
+        steps = 0
         try:
-            while time.monotonic() < deadline:
+            while time.monotonic() < deadline or steps < min_steps:
                 await self.step()
+                steps += 1
                 if self.think_ms:
                     await asyncio.sleep(self.rng.uniform(0, self.think_ms) / 1000)
         finally:
@@ -377,13 +380,15 @@ class User:
 
 
 async def run_load(
-    base: str, keys: list[str], duration_s: float, *, think_ms: float = 100.0, seed: int = 0
+    base: str, keys: list[str], duration_s: float, *, think_ms: float = 100.0, seed: int = 0,
+    min_steps_per_user: int = 0,
 ) -> LoadResult:
-    """Run one user per key against ``base`` for ``duration_s`` seconds."""
+    """Run one user per key against ``base`` for ``duration_s`` seconds (and at least
+    ``min_steps_per_user`` requests each, so a test's minimum does not depend on the machine's speed)."""
     result = LoadResult()
     users = [User(i, key, base, result, random.Random(seed * 1000 + i), think_ms) for i, key in enumerate(keys)]
     started = time.monotonic()
-    await asyncio.gather(*(user.run(started + duration_s) for user in users))
+    await asyncio.gather(*(user.run(started + duration_s, min_steps_per_user) for user in users))
     result.wall_s = time.monotonic() - started
     return result
 
