@@ -380,7 +380,12 @@ class User:
 
 
 async def run_load(
-    base: str, keys: list[str], duration_s: float, *, think_ms: float = 100.0, seed: int = 0,
+    base: str,
+    keys: list[str],
+    duration_s: float,
+    *,
+    think_ms: float = 100.0,
+    seed: int = 0,
     min_steps_per_user: int = 0,
 ) -> LoadResult:
     """Run one user per key against ``base`` for ``duration_s`` seconds (and at least
