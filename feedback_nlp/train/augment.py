@@ -82,7 +82,7 @@ def invariance_copies(table: TrainingTable, copies: int, seed: int) -> TrainingT
         out.reset_index(drop=True),
         table.touchpoints[picked].copy(),
         table.touchpoint_labels,
-        {"invariance copies": {"used": len(out)}},
+        {"cx_corpus (invariance copies)": {"used": len(out)}},
     )
 
 

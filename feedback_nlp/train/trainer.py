@@ -334,7 +334,10 @@ class Trainer:
                 json.dumps(self.taxonomy.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
             )
             (staging / "config.toml").write_text(tomli_w.dumps(_toml_safe(manifest.config)), encoding="utf-8")
-            (staging / CARD_FILE).write_text(render_card(manifest.to_json()), encoding="utf-8")
+            # The card is rendered from the manifest as written (sorted keys), so `feedback-nlp card`
+            # re-rendering it from disk gives the same file.
+            as_written = json.loads(json.dumps(manifest.to_json(), sort_keys=True, default=str))
+            (staging / CARD_FILE).write_text(render_card(as_written), encoding="utf-8")
             manifest.write(staging)
         logger.info("Wrote bundle %s", target)
         return target
