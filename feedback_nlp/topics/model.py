@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedback_nlp.errors import BundleError, InputError
-from feedback_nlp.storage.artifacts import atomic_dir, sha256_file
+from feedback_nlp.storage.artifacts import atomic_dir, sha256_file, sha256_text, write_manifest
 from feedback_nlp.topics.naming import acceptable_name, clean_candidates, representation_text, vectorizer_stop_words
 from feedback_nlp.topics.stages import StageClock
 
@@ -384,9 +384,7 @@ class TopicModel:
         corpus = model.manifest.get("corpus", {})
         model.manifest["corpus"] = {
             "n_texts": int(corpus.get("n_texts", 0)) + len(texts),
-            "fingerprint": hashlib.sha256(
-                (str(corpus.get("fingerprint", "")) + corpus_fingerprint(texts)).encode()
-            ).hexdigest(),
+            "fingerprint": sha256_text(str(corpus.get("fingerprint", "")) + corpus_fingerprint(texts)),
         }
         model.manifest["updates"] = [
             *self.manifest.get("updates", []),
@@ -501,7 +499,7 @@ class TopicModel:
                 "topics": [asdict(t) for t in self.topics],
                 "files": _hash_tree(staging),
             }
-            (staging / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            write_manifest(staging, manifest)
             if target.is_dir():
                 # Assignments written by earlier fits and updates describe texts the model
                 # still holds: they move into the new folder untouched (anything else goes).
@@ -592,7 +590,7 @@ class TopicModel:
 def corpus_fingerprint(texts: Sequence[str]) -> str:
     """sha256 over the texts' hashes, order-independent: the same corpus gives the same value."""
     digest = hashlib.sha256()
-    for key in sorted(hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts):
+    for key in sorted(sha256_text(t) for t in texts):
         digest.update(key.encode())
     return digest.hexdigest()
 

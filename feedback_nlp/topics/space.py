@@ -92,8 +92,7 @@ def _base_encoder() -> Any:
 
     The backend is the one ``encoder_backend`` resolves to (ONNX Runtime on CPUs without native
     bfloat16, PyTorch's fused fast path elsewhere), so the topic pass runs as fast as the
-    classifier's; it was the Hugging Face PyTorch path, 1.45-1.65x slower on 1,500 short texts
-    (docs/topics.md, Scale). Precision stays float32 and int8 is never used, whatever the
+    classifier's (the Hugging Face PyTorch path it replaced was slower: docs/topics.md, Scale). Precision stays float32 and int8 is never used, whatever the
     classifier runs in, so the cached vectors of one fingerprint do not depend on the machine
     (the backends agree within 3e-7 per component).
     """
