@@ -92,9 +92,10 @@ def _base_encoder() -> Any:
 
     The backend is the one ``encoder_backend`` resolves to (ONNX Runtime on CPUs without native
     bfloat16, PyTorch's fused fast path elsewhere), so the topic pass runs as fast as the
-    classifier's (the Hugging Face PyTorch path it replaced was slower: docs/topics.md, Scale). Precision stays float32 and int8 is never used, whatever the
-    classifier runs in, so the cached vectors of one fingerprint do not depend on the machine
-    (the backends agree within 3e-7 per component).
+    classifier's (the Hugging Face PyTorch path it replaced was slower: docs/topics.md, Scale).
+    Precision stays float32 and int8 is never used, whatever the classifier runs in, so the
+    cached vectors of one fingerprint do not depend on the machine (the backends agree within
+    3e-7 per component).
     """
     from feedback_nlp.encoders.backends import build_encoder, resolve_backend
     from feedback_nlp.settings import get_settings
