@@ -10,8 +10,8 @@
    tables are equal (and, with ``--compare``, equal to a file an earlier run wrote).
 
     python benchmarks/score_store.py --n 200000
-    python benchmarks/score_store.py --n 200000 --tables-out before.pkl   # on the old code
-    python benchmarks/score_store.py --n 200000 --compare before.pkl
+    python benchmarks/score_store.py --n 200000 --tables-out before/   # on the old code
+    python benchmarks/score_store.py --n 200000 --compare before/
 
 Times are wall and CPU seconds of this process (the CPU is shared: see the load average).
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import sys
 import tempfile
 import time
@@ -85,11 +84,32 @@ def equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return True
 
 
+def save_tables(folder: Path, tables: dict[str, Any], result: dict[str, Any]) -> None:
+    """Tables as Parquet and the timing as JSON (no pickle: a folder someone may hand over)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        frame.to_parquet(folder / f"{name}.parquet")
+    (folder / "result.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+
+
+def load_tables(folder: Path) -> dict[str, Any]:
+    import pandas as pd
+
+    # Parquet brings text columns back as pandas' string dtype; the tables compared hold objects.
+    tables = {
+        path.stem: pd.read_parquet(path).astype({c: object for c in pd.read_parquet(path).select_dtypes("string")})
+        for path in sorted(folder.glob("*.parquet"))
+    }
+    return {"tables": tables, "result": json.loads((folder / "result.json").read_text(encoding="utf-8"))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
-    parser.add_argument("--tables-out", type=Path, help="pickle the stream path's tables and timing here")
+    parser.add_argument(
+        "--tables-out", type=Path, help="a folder: the stream path's tables (Parquet) and timing (JSON) go here"
+    )
     parser.add_argument(
         "--compare",
         type=Path,
@@ -122,9 +142,9 @@ def main() -> None:
             result["engine"] = None
         engine.dispose()
     if args.tables_out:
-        args.tables_out.write_bytes(pickle.dumps({"tables": streamed, "result": result}))
+        save_tables(args.tables_out, streamed, result)
     if args.compare:
-        before = pickle.loads(args.compare.read_bytes())
+        before = load_tables(args.compare)
         result["old_code"] = {k: before["result"][k] for k in ("stream", "load_average_start", "date")}
         result["equal_to_old_code"] = equal(before["tables"], streamed) and equal(before["tables"], counted)
     result["load_average_end"] = load_average()
