@@ -9,31 +9,57 @@ encoder, whichever command asks first.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
-from feedback_nlp.storage.artifacts import sha256_text
+from feedback_nlp.storage.artifacts import BundleManifest, EncoderInfo, Manifest, sha256_text
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
+#: A bundle's fine-tuned encoder layers (``storage.loading.ENCODER_LAYERS_FILE``; not imported
+#: from there, which would load the pipeline).
+_LAYERS_FILE = "encoder_layers.safetensors"
+_NO_LAYERS = "no-fine-tuned-layers"
 
-def encoder_fingerprint(manifest: dict[str, Any]) -> str:
+
+class EncoderManifest(Manifest):
+    """The keys of a manifest that name its encoder: ``encoder`` and ``files``.
+
+    Reads a bundle's manifest, a custom classifier's, or a partial one (other keys are kept).
+    """
+
+    artifact: ClassVar[str] = "an artifact with an encoder"
+    encoder: EncoderInfo = Field(default_factory=EncoderInfo)
+
+
+def fingerprint_of(weights_sha256: str | None, max_seq_length: int | None, layers_sha256: str | None) -> str:
+    """Identity of an encoder: its base weights' hash, sequence length and fine-tuned layers' hash.
+
+    ``layers_sha256`` is None for an encoder without fine-tuned layers.
+    """
+    parts = [str(weights_sha256), str(max_seq_length), _NO_LAYERS if layers_sha256 is None else layers_sha256]
+    return sha256_text("|".join(parts))
+
+
+def encoder_fingerprint(manifest: BundleManifest | EncoderManifest | Mapping[str, Any]) -> str:
     """Identity of a bundle's encoder: the base weights' hash plus its fine-tuned layers' hash.
 
-    Two bundles give the same embeddings exactly when their fingerprints are equal.
+    Two bundles give the same embeddings exactly when their fingerprints are equal. A manifest
+    given as a JSON object is read as an :class:`EncoderManifest` (only ``encoder`` and
+    ``files`` matter; the heads, name and version do not).
+
+    Raises:
+        BundleError: ``encoder`` or ``files`` is not of the expected shape.
     """
-    encoder = manifest.get("encoder", {})
-    files = manifest.get("files", {})
-    parts = [
-        str(encoder.get("sha256")),
-        str(encoder.get("max_seq_length")),
-        str(files.get("encoder_layers.safetensors", "no-fine-tuned-layers")),
-    ]
-    return sha256_text("|".join(parts))
+    if isinstance(manifest, Mapping):
+        manifest = EncoderManifest.parse(dict(manifest))
+    encoder = manifest.encoder
+    return fingerprint_of(encoder.sha256, encoder.max_seq_length, manifest.files.get(_LAYERS_FILE))
 
 
 def text_key(text: str) -> str:

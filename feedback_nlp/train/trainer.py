@@ -29,7 +29,7 @@ from feedback_nlp.storage.model import CARD_FILE, ENCODER_LAYERS_FILE, TAXONOMY_
 from feedback_nlp.taxonomy.keywords import KeywordMatcher
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy, load_taxonomy
 from feedback_nlp.text import prepare_texts
-from feedback_nlp.topics.embeddings import EmbeddingCache, encoder_fingerprint
+from feedback_nlp.topics.embeddings import EmbeddingCache, fingerprint_of
 from feedback_nlp.train.augment import augmented
 from feedback_nlp.train.card import render_card
 from feedback_nlp.train.config import TrainingConfig
@@ -237,15 +237,9 @@ class Trainer:
         """The training texts' embeddings, through the embedding cache shared with topics and the
         benchmarks (``cache_dir/embeddings.sqlite``, keyed by the encoder's weights, its fine-tuned
         layers and the text): a second training run with the same encoder embeds only new texts."""
-        layers = hashlib.sha256(save(layer_weights)).hexdigest() if layer_weights else "no-fine-tuned-layers"
-        fingerprint = encoder_fingerprint(
-            {
-                "encoder": {
-                    "sha256": encoder.weights_sha256 or self.settings.encoder_sha256,
-                    "max_seq_length": self.config.finetune.max_seq_length,
-                },
-                "files": {ENCODER_LAYERS_FILE: layers},
-            }
+        layers = hashlib.sha256(save(layer_weights)).hexdigest() if layer_weights else None
+        fingerprint = fingerprint_of(
+            encoder.weights_sha256 or self.settings.encoder_sha256, self.config.finetune.max_seq_length, layers
         )
         cache = EmbeddingCache(Path(self.settings.cache_dir) / "embeddings.sqlite", fingerprint)
         logger.info("Embedding %d training texts (cached ones read from %s)", len(texts), cache.path)
