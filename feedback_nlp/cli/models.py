@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from feedback_nlp.cli.errors import EXIT_REFUSED, CommandError, reports_errors
-from feedback_nlp.errors import FeedbackNLPError
+from feedback_nlp.errors import BundleError, FeedbackNLPError
 from feedback_nlp.settings import Settings, get_settings
 
 models_app = typer.Typer(
@@ -304,15 +304,17 @@ def _warn_topics(bundle: Path) -> None:
     from feedback_nlp.storage.bundle import read_manifest
     from feedback_nlp.topics.deploy import deployed_dir, is_deployed
     from feedback_nlp.topics.embeddings import encoder_fingerprint
+    from feedback_nlp.topics.manifest import TopicManifest
     from feedback_nlp.topics.model import MANIFEST
 
     if not is_deployed():
         return
     try:
-        topic_manifest = json.loads((deployed_dir() / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+        data = json.loads((deployed_dir() / MANIFEST).read_text(encoding="utf-8"))
+        topic_manifest = TopicManifest.parse(data if isinstance(data, dict) else {})
+    except (OSError, json.JSONDecodeError, BundleError):
         return
-    recorded = topic_manifest.get("encoder")
+    recorded = topic_manifest.encoder
     if recorded and recorded != encoder_fingerprint(read_manifest(bundle)):
         typer.secho(
             f"warning: the deployed topic model ({deployed_dir()}) was fitted on another encoder; the service "

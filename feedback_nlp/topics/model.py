@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from feedback_nlp.errors import BundleError, InputError
-from feedback_nlp.storage.artifacts import atomic_dir, sha256_file, sha256_text, write_manifest
+from feedback_nlp.storage.artifacts import atomic_dir, sha256_file, sha256_text
+from feedback_nlp.topics.manifest import TOPICS_FORMAT, CorpusInfo, TopicManifest, UpdateRecord
 from feedback_nlp.topics.naming import acceptable_name, clean_candidates, representation_text, vectorizer_stop_words
 from feedback_nlp.topics.stages import StageClock
 
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-TOPICS_FORMAT = 1
 MANIFEST = "manifest.json"
 CENTROIDS_FILE = "centroids.safetensors"
 NAMING_ASPECT = "KeyBERT"
@@ -381,19 +381,18 @@ class TopicModel:
             manifest=dict(self.manifest),
             embed=embed,
         )
-        corpus = model.manifest.get("corpus", {})
-        model.manifest["corpus"] = {
-            "n_texts": int(corpus.get("n_texts", 0)) + len(texts),
-            "fingerprint": sha256_text(str(corpus.get("fingerprint", "")) + corpus_fingerprint(texts)),
-        }
-        model.manifest["updates"] = [
-            *self.manifest.get("updates", []),
-            {
-                "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "n_texts": len(texts),
-                "new_topics": [t.id for t in topics if t.is_new],
-            },
-        ]
+        recorded = TopicManifest.parse(self.manifest)
+        corpus = recorded.corpus or CorpusInfo()
+        model.manifest["corpus"] = CorpusInfo(
+            n_texts=corpus.n_texts + len(texts),
+            fingerprint=sha256_text(corpus.fingerprint + corpus_fingerprint(texts)),
+        ).model_dump()
+        update = UpdateRecord(
+            at=datetime.now(UTC).isoformat(timespec="seconds"),
+            n_texts=len(texts),
+            new_topics=[t.id for t in topics if t.is_new],
+        )
+        model.manifest["updates"] = [u.model_dump(exclude_unset=True) for u in [*recorded.updates, update]]
         _sync_bertopic(model)
         return model, model._assignments(embeddings, assigned)
 
@@ -488,18 +487,21 @@ class TopicModel:
                     save_embedding_model=False,
                 )
             save_file({"centroids": self.centroids, "mean": self.mean}, str(staging / CENTROIDS_FILE))
-            manifest = {
-                **self.manifest,
-                **(extra or {}),
-                "format": TOPICS_FORMAT,
-                "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "encoder": encoder,
-                "config": asdict(self.config),
-                "min_similarity": self.min_similarity,
-                "topics": [asdict(t) for t in self.topics],
-                "files": _hash_tree(staging),
-            }
-            write_manifest(staging, manifest)
+            manifest = TopicManifest.parse(
+                {
+                    **self.manifest,
+                    **(extra or {}),
+                    "format": TOPICS_FORMAT,
+                    "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "encoder": encoder,
+                    "config": asdict(self.config),
+                    "min_similarity": self.min_similarity,
+                    "topics": [asdict(t) for t in self.topics],
+                    "files": _hash_tree(staging),
+                },
+                source=f"the manifest of topic model {target}",
+            )
+            manifest.write(staging)
             if target.is_dir():
                 # Assignments written by earlier fits and updates describe texts the model
                 # still holds: they move into the new folder untouched (anything else goes).
@@ -508,7 +510,7 @@ class TopicModel:
                         shutil.copy2(extra_file, staging / extra_file.name)
             for path in [staging, *staging.rglob("*")]:
                 path.chmod(0o755 if path.is_dir() else 0o644)
-        self.manifest = manifest
+        self.manifest = manifest.to_json()
         return target
 
     @classmethod
@@ -529,15 +531,22 @@ class TopicModel:
                 "Fit one with `feedback-nlp topics fit INPUT -o DIR`."
             )
         try:
-            manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
+            data = json.loads(manifest_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise BundleError(f"{manifest_path} is not valid JSON ({exc}); the topic model is damaged.") from exc
-        if manifest.get("format") != TOPICS_FORMAT:
+        found_format = data.get("format") if isinstance(data, dict) else None
+        if found_format != TOPICS_FORMAT:
             raise BundleError(
-                f"{path} has topic model format {manifest.get('format')!r}; this version reads "
+                f"{path} has topic model format {found_format!r}; this version reads "
                 f"format {TOPICS_FORMAT}. Refit it with `feedback-nlp topics fit`."
             )
-        expected = manifest.get("files") or {}
+        manifest = TopicManifest.parse(data, source=str(manifest_path))
+        if manifest.min_similarity is None:
+            raise BundleError(
+                f"{manifest_path} records no min_similarity (expected the number the model was fitted with); "
+                "the topic model is damaged. Refit it with `feedback-nlp topics fit`."
+            )
+        expected = manifest.files
         actual = _hash_tree(path, exclude={MANIFEST})
         for name, digest in expected.items():
             if name not in actual:
@@ -547,9 +556,9 @@ class TopicModel:
                     f"Topic model file {path / name} has changed since it was saved (sha256 mismatch); "
                     "refit the model or restore the file."
                 )
-        if encoder is not None and manifest.get("encoder") != encoder:
+        if encoder is not None and manifest.encoder != encoder:
             raise BundleError(
-                f"Topic model {path} was fitted on other encoder embeddings ({str(manifest.get('encoder'))[:12]}...) "
+                f"Topic model {path} was fitted on other encoder embeddings ({str(manifest.encoder)[:12]}...) "
                 f"than the loaded pipeline's ({encoder[:12]}...); refit it with `feedback-nlp topics fit`."
             )
         tensors = load_file(str(path / CENTROIDS_FILE))
@@ -560,16 +569,16 @@ class TopicModel:
 
             bertopic = BERTopic.load(str(path / BERTOPIC_DIR), embedding_model=_Embedder(embed) if embed else None)
         known = set(TopicConfig.__dataclass_fields__)
-        config = TopicConfig(**{k: v for k, v in manifest.get("config", {}).items() if k in known})
-        topics = [Topic(**t) for t in manifest.get("topics", [])]
+        config = TopicConfig(**{k: v for k, v in manifest.config.items() if k in known})
+        topics = [Topic(**t) for t in manifest.topics]
         return cls(
             bertopic,
             topics,
             centroids,
-            min_similarity=manifest["min_similarity"],
+            min_similarity=manifest.min_similarity,
             config=config,
             mean=tensors.get("mean"),
-            manifest=manifest,
+            manifest=manifest.to_json(),
             embed=embed,
         )
 
@@ -577,7 +586,7 @@ class TopicModel:
     def space_name(self) -> str:
         """The embedding space the model was fitted in (``feedback_nlp.topics.space``); models
         from before issue 16 name none and were fitted on the pipeline's encoder."""
-        return str(self.manifest.get("space") or "pipeline")
+        return TopicManifest.parse(self.manifest).space or "pipeline"
 
     def topic_table(self) -> list[dict[str, Any]]:
         """The topics as rows: id, label, count, seeded, is_new, words."""
