@@ -9,6 +9,7 @@ from pathlib import Path
 from feedback_nlp.errors import BundleError
 from feedback_nlp.settings import get_settings
 from feedback_nlp.storage.artifacts import atomic_dir
+from feedback_nlp.topics.manifest import TopicManifest
 from feedback_nlp.topics.model import MANIFEST, TopicModel
 from feedback_nlp.topics.space import PIPELINE, topic_space
 
@@ -32,8 +33,8 @@ def load_for(pipeline, path: str | Path | None = None) -> TopicModel:
 
     folder = Path(path or deployed_dir())
     try:
-        name = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("space") or PIPELINE
-    except (OSError, ValueError):
+        name = TopicManifest.parse(json.loads((folder / MANIFEST).read_text(encoding="utf-8"))).space or PIPELINE
+    except (OSError, ValueError, BundleError):
         name = PIPELINE  # TopicModel.load says what is wrong with the folder
     space = topic_space(pipeline, name)
     return TopicModel.load(folder, encoder=space.fingerprint, embed=space.embed)
