@@ -18,7 +18,14 @@ def test_default_table_mixes_corpus_native_and_mapped_rows(data_dir: Path) -> No
     config = load_config(CONFIG, [f'paths.data_dir="{data_dir.as_posix()}"', 'data.exclude_sources=["mams"]'])
     table = Trainer(config).training_table()
     frame = table.frame
-    assert set(frame["origin"]) == {"corpus", "native", "mapped"}
+    assert set(frame["origin"]) == {"corpus", "native", "mapped", "augmented"}
+    # One invariance copy of each corpus training row, with its weight, never calibrated on.
+    augmented = frame[frame["origin"] == "augmented"]
+    corpus_train = frame[(frame["origin"] == "corpus") & (frame["split"] == "train")]
+    assert len(augmented) == config.data.invariance_copies * len(corpus_train)
+    assert (augmented["split"] == "train").all()
+    assert (augmented["weight"] == config.data.corpus_weight).all()
+    assert augmented["sentiment"].tolist() == corpus_train["sentiment"].tolist() * config.data.invariance_copies
     # Calibration and thresholds use the corpus's held-out share only.
     assert set(frame.loc[frame["split"] == "eval", "origin"]) == {"corpus"}
     assert (frame.loc[frame["origin"] == "corpus", "weight"] == config.data.corpus_weight).all()
@@ -31,4 +38,4 @@ def test_default_table_mixes_corpus_native_and_mapped_rows(data_dir: Path) -> No
     assert np.isnan(table.touchpoints[tweeteval]).all()
     # A left-out source is gone from every part of the table; no text appears twice across origins.
     assert "mams" not in set(frame["source"])
-    assert not frame.loc[~corpus, "text"].isin(set(frame.loc[corpus, "text"])).any()
+    assert not frame.loc[~corpus, "text"].isin(set(frame.loc[corpus, "text"])).any()  # copies are changed texts
