@@ -96,10 +96,10 @@ def load_tables(folder: Path) -> dict[str, Any]:
     import pandas as pd
 
     # Parquet brings text columns back as pandas' string dtype; the tables compared hold objects.
-    tables = {
-        path.stem: pd.read_parquet(path).astype({c: object for c in pd.read_parquet(path).select_dtypes("string")})
-        for path in sorted(folder.glob("*.parquet"))
-    }
+    tables = {}
+    for path in sorted(folder.glob("*.parquet")):
+        frame = pd.read_parquet(path)
+        tables[path.stem] = frame.astype({column: object for column in frame.select_dtypes("string")})
     return {"tables": tables, "result": json.loads((folder / "result.json").read_text(encoding="utf-8"))}
 
 
