@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pandas as pd
 
+from feedback_nlp.train.corpus_data import combine
 from feedback_nlp.train.data import TrainingTable
 
 #: Emoji that say nothing about how the writer feels.
@@ -90,11 +90,4 @@ def augmented(table: TrainingTable, copies: int, seed: int) -> TrainingTable:
     """``table`` with its invariance copies appended (unchanged when ``copies`` is 0)."""
     if copies <= 0:
         return table
-    extra = invariance_copies(table, copies, seed)
-    fingerprints = {**table.fingerprints, **extra.fingerprints}
-    return TrainingTable(
-        pd.concat([table.frame, extra.frame], ignore_index=True),
-        np.vstack([table.touchpoints, extra.touchpoints]),
-        table.touchpoint_labels,
-        fingerprints,
-    )
+    return combine([table, invariance_copies(table, copies, seed)])
