@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
@@ -68,14 +68,16 @@ Source = Annotated[str | None, Query(max_length=255, description="Only this sour
 Kind = Annotated[FeedbackKind | None, Query(description="Only this kind.")]
 
 
-def _filters(
-    start: datetime | None, end: datetime | None, source: str | None, kind: FeedbackKind | None
-) -> dict[str, Any]:
+def _filters(start: Start = None, end: End = None, source: Source = None, kind: Kind = None) -> dict[str, Any]:
+    """The date range and segment shared by every score route, as given (422 on an empty range)."""
     if start is not None and end is not None and end <= start:
         raise HTTPException(
             status_code=422, detail=f"'to' ({end.isoformat()}) must be after 'from' ({start.isoformat()})."
         )
     return {k: v for k, v in {"from": start, "to": end, "source": source, "kind": kind}.items() if v is not None}
+
+
+Filters = Annotated[dict[str, Any], Depends(_filters)]
 
 
 def _counted(sessions: Sessions, period: str, filters: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], int]:
@@ -107,51 +109,39 @@ async def _table(sessions: Sessions, name: str, period: str, filters: dict[str, 
 async def touchpoint_scores(
     sessions: SessionsDep,
     _: ReadKey,
+    filters: Filters,
     period: Period = "week",
-    start: Start = None,
-    end: End = None,
-    source: Source = None,
-    kind: Kind = None,
 ) -> ScoreTable:
     """Volume, sentiment shares, Net Sentiment Score with its 95% interval, NPS and CSAT per touchpoint and period."""
-    return await _table(sessions, "touchpoint_scores", period, _filters(start, end, source, kind))
+    return await _table(sessions, "touchpoint_scores", period, filters)
 
 
 @router.get("/scores/journey", response_model=ScoreTable, responses=ERRORS)
 async def journey_matrix(
     sessions: SessionsDep,
     _: ReadKey,
-    start: Start = None,
-    end: End = None,
-    source: Source = None,
-    kind: Kind = None,
+    filters: Filters,
 ) -> ScoreTable:
     """Journey stage x touchpoint volume and Net Sentiment Score over the range."""
-    return await _table(sessions, "journey_matrix", "week", _filters(start, end, source, kind))
+    return await _table(sessions, "journey_matrix", "week", filters)
 
 
 @router.get("/drivers", response_model=ScoreTable, responses=ERRORS)
 async def drivers(
     sessions: SessionsDep,
     _: ReadKey,
-    start: Start = None,
-    end: End = None,
-    source: Source = None,
-    kind: Kind = None,
+    filters: Filters,
 ) -> ScoreTable:
     """For each touchpoint, the topics that pull its Net Sentiment Score down or up most."""
-    return await _table(sessions, "drivers", "week", _filters(start, end, source, kind))
+    return await _table(sessions, "drivers", "week", filters)
 
 
 @router.get("/alerts", response_model=ScoreTable, responses=ERRORS)
 async def alerts(
     sessions: SessionsDep,
     _: ReadKey,
+    filters: Filters,
     period: Period = "week",
-    start: Start = None,
-    end: End = None,
-    source: Source = None,
-    kind: Kind = None,
 ) -> ScoreTable:
     """Touchpoint scores below their EWMA control limits and topic volumes spiking in the latest period."""
-    return await _table(sessions, "alerts", period, _filters(start, end, source, kind))
+    return await _table(sessions, "alerts", period, filters)
