@@ -52,6 +52,9 @@ class Annotation(BaseModel):
     #: ``random`` for a random draw from the source, ``targeted`` for a keyword draw that fills
     #: rare stages and touchpoints (so the label mix is not the source's own).
     draw: Literal["random", "targeted"] = "random"
+    #: The labelling round (``training/corpus/draw_sample.py --round``): round 1 is the first
+    #: 4,311 texts, later rounds add texts none of the earlier ones held.
+    round: int = 1
 
 
 def load_annotations(path: Path = CORPUS_LABELS) -> list[Annotation]:

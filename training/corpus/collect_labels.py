@@ -1,6 +1,6 @@
 """Collect the annotators' labels into the corpus label file, measure agreement, settle disagreements.
 
-    python training/corpus/collect_labels.py WORK_DIR [--settled WORK_DIR/settled.jsonl]
+    python training/corpus/collect_labels.py WORK_DIR [--settled WORK_DIR/settled.jsonl] [--round 2]
 
 WORK_DIR is where ``draw_sample.py`` wrote the batches; the annotators wrote
 ``WORK_DIR/out/batch_NN.labels.jsonl``. This writes, in the project:
@@ -13,6 +13,11 @@ WORK_DIR is where ``draw_sample.py`` wrote the batches; the annotators wrote
 
 and ``WORK_DIR/disagreements.jsonl`` (with texts, outside the project) for the adjudicator, who
 answers in ``settled.jsonl`` (``{"item", "sentiment", "journey_stage", "touchpoints"}``).
+
+With ``--round 2`` the labels of a later draw (``draw_sample.py --round 2``) are added instead:
+their lines in ``cx_corpus.jsonl`` and ``double_labelled.jsonl`` carry ``"round": 2`` and
+replace any earlier round-2 lines (round-1 lines are kept byte for byte), and the round's
+agreement goes to ``annotations/agreement_round2.json``.
 """
 
 from __future__ import annotations
@@ -30,14 +35,15 @@ from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, load_taxonomy
 
 TASKS = ("sentiment", "journey_stage", "touchpoints")
 INTENTS = set(get_args(Intent))
-N_ANNOTATORS = 7
+#: Annotators per round: batch ``b`` was read by annotator ``b % n + 1`` of its round.
+N_ANNOTATORS = {1: 7, 2: 6}
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def read_labels(work: Path, items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def read_labels(work: Path, items: dict[str, dict[str, Any]], round_: int = 1) -> dict[str, dict[str, Any]]:
     """Every annotator line by item id, checked against the taxonomy; the annotator is named by batch."""
     taxonomy = load_taxonomy()
     stages, touchpoints = set(taxonomy.stage_labels), set(taxonomy.touchpoint_labels)
@@ -65,7 +71,8 @@ def read_labels(work: Path, items: dict[str, dict[str, Any]]) -> dict[str, dict[
                 problems.append(f"{path.name}:{number}: {line[:120]}")
                 continue
             label["touchpoints"] = sorted(set(label["touchpoints"]))
-            label["annotator"] = f"a{batch % N_ANNOTATORS + 1}"
+            prefix = "a" if round_ == 1 else f"r{round_}a"
+            label["annotator"] = f"{prefix}{batch % N_ANNOTATORS[round_] + 1}"
             labels[item] = label
     if problems:
         print(f"{len(problems)} unusable label line(s), e.g.:", *problems[:10], sep="\n  ")
@@ -96,16 +103,30 @@ def agreement(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, A
     return out
 
 
+def _write_round(path: Path, lines: list[str], round_: int) -> None:
+    """Write ``lines`` as the round's part of ``path``: round 1 owns the whole file; a later round
+    replaces only its own lines (``"round": N``) and keeps every other line as it was."""
+    kept: list[str] = []
+    if round_ != 1 and path.exists():
+        kept = [
+            line
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("round", 1) != round_
+        ]
+    path.write_text("".join(line + "\n" for line in kept + lines), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("work", type=Path)
     parser.add_argument("--settled", type=Path, default=None)
+    parser.add_argument("--round", type=int, default=1, choices=sorted(N_ANNOTATORS))
     args = parser.parse_args()
     items = {row["item"]: row for row in _read_jsonl(args.work / "items.jsonl")}
     texts = {}
     for path in sorted(args.work.glob("batch_*.jsonl")):
         texts.update({row["item"]: row for row in _read_jsonl(path)})
-    labels = read_labels(args.work, items)
+    labels = read_labels(args.work, items, args.round)
     settled = {row["item"]: row for row in _read_jsonl(args.settled)} if args.settled and args.settled.exists() else {}
 
     pairs, doubles, disagreements = [], [], []
@@ -124,6 +145,8 @@ def main() -> None:
             "second": {task: b[task] for task in TASKS} | {"annotator": b["annotator"]},
             "disagree_on": differs,
         }
+        if args.round != 1:
+            entry["round"] = args.round
         if differs:
             disagreements.append(
                 {
@@ -169,20 +192,23 @@ def main() -> None:
             annotators=annotators,
             settled=is_settled,
             draw=meta["draw"],
+            round=args.round,
         )
         corpus.append(record)
 
     ANNOTATIONS_DIR.mkdir(exist_ok=True)
-    with (ANNOTATIONS_DIR / "cx_corpus.jsonl").open("w", encoding="utf-8") as handle:
-        for record in corpus:
-            handle.write(record.model_dump_json(exclude_none=True) + "\n")
-    with (ANNOTATIONS_DIR / "double_labelled.jsonl").open("w", encoding="utf-8") as handle:
-        for entry in doubles:
-            handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    # Round-1 lines were written before rounds existed and stay without the key.
+    left_out = {"round"} if args.round == 1 else set()
+    corpus_lines = [record.model_dump_json(exclude_none=True, exclude=left_out) for record in corpus]
+    _write_round(ANNOTATIONS_DIR / "cx_corpus.jsonl", corpus_lines, args.round)
+    _write_round(
+        ANNOTATIONS_DIR / "double_labelled.jsonl", [json.dumps(e, ensure_ascii=False) for e in doubles], args.round
+    )
     report = agreement(pairs)
     report["disagreements"] = len(disagreements)
     report["settled"] = sum(1 for d in disagreements if d["item"] in settled)
-    (ANNOTATIONS_DIR / "agreement.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    name = "agreement.json" if args.round == 1 else f"agreement_round{args.round}.json"
+    (ANNOTATIONS_DIR / name).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     with (args.work / "disagreements.jsonl").open("w", encoding="utf-8") as handle:
         for entry in disagreements:
             handle.write(json.dumps(entry, ensure_ascii=False) + "\n")

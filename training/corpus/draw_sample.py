@@ -1,6 +1,8 @@
 """Draw the texts of the annotated CX corpus and cut them into labelling batches.
 
     python training/corpus/draw_sample.py OUT_DIR [--seed 7]
+    python training/corpus/draw_sample.py OUT_DIR --round 2 --seed 11
+
 
 Writes OUT_DIR/batch_NN.jsonl (item id, text, and what an annotator may know: kind, industry,
 channel) and OUT_DIR/items.jsonl (item id -> shared file, row id, text hash, draw). The texts
@@ -11,6 +13,10 @@ Most texts are a random draw per source; a smaller keyword draw (``targeted``) f
 stages and touchpoints (promotions, pre-sales questions, cancellations, e-mail, website, social
 accounts, delivery). Keywords only choose which texts are read: every label comes from reading.
 A random 300 items are labelled twice, by different annotators, to measure agreement.
+
+Round 2 (``--round 2``) draws :data:`PLAN_ROUND_2` from the same sources, leaving out every
+text already in ``annotations/cx_corpus.jsonl`` (by shared file and row id, and by text), with
+item ids ``r2-NNNNN`` and 150 items read twice.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from feedback_nlp.corpus.annotations import text_sha256
+from feedback_nlp.corpus.annotations import load_annotations, text_sha256
 from feedback_nlp.corpus.sources import read_source
 from feedback_nlp.settings import get_settings
 from feedback_nlp.train.data import gold_key
@@ -58,6 +64,25 @@ GENERAL_TWEETS = 70
 DOUBLE = 300
 BATCH = 165
 
+#: Round 2: more of every source, weighted towards the kinds users send most (brand-directed
+#: posts, surveys, chats) and the sources whose stages and touchpoints held out worst.
+PLAN_ROUND_2 = [
+    ("brand_support_tweets", 300, 60),
+    ("brand_complaint_tweets", 150, 30),
+    ("tweeteval_sentiment", 40, 0),
+    ("neobank_app_reviews", 150, 30),
+    ("womens_clothing_reviews", 100, 20),
+    ("mams", 80, 0),
+    ("multidogo_chats", 200, 0),
+    ("dstc11_call_utterances", 150, 0),
+    ("nhs_patient_surveys", 180, 20),
+    ("helpdesk_csat_survey", 120, 30),
+    ("banking77", 100, 0),
+    ("bitext_support", 100, 0),
+]
+GENERAL_TWEETS_ROUND_2 = 30
+DOUBLE_ROUND_2 = 150
+
 _ENGLISH = re.compile(r"\b(?:the|and|is|it|to|my|this|app|bank|you|not|very|i)\b", re.IGNORECASE)
 _FOREIGN = re.compile(r"\b(?:und|der|die|das|nicht|ist|est|les|pas|une|muy|para|que|je|ich|sehr)\b", re.IGNORECASE)
 
@@ -74,16 +99,31 @@ def _usable(rows: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def draw(data_dir: Path, gold_path: Path, seed: int) -> pd.DataFrame:
+def draw(
+    data_dir: Path,
+    gold_path: Path,
+    seed: int,
+    *,
+    plan: list[tuple[str, int, int]] = PLAN,
+    general_tweets: int = GENERAL_TWEETS,
+    exclude: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The texts to label: ``plan``'s random and keyword draws per source, never a gold text nor
+    a row of ``exclude`` (columns file, row_id, sha256: texts labelled in an earlier round)."""
     gold_keys = {gold_key(t) for t in load_gold(gold_path)["text"]}
+    taken_rows = set() if exclude is None else set(zip(exclude["file"], exclude["row_id"].astype(str), strict=True))
+    taken_texts = set() if exclude is None else set(exclude["sha256"])
     rng = np.random.default_rng(seed)
     drawn = []
-    for source, n_random, n_targeted in PLAN:
+    for source, n_random, n_targeted in plan:
         rows = read_source(source, data_dir)
         rows = _usable(rows[~rows["text"].map(gold_key).isin(gold_keys)])
+        if taken_rows:
+            labelled = [(f, str(r)) in taken_rows for f, r in zip(rows["file"], rows["row_id"], strict=True)]
+            rows = rows[~np.array(labelled, dtype=bool) & ~rows["text"].map(text_sha256).isin(taken_texts)]
         if source == "brand_complaint_tweets":
             general = rows[rows["industry"] == "general"]
-            drawn.append(general.sample(n=GENERAL_TWEETS, random_state=seed).assign(draw="random"))
+            drawn.append(general.sample(n=general_tweets, random_state=seed).assign(draw="random"))
             rows = rows[rows["industry"] != "general"]
         if source == "multidogo_chats":  # the same number of chats from each domain
             per = n_random // rows["industry"].nunique()
@@ -102,17 +142,17 @@ def draw(data_dir: Path, gold_path: Path, seed: int) -> pd.DataFrame:
     return corpus
 
 
-def write_batches(corpus: pd.DataFrame, out: Path, seed: int) -> None:
+def write_batches(corpus: pd.DataFrame, out: Path, seed: int, *, double: int = DOUBLE, prefix: str = "t") -> None:
     out.mkdir(parents=True, exist_ok=True)
-    corpus = corpus.assign(item=[f"t{i:05d}" for i in range(len(corpus))])
+    corpus = corpus.assign(item=[f"{prefix}{i:05d}" for i in range(len(corpus))])
     n_batches = int(np.ceil(len(corpus) / BATCH))
     corpus["batch"] = np.arange(len(corpus)) % n_batches
     rng = np.random.default_rng(seed + 1)
-    doubles = corpus.iloc[rng.choice(len(corpus), size=DOUBLE, replace=False)].copy()
+    doubles = corpus.iloc[rng.choice(len(corpus), size=double, replace=False)].copy()
     # The second copy goes to a batch a few places on, so another annotator reads it.
     doubles["batch"] = (doubles["batch"] + 1 + rng.integers(1, 3, size=len(doubles))) % n_batches
     doubles["double_of"] = doubles["item"]
-    doubles["item"] = [f"t{len(corpus) + i:05d}" for i in range(len(doubles))]
+    doubles["item"] = [f"{prefix}{len(corpus) + i:05d}" for i in range(len(doubles))]
     items = pd.concat([corpus.assign(double_of=""), doubles], ignore_index=True)
     keys = ["item", "double_of", "file", "row_id", "sha256", "source", "kind", "industry", "channel", "draw", "batch"]
     items[keys].to_json(out / "items.jsonl", orient="records", lines=True, force_ascii=False)
@@ -131,11 +171,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--round", type=int, default=1, choices=[1, 2])
     args = parser.parse_args()
     settings = get_settings()
     data_dir = Path(settings.data_dir)
-    corpus = draw(data_dir, data_dir / "gold" / "dev.jsonl", args.seed)
-    write_batches(corpus, args.out, args.seed)
+    gold = data_dir / "gold" / "dev.jsonl"
+    if args.round == 1:
+        corpus = draw(data_dir, gold, args.seed)
+        write_batches(corpus, args.out, args.seed)
+        return
+    labelled = pd.DataFrame([a.model_dump() for a in load_annotations()])
+    corpus = draw(data_dir, gold, args.seed, plan=PLAN_ROUND_2, general_tweets=GENERAL_TWEETS_ROUND_2, exclude=labelled)
+    write_batches(corpus, args.out, args.seed, double=DOUBLE_ROUND_2, prefix="r2-")
 
 
 if __name__ == "__main__":
