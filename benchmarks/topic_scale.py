@@ -1,7 +1,7 @@
 """Exported records to finished topic report, timed by stage (issue 16, item 4).
 
-Builds a CSV of ``--records`` short dated texts (tweets to support accounts, TweetEval tweets,
-BANKING77 messages, clothing reviews cut to 300 characters; dates spread over 16 weeks), then
+Builds a CSV of ``--records`` short dated texts (distinct texts of the annotated corpus' 12
+sources cut to 300 characters, see :func:`short_texts`; dates spread over 16 weeks), then
 runs what ``feedback-nlp report topics FILE`` runs when no topic model is deployed, in this
 process, with its progress bars, and times each stage:
 
@@ -57,17 +57,15 @@ from _common import (  # noqa: E402
 
 
 def short_texts(data_dir: Path, n: int) -> list[str]:
-    """``n`` short texts from four sources, a seeded random sample (with repeats beyond the pool)."""
-    tweets = pd.read_csv(data_dir / "brand_support_tweets" / "inbound_tweets.csv")["text"]
-    eval_tweets = pd.Series(
-        (data_dir / "tweeteval_sentiment" / "test_text.txt").read_text(encoding="utf-8").splitlines()
-    )
-    banking = pd.read_csv(data_dir / "banking77_nlupp" / "banking77" / "train.csv")["text"]
-    reviews = pd.read_csv(data_dir / "womens_clothing_reviews" / "Womens Clothing E-Commerce Reviews.csv")[
-        "Review Text"
-    ]
-    pool = pd.concat([tweets, eval_tweets, banking, reviews.dropna().str.slice(0, 300)], ignore_index=True).dropna()
-    pool = pool[pool.str.strip().str.len() > 0]
+    """``n`` distinct short texts, a seeded random sample from the 12 sources of the annotated
+    corpus (tweets to brands, complaint tweets, general tweets, app and product reviews, chats,
+    call utterances, survey answers, bank messages; travel texts left out as everywhere), each cut
+    to 300 characters. Repeats only when ``n`` exceeds the pool (about 100,000 distinct texts)."""
+    from feedback_nlp.corpus.sources import CORPUS_SOURCES, read_source
+
+    pool = pd.concat([read_source(name, data_dir)["text"] for name in CORPUS_SOURCES], ignore_index=True)
+    pool = pool.dropna().astype(str).str.slice(0, 300).str.strip()
+    pool = pool[pool.str.len() > 0].drop_duplicates()
     return pool.sample(n, replace=n > len(pool), random_state=1).tolist()
 
 
@@ -173,7 +171,9 @@ def main() -> None:
         from feedback_nlp.topics.model import TopicModel
 
         source = Path(tmp) / "export.csv"
-        write_export(source, short_texts(data_dir, args.records))
+        texts = short_texts(data_dir, args.records)
+        result["distinct_texts"] = len(set(texts))
+        write_export(source, texts)
         clock = CpuClock()
         started = time.perf_counter()
         with clock.stage("load models"):
@@ -248,7 +248,8 @@ def main() -> None:
         md += [
             "",
             f"Total {r['total_wall_s']} s; peak RSS {r['peak_rss_mib']} MiB; {r['topics']} topics fitted on "
-            f"{r['fit_texts']:,} texts; {r['unassigned']:.1%} of the records unassigned. "
+            f"{r['fit_texts']:,} texts; {r['unassigned']:.1%} of the records unassigned; "
+            f"{r.get('distinct_texts', r['n']):,} distinct texts among the records. "
             f"Load average at the end: {r['load_average_end']}.",
         ]
         if r.get("profile"):

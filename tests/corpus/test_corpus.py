@@ -134,3 +134,12 @@ def test_sources_read_every_corpus_file(data_dir: Path) -> None:
     rows = read_source("dstc11_call_utterances", data_dir)
     assert set(rows["channel"]) == {"phone"} and set(rows["kind"]) == {"transcript"}
     assert rows["row_id"].is_unique
+
+
+def test_no_text_is_labelled_in_two_rounds() -> None:
+    """Round 2 drew only texts round 1 had not labelled: every key and every text hash is once in the file."""
+    lines = [json.loads(line) for line in CORPUS_LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    keys = Counter((line["file"], line["row_id"]) for line in lines)
+    hashes = Counter(line["sha256"] for line in lines)
+    assert max(keys.values()) == 1 and max(hashes.values()) == 1
+    assert {line.get("round", 1) for line in lines} == {1, 2}
