@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from feedback_nlp.encoders.base import Encoder
+from feedback_nlp.memory import release_free_heap
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Prediction
 
@@ -114,7 +115,15 @@ class ParallelPredictor:
         """One prediction per record, in input order; a call of ``2 * min_records`` records or
         more is split evenly over the lanes."""
         if self.lanes < 2 or len(records) < 2 * self.min_records:
-            return self.pipeline.predict(records)
+            predictions = self.pipeline.predict(records)
+        else:
+            predictions = self._predict_on_lanes(records)
+        if len(records) >= self.min_records:
+            # A long run of large calls would otherwise keep every freed tensor's pages (feedback_nlp.memory).
+            release_free_heap()
+        return predictions
+
+    def _predict_on_lanes(self, records: Sequence[FeedbackRecord]) -> list[Prediction]:
         copies, executor = self._started()
         for lane in copies[1:]:  # a topic model attached since the copies were made
             lane.topic_model = self.pipeline.topic_model

@@ -81,7 +81,9 @@ def test_every_lane_works_in_its_own_thread_with_its_own_encoder(pipeline: Feedb
     first, second = predictor.lane_pipelines
     assert first is pipeline and second.encoder is not first.encoder and second.nlp is not first.nlp
     assert second.heads is first.heads  # read-only parts are shared
-    lane_threads = set(first.encoder.threads[-1:]) | set(second.encoder.threads[-1:])
+    # Both chunks ran in lane threads, off the caller's. (Not necessarily two threads: the pool
+    # hands the second chunk to the first thread when that one is already idle again.)
+    lane_threads = first.encoder.threads[-1:] + second.encoder.threads[-1:]
     assert len(lane_threads) == 2 and all(name.startswith("feedback-nlp-lane") for name in lane_threads)
 
 
@@ -190,3 +192,32 @@ def test_lanes_are_built_once_when_two_threads_ask_together(pipeline: FeedbackPi
         results = list(pool.map(lambda _: predictor.predict(records), range(4)))
     assert len(seen) == 1
     assert all([p.model_dump() for p in r] == [p.model_dump() for p in results[0]] for r in results)
+
+
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_large_calls_hand_freed_heap_back_and_small_ones_do_not(
+    pipeline: FeedbackPipeline, lanes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a call of ``min_records`` or more (on one lane or several) the freed heap goes back
+    to the system, so a long export does not keep every pass's pages; a small call skips it."""
+    from feedback_nlp import lanes as lanes_module
+
+    calls: list[int] = []
+    monkeypatch.setattr(lanes_module, "release_free_heap", lambda: calls.append(1) or True)
+    predictor = ParallelPredictor(pipeline, lanes)
+    predictor.predict(_records(LANE_MIN_RECORDS - 1))
+    assert calls == []
+    predictor.predict(_records(2 * LANE_MIN_RECORDS))
+    assert calls == [1]
+
+
+def test_release_free_heap_runs_where_glibc_does() -> None:
+    import ctypes.util
+    import platform
+
+    from feedback_nlp.memory import release_free_heap
+
+    released = release_free_heap()
+    assert isinstance(released, bool)
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert ctypes.util.find_library("c") is not None and released
