@@ -11,6 +11,9 @@ texts through the full pipeline (segments included). Variants choose what the he
 - ``corpus+native``: the corpus and the new sets' own sentiment labels;
 - ``default``: corpus + native + mapped (``training/configs/default.toml``).
 
+When the corpus holds more than one labelling round, each variant is also summarised on the
+round-1 texts alone (``VARIANT, round-1 texts``): the held-out texts of the runs before round 2.
+
 The encoder is the ``--base`` bundle's: MiniLM with top layers fine-tuned on the mapped sources.
 It never saw the seven new sources; for the five older ones (banking77, bitext_support, mams,
 tweeteval_sentiment, womens_clothing_reviews) it saw their texts, with mapped labels, during
@@ -140,6 +143,12 @@ def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
             print(f"{variant}: {source} done", file=sys.stderr)
         ordered = [predictions[i] for i in corpus_rows.index]
         result["variants"][variant] = summarise(corpus_rows, ordered, sources, taxonomy)
+        if "round" in corpus_rows and corpus_rows["round"].nunique() > 1:
+            # The texts of the first labelling round alone: the held-out set earlier runs measured.
+            first = (corpus_rows["round"] == 1).to_numpy()
+            result["variants"][f"{variant}, round-1 texts"] = summarise(
+                corpus_rows[first], [p for p, keep in zip(ordered, first, strict=True) if keep], sources, taxonomy
+            )
     return result
 
 

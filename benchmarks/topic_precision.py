@@ -25,7 +25,17 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import DEFAULT_OUT_DIR, command_line, cpu_seconds, machine_info, md_header, md_table, now_utc, publish  # noqa: E402
+from _common import (
+    DEFAULT_OUT_DIR,
+    command_line,
+    cpu_seconds,
+    load_average,
+    machine_info,
+    md_header,
+    md_table,
+    now_utc,
+    publish,
+)  # noqa: E402
 from topic_scale import short_texts  # noqa: E402
 
 
@@ -45,7 +55,12 @@ def main() -> None:
     from feedback_nlp.topics.space import load_directions, project_out
 
     settings = get_settings()
-    result: dict[str, object] = {"date": now_utc(), "command": command_line(), "machine": machine_info()}
+    result: dict[str, object] = {
+        "date": now_utc(),
+        "command": command_line(),
+        "machine": machine_info(),
+        "load_average_start": load_average(),
+    }
     if not cpu_has_bfloat16():
         result["skipped"] = "this CPU has no native bfloat16: the topic pass runs in float32 only"
         publish(

@@ -49,6 +49,9 @@ class DataConfig(BaseModel):
     #: thresholds then use its held-out share only.
     corpus: bool = False
     corpus_weight: float = Field(default=3.0, gt=0.0)
+    #: Labelling rounds of the corpus to train on (``annotations/cx_corpus.jsonl``'s ``round``);
+    #: empty: every round.
+    corpus_rounds: list[int] = Field(default_factory=list)
     #: Sources whose own labels (complaint flags, ratings, survey sentiment) add sentiment rows.
     native_sources: list[str] = Field(default_factory=list)
     native_max_per_source: int = Field(default=2000, ge=0)

@@ -16,6 +16,7 @@ sample that looks like what users send.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +45,12 @@ def corpus_table(
     eval_fraction: float,
     seed: int,
     labels_path: Path = CORPUS_LABELS,
+    rounds: Sequence[int] = (),
 ) -> TrainingTable:
-    """The annotated corpus as training rows: every label known, a held-out share for calibration."""
+    """The annotated corpus as training rows: every label known, a held-out share for calibration.
+
+    ``rounds`` keeps only the labels of those labelling rounds (empty: every round).
+    """
     joined = load_cx_corpus(data_dir, labels_path)
     if joined.missing or joined.changed:
         logger.warning(
@@ -54,8 +59,14 @@ def corpus_table(
             len(joined.changed),
         )
     frame = joined.frame
+    if rounds and not frame.empty:
+        frame = frame[frame["round"].isin(list(rounds))].reset_index(drop=True)
     if frame.empty:
-        raise DataError(f"No corpus label could be joined with a text in {data_dir}.")
+        raise DataError(
+            f"No corpus label could be joined with a text in {data_dir}"
+            + (f" among labelling rounds {list(rounds)}" if rounds else "")
+            + "."
+        )
     rng = np.random.default_rng(seed)
     out = pd.DataFrame(
         {
@@ -69,6 +80,7 @@ def corpus_table(
             "origin": "corpus",
             "industry": frame["industry"],
             "channel": frame["channel"],
+            "round": frame["round"],
         }
     )
     labels = taxonomy.touchpoint_labels

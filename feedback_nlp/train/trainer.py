@@ -205,6 +205,7 @@ class Trainer:
                 weight=cfg.data.corpus_weight,
                 eval_fraction=cfg.data.eval_fraction,
                 seed=cfg.seed,
+                rounds=cfg.data.corpus_rounds,
             )
             tables.append(corpus)
             # Calibrate on what users send: the mapped rows all train.

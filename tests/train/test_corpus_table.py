@@ -39,3 +39,20 @@ def test_default_table_mixes_corpus_native_and_mapped_rows(data_dir: Path) -> No
     # A left-out source is gone from every part of the table; no text appears twice across origins.
     assert "mams" not in set(frame["source"])
     assert not frame.loc[~corpus, "text"].isin(set(frame.loc[corpus, "text"])).any()  # copies are changed texts
+
+
+@pytest.mark.data
+def test_corpus_rounds_choose_the_labelling_rounds_trained_on(data_dir: Path) -> None:
+    from feedback_nlp.corpus.annotations import load_annotations
+    from feedback_nlp.errors import DataError
+    from feedback_nlp.taxonomy.labels import load_taxonomy
+    from feedback_nlp.train.corpus_data import corpus_table
+
+    per_round = {r: sum(1 for a in load_annotations() if a.round == r) for r in (1, 2)}
+    options = {"weight": 1.0, "eval_fraction": 0.15, "seed": 42}
+    everything = corpus_table(data_dir, load_taxonomy(), **options).frame
+    first = corpus_table(data_dir, load_taxonomy(), rounds=[1], **options).frame
+    assert len(everything) == per_round[1] + per_round[2]
+    assert len(first) == per_round[1] and set(first["round"]) == {1}
+    with pytest.raises(DataError, match=r"rounds \[9\]"):
+        corpus_table(data_dir, load_taxonomy(), rounds=[9], **options)
