@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
+from feedback_nlp.memory import release_free_heap
 from feedback_nlp.storage.artifacts import BundleManifest, EncoderInfo, Manifest, sha256_text
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
@@ -147,6 +148,8 @@ class EmbeddingCache:
         for start in range(0, len(missing), chunk_size):
             chunk = missing[start : start + chunk_size]
             vectors = np.asarray(embed([text_of[k] for k in chunk]), dtype=np.float32)
+            # Each chunk's passes free many differently shaped tensors (feedback_nlp.memory).
+            release_free_heap()
             self.put(chunk, vectors)
             cached.update(zip(chunk, vectors, strict=True))
             if progress is not None:

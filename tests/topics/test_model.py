@@ -485,6 +485,18 @@ def test_cache_embeds_each_text_once(tmp_path: Path) -> None:
     np.testing.assert_array_equal(first, FakeEncoder().encode(texts))
 
 
+def test_cache_hands_freed_heap_back_after_each_chunk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long topic pass returns each chunk's freed tensor pages (feedback_nlp.memory), as the
+    classifier's large calls do."""
+    from feedback_nlp.topics import embeddings
+
+    released: list[int] = []
+    monkeypatch.setattr(embeddings, "release_free_heap", lambda: released.append(1) or True)
+    texts = [f"text {i}" for i in range(5)]
+    EmbeddingCache(tmp_path / "embeddings.sqlite", "fp-1").embed(texts, FakeEncoder().encode, chunk_size=2)
+    assert len(released) == 3  # chunks of 2, 2 and 1
+
+
 def test_cache_is_keyed_by_encoder_fingerprint(tmp_path: Path) -> None:
     encoder = FakeEncoder()
     texts = ["late delivery", "friendly staff"]
