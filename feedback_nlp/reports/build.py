@@ -15,7 +15,7 @@ from feedback_nlp.dates import ACCEPTED, DateTally
 from feedback_nlp.errors import InputError
 from feedback_nlp.reports.topic_report import TopicReport, build_topic_report
 from feedback_nlp.topics.corpus import Corpus, embed_corpus
-from feedback_nlp.topics.model import TopicConfig, TopicModel
+from feedback_nlp.topics.model import OUTLIER, TopicConfig, TopicModel
 from feedback_nlp.topics.space import topic_space
 from feedback_nlp.topics.stages import StageClock
 
@@ -70,21 +70,26 @@ def fit_on(
     clock = clock or StageClock(progress=progress)
     with clock.stage("embed"):
         X = embed_corpus(corpus, pipeline, progress=progress, space=space)
-    inputs = corpus.model_inputs
-    if max_fit_texts is not None and len(inputs) > max_fit_texts:
+    inputs, X_fit = corpus.model_inputs, X
+    sampled = max_fit_texts is not None and len(inputs) > max_fit_texts
+    if sampled:
         rows = np.sort(np.random.default_rng(0).choice(len(inputs), max_fit_texts, replace=False))
         logger.info(
             "fitting topics on %d of %d texts (a random sample); the rest are assigned", max_fit_texts, len(inputs)
         )
-        inputs, X = [inputs[i] for i in rows], X[rows]
-    model, _ = TopicModel.fit(
+        inputs, X_fit = [inputs[i] for i in rows], X[rows]
+    model, assigned = TopicModel.fit(
         inputs,
-        X,
+        X_fit,
         embed=space.embed,
         seeds=pipeline.taxonomy.topic_seeds,
         config=TopicConfig(min_topic_size=min_topic_size, verbose=progress),
         clock=clock,
     )
+    if sampled:
+        # Texts outside the sample are a little farther from the centroids than the sample's own:
+        # the whole corpus gets the fit's share of unassigned texts, not more.
+        model.calibrate(X, float(np.mean([a.topic == OUTLIER for a in assigned])))
     model.manifest["space"] = space.name
     if own_clock:
         clock.close()

@@ -411,6 +411,17 @@ class TopicModel:
         ids = [self.topics[j].id if b >= self.min_similarity else OUTLIER for j, b in zip(nearest, best, strict=True)]
         return self._assignments(embeddings, np.asarray(ids))
 
+    def calibrate(self, embeddings: np.ndarray, outlier_share: float) -> None:
+        """Set the similarity below which a text stays unassigned so that ``embeddings`` (the
+        corpus the model will be used on) leave ``outlier_share`` of their texts unassigned.
+
+        :meth:`fit` sets it on the texts it was fitted on, where every text is a little closer to
+        the centroids than new ones are. A model fitted on a sample of a larger corpus is
+        calibrated on the whole of it (``reports.build.fit_on``), so the corpus gets the fit's
+        outlier share rather than more.
+        """
+        self.min_similarity = _inference_threshold(self.center(embeddings), self.centroids, outlier_share)
+
     def assign_texts(self, texts: Sequence[str], pipeline_embeddings: np.ndarray) -> list[Assignment]:
         """Each text's topic, in the space the model was fitted in.
 
