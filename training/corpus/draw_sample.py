@@ -24,12 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from feedback_nlp.corpus.annotations import load_annotations, text_sha256
+from feedback_nlp.corpus.annotations import Annotation, load_annotations, text_sha256
 from feedback_nlp.corpus.sources import read_source
 from feedback_nlp.settings import get_settings
 from feedback_nlp.train.data import gold_key
@@ -80,8 +81,19 @@ PLAN_ROUND_2 = [
     ("banking77", 100, 0),
     ("bitext_support", 100, 0),
 ]
-GENERAL_TWEETS_ROUND_2 = 30
-DOUBLE_ROUND_2 = 150
+
+
+@dataclass(frozen=True)
+class Round:
+    """One labelling round: what it draws, how many items are read twice, its item-id prefix."""
+
+    plan: list[tuple[str, int, int]]  # (source, random draw, keyword draw)
+    general_tweets: int
+    double: int
+    prefix: str
+
+
+ROUNDS = {1: Round(PLAN, GENERAL_TWEETS, DOUBLE, "t"), 2: Round(PLAN_ROUND_2, 30, 150, "r2-")}
 
 _ENGLISH = re.compile(r"\b(?:the|and|is|it|to|my|this|app|bank|you|not|very|i)\b", re.IGNORECASE)
 _FOREIGN = re.compile(r"\b(?:und|der|die|das|nicht|ist|est|les|pas|une|muy|para|que|je|ich|sehr)\b", re.IGNORECASE)
@@ -99,31 +111,23 @@ def _usable(rows: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def draw(
-    data_dir: Path,
-    gold_path: Path,
-    seed: int,
-    *,
-    plan: list[tuple[str, int, int]] = PLAN,
-    general_tweets: int = GENERAL_TWEETS,
-    exclude: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """The texts to label: ``plan``'s random and keyword draws per source, never a gold text nor
-    a row of ``exclude`` (columns file, row_id, sha256: texts labelled in an earlier round)."""
+def draw(data_dir: Path, gold_path: Path, seed: int, round_: Round, labelled: list[Annotation]) -> pd.DataFrame:
+    """The texts to label: the round's random and keyword draws per source, never a gold text
+    nor a text of ``labelled`` (the earlier rounds' labels: by shared file and row id, or by text)."""
     gold_keys = {gold_key(t) for t in load_gold(gold_path)["text"]}
-    taken_rows = set() if exclude is None else set(zip(exclude["file"], exclude["row_id"].astype(str), strict=True))
-    taken_texts = set() if exclude is None else set(exclude["sha256"])
+    taken_rows = {(a.file, a.row_id) for a in labelled}
+    taken_texts = {a.sha256 for a in labelled}
     rng = np.random.default_rng(seed)
     drawn = []
-    for source, n_random, n_targeted in plan:
+    for source, n_random, n_targeted in round_.plan:
         rows = read_source(source, data_dir)
         rows = _usable(rows[~rows["text"].map(gold_key).isin(gold_keys)])
-        if taken_rows:
-            labelled = [(f, str(r)) in taken_rows for f, r in zip(rows["file"], rows["row_id"], strict=True)]
-            rows = rows[~np.array(labelled, dtype=bool) & ~rows["text"].map(text_sha256).isin(taken_texts)]
+        if labelled:
+            keys = pd.MultiIndex.from_arrays([rows["file"], rows["row_id"].astype(str)])
+            rows = rows[~keys.isin(taken_rows) & ~rows["text"].map(text_sha256).isin(taken_texts)]
         if source == "brand_complaint_tweets":
             general = rows[rows["industry"] == "general"]
-            drawn.append(general.sample(n=general_tweets, random_state=seed).assign(draw="random"))
+            drawn.append(general.sample(n=round_.general_tweets, random_state=seed).assign(draw="random"))
             rows = rows[rows["industry"] != "general"]
         if source == "multidogo_chats":  # the same number of chats from each domain
             per = n_random // rows["industry"].nunique()
@@ -142,13 +146,14 @@ def draw(
     return corpus
 
 
-def write_batches(corpus: pd.DataFrame, out: Path, seed: int, *, double: int = DOUBLE, prefix: str = "t") -> None:
+def write_batches(corpus: pd.DataFrame, out: Path, seed: int, round_: Round) -> None:
     out.mkdir(parents=True, exist_ok=True)
+    prefix = round_.prefix
     corpus = corpus.assign(item=[f"{prefix}{i:05d}" for i in range(len(corpus))])
     n_batches = int(np.ceil(len(corpus) / BATCH))
     corpus["batch"] = np.arange(len(corpus)) % n_batches
     rng = np.random.default_rng(seed + 1)
-    doubles = corpus.iloc[rng.choice(len(corpus), size=double, replace=False)].copy()
+    doubles = corpus.iloc[rng.choice(len(corpus), size=round_.double, replace=False)].copy()
     # The second copy goes to a batch a few places on, so another annotator reads it.
     doubles["batch"] = (doubles["batch"] + 1 + rng.integers(1, 3, size=len(doubles))) % n_batches
     doubles["double_of"] = doubles["item"]
@@ -171,18 +176,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--round", type=int, default=1, choices=[1, 2])
+    parser.add_argument("--round", type=int, default=1, choices=sorted(ROUNDS))
     args = parser.parse_args()
-    settings = get_settings()
-    data_dir = Path(settings.data_dir)
-    gold = data_dir / "gold" / "dev.jsonl"
-    if args.round == 1:
-        corpus = draw(data_dir, gold, args.seed)
-        write_batches(corpus, args.out, args.seed)
-        return
-    labelled = pd.DataFrame([a.model_dump() for a in load_annotations()])
-    corpus = draw(data_dir, gold, args.seed, plan=PLAN_ROUND_2, general_tweets=GENERAL_TWEETS_ROUND_2, exclude=labelled)
-    write_batches(corpus, args.out, args.seed, double=DOUBLE_ROUND_2, prefix="r2-")
+    data_dir = Path(get_settings().data_dir)
+    earlier = [a for a in load_annotations() if a.round < args.round]
+    round_ = ROUNDS[args.round]
+    corpus = draw(data_dir, data_dir / "gold" / "dev.jsonl", args.seed, round_, earlier)
+    write_batches(corpus, args.out, args.seed, round_)
 
 
 if __name__ == "__main__":
