@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
-
-logger = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
-def _malloc_trim() -> Any:  # noqa: ANN401
+def _malloc_trim() -> Callable[[int], int] | None:
     """glibc's ``malloc_trim``, or None where the C library has none (macOS, musl, Windows)."""
     name = ctypes.util.find_library("c")
     if name is None:
