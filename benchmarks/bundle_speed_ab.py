@@ -1,6 +1,6 @@
 """Two bundles' classify throughput, measured in one run on the same machine, taking turns.
 
-    python benchmarks/bundle_speed_ab.py OLD_BUNDLE NEW_BUNDLE [--n 2000] [--n-long 500] [--rounds 3]
+    python benchmarks/bundle_speed_ab.py OLD_BUNDLE NEW_BUNDLE [--n 2000] [--n-long 500] [--rounds 3] [--name NAME]
 
 Both bundles are loaded in this process and classify the same TweetEval tweets and women's
 clothing reviews; rounds alternate (old, new, old, new, ...) so that a slower spell of the
@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks")
+    parser.add_argument("--name", default="bundle_speed_ab", help="file name of the results (NAME.md, NAME.json)")
     args = parser.parse_args()
     result: dict[str, Any] = {
         "date": now_utc(),
@@ -97,7 +98,7 @@ def main() -> None:
         ]
         return lines
 
-    publish("bundle_speed_ab", args.out, result, render)
+    publish(args.name, args.out, result, render)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """FeedbackPipeline: records in, predictions out. The main flow of the package.
 
 record -> prepare_inputs (customer side -> PII redaction -> normalisation, shared with training)
-       -> spaCy segments -> one encoder pass over texts and segments -> heads -> the output contract
+       -> spaCy segments -> encoder vectors of texts and segments (one pass per text when the bundle's
+          segment vectors are pooled) -> heads -> the output contract
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 
@@ -31,6 +32,9 @@ from feedback_nlp.taxonomy.records import (
 from feedback_nlp.text import encoder_input, make_nlp, prepare_inputs, redacted_customer_texts, segment_texts
 
 logger = logging.getLogger(__name__)
+
+#: How segment vectors are made: each segment encoded on its own, or pooled from its text's pass.
+SegmentVectors = Literal["separate", "pooled"]
 
 #: A transcript's declared ``channel`` names the touchpoint the conversation happened on
 #: (docs/taxonomy.md, ruling 3): a call transcript is about ``phone``, a chat about ``chat``.
@@ -66,7 +70,18 @@ class _Scores:
     sentiment: np.ndarray  # (n, 3) in SENTIMENT_LABELS order
     stage: np.ndarray  # (n, n_stages) in heads.stage.classes_ order
     touchpoints: np.ndarray  # (n, n_touchpoints)
+    touchpoints_chosen: np.ndarray  # (n, n_touchpoints) bool: at or above the reading head's thresholds
     topics: list[TopicResult | None]  # (n,) when a topic model is attached, else all None
+
+    def extended(self, more: _Scores) -> _Scores:
+        """These rows followed by ``more``'s."""
+        return _Scores(
+            sentiment=np.vstack([self.sentiment, more.sentiment]),
+            stage=np.vstack([self.stage, more.stage]),
+            touchpoints=np.vstack([self.touchpoints, more.touchpoints]),
+            touchpoints_chosen=np.vstack([self.touchpoints_chosen, more.touchpoints_chosen]),
+            topics=self.topics + more.topics,
+        )
 
 
 class TopicAssigner(Protocol):
@@ -90,6 +105,9 @@ class FeedbackPipeline:
         taxonomy: the labels the heads predict.
         version: the model version written into every prediction.
         manifest: the bundle manifest, served by the API.
+        segment_vectors: ``separate`` encodes each segment on its own; ``pooled`` pools a segment's
+            vector from its text's pass (one pass per text; the bundle's heads must have been
+            trained on such vectors, see :mod:`feedback_nlp.encoders.spans`).
 
     Examples:
         >>> pipeline = load_pipeline()
@@ -106,8 +124,12 @@ class FeedbackPipeline:
         *,
         version: str,
         manifest: dict[str, Any] | None = None,
+        segment_vectors: SegmentVectors = "separate",
     ) -> None:
+        if segment_vectors not in ("separate", "pooled"):
+            raise ValueError(f"segment_vectors must be 'separate' or 'pooled', got {segment_vectors!r}")
         self.encoder = encoder
+        self.segment_vectors = segment_vectors
         self.heads = heads
         self.taxonomy = taxonomy
         self.version = version
@@ -132,17 +154,18 @@ class FeedbackPipeline:
         prepared = prepare_inputs(records)
         # 2. Sentences and clauses, with offsets into the redacted text.
         segments = segment_texts(self.nlp, prepared.texts)
-        # 3. One encoder pass over every distinct normalised text and segment.
+        # 3. Vectors for every text and segment, then the heads.
         doc_inputs = prepared.encoder_inputs
         seg_inputs = [[encoder_input(seg.text) for seg in segs] if len(segs) > 1 else [] for segs in segments]
-        scores, index = self._score(doc_inputs + [s for segs in seg_inputs for s in segs])
+        if self.segment_vectors == "pooled":
+            scores, doc_rows, seg_rows = self._score_pooled(doc_inputs, seg_inputs)
+        else:
+            scores, doc_rows, seg_rows = self._score_separate(doc_inputs, seg_inputs)
         # 4. Assemble the contract, mapping columns back to taxonomy labels.
-        results = []
-        for i, record in enumerate(records):
-            doc_row = index[doc_inputs[i]]
-            seg_rows = [index[s] for s in seg_inputs[i]] or [doc_row] * len(segments[i])
-            results.append(self._assemble(record, scores, doc_row, segments[i], seg_rows))
-        return results
+        return [
+            self._assemble(record, scores, doc_rows[i], segments[i], seg_rows[i] or [doc_rows[i]] * len(segments[i]))
+            for i, record in enumerate(records)
+        ]
 
     def copy_for_thread(self) -> FeedbackPipeline:
         """A copy that may predict in another thread beside this one: its own encoder (and
@@ -169,19 +192,60 @@ class FeedbackPipeline:
         """Embeddings of already-redacted, normalised texts (the heads' input, without keywords)."""
         return self.encoder.encode(list(texts))
 
-    def _score(self, inputs: list[str]) -> tuple[_Scores, dict[str, int]]:
-        unique = list(dict.fromkeys(inputs))
-        X = self.embed(unique)
+    def _score_separate(
+        self, doc_inputs: list[str], seg_inputs: list[list[str]]
+    ) -> tuple[_Scores, list[int], list[list[int]]]:
+        """One encoder pass over every distinct text and segment, each encoded on its own."""
+        unique = list(dict.fromkeys(doc_inputs + [s for segs in seg_inputs for s in segs]))
+        row = {text: i for i, text in enumerate(unique)}
+        scores = self._heads(unique, self.embed(unique))
+        return scores, [row[d] for d in doc_inputs], [[row[s] for s in segs] for segs in seg_inputs]
+
+    def _score_pooled(
+        self, doc_inputs: list[str], seg_inputs: list[list[str]]
+    ) -> tuple[_Scores, list[int], list[list[int]]]:
+        """One pass per distinct text; its segments' vectors pooled from it (``segment_vectors = "pooled"``)."""
+        texts = [tuple(segs) if segs else (doc,) for doc, segs in zip(doc_inputs, seg_inputs, strict=True)]
+        doc_of: dict[tuple[str, ...], str] = {}
+        for doc, text in zip(doc_inputs, texts, strict=True):
+            doc_of.setdefault(text, doc)
+        unique = list(doc_of)
+        vectors = self.encoder.encode_segmented(unique)
+        # Rows: the distinct texts, then the segments of each distinct multi-segment text.
+        segment_inputs: list[str] = []
+        first_segment: dict[tuple[str, ...], int] = {}
+        kept: list[int] = []  # rows of vectors.segments that are real segments
+        position = 0
+        for text in unique:
+            if len(text) > 1:
+                first_segment[text] = len(unique) + len(segment_inputs)
+                segment_inputs.extend(text)
+                kept.extend(range(position, position + len(text)))
+            position += len(text)
+        scores = self._heads(list(doc_of.values()), vectors.texts).extended(
+            self._heads(segment_inputs, vectors.segments[kept], segments=True)
+        )
+        text_row = {text: i for i, text in enumerate(unique)}
+        seg_rows = [
+            list(range(first_segment[text], first_segment[text] + len(text))) if len(text) > 1 else [] for text in texts
+        ]
+        return scores, [text_row[text] for text in texts], seg_rows
+
+    def _heads(self, inputs: list[str], X: np.ndarray, *, segments: bool = False) -> _Scores:
+        """The heads' outputs for ``X``, the vectors of the encoder ``inputs`` (row for row);
+        ``segments``: rows are pooled segment vectors, read by the bundle's segment heads."""
+        sentiment, touchpoints = self.heads.for_segments if segments else (self.heads.sentiment, self.heads.touchpoints)
         X_tp = X
         if self.heads.keyword_features:
-            X_tp = np.hstack([X, self.keywords.features(unique)])
-        scores = _Scores(
-            sentiment=self.heads.sentiment.predict_proba(X)[:, self._sentiment_order],
+            X_tp = np.hstack([X, self.keywords.features(inputs)])
+        touchpoint_proba = touchpoints.predict_proba(X_tp)
+        return _Scores(
+            sentiment=sentiment.predict_proba(X)[:, self._sentiment_order],
             stage=self.heads.stage.predict_proba(X),
-            touchpoints=self.heads.touchpoints.predict_proba(X_tp),
-            topics=self._topics(unique, X),
+            touchpoints=touchpoint_proba,
+            touchpoints_chosen=touchpoint_proba >= touchpoints.thresholds_,
+            topics=self._topics(inputs, X),
         )
-        return scores, {text: row for row, text in enumerate(unique)}
 
     def _topics(self, texts: list[str], X: np.ndarray) -> list[TopicResult | None]:
         if self.topic_model is None:
@@ -212,8 +276,9 @@ class FeedbackPipeline:
             return scores.sentiment[row]
         return 0.5 * scores.sentiment[row] + 0.5 * scores.sentiment[list(seg_rows)].mean(axis=0)
 
-    def _touchpoints(self, proba: np.ndarray, declared: str | None = None) -> list[LabelScore]:
-        chosen = set(np.flatnonzero(proba >= self.heads.touchpoints.thresholds_).tolist())
+    def _touchpoints(self, scores: _Scores, row: int, declared: str | None = None) -> list[LabelScore]:
+        proba = scores.touchpoints[row]
+        chosen = set(np.flatnonzero(scores.touchpoints_chosen[row]).tolist())
         classes = [str(c) for c in self.heads.touchpoints.classes_]
         if declared in classes:
             chosen.add(classes.index(declared))
@@ -243,7 +308,7 @@ class FeedbackPipeline:
                 start=seg.start,
                 end=seg.end,
                 sentiment=self._sentiment(scores.sentiment[seg_row], with_probabilities=False),
-                touchpoints=self._touchpoints(scores.touchpoints[seg_row]),
+                touchpoints=self._touchpoints(scores, seg_row),
                 topic=scores.topics[seg_row],
             )
             for seg, seg_row in zip(segments, seg_rows, strict=True)
@@ -255,7 +320,7 @@ class FeedbackPipeline:
             journey_stage=LabelScore(
                 label=str(self.heads.stage.classes_[best]), confidence=round(float(stage_proba[best]), 4)
             ),
-            touchpoints=self._touchpoints(scores.touchpoints[row], declared_touchpoint(record)),
+            touchpoints=self._touchpoints(scores, row, declared_touchpoint(record)),
             topic=scores.topics[row],
             segments=segment_predictions,
             model_version=self.version,

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from feedback_nlp.encoders.spans import SegmentedVectors
 from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
 from feedback_nlp.settings import Settings
@@ -51,6 +52,7 @@ class FakeEncoder:
         #: Lanes gain nothing from copies of a fake (lanes tests ask for them explicitly).
         self.copyable_per_thread = False
         self.calls: list[list[str]] = []
+        self.segmented_calls: list[list[list[str]]] = []
         self._cache: dict[str, np.ndarray] = {}
 
     def _word(self, word: str) -> np.ndarray:
@@ -70,6 +72,9 @@ class FakeEncoder:
         """Embed ``texts`` as float32, shape (len(texts), dimension); every call is recorded."""
         texts = list(texts)
         self.calls.append(texts)
+        return self._vectors(texts)
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dimension), dtype=np.float64)
         for row, text in enumerate(texts):
             for word in _WORD.findall(text.lower()):
@@ -78,6 +83,14 @@ class FakeEncoder:
             if norm > 0:
                 out[row] /= norm
         return out.astype(np.float32)
+
+    def encode_segmented(self, segmented: Sequence[Sequence[str]]) -> SegmentedVectors:
+        """Bag-of-words vectors of each text (its segments joined) and of each segment; recorded
+        in :attr:`segmented_calls` (a bag of words has no context, so pooling is exact here)."""
+        self.segmented_calls.append([list(segments) for segments in segmented])
+        texts = self._vectors([" ".join(segments) for segments in segmented])
+        segments = self._vectors([segment for segments in segmented for segment in segments])
+        return SegmentedVectors(texts, segments)
 
 
 # (text, sentiment, journey stage, touchpoints or None for "unknown")

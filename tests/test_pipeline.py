@@ -255,3 +255,46 @@ def test_transcript_channel_adds_its_touchpoint(fake_pipeline: FeedbackPipeline)
     assert "phone" not in {t.label for t in plain.touchpoints} and "chat" not in {t.label for t in plain.touchpoints}
     [social] = fake_pipeline.predict([FeedbackRecord(kind="social", text="my parcel is late", channel="chat")])
     assert "chat" not in {t.label for t in social.touchpoints}
+
+
+# --- Segment vectors pooled from the text's own pass (bundles trained on segment pairs) ----------
+
+
+@pytest.fixture
+def pooled_pipeline(tiny_bundle: Path, settings: Settings) -> FeedbackPipeline:
+    """The tiny bundle's heads reading pooled segment vectors, on a recording fake encoder."""
+    pipeline = load_bundle(tiny_bundle, settings, encoder=FakeEncoder())
+    pipeline.segment_vectors = "pooled"
+    return pipeline
+
+
+def test_pooled_pipeline_makes_one_pass_per_distinct_text(pooled_pipeline: FeedbackPipeline) -> None:
+    texts = ["Love the app, but the delivery took two weeks", "I love the app, it is great"]
+    pooled_pipeline.predict_texts([texts[0], texts[1], texts[0]])
+    encoder = pooled_pipeline.encoder
+    assert encoder.calls == []  # no text or segment encoded on its own
+    (call,) = encoder.segmented_calls
+    assert call == [["Love the app,", "but the delivery took two weeks"], ["I love the app, it is great"]]
+
+
+def test_pooled_pipeline_scores_rows_as_the_separate_one(
+    fake_pipeline: FeedbackPipeline, pooled_pipeline: FeedbackPipeline
+) -> None:
+    """The fake's pooled vectors equal its separate ones (a bag of words has no context), so any
+    mix-up of text and segment rows shows as a different prediction."""
+    records = [*RECORDS, RECORDS[1], FeedbackRecord(kind="review", text="Great staff. Rude courier. Fast refund.")]
+    predictions = pooled_pipeline.predict(records)
+    assert sum(len(p.segments) > 1 for p in predictions) >= 3
+    for separate, joined in zip(fake_pipeline.predict(records), predictions, strict=True):
+        assert joined.model_dump() == separate.model_dump()
+
+
+def test_pipeline_refuses_unknown_segment_vectors(fake_pipeline: FeedbackPipeline) -> None:
+    with pytest.raises(ValueError, match="'separate' or 'pooled'"):
+        FeedbackPipeline(
+            fake_pipeline.encoder,
+            fake_pipeline.heads,
+            fake_pipeline.taxonomy,
+            version="x",
+            segment_vectors="mean",  # type: ignore[arg-type]
+        )

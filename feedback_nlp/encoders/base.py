@@ -8,9 +8,12 @@ it, so no caller probes an encoder's type or its optional attributes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from feedback_nlp.encoders.spans import SegmentedVectors
 
 
 @runtime_checkable
@@ -41,6 +44,12 @@ class Encoder(Protocol):
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts``: one row per text, in order."""
+        ...
+
+    def encode_segmented(self, segmented: Sequence[Sequence[str]]) -> SegmentedVectors:
+        """Embed texts given as their segments' inputs, and every segment, in one pass per text:
+        a segment's vector is pooled from the text's token states
+        (:func:`feedback_nlp.encoders.spans.encode_segmented`)."""
         ...
 
     def trainable_model(self) -> Any | None:

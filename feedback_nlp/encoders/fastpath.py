@@ -61,6 +61,16 @@ class BertFastPath(torch.nn.Module):
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Mean-pooled, L2-normalised sentence vectors (float32) for a padded batch."""
+        hidden = self.token_states(input_ids, attention_mask, token_type_ids)
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(pooled, p=2, dim=1)
+
+    @torch.inference_mode()
+    def token_states(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The final layer's token states (float32, padding rows zero or arbitrary) for a padded batch."""
         hidden = self.embeddings(input_ids=input_ids, token_type_ids=token_type_ids).to(self.dtype)
         real_share = float(attention_mask.sum()) / attention_mask.numel()
         if real_share == 1.0:
@@ -73,10 +83,7 @@ class BertFastPath(torch.nn.Module):
                 # own internal use of them, nothing a caller can act on.
                 warnings.filterwarnings("ignore", message=".*nested tensors is in prototype stage.*")
                 hidden = self.encoder(hidden, src_key_padding_mask=attention_mask == 0)
-        hidden = hidden.float()
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return hidden.float()
 
 
 def _fused_layer(layer: Any, config: Any) -> torch.nn.TransformerEncoderLayer:

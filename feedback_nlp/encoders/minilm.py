@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
     from feedback_nlp.encoders.fastpath import BertFastPath
+    from feedback_nlp.encoders.spans import SegmentedVectors
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +240,52 @@ class SentenceEncoder:
                 )
             out[bucket] = np.asarray(vectors, dtype=np.float32)
         return out
+
+    def encode_segmented(self, segmented: Sequence[Sequence[str]]) -> SegmentedVectors:
+        """Vectors of texts given as their segments' inputs, and of each segment, in one pass per
+        text (segment vectors pooled from the text's token states: :mod:`feedback_nlp.encoders.spans`)."""
+        from feedback_nlp.encoders.spans import encode_segmented
+
+        tokenizer = self.model.tokenizer
+        with self._lock:
+            return encode_segmented(
+                segmented,
+                tokenize=self._pieces,
+                token_states=self._token_states,
+                encode=lambda texts: self._encode(texts, False),
+                cls_id=int(tokenizer.cls_token_id),
+                sep_id=int(tokenizer.sep_token_id),
+                max_seq_length=int(self.model.max_seq_length or 512),
+                batch_size=self.batch_size,
+                dimension=self.dimension,
+            )
+
+    def _pieces(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of ``texts`` without special tokens, at most a window each (the caller cuts the window)."""
+        encoded = self.model.tokenizer(
+            texts,
+            add_special_tokens=False,
+            truncation=True,
+            max_length=int(self.model.max_seq_length or 512),
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        return encoded["input_ids"]
+
+    def _token_states(self, token_ids: list[list[int]]) -> list[np.ndarray]:
+        """Final token states of one padded pass, cut back to each text's length (float32)."""
+        import torch
+
+        inputs = self._padded(token_ids)
+        if self.fast_path_enabled:
+            hidden = self._fast_path_model().token_states(*inputs)
+        else:
+            autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bfloat16")
+            with torch.inference_mode(), autocast:
+                bert = cast(Any, self.model[0].auto_model)  # a Hugging Face BertModel
+                hidden = bert(input_ids=inputs[0], attention_mask=inputs[1], token_type_ids=inputs[2]).last_hidden_state
+        states = hidden.float().numpy()
+        return [states[row, : len(ids)] for row, ids in enumerate(token_ids)]
 
     def _fast_path_model(self) -> BertFastPath:
         if self._fast_path is None:

@@ -46,11 +46,13 @@ if TYPE_CHECKING:
     import onnxruntime
     from transformers import PreTrainedModel
 
+    from feedback_nlp.encoders.spans import SegmentedVectors
+
 logger = logging.getLogger(__name__)
 
 #: Bump when the export recipe changes (graph, optimiser settings, quantisation choices):
 #: every cached model is then rebuilt.
-EXPORT_RECIPE = 2
+EXPORT_RECIPE = 3
 
 MODEL_FILE = "model.onnx"
 INFO_FILE = "export.json"
@@ -167,11 +169,12 @@ def export_onnx(source: ExportSource, target: Path, *, variant: Variant = "float
                 (example["input_ids"], example["attention_mask"]),
                 str(raw),
                 input_names=["input_ids", "attention_mask"],
-                output_names=["sentence_embedding"],
+                output_names=["sentence_embedding", "token_embeddings"],
                 dynamic_axes={
                     "input_ids": {0: "batch", 1: "tokens"},
                     "attention_mask": {0: "batch", 1: "tokens"},
                     "sentence_embedding": {0: "batch"},
+                    "token_embeddings": {0: "batch", 1: "tokens"},
                 },
                 opset_version=17,
                 dynamo=False,
@@ -184,7 +187,10 @@ def export_onnx(source: ExportSource, target: Path, *, variant: Variant = "float
 
 
 def _pooled_encoder(transformer: Any) -> Any:
-    """``transformer`` -> mean over real tokens -> unit length, as a torch module to trace."""
+    """``transformer`` -> mean over real tokens -> unit length, as a torch module to trace.
+
+    The final token states are a second output, for segment vectors pooled from a text's own pass
+    (:mod:`feedback_nlp.encoders.spans`); a plain ``encode`` does not fetch them."""
     import torch
 
     class PooledEncoder(torch.nn.Module):
@@ -194,11 +200,11 @@ def _pooled_encoder(transformer: Any) -> Any:
             super().__init__()
             self.transformer = transformer
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             tokens = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
             mean = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, p=2, dim=1)
+            return torch.nn.functional.normalize(mean, p=2, dim=1), tokens
 
     return PooledEncoder()
 
@@ -409,15 +415,56 @@ class OnnxEncoder:
         out = np.empty((len(ids), self.dimension), dtype=np.float32)
         buckets = length_buckets([len(row) for row in ids], max_size=self.batch_size)
         for bucket in _progress(buckets, show_progress, total_texts=len(ids)):
-            width = max(len(ids[i]) for i in bucket)
-            input_ids = np.full((len(bucket), width), self.pad_id, dtype=np.int64)
-            mask = np.zeros((len(bucket), width), dtype=np.int64)
-            for row, i in enumerate(bucket):
-                input_ids[row, : len(ids[i])] = ids[i]
-                mask[row, : len(ids[i])] = 1
-            (vectors,) = self.session.run(None, {"input_ids": input_ids, "attention_mask": mask})
+            (vectors,) = self.session.run(["sentence_embedding"], self._feed(ids, bucket))
             out[bucket] = vectors
         return out
+
+    def encode_segmented(self, segmented: Sequence[Sequence[str]]) -> SegmentedVectors:
+        """Vectors of texts given as their segments' inputs, and of each segment, in one pass per
+        text (segment vectors pooled from the text's token states: :mod:`feedback_nlp.encoders.spans`)."""
+        from feedback_nlp.encoders.spans import encode_segmented
+
+        return encode_segmented(
+            segmented,
+            tokenize=self._pieces,
+            token_states=self._token_states,
+            encode=self.encode,
+            cls_id=self._special_id("[CLS]"),
+            sep_id=self._special_id("[SEP]"),
+            max_seq_length=self.max_seq_length,
+            batch_size=self.batch_size,
+            dimension=self.dimension,
+        )
+
+    def _special_id(self, token: str) -> int:
+        found = self.tokenizer.token_to_id(token)
+        if found is None:
+            raise EncoderError(
+                f"The tokenizer at {self.model_path} has no {token} token; a BERT tokenizer is expected."
+            )
+        return int(found)
+
+    def _feed(self, ids: Sequence[Sequence[int]], rows: Sequence[int]) -> dict[str, np.ndarray]:
+        """``input_ids`` and ``attention_mask`` of ``ids[rows]``, right-padded to the longest."""
+        width = max(len(ids[i]) for i in rows)
+        input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
+        mask = np.zeros((len(rows), width), dtype=np.int64)
+        for row, i in enumerate(rows):
+            input_ids[row, : len(ids[i])] = ids[i]
+            mask[row, : len(ids[i])] = 1
+        return {"input_ids": input_ids, "attention_mask": mask}
+
+    def _token_states(self, token_ids: list[list[int]]) -> list[np.ndarray]:
+        """Final token states of one padded pass, cut back to each text's length."""
+        (states,) = self.session.run(["token_embeddings"], self._feed(token_ids, range(len(token_ids))))
+        return [np.asarray(states[row, : len(ids)], dtype=np.float32) for row, ids in enumerate(token_ids)]
+
+    def _pieces(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of ``texts`` without special tokens, at most a window each."""
+        return [
+            encoding.ids[: self.max_seq_length]
+            for encoding in self.tokenizer.encode_batch([str(t).strip() for t in texts], add_special_tokens=False)
+        ]
 
     def token_lengths(self, texts: Sequence[str]) -> list[int]:
         """Tokens each text takes in a forward pass (special tokens included, truncation applied)."""

@@ -21,27 +21,46 @@ META_FILE = "heads.json"
 class TaskHeads:
     """Sentiment, journey stage and touchpoint heads over one shared embedding.
 
-    ``keyword_features``: the touchpoint head also reads the keyword-hit matrix
+    ``keyword_features``: the touchpoint heads also read the keyword-hit matrix
     (:class:`~feedback_nlp.taxonomy.keywords.KeywordMatcher`) appended to the embedding.
+
+    ``segment_sentiment`` and ``segment_touchpoints``, when present, read segments whose vectors
+    are pooled from their text's pass (bundles with ``segment_vectors = "pooled"``): trained on
+    the text rows plus labelled segments in context (``feedback_nlp/train/segment_pairs.py``),
+    so the text heads stay exactly as they would be without them. Absent: segments use the
+    text heads.
     """
 
     sentiment: SoftmaxHead
     stage: SoftmaxHead
     touchpoints: MultiLabelHead
     keyword_features: bool = True
+    segment_sentiment: SoftmaxHead | None = None
+    segment_touchpoints: MultiLabelHead | None = None
+
+    @property
+    def for_segments(self) -> tuple[SoftmaxHead, MultiLabelHead]:
+        """The sentiment and touchpoint heads that read segment vectors."""
+        return self.segment_sentiment or self.sentiment, self.segment_touchpoints or self.touchpoints
 
     def save(self, folder: Path) -> None:
         """Write ``heads.safetensors`` and ``heads.json`` into ``folder``."""
         tensors: dict[str, np.ndarray] = {}
         meta: dict[str, Any] = {"keyword_features": self.keyword_features}
-        for name, head in (("sentiment", self.sentiment), ("stage", self.stage)):
+        softmax = [("sentiment", self.sentiment), ("stage", self.stage), ("segment_sentiment", self.segment_sentiment)]
+        for name, head in softmax:
+            if head is None:
+                continue
             tensors[f"{name}.coef"] = head.coef_
             tensors[f"{name}.intercept"] = head.intercept_
             meta[name] = {"classes": head.classes_.tolist(), "temperature": head.temperature_}
-        tensors["touchpoints.coef"] = self.touchpoints.coef_
-        tensors["touchpoints.intercept"] = self.touchpoints.intercept_
-        tensors["touchpoints.thresholds"] = self.touchpoints.thresholds_
-        meta["touchpoints"] = {"classes": self.touchpoints.classes_.tolist()}
+        for name, multi in (("touchpoints", self.touchpoints), ("segment_touchpoints", self.segment_touchpoints)):
+            if multi is None:
+                continue
+            tensors[f"{name}.coef"] = multi.coef_
+            tensors[f"{name}.intercept"] = multi.intercept_
+            tensors[f"{name}.thresholds"] = multi.thresholds_
+            meta[name] = {"classes": multi.classes_.tolist()}
         save_file(
             {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}, str(folder / WEIGHTS_FILE)
         )
@@ -55,17 +74,34 @@ class TaskHeads:
             meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise BundleError(f"Cannot read the heads in {folder}: {exc}") from exc
-        heads: dict[str, SoftmaxHead] = {}
-        for name in ("sentiment", "stage"):
-            head = SoftmaxHead()
-            head.classes_ = np.asarray(meta[name]["classes"])
-            head.coef_ = tensors[f"{name}.coef"]
-            head.intercept_ = tensors[f"{name}.intercept"]
-            head.temperature_ = float(meta[name]["temperature"])
-            heads[name] = head
-        touchpoints = MultiLabelHead()
-        touchpoints.classes_ = np.asarray(meta["touchpoints"]["classes"])
-        touchpoints.coef_ = tensors["touchpoints.coef"]
-        touchpoints.intercept_ = tensors["touchpoints.intercept"]
-        touchpoints.thresholds_ = tensors["touchpoints.thresholds"]
-        return cls(heads["sentiment"], heads["stage"], touchpoints, bool(meta["keyword_features"]))
+        try:
+            return cls(
+                _softmax_head(meta, tensors, "sentiment"),
+                _softmax_head(meta, tensors, "stage"),
+                _multi_label_head(meta, tensors, "touchpoints"),
+                bool(meta["keyword_features"]),
+                _softmax_head(meta, tensors, "segment_sentiment") if "segment_sentiment" in meta else None,
+                _multi_label_head(meta, tensors, "segment_touchpoints") if "segment_touchpoints" in meta else None,
+            )
+        except KeyError as exc:
+            raise BundleError(
+                f"The heads in {folder} lack {exc}: the files are incomplete or from another version."
+            ) from exc
+
+
+def _softmax_head(meta: dict[str, Any], tensors: dict[str, np.ndarray], name: str) -> SoftmaxHead:
+    head = SoftmaxHead()
+    head.classes_ = np.asarray(meta[name]["classes"])
+    head.coef_ = tensors[f"{name}.coef"]
+    head.intercept_ = tensors[f"{name}.intercept"]
+    head.temperature_ = float(meta[name]["temperature"])
+    return head
+
+
+def _multi_label_head(meta: dict[str, Any], tensors: dict[str, np.ndarray], name: str) -> MultiLabelHead:
+    head = MultiLabelHead()
+    head.classes_ = np.asarray(meta[name]["classes"])
+    head.coef_ = tensors[f"{name}.coef"]
+    head.intercept_ = tensors[f"{name}.intercept"]
+    head.thresholds_ = tensors[f"{name}.thresholds"]
+    return head

@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -262,6 +262,9 @@ class EncoderInfo(_Section):
     max_seq_length: int | None = None
     fine_tuned_layers: int | list[int] = 0
     layers_from: str | None = None
+    #: How the heads saw segments: ``separate`` (each encoded on its own, bundles before
+    #: pooling) or ``pooled`` from the text's own pass (:mod:`feedback_nlp.encoders.spans`).
+    segment_vectors: Literal["separate", "pooled"] = "separate"
 
 
 class TaskLabels(_Section):

@@ -103,7 +103,14 @@ def load_bundle(
                 f"Bundle {folder} was trained on encoder weights {recorded[:12]}..., but the encoder "
                 f"passed in has {str(encoder.weights_sha256)[:12]}...; retrain the bundle."
             )
-        return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest.to_json())
+        return FeedbackPipeline(
+            encoder,
+            heads,
+            taxonomy,
+            version=version,
+            manifest=manifest.to_json(),
+            segment_vectors=manifest.encoder.segment_vectors,
+        )
     layers_file = folder / ENCODER_LAYERS_FILE
     encoder = build_encoder(
         settings,
@@ -119,7 +126,14 @@ def load_bundle(
         resolve_backend(settings),
         encoder.precision,
     )
-    return FeedbackPipeline(encoder, heads, taxonomy, version=version, manifest=manifest.to_json())
+    return FeedbackPipeline(
+        encoder,
+        heads,
+        taxonomy,
+        version=version,
+        manifest=manifest.to_json(),
+        segment_vectors=manifest.encoder.segment_vectors,
+    )
 
 
 def load_pipeline(

@@ -66,6 +66,11 @@ class DataConfig(BaseModel):
     #: Perturbed copies of each corpus training row (an emoji, a hashtag, a brand, a name or a
     #: place added or swapped; labels kept) that teach the heads invariance (train/augment.py).
     invariance_copies: int = Field(default=0, ge=0, le=5)
+    #: Two-segment texts made of two labelled one-segment corpus texts; their segments' pooled
+    #: vectors train the heads, and the bundle then pools segment vectors from each text's own
+    #: pass (``segment_vectors = "pooled"``, one encoder pass per text; train/segment_pairs.py).
+    #: 0: segments are encoded on their own, as before.
+    segment_pairs: int = Field(default=0, ge=0)
 
 
 class FinetuneConfig(BaseModel):

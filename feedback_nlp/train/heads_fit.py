@@ -95,7 +95,18 @@ class FittedHeads:
             if head is None and keep is None:
                 raise ValueError(f"The {name} head was not fitted (no labels given) and no heads were passed to keep.")
             chosen[name] = head if head is not None else getattr(keep, name)
-        return TaskHeads(chosen["sentiment"], chosen["stage"], chosen["touchpoints"], keyword_features)
+        # Segment heads (pooled-segment bundles) are trained with the corpus's segment pairs only;
+        # refitting the text heads keeps them.
+        segment_sentiment = keep.segment_sentiment if keep is not None else None
+        segment_touchpoints = keep.segment_touchpoints if keep is not None else None
+        return TaskHeads(
+            chosen["sentiment"],
+            chosen["stage"],
+            chosen["touchpoints"],
+            keyword_features,
+            segment_sentiment,
+            segment_touchpoints,
+        )
 
 
 def fit_task_heads(

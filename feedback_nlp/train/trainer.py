@@ -21,7 +21,8 @@ from feedback_nlp.encoders.finetune import MultiTaskTargets, apply_layer_weights
 from feedback_nlp.encoders.minilm import SentenceEncoder
 from feedback_nlp.errors import ConfigError
 from feedback_nlp.heads.heads import TaskHeads
-from feedback_nlp.pipeline import FeedbackPipeline
+from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
+from feedback_nlp.pipeline import FeedbackPipeline, SegmentVectors
 from feedback_nlp.settings import Settings, get_settings
 from feedback_nlp.storage.artifacts import BundleManifest, EncoderInfo, TaskLabels, TaxonomyRef
 from feedback_nlp.storage.bundle import new_bundle
@@ -36,8 +37,9 @@ from feedback_nlp.train.config import TrainingConfig
 from feedback_nlp.train.corpus_data import combine, corpus_table, exclusion_keys, native_table
 from feedback_nlp.train.data import TrainingTable, build_training_table, gold_key
 from feedback_nlp.train.evaluate import evaluate_gold
-from feedback_nlp.train.heads_fit import HeadOptions, HeadTargets, fit_task_heads
+from feedback_nlp.train.heads_fit import FittedHeads, HeadOptions, HeadTargets, fit_task_heads
 from feedback_nlp.train.metrics import single_label_report
+from feedback_nlp.train.segment_pairs import draw_segment_pairs, pooled_segment_vectors, segment_rows
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,31 @@ def fit_heads(
 ) -> tuple[TaskHeads, dict[str, Any]]:
     """Fit the heads on the train split; calibrate and tune thresholds on the eval split
     (:func:`~feedback_nlp.train.heads_fit.fit_task_heads` with the config's ``[heads]`` options)."""
+    fitted = _fit(X, X_tp, table, config, stage_labels, stage=True)
+    heads = fitted.task_heads(config.heads.keyword_features)
+    return heads, _report(fitted, table, heads.touchpoints)
+
+
+def fit_segment_heads(
+    X: np.ndarray, X_tp: np.ndarray, table: TrainingTable, config: TrainingConfig
+) -> tuple[SoftmaxHead, MultiLabelHead, dict[str, Any]]:
+    """The segment sentiment and touchpoint heads (no stage head: segments are given none), fitted
+    as :func:`fit_heads` fits the text heads, on a table that includes segment-pair rows."""
+    fitted = _fit(X, X_tp, table, config, [], stage=False)
+    if fitted.sentiment is None or fitted.touchpoints is None:
+        raise ValueError("segment heads need sentiment and touchpoint labels")
+    return fitted.sentiment, fitted.touchpoints, _report(fitted, table, fitted.touchpoints)
+
+
+def _fit(
+    X: np.ndarray,
+    X_tp: np.ndarray,
+    table: TrainingTable,
+    config: TrainingConfig,
+    stage_labels: list[str],
+    *,
+    stage: bool,
+) -> FittedHeads:
     frame = table.frame
     # Rows may weigh differently (the annotated corpus above mapped and native labels).
     weight = frame["weight"].to_numpy(dtype=float) if "weight" in frame else np.ones(len(frame))
@@ -91,22 +118,24 @@ def fit_heads(
         stage_labels=stage_labels,
         touchpoint_labels=table.touchpoint_labels,
         sentiment=frame["sentiment"].tolist(),
-        journey_stage=frame["journey_stage"].tolist(),
+        journey_stage=frame["journey_stage"].tolist() if stage else None,
         touchpoints=table.touchpoints,
     )
     train = (frame["split"] == "train").to_numpy()
     held = (frame["split"] == "eval").to_numpy()
-    fitted = fit_task_heads(X, X_tp, targets, train, held, options=options, sample_weight=weight)
-    heads = fitted.task_heads(config.heads.keyword_features)
+    return fit_task_heads(X, X_tp, targets, train, held, options=options, sample_weight=weight)
+
+
+def _report(fitted: FittedHeads, table: TrainingTable, touchpoints: MultiLabelHead) -> dict[str, Any]:
     report: dict[str, Any] = {}
     if "sentiment" in fitted.held_out:
         report["sentiment"] = fitted.held_out["sentiment"]
     if "journey_stage" in fitted.held_out:
         report["stage"] = fitted.held_out["journey_stage"]
     report["touchpoints_thresholds"] = dict(
-        zip(table.touchpoint_labels, heads.touchpoints.thresholds_.round(3).tolist(), strict=True)
+        zip(table.touchpoint_labels, touchpoints.thresholds_.round(3).tolist(), strict=True)
     )
-    return heads, report
+    return report
 
 
 def held_out_by_source(table: TrainingTable, heads: TaskHeads, X: np.ndarray) -> dict[str, Any]:
@@ -166,17 +195,22 @@ class Trainer:
         layer_weights = self._finetune(encoder, table, texts) or start
         # 3. Embed once; fit the heads on the (fine-tuned) embeddings.
         X = self._embed(encoder, texts, layer_weights)
-        X_tp = np.hstack([X, KeywordMatcher(self.taxonomy).features(texts)]) if cfg.heads.keyword_features else X
+        X_tp = self._with_keywords(X, texts)
         heads, held_out = fit_heads(X, X_tp, table, cfg, self.taxonomy.stage_labels)
         held_out["by_source"] = held_out_by_source(table, heads, X)
-        # 4. Evaluate on the gold set through the full prediction path.
+        # 4. With pooled segments, segment heads that also learn from labelled segments in context.
+        if cfg.data.segment_pairs:
+            held_out["segment_heads"] = self._fit_segment_heads(encoder, heads, table, X, texts)
+        # 5. Evaluate on the gold set through the full prediction path.
         version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        pipeline = FeedbackPipeline(encoder, heads, self.taxonomy, version=f"{cfg.name}:{version}")
+        pipeline = FeedbackPipeline(
+            encoder, heads, self.taxonomy, version=f"{cfg.name}:{version}", segment_vectors=self.segment_vectors
+        )
         metrics: dict[str, Any] = {"held_out": held_out}
         if self.gold_path.exists():
             logger.info("Evaluating on %s", self.gold_path)
             metrics["gold"] = evaluate_gold(pipeline, self.gold_path)
-        # 5. Write the bundle atomically.
+        # 6. Write the bundle atomically.
         manifest = self._manifest(version, encoder, table, metrics)
         bundle = self._write(manifest, heads, layer_weights)
         return TrainingResult(bundle=bundle, metrics=metrics)
@@ -231,6 +265,35 @@ class Trainer:
             )
         table = _without_sources(combine(tables), cfg.data.exclude_sources)
         return augmented(table, cfg.data.invariance_copies, cfg.seed)
+
+    @property
+    def segment_vectors(self) -> SegmentVectors:
+        """How the bundle's heads read segments: pooled from the text's pass when trained on segment pairs."""
+        return "pooled" if self.config.data.segment_pairs else "separate"
+
+    def _with_keywords(self, X: np.ndarray, texts: list[str]) -> np.ndarray:
+        """The touchpoint heads' input: ``X`` with the keyword hits appended when the heads use them."""
+        if not self.config.heads.keyword_features:
+            return X
+        return np.hstack([X, KeywordMatcher(self.taxonomy).features(texts)])
+
+    def _fit_segment_heads(
+        self, encoder: SentenceEncoder, heads: TaskHeads, table: TrainingTable, X: np.ndarray, texts: list[str]
+    ) -> dict[str, Any]:
+        """Fit ``heads.segment_sentiment`` and ``heads.segment_touchpoints`` on the text rows plus the
+        segment-pair rows (train/segment_pairs.py); calibrated and thresholded on the held-out texts."""
+        pairs = draw_segment_pairs(table, texts, self.config.data.segment_pairs, self.config.seed)
+        logger.info(
+            "Pooling %d segment vectors from %d two-segment texts", 2 * len(pairs.segmented), len(pairs.segmented)
+        )
+        rows = segment_rows(table, pairs)
+        fit_table = combine([table, rows])
+        X_fit = np.vstack([X, pooled_segment_vectors(encoder, pairs)])
+        X_tp = self._with_keywords(X_fit, texts + rows.frame["text"].tolist())
+        heads.segment_sentiment, heads.segment_touchpoints, report = fit_segment_heads(
+            X_fit, X_tp, fit_table, self.config
+        )
+        return {"pairs": len(pairs.segmented), **report}
 
     def _embed(
         self, encoder: SentenceEncoder, texts: list[str], layer_weights: dict[str, np.ndarray] | None
@@ -311,6 +374,7 @@ class Trainer:
                 max_seq_length=ft.max_seq_length,
                 fine_tuned_layers=ft.layers if ft.epochs or ft.from_bundle else 0,
                 layers_from=str(ft.from_bundle) if ft.from_bundle else None,
+                segment_vectors=self.segment_vectors,
             ),
             data=table.fingerprints,
             packages=_package_versions(),
