@@ -95,10 +95,10 @@ class FittedHeads:
             if head is None and keep is None:
                 raise ValueError(f"The {name} head was not fitted (no labels given) and no heads were passed to keep.")
             chosen[name] = head if head is not None else getattr(keep, name)
-        # Segment heads (pooled-segment bundles) are trained with the corpus's segment pairs only;
-        # refitting the text heads keeps them.
-        segment_sentiment = keep.segment_sentiment if keep is not None else None
-        segment_touchpoints = keep.segment_touchpoints if keep is not None else None
+        # Segment heads (pooled-segment bundles) are kept only beside a kept text head: a refitted
+        # head reads segments too, so segments follow the labels it was refitted on.
+        segment_sentiment = keep.segment_sentiment if keep is not None and self.sentiment is None else None
+        segment_touchpoints = keep.segment_touchpoints if keep is not None and self.touchpoints is None else None
         return TaskHeads(
             chosen["sentiment"],
             chosen["stage"],

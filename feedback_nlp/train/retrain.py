@@ -226,7 +226,14 @@ def retrain_heads(
     heads = fitted.task_heads(old.keyword_features, keep=old)
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     manifest = _manifest(pipeline.manifest, name, version, retrained, report, int(train.sum()), int(held.sum()))
-    new_pipeline = FeedbackPipeline(pipeline.encoder, heads, taxonomy, version=f"{name}:{version}", manifest=manifest)
+    new_pipeline = FeedbackPipeline(
+        pipeline.encoder,
+        heads,
+        taxonomy,
+        version=f"{name}:{version}",
+        manifest=manifest,
+        segment_vectors=pipeline.segment_vectors,
+    )
     logger.info("Retrained %s on %d rows (%d held out)", retrained, int(train.sum()), int(held.sum()))
     return RetrainResult(new_pipeline, retrained, report, int(train.sum()), int(held.sum()))
 

@@ -94,3 +94,15 @@ def test_task_heads_keeps_the_given_heads_where_none_was_fitted() -> None:
     assert heads.stage is full.stage and heads.touchpoints is full.touchpoints and heads.keyword_features
     with pytest.raises(ValueError, match="stage head was not fitted"):
         only_sentiment.task_heads(keyword_features=True)
+
+
+def test_segment_heads_are_kept_only_beside_a_kept_text_head() -> None:
+    X, targets, train, held = _data()
+    full = fit_task_heads(X, X, targets, train, held).task_heads(keyword_features=False)
+    segment = fit_task_heads(X, X, targets, train, held, options=HeadOptions(C_sentiment=0.1, C_touchpoints=0.1))
+    full.segment_sentiment, full.segment_touchpoints = segment.sentiment, segment.touchpoints
+    only_sentiment = fit_task_heads(X, X, HeadTargets(STAGES, TOUCHPOINTS, sentiment=targets.sentiment), train, held)
+    heads = only_sentiment.task_heads(keyword_features=False, keep=full)
+    # Segments follow the refitted sentiment head; the kept touchpoint head keeps its segment head.
+    assert heads.segment_sentiment is None
+    assert heads.for_segments == (only_sentiment.sentiment, segment.touchpoints)
