@@ -81,10 +81,16 @@ def render_card(manifest: dict[str, Any]) -> str:
         restricted=any(source.split(" ")[0] in RESTRICTED for source in data),
         gold=metrics.get("gold"),
         held_out_by_source=metrics.get("held_out", {}).get("by_source"),
+        segment_pairs=_count(metrics.get("held_out", {}).get("segment_heads", {}).get("pairs")),
         baselines=manifest.get("baselines"),
         speed=manifest.get("speed"),
         packages=manifest.get("packages", {}),
     )
+
+
+def _count(value: int | None) -> str:
+    """``12,000 `` for a count, nothing when there is none (so the sentence still reads)."""
+    return f"{value:,} " if value else ""
 
 
 def speed_rows(report: dict[str, Any]) -> dict[str, Any]:

@@ -105,7 +105,14 @@ TEXTS = [
 ]
 
 
-@pytest.fixture(scope="module", params=["torch", "onnx"])
+BACKENDS = {
+    "torch fast path": {"encoder_backend": "torch", "encoder_fast_path": True},
+    "torch Hugging Face": {"encoder_backend": "torch", "encoder_fast_path": False},
+    "onnx": {"encoder_backend": "onnx"},
+}
+
+
+@pytest.fixture(scope="module", params=sorted(BACKENDS))
 def real_encoder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     """The shipped bundle's encoder on each backend, float32."""
     from feedback_nlp.settings import Settings
@@ -113,9 +120,7 @@ def real_encoder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
     if request.param == "onnx":
         pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install -e .)")
-    settings = Settings(
-        encoder_backend=request.param, precision="float32", cache_dir=tmp_path_factory.mktemp("cache")
-    )
+    settings = Settings(**BACKENDS[request.param], precision="float32", cache_dir=tmp_path_factory.mktemp("cache"))
     return load_bundle(None, settings).encoder
 
 
@@ -132,3 +137,16 @@ def test_real_encoders_match_a_separate_pass_where_they_must(real_encoder) -> No
     pooled = cosine[[0, 1, 3, 4, 5]]
     assert (pooled > 0.6).all() and (pooled < 0.999).all()
     np.testing.assert_allclose(np.linalg.norm(vectors.segments, axis=1), 1.0, atol=1e-4)
+
+
+def test_bfloat16_pooled_segments_stay_close_to_float32(real_encoder) -> None:  # noqa: ANN001
+    if not hasattr(real_encoder, "set_precision"):
+        pytest.skip("ONNX Runtime runs float32 here")
+    want = real_encoder.encode_segmented(TEXTS)
+    real_encoder.set_precision("bfloat16")
+    try:
+        got = real_encoder.encode_segmented(TEXTS)
+    finally:
+        real_encoder.set_precision("float32")
+    assert ((got.segments * want.segments).sum(axis=1) > 0.99).all()
+    assert ((got.texts * want.texts).sum(axis=1) > 0.99).all()

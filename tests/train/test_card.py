@@ -122,3 +122,15 @@ def test_speed_rows_read_the_benchmark_report() -> None:
             {"measure": "`feedback-nlp classify`, tweets, peak RSS MiB", "value": 900},
         ],
     }
+
+
+def test_render_card_says_how_segments_are_read() -> None:
+    manifest = _manifest()
+    assert "each segment of a multi-segment text is encoded on its own" in render_card(manifest)
+    manifest["encoder"]["segment_vectors"] = "pooled"
+    manifest["metrics"]["held_out"]["segment_heads"] = {"pairs": 12000}
+    card = render_card(manifest)
+    assert "one encoder pass per text" in card
+    assert "text rows plus\n  12,000 two-segment texts joined" in card
+    del manifest["metrics"]["held_out"]["segment_heads"]
+    assert "text rows plus\n  two-segment texts joined" in render_card(manifest)
