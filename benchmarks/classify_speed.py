@@ -195,29 +195,35 @@ class Instrument:
     """Times the pipeline's stages during a real ``predict`` run, by wrapping what it calls.
 
     Wrapped for the duration of a ``with`` block and restored after: the text functions
-    ``feedback_nlp.pipeline`` calls (``customer_text``, ``redact``, ``segment_texts``,
-    ``normalize``: preprocessing), the encoder's ``encode`` (encoder) and the pipeline's
-    ``_score`` (encoder + heads, so heads = score - encoder). Whatever is left of the wall
+    ``feedback_nlp.pipeline`` calls (``prepare_inputs``, ``segment_texts``, ``encoder_input``:
+    preprocessing), the encoder's ``encode`` and ``encode_segmented`` (encoder; each sequence
+    fed counts as one encoder input) and the pipeline's ``_score_separate`` and ``_score_pooled``
+    (encoder + heads, so heads = score - encoder). Whatever is left of the wall
     time is output assembly (building the prediction objects) and the loop itself.
     A wrapper costs well under a microsecond a call, which is noise next to the encoder.
     """
 
-    PREPROCESSING = ("customer_text", "redact", "segment_texts", "normalize")
+    PREPROCESSING = ("prepare_inputs", "segment_texts", "encoder_input")
 
     def __init__(self, pipeline: Any) -> None:
         self.pipeline = pipeline
         self.seconds: dict[str, float] = {"preprocessing": 0.0, "encoder": 0.0, "score": 0.0}
         self.encoder_inputs = 0
+        self._active: set[str] = set()
         self._saved: list[tuple[Any, str, Any]] = []
 
     def _wrap(self, owner: Any, attr: str, bucket: str, count_inputs: bool = False) -> None:
         original = getattr(owner, attr)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
+            if bucket in self._active:  # called from a wrapped call of the same stage: counted there
+                return original(*args, **kwargs)
+            self._active.add(bucket)
             start = time.perf_counter()
             try:
                 return original(*args, **kwargs)
             finally:
+                self._active.discard(bucket)
                 self.seconds[bucket] += time.perf_counter() - start
                 if count_inputs:
                     self.encoder_inputs += len(args[0])
@@ -231,7 +237,9 @@ class Instrument:
         for name in self.PREPROCESSING:
             self._wrap(module, name, "preprocessing")
         self._wrap(self.pipeline.encoder, "encode", "encoder", count_inputs=True)
-        self._wrap(self.pipeline, "_score", "score")
+        self._wrap(self.pipeline.encoder, "encode_segmented", "encoder", count_inputs=True)
+        self._wrap(self.pipeline, "_score_separate", "score")
+        self._wrap(self.pipeline, "_score_pooled", "score")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -478,11 +486,12 @@ def render(result: dict[str, Any]) -> list[str]:
     )
     lines += [
         "",
-        "Encoder-only: `SentenceEncoder.encode` on the raw texts (one embedding per text). The "
-        "pipeline also encodes each segment of a multi-segment text (texts and segments de-duplicated "
-        "per batch), so it does more encoder work. Where the pipeline's time goes, measured in one "
-        "more run with lanes off (the lanes' threads would overlap the stages; pipeline s is that "
-        "run's wall time):",
+        "Encoder-only: `SentenceEncoder.encode` on the raw texts (one embedding per text). A bundle "
+        "with pooled segments (`segment_vectors = pooled`) makes one encoder pass per distinct text and "
+        "pools its segments' vectors from it (1.00 encoder inputs per text); one that encodes segments "
+        "on their own also feeds each segment of a multi-segment text. Where the pipeline's time goes, "
+        "measured in one more run with lanes off (the lanes' threads would overlap the stages; "
+        "pipeline s is that run's wall time):",
         "",
     ]
     rows = []
