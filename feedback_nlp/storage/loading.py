@@ -103,29 +103,22 @@ def load_bundle(
                 f"Bundle {folder} was trained on encoder weights {recorded[:12]}..., but the encoder "
                 f"passed in has {str(encoder.weights_sha256)[:12]}...; retrain the bundle."
             )
-        return FeedbackPipeline(
-            encoder,
-            heads,
-            taxonomy,
-            version=version,
-            manifest=manifest.to_json(),
-            segment_vectors=manifest.encoder.segment_vectors,
+    else:
+        layers_file = folder / ENCODER_LAYERS_FILE
+        encoder = build_encoder(
+            settings,
+            layers_file=layers_file if layers_file.is_file() else None,
+            # BundleManifest.read has just checked the file against this hash.
+            layers_sha256=manifest.files.get(ENCODER_LAYERS_FILE),
+            max_seq_length=manifest.encoder.max_seq_length or settings.max_seq_length,
         )
-    layers_file = folder / ENCODER_LAYERS_FILE
-    encoder = build_encoder(
-        settings,
-        layers_file=layers_file if layers_file.is_file() else None,
-        # BundleManifest.read has just checked the file against this hash.
-        layers_sha256=manifest.files.get(ENCODER_LAYERS_FILE),
-        max_seq_length=manifest.encoder.max_seq_length or settings.max_seq_length,
-    )
-    logger.info(
-        "Loaded bundle %s (%s), encoder backend %s, precision %s",
-        folder,
-        version,
-        resolve_backend(settings),
-        encoder.precision,
-    )
+        logger.info(
+            "Loaded bundle %s (%s), encoder backend %s, precision %s",
+            folder,
+            version,
+            resolve_backend(settings),
+            encoder.precision,
+        )
     return FeedbackPipeline(
         encoder,
         heads,
