@@ -1,6 +1,6 @@
 """Segment accuracy and classify speed: segments encoded on their own vs pooled from the text's pass.
 
-    python benchmarks/segment_pooling.py BUNDLE [BUNDLE ...] [--pairs 1500] [--name segment_pooling]
+    python benchmarks/segment_pooling.py BUNDLE [BUNDLE ...] [--pairs 2000] [--pairings 3] [--name segment_pooling]
 
 No feedback set labels segments, so this one makes them: two labelled one-segment texts of the
 annotated corpus's held-out split (never trained on; the split training draws with the default
@@ -9,8 +9,9 @@ gold labels are its own text's. Only records the pipeline splits back into exact
 parts count. Each bundle classifies the same records through its full pipeline (its own
 ``segment_vectors``); reported per bundle: segment sentiment macro-F1 and accuracy, segment
 touchpoints micro-F1 (the joined record's own labels are not scored: it has no single gold
-label), and records/s over the same records and over TweetEval tweets. A second table holds
-sources out (:func:`by_held_out_source`).
+label), and records/s over the same records and over TweetEval tweets (one timed pass each, bundle
+after bundle: for a speed comparison use ``bundle_speed_ab.py``, which takes turns). A second
+table holds sources out (:func:`by_held_out_source`).
 """
 
 from __future__ import annotations
@@ -69,16 +70,19 @@ def segment_gold(n_pairs: int, pairings: int, seed: int = 0) -> tuple[list[Feedb
             candidates += list(zip(order[0::2], order[1::2], strict=False))
     candidates = list(dict.fromkeys(candidates))
     candidates = [candidates[k] for k in rng.permutation(len(candidates))]
-    joined, parts = [], []
+    joined, parts, halves = [], [], []
     for a, b in candidates:
         first = str(frame["text"][a]).strip()
         first = first if first.endswith((".", "!", "?")) else f"{first}."
-        joined.append(FeedbackRecord(kind=frame["kind"][a], text=f"{first} {str(frame['text'][b]).strip()}"))
+        second = str(frame["text"][b]).strip()
+        joined.append(FeedbackRecord(kind=frame["kind"][a], text=f"{first} {second}"))
         parts.append((a, b))
+        halves.append(redacted_customer_texts([FeedbackRecord(kind="review", text=t) for t in (first, second)]))
     split = segment_texts(nlp, redacted_customer_texts(joined))
     out_records, gold = [], []
-    for record, (a, b), found in zip(joined, parts, split, strict=True):
-        if len(found) != 2 or len(out_records) >= n_pairs:
+    for record, (a, b), found, half in zip(joined, parts, split, halves, strict=True):
+        # Only records split back into exactly the two texts they were made of.
+        if [segment.text.strip() for segment in found] != [h.strip() for h in half] or len(out_records) >= n_pairs:
             continue
         out_records.append(record)
         gold.append([{"sentiment": frame["sentiment"][i], "touchpoints": _touchpoints(table, i)} for i in (a, b)])

@@ -139,9 +139,13 @@ def test_real_encoders_match_a_separate_pass_where_they_must(real_encoder) -> No
     np.testing.assert_allclose(np.linalg.norm(vectors.segments, axis=1), 1.0, atol=1e-4)
 
 
-def test_bfloat16_pooled_segments_stay_close_to_float32(real_encoder) -> None:  # noqa: ANN001
-    if not hasattr(real_encoder, "set_precision"):
-        pytest.skip("ONNX Runtime runs float32 here")
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast path", "Hugging Face"])
+def test_bfloat16_pooled_segments_stay_close_to_float32(fast_path: bool) -> None:
+    from feedback_nlp.settings import Settings
+    from feedback_nlp.storage.loading import load_bundle
+
+    settings = Settings(encoder_backend="torch", encoder_fast_path=fast_path, precision="float32")
+    real_encoder = load_bundle(None, settings).encoder
     want = real_encoder.encode_segmented(TEXTS)
     real_encoder.set_precision("bfloat16")
     try:
