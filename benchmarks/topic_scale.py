@@ -221,6 +221,7 @@ def main() -> None:
             "total_wall_s": round(total, 1),
             "peak_rss_mib": round(maxrss_mib()),
             "max_rss_children_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+            "bundle": pipeline.version,
             "topics": len(model.topics),
             "fit_texts": int(model.manifest.get("corpus", {}).get("n_texts", 0)),
             "unassigned": round(unassigned, 4),
@@ -231,6 +232,8 @@ def main() -> None:
 
     def render(r: dict) -> list[str]:  # type: ignore[type-arg]
         md = md_header(f"Topic report from {r['n']:,} exported records, by stage", r)
+        if r.get("bundle"):
+            md += [f"- Bundle: {r['bundle']}", ""]
         md += md_table(
             ["stage", "wall s", "share", "CPU s", "peak RSS MiB after", "load 1 min before → after"],
             [
