@@ -75,7 +75,7 @@ def encode_segmented(
     segment_vectors = np.zeros((n_segments, dimension), dtype=np.float32)
     if not segmented:
         return SegmentedVectors(text_vectors, segment_vectors)
-    pieces = iter(tokenize(flat)) if flat else iter(())
+    pieces = iter(tokenize(flat))
     layouts = [_layout([next(pieces) for _ in segments], cls_id, sep_id, max_seq_length) for segments in segmented]
     offsets = np.cumsum([0] + [len(segments) for segments in segmented])
     outside: list[int] = []
@@ -84,10 +84,11 @@ def encode_segmented(
         for i, hidden in zip(bucket, states, strict=True):
             text_vectors[i] = _unit(hidden.mean(axis=0))
             spans = layouts[i].spans
+            if len(spans) == 1:  # a one-segment text: its segment is the text
+                segment_vectors[offsets[i]] = text_vectors[i]
+                continue
             for j, (start, end) in enumerate(spans):
-                if len(spans) == 1:  # a one-segment text: its segment is the text
-                    segment_vectors[offsets[i]] = text_vectors[i]
-                elif end > start:
+                if end > start:
                     segment_vectors[offsets[i] + j] = _unit(hidden[start:end].mean(axis=0))
                 else:
                     outside.append(int(offsets[i] + j))

@@ -200,7 +200,7 @@ class Trainer:
         held_out["by_source"] = held_out_by_source(table, heads, X)
         # 4. With pooled segments, segment heads that also learn from labelled segments in context.
         if cfg.data.segment_pairs:
-            held_out["segment_heads"] = self._fit_segment_heads(encoder, heads, table, X, texts)
+            held_out["segment_heads"] = self._fit_segment_heads(encoder, heads, table, X, X_tp, texts)
         # 5. Evaluate on the gold set through the full prediction path.
         version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         pipeline = FeedbackPipeline(
@@ -278,20 +278,28 @@ class Trainer:
         return np.hstack([X, KeywordMatcher(self.taxonomy).features(texts)])
 
     def _fit_segment_heads(
-        self, encoder: SentenceEncoder, heads: TaskHeads, table: TrainingTable, X: np.ndarray, texts: list[str]
+        self,
+        encoder: SentenceEncoder,
+        heads: TaskHeads,
+        table: TrainingTable,
+        X: np.ndarray,
+        X_tp: np.ndarray,
+        texts: list[str],
     ) -> dict[str, Any]:
-        """Fit ``heads.segment_sentiment`` and ``heads.segment_touchpoints`` on the text rows plus the
-        segment-pair rows (train/segment_pairs.py); calibrated and thresholded on the held-out texts."""
+        """Fit ``heads.segment_sentiment`` and ``heads.segment_touchpoints`` on the text rows (``X``, and
+        ``X_tp`` as the text heads read them) plus the segment-pair rows (train/segment_pairs.py);
+        calibrated and thresholded on the held-out texts."""
         pairs = draw_segment_pairs(table, texts, self.config.data.segment_pairs, self.config.seed)
         logger.info(
             "Pooling %d segment vectors from %d two-segment texts", 2 * len(pairs.segmented), len(pairs.segmented)
         )
         rows = segment_rows(table, pairs)
         fit_table = combine([table, rows])
-        X_fit = np.vstack([X, pooled_segment_vectors(encoder, pairs)])
-        X_tp = self._with_keywords(X_fit, texts + rows.frame["text"].tolist())
+        segments = pooled_segment_vectors(encoder, pairs)
+        X_fit = np.vstack([X, segments])
+        X_tp_fit = np.vstack([X_tp, self._with_keywords(segments, rows.frame["text"].tolist())])
         heads.segment_sentiment, heads.segment_touchpoints, report = fit_segment_heads(
-            X_fit, X_tp, fit_table, self.config
+            X_fit, X_tp_fit, fit_table, self.config
         )
         return {"pairs": len(pairs.segmented), **report}
 

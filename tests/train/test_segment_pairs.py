@@ -103,7 +103,7 @@ def test_trainer_fits_segment_heads_on_texts_and_pairs_and_keeps_the_text_heads(
     X_tp = trainer._with_keywords(X, texts)
     heads, _ = fit_heads(X, X_tp, table, trainer.config, ["support", "usage", "none"])
     text_heads = copy.deepcopy(heads)
-    report = trainer._fit_segment_heads(encoder, heads, table, X, texts)  # type: ignore[arg-type]
+    report = trainer._fit_segment_heads(encoder, heads, table, X, X_tp, texts)  # type: ignore[arg-type]
     assert report["pairs"] == 6
     assert heads.segment_sentiment is not None and heads.segment_touchpoints is not None
     # The text heads are untouched; the segment heads learnt from more rows, so they differ.
@@ -120,8 +120,9 @@ def test_segment_heads_survive_a_save_and_load(tmp_path: Path) -> None:
     encoder = FakeEncoder()
     X = encoder.encode(texts)
     trainer = Trainer(load_config(None, ["data.segment_pairs=6"]), Settings())
-    heads, _ = fit_heads(X, trainer._with_keywords(X, texts), table, trainer.config, ["support", "usage", "none"])
-    trainer._fit_segment_heads(encoder, heads, table, X, texts)  # type: ignore[arg-type]
+    X_tp = trainer._with_keywords(X, texts)
+    heads, _ = fit_heads(X, X_tp, table, trainer.config, ["support", "usage", "none"])
+    trainer._fit_segment_heads(encoder, heads, table, X, X_tp, texts)  # type: ignore[arg-type]
     heads.save(tmp_path)
     loaded = TaskHeads.load(tmp_path)
     assert loaded.segment_sentiment is not None and loaded.segment_touchpoints is not None
