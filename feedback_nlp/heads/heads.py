@@ -41,7 +41,9 @@ class TaskHeads:
     @property
     def for_segments(self) -> tuple[SoftmaxHead, MultiLabelHead]:
         """The sentiment and touchpoint heads that read segment vectors."""
-        return self.segment_sentiment or self.sentiment, self.segment_touchpoints or self.touchpoints
+        sentiment = self.segment_sentiment if self.segment_sentiment is not None else self.sentiment
+        touchpoints = self.segment_touchpoints if self.segment_touchpoints is not None else self.touchpoints
+        return sentiment, touchpoints
 
     def save(self, folder: Path) -> None:
         """Write ``heads.safetensors`` and ``heads.json`` into ``folder``."""
