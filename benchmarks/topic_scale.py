@@ -7,8 +7,12 @@ process, with its progress bars, and times each stage:
 
 - read: reading the file and preparing records (everything in the read-and-classify loop but
   the pipeline's ``predict``),
-- classify: the bundle's encoder, segments and heads (``predict``),
-- embed: topic-space embeddings from an empty cache (``reports.build.fit_on``),
+- classify: the bundle's encoder, segments and heads (``predict``); where the classifier's
+  encoder shares its lower layers with the topic space's (PyTorch backend, pooled segments),
+  the topic space's upper layers run in the same pass, as in the command
+  (``topics.corpus.topic_pass_in_classifier``; ``--separate-topic-pass`` turns that off),
+- embed: topic-space embeddings from an empty cache (``reports.build.fit_on``): every text
+  when the topic pass runs on its own, else the few the classifier's pass left out,
 - reduce, cluster, represent, name: the topic fit's own stages (UMAP, HDBSCAN, c-TF-IDF and
   KeyBERT-style words, seed and word names; ``TopicModel.fit``), on at most
   ``reports.build.MAX_FIT_TEXTS`` sampled texts as the command does,
@@ -142,6 +146,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="add the fit's 25 costliest functions (cProfile)")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR)
     parser.add_argument("--name", default=None, help="result file name (default topic_scale_<records>)")
+    parser.add_argument(
+        "--separate-topic-pass",
+        action="store_true",
+        help="run the topic pass on its own, not in the classifier's (the command before it shared layers)",
+    )
     args = parser.parse_args()
 
     from feedback_nlp.settings import get_settings
@@ -169,6 +178,7 @@ def main() -> None:
         from feedback_nlp.reports.topic_report import write_report
         from feedback_nlp.topics.corpus import corpus_from_file
         from feedback_nlp.topics.model import TopicModel
+        from feedback_nlp.topics.space import topic_space
 
         source = Path(tmp) / "export.csv"
         texts = short_texts(data_dir, args.records)
@@ -178,9 +188,11 @@ def main() -> None:
         started = time.perf_counter()
         with clock.stage("load models"):
             pipeline = load_pipeline(topics=False)
+        space = None if args.separate_topic_pass else topic_space(pipeline)
         with clock.stage("read"):
             pipeline.predict = clock.wrap("classify", pipeline.predict)  # type: ignore[method-assign]
-            corpus = corpus_from_file(str(source), pipeline, kind="social", classify=True, progress=True)
+            corpus = corpus_from_file(str(source), pipeline, kind="social", classify=True, progress=True, space=space)
+        result["topic_pass"] = "separate" if space is None else "in the classifier's pass where layers are shared"
         profiler = cProfile.Profile() if args.profile else None
         fit = TopicModel.fit
         if profiler is not None:
@@ -234,6 +246,8 @@ def main() -> None:
         md = md_header(f"Topic report from {r['n']:,} exported records, by stage", r)
         if r.get("bundle"):
             md += [f"- Bundle: {r['bundle']}", ""]
+        if r.get("topic_pass"):
+            md += [f"- Topic pass: {r['topic_pass']}", ""]
         md += md_table(
             ["stage", "wall s", "share", "CPU s", "peak RSS MiB after", "load 1 min before → after"],
             [

@@ -96,6 +96,20 @@ class TopicAssigner(Protocol):
         ...
 
 
+class SideOutput(Protocol):
+    """Where a pipeline sends the text vectors of the side encoder attached to its encoder
+    (``encoder.attach_side``): the topic space's, computed in the classifier's pass over the
+    layers the two share (:mod:`feedback_nlp.encoders.twin`, :func:`feedback_nlp.topics.corpus.corpus_from_file`)."""
+
+    def wanted(self, texts: Sequence[str]) -> bool:
+        """Whether any of these encoder inputs still lacks its side vector (else none is computed)."""
+        ...
+
+    def put(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """The side vectors of ``texts`` (encoder inputs), row for row."""
+        ...
+
+
 class FeedbackPipeline:
     """Classifies feedback by sentiment, journey stage and touchpoints, per text and per segment.
 
@@ -138,6 +152,8 @@ class FeedbackPipeline:
         self.keywords = KeywordMatcher(taxonomy)
         #: The deployed topic model, if any: fills the ``topic`` fields (see ``use_topics``).
         self.topic_model: TopicAssigner | None = None
+        #: Receives the side encoder's text vectors from pooled passes, if any (see :class:`SideOutput`).
+        self.side_output: SideOutput | None = None
         # Columns of the sentiment head in the fixed negative/neutral/positive order.
         classes = list(heads.sentiment.classes_)
         self._sentiment_order = [classes.index(label) for label in SENTIMENT_LABELS]
@@ -210,7 +226,14 @@ class FeedbackPipeline:
         for doc, text in zip(doc_inputs, texts, strict=True):
             doc_of.setdefault(text, doc)
         unique = list(doc_of)
-        vectors = self.encoder.encode_segmented(unique)
+        docs = list(doc_of.values())
+        side = self.side_output if self.side_output is not None and self.side_output.wanted(docs) else None
+        vectors = self.encoder.encode_segmented(unique, side=side is not None)
+        if side is not None and vectors.side is not None:
+            # A text whose segments leave characters out (a run of "???", a bullet) was encoded
+            # as its segments, not as itself: its side vector is left to the side encoder's own pass.
+            whole = [i for i, (text, doc) in enumerate(zip(unique, docs, strict=True)) if _same_characters(text, doc)]
+            side.put([docs[i] for i in whole], vectors.side[whole])
         # Rows: the distinct texts, then the segments of each distinct multi-segment text.
         segment_inputs: list[str] = []
         first_segment: dict[tuple[str, ...], int] = {}
@@ -222,7 +245,7 @@ class FeedbackPipeline:
                 segment_inputs.extend(text)
                 kept.extend(range(position, position + len(text)))
             position += len(text)
-        scores = self._heads(list(doc_of.values()), vectors.texts).extended(
+        scores = self._heads(docs, vectors.texts).extended(
             self._heads(segment_inputs, vectors.segments[kept], segments=True)
         )
         text_row = {text: i for i, text in enumerate(unique)}
@@ -325,6 +348,18 @@ class FeedbackPipeline:
             segments=segment_predictions,
             model_version=self.version,
         )
+
+
+def _same_characters(segments: Sequence[str], text: str) -> bool:
+    """Whether ``segments`` hold exactly the text's characters but whitespace, in order (their
+    tokens joined are then the text's tokens).
+
+    >>> _same_characters(["Great app.", "but slow"], "Great app. but slow")
+    True
+    >>> _same_characters(["love this blouse."], "?? love this blouse.")
+    False
+    """
+    return "".join("".join(segments).split()) == "".join(text.split())
 
 
 def __getattr__(name: str) -> Any:

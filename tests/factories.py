@@ -53,6 +53,7 @@ class FakeEncoder:
         self.copyable_per_thread = False
         self.calls: list[list[str]] = []
         self.segmented_calls: list[list[list[str]]] = []
+        self.side: Any = None
         self._cache: dict[str, np.ndarray] = {}
 
     def _word(self, word: str) -> np.ndarray:
@@ -84,13 +85,21 @@ class FakeEncoder:
                 out[row] /= norm
         return out.astype(np.float32)
 
-    def encode_segmented(self, segmented: Sequence[Sequence[str]]) -> SegmentedVectors:
+    def encode_segmented(self, segmented: Sequence[Sequence[str]], *, side: bool = False) -> SegmentedVectors:
         """Bag-of-words vectors of each text (its segments joined) and of each segment; recorded
-        in :attr:`segmented_calls` (a bag of words has no context, so pooling is exact here)."""
+        in :attr:`segmented_calls` (a bag of words has no context, so pooling is exact here).
+        With ``side`` and a side encoder attached, its vectors of the joined texts."""
         self.segmented_calls.append([list(segments) for segments in segmented])
-        texts = self._vectors([" ".join(segments) for segments in segmented])
+        joined = [" ".join(segments) for segments in segmented]
+        texts = self._vectors(joined)
         segments = self._vectors([segment for segments in segmented for segment in segments])
-        return SegmentedVectors(texts, segments)
+        side_vectors = self.side.encode(joined) if side and self.side is not None else None
+        return SegmentedVectors(texts, segments, side_vectors)
+
+    def attach_side(self, side: Any) -> int:  # noqa: ANN401
+        """Attach any encoder as the side one (a fake shares nothing but claims every layer)."""
+        self.side = side
+        return 0 if side is None else 6
 
 
 # (text, sentiment, journey stage, touchpoints or None for "unknown")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from factories import FakeEncoder, check_contract
 
@@ -12,7 +14,7 @@ from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.settings import Settings
 from feedback_nlp.storage.loading import load_bundle
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Speaker, Turn
-from feedback_nlp.text import redact
+from feedback_nlp.text import encoder_input, redact
 
 RECORDS = [
     FeedbackRecord(id="s1", kind="survey", text="I love the app, it is great"),
@@ -298,3 +300,53 @@ def test_pipeline_refuses_unknown_segment_vectors(fake_pipeline: FeedbackPipelin
             version="x",
             segment_vectors="mean",  # type: ignore[arg-type]
         )
+
+
+class _SideVectors:
+    """A recording side output (``FeedbackPipeline.side_output``)."""
+
+    def __init__(self, wanted: bool = True) -> None:
+        self.want = wanted
+        self.asked: list[list[str]] = []
+        self.got: dict[str, np.ndarray] = {}
+
+    def wanted(self, texts: Sequence[str]) -> bool:
+        self.asked.append(list(texts))
+        return self.want
+
+    def put(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        assert len(texts) == len(vectors)
+        self.got.update(zip(texts, vectors, strict=True))
+
+
+def test_pooled_passes_send_the_side_encoders_vectors_of_each_distinct_text(pooled_pipeline: FeedbackPipeline) -> None:
+    side_encoder = FakeEncoder(seed="side")
+    assert pooled_pipeline.encoder.attach_side(side_encoder) > 0
+    side = _SideVectors()
+    pooled_pipeline.side_output = side
+    texts = [
+        "Love the app, but the delivery took two weeks",
+        "I love the app, it is great",
+        "?? Rude courier. Slow refund.",
+    ]
+    alone = pooled_pipeline.predict_texts(texts)
+    inputs = [encoder_input(t) for t in texts]
+    # Every text whose segments hold all its characters, keyed by its encoder input; a text
+    # encoded as segments that leave characters out ("??") is left to the side's own pass.
+    segments = [[s.text for s in p.segments] for p in alone]
+    assert segments[2] == ["Rude courier.", "Slow refund."]
+    assert sorted(side.got) == sorted(inputs[:2])
+    for text in inputs[:2]:
+        np.testing.assert_allclose(side.got[text], side_encoder.encode([text])[0], atol=1e-6)
+    # The side output changes nothing the pipeline predicts.
+    pooled_pipeline.side_output = None
+    assert [p.model_dump() for p in pooled_pipeline.predict_texts(texts)] == [p.model_dump() for p in alone]
+
+
+def test_no_side_vectors_are_computed_when_none_are_wanted(pooled_pipeline: FeedbackPipeline) -> None:
+    side_encoder = FakeEncoder(seed="side")
+    pooled_pipeline.encoder.attach_side(side_encoder)
+    pooled_pipeline.side_output = side = _SideVectors(wanted=False)
+    pooled_pipeline.predict_texts(["Love the app, but the delivery took two weeks"])
+    assert len(side.asked) == 1  # asked once per pass, and told no
+    assert side.got == {} and side_encoder.calls == []

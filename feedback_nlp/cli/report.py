@@ -48,21 +48,25 @@ def topics(
     from feedback_nlp.storage.loading import load_pipeline
     from feedback_nlp.topics import deploy
     from feedback_nlp.topics.corpus import corpus_from_db, corpus_from_file
+    from feedback_nlp.topics.space import topic_space
 
     require_one_source(input, from_db)
     pipeline = load_pipeline(topics=False)
-    if from_db:
-        corpus = corpus_from_db(start, end)
-    else:
-        assert input is not None  # require_one_source: an INPUT file when not --from-db
-        corpus = corpus_from_file(input, pipeline, classify=True, **inputs.read_kwargs())
-        for message in corpus.errors[:20]:
-            typer.echo(message, err=True)
+    model = None
     if topics_dir is not None:
         model = deploy.load_for(pipeline, topics_dir)
     elif deploy.is_deployed():
         model = deploy.load_for(pipeline)
+    if from_db:
+        corpus = corpus_from_db(start, end)
     else:
+        assert input is not None  # require_one_source: an INPUT file when not --from-db
+        # The classifying pass also makes the records' topic vectors, where the encoders share layers.
+        space = topic_space(pipeline, model.space_name if model is not None else None)
+        corpus = corpus_from_file(input, pipeline, classify=True, space=space, **inputs.read_kwargs())
+        for message in corpus.errors[:20]:
+            typer.echo(message, err=True)
+    if model is None:
         typer.echo("no topic model deployed: fitting one on the input", err=True)
         model = build.fit_on(corpus, pipeline, min_topic_size=min_topic_size, progress=True)
     report = build.topic_trend_report(

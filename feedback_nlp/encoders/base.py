@@ -46,10 +46,19 @@ class Encoder(Protocol):
         """Embed ``texts``: one row per text, in order."""
         ...
 
-    def encode_segmented(self, segmented: Sequence[Sequence[str]]) -> SegmentedVectors:
+    def encode_segmented(self, segmented: Sequence[Sequence[str]], *, side: bool = False) -> SegmentedVectors:
         """Embed texts given as their segments' inputs, and every segment, in one pass per text:
         a segment's vector is pooled from the text's token states
-        (:func:`feedback_nlp.encoders.spans.encode_segmented`)."""
+        (:func:`feedback_nlp.encoders.spans.encode_segmented`). With ``side``, also each text's
+        vector from the encoder :meth:`attach_side` attached (``SegmentedVectors.side``; None
+        when none is attached)."""
+        ...
+
+    def attach_side(self, side: Encoder | None) -> int:
+        """Attach a side encoder whose lower layers equal this one's, so that
+        ``encode_segmented(..., side=True)`` gives its text vectors from the same pass
+        (:mod:`feedback_nlp.encoders.twin`); ``None`` detaches. Returns the layers shared, 0
+        (nothing attached) where this encoder cannot share any."""
         ...
 
     def trainable_model(self) -> Any | None:

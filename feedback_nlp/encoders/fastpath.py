@@ -16,7 +16,7 @@ bfloat16 the layers run with bfloat16 weights (autocast would switch the fast pa
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -46,44 +46,81 @@ class BertFastPath(torch.nn.Module):
         self.embeddings = bert.embeddings
         self.dtype = dtype
         fused = [_fused_layer(layer, config) for layer in bert.encoder.layer]
-        layers = torch.nn.ModuleList(fused).to(dtype)  # in place: layers[i] is fused[i]
-        # Two drivers over the same layers: one packs a ragged pass into a nested tensor, the
-        # other runs it padded. TransformerEncoder wants one layer to clone; the real layers
-        # replace the clones.
-        self.encoder = torch.nn.TransformerEncoder(fused[0], num_layers=len(layers), enable_nested_tensor=True)
-        self.encoder.layers = layers
-        self.padded_encoder = torch.nn.TransformerEncoder(fused[0], num_layers=len(layers), enable_nested_tensor=False)
-        self.padded_encoder.layers = layers
+        self.layers = torch.nn.ModuleList(fused).to(dtype)  # in place: layers[i] is fused[i]
+        #: (nested, padded) drivers of ``layers[start:]`` by ``start``, made on first use.
+        self._drivers: dict[int, tuple[torch.nn.TransformerEncoder, torch.nn.TransformerEncoder]] = {}
         self.eval()
+
+    @property
+    def depth(self) -> int:
+        """The number of transformer layers."""
+        return len(self.layers)
 
     @torch.inference_mode()
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Mean-pooled, L2-normalised sentence vectors (float32) for a padded batch."""
-        hidden = self.token_states(input_ids, attention_mask, token_type_ids)
-        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(pooled, p=2, dim=1)
+        return mean_pooled(self.token_states(input_ids, attention_mask, token_type_ids), attention_mask)
 
     @torch.inference_mode()
     def token_states(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
     ) -> torch.Tensor:
         """The final layer's token states (float32, padding rows zero or arbitrary) for a padded batch."""
-        hidden = self.embeddings(input_ids=input_ids, token_type_ids=token_type_ids).to(self.dtype)
+        return self.run_layers(self.embed_tokens(input_ids, token_type_ids), attention_mask).float()
+
+    @torch.inference_mode()
+    def embed_tokens(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+        """The embedding layer's output, in the layers' dtype: the first layer's input."""
+        return self.embeddings(input_ids=input_ids, token_type_ids=token_type_ids).to(self.dtype)
+
+    @torch.inference_mode()
+    def run_layers(
+        self, hidden: torch.Tensor, attention_mask: torch.Tensor, start: int = 0, stop: int | None = None
+    ) -> torch.Tensor:
+        """``hidden`` (padded, the layers' dtype) through ``layers[start:stop]``; padded out, same dtype.
+
+        Slices let two encoders that share their lower layers run those once
+        (:mod:`feedback_nlp.encoders.twin`).
+        """
+        nested, padded = self._driver(start, self.depth if stop is None else stop)
         real_share = float(attention_mask.sum()) / attention_mask.numel()
         if real_share == 1.0:
-            hidden = self.padded_encoder(hidden)  # no padding: nothing to mask
-        elif real_share >= NESTED_BELOW_REAL_SHARE:
-            hidden = self.padded_encoder(hidden, src_key_padding_mask=attention_mask == 0)
-        else:
-            with warnings.catch_warnings():
-                # "The PyTorch API of nested tensors is in prototype stage": the fast path's
-                # own internal use of them, nothing a caller can act on.
-                warnings.filterwarnings("ignore", message=".*nested tensors is in prototype stage.*")
-                hidden = self.encoder(hidden, src_key_padding_mask=attention_mask == 0)
-        return hidden.float()
+            return padded(hidden)  # no padding: nothing to mask
+        if real_share >= NESTED_BELOW_REAL_SHARE:
+            return padded(hidden, src_key_padding_mask=attention_mask == 0)
+        with warnings.catch_warnings():
+            # "The PyTorch API of nested tensors is in prototype stage": the fast path's
+            # own internal use of them, nothing a caller can act on.
+            warnings.filterwarnings("ignore", message=".*nested tensors is in prototype stage.*")
+            return nested(hidden, src_key_padding_mask=attention_mask == 0)
+
+    def _driver(self, start: int, stop: int) -> tuple[torch.nn.TransformerEncoder, torch.nn.TransformerEncoder]:
+        """Two drivers over ``layers[start:stop]``: one packs a ragged pass into a nested tensor,
+        the other runs it padded. TransformerEncoder wants one layer to clone; the real layers
+        replace the clones."""
+        key = start * 1000 + stop
+        if key not in self._drivers:
+            if not 0 <= start < stop <= self.depth:
+                raise ValueError(f"A layer slice within 0..{self.depth} is expected, got {start}:{stop}")
+            layers = torch.nn.ModuleList(self.layers[start:stop])
+            pair = []
+            for nested in (True, False):
+                first = cast(torch.nn.TransformerEncoderLayer, layers[0])
+                driver = torch.nn.TransformerEncoder(first, num_layers=len(layers), enable_nested_tensor=nested)
+                driver.layers = layers
+                pair.append(driver.eval())
+            self._drivers[key] = (pair[0], pair[1])
+        return self._drivers[key]
+
+
+def mean_pooled(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Mean of each row's real token states, L2-normalised (float32), as sentence-transformers pools."""
+    hidden = hidden.float()
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
 
 def _fused_layer(layer: Any, config: Any) -> torch.nn.TransformerEncoderLayer:

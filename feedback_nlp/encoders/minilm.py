@@ -18,8 +18,10 @@ from feedback_nlp.storage.artifacts import sha256_file
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from feedback_nlp.encoders.base import Encoder
     from feedback_nlp.encoders.fastpath import BertFastPath
     from feedback_nlp.encoders.spans import SegmentedVectors
+    from feedback_nlp.encoders.twin import TwinTop
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +116,10 @@ class SentenceEncoder:
         # copies the weights and training changes them; built on first use.
         self.fast_path_enabled = False
         self._fast_path: BertFastPath | None = None
+        # A side encoder sharing this one's lower layers (attach_side), and its pass, built on first use.
+        self._side: SentenceEncoder | None = None
+        self._side_shared = 0
+        self._twin: TwinTop | None = None
         # The Hugging Face fast tokenizer keeps its truncation and padding settings as shared
         # state that every call rewrites, so two threads encoding at once can corrupt each
         # other's batch (seen as a "Unable to create tensor" ValueError, i.e. a 500 in the
@@ -136,6 +142,7 @@ class SentenceEncoder:
         state = self.__dict__.copy()
         state.pop("_lock", None)
         state["_fast_path"] = None
+        state["_twin"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -153,6 +160,7 @@ class SentenceEncoder:
         self.quantized = True
         self.fast_path_enabled = False
         self._fast_path = None
+        self._side = self._twin = None
 
     def use_fast_path(self, enabled: bool = True) -> None:
         """Run inference on PyTorch's fused transformer layers (:mod:`feedback_nlp.encoders.fastpath`).
@@ -164,10 +172,13 @@ class SentenceEncoder:
         """
         self.fast_path_enabled = enabled and not self.quantized
         self._fast_path = None
+        self._side = self._twin = None
 
     def weights_changed(self) -> None:
-        """Drop the fast path's copy of the weights (rebuilt from the current ones on next use)."""
+        """Drop the fast path's copy of the weights (rebuilt from the current ones on next use);
+        a side encoder attached before is detached (its layers may no longer be shared)."""
         self._fast_path = None
+        self._side = self._twin = None
 
     def set_precision(self, precision: str) -> None:
         """Run forward passes in ``float32`` or under ``bfloat16`` autocast (``auto``: bfloat16 if the CPU has it).
@@ -182,6 +193,7 @@ class SentenceEncoder:
             raise EncoderError(f"Encoder precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}.")
         self.precision = precision
         self._fast_path = None
+        self._side = self._twin = None
 
     @property
     def dimension(self) -> int:
@@ -241,9 +253,13 @@ class SentenceEncoder:
             out[bucket] = np.asarray(vectors, dtype=np.float32)
         return out
 
-    def encode_segmented(self, segmented: Sequence[Sequence[str]]) -> SegmentedVectors:
+    def encode_segmented(self, segmented: Sequence[Sequence[str]], *, side: bool = False) -> SegmentedVectors:
         """Vectors of texts given as their segments' inputs, and of each segment, in one pass per
-        text (segment vectors pooled from the text's token states: :mod:`feedback_nlp.encoders.spans`)."""
+        text (segment vectors pooled from the text's token states: :mod:`feedback_nlp.encoders.spans`).
+
+        ``side``: also each text's vector from the side encoder (:meth:`attach_side`), whose
+        upper layers run over this pass's shared lower ones; ignored when none is attached.
+        """
         from feedback_nlp.encoders.spans import encode_segmented
 
         tokenizer = self.model.tokenizer
@@ -258,7 +274,45 @@ class SentenceEncoder:
                 max_seq_length=int(self.model.max_seq_length or 512),
                 batch_size=self.batch_size,
                 dimension=self.dimension,
+                twin_states=self._twin_states if side and self._side is not None else None,
             )
+
+    def attach_side(self, side: Encoder | None) -> int:
+        """Let :meth:`encode_segmented` also give ``side``'s text vectors, running the layers the
+        two share once (:mod:`feedback_nlp.encoders.twin`); ``None`` detaches.
+
+        Returns the number of shared layers: 0, and nothing attached, unless both are PyTorch
+        encoders on the fast path, in one precision, of the same verified base weights, with the
+        same embeddings and at least their first layer identical.
+        """
+        self._side = self._twin = None
+        if not (
+            isinstance(side, SentenceEncoder)
+            and self.fast_path_enabled
+            and side.fast_path_enabled
+            and self.precision == side.precision
+            and self.weights_sha256 is not None
+            and self.weights_sha256 == side.weights_sha256
+            and self.max_seq_length == side.max_seq_length
+        ):
+            return 0
+        from feedback_nlp.encoders.twin import shared_lower_layers
+
+        self._side_shared = shared_lower_layers(self.model[0].auto_model, side.model[0].auto_model)
+        if self._side_shared:
+            self._side = side
+        return self._side_shared
+
+    def _twin_states(self, token_ids: list[list[int]]) -> tuple[list[np.ndarray], np.ndarray]:
+        """:meth:`_token_states` and the side encoder's text vectors, from one pass."""
+        if self._twin is None:
+            from feedback_nlp.encoders.twin import TwinTop
+
+            assert self._side is not None
+            self._twin = TwinTop(self._fast_path_model(), self._side._fast_path_model(), self._side_shared)
+        states, side = self._twin.token_states(*self._padded(token_ids))
+        array = states.numpy()
+        return [array[row, : len(ids)] for row, ids in enumerate(token_ids)], side.numpy()
 
     def _pieces(self, texts: list[str]) -> list[list[int]]:
         """Token ids of ``texts`` without special tokens, at most a window each (the caller cuts the window)."""

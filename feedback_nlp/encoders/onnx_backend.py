@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     import onnxruntime
     from transformers import PreTrainedModel
 
+    from feedback_nlp.encoders.base import Encoder
     from feedback_nlp.encoders.spans import SegmentedVectors
 
 logger = logging.getLogger(__name__)
@@ -419,9 +420,10 @@ class OnnxEncoder:
             out[bucket] = vectors
         return out
 
-    def encode_segmented(self, segmented: Sequence[Sequence[str]]) -> SegmentedVectors:
+    def encode_segmented(self, segmented: Sequence[Sequence[str]], *, side: bool = False) -> SegmentedVectors:
         """Vectors of texts given as their segments' inputs, and of each segment, in one pass per
-        text (segment vectors pooled from the text's token states: :mod:`feedback_nlp.encoders.spans`)."""
+        text (segment vectors pooled from the text's token states: :mod:`feedback_nlp.encoders.spans`).
+        ``side`` is ignored: no side encoder can be attached here (:meth:`attach_side`)."""
         from feedback_nlp.encoders.spans import encode_segmented
 
         return encode_segmented(
@@ -435,6 +437,10 @@ class OnnxEncoder:
             batch_size=self.batch_size,
             dimension=self.dimension,
         )
+
+    def attach_side(self, side: Encoder | None) -> int:
+        """Shares no layers: the exported graph runs whole (the side encoder runs its own pass)."""
+        return 0
 
     def _special_id(self, token: str) -> int:
         found = self.tokenizer.token_to_id(token)

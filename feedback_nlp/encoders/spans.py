@@ -22,6 +22,9 @@ from feedback_nlp.encoders.minilm import length_buckets
 
 #: Token states of padded passes: (ids per text) -> one (tokens, dimension) float32 array per text.
 TokenStates = Callable[[list[list[int]]], list[np.ndarray]]
+#: The same, with a side encoder's sentence vectors from the same pass (one unit row per text):
+#: :class:`feedback_nlp.encoders.twin.TwinTop`.
+TwinStates = Callable[[list[list[int]]], tuple[list[np.ndarray], np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -31,10 +34,13 @@ class SegmentedVectors:
     Attributes:
         texts: one unit-length vector per text, shape (n_texts, dimension).
         segments: one unit-length vector per segment, every text's in order, shape (n_segments, dimension).
+        side: each text's vector from a side encoder that shares the pass's lower layers (the
+            topic space's; :mod:`feedback_nlp.encoders.twin`), or None when none was asked for.
     """
 
     texts: np.ndarray
     segments: np.ndarray
+    side: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ def encode_segmented(
     max_seq_length: int,
     batch_size: int,
     dimension: int,
+    twin_states: TwinStates | None = None,
 ) -> SegmentedVectors:
     """Vectors of texts given as their segments' encoder inputs, and of every segment, in one pass per text.
 
@@ -68,19 +75,28 @@ def encode_segmented(
         max_seq_length: tokens per pass, special tokens included.
         batch_size: texts per pass (passes group texts of similar length).
         dimension: the vectors' length.
+        twin_states: instead of ``token_states``, passes that also give a side encoder's text
+            vectors (returned as ``side``).
     """
     flat = [segment for segments in segmented for segment in segments]
     n_segments = len(flat)
     text_vectors = np.zeros((len(segmented), dimension), dtype=np.float32)
     segment_vectors = np.zeros((n_segments, dimension), dtype=np.float32)
+    side_vectors = None if twin_states is None else np.zeros((len(segmented), dimension), dtype=np.float32)
     if not segmented:
-        return SegmentedVectors(text_vectors, segment_vectors)
+        return SegmentedVectors(text_vectors, segment_vectors, side_vectors)
     pieces = iter(tokenize(flat))
     layouts = [_layout([next(pieces) for _ in segments], cls_id, sep_id, max_seq_length) for segments in segmented]
     offsets = np.cumsum([0] + [len(segments) for segments in segmented])
     outside: list[int] = []
     for bucket in length_buckets([len(layout.ids) for layout in layouts], max_size=batch_size):
-        states = token_states([layouts[i].ids for i in bucket])
+        ids = [layouts[i].ids for i in bucket]
+        if twin_states is None:
+            states = token_states(ids)
+        else:
+            states, side = twin_states(ids)
+            assert side_vectors is not None
+            side_vectors[bucket] = side
         for i, hidden in zip(bucket, states, strict=True):
             text_vectors[i] = _unit(hidden.mean(axis=0))
             spans = layouts[i].spans
@@ -94,7 +110,7 @@ def encode_segmented(
                     outside.append(int(offsets[i] + j))
     if outside:
         segment_vectors[outside] = encode([flat[k] for k in outside])
-    return SegmentedVectors(text_vectors, segment_vectors)
+    return SegmentedVectors(text_vectors, segment_vectors, side_vectors)
 
 
 def _layout(pieces: list[list[int]], cls_id: int, sep_id: int, max_seq_length: int) -> _Layout:

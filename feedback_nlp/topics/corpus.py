@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from feedback_nlp.errors import InputError
 from feedback_nlp.settings import get_settings
 from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
 from feedback_nlp.text import encoder_input
-from feedback_nlp.topics.embeddings import EmbeddingCache
+from feedback_nlp.topics.embeddings import EmbeddingCache, text_key
 from feedback_nlp.topics.space import TopicSpace, topic_space
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ def corpus_from_file(
     classify: bool = False,
     batch_size: int = 256,
     progress: bool = True,
+    space: TopicSpace | None = None,
     **read_options: Any,
 ) -> Corpus:
     """Read feedback from a CSV, Excel, JSONL or Parquet file; with ``classify``, add the pipeline's predictions.
@@ -107,7 +109,14 @@ def corpus_from_file(
     Bad rows are skipped and reported in ``errors`` (with their line numbers); ``read_options``
     (``columns``, ``skip_rows``, ``date_format``, ``on_bad_date``) go to
     :func:`~feedback_nlp.fileio.read_records`.
+
+    ``space``: the topic space the records will be embedded in next. While classifying, the
+    classifier's pass then also computes their vectors in that space over the layers the two
+    encoders share, and caches them (:func:`topic_pass_in_classifier`), so :func:`embed_corpus`
+    finds them there.
     """
+    from contextlib import nullcontext
+
     from tqdm import tqdm
 
     from feedback_nlp.fileio import read_records
@@ -128,22 +137,74 @@ def corpus_from_file(
         bar.update(len(batch))
         batch.clear()
 
-    for result in read_records(path, kind=kind, text_column=text_column, id_column=id_column, **read_options):
-        if result.error is not None:
-            errors.append(f"line {result.line}: {result.error}")
-            continue
-        assert result.record is not None
-        dates.add(result.line, result.record.created_at, problem=result.bad_date)
-        batch.append(result.record)
-        if len(batch) >= batch_size:
+    sharing = topic_pass_in_classifier(pipeline, space) if classify and space is not None else nullcontext()
+    with sharing:
+        for result in read_records(path, kind=kind, text_column=text_column, id_column=id_column, **read_options):
+            if result.error is not None:
+                errors.append(f"line {result.line}: {result.error}")
+                continue
+            assert result.record is not None
+            dates.add(result.line, result.record.created_at, problem=result.bad_date)
+            batch.append(result.record)
+            if len(batch) >= batch_size:
+                flush()
+        if batch:
             flush()
-    if batch:
-        flush()
     bar.close()
     if not rows:
         first = f" The first: {errors[0]}" if errors else ""
         raise InputError(f"{path} holds no valid feedback records ({len(errors)} bad rows); nothing to model.{first}")
     return Corpus(_frame(rows), errors, dates)
+
+
+class _TopicVectors:
+    """The pipeline's side output (:class:`~feedback_nlp.pipeline.SideOutput`): the topic
+    space's vectors, made from its encoder's output and stored in the embedding cache."""
+
+    def __init__(self, space: TopicSpace, cache: EmbeddingCache) -> None:
+        self.space = space
+        self.cache = cache
+
+    def wanted(self, texts: Sequence[str]) -> bool:
+        keys = {text_key(t) for t in texts}
+        return len(self.cache.get(list(keys))) < len(keys)
+
+    def put(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        self.cache.put([text_key(t) for t in texts], self.space.from_encoder(vectors))
+
+
+@contextmanager
+def topic_pass_in_classifier(pipeline: Any, space: TopicSpace) -> Iterator[int]:  # noqa: ANN401
+    """Within the block, the pipeline's classifying passes also embed their texts in ``space``
+    and cache the vectors, running the layers the two encoders share once
+    (:mod:`feedback_nlp.encoders.twin`). Yields the layers shared: 0 when nothing can be shared
+    (the ``pipeline`` space, the ONNX backend, a bundle with separately encoded segments or no
+    base layers), and the topic pass then runs on its own later, as before.
+
+    ``pipeline`` is a :class:`~feedback_nlp.pipeline.FeedbackPipeline` or a
+    :class:`~feedback_nlp.lanes.ParallelPredictor` (every lane shares).
+    """
+    from feedback_nlp.lanes import ParallelPredictor
+
+    side = space.encoder
+    wrapped = pipeline.pipeline if isinstance(pipeline, ParallelPredictor) else pipeline
+    if side is None or getattr(wrapped, "segment_vectors", None) != "pooled":
+        yield 0
+        return
+    if isinstance(pipeline, ParallelPredictor):
+        pipeline.close()  # lanes made from now on copy the encoder with its side attached
+    shared = wrapped.encoder.attach_side(side)
+    if shared:
+        cache = EmbeddingCache(Path(get_settings().cache_dir) / "embeddings.sqlite", space.fingerprint)
+        wrapped.side_output = _TopicVectors(space, cache)
+        logger.info("the topic pass runs in the classifier's: %d lower layers shared", shared)
+    try:
+        yield shared
+    finally:
+        if isinstance(pipeline, ParallelPredictor):
+            pipeline.close()
+        wrapped.encoder.attach_side(None)
+        wrapped.side_output = None
 
 
 def iter_stored(

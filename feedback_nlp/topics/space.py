@@ -46,18 +46,33 @@ DIRECTIONS_FILE = Path(__file__).with_name("sentiment_directions.safetensors")
 
 @dataclass
 class TopicSpace:
-    """Texts in, topic embeddings out (unit length), with the space's name and fingerprint."""
+    """Texts in, topic embeddings out (unit length), with the space's name and fingerprint.
+
+    ``encoder`` is the space's own encoder (the base MiniLM), which the classifier's encoder may
+    run beside its pass over the layers the two share (``Encoder.attach_side``); None for the
+    ``pipeline`` space, whose vectors are the classifier's own.
+    """
 
     name: str
     fingerprint: str
     _embed: EmbedFn
     directions: np.ndarray | None = None
+    _load_encoder: Callable[[], Any] | None = None
+
+    @property
+    def encoder(self) -> Any:  # noqa: ANN401 (an Encoder; loaded on first use)
+        """The space's own encoder, or None for the ``pipeline`` space (see the class docstring)."""
+        return None if self._load_encoder is None else self._load_encoder()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of already-redacted, normalised texts in this space."""
-        x = np.asarray(self._embed(list(texts)), dtype=np.float32)
+        return self.from_encoder(self._embed(list(texts)))
+
+    def from_encoder(self, vectors: np.ndarray) -> np.ndarray:
+        """The space's vectors from its encoder's output (the sentiment directions projected out)."""
+        x = np.asarray(vectors, dtype=np.float32)
         if x.ndim != 2 or x.shape[0] == 0:
-            return x.reshape(len(texts), -1) if x.size == 0 else x
+            return x.reshape(len(x), -1) if x.size == 0 else x
         return project_out(x, self.directions)
 
 
@@ -145,7 +160,9 @@ def topic_space(pipeline: Any, name: str | None = None) -> TopicSpace:  # noqa: 
     if name == PIPELINE:
         return TopicSpace(PIPELINE, encoder_fingerprint(pipeline.manifest), pipeline.embed)
     if name == BASE:
-        return TopicSpace(BASE, base_fingerprint(BASE, None), lambda texts: _base_encoder().encode(list(texts)))
+        return TopicSpace(
+            BASE, base_fingerprint(BASE, None), lambda texts: _base_encoder().encode(list(texts)), None, _base_encoder
+        )
     if name == BASE_NO_SENTIMENT:
         directions, digest = load_directions()
         return TopicSpace(
@@ -153,5 +170,6 @@ def topic_space(pipeline: Any, name: str | None = None) -> TopicSpace:  # noqa: 
             base_fingerprint(BASE_NO_SENTIMENT, digest),
             lambda texts: _base_encoder().encode(list(texts)),
             directions,
+            _base_encoder,
         )
     raise BundleError(f"Unknown topic space {name!r}; one of {', '.join(SPACES)}.")

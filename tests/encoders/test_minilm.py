@@ -186,8 +186,9 @@ def test_fast_path_runs_ragged_passes_either_way_with_the_same_vectors(
         fast_path = encoder._fast_path
         assert fast_path is not None
         calls: list[str] = []
-        for name in ("encoder", "padded_encoder"):
-            getattr(fast_path, name).register_forward_hook(lambda *_, name=name: calls.append(name))
+        drivers = dict(zip(("encoder", "padded_encoder"), fast_path._driver(0, fast_path.depth), strict=True))
+        for name, driver_module in drivers.items():
+            driver_module.register_forward_hook(lambda *_, name=name: calls.append(name))
         fast = encoder.encode(ragged)
     finally:
         encoder.use_fast_path(False)

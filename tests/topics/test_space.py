@@ -159,3 +159,90 @@ def test_the_base_space_runs_on_the_classifier_backend_with_the_same_vectors() -
         assert (np.sum(fast * reference, axis=1) > 0.999).all()
     else:
         np.testing.assert_allclose(fast, reference, atol=1e-5)
+
+
+def _export(path: Path, texts: list[str]) -> Path:
+    import csv
+
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["id", "created_at", "text"])
+        writer.writerows([i, f"2026-11-{1 + i % 28:02d}", text] for i, text in enumerate(texts))
+    return path
+
+
+EXPORT = [
+    "Love the app, but the delivery took two weeks",
+    "The refund never arrived. I called twice.",
+    "Great staff at the branch",
+    "?? Rude courier. Slow refund.",  # its segments leave "??" out
+    "Great staff at the branch",
+]
+
+
+@pytest.fixture
+def pooled_pipeline(tiny_bundle: Path, settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN001, ANN201
+    from feedback_nlp.storage.loading import load_bundle
+
+    monkeypatch.setenv("FEEDBACK_NLP_CACHE_DIR", str(tmp_path / "cache"))
+    get_settings.cache_clear()
+    pipeline = load_bundle(tiny_bundle, settings, encoder=FakeEncoder())
+    pipeline.segment_vectors = "pooled"
+    return pipeline
+
+
+def test_the_classifiers_pass_caches_the_topic_vectors_of_what_it_reads(
+    pooled_pipeline,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
+    from feedback_nlp.topics.corpus import corpus_from_file, embed_corpus
+
+    base = FakeEncoder(dimension=384, seed="base")
+    monkeypatch.setattr(space, "_base_encoder", lambda: base)
+    s = space.topic_space(pooled_pipeline, space.BASE_NO_SENTIMENT)
+    corpus = corpus_from_file(
+        str(_export(tmp_path / "export.csv", EXPORT)),
+        pooled_pipeline,
+        kind="review",
+        classify=True,
+        space=s,
+        progress=False,
+    )
+    # The side encoder ran inside the classifier's passes: on every distinct text, joined from its segments.
+    side_texts = [text for call in base.calls for text in call]
+    assert len(side_texts) == 4 and not base.segmented_calls
+    assert pooled_pipeline.side_output is None and pooled_pipeline.encoder.side is None  # detached after
+    base.calls.clear()
+    X = embed_corpus(corpus, pooled_pipeline, space=s, progress=False)
+    # Only the text encoded as segments that leave characters out is embedded again.
+    assert base.calls == [[corpus.model_inputs[3]]]
+    np.testing.assert_allclose(X, s.embed(corpus.model_inputs), atol=1e-5)
+
+
+def test_nothing_is_shared_for_a_bundle_whose_segments_are_encoded_alone(
+    pooled_pipeline,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
+    from feedback_nlp.topics.corpus import corpus_from_file, embed_corpus, topic_pass_in_classifier
+
+    base = FakeEncoder(dimension=384, seed="base")
+    monkeypatch.setattr(space, "_base_encoder", lambda: base)
+    pooled_pipeline.segment_vectors = "separate"
+    s = space.topic_space(pooled_pipeline, space.BASE_NO_SENTIMENT)
+    with topic_pass_in_classifier(pooled_pipeline, s) as shared:
+        assert shared == 0
+    corpus = corpus_from_file(
+        str(_export(tmp_path / "export.csv", EXPORT)),
+        pooled_pipeline,
+        kind="review",
+        classify=True,
+        space=s,
+        progress=False,
+    )
+    assert base.calls == []
+    embed_corpus(corpus, pooled_pipeline, space=s, progress=False)
+    assert sorted(t for call in base.calls for t in call) == sorted(set(corpus.model_inputs))
+    with topic_pass_in_classifier(pooled_pipeline, space.topic_space(pooled_pipeline, space.PIPELINE)) as shared:
+        assert shared == 0
