@@ -89,7 +89,7 @@ def _library_versions() -> dict[str, str]:
     return versions
 
 
-def cache_key(base_sha256: str, layers_sha256: str | None, variant: Variant) -> str:
+def cache_key(base_sha256: str, layers_sha256: str | None, variant: Variant, side_from: int = 0) -> str:
     """The cache key of an exported model: a sha256 over everything that shapes the file."""
     import onnxruntime
 
@@ -98,6 +98,7 @@ def cache_key(base_sha256: str, layers_sha256: str | None, variant: Variant) -> 
         "base_weights_sha256": base_sha256,
         "layers_sha256": layers_sha256,
         "variant": variant,
+        **({"side_from": side_from} if side_from else {}),
         # The optimiser and the quantiser ship inside onnxruntime: a new version may fuse differently.
         "onnxruntime": onnxruntime.__version__,
     }
@@ -114,12 +115,17 @@ class ExportSource:
         layers_file: fine-tuned transformer parameters to apply over the base (a bundle's
             ``encoder_layers.safetensors``), or None for the released model.
         layers_sha256: that file's sha256 (part of the cache key; checked again before any export).
+        side_from: when above 0, the graph has a third output, ``side_embedding``: the released
+            model's own layers from this one up, run over the states the main layers below it
+            (the released ones too) give, mean-pooled and normalised. One pass then gives the
+            classifier's token states and the topic space's vector (:mod:`feedback_nlp.encoders.twin`).
     """
 
     model_dir: Path
     base_sha256: str
     layers_file: Path | None = None
     layers_sha256: str | None = None
+    side_from: int = 0
 
 
 def export_onnx(source: ExportSource, target: Path, *, variant: Variant = "float32") -> None:
@@ -155,7 +161,11 @@ def export_onnx(source: ExportSource, target: Path, *, variant: Variant = "float
     # Eager attention traces to the MatMul/Softmax pattern ONNX Runtime fuses into one
     # Attention node; the SDPA kernel traces to a graph it cannot fuse (slower: docs/performance.md).
     transformer.set_attn_implementation("eager")
-    module = _pooled_encoder(transformer).eval()
+    side_layers = None
+    if source.side_from:
+        released = SentenceEncoder(str(source.model_dir), expected_sha256=source.base_sha256)
+        side_layers = cast(Any, released.model[0].auto_model).encoder.layer[source.side_from :]
+    module = _pooled_encoder(transformer, side_layers, source.side_from).eval()
     example = encoder.model.tokenizer(
         ["a short example", "a slightly longer example text to trace"], padding=True, return_tensors="pt"
     )
@@ -170,12 +180,14 @@ def export_onnx(source: ExportSource, target: Path, *, variant: Variant = "float
                 (example["input_ids"], example["attention_mask"]),
                 str(raw),
                 input_names=["input_ids", "attention_mask"],
-                output_names=["sentence_embedding", "token_embeddings"],
+                output_names=["sentence_embedding", "token_embeddings"]
+                + (["side_embedding"] if side_layers is not None else []),
                 dynamic_axes={
                     "input_ids": {0: "batch", 1: "tokens"},
                     "attention_mask": {0: "batch", 1: "tokens"},
                     "sentence_embedding": {0: "batch"},
                     "token_embeddings": {0: "batch", 1: "tokens"},
+                    "side_embedding": {0: "batch"},
                 },
                 opset_version=17,
                 dynamo=False,
@@ -187,12 +199,19 @@ def export_onnx(source: ExportSource, target: Path, *, variant: Variant = "float
             shutil.copyfile(optimised, target)
 
 
-def _pooled_encoder(transformer: Any) -> Any:
+def _pooled_encoder(transformer: Any, side_layers: Any = None, side_from: int = 0) -> Any:  # noqa: ANN401
     """``transformer`` -> mean over real tokens -> unit length, as a torch module to trace.
 
     The final token states are a second output, for segment vectors pooled from a text's own pass
-    (:mod:`feedback_nlp.encoders.spans`); a plain ``encode`` does not fetch them."""
+    (:mod:`feedback_nlp.encoders.spans`); a plain ``encode`` does not fetch them. With
+    ``side_layers`` (another model's layers ``side_from`` and up), a third output runs them over
+    the states after ``transformer``'s layer ``side_from - 1`` and pools them the same way."""
     import torch
+
+    def pooled(tokens: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
+        mean = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+        return torch.nn.functional.normalize(mean, p=2, dim=1)
 
     class PooledEncoder(torch.nn.Module):
         """The sentence-transformers recipe of all-MiniLM-L6-v2 (Transformer, Pooling, Normalize)."""
@@ -200,12 +219,32 @@ def _pooled_encoder(transformer: Any) -> Any:
         def __init__(self) -> None:
             super().__init__()
             self.transformer = transformer
+            self.side_layers = side_layers
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            tokens = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
-            mean = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(mean, p=2, dim=1), tokens
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            if self.side_layers is None:
+                tokens = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+                return pooled(tokens, attention_mask), tokens
+            # The layers' own mask and the states after the shared layers, as the model makes them.
+            seen: dict[str, torch.Tensor] = {}
+            hooks = [
+                self.transformer.encoder.register_forward_pre_hook(
+                    lambda _m, _a, kwargs: seen.__setitem__("mask", kwargs["attention_mask"]), with_kwargs=True
+                ),
+                self.transformer.encoder.layer[side_from - 1].register_forward_hook(
+                    lambda _m, _a, out: seen.__setitem__("lower", out if torch.is_tensor(out) else out[0])
+                ),
+            ]
+            try:
+                tokens = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            finally:
+                for hook in hooks:
+                    hook.remove()
+            side = seen["lower"]
+            for layer in self.side_layers:
+                out = layer(side, seen["mask"])
+                side = out if torch.is_tensor(out) else out[0]
+            return pooled(tokens, attention_mask), tokens, pooled(side, attention_mask)
 
     return PooledEncoder()
 
@@ -272,7 +311,7 @@ def cached_model(source: ExportSource, cache_dir: Path, *, variant: Variant) -> 
     Where ``cache_dir`` cannot be written, the model is exported into a private temporary
     folder for this process (and a warning says so).
     """
-    key = cache_key(source.base_sha256, source.layers_sha256, variant)
+    key = cache_key(source.base_sha256, source.layers_sha256, variant, source.side_from)
     folder = Path(cache_dir).expanduser() / "onnx" / key
     if folder.exists():
         problem = verify_cached(folder, key)
@@ -312,6 +351,7 @@ def _build(source: ExportSource, folder: Path, key: str, variant: Variant) -> No
         "variant": variant,
         "base_weights_sha256": source.base_sha256,
         "layers_sha256": source.layers_sha256,
+        "side_from": source.side_from,
         "model_sha256": sha256_file(model_path),
         "versions": _library_versions(),
         "built_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
@@ -392,10 +432,17 @@ class OnnxEncoder:
         # Idle worker threads sleep instead of spinning between passes: on a small shared machine
         # the spinning stole the cores from tokenisation and from other processes (docs/performance.md).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._options = options
         self.session: onnxruntime.InferenceSession = ort.InferenceSession(
             str(self.model_path), options, providers=["CPUExecutionProvider"]
         )
         self.dimension = int(self.session.get_outputs()[0].shape[1])
+        #: What the model was exported from and where it is cached (:func:`load_onnx_encoder`
+        #: sets them); a side encoder can only be attached when they are known.
+        self.export_source: ExportSource | None = None
+        self.cache_dir: Path | None = None
+        # The graph with a side encoder's upper layers beside this one's (attach_side).
+        self._twin: onnxruntime.InferenceSession | None = None
 
     @property
     def copyable_per_thread(self) -> bool:
@@ -423,7 +470,10 @@ class OnnxEncoder:
     def encode_segmented(self, segmented: Sequence[Sequence[str]], *, side: bool = False) -> SegmentedVectors:
         """Vectors of texts given as their segments' inputs, and of each segment, in one pass per
         text (segment vectors pooled from the text's token states: :mod:`feedback_nlp.encoders.spans`).
-        ``side`` is ignored: no side encoder can be attached here (:meth:`attach_side`)."""
+
+        ``side``: also each text's vector from the side encoder (:meth:`attach_side`), from the
+        same pass; ignored when none is attached.
+        """
         from feedback_nlp.encoders.spans import encode_segmented
 
         return encode_segmented(
@@ -436,11 +486,52 @@ class OnnxEncoder:
             max_seq_length=self.max_seq_length,
             batch_size=self.batch_size,
             dimension=self.dimension,
+            twin_states=self._twin_states if side and self._twin is not None else None,
         )
 
     def attach_side(self, side: Encoder | None) -> int:
-        """Shares no layers: the exported graph runs whole (the side encoder runs its own pass)."""
-        return 0
+        """Let :meth:`encode_segmented` also give ``side``'s text vectors from the same pass; ``None`` detaches.
+
+        ``side`` must be the released model on ONNX Runtime float32, as this encoder is, with the
+        same base weights and window: the layers below this encoder's fine-tuned ones are then
+        the same, and a graph with both top stacks is exported (once, cached like the others)
+        and run instead of this one's. Returns the layers shared; 0, and nothing attached,
+        where that does not hold (int8, a side with fine-tuned layers of its own, no fine-tuned
+        layers here, an encoder built without :func:`load_onnx_encoder`).
+        """
+        import dataclasses
+
+        import onnxruntime as ort
+
+        self._twin = None
+        mine, theirs = self.export_source, getattr(side, "export_source", None)
+        if not (
+            isinstance(side, OnnxEncoder)
+            and mine is not None
+            and theirs is not None
+            and self.cache_dir is not None
+            and self.variant == side.variant == "float32"
+            and mine.base_sha256 == theirs.base_sha256
+            and theirs.layers_file is None
+            and mine.layers_file is not None
+            and self.max_seq_length == side.max_seq_length
+        ):
+            return 0
+        shared = first_fine_tuned_layer(mine.layers_file)
+        if shared == 0:
+            return 0
+        path = cached_model(dataclasses.replace(mine, side_from=shared), self.cache_dir, variant="float32")
+        self._twin = ort.InferenceSession(str(path), self._options, providers=["CPUExecutionProvider"])
+        return shared
+
+    def _twin_states(self, token_ids: list[list[int]]) -> tuple[list[np.ndarray], np.ndarray]:
+        """:meth:`_token_states` and the side encoder's text vectors, from one run of the twin graph."""
+        assert self._twin is not None
+        states, side = self._twin.run(
+            ["token_embeddings", "side_embedding"], self._feed(token_ids, range(len(token_ids)))
+        )
+        rows = [np.asarray(states[row, : len(ids)], dtype=np.float32) for row, ids in enumerate(token_ids)]
+        return rows, np.asarray(side, dtype=np.float32)
 
     def _special_id(self, token: str) -> int:
         found = self.tokenizer.token_to_id(token)
@@ -528,7 +619,7 @@ def load_onnx_encoder(
         layers_sha256 = layers_sha256 or sha256_file(layers_file)
     source = ExportSource(resolved, base_sha256, layers_file, layers_sha256 if layers_file is not None else None)
     model_path = cached_model(source, cache_dir, variant=variant)
-    return OnnxEncoder(
+    encoder = OnnxEncoder(
         model_path,
         resolved / TOKENIZER_FILE,
         weights_sha256=base_sha256,
@@ -537,3 +628,20 @@ def load_onnx_encoder(
         batch_size=batch_size,
         num_threads=num_threads,
     )
+    encoder.export_source, encoder.cache_dir = source, Path(cache_dir)
+    return encoder
+
+
+def first_fine_tuned_layer(layers_file: Path) -> int:
+    """The lowest transformer layer a fine-tuned layers file replaces: the layers below it (and the
+    embeddings) are the released model's. 0 when it replaces anything outside the layers."""
+    import re
+
+    from safetensors import safe_open
+
+    with safe_open(str(layers_file), framework="numpy") as weights:
+        names = list(weights.keys())
+    found = [re.match(r"encoder\.layer\.(\d+)\.", name) for name in names]
+    if not names or any(match is None for match in found):
+        return 0
+    return min(int(match.group(1)) for match in found if match is not None)

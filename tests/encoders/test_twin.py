@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from factories import FakeEncoder
 
 from feedback_nlp.encoders.twin import TwinTop, shared_lower_layers
 from feedback_nlp.settings import Settings, default_model_dir
@@ -114,3 +115,54 @@ def test_twin_refuses_encoders_of_another_dtype(bundle_encoder, base_encoder) ->
         TwinTop(main, side, 3)
     with pytest.raises(ValueError, match="shared layers"):
         TwinTop(main, base_encoder._fast_path_model(), 0)
+
+
+# -- ONNX Runtime: one graph with both top stacks ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def onnx_pair(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+    """The bundle's encoder and the released model on ONNX Runtime float32, one export cache."""
+    pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install -e .)")
+    from feedback_nlp.encoders.backends import build_encoder
+    from feedback_nlp.storage.loading import load_bundle
+
+    settings = Settings(encoder_backend="onnx", cache_dir=tmp_path_factory.mktemp("cache"))
+    return load_bundle(None, settings).encoder, build_encoder(settings)
+
+
+def test_onnx_runs_the_side_encoder_in_the_classifiers_graph(onnx_pair) -> None:  # noqa: ANN001
+    main, base = onnx_pair
+    want = main.encode_segmented(TEXTS)
+    assert main.attach_side(base) == 3
+    try:
+        got = main.encode_segmented(TEXTS, side=True)
+    finally:
+        main.attach_side(None)
+    np.testing.assert_allclose(got.texts, want.texts, atol=1e-5)
+    np.testing.assert_allclose(got.segments, want.segments, atol=1e-5)
+    alone = base.encode([" ".join(segments) for segments in TEXTS])
+    assert got.side is not None and ((got.side * alone).sum(axis=1) > 0.9999).all()
+    assert main.encode_segmented(TEXTS[:1], side=True).side is None  # detached
+
+
+def test_onnx_shares_nothing_with_an_encoder_that_is_not_the_released_model(onnx_pair) -> None:  # noqa: ANN001
+    main, base = onnx_pair
+    assert base.attach_side(main) == 0  # the side has fine-tuned layers of its own
+    assert base.attach_side(base) == 0  # nothing fine-tuned here: the graphs are the same already
+    assert main.attach_side(FakeEncoder()) == 0
+
+
+def test_the_first_fine_tuned_layer_is_read_from_the_layers_file(tmp_path) -> None:  # noqa: ANN001
+    from safetensors.numpy import save_file
+
+    from feedback_nlp.encoders.onnx_backend import first_fine_tuned_layer
+
+    weight = np.zeros(2, dtype=np.float32)
+    save_file(
+        {"encoder.layer.4.output.dense.bias": weight, "encoder.layer.5.output.dense.bias": weight}, tmp_path / "a"
+    )
+    save_file({"encoder.layer.5.output.dense.bias": weight, "embeddings.LayerNorm.bias": weight}, tmp_path / "b")
+    assert first_fine_tuned_layer(tmp_path / "a") == 4
+    assert first_fine_tuned_layer(tmp_path / "b") == 0
+    assert first_fine_tuned_layer(default_model_dir() / "encoder_layers.safetensors") == 3
