@@ -178,8 +178,9 @@ def topic_pass_in_classifier(pipeline: Any, space: TopicSpace) -> Iterator[int]:
     """Within the block, the pipeline's classifying passes also embed their texts in ``space``
     and cache the vectors, running the layers the two encoders share once
     (:mod:`feedback_nlp.encoders.twin`). Yields the layers shared: 0 when nothing can be shared
-    (the ``pipeline`` space, the ONNX backend, a bundle with separately encoded segments or no
-    base layers), and the topic pass then runs on its own later, as before.
+    (the ``pipeline`` space, int8, a bundle with separately encoded segments or without the
+    released model's lower layers, see ``Encoder.attach_side``) or attaching failed, and the
+    topic pass then runs on its own later, as before.
 
     ``pipeline`` is a :class:`~feedback_nlp.pipeline.FeedbackPipeline` or a
     :class:`~feedback_nlp.lanes.ParallelPredictor` (every lane shares).
@@ -193,7 +194,11 @@ def topic_pass_in_classifier(pipeline: Any, space: TopicSpace) -> Iterator[int]:
         return
     if isinstance(pipeline, ParallelPredictor):
         pipeline.close()  # lanes made from now on copy the encoder with its side attached
-    shared = wrapped.encoder.attach_side(side)
+    try:
+        shared = wrapped.encoder.attach_side(side)
+    except Exception as exc:  # noqa: BLE001 (only a saving is lost: the topic pass runs on its own)
+        logger.warning("The topic pass runs on its own: sharing the classifier's layers failed (%s)", exc)
+        shared = 0
     if shared:
         cache = EmbeddingCache(Path(get_settings().cache_dir) / "embeddings.sqlite", space.fingerprint)
         wrapped.side_output = _TopicVectors(space, cache)
@@ -201,10 +206,11 @@ def topic_pass_in_classifier(pipeline: Any, space: TopicSpace) -> Iterator[int]:
     try:
         yield shared
     finally:
+        if shared:
+            wrapped.encoder.attach_side(None)
+            wrapped.side_output = None
         if isinstance(pipeline, ParallelPredictor):
-            pipeline.close()
-        wrapped.encoder.attach_side(None)
-        wrapped.side_output = None
+            pipeline.close()  # the lanes' copies carry the side encoder: dropped
 
 
 def iter_stored(

@@ -246,3 +246,24 @@ def test_nothing_is_shared_for_a_bundle_whose_segments_are_encoded_alone(
     assert sorted(t for call in base.calls for t in call) == sorted(set(corpus.model_inputs))
     with topic_pass_in_classifier(pooled_pipeline, space.topic_space(pooled_pipeline, space.PIPELINE)) as shared:
         assert shared == 0
+
+
+def test_a_failed_attach_leaves_the_topic_pass_on_its_own(
+    pooled_pipeline,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,  # noqa: ANN001
+) -> None:
+    from feedback_nlp.topics.corpus import topic_pass_in_classifier
+
+    monkeypatch.setattr(space, "_base_encoder", lambda: FakeEncoder(dimension=384, seed="base"))
+
+    def broken(side):  # noqa: ANN001, ANN202
+        raise RuntimeError("the twin export failed")
+
+    monkeypatch.setattr(pooled_pipeline.encoder, "attach_side", broken)
+    with (
+        caplog.at_level("WARNING"),
+        topic_pass_in_classifier(pooled_pipeline, space.topic_space(pooled_pipeline, space.BASE)) as shared,
+    ):
+        assert shared == 0 and pooled_pipeline.side_output is None
+    assert "the twin export failed" in caplog.text
