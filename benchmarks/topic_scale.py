@@ -188,6 +188,9 @@ def main() -> None:
         started = time.perf_counter()
         with clock.stage("load models"):
             pipeline = load_pipeline(topics=False)
+        from feedback_nlp.encoders.backends import resolve_backend
+
+        result["encoder_backend"] = f"{resolve_backend(get_settings())} ({pipeline.encoder.precision})"
         space = None if args.separate_topic_pass else topic_space(pipeline)
         with clock.stage("read"):
             pipeline.predict = clock.wrap("classify", pipeline.predict)  # type: ignore[method-assign]
@@ -246,6 +249,8 @@ def main() -> None:
         md = md_header(f"Topic report from {r['n']:,} exported records, by stage", r)
         if r.get("bundle"):
             md += [f"- Bundle: {r['bundle']}", ""]
+        if r.get("encoder_backend"):
+            md += [f"- Encoder backend: {r['encoder_backend']}", ""]
         if r.get("topic_pass"):
             md += [f"- Topic pass: {r['topic_pass']}", ""]
         md += md_table(
