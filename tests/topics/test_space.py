@@ -191,24 +191,30 @@ def pooled_pipeline(tiny_bundle: Path, settings, tmp_path: Path, monkeypatch: py
     return pipeline
 
 
+@pytest.fixture
+def base(monkeypatch: pytest.MonkeyPatch) -> FakeEncoder:
+    """One fake base MiniLM for the whole test, so its calls can be counted."""
+    encoder = FakeEncoder(dimension=384, seed="base")
+    monkeypatch.setattr(space, "_base_encoder", lambda: encoder)
+    return encoder
+
+
+def _classified(pipeline, tmp_path: Path, s: space.TopicSpace):  # noqa: ANN001, ANN202
+    from feedback_nlp.topics.corpus import corpus_from_file
+
+    export = _export(tmp_path / "export.csv", EXPORT)
+    return corpus_from_file(str(export), pipeline, kind="review", classify=True, space=s, progress=False)
+
+
 def test_the_classifiers_pass_caches_the_topic_vectors_of_what_it_reads(
     pooled_pipeline,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+    base: FakeEncoder,
+    tmp_path: Path,  # noqa: ANN001
 ) -> None:
-    from feedback_nlp.topics.corpus import corpus_from_file, embed_corpus
+    from feedback_nlp.topics.corpus import embed_corpus
 
-    base = FakeEncoder(dimension=384, seed="base")
-    monkeypatch.setattr(space, "_base_encoder", lambda: base)
     s = space.topic_space(pooled_pipeline, space.BASE_NO_SENTIMENT)
-    corpus = corpus_from_file(
-        str(_export(tmp_path / "export.csv", EXPORT)),
-        pooled_pipeline,
-        kind="review",
-        classify=True,
-        space=s,
-        progress=False,
-    )
+    corpus = _classified(pooled_pipeline, tmp_path, s)
     # The side encoder ran inside the classifier's passes: on every distinct text, joined from its segments.
     side_texts = [text for call in base.calls for text in call]
     assert len(side_texts) == 4 and not base.segmented_calls
@@ -222,25 +228,16 @@ def test_the_classifiers_pass_caches_the_topic_vectors_of_what_it_reads(
 
 def test_nothing_is_shared_for_a_bundle_whose_segments_are_encoded_alone(
     pooled_pipeline,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+    base: FakeEncoder,
+    tmp_path: Path,  # noqa: ANN001
 ) -> None:
-    from feedback_nlp.topics.corpus import corpus_from_file, embed_corpus, topic_pass_in_classifier
+    from feedback_nlp.topics.corpus import embed_corpus, topic_pass_in_classifier
 
-    base = FakeEncoder(dimension=384, seed="base")
-    monkeypatch.setattr(space, "_base_encoder", lambda: base)
     pooled_pipeline.segment_vectors = "separate"
     s = space.topic_space(pooled_pipeline, space.BASE_NO_SENTIMENT)
     with topic_pass_in_classifier(pooled_pipeline, s) as shared:
         assert shared == 0
-    corpus = corpus_from_file(
-        str(_export(tmp_path / "export.csv", EXPORT)),
-        pooled_pipeline,
-        kind="review",
-        classify=True,
-        space=s,
-        progress=False,
-    )
+    corpus = _classified(pooled_pipeline, tmp_path, s)
     assert base.calls == []
     embed_corpus(corpus, pooled_pipeline, space=s, progress=False)
     assert sorted(t for call in base.calls for t in call) == sorted(set(corpus.model_inputs))
@@ -250,12 +247,11 @@ def test_nothing_is_shared_for_a_bundle_whose_segments_are_encoded_alone(
 
 def test_a_failed_attach_leaves_the_topic_pass_on_its_own(
     pooled_pipeline,
+    base: FakeEncoder,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,  # noqa: ANN001
 ) -> None:
     from feedback_nlp.topics.corpus import topic_pass_in_classifier
-
-    monkeypatch.setattr(space, "_base_encoder", lambda: FakeEncoder(dimension=384, seed="base"))
 
     def broken(side):  # noqa: ANN001, ANN202
         raise RuntimeError("the twin export failed")
