@@ -8,7 +8,7 @@ process, with its progress bars, and times each stage:
 - read: reading the file and preparing records (everything in the read-and-classify loop but
   the pipeline's ``predict``),
 - classify: the bundle's encoder, segments and heads (``predict``); where the classifier's
-  encoder shares its lower layers with the topic space's (PyTorch backend, pooled segments),
+  encoder shares its lower layers with the topic space's (pooled segments, float32 or bfloat16),
   the topic space's upper layers run in the same pass, as in the command
   (``topics.corpus.topic_pass_in_classifier``; ``--separate-topic-pass`` turns that off),
 - embed: topic-space embeddings from an empty cache (``reports.build.fit_on``): every text

@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +35,19 @@ class MultiTaskTargets:
     sentiment: np.ndarray
     stage: np.ndarray
     touchpoints: np.ndarray
+
+
+def first_fine_tuned_layer(layers_file: Path) -> int:
+    """The lowest transformer layer a fine-tuned layers file (a bundle's ``encoder_layers.safetensors``)
+    replaces: the layers below it, and the embeddings, are the released model's. 0 when the file
+    replaces anything outside the transformer layers."""
+    from safetensors import safe_open
+
+    with safe_open(str(layers_file), framework="numpy") as weights:
+        found = [_LAYER.match(name) for name in weights.keys()]  # noqa: SIM118 (safe_open is no dict)
+    if not found or any(match is None for match in found):
+        return 0
+    return min(int(match.group(1)) for match in found if match is not None)
 
 
 def trainable_names(auto_model: object, layers: int) -> list[str]:

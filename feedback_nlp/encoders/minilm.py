@@ -159,8 +159,7 @@ class SentenceEncoder:
         torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
         self.quantized = True
         self.fast_path_enabled = False
-        self._fast_path = None
-        self._side = self._twin = None
+        self._drop_fast_path()
 
     def use_fast_path(self, enabled: bool = True) -> None:
         """Run inference on PyTorch's fused transformer layers (:mod:`feedback_nlp.encoders.fastpath`).
@@ -171,14 +170,17 @@ class SentenceEncoder:
         later. A quantised encoder keeps the Hugging Face path.
         """
         self.fast_path_enabled = enabled and not self.quantized
+        self._drop_fast_path()
+
+    def _drop_fast_path(self) -> None:
+        """Forget the fast path's copy of the weights and any side encoder attached over it."""
         self._fast_path = None
         self._side = self._twin = None
 
     def weights_changed(self) -> None:
         """Drop the fast path's copy of the weights (rebuilt from the current ones on next use);
         a side encoder attached before is detached (its layers may no longer be shared)."""
-        self._fast_path = None
-        self._side = self._twin = None
+        self._drop_fast_path()
 
     def set_precision(self, precision: str) -> None:
         """Run forward passes in ``float32`` or under ``bfloat16`` autocast (``auto``: bfloat16 if the CPU has it).
@@ -192,8 +194,7 @@ class SentenceEncoder:
         if precision not in ("float32", "bfloat16"):
             raise EncoderError(f"Encoder precision must be 'auto', 'float32' or 'bfloat16', got {precision!r}.")
         self.precision = precision
-        self._fast_path = None
-        self._side = self._twin = None
+        self._drop_fast_path()
 
     @property
     def dimension(self) -> int:

@@ -208,10 +208,7 @@ def _pooled_encoder(transformer: Any, side_layers: Any = None, side_from: int = 
     the states after ``transformer``'s layer ``side_from - 1`` and pools them the same way."""
     import torch
 
-    def pooled(tokens: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        mask = attention_mask.unsqueeze(-1).to(tokens.dtype)
-        mean = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-        return torch.nn.functional.normalize(mean, p=2, dim=1)
+    from feedback_nlp.encoders.fastpath import mean_pooled as pooled
 
     class PooledEncoder(torch.nn.Module):
         """The sentence-transformers recipe of all-MiniLM-L6-v2 (Transformer, Pooling, Normalize)."""
@@ -517,6 +514,8 @@ class OnnxEncoder:
             and self.max_seq_length == side.max_seq_length
         ):
             return 0
+        from feedback_nlp.encoders.finetune import first_fine_tuned_layer
+
         shared = first_fine_tuned_layer(mine.layers_file)
         if shared == 0:
             return 0
@@ -630,18 +629,3 @@ def load_onnx_encoder(
     )
     encoder.export_source, encoder.cache_dir = source, Path(cache_dir)
     return encoder
-
-
-def first_fine_tuned_layer(layers_file: Path) -> int:
-    """The lowest transformer layer a fine-tuned layers file replaces: the layers below it (and the
-    embeddings) are the released model's. 0 when it replaces anything outside the layers."""
-    import re
-
-    from safetensors import safe_open
-
-    with safe_open(str(layers_file), framework="numpy") as weights:
-        names = list(weights.keys())
-    found = [re.match(r"encoder\.layer\.(\d+)\.", name) for name in names]
-    if not names or any(match is None for match in found):
-        return 0
-    return min(int(match.group(1)) for match in found if match is not None)

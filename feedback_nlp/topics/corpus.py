@@ -157,6 +157,11 @@ def corpus_from_file(
     return Corpus(_frame(rows), errors, dates)
 
 
+def space_cache(space: TopicSpace) -> EmbeddingCache:
+    """The embedding cache of ``space``'s vectors, under the ``cache_dir`` setting."""
+    return EmbeddingCache(Path(get_settings().cache_dir) / "embeddings.sqlite", space.fingerprint)
+
+
 class _TopicVectors:
     """The pipeline's side output (:class:`~feedback_nlp.pipeline.SideOutput`): the topic
     space's vectors, made from its encoder's output and stored in the embedding cache."""
@@ -200,8 +205,7 @@ def topic_pass_in_classifier(pipeline: Any, space: TopicSpace) -> Iterator[int]:
         logger.warning("The topic pass runs on its own: sharing the classifier's layers failed (%s)", exc)
         shared = 0
     if shared:
-        cache = EmbeddingCache(Path(get_settings().cache_dir) / "embeddings.sqlite", space.fingerprint)
-        wrapped.side_output = _TopicVectors(space, cache)
+        wrapped.side_output = _TopicVectors(space, space_cache(space))
         logger.info("the topic pass runs in the classifier's: %d lower layers shared", shared)
     try:
         yield shared
@@ -284,7 +288,7 @@ def embed_corpus(
     from tqdm import tqdm
 
     space = space or topic_space(pipeline)
-    cache = EmbeddingCache(Path(get_settings().cache_dir) / "embeddings.sqlite", space.fingerprint)
+    cache = space_cache(space)
     with tqdm(
         total=len(corpus), unit="text", desc=f"embedding ({space.name})", disable=not progress, file=sys.stderr
     ) as bar:

@@ -147,6 +147,18 @@ def default_space_name() -> str:
     return os.environ.get("FEEDBACK_NLP_TOPIC_SPACE") or DEFAULT_SPACE
 
 
+def _base_space(name: str, directions: np.ndarray | None, directions_sha256: str | None) -> TopicSpace:
+    """A space of the released MiniLM (:func:`_base_encoder`, loaded on first use; looked up at
+    call time, so a replaced ``_base_encoder`` is the one used)."""
+    return TopicSpace(
+        name,
+        base_fingerprint(name, directions_sha256),
+        lambda texts: _base_encoder().encode(list(texts)),
+        directions,
+        lambda: _base_encoder(),
+    )
+
+
 def topic_space(pipeline: Any, name: str | None = None) -> TopicSpace:  # noqa: ANN401
     """The space ``name`` (default: :func:`default_space_name`) for ``pipeline``, whose encoder is
     the ``pipeline`` space.
@@ -160,16 +172,7 @@ def topic_space(pipeline: Any, name: str | None = None) -> TopicSpace:  # noqa: 
     if name == PIPELINE:
         return TopicSpace(PIPELINE, encoder_fingerprint(pipeline.manifest), pipeline.embed)
     if name == BASE:
-        return TopicSpace(
-            BASE, base_fingerprint(BASE, None), lambda texts: _base_encoder().encode(list(texts)), None, _base_encoder
-        )
+        return _base_space(BASE, None, None)
     if name == BASE_NO_SENTIMENT:
-        directions, digest = load_directions()
-        return TopicSpace(
-            BASE_NO_SENTIMENT,
-            base_fingerprint(BASE_NO_SENTIMENT, digest),
-            lambda texts: _base_encoder().encode(list(texts)),
-            directions,
-            _base_encoder,
-        )
+        return _base_space(BASE_NO_SENTIMENT, *load_directions())
     raise BundleError(f"Unknown topic space {name!r}; one of {', '.join(SPACES)}.")

@@ -156,7 +156,7 @@ def test_onnx_shares_nothing_with_an_encoder_that_is_not_the_released_model(onnx
 def test_the_first_fine_tuned_layer_is_read_from_the_layers_file(tmp_path) -> None:  # noqa: ANN001
     from safetensors.numpy import save_file
 
-    from feedback_nlp.encoders.onnx_backend import first_fine_tuned_layer
+    from feedback_nlp.encoders.finetune import first_fine_tuned_layer
 
     weight = np.zeros(2, dtype=np.float32)
     save_file(

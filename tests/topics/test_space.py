@@ -224,6 +224,10 @@ def test_the_classifiers_pass_caches_the_topic_vectors_of_what_it_reads(
     # Only the text encoded as segments that leave characters out is embedded again.
     assert base.calls == [[corpus.model_inputs[3]]]
     np.testing.assert_allclose(X, s.embed(corpus.model_inputs), atol=1e-5)
+    # Read again with every topic vector cached: the side layers are not run at all.
+    base.calls.clear()
+    _classified(pooled_pipeline, tmp_path, s)
+    assert base.calls == []
 
 
 def test_nothing_is_shared_for_a_bundle_whose_segments_are_encoded_alone(
