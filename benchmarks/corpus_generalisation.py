@@ -42,12 +42,11 @@ from _common import command_line, load_average, machine_info, md_header, md_tabl
 
 from feedback_nlp.pipeline import FeedbackPipeline, load_pipeline  # noqa: E402
 from feedback_nlp.settings import get_settings  # noqa: E402
-from feedback_nlp.taxonomy.keywords import KeywordMatcher  # noqa: E402
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord  # noqa: E402
 from feedback_nlp.topics.embeddings import EmbeddingCache, encoder_fingerprint  # noqa: E402
 from feedback_nlp.train.config import load_config  # noqa: E402
 from feedback_nlp.train.metrics import expected_calibration_error, multi_label_report, single_label_report  # noqa: E402
-from feedback_nlp.train.trainer import Trainer, encoder_inputs, fit_heads  # noqa: E402
+from feedback_nlp.train.trainer import Trainer, encoder_inputs, fit_heads, head_inputs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
@@ -105,7 +104,7 @@ def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
     started = time.perf_counter()
     store = EmbeddingCache(cache / "embeddings.sqlite", encoder_fingerprint(pipeline.manifest))
     X = store.embed(texts, pipeline.embed)
-    X_tp = np.hstack([X, KeywordMatcher(taxonomy).features(texts)]) if config.heads.keyword_features else X
+    X_tp, X_stage = head_inputs(X, texts, config, taxonomy)
     embed_s = time.perf_counter() - started
 
     frame = table.frame
@@ -135,7 +134,7 @@ def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
             if not (fold.frame["split"] == "eval").any():  # no corpus rows: calibrate on a share of the rest
                 rng = np.random.default_rng(config.seed)
                 fold.frame["split"] = np.where(rng.random(len(fold.frame)) < 0.15, "eval", "train")
-            heads, _ = fit_heads(X[keep], X_tp[keep], fold, config, taxonomy.stage_labels)
+            heads, _ = fit_heads(X[keep], X_tp[keep], fold, config, taxonomy.stage_labels, X_stage[keep])
             model = FeedbackPipeline(pipeline.encoder, heads, taxonomy, version=f"loso-{variant}-{source}")
             held = corpus_rows[corpus_rows["source"] == source]
             for index, prediction in zip(held.index, model.predict(records_of(held)), strict=True):

@@ -150,6 +150,7 @@ class FeedbackPipeline:
         self.manifest = manifest or {}
         self.nlp = make_nlp()
         self.keywords = KeywordMatcher(taxonomy)
+        self.stage_cues = KeywordMatcher.stage_cues(taxonomy)
         #: The deployed topic model, if any: fills the ``topic`` fields (see ``use_topics``).
         self.topic_model: TopicAssigner | None = None
         #: Receives the side encoder's text vectors from pooled passes, if any (see :class:`SideOutput`).
@@ -258,17 +259,24 @@ class FeedbackPipeline:
         """The heads' outputs for ``X``, the vectors of the encoder ``inputs`` (row for row);
         ``segments``: rows are pooled segment vectors, read by the bundle's segment heads."""
         sentiment, touchpoints = self.heads.for_segments if segments else (self.heads.sentiment, self.heads.touchpoints)
-        X_tp = X
-        if self.heads.keyword_features:
-            X_tp = np.hstack([X, self.keywords.features(inputs)])
-        touchpoint_proba = touchpoints.predict_proba(X_tp)
+        touchpoint_proba = touchpoints.predict_proba(self.touchpoint_input(inputs, X))
         return _Scores(
             sentiment=sentiment.predict_proba(X)[:, self._sentiment_order],
-            stage=self.heads.stage.predict_proba(X),
+            stage=self.heads.stage.predict_proba(self.stage_input(inputs, X)),
             touchpoints=touchpoint_proba,
             touchpoints_chosen=touchpoint_proba >= touchpoints.thresholds_,
             topics=self._topics(inputs, X),
         )
+
+    def touchpoint_input(self, inputs: Sequence[str], X: np.ndarray) -> np.ndarray:
+        """What the touchpoint heads read for ``X``, the vectors of the encoder ``inputs``: with
+        the keyword hits appended when the bundle's heads use them."""
+        return np.hstack([X, self.keywords.features(inputs)]) if self.heads.keyword_features else X
+
+    def stage_input(self, inputs: Sequence[str], X: np.ndarray) -> np.ndarray:
+        """What the stage head reads for ``X``: with the stage-cue hits appended when the
+        bundle's stage head uses them."""
+        return np.hstack([X, self.stage_cues.features(inputs)]) if self.heads.stage_cue_features else X
 
     def _topics(self, texts: list[str], X: np.ndarray) -> list[TopicResult | None]:
         if self.topic_model is None:

@@ -350,3 +350,36 @@ def test_no_side_vectors_are_computed_when_none_are_wanted(pooled_pipeline: Feed
     pooled_pipeline.predict_texts(["Love the app, but the delivery took two weeks"])
     assert len(side.asked) == 1  # asked once per pass, and told no
     assert side.got == {} and side_encoder.calls == []
+
+
+def test_a_stage_head_that_reads_cues_is_given_them(spy_pipeline: FeedbackPipeline) -> None:
+    """With ``stage_cue_features`` the stage head reads the vector plus one column per stage cue
+    hit; the same columns a trained head learnt from (``train.trainer.head_inputs``)."""
+    import copy
+
+    from feedback_nlp.taxonomy.keywords import KeywordMatcher
+
+    pipeline = copy.copy(spy_pipeline)
+    heads = pipeline.heads = copy.deepcopy(spy_pipeline.heads)
+    stages = pipeline.taxonomy.stage_labels
+    inputs = [encoder_input("checkout failed when I tried to buy"), encoder_input("lovely weather")]
+    X = pipeline.embed(inputs)
+    assert pipeline.stage_input(inputs, X) is X  # heads without cues read the vector alone
+    # A stage head over vector + cues whose only strong weight is "purchase cue -> purchase".
+    stage = heads.stage
+    width = X.shape[1]
+    stage.coef_ = np.hstack([stage.coef_ * 0, np.zeros((len(stage.classes_), len(stages)), dtype=np.float32)])
+    stage.intercept_ = np.where(stage.classes_ == "usage", 1.0, 0.0).astype(np.float32)
+    purchase = int(np.flatnonzero(stage.classes_ == "purchase")[0])
+    stage.coef_[purchase, width + stages.index("purchase")] = 10.0
+    heads.stage_cue_features = True
+    extended = pipeline.stage_input(inputs, X)
+    np.testing.assert_array_equal(extended[:, :width], X)
+    np.testing.assert_array_equal(extended[:, width:], KeywordMatcher.stage_cues(pipeline.taxonomy).features(inputs))
+    checkout, weather = pipeline.predict(
+        [
+            FeedbackRecord(kind="review", text="checkout failed when I tried to buy"),
+            FeedbackRecord(kind="review", text="lovely weather"),
+        ]
+    )
+    assert (checkout.journey_stage.label, weather.journey_stage.label) == ("purchase", "usage")

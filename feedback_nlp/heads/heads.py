@@ -23,6 +23,8 @@ class TaskHeads:
 
     ``keyword_features``: the touchpoint heads also read the keyword-hit matrix
     (:class:`~feedback_nlp.taxonomy.keywords.KeywordMatcher`) appended to the embedding.
+    ``stage_cue_features``: the stage head also reads the hits of the taxonomy's stage cues
+    (:meth:`~feedback_nlp.taxonomy.keywords.KeywordMatcher.stage_cues`) appended to the embedding.
 
     ``segment_sentiment`` and ``segment_touchpoints``, when present, read segments whose vectors
     are pooled from their text's pass (bundles with ``segment_vectors = "pooled"``): trained on
@@ -37,6 +39,7 @@ class TaskHeads:
     keyword_features: bool = True
     segment_sentiment: SoftmaxHead | None = None
     segment_touchpoints: MultiLabelHead | None = None
+    stage_cue_features: bool = False
 
     @property
     def for_segments(self) -> tuple[SoftmaxHead, MultiLabelHead]:
@@ -48,7 +51,10 @@ class TaskHeads:
     def save(self, folder: Path) -> None:
         """Write ``heads.safetensors`` and ``heads.json`` into ``folder``."""
         tensors: dict[str, np.ndarray] = {}
-        meta: dict[str, Any] = {"keyword_features": self.keyword_features}
+        meta: dict[str, Any] = {
+            "keyword_features": self.keyword_features,
+            "stage_cue_features": self.stage_cue_features,
+        }
         softmax = [("sentiment", self.sentiment), ("stage", self.stage), ("segment_sentiment", self.segment_sentiment)]
         for name, head in softmax:
             if head is None:
@@ -84,6 +90,7 @@ class TaskHeads:
                 bool(meta["keyword_features"]),
                 _softmax_head(meta, tensors, "segment_sentiment") if "segment_sentiment" in meta else None,
                 _multi_label_head(meta, tensors, "segment_touchpoints") if "segment_touchpoints" in meta else None,
+                bool(meta.get("stage_cue_features", False)),  # absent in bundles from before stage cues
             )
         except KeyError as exc:
             raise BundleError(

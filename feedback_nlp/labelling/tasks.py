@@ -59,9 +59,7 @@ def default_task(pipeline: Any, task: str) -> TaskModel:
         head = heads.touchpoints
 
         def touchpoint_proba(X: np.ndarray, inputs: Sequence[str]) -> np.ndarray:
-            if heads.keyword_features:
-                X = np.hstack([X, pipeline.keywords.features(list(inputs))])
-            return head.predict_proba(X)
+            return head.predict_proba(pipeline.touchpoint_input(list(inputs), X))
 
         labels = [str(c) for c in head.classes_]
         info = TaskInfo(
@@ -70,9 +68,14 @@ def default_task(pipeline: Any, task: str) -> TaskModel:
         return TaskModel(info, pipeline.embed, touchpoint_proba, np.asarray(head.thresholds_), fingerprint)
     head = heads.sentiment if name == "sentiment" else heads.stage
     descriptions = dict(taxonomy.sentiment if name == "sentiment" else taxonomy.journey_stages)
+
+    def proba(X: np.ndarray, inputs: Sequence[str]) -> np.ndarray:
+        # The stage head reads the stage cues beside the vector when the bundle's heads use them.
+        return head.predict_proba(X if name == "sentiment" else pipeline.stage_input(list(inputs), X))
+
     labels = [str(c) for c in head.classes_]
     info = TaskInfo(name, labels, descriptions, False, pipeline.version)
-    return TaskModel(info, pipeline.embed, lambda X, _inputs: head.predict_proba(X), None, fingerprint)
+    return TaskModel(info, pipeline.embed, proba, None, fingerprint)
 
 
 def custom_task(folder: str | Path, encoder: Any = None) -> TaskModel:

@@ -51,6 +51,9 @@ class Taxonomy(BaseModel):
     journey_stages: dict[str, str]
     touchpoints: dict[str, TouchpointSpec]
     topic_seeds: list[str] = Field(default_factory=list)
+    #: Phrases that name a stage's activity explicitly (stage -> phrases); optional. A stage head
+    #: trained with ``heads.stage_cue_features`` reads their hits beside the embedding.
+    stage_cues: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("sentiment")
     @classmethod
@@ -67,6 +70,11 @@ class Taxonomy(BaseModel):
             raise ValueError(f"journey_stages must include '{NO_STAGE}' for texts with no stage")
         if not self.touchpoints:
             raise ValueError("a taxonomy needs at least one touchpoint")
+        unknown = sorted(set(self.stage_cues) - set(self.journey_stages))
+        if unknown:
+            raise ValueError(
+                f"stage_cues names {unknown}, which are not journey stages; expected some of {self.stage_labels}"
+            )
         return self
 
     @property
@@ -81,8 +89,12 @@ class Taxonomy(BaseModel):
 
     @property
     def fingerprint(self) -> str:
-        """A short hash of the labels and descriptions; a bundle records it."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        """A short hash of the labels and descriptions; a bundle records it. A taxonomy without
+        stage cues hashes as it did before they existed, so older bundles still load."""
+        data = self.model_dump(mode="json")
+        if not data["stage_cues"]:
+            del data["stage_cues"]
+        blob = json.dumps(data, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
     @classmethod

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -98,9 +98,14 @@ class HeadsConfig(BaseModel):
     C_stage: float = Field(default=1.0, gt=0.0)
     C_touchpoints: float = Field(default=1.0, gt=0.0)
     #: "balanced" weighs rare stages up (better macro-F1 on the training mix, more `none` and
-    #: `awareness` on new sources); "none" keeps the data's priors.
-    stage_class_weight: str = Field(default="balanced", pattern="^(balanced|none)$")
+    #: `awareness` on new sources); "none" keeps the data's priors; "sqrt-balanced" weighs each
+    #: stage by the square root of its balanced weight and leaves `none` at 1, so rare stages
+    #: count more while `none` keeps the rate the data gives it (docs/results.md).
+    stage_class_weight: Literal["balanced", "sqrt-balanced", "none"] = "balanced"
     keyword_features: bool = True
+    #: The stage head also reads which of the taxonomy's ``stage_cues`` a text contains
+    #: (measured in docs/results.md, "Stage cues").
+    stage_cue_features: bool = False
 
 
 class TrainingConfig(BaseModel):

@@ -22,7 +22,7 @@ import pandas as pd
 from feedback_nlp.errors import DataError
 from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
-from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS
+from feedback_nlp.taxonomy.labels import NO_STAGE, SENTIMENT_LABELS
 from feedback_nlp.train.metrics import single_label_report
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,10 @@ class HeadOptions:
 
     Attributes:
         C_sentiment, C_stage, C_touchpoints: inverse L2 strength of each head.
-        stage_class_weight: ``"balanced"`` weighs rare stages up; None fits the data's priors.
+        stage_class_weight: ``"balanced"`` weighs rare stages up; ``"sqrt-balanced"`` weighs each
+            stage by the square root of its balanced weight, except ``none``, which keeps weight 1
+            (rare stages count more, while `none` keeps the rate the data gives it); None fits the
+            data's priors.
             The sentiment and touchpoint heads are always balanced.
         seed: seeds the solvers.
     """
@@ -64,7 +67,7 @@ class HeadOptions:
     C_sentiment: float = 1.0
     C_stage: float = 1.0
     C_touchpoints: float = 1.0
-    stage_class_weight: Literal["balanced"] | None = "balanced"
+    stage_class_weight: Literal["balanced", "sqrt-balanced"] | None = "balanced"
     seed: int = 42
 
 
@@ -83,8 +86,13 @@ class FittedHeads:
     touchpoints: MultiLabelHead | None = None
     held_out: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def task_heads(self, keyword_features: bool, keep: TaskHeads | None = None) -> TaskHeads:
+    def task_heads(
+        self, keyword_features: bool, keep: TaskHeads | None = None, *, stage_cue_features: bool = False
+    ) -> TaskHeads:
         """The three heads together: the fitted ones, and ``keep``'s where none was fitted.
+
+        ``stage_cue_features`` says whether a fitted stage head read the stage cues; a kept stage
+        head keeps ``keep``'s setting.
 
         Raises:
             ValueError: a head was not fitted and there is no ``keep`` to take it from.
@@ -106,7 +114,18 @@ class FittedHeads:
             keyword_features,
             segment_sentiment,
             segment_touchpoints,
+            stage_cue_features if self.stage is not None or keep is None else keep.stage_cue_features,
         )
+
+
+def _sqrt_balanced(y: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
+    """Row weights times the square root of each label's balanced weight (n / (k * n_label)),
+    with :data:`NO_STAGE` left at 1."""
+    labels, counts = np.unique(y, return_counts=True)
+    factor = {label: (len(y) / (len(labels) * count)) ** 0.5 for label, count in zip(labels, counts, strict=True)}
+    factor[NO_STAGE] = 1.0
+    weights = np.array([factor[label] for label in y])
+    return weights if sample_weight is None else sample_weight * weights
 
 
 def fit_task_heads(
@@ -118,6 +137,7 @@ def fit_task_heads(
     *,
     options: HeadOptions | None = None,
     sample_weight: np.ndarray | None = None,
+    X_stage: np.ndarray | None = None,
 ) -> FittedHeads:
     """Fit the heads that ``targets`` has labels for; calibrate and threshold them on ``held``.
 
@@ -130,6 +150,8 @@ def fit_task_heads(
         held: boolean mask of the rows to calibrate, tune thresholds and report on.
         options: strengths, class weights and seed; the defaults when None.
         sample_weight: a weight per row, or None for equal weights.
+        X_stage: the stage head's input (``X`` with the stage-cue hits appended when the heads use
+            them); ``X`` when None.
 
     Raises:
         DataError: a single-label head's known training labels hold fewer than two distinct values.
@@ -137,10 +159,17 @@ def fit_task_heads(
     options = options or HeadOptions()
     fitted = FittedHeads()
     single = (
-        ("sentiment", targets.sentiment, options.C_sentiment, "balanced", list(SENTIMENT_LABELS)),
-        ("journey_stage", targets.journey_stage, options.C_stage, options.stage_class_weight, targets.stage_labels),
+        ("sentiment", X, targets.sentiment, options.C_sentiment, "balanced", list(SENTIMENT_LABELS)),
+        (
+            "journey_stage",
+            X if X_stage is None else X_stage,
+            targets.journey_stage,
+            options.C_stage,
+            options.stage_class_weight,
+            targets.stage_labels,
+        ),
     )
-    for column, cells, C, class_weight, labels in single:
+    for column, X_head, cells, C, class_weight, labels in single:
         if cells is None:
             continue
         y = pd.Series(list(cells), dtype=object)
@@ -157,16 +186,17 @@ def fit_task_heads(
             logger.warning(
                 "%s: no training text has the label(s) %s; the head will never predict them", column, missing
             )
+        fit_weight = None if sample_weight is None else sample_weight[fit_rows]
+        if class_weight == "sqrt-balanced":
+            fit_weight = _sqrt_balanced(y[fit_rows].to_numpy(dtype=object), fit_weight)
+            class_weight = None
         head = SoftmaxHead(C=C, class_weight=class_weight, random_state=options.seed).fit(
-            X[fit_rows],
-            y[fit_rows].tolist(),
-            None if sample_weight is None else sample_weight[fit_rows],
-            classes=labels,
+            X_head[fit_rows], y[fit_rows].tolist(), fit_weight, classes=labels
         )
         if held_rows.any():
             y_held = y[held_rows].tolist()
-            head.calibrate(X[held_rows], y_held)
-            fitted.held_out[column] = single_label_report(y_held, head.predict(X[held_rows]).tolist(), labels)
+            head.calibrate(X_head[held_rows], y_held)
+            fitted.held_out[column] = single_label_report(y_held, head.predict(X_head[held_rows]).tolist(), labels)
             logger.info("%s head: held-out macro-F1 %.3f", column, fitted.held_out[column]["macro_f1"])
         if column == "sentiment":
             fitted.sentiment = head

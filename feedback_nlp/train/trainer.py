@@ -70,17 +70,39 @@ def encoder_inputs(frame: Any) -> list[str]:
     return prepare_texts(frame["text"], frame["kind"])
 
 
+def head_inputs(
+    X: np.ndarray, texts: list[str], config: TrainingConfig, taxonomy: Taxonomy
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the touchpoint and stage heads read for ``X``, the vectors of the encoder inputs
+    ``texts``: ``X`` with the keyword hits (touchpoints) or the stage-cue hits (stage) appended
+    when the config's ``[heads]`` use them, as :meth:`FeedbackPipeline.touchpoint_input` and
+    :meth:`FeedbackPipeline.stage_input` do at serving time."""
+    X_tp = np.hstack([X, KeywordMatcher(taxonomy).features(texts)]) if config.heads.keyword_features else X
+    X_stage = (
+        np.hstack([X, KeywordMatcher.stage_cues(taxonomy).features(texts)]) if config.heads.stage_cue_features else X
+    )
+    return X_tp, X_stage
+
+
 def fit_heads(
     X: np.ndarray,
     X_tp: np.ndarray,
     table: TrainingTable,
     config: TrainingConfig,
     stage_labels: list[str],
+    X_stage: np.ndarray | None = None,
 ) -> tuple[TaskHeads, dict[str, Any]]:
     """Fit the heads on the train split; calibrate and tune thresholds on the eval split
-    (:func:`~feedback_nlp.train.heads_fit.fit_task_heads` with the config's ``[heads]`` options)."""
-    fitted = _fit(X, X_tp, table, config, stage_labels, stage=True)
-    heads = fitted.task_heads(config.heads.keyword_features)
+    (:func:`~feedback_nlp.train.heads_fit.fit_task_heads` with the config's ``[heads]`` options).
+    ``X_tp`` and ``X_stage`` come from :func:`head_inputs`.
+
+    Raises:
+        ValueError: the config's stage head reads stage cues but no ``X_stage`` was given.
+    """
+    if config.heads.stage_cue_features and X_stage is None:
+        raise ValueError("heads.stage_cue_features is on: pass X_stage from head_inputs()")
+    fitted = _fit(X, X_tp, table, config, stage_labels, stage=True, X_stage=X_stage)
+    heads = fitted.task_heads(config.heads.keyword_features, stage_cue_features=config.heads.stage_cue_features)
     return heads, _report(fitted, table, heads.touchpoints)
 
 
@@ -103,6 +125,7 @@ def _fit(
     stage_labels: list[str],
     *,
     stage: bool,
+    X_stage: np.ndarray | None = None,
 ) -> FittedHeads:
     frame = table.frame
     # Rows may weigh differently (the annotated corpus above mapped and native labels).
@@ -111,7 +134,7 @@ def _fit(
         C_sentiment=config.heads.C_sentiment,
         C_stage=config.heads.C_stage,
         C_touchpoints=config.heads.C_touchpoints,
-        stage_class_weight=None if config.heads.stage_class_weight == "none" else "balanced",
+        stage_class_weight=None if config.heads.stage_class_weight == "none" else config.heads.stage_class_weight,
         seed=config.seed,
     )
     targets = HeadTargets(
@@ -123,7 +146,7 @@ def _fit(
     )
     train = (frame["split"] == "train").to_numpy()
     held = (frame["split"] == "eval").to_numpy()
-    return fit_task_heads(X, X_tp, targets, train, held, options=options, sample_weight=weight)
+    return fit_task_heads(X, X_tp, targets, train, held, options=options, sample_weight=weight, X_stage=X_stage)
 
 
 def _report(fitted: FittedHeads, table: TrainingTable, touchpoints: MultiLabelHead) -> dict[str, Any]:
@@ -195,8 +218,8 @@ class Trainer:
         layer_weights = self._finetune(encoder, table, texts) or start
         # 3. Embed once; fit the heads on the (fine-tuned) embeddings.
         X = self._embed(encoder, texts, layer_weights)
-        X_tp = self._with_keywords(X, texts)
-        heads, held_out = fit_heads(X, X_tp, table, cfg, self.taxonomy.stage_labels)
+        X_tp, X_stage = head_inputs(X, texts, cfg, self.taxonomy)
+        heads, held_out = fit_heads(X, X_tp, table, cfg, self.taxonomy.stage_labels, X_stage)
         held_out["by_source"] = held_out_by_source(table, heads, X)
         # 4. With pooled segments, segment heads that also learn from labelled segments in context.
         if cfg.data.segment_pairs:
@@ -271,12 +294,6 @@ class Trainer:
         """How the bundle's heads read segments: pooled from the text's pass when trained on segment pairs."""
         return "pooled" if self.config.data.segment_pairs else "separate"
 
-    def _with_keywords(self, X: np.ndarray, texts: list[str]) -> np.ndarray:
-        """The touchpoint heads' input: ``X`` with the keyword hits appended when the heads use them."""
-        if not self.config.heads.keyword_features:
-            return X
-        return np.hstack([X, KeywordMatcher(self.taxonomy).features(texts)])
-
     def _fit_segment_heads(
         self,
         encoder: SentenceEncoder,
@@ -297,7 +314,7 @@ class Trainer:
         fit_table = combine([table, rows])
         segments = pooled_segment_vectors(encoder, pairs)
         X_fit = np.vstack([X, segments])
-        X_tp_fit = np.vstack([X_tp, self._with_keywords(segments, rows.frame["text"].tolist())])
+        X_tp_fit = np.vstack([X_tp, head_inputs(segments, rows.frame["text"].tolist(), self.config, self.taxonomy)[0]])
         heads.segment_sentiment, heads.segment_touchpoints, report = fit_segment_heads(
             X_fit, X_tp_fit, fit_table, self.config
         )

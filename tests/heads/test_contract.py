@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -268,6 +269,21 @@ def test_task_heads_save_load_round_trip(tmp_path: Path, fake_encoder: FakeEncod
     np.testing.assert_allclose(
         loaded.touchpoints.predict_proba(X_tp), heads.touchpoints.predict_proba(X_tp), rtol=1e-5, atol=1e-7
     )
+
+
+@pytest.mark.parametrize("stage_cue_features", [True, False])
+def test_task_heads_keep_whether_the_stage_head_reads_cues(
+    tmp_path: Path, fake_encoder: FakeEncoder, stage_cue_features: bool
+) -> None:
+    heads = fit_tiny_heads(fake_encoder, Taxonomy.default())
+    heads.stage_cue_features = stage_cue_features
+    heads.save(tmp_path)
+    assert TaskHeads.load(tmp_path).stage_cue_features is stage_cue_features
+    # Heads written before stage cues existed have no such key: their stage head reads the vector alone.
+    meta = json.loads((tmp_path / META_FILE).read_text(encoding="utf-8"))
+    del meta["stage_cue_features"]
+    (tmp_path / META_FILE).write_text(json.dumps(meta), encoding="utf-8")
+    assert TaskHeads.load(tmp_path).stage_cue_features is False
 
 
 @pytest.mark.parametrize("missing", [WEIGHTS_FILE, META_FILE])

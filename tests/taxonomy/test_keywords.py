@@ -93,3 +93,33 @@ def test_keyword_matcher_escapes_regex_characters() -> None:
     matcher = KeywordMatcher(Taxonomy.from_dict(data))
     assert "website" in matcher.matches("the C++ portal is down")
     assert "website" not in matcher.matches("axb")
+
+
+@pytest.mark.parametrize(
+    ("text", "stage"),
+    [
+        ("I tried to buy the laptop but checkout failed three times", "purchase"),
+        ("Signing up for the card took two minutes", "purchase"),
+        ("Setting up the router was a pain", "onboarding"),
+        ("I want to cancel and switch to another provider", "retention"),
+        ("Saw your TV advert last night", "awareness"),
+        ("Why is there an extra fee on my bill?", "billing"),
+    ],
+)
+def test_stage_cues_find_the_stage_a_text_names(text: str, stage: str) -> None:
+    matcher = KeywordMatcher.stage_cues(Taxonomy.default())
+    assert stage in matcher.matches(text)
+
+
+def test_stage_cues_follow_the_stage_order_and_stages_without_cues_never_match() -> None:
+    taxonomy = Taxonomy.default()
+    matcher = KeywordMatcher.stage_cues(taxonomy)
+    assert matcher.labels == taxonomy.stage_labels
+    assert "none" not in taxonomy.stage_cues
+    features = matcher.features(["checkout failed", "lovely weather today"])
+    assert features.shape == (2, len(taxonomy.stage_labels))
+    assert features[0].tolist() == [float(label == "purchase") for label in taxonomy.stage_labels]
+    assert not features[1].any()
+    data = taxonomy.model_dump(mode="json")
+    data["stage_cues"] = {}
+    assert not KeywordMatcher.stage_cues(Taxonomy.from_dict(data)).features(["checkout failed"]).any()

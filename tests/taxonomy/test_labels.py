@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -102,6 +103,27 @@ def test_taxonomy_fingerprint_is_stable_and_sensitive() -> None:
     data = _default_data()
     data["touchpoints"]["phone"]["keywords"].append("landline")
     assert Taxonomy.from_dict(data).fingerprint != a.fingerprint
+
+
+def test_stage_cues_count_in_the_fingerprint_only_when_present() -> None:
+    data = _default_data()
+    without = dict(data, stage_cues={})
+    del without["stage_cues"]
+    # A taxonomy file from before stage cues (no key) and one with none given hash alike, and
+    # as they did before the field existed, so older bundles keep matching their manifests.
+    assert Taxonomy.from_dict(without).fingerprint == Taxonomy.from_dict(dict(without, stage_cues={})).fingerprint
+    assert Taxonomy.from_dict(data).fingerprint != Taxonomy.from_dict(without).fingerprint
+    old_bundle = PROJECT_ROOT / "models" / "finetune-mapped"  # written before stage cues existed
+    if (old_bundle / "manifest.json").is_file():
+        manifest = json.loads((old_bundle / "manifest.json").read_text(encoding="utf-8"))
+        assert Taxonomy.from_file(old_bundle / "taxonomy.yaml").fingerprint == manifest["taxonomy"]["fingerprint"]
+
+
+def test_stage_cues_must_name_journey_stages() -> None:
+    data = _default_data()
+    data["stage_cues"] = {"checkout": ["basket"]}
+    with pytest.raises(ConfigError, match=r"stage_cues names \['checkout'\]"):
+        Taxonomy.from_dict(data)
 
 
 def test_load_taxonomy_none_is_default() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from feedback_nlp.errors import DataError
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS
-from feedback_nlp.train.heads_fit import HeadOptions, HeadTargets, fit_task_heads
+from feedback_nlp.train.heads_fit import HeadOptions, HeadTargets, _sqrt_balanced, fit_task_heads
 
 STAGES = ["awareness", "purchase", "support"]
 TOUCHPOINTS = ["website", "delivery", "staff"]
@@ -76,6 +76,34 @@ def test_row_weights_and_options_reach_the_fit() -> None:
     np.testing.assert_array_equal(strong.sentiment.coef_, plain.sentiment.coef_)
     priors = fit_task_heads(X, X, targets, train, held, options=HeadOptions(stage_class_weight=None))
     assert not np.allclose(priors.stage.coef_, plain.stage.coef_)
+
+
+def test_sqrt_balanced_weighs_rare_stages_up_and_leaves_none_alone() -> None:
+    y = np.array(["usage"] * 6 + ["purchase"] * 2 + ["none"] * 2, dtype=object)
+    weights = _sqrt_balanced(y, np.full(len(y), 2.0))
+    # balanced weights n / (k * n_label): usage 10 / 18, purchase 10 / 6; none stays 1 (times the row weight)
+    np.testing.assert_allclose(weights[:6], 2.0 * (10 / 18) ** 0.5)
+    np.testing.assert_allclose(weights[6:8], 2.0 * (10 / 6) ** 0.5)
+    np.testing.assert_allclose(weights[8:], 2.0)
+    X, targets, train, held = _data()
+    sqrt = fit_task_heads(X, X, targets, train, held, options=HeadOptions(stage_class_weight="sqrt-balanced"))
+    for other in (None, "balanced"):
+        fitted = fit_task_heads(X, X, targets, train, held, options=HeadOptions(stage_class_weight=other))
+        assert not np.allclose(sqrt.stage.coef_, fitted.stage.coef_)
+
+
+def test_the_stage_head_reads_its_own_input() -> None:
+    X, targets, train, held = _data()
+    cues = np.eye(len(X), 4, dtype=np.float32)
+    fitted = fit_task_heads(X, X, targets, train, held, X_stage=np.hstack([X, cues]))
+    assert fitted.stage.coef_.shape[1] == X.shape[1] + 4
+    assert fitted.sentiment.coef_.shape[1] == X.shape[1]
+    heads = fitted.task_heads(keyword_features=False, stage_cue_features=True)
+    assert heads.stage_cue_features
+    # A kept stage head keeps its own setting, whatever the refit heads were given.
+    only_sentiment = fit_task_heads(X, X, HeadTargets(STAGES, TOUCHPOINTS, sentiment=targets.sentiment), train, held)
+    assert only_sentiment.task_heads(False, keep=heads).stage_cue_features
+    assert only_sentiment.task_heads(False, keep=heads, stage_cue_features=False).stage is not None
 
 
 def test_a_single_label_head_needs_two_labels_to_learn() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from factories import FakeEncoder
 
 from feedback_nlp.heads.heads import TaskHeads
@@ -17,7 +18,7 @@ from feedback_nlp.storage.loading import load_bundle
 from feedback_nlp.train.config import load_config
 from feedback_nlp.train.data import TrainingTable
 from feedback_nlp.train.segment_pairs import draw_segment_pairs, pooled_segment_vectors, segment_rows
-from feedback_nlp.train.trainer import Trainer, fit_heads
+from feedback_nlp.train.trainer import Trainer, fit_heads, head_inputs
 
 LABELS = ["phone", "website"]
 
@@ -100,7 +101,7 @@ def test_trainer_fits_segment_heads_on_texts_and_pairs_and_keeps_the_text_heads(
     X = encoder.encode(texts)
     trainer = Trainer(load_config(None, ["data.segment_pairs=6"]), Settings())
     assert trainer.segment_vectors == "pooled"
-    X_tp = trainer._with_keywords(X, texts)
+    X_tp, _ = head_inputs(X, texts, trainer.config, trainer.taxonomy)
     heads, _ = fit_heads(X, X_tp, table, trainer.config, ["support", "usage", "none"])
     text_heads = copy.deepcopy(heads)
     report = trainer._fit_segment_heads(encoder, heads, table, X, X_tp, texts)  # type: ignore[arg-type]
@@ -120,7 +121,7 @@ def test_segment_heads_survive_a_save_and_load(tmp_path: Path) -> None:
     encoder = FakeEncoder()
     X = encoder.encode(texts)
     trainer = Trainer(load_config(None, ["data.segment_pairs=6"]), Settings())
-    X_tp = trainer._with_keywords(X, texts)
+    X_tp, _ = head_inputs(X, texts, trainer.config, trainer.taxonomy)
     heads, _ = fit_heads(X, X_tp, table, trainer.config, ["support", "usage", "none"])
     trainer._fit_segment_heads(encoder, heads, table, X, X_tp, texts)  # type: ignore[arg-type]
     heads.save(tmp_path)
@@ -139,3 +140,18 @@ def test_a_pooled_bundle_loads_as_a_pooled_pipeline(tiny_bundle: Path, settings:
     manifest.write(bundle)
     assert load_bundle(bundle, settings, encoder=FakeEncoder()).segment_vectors == "pooled"
     assert load_bundle(tiny_bundle, settings, encoder=FakeEncoder()).segment_vectors == "separate"
+
+
+def test_fit_heads_gives_the_stage_head_the_cues_the_config_asks_for() -> None:
+    table = _table()
+    texts = table.frame["text"].tolist()
+    X = FakeEncoder().encode(texts)
+    trainer = Trainer(load_config(None, ["heads.stage_cue_features=true"]), Settings())
+    X_tp, X_stage = head_inputs(X, texts, trainer.config, trainer.taxonomy)
+    assert X_stage.shape == (len(X), X.shape[1] + len(trainer.taxonomy.stage_labels))
+    with pytest.raises(ValueError, match="pass X_stage"):
+        fit_heads(X, X_tp, table, trainer.config, ["support", "usage", "none"])
+    heads, _ = fit_heads(X, X_tp, table, trainer.config, ["support", "usage", "none"], X_stage)
+    assert heads.stage_cue_features and heads.stage.coef_.shape[1] == X_stage.shape[1]
+    plain = Trainer(load_config(None, []), Settings())
+    assert head_inputs(X, texts, plain.config, plain.taxonomy)[1] is X
