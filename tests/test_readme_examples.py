@@ -40,9 +40,9 @@ def predictions() -> dict[str, object]:
     return {p.id: p for p in load_pipeline(BUNDLE, topics=False).predict(records)}
 
 
-#: Still wrong with the shipped bundle (it says `usage`): kept as strict expected failures, so the
-#: suite goes red the day they come out right and the marker must be removed (docs/results.md).
-KNOWN_WRONG = {"s1", "s2"}
+#: Still wrong with the shipped bundle (it says `usage`): kept as a strict expected failure, so the
+#: suite goes red the day it comes out right and the marker must be removed (docs/results.md).
+KNOWN_WRONG = {"s2"}
 
 
 @pytest.mark.parametrize(

@@ -77,6 +77,7 @@ def render_card(manifest: dict[str, Any]) -> str:
         manifest=manifest,
         encoder=manifest["encoder"],
         layers_from=manifest["encoder"].get("layers_from"),
+        heads_config=manifest.get("config", {}).get("heads", {}),
         data_rows=data_rows,
         restricted=any(source.split(" ")[0] in RESTRICTED for source in data),
         gold=metrics.get("gold"),

@@ -13,10 +13,11 @@ from feedback_nlp.train.behaviour import Case, build_suite, check, pass_rates, r
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 REAL_BUNDLE = PROJECT_ROOT / "models" / "default"
 # Regression floors for the fast subset, a little under what the shipped bundles measured on it
-# (round-1 default MFT 0.895, INV 0.880; round-2 default MFT 0.842, INV 0.820; DIR 1.0; Intel
-# Xeon, 2026-12-06; a retrain with another seed moves INV by several points). The issue's
-# targets (MFT >= 0.90, INV >= 0.97) are not met yet: docs/results.md.
-MFT_FLOOR, INV_FLOOR, DIR_FLOOR = 0.82, 0.80, 1.0
+# (round-1 default MFT 0.895, INV 0.880; round-2 default MFT 0.842, INV 0.820, Intel Xeon; the
+# stage-cue default MFT 0.930, INV 0.880, with PyTorch bfloat16 and ONNX float32 alike, AMD EPYC;
+# DIR 1.0; a retrain with another seed moves INV by several points). The INV target
+# (>= 0.97) is not met yet: docs/results.md.
+MFT_FLOOR, INV_FLOOR, DIR_FLOOR = 0.88, 0.80, 1.0
 
 
 def test_suite_covers_industries_kinds_stages_and_touchpoints() -> None:

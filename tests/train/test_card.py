@@ -134,3 +134,14 @@ def test_render_card_says_how_segments_are_read() -> None:
     assert "text rows plus\n  12,000 two-segment texts joined" in card
     del manifest["metrics"]["held_out"]["segment_heads"]
     assert "text rows plus\n  two-segment texts joined" in render_card(manifest)
+
+
+def test_render_card_says_when_the_stage_head_reads_stage_cues() -> None:
+    manifest = _manifest()
+    assert "stage cues" not in render_card(manifest)
+    manifest["config"] = {"heads": {"stage_cue_features": True, "stage_class_weight": "sqrt-balanced"}}
+    card = render_card(manifest)
+    assert "hits of the taxonomy's stage cues" in card
+    assert "square root of its balanced weight" in card
+    manifest["config"]["heads"]["stage_class_weight"] = "none"
+    assert "square root" not in render_card(manifest)
