@@ -3,7 +3,9 @@
 HTML entities unescaped, HTML tags stripped, NFC normalisation, control and invisible
 formatting characters dropped, ``@handles``, URLs and ``RT @handle:`` prefixes removed, hashtags
 unwrapped (``#WorstServiceEver`` -> ``Worst Service Ever``), whitespace (newlines included)
-collapsed to single spaces, and the length capped. Emoji are kept: they carry sentiment.
+collapsed to single spaces, and the length capped. Emoji are kept, though MiniLM's vocabulary
+reads nearly all of them as one unknown token (writing them as their names was measured and not
+adopted: docs/results.md).
 
 The same rules hold for every kind of feedback, and handles and URLs leave no placeholder
 behind: what a text says decides its labels, never where it was posted, whom it was addressed
