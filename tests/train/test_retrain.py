@@ -203,3 +203,23 @@ def test_labelled_frame_round_trips_through_csv(tmp_path: Path) -> None:
     assert back["sentiment"].tolist() == ["negative", "positive", None]
     assert back["journey_stage"].tolist() == ["onboarding", None, "usage"]
     assert back["kind"].tolist() == ["review", "social", "survey"]
+
+
+def test_retrain_keeps_a_stage_head_that_reads_stage_cues(fake_pipeline: FeedbackPipeline) -> None:
+    """A bundle whose stage head reads the stage cues gets a refitted stage head that reads them
+    too, and keeps them when only other heads are refitted."""
+    import copy
+
+    pipeline = copy.copy(fake_pipeline)
+    pipeline.heads = copy.deepcopy(fake_pipeline.heads)
+    pipeline.heads.stage_cue_features = True
+    stages = len(pipeline.taxonomy.stage_labels)
+    width = pipeline.heads.stage.coef_.shape[1]
+    pipeline.heads.stage.coef_ = np.hstack(
+        [pipeline.heads.stage.coef_, np.zeros((len(pipeline.heads.stage.classes_), stages), dtype=np.float32)]
+    )
+    refit = retrain_heads(pipeline, _labelled(), C=20.0)
+    assert refit.heads.stage_cue_features and refit.heads.stage.coef_.shape[1] == width + stages
+    check_contract(refit.pipeline.predict_texts(["I tried to buy it but checkout failed"], kind="review")[0])
+    kept = retrain_heads(pipeline, _labelled().drop(columns=["journey_stage"]), C=20.0)
+    assert kept.heads.stage is pipeline.heads.stage and kept.heads.stage_cue_features
