@@ -104,7 +104,7 @@ class HeadsConfig(BaseModel):
     stage_class_weight: Literal["balanced", "sqrt-balanced", "none"] = "balanced"
     keyword_features: bool = True
     #: The stage head also reads which of the taxonomy's ``stage_cues`` a text contains
-    #: (measured in docs/results.md, "Stage cues").
+    #: (measured in docs/results.md, "Stage cues and weights").
     stage_cue_features: bool = False
 
 
