@@ -98,6 +98,13 @@ def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
     config = load_config(ROOT / "training" / "configs" / "default.toml", OVERRIDES)
     trainer = Trainer(config)
     table = trainer.training_table()
+    # What the held-out texts are scored against: the annotations as labelled. The training table
+    # may leave a transcript's declared channel unknown to the heads (data.channel_from_record);
+    # the annotators' `phone` for a call and `chat` for a chat still count.
+    annotated = Trainer(
+        load_config(ROOT / "training" / "configs" / "default.toml", [*OVERRIDES, "data.channel_from_record=false"])
+    )
+    annotated_touchpoints = annotated.training_table().touchpoints
     pipeline = load_pipeline(base, topics=False, lanes=1).pipeline
     taxonomy = pipeline.taxonomy
     texts = encoder_inputs(table.frame)
@@ -112,7 +119,7 @@ def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
     corpus_rows["channel"] = corpus_rows["channel"].fillna("") if "channel" in corpus_rows else ""
     labels = table.touchpoint_labels
     corpus_rows["touchpoints"] = [
-        [labels[j] for j in np.flatnonzero(table.touchpoints[i] == 1)] for i in corpus_rows.index
+        [labels[j] for j in np.flatnonzero(annotated_touchpoints[i] == 1)] for i in corpus_rows.index
     ]
     sources = sorted(corpus_rows["source"].unique())
     result: dict[str, Any] = {

@@ -66,6 +66,11 @@ class DataConfig(BaseModel):
     #: Perturbed copies of each corpus training row (an emoji, a hashtag, a brand, a name or a
     #: place added or swapped; labels kept) that teach the heads invariance (train/augment.py).
     invariance_copies: int = Field(default=0, ge=0, le=5)
+    #: A transcript's channel touchpoint (phone for a call, chat for a chat) is the record's, not the
+    #: text's: serving adds it from the declared channel. True: the corpus rows leave it unknown
+    #: to the touchpoint head unless the text names it, so the head does not learn "a dialogue turn
+    #: is a phone call" (train/corpus_data.py, measured in docs/results.md).
+    channel_from_record: bool = False
     #: Two-segment texts made of two labelled one-segment corpus texts; their segments' pooled
     #: vectors train the heads, and the bundle then pools segment vectors from each text's own
     #: pass (``segment_vectors = "pooled"``, one encoder pass per text; train/segment_pairs.py).

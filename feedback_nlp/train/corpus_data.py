@@ -177,6 +177,55 @@ def native_table(
     )
 
 
+def channel_from_record(table: TrainingTable, taxonomy: Taxonomy) -> TrainingTable:
+    """``table`` with each transcript row's declared-channel touchpoint left unknown (NaN) unless
+    the text names that channel (the taxonomy's keywords, in the text the encoder sees).
+
+    The annotators give a call transcript `phone` and a chat `chat` (docs/taxonomy.md, ruling 3)
+    because of where the conversation happened, which the text seldom says. Serving adds that
+    touchpoint from the record's ``channel`` (:func:`feedback_nlp.pipeline.declared_touchpoint`);
+    a head trained on those labels learns to call any dialogue turn a phone call instead.
+    """
+    from feedback_nlp.pipeline import declared_touchpoint
+    from feedback_nlp.taxonomy.keywords import KeywordMatcher
+    from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord
+    from feedback_nlp.text import prepare_texts
+
+    frame = table.frame
+    channels = frame["channel"].fillna("") if "channel" in frame else pd.Series("", index=frame.index)
+    declared = {
+        row: touchpoint
+        for row, (kind, channel) in enumerate(zip(frame["kind"].astype(str), channels, strict=True))
+        if kind == FeedbackKind.TRANSCRIPT.value
+        and channel
+        and (
+            touchpoint := declared_touchpoint(
+                FeedbackRecord.model_construct(kind=FeedbackKind.TRANSCRIPT, channel=channel)
+            )
+        )
+        in table.touchpoint_labels
+    }
+    if not declared:
+        return table
+    rows = list(declared)
+    matcher = KeywordMatcher(taxonomy)
+    named = matcher.features(prepare_texts(frame["text"].iloc[rows], frame["kind"].iloc[rows]))
+    touchpoints = table.touchpoints.copy()
+    left = 0
+    for row, hits in zip(rows, named, strict=True):
+        label = str(declared[row])
+        if not hits[matcher.labels.index(label)]:
+            touchpoints[row, table.touchpoint_labels.index(label)] = np.nan
+            left += 1
+    logger.info(
+        "corpus: %d of %d transcript rows with a declared channel leave its touchpoint to the record "
+        "(their text does not name it)",
+        left,
+        len(rows),
+    )
+    return TrainingTable(frame, touchpoints, table.touchpoint_labels, table.fingerprints)
+
+
 def combine(tables: list[TrainingTable]) -> TrainingTable:
     """One table from several; rows keep their own split, weight and origin."""
     frames = []

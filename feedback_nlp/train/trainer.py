@@ -34,7 +34,7 @@ from feedback_nlp.topics.embeddings import EmbeddingCache, fingerprint_of
 from feedback_nlp.train.augment import augmented
 from feedback_nlp.train.card import render_card
 from feedback_nlp.train.config import TrainingConfig
-from feedback_nlp.train.corpus_data import combine, corpus_table, exclusion_keys, native_table
+from feedback_nlp.train.corpus_data import channel_from_record, combine, corpus_table, exclusion_keys, native_table
 from feedback_nlp.train.data import TrainingTable, build_training_table, gold_key
 from feedback_nlp.train.evaluate import evaluate_gold
 from feedback_nlp.train.heads_fit import FittedHeads, HeadOptions, HeadTargets, fit_task_heads
@@ -264,6 +264,8 @@ class Trainer:
                 seed=cfg.seed,
                 rounds=cfg.data.corpus_rounds,
             )
+            if cfg.data.channel_from_record:
+                corpus = channel_from_record(corpus, self.taxonomy)
             tables.append(corpus)
             # Calibrate on what users send: the mapped rows all train.
             mapped.frame["split"] = "train"

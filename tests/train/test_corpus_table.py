@@ -30,9 +30,15 @@ def test_default_table_mixes_corpus_native_and_mapped_rows(data_dir: Path) -> No
     assert set(frame.loc[frame["split"] == "eval", "origin"]) == {"corpus"}
     assert (frame.loc[frame["origin"] == "corpus", "weight"] == config.data.corpus_weight).all()
     assert (frame.loc[frame["origin"] == "native", "weight"] == config.data.native_weight).all()
-    # The corpus's touchpoints are all known; TweetEval's mapped rows give sentiment only.
+    # The corpus's touchpoints are all known but a transcript's declared channel, left to the
+    # record unless the text names it (data.channel_from_record); TweetEval's mapped rows give
+    # sentiment only.
     corpus = (frame["origin"] == "corpus").to_numpy()
-    assert not np.isnan(table.touchpoints[corpus]).any()
+    unknown = np.isnan(table.touchpoints[corpus])
+    channels = {table.touchpoint_labels.index("phone"), table.touchpoint_labels.index("chat")}
+    assert unknown.any() and set(np.flatnonzero(unknown.any(axis=0))) <= channels
+    left = frame[corpus][unknown.any(axis=1)]
+    assert (left["kind"] == "transcript").all() and set(left["channel"]) <= {"phone", "chat"}
     tweeteval = ((frame["origin"] == "mapped") & (frame["source"] == "tweeteval_sentiment")).to_numpy()
     assert tweeteval.any() and frame.loc[tweeteval, "journey_stage"].isna().all()
     assert np.isnan(table.touchpoints[tweeteval]).all()
@@ -56,3 +62,39 @@ def test_corpus_rounds_choose_the_labelling_rounds_trained_on(data_dir: Path) ->
     assert len(first) == per_round[1] and set(first["round"]) == {1}
     with pytest.raises(DataError, match=r"rounds \[9\]"):
         corpus_table(data_dir, load_taxonomy(), rounds=[9], **options)
+
+
+def test_channel_from_record_leaves_a_declared_channel_unknown_unless_the_text_names_it() -> None:
+    import pandas as pd
+
+    from feedback_nlp.taxonomy.labels import Taxonomy
+    from feedback_nlp.train.corpus_data import channel_from_record
+    from feedback_nlp.train.data import TrainingTable
+
+    taxonomy = Taxonomy.default()
+    labels = taxonomy.touchpoint_labels
+    frame = pd.DataFrame(
+        {
+            "text": [
+                "Customer: I need to move my booking to Friday",
+                "Customer: I called twice and nobody picked up",
+                "Customer: where is my parcel",
+                "I phoned and waited an hour",
+                "Customer: hello",
+            ],
+            "kind": ["transcript", "transcript", "transcript", "survey", "transcript"],
+            "channel": ["phone", "phone", "chat", "phone", "fax"],
+        }
+    )
+    Y = np.zeros((5, len(labels)), dtype=np.float32)
+    phone, chat, delivery = labels.index("phone"), labels.index("chat"), labels.index("delivery")
+    Y[[0, 1, 3], phone] = 1
+    Y[2, [chat, delivery]] = 1
+    out = channel_from_record(TrainingTable(frame, Y, labels, {}), taxonomy)
+    assert np.isnan(out.touchpoints[0, phone])  # a call that never says so: left to the record
+    assert out.touchpoints[1, phone] == 1  # "I called": the text names the channel
+    assert np.isnan(out.touchpoints[2, chat]) and out.touchpoints[2, delivery] == 1
+    assert out.touchpoints[3, phone] == 1  # not a transcript: its labels are the text's
+    np.testing.assert_array_equal(out.touchpoints[4], Y[4])  # no touchpoint for a "fax" channel
+    assert np.isnan(out.touchpoints).sum() == 2
+    np.testing.assert_array_equal(Y[0, phone], 1)  # the input table is not changed
