@@ -42,6 +42,7 @@ from feedback_nlp.taxonomy.labels import NO_STAGE, SENTIMENT_LABELS  # noqa: E40
 from feedback_nlp.topics.embeddings import EmbeddingCache, encoder_fingerprint  # noqa: E402
 from feedback_nlp.train.config import load_config  # noqa: E402
 from feedback_nlp.train.corpus_data import channel_from_record  # noqa: E402
+from feedback_nlp.train.heads_fit import stage_class_factors  # noqa: E402
 from feedback_nlp.train.metrics import multi_label_report, single_label_report  # noqa: E402
 from feedback_nlp.train.trainer import Trainer, encoder_inputs  # noqa: E402
 
@@ -55,14 +56,6 @@ STAGE_VARIANTS = {
     "square-root balanced + stage cues": ("sqrt", True, False),
     "priors, sentiment directions projected out": (None, False, True),
 }
-
-
-def class_factors(y: np.ndarray, power: float) -> np.ndarray:
-    """Each row's balanced weight (n / (k * n_label)) to ``power``, with ``none`` kept at 1."""
-    labels, counts = np.unique(y, return_counts=True)
-    factor = {label: (len(y) / (len(labels) * count)) ** power for label, count in zip(labels, counts, strict=True)}
-    factor[NO_STAGE] = 1.0
-    return np.array([factor[label] for label in y])
 
 
 def screen_stage(data: dict[str, Any]) -> dict[str, Any]:
@@ -89,7 +82,7 @@ def screen_stage(data: dict[str, Any]) -> dict[str, Any]:
                 F = np.hstack([F, cues])
             rows = keep & pd.notna(stage) & (split == "train")
             y = stage[rows].astype(str)
-            w = weight[rows] * (class_factors(y, 1.0 if weights == "balanced" else 0.5) if weights else 1.0)
+            w = weight[rows] * (stage_class_factors(y, 1.0 if weights == "balanced" else 0.5) if weights else 1.0)
             head = SoftmaxHead(C=1.0, class_weight=None, random_state=42).fit(F[rows], y.tolist(), w, classes=stages)
             got, want = head.predict(F[test]).tolist(), stage[test].tolist()
             per_source[held] = single_label_report(want, got, stages)["macro_f1"]
@@ -150,12 +143,6 @@ def prepare(base: Path, cache: Path) -> dict[str, Any]:
     X = EmbeddingCache(cache / "embeddings.sqlite", encoder_fingerprint(pipeline.manifest)).embed(texts, pipeline.embed)
     frame = table.frame
     corpus_only = table.select((frame["origin"] == "corpus").to_numpy())
-    from_record = table.touchpoints.copy()
-    # The channel rule as training applies it: to the corpus rows and their invariance copies.
-    ruled = channel_from_record(table, taxonomy).touchpoints
-    from_record[frame["origin"].isin(["corpus", "augmented"]).to_numpy()] = ruled[
-        frame["origin"].isin(["corpus", "augmented"]).to_numpy()
-    ]
     return {
         "frame": frame,
         "X": X,
@@ -164,7 +151,9 @@ def prepare(base: Path, cache: Path) -> dict[str, Any]:
         "stages": taxonomy.stage_labels,
         "touchpoint_labels": table.touchpoint_labels,
         "touchpoints": table.touchpoints,
-        "touchpoints_channel_from_record": from_record,
+        # The channel rule over the table: only the corpus's call and chat rows (and their
+        # invariance copies) declare a channel.
+        "touchpoints_channel_from_record": channel_from_record(table, taxonomy).touchpoints,
         "source": frame["source"].to_numpy(),
         "split": frame["split"].to_numpy(),
         "weight": frame["weight"].to_numpy(dtype=float),

@@ -56,11 +56,16 @@ TRANSCRIPT_CHANNELS = {
 }
 
 
-def declared_touchpoint(record: FeedbackRecord) -> str | None:
-    """The touchpoint a transcript's ``channel`` field names, if any (other kinds: none)."""
-    if record.kind is not FeedbackKind.TRANSCRIPT or not record.channel:
+def channel_touchpoint(kind: FeedbackKind | str, channel: str | None) -> str | None:
+    """The touchpoint a transcript's declared ``channel`` names, if any (other kinds: none)."""
+    if str(kind) != FeedbackKind.TRANSCRIPT.value or not channel:
         return None
-    return TRANSCRIPT_CHANNELS.get(record.channel.strip().lower())
+    return TRANSCRIPT_CHANNELS.get(channel.strip().lower())
+
+
+def declared_touchpoint(record: FeedbackRecord) -> str | None:
+    """The touchpoint a transcript record's ``channel`` field names, if any (other kinds: none)."""
+    return channel_touchpoint(record.kind, record.channel)
 
 
 @dataclass
@@ -262,7 +267,10 @@ class FeedbackPipeline:
         touchpoint_proba = touchpoints.predict_proba(self.touchpoint_input(inputs, X))
         return _Scores(
             sentiment=sentiment.predict_proba(X)[:, self._sentiment_order],
-            stage=self.heads.stage.predict_proba(self.stage_input(inputs, X)),
+            # Segments are given no stage: their rows are left at 0 rather than read.
+            stage=np.zeros((len(X), len(self.heads.stage.classes_)), dtype=np.float32)
+            if segments
+            else self.heads.stage.predict_proba(self.stage_input(inputs, X)),
             touchpoints=touchpoint_proba,
             touchpoints_chosen=touchpoint_proba >= touchpoints.thresholds_,
             topics=self._topics(inputs, X),

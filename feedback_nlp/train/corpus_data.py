@@ -25,7 +25,10 @@ import pandas as pd
 from feedback_nlp.corpus.annotations import CORPUS_LABELS, load_cx_corpus
 from feedback_nlp.corpus.sources import read_source
 from feedback_nlp.errors import DataError
+from feedback_nlp.pipeline import channel_touchpoint
+from feedback_nlp.taxonomy.keywords import KeywordMatcher
 from feedback_nlp.taxonomy.labels import Taxonomy
+from feedback_nlp.text import prepare_texts
 from feedback_nlp.train.data import TrainingTable, gold_key
 from feedback_nlp.train.datasets import load_gold
 
@@ -183,27 +186,15 @@ def channel_from_record(table: TrainingTable, taxonomy: Taxonomy) -> TrainingTab
 
     The annotators give a call transcript `phone` and a chat `chat` (docs/taxonomy.md, ruling 3)
     because of where the conversation happened, which the text seldom says. Serving adds that
-    touchpoint from the record's ``channel`` (:func:`feedback_nlp.pipeline.declared_touchpoint`);
+    touchpoint from the record's ``channel`` (:func:`feedback_nlp.pipeline.channel_touchpoint`);
     a head trained on those labels learns to call any dialogue turn a phone call instead.
     """
-    from feedback_nlp.pipeline import declared_touchpoint
-    from feedback_nlp.taxonomy.keywords import KeywordMatcher
-    from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord
-    from feedback_nlp.text import prepare_texts
-
     frame = table.frame
-    channels = frame["channel"].fillna("") if "channel" in frame else pd.Series("", index=frame.index)
+    channels = frame["channel"] if "channel" in frame else pd.Series(None, index=frame.index)
     declared = {
         row: touchpoint
-        for row, (kind, channel) in enumerate(zip(frame["kind"].astype(str), channels, strict=True))
-        if kind == FeedbackKind.TRANSCRIPT.value
-        and channel
-        and (
-            touchpoint := declared_touchpoint(
-                FeedbackRecord.model_construct(kind=FeedbackKind.TRANSCRIPT, channel=channel)
-            )
-        )
-        in table.touchpoint_labels
+        for row, (kind, channel) in enumerate(zip(frame["kind"].astype(str), channels.fillna(""), strict=True))
+        if (touchpoint := channel_touchpoint(kind, channel)) in table.touchpoint_labels
     }
     if not declared:
         return table

@@ -118,13 +118,18 @@ class FittedHeads:
         )
 
 
-def _sqrt_balanced(y: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
-    """Row weights times the square root of each label's balanced weight (n / (k * n_label)),
-    with :data:`NO_STAGE` left at 1."""
+def stage_class_factors(y: np.ndarray, power: float) -> np.ndarray:
+    """Each row's factor: its label's balanced weight (n / (k * n_label)) to ``power``, with
+    :data:`NO_STAGE` left at 1 (``power`` 0.5 is ``"sqrt-balanced"``)."""
     labels, counts = np.unique(y, return_counts=True)
-    factor = {label: (len(y) / (len(labels) * count)) ** 0.5 for label, count in zip(labels, counts, strict=True)}
+    factor = {label: (len(y) / (len(labels) * count)) ** power for label, count in zip(labels, counts, strict=True)}
     factor[NO_STAGE] = 1.0
-    weights = np.array([factor[label] for label in y])
+    return np.array([factor[label] for label in y])
+
+
+def _sqrt_balanced(y: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
+    """Row weights times :func:`stage_class_factors` with power 0.5."""
+    weights = stage_class_factors(y, 0.5)
     return weights if sample_weight is None else sample_weight * weights
 
 
