@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, cast
 
 import numpy as np
+import scipy.sparse as sp
 
 from feedback_nlp.encoders.base import Encoder
 from feedback_nlp.heads.heads import TaskHeads
@@ -264,27 +265,48 @@ class FeedbackPipeline:
         """The heads' outputs for ``X``, the vectors of the encoder ``inputs`` (row for row);
         ``segments``: rows are pooled segment vectors, read by the bundle's segment heads."""
         sentiment, touchpoints = self.heads.for_segments if segments else (self.heads.sentiment, self.heads.touchpoints)
-        touchpoint_proba = touchpoints.predict_proba(self.touchpoint_input(inputs, X))
+        ngrams = self.heads.ngrams.features(inputs) if self.heads.ngrams is not None else None
+
+        def read(head: Any, F: np.ndarray) -> np.ndarray:
+            if ngrams is not None and self.heads.reads_ngrams(head):
+                return cast(np.ndarray, head.predict_proba(sp.hstack([sp.csr_matrix(F), ngrams], format="csr")))
+            return cast(np.ndarray, head.predict_proba(F))
+
+        touchpoint_proba = read(touchpoints, self._with_keywords(inputs, X))
         return _Scores(
-            sentiment=sentiment.predict_proba(X)[:, self._sentiment_order],
+            sentiment=read(sentiment, X)[:, self._sentiment_order],
             # Segments are given no stage: their rows are left at 0 rather than read.
             stage=np.zeros((len(X), len(self.heads.stage.classes_)), dtype=np.float32)
             if segments
-            else self.heads.stage.predict_proba(self.stage_input(inputs, X)),
+            else read(self.heads.stage, self._with_stage_cues(inputs, X)),
             touchpoints=touchpoint_proba,
             touchpoints_chosen=touchpoint_proba >= touchpoints.thresholds_,
             topics=self._topics(inputs, X),
         )
 
-    def touchpoint_input(self, inputs: Sequence[str], X: np.ndarray) -> np.ndarray:
-        """What the touchpoint heads read for ``X``, the vectors of the encoder ``inputs``: with
-        the keyword hits appended when the bundle's heads use them."""
+    def sentiment_input(self, inputs: Sequence[str], X: np.ndarray) -> np.ndarray | sp.csr_matrix:
+        """What the text sentiment head reads for ``X``, the vectors of the encoder ``inputs``:
+        ``X``, with the word n-grams appended when the bundle's heads read them."""
+        return self._with_ngrams(inputs, X)
+
+    def touchpoint_input(self, inputs: Sequence[str], X: np.ndarray) -> np.ndarray | sp.csr_matrix:
+        """What the text touchpoint head reads for ``X``: with the keyword hits appended when the
+        bundle's heads use them, then the word n-grams when they read them."""
+        return self._with_ngrams(inputs, self._with_keywords(inputs, X))
+
+    def stage_input(self, inputs: Sequence[str], X: np.ndarray) -> np.ndarray | sp.csr_matrix:
+        """What the stage head reads for ``X``: with the stage-cue hits appended when the
+        bundle's stage head uses them, then the word n-grams when the heads read them."""
+        return self._with_ngrams(inputs, self._with_stage_cues(inputs, X))
+
+    def _with_keywords(self, inputs: Sequence[str], X: np.ndarray) -> np.ndarray:
         return np.hstack([X, self.keywords.features(inputs)]) if self.heads.keyword_features else X
 
-    def stage_input(self, inputs: Sequence[str], X: np.ndarray) -> np.ndarray:
-        """What the stage head reads for ``X``: with the stage-cue hits appended when the
-        bundle's stage head uses them."""
+    def _with_stage_cues(self, inputs: Sequence[str], X: np.ndarray) -> np.ndarray:
         return np.hstack([X, self.stage_cues.features(inputs)]) if self.heads.stage_cue_features else X
+
+    def _with_ngrams(self, inputs: Sequence[str], F: np.ndarray) -> np.ndarray | sp.csr_matrix:
+        return F if self.heads.ngrams is None else self.heads.ngrams.beside(F, inputs)
 
     def _topics(self, texts: list[str], X: np.ndarray) -> list[TopicResult | None]:
         if self.topic_model is None:

@@ -12,6 +12,7 @@ from safetensors.numpy import load_file, save_file
 
 from feedback_nlp.errors import BundleError
 from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
+from feedback_nlp.heads.ngrams import WordNgrams
 
 WEIGHTS_FILE = "heads.safetensors"
 META_FILE = "heads.json"
@@ -40,6 +41,16 @@ class TaskHeads:
     segment_sentiment: SoftmaxHead | None = None
     segment_touchpoints: MultiLabelHead | None = None
     stage_cue_features: bool = False
+    ngrams: WordNgrams | None = None
+
+    def reads_ngrams(self, head: SoftmaxHead | MultiLabelHead) -> bool:
+        """Whether ``head`` reads the n-gram block: one of the text heads, in a bundle with n-grams."""
+        return self.ngrams is not None and any(head is text_head for text_head in self.text_heads)
+
+    @property
+    def text_heads(self) -> tuple[SoftmaxHead, SoftmaxHead, MultiLabelHead]:
+        """The sentiment, stage and touchpoint heads that read whole texts."""
+        return self.sentiment, self.stage, self.touchpoints
 
     @property
     def for_segments(self) -> tuple[SoftmaxHead, MultiLabelHead]:
@@ -55,6 +66,9 @@ class TaskHeads:
             "keyword_features": self.keyword_features,
             "stage_cue_features": self.stage_cue_features,
         }
+        if self.ngrams is not None:
+            meta["ngrams"] = self.ngrams.to_meta()
+            tensors["ngrams.idf"] = self.ngrams.idf
         softmax = [("sentiment", self.sentiment), ("stage", self.stage), ("segment_sentiment", self.segment_sentiment)]
         for name, head in softmax:
             if head is None:
@@ -91,11 +105,14 @@ class TaskHeads:
                 _softmax_head(meta, tensors, "segment_sentiment") if "segment_sentiment" in meta else None,
                 _multi_label_head(meta, tensors, "segment_touchpoints") if "segment_touchpoints" in meta else None,
                 bool(meta.get("stage_cue_features", False)),  # absent in bundles from before stage cues
+                WordNgrams.from_meta(meta["ngrams"], tensors["ngrams.idf"]) if "ngrams" in meta else None,
             )
         except KeyError as exc:
             raise BundleError(
                 f"The heads in {folder} lack {exc}: the files are incomplete or from another version."
             ) from exc
+        except ValueError as exc:
+            raise BundleError(f"The heads in {folder} do not fit together ({exc}): the files were changed.") from exc
 
 
 def _softmax_head(meta: dict[str, Any], tensors: dict[str, np.ndarray], name: str) -> SoftmaxHead:

@@ -70,8 +70,11 @@ def default_task(pipeline: Any, task: str) -> TaskModel:
     descriptions = dict(taxonomy.sentiment if name == "sentiment" else taxonomy.journey_stages)
 
     def proba(X: np.ndarray, inputs: Sequence[str]) -> np.ndarray:
-        # The stage head reads the stage cues beside the vector when the bundle's heads use them.
-        return head.predict_proba(X if name == "sentiment" else pipeline.stage_input(list(inputs), X))
+        # What the text heads read beside the vector: stage cues (stage), word n-grams (both), when
+        # the bundle's heads use them.
+        if name == "sentiment":
+            return head.predict_proba(pipeline.sentiment_input(list(inputs), X))
+        return head.predict_proba(pipeline.stage_input(list(inputs), X))
 
     labels = [str(c) for c in head.classes_]
     info = TaskInfo(name, labels, descriptions, False, pipeline.version)

@@ -111,6 +111,13 @@ class HeadsConfig(BaseModel):
     #: The stage head also reads which of the taxonomy's ``stage_cues`` a text contains
     #: (measured in docs/results.md, "Stage cues and weights").
     stage_cue_features: bool = False
+    #: The three text heads also read a tf-idf block of words and word pairs found in the
+    #: training texts of at least ``ngram_min_sources`` sources (feedback_nlp/heads/ngrams.py),
+    #: scaled by ``ngram_scale`` against the unit-length embedding (docs/results.md, "Word n-grams").
+    ngram_features: bool = False
+    ngram_scale: float = Field(default=0.5, gt=0.0)
+    ngram_min_sources: int = Field(default=3, ge=1)
+    ngram_min_df: int = Field(default=3, ge=1)
 
 
 class TrainingConfig(BaseModel):

@@ -14,18 +14,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from feedback_nlp.errors import DataError
 from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
+from feedback_nlp.heads.ngrams import WordNgrams
 from feedback_nlp.taxonomy.labels import NO_STAGE, SENTIMENT_LABELS
 from feedback_nlp.train.metrics import single_label_report
 
 logger = logging.getLogger(__name__)
+
+#: What a head reads: dense vectors, or sparse ones with a word n-gram block appended.
+Features: TypeAlias = np.ndarray | sp.csr_matrix
 
 
 @dataclass(frozen=True)
@@ -87,12 +92,23 @@ class FittedHeads:
     held_out: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def task_heads(
-        self, keyword_features: bool, keep: TaskHeads | None = None, *, stage_cue_features: bool = False
+        self,
+        keyword_features: bool,
+        keep: TaskHeads | None = None,
+        *,
+        stage_cue_features: bool = False,
+        ngrams: WordNgrams | None = None,
     ) -> TaskHeads:
         """The three heads together: the fitted ones, and ``keep``'s where none was fitted.
 
         ``stage_cue_features`` says whether a fitted stage head read the stage cues; a kept stage
-        head keeps ``keep``'s setting.
+        head keeps ``keep``'s setting. ``ngrams``: the word n-gram vocabulary the fitted heads read
+        (None: none); every text head of a bundle reads the same one, so a head kept from
+        ``keep`` must have read it too.
+
+        Raises:
+            ValueError: a head was not fitted and there is no ``keep`` to take it from, or ``keep``'s
+                heads read another n-gram vocabulary than ``ngrams``.
 
         Raises:
             ValueError: a head was not fitted and there is no ``keep`` to take it from.
@@ -107,6 +123,8 @@ class FittedHeads:
         # head reads segments too, so segments follow the labels it was refitted on.
         segment_sentiment = keep.segment_sentiment if keep is not None and self.sentiment is None else None
         segment_touchpoints = keep.segment_touchpoints if keep is not None and self.touchpoints is None else None
+        if keep is not None and any(getattr(self, name) is None for name in chosen) and keep.ngrams is not ngrams:
+            raise ValueError("heads kept from a bundle read its word n-grams: refit them with the same vocabulary")
         return TaskHeads(
             chosen["sentiment"],
             chosen["stage"],
@@ -115,6 +133,7 @@ class FittedHeads:
             segment_sentiment,
             segment_touchpoints,
             stage_cue_features if self.stage is not None or keep is None else keep.stage_cue_features,
+            ngrams,
         )
 
 
@@ -134,20 +153,21 @@ def _sqrt_balanced(y: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarra
 
 
 def fit_task_heads(
-    X: np.ndarray,
-    X_tp: np.ndarray,
+    X: Features,
+    X_tp: Features,
     targets: HeadTargets,
     train: np.ndarray,
     held: np.ndarray,
     *,
     options: HeadOptions | None = None,
     sample_weight: np.ndarray | None = None,
-    X_stage: np.ndarray | None = None,
+    X_stage: Features | None = None,
 ) -> FittedHeads:
     """Fit the heads that ``targets`` has labels for; calibrate and threshold them on ``held``.
 
     Args:
-        X: embeddings, one row per target row (the sentiment and stage heads' input).
+        X: embeddings, one row per target row (the sentiment head's input, and the stage head's
+            when ``X_stage`` is None); dense, or sparse with a word n-gram block appended.
         X_tp: the touchpoint head's input (``X``, with keyword features appended when the heads
             use them).
         targets: the labels.

@@ -192,6 +192,9 @@ def retrain_heads(
     # 1. Embed once with the bundle's encoder, exactly as at inference.
     texts = model_inputs(pipeline, labelled)
     X = np.asarray(pipeline.embed(texts))
+    # What each text head reads (keywords, stage cues and word n-grams beside the vector when the
+    # bundle's heads use them); refitted heads keep the bundle's n-gram vocabulary.
+    X_sentiment = pipeline.sentiment_input(texts, X)
     X_tp, X_stage = pipeline.touchpoint_input(texts, X), pipeline.stage_input(texts, X)
     # 2. Split: fit on one part; calibrate, tune thresholds and report on the other.
     held = np.random.default_rng(seed).random(len(labelled)) < eval_fraction
@@ -209,7 +212,7 @@ def retrain_heads(
         touchpoints=Y,
     )
     options = HeadOptions(C_sentiment=C, C_stage=C, C_touchpoints=C, stage_class_weight="balanced", seed=seed)
-    fitted = fit_task_heads(X, X_tp, targets, train, held, options=options, X_stage=X_stage)
+    fitted = fit_task_heads(X_sentiment, X_tp, targets, train, held, options=options, X_stage=X_stage)
     report: dict[str, Any] = dict(fitted.held_out)
     retrained = [column for column in LABEL_COLUMNS if column in labelled]
     # 4. The touchpoint head's report, on the held-out rows whose touchpoints are all known.
@@ -223,7 +226,9 @@ def retrain_heads(
                 taxonomy.touchpoint_labels,
             )
     old = pipeline.heads
-    heads = fitted.task_heads(old.keyword_features, keep=old, stage_cue_features=old.stage_cue_features)
+    heads = fitted.task_heads(
+        old.keyword_features, keep=old, stage_cue_features=old.stage_cue_features, ngrams=old.ngrams
+    )
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     manifest = _manifest(pipeline.manifest, name, version, retrained, report, int(train.sum()), int(held.sum()))
     new_pipeline = FeedbackPipeline(

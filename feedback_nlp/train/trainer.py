@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import tomli_w
 from safetensors.numpy import load_file, save, save_file
 from tqdm.auto import tqdm
@@ -22,6 +23,7 @@ from feedback_nlp.encoders.minilm import SentenceEncoder
 from feedback_nlp.errors import ConfigError
 from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
+from feedback_nlp.heads.ngrams import WordNgrams
 from feedback_nlp.pipeline import FeedbackPipeline, SegmentVectors
 from feedback_nlp.settings import Settings, get_settings
 from feedback_nlp.storage.artifacts import BundleManifest, EncoderInfo, TaskLabels, TaxonomyRef
@@ -94,16 +96,46 @@ def fit_heads(
 ) -> tuple[TaskHeads, dict[str, Any]]:
     """Fit the heads on the train split; calibrate and tune thresholds on the eval split
     (:func:`~feedback_nlp.train.heads_fit.fit_task_heads` with the config's ``[heads]`` options).
-    ``X_tp`` and ``X_stage`` come from :func:`head_inputs`.
+    ``X_tp`` and ``X_stage`` come from :func:`head_inputs`. With ``heads.ngram_features``, the
+    word n-gram vocabulary is fitted here, on the train split's texts and sources only, and its
+    block appended to what each head reads.
 
     Raises:
         ValueError: the config's stage head reads stage cues but no ``X_stage`` was given.
     """
     if config.heads.stage_cue_features and X_stage is None:
         raise ValueError("heads.stage_cue_features is on: pass X_stage from head_inputs()")
-    fitted = _fit(X, X_tp, table, config, stage_labels, stage=True, X_stage=X_stage)
-    heads = fitted.task_heads(config.heads.keyword_features, stage_cue_features=config.heads.stage_cue_features)
+    ngrams = fit_ngrams(table, config) if config.heads.ngram_features else None
+    X_sentiment: np.ndarray | sp.csr_matrix = X
+    X_tp_read: np.ndarray | sp.csr_matrix = X_tp
+    X_stage_read: np.ndarray | sp.csr_matrix | None = X_stage
+    if ngrams is not None:
+        block = ngrams.features(encoder_inputs(table.frame))
+        X_sentiment, X_tp_read = _beside(X, block), _beside(X_tp, block)
+        X_stage_read = _beside(X if X_stage is None else X_stage, block)
+    fitted = _fit(X, X_tp_read, table, config, stage_labels, stage=True, X_stage=X_stage_read, X_sentiment=X_sentiment)
+    heads = fitted.task_heads(
+        config.heads.keyword_features, stage_cue_features=config.heads.stage_cue_features, ngrams=ngrams
+    )
     return heads, _report(fitted, table, heads.touchpoints)
+
+
+def fit_ngrams(table: TrainingTable, config: TrainingConfig) -> WordNgrams:
+    """The word n-gram vocabulary of the train split's encoder inputs (``[heads]`` ngram options)."""
+    train = table.frame[table.frame["split"] == "train"]
+    ngrams = WordNgrams.fit(
+        encoder_inputs(train),
+        train["source"].astype(str).tolist(),
+        min_sources=config.heads.ngram_min_sources,
+        min_df=config.heads.ngram_min_df,
+        scale=config.heads.ngram_scale,
+    )
+    logger.info("Word n-grams: %d terms found in %d or more sources", len(ngrams), config.heads.ngram_min_sources)
+    return ngrams
+
+
+def _beside(X: np.ndarray, block: sp.csr_matrix) -> sp.csr_matrix:
+    return sp.hstack([sp.csr_matrix(X, dtype=np.float32), block], format="csr")
 
 
 def fit_segment_heads(
@@ -119,13 +151,14 @@ def fit_segment_heads(
 
 def _fit(
     X: np.ndarray,
-    X_tp: np.ndarray,
+    X_tp: np.ndarray | sp.csr_matrix,
     table: TrainingTable,
     config: TrainingConfig,
     stage_labels: list[str],
     *,
     stage: bool,
-    X_stage: np.ndarray | None = None,
+    X_stage: np.ndarray | sp.csr_matrix | None = None,
+    X_sentiment: np.ndarray | sp.csr_matrix | None = None,
 ) -> FittedHeads:
     frame = table.frame
     # Rows may weigh differently (the annotated corpus above mapped and native labels).
@@ -146,7 +179,16 @@ def _fit(
     )
     train = (frame["split"] == "train").to_numpy()
     held = (frame["split"] == "eval").to_numpy()
-    return fit_task_heads(X, X_tp, targets, train, held, options=options, sample_weight=weight, X_stage=X_stage)
+    return fit_task_heads(
+        X if X_sentiment is None else X_sentiment,
+        X_tp,
+        targets,
+        train,
+        held,
+        options=options,
+        sample_weight=weight,
+        X_stage=X if X_stage is None else X_stage,
+    )
 
 
 def _report(fitted: FittedHeads, table: TrainingTable, touchpoints: MultiLabelHead) -> dict[str, Any]:
@@ -167,7 +209,8 @@ def held_out_by_source(table: TrainingTable, heads: TaskHeads, X: np.ndarray) ->
     out: dict[str, Any] = {}
     for source, rows in frame[(frame["split"] == "eval") & frame["sentiment"].notna()].groupby("source"):
         positions = rows.index.to_numpy()
-        predicted = heads.sentiment.predict(X[positions]).tolist()
+        X_rows = X[positions] if heads.ngrams is None else heads.ngrams.beside(X[positions], encoder_inputs(rows))
+        predicted = heads.sentiment.predict(X_rows).tolist()
         report = single_label_report(rows["sentiment"].tolist(), predicted, list(SENTIMENT_LABELS))
         out[source] = {k: report[k] for k in ("n", "macro_f1", "accuracy", "macro_recall")}
     return out
