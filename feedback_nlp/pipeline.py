@@ -18,6 +18,7 @@ import scipy.sparse as sp
 
 from feedback_nlp.encoders.base import Encoder
 from feedback_nlp.heads.heads import TaskHeads
+from feedback_nlp.heads.linear import Joined, MultiLabelHead, SoftmaxHead
 from feedback_nlp.taxonomy.keywords import KeywordMatcher
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
 from feedback_nlp.taxonomy.records import (
@@ -265,12 +266,14 @@ class FeedbackPipeline:
         """The heads' outputs for ``X``, the vectors of the encoder ``inputs`` (row for row);
         ``segments``: rows are pooled segment vectors, read by the bundle's segment heads."""
         sentiment, touchpoints = self.heads.for_segments if segments else (self.heads.sentiment, self.heads.touchpoints)
-        ngrams = self.heads.ngrams.features(inputs) if self.heads.ngrams is not None else None
+        block: list[sp.csr_matrix] = []  # the n-gram rows of ``inputs``, made when a head first reads them
 
-        def read(head: Any, F: np.ndarray) -> np.ndarray:
-            if ngrams is not None and self.heads.reads_ngrams(head):
-                return cast(np.ndarray, head.predict_proba(sp.hstack([sp.csr_matrix(F), ngrams], format="csr")))
-            return cast(np.ndarray, head.predict_proba(F))
+        def read(head: SoftmaxHead | MultiLabelHead, F: np.ndarray) -> np.ndarray:
+            if self.heads.ngrams is None or not self.heads.reads_ngrams(head):
+                return head.predict_proba(F)
+            if not block:
+                block.append(self.heads.ngrams.features(inputs))
+            return head.predict_proba(Joined(F, block[0]))
 
         touchpoint_proba = read(touchpoints, self._with_keywords(inputs, X))
         return _Scores(

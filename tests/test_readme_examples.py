@@ -16,16 +16,17 @@ from feedback_nlp.taxonomy.records import FeedbackRecord
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLE = ROOT / "models" / "default"
 
-#: id: (sentiment, journey stage, touchpoints that must be among those given)
+#: id: (sentiment, journey stage, touchpoints that must be among those given, touchpoints the
+#: taxonomy allows beside them: any other given touchpoint is wrong)
 EXPECTED = {
-    "s1": ("negative", "purchase", {"website", "phone"}),  # checkout failing: the problem's stage
-    "s2": ("positive", "purchase", {"in_person"}),  # opening the account, staff at the branch
-    "r1": ("negative", "onboarding", {"delivery"}),  # two weeks and a damaged box outweigh "love the app"
-    "r2": ("positive", "usage", {"product"}),  # kept it
-    "t1": ("positive", "support", set()),  # thanks for sorting out a card problem
-    "t2": ("negative", "usage", {"mobile_app"}),  # transfers stuck pending, "fix your app"
-    "c1": ("negative", "billing", {"billing"}),  # charged twice, wants a refund
-    "c2": ("neutral", "consideration", {"delivery"}),  # a pre-sales question about shipping and price
+    "s1": ("negative", "purchase", {"website", "phone"}, set()),  # checkout failing: the problem's stage
+    "s2": ("positive", "purchase", {"in_person"}, {"product"}),  # opening the account, staff at the branch
+    "r1": ("negative", "onboarding", {"delivery"}, {"mobile_app", "product"}),  # two weeks and a damaged box
+    "r2": ("positive", "usage", {"product"}, set()),  # kept it
+    "t1": ("positive", "support", set(), {"product", "social_media"}),  # thanks for sorting out a card problem
+    "t2": ("negative", "usage", {"mobile_app"}, {"product", "social_media"}),  # transfers stuck, "fix your app"
+    "c1": ("negative", "billing", {"billing"}, {"email", "phone", "product"}),  # charged twice, wants a refund
+    "c2": ("neutral", "consideration", {"delivery"}, {"product"}),  # a pre-sales question: shipping, price
 }
 
 
@@ -40,23 +41,24 @@ def predictions() -> dict[str, object]:
     return {p.id: p for p in load_pipeline(BUNDLE, topics=False).predict(records)}
 
 
-#: Still wrong with the shipped bundle (it says `usage`): kept as a strict expected failure, so the
-#: suite goes red the day it comes out right and the marker must be removed (docs/results.md).
-KNOWN_WRONG = {"s2"}
+#: Still wrong with the shipped bundle: kept as strict expected failures, so the suite goes red
+#: the day one comes out right and its marker must be removed (docs/results.md).
+KNOWN_WRONG = {
+    "s2": "stage usage, not purchase",
+    "c1": "touchpoint marketing (0.39 against a threshold of 0.30) beside billing and email",
+}
 
 
 @pytest.mark.parametrize(
     "record_id",
     [
-        pytest.param(i, marks=pytest.mark.xfail(strict=True, reason="stage usage, not purchase"))
-        if i in KNOWN_WRONG
-        else i
+        pytest.param(i, marks=pytest.mark.xfail(strict=True, reason=KNOWN_WRONG[i])) if i in KNOWN_WRONG else i
         for i in sorted(EXPECTED)
     ],
 )
 def test_readme_example_is_labelled_by_the_taxonomy(predictions: dict[str, object], record_id: str) -> None:
-    sentiment, stage, touchpoints = EXPECTED[record_id]
+    sentiment, stage, touchpoints, allowed = EXPECTED[record_id]
     got = predictions[record_id]
     labels = {t.label for t in got.touchpoints}  # type: ignore[attr-defined]
     assert (got.sentiment.label, got.journey_stage.label) == (sentiment, stage), labels  # type: ignore[attr-defined]
-    assert touchpoints <= labels
+    assert touchpoints <= labels <= touchpoints | allowed

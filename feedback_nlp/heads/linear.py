@@ -9,11 +9,39 @@ every head shares the same encoder pass and costs next to nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Dense columns with a sparse block beside them (a head's input when it reads word n-grams),
+    read as one matrix without building it: the dense part never becomes sparse."""
+
+    dense: np.ndarray
+    block: sp.csr_matrix
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.dense.shape[0], self.dense.shape[1] + self.block.shape[1]
+
+
+#: What a head reads: a dense matrix, a sparse one, or dense columns joined to a sparse block.
+HeadInput: TypeAlias = np.ndarray | sp.csr_matrix | Joined
+
+
+def _linear(X: HeadInput, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """``X @ coef.T + intercept``, for a :class:`Joined` input without joining it."""
+    if isinstance(X, Joined):
+        width = X.dense.shape[1]
+        return np.asarray(X.dense @ coef[:, :width].T + X.block @ coef[:, width:].T) + intercept
+    return np.asarray(X @ coef.T) + intercept
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -98,16 +126,16 @@ class SoftmaxHead(ClassifierMixin, BaseEstimator):
         self.coef_ = coef.astype(np.float32)
         self.intercept_ = intercept.astype(np.float32)
 
-    def decision_function(self, X: np.ndarray) -> np.ndarray:
+    def decision_function(self, X: HeadInput) -> np.ndarray:
         """Raw scores, one column per class."""
         check_is_fitted(self)
-        return X @ self.coef_.T + self.intercept_
+        return _linear(X, self.coef_, self.intercept_)
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X: HeadInput) -> np.ndarray:
         """Calibrated probabilities; columns follow ``classes_``."""
         return _softmax(self.decision_function(X) / self.temperature_)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: HeadInput) -> np.ndarray:
         """The most probable label for each row."""
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
@@ -155,12 +183,12 @@ class MultiLabelHead(ClassifierMixin, BaseEstimator):
         self.thresholds_ = np.full(n_labels, 0.5, dtype=np.float32)
         return self
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X: HeadInput) -> np.ndarray:
         """Per-label probabilities, shape (n, n_labels)."""
         check_is_fitted(self)
-        return _sigmoid(X @ self.coef_.T + self.intercept_)
+        return _sigmoid(_linear(X, self.coef_, self.intercept_))
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: HeadInput) -> np.ndarray:
         """0/1 matrix: probability at or above each label's threshold."""
         return (self.predict_proba(X) >= self.thresholds_).astype(int)
 

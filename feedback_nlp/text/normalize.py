@@ -1,7 +1,8 @@
 """Text normalisation: the cleaned text the encoder sees.
 
 HTML entities unescaped, HTML tags stripped, NFC normalisation, control and invisible
-formatting characters dropped, ``@handles``, URLs and ``RT @handle:`` prefixes removed, hashtags
+formatting characters dropped, ``@handles``, URLs (with a word that only points at one: "see",
+"via", "more at", "details:") and ``RT @handle:`` prefixes removed, hashtags
 unwrapped (``#WorstServiceEver`` -> ``Worst Service Ever``), whitespace (newlines included)
 collapsed to single spaces, and the length capped. Emoji are kept, though MiniLM's vocabulary
 reads nearly all of them as one unknown token (writing them as their names was measured and not
@@ -45,6 +46,12 @@ _WHITESPACE = re.compile(r"\s+")
 
 _RT = re.compile(r"^(?:RT\b:?(?: ?@\w+)?:? ?)+|(?<!\w)RT @\w+:? ?", re.IGNORECASE)
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"]+")
+# A word that only points at the link after it goes with the link: once the link is out, a
+# dangling "see" or "via" says nothing about the text, and a word model would read it.
+_URL_LEAD = re.compile(
+    r"(?i)(?<![\w'])(?:see|via|visit|here|(?:read )?more(?: at| info| here)?|details|info|link|click here|go to)"
+    r"\s*:?\s*(?=(?:https?://|www\.))"
+)
 _HANDLE = re.compile(r"(?<![\w@])@\w+")
 _HASHTAG = re.compile(r"(?<![\w&#])#([^\W\d_]\w*)")
 _LEADING_PUNCT = re.compile(r"^[\s,:;.\-]+(?=\S)")
@@ -82,7 +89,7 @@ def normalize(text: str, *, max_chars: int = DEFAULT_MAX_CHARS) -> str:
 def _markup(text: str) -> str:
     """Retweet prefixes, URLs and handles out; hashtags unwrapped into their words."""
     text = _RT.sub(" ", text)
-    text = _URL.sub(" ", text)
+    text = _URL.sub(" ", _URL_LEAD.sub(" ", text))
     text = _HANDLE.sub(" ", text)
     # "@acme , thanks" -> "thanks": punctuation left dangling at the start by a removed handle.
     text = _LEADING_PUNCT.sub("", text)

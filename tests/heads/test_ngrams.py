@@ -189,3 +189,26 @@ def test_heads_kept_from_a_bundle_must_share_its_ngrams(fake_encoder: FakeEncode
     assert kept.ngrams is bundle.ngrams and kept.stage is bundle.stage
     with pytest.raises(ValueError, match="same vocabulary"):
         refitted.task_heads(True, keep=bundle, ngrams=None)
+
+
+def test_heads_read_dense_columns_joined_to_a_sparse_block_as_one_matrix(fake_encoder: FakeEncoder) -> None:
+    """Serving hands the heads ``Joined(vector, n-gram rows)`` instead of building the sparse
+    matrix: the probabilities are those of the matrix itself."""
+    from feedback_nlp.heads.linear import Joined
+
+    heads = _heads_with_ngrams(fake_encoder)
+    assert heads.ngrams is not None
+    texts = ["my refund is late", "all good", "zzz refund zzz"]
+    X = fake_encoder.encode(texts)
+    block = heads.ngrams.features(texts)
+    assert Joined(X, block).shape == (3, X.shape[1] + 2)
+    for head in (heads.sentiment, heads.stage):
+        np.testing.assert_allclose(
+            head.predict_proba(Joined(X, block)), head.predict_proba(heads.ngrams.beside(X, texts)), atol=1e-6
+        )
+    X_tp = np.hstack([X, np.zeros((3, heads.touchpoints.coef_.shape[1] - X.shape[1] - 2), dtype=np.float32)])
+    np.testing.assert_allclose(
+        heads.touchpoints.predict_proba(Joined(X_tp, block)),
+        heads.touchpoints.predict_proba(heads.ngrams.beside(X_tp, texts)),
+        atol=1e-6,
+    )

@@ -70,7 +70,7 @@ def test_normalize_treats_every_kind_alike() -> None:
     [
         ("@bank fix this @Help_Desk2", "fix this"),
         ("mail john@example.com", "mail john@example.com"),
-        ("see https://t.co/abc123 and www.example.com/page", "see and"),
+        ("see https://t.co/abc123 and www.example.com/page", "and"),
         ("RT @shop: great deal", "great deal"),
         ("RT @a: RT @b: hi", "hi"),
         ("rt @x: hi", "hi"),
@@ -111,6 +111,23 @@ def test_normalize_social_splits_hashtags(text: str, expected: str) -> None:
 )
 def test_normalize_leaves_no_placeholder_for_handles_and_urls(text: str, expected: str) -> None:
     # "@user" and "http" placeholders taught the old model that a tweet is neutral and about nothing.
+    assert normalize(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Checkout failed three times see www.example.com/help", "Checkout failed three times"),
+        ("Great deal via https://t.co/x", "Great deal"),
+        ("Signed up today. More info: https://t.co/x", "Signed up today."),
+        ("Read more at www.example.com, it was late", "it was late"),
+        # Only a word right before the link goes: elsewhere it is the text's own.
+        ("I see it now https://t.co/x", "I see it now"),
+        ("See the store on the high street https://t.co/x", "See the store on the high street"),
+        ("oversee https://t.co/x", "oversee"),
+    ],
+)
+def test_normalize_drops_a_word_that_only_points_at_a_removed_link(text: str, expected: str) -> None:
     assert normalize(text) == expected
 
 

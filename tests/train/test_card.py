@@ -145,3 +145,11 @@ def test_render_card_says_when_the_stage_head_reads_stage_cues() -> None:
     assert "square root of its balanced weight" in card
     manifest["config"]["heads"]["stage_class_weight"] = "none"
     assert "square root" not in render_card(manifest)
+
+
+def test_render_card_says_when_the_text_heads_read_word_ngrams() -> None:
+    manifest = _manifest()
+    assert "n-grams" not in render_card(manifest)
+    manifest["config"] = {"heads": {"ngram_features": True, "ngram_min_sources": 4, "ngram_scale": 0.5}}
+    card = render_card(manifest)
+    assert "also read word n-grams" in card and "at least 4 sources, at 0.5 of" in card

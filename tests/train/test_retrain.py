@@ -223,3 +223,25 @@ def test_retrain_keeps_a_stage_head_that_reads_stage_cues(fake_pipeline: Feedbac
     check_contract(refit.pipeline.predict_texts(["I tried to buy it but checkout failed"], kind="review")[0])
     kept = retrain_heads(pipeline, _labelled().drop(columns=["journey_stage"]), C=20.0)
     assert kept.heads.stage is pipeline.heads.stage and kept.heads.stage_cue_features
+
+
+def test_retrain_over_ngram_heads_keeps_the_vocabulary_and_reads_it(fake_pipeline: FeedbackPipeline) -> None:
+    """A bundle whose text heads read word n-grams: refitted heads read the same block, kept ones
+    keep reading it, and the retrained pipeline predicts through both."""
+    import copy
+
+    from feedback_nlp.heads.ngrams import WordNgrams
+
+    pipeline = copy.copy(fake_pipeline)
+    heads = pipeline.heads = copy.deepcopy(fake_pipeline.heads)
+    heads.ngrams = WordNgrams(["love", "late"], np.ones(2, dtype=np.float32))
+    for head in heads.text_heads:
+        head.coef_ = np.hstack([head.coef_, np.zeros((len(head.classes_), 2), dtype=np.float32)])
+    labelled = _labelled(swap_sentiment=True).drop(columns=["journey_stage"])
+    result = retrain_heads(pipeline, labelled, C=20.0)
+    assert result.heads.ngrams is heads.ngrams and result.heads.stage is heads.stage
+    width = fake_pipeline.heads.sentiment.coef_.shape[1] + 2
+    assert result.heads.sentiment.coef_.shape[1] == width
+    after = result.pipeline.predict_texts(["I love the app, it is great"], kind="review")[0]
+    assert after.sentiment.label == "negative"
+    check_contract(after)
