@@ -6,7 +6,8 @@ l2-normalised tf-idf rows (scikit-learn's ``TfidfVectorizer`` with that vocabula
 down so the embedding still carries most of the signal. The vocabulary holds only n-grams
 found in the texts of at least ``min_sources`` training sources: a brand, a product line or a
 person's name that one source repeats is left out, so a label never rests on words that
-belong to one company (leave-one-source-out measurements: docs/results.md, "Word n-grams").
+belong to one company (leave-one-source-out measurements: docs/results.md, "Word n-grams beside
+the embedding").
 
 Redaction placeholders (``[EMAIL]``, ``[PHONE]``) and numbers are no words here: a redacted
 phone number must not read as the `phone` touchpoint. Handles and URLs never reach this point

@@ -113,7 +113,8 @@ class HeadsConfig(BaseModel):
     stage_cue_features: bool = False
     #: The three text heads also read a tf-idf block of words and word pairs found in the
     #: training texts of at least ``ngram_min_sources`` sources (feedback_nlp/heads/ngrams.py),
-    #: scaled by ``ngram_scale`` against the unit-length embedding (docs/results.md, "Word n-grams").
+    #: scaled by ``ngram_scale`` against the unit-length embedding (docs/results.md, "Word n-grams
+    #: beside the embedding").
     ngram_features: bool = False
     ngram_scale: float = Field(default=0.5, gt=0.0)
     ngram_min_sources: int = Field(default=3, ge=1)
