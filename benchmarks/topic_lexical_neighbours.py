@@ -85,7 +85,8 @@ def run(n: int, betas: list[float], names: list[str]) -> dict[str, Any]:
         if df["sentiment"].notna().all():
             sentiment = df["sentiment"]
         else:  # the classifier's own, as topic_quality.py does
-            sentiment = pd.Series(pipeline.heads.sentiment.predict_proba(pipeline.embed(texts)).argmax(1).astype(str))
+            X_pipeline = pipeline.sentiment_input(texts, pipeline.embed(texts))
+            sentiment = pd.Series(pipeline.heads.sentiment.predict_proba(X_pipeline).argmax(1).astype(str))
         for beta in betas:
             runs = []
             with lexical_neighbours(words, beta):

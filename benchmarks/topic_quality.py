@@ -205,7 +205,7 @@ def run_corpus(name: str, df: pd.DataFrame, pipeline, repeats: int) -> list[dict
     sentiment = df["sentiment"]
     if sentiment.isna().all():
         # No human sentiment: the classifier's (its own labels are what the report shows).
-        proba = pipeline.heads.sentiment.predict_proba(X[PIPELINE])
+        proba = pipeline.heads.sentiment.predict_proba(pipeline.sentiment_input(texts, X[PIPELINE]))
         sentiment = pd.Series(proba.argmax(axis=1).astype(str))
     seeds = pipeline.taxonomy.topic_seeds
 
