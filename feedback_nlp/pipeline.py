@@ -266,14 +266,15 @@ class FeedbackPipeline:
         """The heads' outputs for ``X``, the vectors of the encoder ``inputs`` (row for row);
         ``segments``: rows are pooled segment vectors, read by the bundle's segment heads."""
         sentiment, touchpoints = self.heads.for_segments if segments else (self.heads.sentiment, self.heads.touchpoints)
-        block: list[sp.csr_matrix] = []  # the n-gram rows of ``inputs``, made when a head first reads them
+        block: sp.csr_matrix | None = None  # the n-gram rows of ``inputs``, made when a head first reads them
 
         def read(head: SoftmaxHead | MultiLabelHead, F: np.ndarray) -> np.ndarray:
+            nonlocal block
             if self.heads.ngrams is None or not self.heads.reads_ngrams(head):
                 return head.predict_proba(F)
-            if not block:
-                block.append(self.heads.ngrams.features(inputs))
-            return head.predict_proba(Joined(F, block[0]))
+            if block is None:
+                block = self.heads.ngrams.features(inputs)
+            return head.predict_proba(Joined(F, block))
 
         touchpoint_proba = read(touchpoints, self._with_keywords(inputs, X))
         return _Scores(
