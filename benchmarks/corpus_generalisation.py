@@ -141,7 +141,10 @@ def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
             if not (fold.frame["split"] == "eval").any():  # no corpus rows: calibrate on a share of the rest
                 rng = np.random.default_rng(config.seed)
                 fold.frame["split"] = np.where(rng.random(len(fold.frame)) < 0.15, "eval", "train")
-            heads, _ = fit_heads(X[keep], X_tp[keep], fold, config, taxonomy.stage_labels, X_stage[keep])
+            fold_texts = [text for text, kept in zip(texts, keep, strict=True) if kept]
+            heads, _ = fit_heads(
+                X[keep], X_tp[keep], fold, config, taxonomy.stage_labels, X_stage[keep], texts=fold_texts
+            )
             model = FeedbackPipeline(pipeline.encoder, heads, taxonomy, version=f"loso-{variant}-{source}")
             held = corpus_rows[corpus_rows["source"] == source]
             for index, prediction in zip(held.index, model.predict(records_of(held)), strict=True):

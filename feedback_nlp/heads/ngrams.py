@@ -109,7 +109,7 @@ class WordNgrams:
 
     def beside(self, X: np.ndarray | sp.spmatrix, texts: Sequence[str]) -> sp.csr_matrix:
         """``X`` (one row per text) with the n-gram block of ``texts`` appended."""
-        return sp.hstack([sp.csr_matrix(X, dtype=np.float32), self.features(texts)], format="csr")
+        return with_block(X, self.features(texts))
 
     def to_meta(self) -> dict[str, Any]:
         """The JSON half of the serialisation (the idf weights are a tensor)."""
@@ -126,6 +126,12 @@ class WordNgrams:
         if len(terms) != len(idf):
             raise ValueError(f"{len(terms)} n-gram terms but {len(idf)} idf weights")
         return cls(terms, np.asarray(idf, dtype=np.float32), float(meta["scale"]), int(meta["min_sources"]))
+
+
+def with_block(X: np.ndarray | sp.spmatrix, block: sp.csr_matrix) -> sp.csr_matrix:
+    """``X`` with an n-gram ``block`` (:meth:`WordNgrams.features` of the same rows) appended, as
+    one sparse matrix: what a head is fitted on."""
+    return sp.hstack([sp.csr_matrix(X, dtype=np.float32), block], format="csr")
 
 
 def _vectorizer_options() -> dict[str, Any]:

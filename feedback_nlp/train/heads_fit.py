@@ -109,9 +109,6 @@ class FittedHeads:
         Raises:
             ValueError: a head was not fitted and there is no ``keep`` to take it from, or ``keep``'s
                 heads read another n-gram vocabulary than ``ngrams``.
-
-        Raises:
-            ValueError: a head was not fitted and there is no ``keep`` to take it from.
         """
         chosen = {}
         for name in ("sentiment", "stage", "touchpoints"):

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import tomli_w
 from safetensors.numpy import load_file, save, save_file
 from tqdm.auto import tqdm
@@ -23,7 +22,7 @@ from feedback_nlp.encoders.minilm import SentenceEncoder
 from feedback_nlp.errors import ConfigError
 from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
-from feedback_nlp.heads.ngrams import WordNgrams
+from feedback_nlp.heads.ngrams import WordNgrams, with_block
 from feedback_nlp.pipeline import FeedbackPipeline, SegmentVectors
 from feedback_nlp.settings import Settings, get_settings
 from feedback_nlp.storage.artifacts import BundleManifest, EncoderInfo, TaskLabels, TaxonomyRef
@@ -39,7 +38,7 @@ from feedback_nlp.train.config import TrainingConfig
 from feedback_nlp.train.corpus_data import channel_from_record, combine, corpus_table, exclusion_keys, native_table
 from feedback_nlp.train.data import TrainingTable, build_training_table, gold_key
 from feedback_nlp.train.evaluate import evaluate_gold
-from feedback_nlp.train.heads_fit import FittedHeads, HeadOptions, HeadTargets, fit_task_heads
+from feedback_nlp.train.heads_fit import Features, FittedHeads, HeadOptions, HeadTargets, fit_task_heads
 from feedback_nlp.train.metrics import single_label_report
 from feedback_nlp.train.segment_pairs import draw_segment_pairs, pooled_segment_vectors, segment_rows
 
@@ -93,49 +92,50 @@ def fit_heads(
     config: TrainingConfig,
     stage_labels: list[str],
     X_stage: np.ndarray | None = None,
+    *,
+    texts: list[str] | None = None,
 ) -> tuple[TaskHeads, dict[str, Any]]:
     """Fit the heads on the train split; calibrate and tune thresholds on the eval split
     (:func:`~feedback_nlp.train.heads_fit.fit_task_heads` with the config's ``[heads]`` options).
     ``X_tp`` and ``X_stage`` come from :func:`head_inputs`. With ``heads.ngram_features``, the
     word n-gram vocabulary is fitted here, on the train split's texts and sources only, and its
-    block appended to what each head reads.
+    block appended to what each head reads; ``texts`` are the table's encoder inputs
+    (:func:`encoder_inputs`, computed here when None).
 
     Raises:
         ValueError: the config's stage head reads stage cues but no ``X_stage`` was given.
     """
     if config.heads.stage_cue_features and X_stage is None:
         raise ValueError("heads.stage_cue_features is on: pass X_stage from head_inputs()")
-    ngrams = fit_ngrams(table, config) if config.heads.ngram_features else None
-    X_sentiment: np.ndarray | sp.csr_matrix = X
-    X_tp_read: np.ndarray | sp.csr_matrix = X_tp
-    X_stage_read: np.ndarray | sp.csr_matrix | None = X_stage
-    if ngrams is not None:
-        block = ngrams.features(encoder_inputs(table.frame))
-        X_sentiment, X_tp_read = _beside(X, block), _beside(X_tp, block)
-        X_stage_read = _beside(X if X_stage is None else X_stage, block)
-    fitted = _fit(X, X_tp_read, table, config, stage_labels, stage=True, X_stage=X_stage_read, X_sentiment=X_sentiment)
+    X_stage = X if X_stage is None else X_stage
+    ngrams = None
+    inputs: tuple[Features, Features, Features] = (X, X_tp, X_stage)
+    if config.heads.ngram_features:
+        texts = encoder_inputs(table.frame) if texts is None else texts
+        ngrams = fit_ngrams(table, config, texts)
+        block = ngrams.features(texts)
+        inputs = (with_block(X, block), with_block(X_tp, block), with_block(X_stage, block))
+    X_sentiment, X_tp_read, X_stage_read = inputs
+    fitted = _fit(X_sentiment, X_tp_read, table, config, stage_labels, stage=True, X_stage=X_stage_read)
     heads = fitted.task_heads(
         config.heads.keyword_features, stage_cue_features=config.heads.stage_cue_features, ngrams=ngrams
     )
     return heads, _report(fitted, table, heads.touchpoints)
 
 
-def fit_ngrams(table: TrainingTable, config: TrainingConfig) -> WordNgrams:
-    """The word n-gram vocabulary of the train split's encoder inputs (``[heads]`` ngram options)."""
-    train = table.frame[table.frame["split"] == "train"]
+def fit_ngrams(table: TrainingTable, config: TrainingConfig, texts: list[str]) -> WordNgrams:
+    """The word n-gram vocabulary of the train split's ``texts`` (the table's encoder inputs, row
+    for row), with the ``[heads]`` n-gram options."""
+    train = (table.frame["split"] == "train").to_numpy()
     ngrams = WordNgrams.fit(
-        encoder_inputs(train),
-        train["source"].astype(str).tolist(),
+        [text for text, keep in zip(texts, train, strict=True) if keep],
+        table.frame["source"].astype(str)[train].tolist(),
         min_sources=config.heads.ngram_min_sources,
         min_df=config.heads.ngram_min_df,
         scale=config.heads.ngram_scale,
     )
     logger.info("Word n-grams: %d terms found in %d or more sources", len(ngrams), config.heads.ngram_min_sources)
     return ngrams
-
-
-def _beside(X: np.ndarray, block: sp.csr_matrix) -> sp.csr_matrix:
-    return sp.hstack([sp.csr_matrix(X, dtype=np.float32), block], format="csr")
 
 
 def fit_segment_heads(
@@ -150,15 +150,14 @@ def fit_segment_heads(
 
 
 def _fit(
-    X: np.ndarray,
-    X_tp: np.ndarray | sp.csr_matrix,
+    X: Features,
+    X_tp: Features,
     table: TrainingTable,
     config: TrainingConfig,
     stage_labels: list[str],
     *,
     stage: bool,
-    X_stage: np.ndarray | sp.csr_matrix | None = None,
-    X_sentiment: np.ndarray | sp.csr_matrix | None = None,
+    X_stage: Features | None = None,
 ) -> FittedHeads:
     frame = table.frame
     # Rows may weigh differently (the annotated corpus above mapped and native labels).
@@ -179,16 +178,7 @@ def _fit(
     )
     train = (frame["split"] == "train").to_numpy()
     held = (frame["split"] == "eval").to_numpy()
-    return fit_task_heads(
-        X if X_sentiment is None else X_sentiment,
-        X_tp,
-        targets,
-        train,
-        held,
-        options=options,
-        sample_weight=weight,
-        X_stage=X if X_stage is None else X_stage,
-    )
+    return fit_task_heads(X, X_tp, targets, train, held, options=options, sample_weight=weight, X_stage=X_stage)
 
 
 def _report(fitted: FittedHeads, table: TrainingTable, touchpoints: MultiLabelHead) -> dict[str, Any]:
@@ -203,13 +193,16 @@ def _report(fitted: FittedHeads, table: TrainingTable, touchpoints: MultiLabelHe
     return report
 
 
-def held_out_by_source(table: TrainingTable, heads: TaskHeads, X: np.ndarray) -> dict[str, Any]:
-    """Sentiment metrics per source on the held-out split (TweetEval macro-recall among them)."""
+def held_out_by_source(table: TrainingTable, heads: TaskHeads, X: np.ndarray, texts: list[str]) -> dict[str, Any]:
+    """Sentiment metrics per source on the held-out split (TweetEval macro-recall among them);
+    ``texts`` are the table's encoder inputs, for heads that read word n-grams."""
     frame = table.frame
     out: dict[str, Any] = {}
     for source, rows in frame[(frame["split"] == "eval") & frame["sentiment"].notna()].groupby("source"):
         positions = rows.index.to_numpy()
-        X_rows = X[positions] if heads.ngrams is None else heads.ngrams.beside(X[positions], encoder_inputs(rows))
+        X_rows = X[positions]
+        if heads.ngrams is not None:
+            X_rows = heads.ngrams.beside(X_rows, [texts[i] for i in positions])
         predicted = heads.sentiment.predict(X_rows).tolist()
         report = single_label_report(rows["sentiment"].tolist(), predicted, list(SENTIMENT_LABELS))
         out[source] = {k: report[k] for k in ("n", "macro_f1", "accuracy", "macro_recall")}
@@ -262,8 +255,8 @@ class Trainer:
         # 3. Embed once; fit the heads on the (fine-tuned) embeddings.
         X = self._embed(encoder, texts, layer_weights)
         X_tp, X_stage = head_inputs(X, texts, cfg, self.taxonomy)
-        heads, held_out = fit_heads(X, X_tp, table, cfg, self.taxonomy.stage_labels, X_stage)
-        held_out["by_source"] = held_out_by_source(table, heads, X)
+        heads, held_out = fit_heads(X, X_tp, table, cfg, self.taxonomy.stage_labels, X_stage, texts=texts)
+        held_out["by_source"] = held_out_by_source(table, heads, X, texts)
         # 4. With pooled segments, segment heads that also learn from labelled segments in context.
         if cfg.data.segment_pairs:
             held_out["segment_heads"] = self._fit_segment_heads(encoder, heads, table, X, X_tp, texts)
