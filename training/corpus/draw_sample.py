@@ -2,6 +2,7 @@
 
     python training/corpus/draw_sample.py OUT_DIR [--seed 7]
     python training/corpus/draw_sample.py OUT_DIR --round 2 --seed 11
+    python training/corpus/draw_sample.py OUT_DIR --round 3 --seed 13
 
 
 Writes OUT_DIR/batch_NN.jsonl (item id, text, and what an annotator may know: kind, industry,
@@ -16,7 +17,8 @@ A random 300 items are labelled twice, by different annotators, to measure agree
 
 Round 2 (``--round 2``) draws :data:`PLAN_ROUND_2` from the same sources, leaving out every
 text already in ``annotations/cx_corpus.jsonl`` (by shared file and row id, and by text), with
-item ids ``r2-NNNNN`` and 150 items read twice.
+item ids ``r2-NNNNN`` and 150 items read twice. Round 3 (``--round 3``, :data:`PLAN_ROUND_3`)
+does the same with ids ``r3-NNNNN``.
 """
 
 from __future__ import annotations
@@ -83,6 +85,24 @@ PLAN_ROUND_2 = [
 ]
 
 
+#: Round 3: weighted towards the sources and kinds that held out worst after round 2 (chats,
+#: help-desk and NHS surveys, support requests, restaurant reviews) and brand-directed posts.
+PLAN_ROUND_3 = [
+    ("brand_support_tweets", 240, 40),
+    ("brand_complaint_tweets", 140, 20),
+    ("tweeteval_sentiment", 30, 0),
+    ("neobank_app_reviews", 110, 30),
+    ("womens_clothing_reviews", 80, 20),
+    ("mams", 120, 0),
+    ("multidogo_chats", 250, 0),
+    ("dstc11_call_utterances", 120, 0),
+    ("nhs_patient_surveys", 160, 30),
+    ("helpdesk_csat_survey", 150, 40),
+    ("banking77", 80, 0),
+    ("bitext_support", 120, 0),
+]
+
+
 @dataclass(frozen=True)
 class Round:
     """One labelling round: what it draws, how many items are read twice, its item-id prefix."""
@@ -93,7 +113,11 @@ class Round:
     prefix: str
 
 
-ROUNDS = {1: Round(PLAN, GENERAL_TWEETS, DOUBLE, "t"), 2: Round(PLAN_ROUND_2, 30, 150, "r2-")}
+ROUNDS = {
+    1: Round(PLAN, GENERAL_TWEETS, DOUBLE, "t"),
+    2: Round(PLAN_ROUND_2, 30, 150, "r2-"),
+    3: Round(PLAN_ROUND_3, 30, 150, "r3-"),
+}
 
 _ENGLISH = re.compile(r"\b(?:the|and|is|it|to|my|this|app|bank|you|not|very|i)\b", re.IGNORECASE)
 _FOREIGN = re.compile(r"\b(?:und|der|die|das|nicht|ist|est|les|pas|une|muy|para|que|je|ich|sehr)\b", re.IGNORECASE)
