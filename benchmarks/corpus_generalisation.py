@@ -12,7 +12,9 @@ texts through the full pipeline (segments included). Variants choose what the he
 - ``default``: corpus + native + mapped (``training/configs/default.toml``).
 
 When the corpus holds more than one labelling round, each variant is also summarised on the
-round-1 texts alone (``VARIANT, round-1 texts``): the held-out texts of the runs before round 2.
+texts of the earlier rounds alone (``VARIANT, round-1 texts``, ``VARIANT, rounds 1-2 texts``):
+the held-out texts of the runs made before the later rounds, so old and new runs compare on the
+same texts.
 
 The encoder is the ``--base`` bundle's: MiniLM with top layers fine-tuned on the mapped sources.
 It never saw the seven new sources; for the five older ones (banking77, bitext_support, mams,
@@ -152,11 +154,13 @@ def run(base: Path, variants: list[str], cache: Path) -> dict[str, Any]:
             print(f"{variant}: {source} done", file=sys.stderr)
         ordered = [predictions[i] for i in corpus_rows.index]
         result["variants"][variant] = summarise(corpus_rows, ordered, sources, taxonomy)
-        if "round" in corpus_rows and corpus_rows["round"].nunique() > 1:
-            # The texts of the first labelling round alone: the held-out set earlier runs measured.
-            first = (corpus_rows["round"] == 1).to_numpy()
-            result["variants"][f"{variant}, round-1 texts"] = summarise(
-                corpus_rows[first], [p for p, keep in zip(ordered, first, strict=True) if keep], sources, taxonomy
+        last_round = int(corpus_rows["round"].max()) if "round" in corpus_rows else 1
+        for upto in range(1, last_round):
+            # The texts of the earlier labelling rounds alone: the held-out sets earlier runs measured.
+            earlier = (corpus_rows["round"] <= upto).to_numpy()
+            name = "round-1 texts" if upto == 1 else f"rounds 1-{upto} texts"
+            result["variants"][f"{variant}, {name}"] = summarise(
+                corpus_rows[earlier], [p for p, keep in zip(ordered, earlier, strict=True) if keep], sources, taxonomy
             )
     return result
 

@@ -32,11 +32,13 @@ COLUMNS = ["file", "row_id", "text", "source", "kind", "industry", "channel", "n
 #: How many customer turns of a chat the corpus keeps (the median MultiDoGO chat has 8).
 MAX_CHAT_TURNS = 10
 
+#: A word counts unless letters continue it; an underscore or a digit next to it does not hide
+#: it (``\b`` would: ``@Uber_Support`` is Uber).
 _TRAVEL = re.compile(
-    r"\b(air ?lines?|airways|airport|flights?|flying|baggage|luggage|boarding|runway|pilot|"
+    r"(?<![a-z])(air ?lines?|airways|airport|flights?|flying|baggage|luggage|boarding|runway|pilot|"
     r"rail(way)?s?|trains?|amtrak|hotels?|cruise|delta|jetblue|ryanair|easyjet|lufthansa|"
     r"virgin ?(atlantic|trains)|southwest|united ?airlines|americanair|british ?airways|"
-    r"uber|lyft|taxi|airbnb|expedia|booking\.com)\b",
+    r"uber|lyft|taxi|airbnb|expedia|booking\.com)(?![a-z])",
     re.IGNORECASE,
 )
 

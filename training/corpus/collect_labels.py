@@ -31,6 +31,7 @@ from typing import Any, get_args
 from sklearn.metrics import cohen_kappa_score
 
 from feedback_nlp.corpus.annotations import ANNOTATIONS_DIR, Annotation, Intent
+from feedback_nlp.corpus.sources import is_travel
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, load_taxonomy
 
 TASKS = ("sentiment", "journey_stage", "touchpoints")
@@ -127,6 +128,12 @@ def main() -> None:
     for path in sorted(args.work.glob("batch_*.jsonl")):
         texts.update({row["item"]: row for row in _read_jsonl(path)})
     labels = read_labels(args.work, items, args.round)
+    # A text the travel filter catches now (it was tightened after a draw) stays out, with its copy.
+    travel = {item for item, row in texts.items() if is_travel(row["text"])}
+    travel |= {item for item, meta in items.items() if meta["double_of"] in travel}
+    if travel:
+        print(f"{len(travel)} item(s) left out as travel texts: {sorted(travel)}")
+        items = {item: meta for item, meta in items.items() if item not in travel}
     settled = {row["item"]: row for row in _read_jsonl(args.settled)} if args.settled and args.settled.exists() else {}
 
     pairs, doubles, disagreements = [], [], []
