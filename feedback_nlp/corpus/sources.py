@@ -290,6 +290,26 @@ def read_tweeteval_sentiment(data_dir: Path) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def read_cfpb_complaints(data_dir: Path) -> pd.DataFrame:
+    """US consumer-finance complaint narratives (the full-schema sample, keyed by Complaint ID).
+
+    Written into the CFPB's web form (or by phone or letter, transcribed): free-text answers, so
+    kind ``survey``, as a form-based complaint reaches the service. Personal details are already
+    masked as ``XXXX``."""
+    file = "cfpb_complaints/cfpb_complaints_sample_fullschema.csv"
+    raw = pd.read_csv(require_dataset_file(data_dir / file))
+    raw = raw[raw["Consumer complaint narrative"].notna()]
+    rows = pd.DataFrame(
+        {
+            "row_id": raw["Complaint ID"],
+            "text": raw["Consumer complaint narrative"],
+            "industry": "finance",
+            "native": raw["Product"].fillna("") + " / " + raw["Issue"].fillna(""),
+        }
+    )
+    return _frame(rows, file, "cfpb_complaints", "survey")
+
+
 #: Every source the corpus can draw from, by name.
 CORPUS_SOURCES: dict[str, Callable[[Path], pd.DataFrame]] = {
     "brand_support_tweets": read_brand_support_tweets,
@@ -304,6 +324,7 @@ CORPUS_SOURCES: dict[str, Callable[[Path], pd.DataFrame]] = {
     "banking77": read_banking77,
     "bitext_support": read_bitext_support,
     "tweeteval_sentiment": read_tweeteval_sentiment,
+    "cfpb_complaints": read_cfpb_complaints,
 }
 
 

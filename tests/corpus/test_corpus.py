@@ -136,6 +136,9 @@ def test_sources_read_every_corpus_file(data_dir: Path) -> None:
     rows = read_source("dstc11_call_utterances", data_dir)
     assert set(rows["channel"]) == {"phone"} and set(rows["kind"]) == {"transcript"}
     assert rows["row_id"].is_unique
+    complaints = read_source("cfpb_complaints", data_dir)  # narratives only, keyed by Complaint ID
+    assert set(complaints["kind"]) == {"survey"} and complaints["row_id"].is_unique
+    assert complaints["text"].str.len().min() > 0 and len(complaints) > 1000
 
 
 def test_no_text_is_labelled_in_two_rounds() -> None:

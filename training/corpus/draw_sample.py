@@ -3,6 +3,7 @@
     python training/corpus/draw_sample.py OUT_DIR [--seed 7]
     python training/corpus/draw_sample.py OUT_DIR --round 2 --seed 11
     python training/corpus/draw_sample.py OUT_DIR --round 3 --seed 13
+    python training/corpus/draw_sample.py OUT_DIR --round 4 --seed 17
 
 
 Writes OUT_DIR/batch_NN.jsonl (item id, text, and what an annotator may know: kind, industry,
@@ -17,8 +18,9 @@ A random 300 items are labelled twice, by different annotators, to measure agree
 
 Round 2 (``--round 2``) draws :data:`PLAN_ROUND_2` from the same sources, leaving out every
 text already in ``annotations/cx_corpus.jsonl`` (by shared file and row id, and by text), with
-item ids ``r2-NNNNN`` and 150 items read twice. Round 3 (``--round 3``, :data:`PLAN_ROUND_3`)
-does the same with ids ``r3-NNNNN``.
+item ids ``r2-NNNNN`` and 150 items read twice. Rounds 3 and 4 (:data:`PLAN_ROUND_3`,
+:data:`PLAN_ROUND_4`, which adds the CFPB complaint narratives) do the same with ids
+``r3-NNNNN`` and ``r4-NNNNN``.
 """
 
 from __future__ import annotations
@@ -103,6 +105,25 @@ PLAN_ROUND_3 = [
 ]
 
 
+#: Round 4: a thirteenth source (consumer-finance complaint narratives, written into a web form),
+#: more brand-directed posts, surveys and chats.
+PLAN_ROUND_4 = [
+    ("cfpb_complaints", 200, 0),
+    ("brand_support_tweets", 200, 40),
+    ("brand_complaint_tweets", 120, 20),
+    ("tweeteval_sentiment", 30, 0),
+    ("neobank_app_reviews", 100, 20),
+    ("womens_clothing_reviews", 60, 10),
+    ("mams", 80, 0),
+    ("multidogo_chats", 200, 0),
+    ("dstc11_call_utterances", 100, 0),
+    ("nhs_patient_surveys", 150, 30),
+    ("helpdesk_csat_survey", 120, 30),
+    ("banking77", 80, 0),
+    ("bitext_support", 100, 0),
+]
+
+
 @dataclass(frozen=True)
 class Round:
     """One labelling round: what it draws, how many items are read twice, its item-id prefix."""
@@ -117,6 +138,7 @@ ROUNDS = {
     1: Round(PLAN, GENERAL_TWEETS, DOUBLE, "t"),
     2: Round(PLAN_ROUND_2, 30, 150, "r2-"),
     3: Round(PLAN_ROUND_3, 30, 150, "r3-"),
+    4: Round(PLAN_ROUND_4, 30, 150, "r4-"),
 }
 
 _ENGLISH = re.compile(r"\b(?:the|and|is|it|to|my|this|app|bank|you|not|very|i)\b", re.IGNORECASE)
