@@ -38,7 +38,10 @@ _TRAVEL = re.compile(
     r"(?<![a-z])(air ?lines?|airways|airport|flights?|flying|baggage|luggage|boarding|runway|pilot|"
     r"rail(way)?s?|trains?|amtrak|hotels?|cruise|delta|jetblue|ryanair|easyjet|lufthansa|"
     r"virgin ?(atlantic|trains)|southwest|united ?airlines|americanair|british ?airways|"
-    r"uber|lyft|taxi|airbnb|expedia|booking\.com)(?![a-z])",
+    r"uber|lyft|taxi|airbnb|expedia|booking\.com|"
+    # Hotel chains, also as handles (@HolidayInn, @IHGService)
+    r"holiday ?inn\w*|ihg\w*|hilton\w*|marriott\w*|hyatt\w*|premier ?inn\w*|travelodge\w*|"
+    r"wyndham\w*|radisson\w*|sheraton\w*|westin\w*)(?![a-z])",
     re.IGNORECASE,
 )
 

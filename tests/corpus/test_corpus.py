@@ -92,6 +92,7 @@ def test_travel_texts_are_held_out() -> None:
     assert is_travel("Lost luggage at the airport again")
     assert not is_travel("@AmazonHelp my parcel never came")
     assert is_travel("@Uber_Support my driver was doing 52mph")  # a handle's underscore ends no word
+    assert is_travel("Why is your WiFi so slow @HolidayInn?") and is_travel("@IHGService my points")
     assert not is_travel("I was constrained by the training")  # letters around a word do
 
 
