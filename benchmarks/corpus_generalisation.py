@@ -175,6 +175,7 @@ def summarise(rows: pd.DataFrame, predictions: list[Any], sources: list[str], ta
             for value, group in rows.groupby(column)
         }
     by_source = out["by_source"]
+    sources = [s for s in sources if s in by_source]  # an earlier round may lack a later source
     out["mean_over_sources"] = {
         key: round(float(np.mean([by_source[s][key] for s in sources])), 4)
         for key in ("sentiment_macro_f1", "stage_macro_f1", "touchpoints_micro_f1", "sentiment_ece", "stage_ece")
