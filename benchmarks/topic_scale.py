@@ -67,7 +67,9 @@ def short_texts(data_dir: Path, n: int) -> list[str]:
     to 300 characters. Repeats only when ``n`` exceeds the pool (about 100,000 distinct texts)."""
     from feedback_nlp.corpus.sources import CORPUS_SOURCES, read_source
 
-    pool = pd.concat([read_source(name, data_dir)["text"] for name in CORPUS_SOURCES], ignore_index=True)
+    # The 12 short-text sources the published runs drew from (not the long CFPB complaints).
+    names = [name for name in CORPUS_SOURCES if name != "cfpb_complaints"]
+    pool = pd.concat([read_source(name, data_dir)["text"] for name in names], ignore_index=True)
     pool = pool.dropna().astype(str).str.slice(0, 300).str.strip()
     pool = pool[pool.str.len() > 0].drop_duplicates()
     return pool.sample(n, replace=n > len(pool), random_state=1).tolist()
