@@ -143,7 +143,7 @@ def test_sources_read_every_corpus_file(data_dir: Path) -> None:
 
 
 def test_no_text_is_labelled_in_two_rounds() -> None:
-    """Each round drew only texts the earlier rounds had not labelled: every key and every text hash is once in the file."""
+    """Each round drew only texts no earlier round labelled: every key and every text hash is once in the file."""
     lines = [json.loads(line) for line in CORPUS_LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
     keys = Counter((line["file"], line["row_id"]) for line in lines)
     hashes = Counter(line["sha256"] for line in lines)
