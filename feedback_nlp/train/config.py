@@ -66,6 +66,10 @@ class DataConfig(BaseModel):
     #: Perturbed copies of each corpus training row (an emoji, a hashtag, a brand, a name or a
     #: place added or swapped; labels kept) that teach the heads invariance (train/augment.py).
     invariance_copies: int = Field(default=0, ge=0, le=5)
+    #: The copies of texts that name a real brand (Monzo, Chase, ...) or a first name swap it for
+    #: a made-up one instead of adding something (measured with heads.counterfactual_pairing in
+    #: docs/results.md, "Counterfactual logit pairing"; off in the shipped recipe).
+    invariance_swaps: bool = False
     #: A transcript's channel touchpoint (phone for a call, chat for a chat) is the record's, not the
     #: text's: serving adds it from the declared channel. True: the corpus rows leave it unknown
     #: to the touchpoint head unless the text names it, so the head does not learn "a dialogue turn
@@ -119,6 +123,10 @@ class HeadsConfig(BaseModel):
     ngram_scale: float = Field(default=0.5, gt=0.0)
     ngram_min_sources: int = Field(default=3, ge=1)
     ngram_min_df: int = Field(default=3, ge=1)
+    #: Counterfactual logit pairing: each head's loss also counts ``strength`` times the mean
+    #: squared logit change between a corpus text and its invariance copy (data.invariance_copies;
+    #: feedback_nlp/train/pairing.py). 0: off, the copies are plain extra rows.
+    counterfactual_pairing: float = Field(default=0.0, ge=0.0)
 
 
 class TrainingConfig(BaseModel):

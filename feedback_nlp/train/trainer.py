@@ -40,6 +40,7 @@ from feedback_nlp.train.data import TrainingTable, build_training_table, gold_ke
 from feedback_nlp.train.evaluate import evaluate_gold
 from feedback_nlp.train.heads_fit import Features, FittedHeads, HeadOptions, HeadTargets, fit_task_heads
 from feedback_nlp.train.metrics import single_label_report
+from feedback_nlp.train.pairing import fit_pairing
 from feedback_nlp.train.segment_pairs import draw_segment_pairs, pooled_segment_vectors, segment_rows
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ def fit_heads(
         block = ngrams.features(texts)
         inputs = (with_block(X, block), with_block(X_tp, block), with_block(X_stage, block))
     X_sentiment, X_tp_read, X_stage_read = inputs
-    fitted = _fit(X_sentiment, X_tp_read, table, config, stage_labels, stage=True, X_stage=X_stage_read)
+    fitted = _fit(X_sentiment, X_tp_read, table, config, stage_labels, stage=True, X_stage=X_stage_read, embeddings=X)
     heads = fitted.task_heads(
         config.heads.keyword_features, stage_cue_features=config.heads.stage_cue_features, ngrams=ngrams
     )
@@ -143,7 +144,7 @@ def fit_segment_heads(
 ) -> tuple[SoftmaxHead, MultiLabelHead, dict[str, Any]]:
     """The segment sentiment and touchpoint heads (no stage head: segments are given none), fitted
     as :func:`fit_heads` fits the text heads, on a table that includes segment-pair rows."""
-    fitted = _fit(X, X_tp, table, config, [], stage=False)
+    fitted = _fit(X, X_tp, table, config, [], stage=False, embeddings=X)
     if fitted.sentiment is None or fitted.touchpoints is None:
         raise ValueError("segment heads need sentiment and touchpoint labels")
     return fitted.sentiment, fitted.touchpoints, _report(fitted, table, fitted.touchpoints)
@@ -158,6 +159,7 @@ def _fit(
     *,
     stage: bool,
     X_stage: Features | None = None,
+    embeddings: np.ndarray,
 ) -> FittedHeads:
     frame = table.frame
     # Rows may weigh differently (the annotated corpus above mapped and native labels).
@@ -178,7 +180,19 @@ def _fit(
     )
     train = (frame["split"] == "train").to_numpy()
     held = (frame["split"] == "eval").to_numpy()
-    return fit_task_heads(X, X_tp, targets, train, held, options=options, sample_weight=weight, X_stage=X_stage)
+    # Counterfactual logit pairing: fit on transformed embedding columns, then fold the
+    # transform into the weights (train/pairing.py); the heads then read plain embeddings.
+    pairing = fit_pairing(table, embeddings, config.heads.counterfactual_pairing)
+    if pairing is not None:
+        logger.info("Counterfactual logit pairing over %d invariance pairs", pairing.pairs)
+        X, X_tp = pairing.apply(X), pairing.apply(X_tp)
+        X_stage = None if X_stage is None else pairing.apply(X_stage)
+    fitted = fit_task_heads(X, X_tp, targets, train, held, options=options, sample_weight=weight, X_stage=X_stage)
+    if pairing is not None:
+        for head in (fitted.sentiment, fitted.stage, fitted.touchpoints):
+            if head is not None:
+                pairing.fold(head)
+    return fitted
 
 
 def _report(fitted: FittedHeads, table: TrainingTable, touchpoints: MultiLabelHead) -> dict[str, Any]:
@@ -325,7 +339,7 @@ class Trainer:
                 )
             )
         table = _without_sources(combine(tables), cfg.data.exclude_sources)
-        return augmented(table, cfg.data.invariance_copies, cfg.seed)
+        return augmented(table, cfg.data.invariance_copies, cfg.seed, swaps=cfg.data.invariance_swaps)
 
     @property
     def segment_vectors(self) -> SegmentVectors:

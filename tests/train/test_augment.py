@@ -61,7 +61,36 @@ def test_perturbations_share_nothing_with_the_behavioural_suite() -> None:
     suite_places = {p for pair in behaviour.PLACES for p in pair}
     suite_brands = {info["brand"] for info in behaviour.INDUSTRIES.values()}
     suite_emoji = {suffix.strip() for capability in ("emoji",) for _, suffix in behaviour.PERTURBATIONS[capability]}
-    assert not suite_names & set(augment.NAMES)
+    assert not suite_names & set(augment.MORE_NAMES + augment.REAL_NAMES)
     assert not suite_places & set(augment.PLACES)
-    assert not suite_brands & set(augment.BRANDS)
+    assert not suite_brands & set(augment.MADE_UP_BRANDS + augment.REAL_BRANDS)
     assert not suite_emoji & set(augment.NEUTRAL_EMOJI)
+
+
+def test_a_real_brand_is_swapped_for_a_made_up_one_alike_at_every_mention() -> None:
+    rng = np.random.default_rng(5)
+    swapped = augment.perturb("Monzo froze my card and Monzo chat never replied", rng, swaps=True)
+    first, rest = swapped.split(" froze my card and ")
+    assert first in augment.MADE_UP_BRANDS
+    assert rest == f"{first} chat never replied"
+
+
+def test_a_real_first_name_is_swapped_but_a_word_that_is_also_a_name_is_not() -> None:
+    rng = np.random.default_rng(6)
+    swapped = augment.perturb("Brian on the phone sorted it", rng, swaps=True)
+    assert swapped.endswith(" on the phone sorted it")
+    assert swapped.split()[0] in augment.MORE_NAMES
+    kept = augment.perturb("Mark my words, the bill was wrong", np.random.default_rng(6), swaps=True)
+    assert "Mark my words, the bill was wrong" in kept  # only an addition, no swap
+
+
+def test_handles_and_hashtags_are_not_rewritten_as_brands() -> None:
+    swapped = augment.perturb("@Monzo #Monzo why", np.random.default_rng(7), swaps=True)
+    assert "@Monzo #Monzo why" in swapped
+
+
+def test_without_swaps_a_real_brand_or_name_is_left_and_something_is_added() -> None:
+    """The default copies (data.invariance_swaps = false), as the shipped bundle was trained."""
+    text = "Monzo froze my card, Brian was no help"
+    changed = augment.perturb(text, np.random.default_rng(8))
+    assert text in changed and changed != text

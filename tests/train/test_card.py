@@ -153,3 +153,12 @@ def test_render_card_says_when_the_text_heads_read_word_ngrams() -> None:
     manifest["config"] = {"heads": {"ngram_features": True, "ngram_min_sources": 4, "ngram_scale": 0.5}}
     card = render_card(manifest)
     assert "also read word n-grams" in card and "at least 4 sources, at 0.5 of" in card
+
+
+def test_render_card_says_when_the_heads_were_trained_with_counterfactual_pairing() -> None:
+    manifest = _manifest()
+    assert "logit pairing" not in render_card(manifest)
+    manifest["config"] = {"heads": {"counterfactual_pairing": 0.0}}
+    assert "logit pairing" not in render_card(manifest)
+    manifest["config"] = {"heads": {"counterfactual_pairing": 10.0}}
+    assert "Counterfactual logit pairing (strength 10.0)" in render_card(manifest)
