@@ -123,9 +123,10 @@ class HeadsConfig(BaseModel):
     ngram_scale: float = Field(default=0.5, gt=0.0)
     ngram_min_sources: int = Field(default=3, ge=1)
     ngram_min_df: int = Field(default=3, ge=1)
-    #: Counterfactual logit pairing: each head's loss also counts ``strength`` times the mean
-    #: squared logit change between a corpus text and its invariance copy (data.invariance_copies;
-    #: feedback_nlp/train/pairing.py). 0: off, the copies are plain extra rows.
+    #: Counterfactual logit pairing: each head is also penalised for the mean squared change of
+    #: its logits between a corpus text and its invariance copy (data.invariance_copies), weighted
+    #: ``strength`` against its L2 penalty (feedback_nlp/train/pairing.py). 0: off, the copies
+    #: are plain extra rows.
     counterfactual_pairing: float = Field(default=0.0, ge=0.0)
 
 

@@ -5,11 +5,12 @@ not move any label: a brand, a name or a place swapped, an emoji or a hashtag ad
 the copies with the same labels only asks that both land on the right side of each boundary.
 Counterfactual logit pairing (Garg et al., 2019, "Counterfactual fairness in text
 classification through robustness") asks more: that the logits of a text and its copy be equal,
-by adding ``strength * mean((w . (x' - x))^2)`` to each head's loss.
+by penalising their mean squared difference.
 
-For a linear head that penalty is quadratic in ``w``, so with scikit-learn's L2 penalty the two
-together are ``w' M w`` with ``M = I + strength * S``, where ``S`` is the (trace-normalised)
-second moment of the pairs' embedding differences. Fitting on ``X M^(-1/2)`` with the usual
+For a linear head that difference is ``w' S w``, ``S`` the second moment of the pairs'
+embedding differences (scaled here to an average of 1 per dimension). Added ``strength`` times
+to scikit-learn's L2 penalty ``w' w / 2``, the two make ``w' M w / 2`` with
+``M = I + strength * S``. Fitting on ``X M^(-1/2)`` with the usual
 penalty and mapping the weights back by ``M^(-1/2)`` solves exactly that problem, so the heads
 keep their format: the transform is folded into the embedding columns of their weights, and
 serving is unchanged.
