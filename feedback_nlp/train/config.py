@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from feedback_nlp.errors import ConfigError
 
+#: The heads counterfactual logit pairing can apply to.
+PairedHead = Literal["sentiment", "stage", "touchpoints"]
+PAIRED_HEADS: tuple[PairedHead, ...] = ("sentiment", "stage", "touchpoints")
+
 
 class PathsConfig(BaseModel):
     """Where data comes from and where the bundle goes."""
@@ -128,6 +132,8 @@ class HeadsConfig(BaseModel):
     #: ``strength`` against its L2 penalty (feedback_nlp/train/pairing.py). 0: off, the copies
     #: are plain extra rows.
     counterfactual_pairing: float = Field(default=0.0, ge=0.0)
+    #: Which heads pairing applies to (segment heads follow their text head).
+    counterfactual_pairing_heads: list[PairedHead] = Field(default_factory=lambda: list(PAIRED_HEADS))
 
 
 class TrainingConfig(BaseModel):

@@ -183,14 +183,21 @@ def _fit(
     # Counterfactual logit pairing: fit on transformed embedding columns, then fold the
     # transform into the weights (train/pairing.py); the heads then read plain embeddings.
     pairing = fit_pairing(table, embeddings, config.heads.counterfactual_pairing)
+    paired = set(config.heads.counterfactual_pairing_heads) if pairing is not None else set()
     if pairing is not None:
-        logger.info("Counterfactual logit pairing over %d invariance pairs", pairing.pairs)
-        X, X_tp = pairing.apply(X), pairing.apply(X_tp)
-        X_stage = None if X_stage is None else pairing.apply(X_stage)
+        logger.info("Counterfactual logit pairing over %d invariance pairs: %s heads", pairing.pairs, sorted(paired))
+        X_stage = X if X_stage is None else X_stage
+        X_stage = pairing.apply(X_stage) if "stage" in paired else X_stage
+        X = pairing.apply(X) if "sentiment" in paired else X
+        X_tp = pairing.apply(X_tp) if "touchpoints" in paired else X_tp
     fitted = fit_task_heads(X, X_tp, targets, train, held, options=options, sample_weight=weight, X_stage=X_stage)
     if pairing is not None:
-        for head in (fitted.sentiment, fitted.stage, fitted.touchpoints):
-            if head is not None:
+        for name, head in (
+            ("sentiment", fitted.sentiment),
+            ("stage", fitted.stage),
+            ("touchpoints", fitted.touchpoints),
+        ):
+            if head is not None and name in paired:
                 pairing.fold(head)
     return fitted
 

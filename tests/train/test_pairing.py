@@ -106,7 +106,7 @@ def test_no_pairing_without_strength_or_copies() -> None:
     assert fit_pairing(_table(), np.ones((4, 3), dtype=np.float32), 5.0) is None
 
 
-def _paired_training(strength: float) -> tuple[np.ndarray, np.ndarray, object]:
+def _paired_training(strength: float, *overrides: str) -> tuple[np.ndarray, np.ndarray, object]:
     """Heads fitted through the trainer's path on a corpus whose "brand" direction (column 1)
     agrees with sentiment; each copy's other brand moves column 1 part of the way back, so the
     copies alone leave it predictive."""
@@ -138,7 +138,7 @@ def _paired_training(strength: float) -> tuple[np.ndarray, np.ndarray, object]:
     originals = table.frame.loc[copies, PAIR_KEY].astype(int).to_numpy()
     X[copies] = X[originals]
     X[copies, 1] = 0.3 * X[originals, 1]  # the brand swapped
-    config = load_config(None, [f"heads.counterfactual_pairing={strength}", "heads.keyword_features=false"])
+    config = load_config(None, [f"heads.counterfactual_pairing={strength}", "heads.keyword_features=false", *overrides])
     trainer = Trainer(config, Settings())
     texts = table.frame["text"].tolist()
     X_tp, X_stage = head_inputs(X, texts, config, trainer.taxonomy)
@@ -158,3 +158,11 @@ def test_the_trainer_fits_paired_heads_that_move_less_under_a_swap() -> None:
     assert moved(paired, x, copy) < moved(plain, plain_x, plain_copy) / 3
     # The folded heads read plain embeddings: same shape as without pairing.
     assert paired.sentiment.coef_.shape == plain.sentiment.coef_.shape  # type: ignore[attr-defined]
+
+
+def test_pairing_applies_only_to_the_heads_it_is_given() -> None:
+    _, _, plain = _paired_training(0.0)
+    _, _, paired = _paired_training(10.0, 'heads.counterfactual_pairing_heads=["sentiment"]')
+    np.testing.assert_array_equal(paired.stage.coef_, plain.stage.coef_)  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(paired.touchpoints.coef_, plain.touchpoints.coef_)  # type: ignore[attr-defined]
+    assert not np.allclose(paired.sentiment.coef_, plain.sentiment.coef_)  # type: ignore[attr-defined]
