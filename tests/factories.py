@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from feedback_nlp.encoders.spans import SegmentedVectors
@@ -27,6 +28,7 @@ from feedback_nlp.taxonomy.keywords import KeywordMatcher
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
 from feedback_nlp.taxonomy.records import LabelScore, Prediction
 from feedback_nlp.text import prepare_texts
+from feedback_nlp.train.data import TrainingTable
 
 _WORD = re.compile(r"\w+")
 
@@ -383,3 +385,22 @@ def topic_corpus(
             made += 1
     order = rng.permutation(len(rows))
     return [rows[i][0] for i in order], [rows[i][1] for i in order]
+
+
+def small_corpus_table() -> TrainingTable:
+    """Four rows: two corpus training rows (sources a, b), a mapped row and a held-out corpus row;
+    touchpoints phone and website."""
+    frame = pd.DataFrame(
+        {
+            "text": ["Nobody answered the phone", "Great website, Priya in Bristol helped", "Mapped text", "Held out"],
+            "source": ["a", "b", "c", "a"],
+            "kind": ["survey", "review", "review", "survey"],
+            "sentiment": ["negative", "positive", "neutral", "negative"],
+            "journey_stage": ["support", "usage", None, "support"],
+            "split": ["train", "train", "train", "eval"],
+            "weight": [3.0, 3.0, 1.0, 3.0],
+            "origin": ["corpus", "corpus", "mapped", "corpus"],
+        }
+    )
+    touchpoints = np.array([[1, 0], [0, 1], [np.nan, np.nan], [1, 0]], dtype=np.float32)
+    return TrainingTable(frame, touchpoints, ["phone", "website"], {})

@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+from factories import small_corpus_table
 
 from feedback_nlp.train import augment, behaviour
-from feedback_nlp.train.data import TrainingTable
 
 LABELS = ["phone", "website"]
 
 
-def _table() -> TrainingTable:
-    frame = pd.DataFrame(
-        {
-            "text": ["Nobody answered the phone", "Great website, Priya in Bristol helped", "Mapped text", "Held out"],
-            "source": ["a", "b", "c", "a"],
-            "kind": ["survey", "review", "review", "survey"],
-            "sentiment": ["negative", "positive", "neutral", "negative"],
-            "journey_stage": ["support", "usage", None, "support"],
-            "split": ["train", "train", "train", "eval"],
-            "weight": [3.0, 3.0, 1.0, 3.0],
-            "origin": ["corpus", "corpus", "mapped", "corpus"],
-        }
-    )
-    touchpoints = np.array([[1, 0], [0, 1], [np.nan, np.nan], [1, 0]], dtype=np.float32)
-    return TrainingTable(frame, touchpoints, LABELS, {})
+_table = small_corpus_table
 
 
 def test_copies_keep_every_label_and_weight_of_their_row() -> None:

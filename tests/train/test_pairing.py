@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from factories import small_corpus_table
 
 from feedback_nlp.heads.linear import Joined, SoftmaxHead
 from feedback_nlp.train import augment
@@ -69,21 +70,7 @@ def test_only_the_embedding_columns_are_transformed() -> None:
     assert (applied_sparse[:, 3:] != block).nnz == 0
 
 
-def _table() -> TrainingTable:
-    frame = pd.DataFrame(
-        {
-            "text": ["Monzo froze my card", "Brian was helpful", "Mapped text", "Held out"],
-            "source": ["a", "b", "c", "a"],
-            "kind": ["survey", "review", "review", "survey"],
-            "sentiment": ["negative", "positive", "neutral", "negative"],
-            "journey_stage": ["support", "usage", None, "support"],
-            "split": ["train", "train", "train", "eval"],
-            "weight": [3.0, 3.0, 1.0, 3.0],
-            "origin": ["corpus", "corpus", "mapped", "corpus"],
-        }
-    )
-    touchpoints = np.zeros((4, 2), dtype=np.float32)
-    return TrainingTable(frame, touchpoints, ["phone", "website"], {})
+_table = small_corpus_table
 
 
 def test_copies_are_paired_with_their_own_rows_also_after_rows_are_left_out() -> None:
