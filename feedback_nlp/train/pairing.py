@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from feedback_nlp.heads.linear import HeadInput, Joined, MultiLabelHead, SoftmaxHead
@@ -78,16 +79,14 @@ def pair_differences(table: TrainingTable, embeddings: np.ndarray) -> np.ndarray
     frame = table.frame
     if PAIR_KEY not in frame:
         return np.zeros((0, embeddings.shape[1]), dtype=np.float32)
-    keys = frame[PAIR_KEY].to_numpy()
-    train = (frame["split"] == "train").to_numpy()
-    copy = (frame["origin"] == "augmented").to_numpy() & train & ~np.isnan(keys.astype(float))
-    originals = ~(frame["origin"] == "augmented").to_numpy() & train
-    position = {int(k): i for i, k in zip(np.flatnonzero(originals), keys[originals], strict=True) if k == k}
-    pairs = [(position[int(keys[i])], i) for i in np.flatnonzero(copy) if int(keys[i]) in position]
-    if not pairs:
-        return np.zeros((0, embeddings.shape[1]), dtype=np.float32)
-    first, second = np.array(pairs).T
-    return embeddings[second] - embeddings[first]
+    keys = frame[PAIR_KEY].to_numpy(dtype=float)
+    keyed = (frame["split"] == "train").to_numpy() & ~np.isnan(keys)
+    is_copy = (frame["origin"] == "augmented").to_numpy()
+    originals, copies = np.flatnonzero(keyed & ~is_copy), np.flatnonzero(keyed & is_copy)
+    position = pd.Series(originals, index=keys[originals].astype(int))
+    first = position.reindex(keys[copies].astype(int)).to_numpy(dtype=float)
+    found = ~np.isnan(first)
+    return embeddings[copies[found]] - embeddings[first[found].astype(int)]
 
 
 def fit_pairing(table: TrainingTable, embeddings: np.ndarray, strength: float) -> Pairing | None:

@@ -161,4 +161,6 @@ def test_render_card_says_when_the_heads_were_trained_with_counterfactual_pairin
     manifest["config"] = {"heads": {"counterfactual_pairing": 0.0}}
     assert "logit pairing" not in render_card(manifest)
     manifest["config"] = {"heads": {"counterfactual_pairing": 10.0}}
-    assert "Counterfactual logit pairing (strength 10.0)" in render_card(manifest)
+    assert "Counterfactual logit pairing (strength 10.0; heads: sentiment, stage, touchpoints)" in render_card(manifest)
+    manifest["config"]["heads"]["counterfactual_pairing_heads"] = ["sentiment", "touchpoints"]
+    assert "(strength 10.0; heads: sentiment, touchpoints)" in render_card(manifest)
