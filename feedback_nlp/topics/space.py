@@ -71,8 +71,10 @@ class TopicSpace:
     def from_encoder(self, vectors: np.ndarray) -> np.ndarray:
         """The space's vectors from its encoder's output (the sentiment directions projected out)."""
         x = np.asarray(vectors, dtype=np.float32)
-        if x.ndim != 2 or x.shape[0] == 0:
-            return x.reshape(len(x), -1) if x.size == 0 else x
+        if x.size == 0:  # no texts: an empty (0, dim) matrix, not a reshape error
+            return np.zeros((0, x.shape[1] if x.ndim == 2 else 0), dtype=np.float32)
+        if x.ndim != 2:
+            return x
         return project_out(x, self.directions)
 
 

@@ -65,6 +65,13 @@ def test_embeddings_of_the_default_space_have_no_sentiment_component() -> None:
     assert np.abs(X @ s.directions.T).max() < 1e-5
 
 
+@pytest.mark.parametrize("vectors", [np.zeros((0, 384), dtype=np.float32), np.zeros((0,), dtype=np.float32)])
+def test_no_texts_give_an_empty_matrix(vectors: np.ndarray) -> None:
+    s = space.topic_space(_Pipeline(), space.BASE_NO_SENTIMENT)
+    assert s.embed([]).shape[0] == 0
+    assert s.from_encoder(vectors).shape == (0, vectors.shape[1] if vectors.ndim == 2 else 0)
+
+
 def test_each_space_has_its_own_fingerprint() -> None:
     pipeline = _Pipeline()
     prints = {name: space.topic_space(pipeline, name).fingerprint for name in space.SPACES}
