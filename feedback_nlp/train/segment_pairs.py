@@ -19,6 +19,7 @@ import pandas as pd
 from feedback_nlp.encoders.base import Encoder
 from feedback_nlp.text import make_nlp, segment_texts
 from feedback_nlp.train.data import TrainingTable
+from feedback_nlp.train.pairing import PAIR_KEY
 
 #: Sentence-final punctuation: a first part without it gets a full stop, as a sentence would.
 _SENTENCE_END = (".", "!", "?", "…")
@@ -76,6 +77,10 @@ def segment_rows(table: TrainingTable, pairs: SegmentPairs) -> TrainingTable:
     frame["journey_stage"] = None
     frame["split"] = "train"
     frame["origin"] = "segment_pair"
+    if PAIR_KEY in frame:
+        # A segment row is neither an invariance copy nor the text a copy was made from: counterfactual
+        # pairing (train/pairing.py) pairs each copy with its text's own row, never with a segment of it.
+        frame[PAIR_KEY] = np.nan
     return TrainingTable(frame, table.touchpoints[rows], table.touchpoint_labels, table.fingerprints)
 
 

@@ -10,8 +10,10 @@ from factories import small_corpus_table
 
 from feedback_nlp.heads.linear import Joined, SoftmaxHead
 from feedback_nlp.train import augment
+from feedback_nlp.train.corpus_data import combine
 from feedback_nlp.train.data import TrainingTable
 from feedback_nlp.train.pairing import PAIR_KEY, Pairing, fit_pairing, pair_differences
+from feedback_nlp.train.segment_pairs import SegmentPairs, segment_rows
 
 
 def _nuisance_data(seed: int = 0) -> tuple[np.ndarray, list[str], np.ndarray]:
@@ -84,6 +86,17 @@ def test_copies_are_paired_with_their_own_rows_also_after_rows_are_left_out() ->
     fold = table.select((table.frame["source"] != "a").to_numpy())
     fold_embeddings = embeddings[(table.frame["source"] != "a").to_numpy()]
     np.testing.assert_array_equal(pair_differences(fold, fold_embeddings), embeddings[[5, 7]] - embeddings[[1, 1]])
+
+
+def test_copies_are_paired_with_their_text_rows_beside_segment_rows() -> None:
+    # The segment heads train on the text rows plus segment rows drawn from them (trainer.py):
+    # a segment row is not the text a copy was made from.
+    table = augment.augmented(_table(), copies=1, seed=0)
+    segments = segment_rows(table, SegmentPairs([("a.", "b"), ("c.", "a")], np.array([[0, 1], [1, 0]])))
+    assert segments.frame[PAIR_KEY].isna().all()
+    both = combine([table, segments])
+    embeddings = np.arange(len(both.frame) * 3, dtype=np.float32).reshape(-1, 3) ** 2
+    np.testing.assert_array_equal(pair_differences(both, embeddings), embeddings[[4, 5]] - embeddings[[0, 1]])
 
 
 def test_no_pairing_without_strength_or_copies() -> None:
