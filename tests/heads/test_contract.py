@@ -236,6 +236,23 @@ def test_multilabel_head_tune_thresholds_maximises_f1() -> None:
     assert head.thresholds_[0] == pytest.approx(0.5)
 
 
+def test_multilabel_head_tune_thresholds_takes_the_middle_of_a_tie() -> None:
+    # Negatives at 0.1 and 0.3, positives at 0.75 and 0.9: every threshold in (0.3, 0.75] gives
+    # F1 = 1; the middle of that run of the grid, not its lowest point, is taken.
+    head = MultiLabelHead()
+    head.classes_ = np.array(["x"])
+    head.coef_ = np.array([[1.0]], dtype=np.float32)
+    head.intercept_ = np.array([0.0], dtype=np.float32)
+    head.thresholds_ = np.array([0.5], dtype=np.float32)
+    p = np.array([0.1, 0.3, 0.75, 0.9])
+    X = np.log(p / (1 - p)).reshape(-1, 1).astype(np.float32)
+    Y = np.array([[0], [0], [1], [1]], dtype=np.float32)
+    head.tune_thresholds(X, Y, grid=[0.2, 0.35, 0.45, 0.55, 0.65, 0.8])
+    assert head.thresholds_[0] == pytest.approx(0.55)  # the tied run 0.35-0.65: its upper middle
+    head.tune_thresholds(X, Y, grid=[0.2, 0.35, 0.45, 0.8])
+    assert head.thresholds_[0] == pytest.approx(0.45)  # a run of two: the upper one
+
+
 # ---------------------------------------------------------------------------- TaskHeads
 
 
