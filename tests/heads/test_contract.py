@@ -220,15 +220,20 @@ def test_multilabel_head_tune_thresholds_picks_from_grid(fake_encoder: FakeEncod
     assert head.thresholds_[2] == pytest.approx(0.5)
 
 
-def test_multilabel_head_tune_thresholds_maximises_f1() -> None:
-    # One label, four rows with known probabilities: only a threshold in (0.35, 0.6] gives F1 = 1.
+def _head_reading_probabilities(probabilities: list[float]) -> tuple[MultiLabelHead, np.ndarray]:
+    """A one-label head and inputs on which it gives exactly ``probabilities``."""
     head = MultiLabelHead()
     head.classes_ = np.array(["x"])
     head.coef_ = np.array([[1.0]], dtype=np.float32)
     head.intercept_ = np.array([0.0], dtype=np.float32)
     head.thresholds_ = np.array([0.5], dtype=np.float32)
-    logits = np.log(np.array([0.1, 0.35, 0.6, 0.9]) / (1 - np.array([0.1, 0.35, 0.6, 0.9])))
-    X = logits.reshape(-1, 1).astype(np.float32)
+    p = np.array(probabilities)
+    return head, np.log(p / (1 - p)).reshape(-1, 1).astype(np.float32)
+
+
+def test_multilabel_head_tune_thresholds_maximises_f1() -> None:
+    # One label, four rows with known probabilities: only a threshold in (0.35, 0.6] gives F1 = 1.
+    head, X = _head_reading_probabilities([0.1, 0.35, 0.6, 0.9])
     Y = np.array([[0], [0], [1], [1]], dtype=np.float32)
     head.tune_thresholds(X, Y, grid=[0.2, 0.5, 0.7])
     assert head.thresholds_[0] == pytest.approx(0.5)
@@ -239,13 +244,7 @@ def test_multilabel_head_tune_thresholds_maximises_f1() -> None:
 def test_multilabel_head_tune_thresholds_takes_the_middle_of_a_tie() -> None:
     # Negatives at 0.1 and 0.3, positives at 0.75 and 0.9: every threshold in (0.3, 0.75] gives
     # F1 = 1; the middle of that run of the grid, not its lowest point, is taken.
-    head = MultiLabelHead()
-    head.classes_ = np.array(["x"])
-    head.coef_ = np.array([[1.0]], dtype=np.float32)
-    head.intercept_ = np.array([0.0], dtype=np.float32)
-    head.thresholds_ = np.array([0.5], dtype=np.float32)
-    p = np.array([0.1, 0.3, 0.75, 0.9])
-    X = np.log(p / (1 - p)).reshape(-1, 1).astype(np.float32)
+    head, X = _head_reading_probabilities([0.1, 0.3, 0.75, 0.9])
     Y = np.array([[0], [0], [1], [1]], dtype=np.float32)
     head.tune_thresholds(X, Y, grid=[0.2, 0.35, 0.45, 0.55, 0.65, 0.8])
     assert head.thresholds_[0] == pytest.approx(0.55)  # the tied run 0.35-0.65: its upper middle
