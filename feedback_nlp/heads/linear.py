@@ -198,8 +198,7 @@ class MultiLabelHead(ClassifierMixin, BaseEstimator):
         Where neighbouring thresholds tie for the best F1 (a rare label has few held-out rows, so
         a range of thresholds often separates them equally well), the middle of that range is
         taken (the upper of two), not its lowest point: the lowest sits right above the held-out
-        negatives and lets through the first new text that scores a little higher (a
-        ``marketing`` at 0.35 on a subscription refund call).
+        negatives and lets through the first new text that scores a little higher.
         """
         candidates = np.asarray(grid if grid is not None else np.linspace(0.2, 0.9, 15))
         proba = self.predict_proba(X)
