@@ -200,8 +200,18 @@ class MultiLabelHead(ClassifierMixin, BaseEstimator):
         taken (the upper of two), not its lowest point: the lowest sits right above the held-out
         negatives and lets through the first new text that scores a little higher.
         """
+        return self.tune_thresholds_on(self.predict_proba(X), Y, grid=grid)
+
+    def tune_thresholds_on(
+        self, proba: np.ndarray, Y: np.ndarray, *, grid: Sequence[float] | None = None
+    ) -> MultiLabelHead:
+        """:meth:`tune_thresholds` from probabilities already computed, one row per row of ``Y``:
+        the held-out rows' from this head, or out-of-fold rows' from heads fitted without them
+        (:func:`feedback_nlp.train.heads_fit.fit_task_heads` with ``threshold_folds``)."""
+        check_is_fitted(self)
+        if proba.shape != Y.shape:
+            raise ValueError(f"proba has shape {proba.shape} but Y has shape {Y.shape}; they must match")
         candidates = np.asarray(grid if grid is not None else np.linspace(0.2, 0.9, 15))
-        proba = self.predict_proba(X)
         for j in range(len(self.classes_)):
             known = ~np.isnan(Y[:, j])
             y = Y[known, j]

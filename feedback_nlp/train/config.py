@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from feedback_nlp.errors import ConfigError
 
@@ -134,6 +134,17 @@ class HeadsConfig(BaseModel):
     counterfactual_pairing: float = Field(default=0.0, ge=0.0)
     #: Which heads pairing applies to (segment heads follow their text head).
     counterfactual_pairing_heads: list[PairedHead] = Field(default_factory=lambda: list(PAIRED_HEADS))
+    #: Touchpoint thresholds tuned on the held-out rows and on out-of-fold probabilities of the
+    #: annotated training rows, from this many extra touchpoint heads each fitted without one fold
+    #: (feedback_nlp/train/heads_fit.py, ThresholdFolds). 0: the held-out rows alone.
+    threshold_folds: int = Field(default=0, ge=0)
+
+    @field_validator("threshold_folds")
+    @classmethod
+    def _folds(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("threshold_folds must be 0 (off) or at least 2, got 1")
+        return value
 
 
 class TrainingConfig(BaseModel):

@@ -38,9 +38,16 @@ from feedback_nlp.train.config import TrainingConfig
 from feedback_nlp.train.corpus_data import channel_from_record, combine, corpus_table, exclusion_keys, native_table
 from feedback_nlp.train.data import TrainingTable, build_training_table, gold_key
 from feedback_nlp.train.evaluate import evaluate_gold
-from feedback_nlp.train.heads_fit import Features, FittedHeads, HeadOptions, HeadTargets, fit_task_heads
+from feedback_nlp.train.heads_fit import (
+    Features,
+    FittedHeads,
+    HeadOptions,
+    HeadTargets,
+    ThresholdFolds,
+    fit_task_heads,
+)
 from feedback_nlp.train.metrics import single_label_report
-from feedback_nlp.train.pairing import fit_pairing
+from feedback_nlp.train.pairing import PAIR_KEY, fit_pairing
 from feedback_nlp.train.segment_pairs import draw_segment_pairs, pooled_segment_vectors, segment_rows
 
 logger = logging.getLogger(__name__)
@@ -190,7 +197,17 @@ def _fit(
         X_stage = pairing.apply(X_stage) if "stage" in paired else X_stage
         X = pairing.apply(X) if "sentiment" in paired else X
         X_tp = pairing.apply(X_tp) if "touchpoints" in paired else X_tp
-    fitted = fit_task_heads(X, X_tp, targets, train, held, options=options, sample_weight=weight, X_stage=X_stage)
+    fitted = fit_task_heads(
+        X,
+        X_tp,
+        targets,
+        train,
+        held,
+        options=options,
+        sample_weight=weight,
+        X_stage=X_stage,
+        threshold_folds=_threshold_folds(frame, train, config),
+    )
     if pairing is not None:
         for name, head in (
             ("sentiment", fitted.sentiment),
@@ -200,6 +217,19 @@ def _fit(
             if head is not None and name in paired:
                 pairing.fold(head)
     return fitted
+
+
+def _threshold_folds(frame: Any, train: np.ndarray, config: TrainingConfig) -> ThresholdFolds | None:
+    """The annotated training rows scored out of fold for the touchpoint thresholds (None when
+    ``heads.threshold_folds`` is 0); a row and its invariance copies share a group."""
+    if config.heads.threshold_folds == 0:
+        return None
+    positions = np.arange(len(frame), dtype=float)
+    keys = frame[PAIR_KEY].to_numpy(dtype=float) if PAIR_KEY in frame else np.full(len(frame), np.nan)
+    # Rows without a pair key are their own group (negative ids: pair keys are positions >= 0).
+    groups = np.where(np.isnan(keys), -1.0 - positions, keys)
+    annotated = train & (frame["origin"] == "corpus").to_numpy() if "origin" in frame else np.zeros(len(frame), bool)
+    return ThresholdFolds(annotated, groups, folds=config.heads.threshold_folds, seed=config.seed)
 
 
 def _report(fitted: FittedHeads, table: TrainingTable, touchpoints: MultiLabelHead) -> dict[str, Any]:

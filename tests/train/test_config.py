@@ -149,3 +149,10 @@ def test_load_config_invalid_toml_raises_config_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", sorted((PROJECT_ROOT / "training" / "configs").glob("*.toml")), ids=lambda p: p.name)
 def test_shipped_training_configs_are_valid(path: Path) -> None:
     load_config(path)
+
+
+def test_threshold_folds_are_off_or_at_least_two() -> None:
+    assert load_config(None, ["heads.threshold_folds=0"]).heads.threshold_folds == 0
+    assert load_config(None, ["heads.threshold_folds=5"]).heads.threshold_folds == 5
+    with pytest.raises(ConfigError, match="at least 2"):
+        load_config(None, ["heads.threshold_folds=1"])

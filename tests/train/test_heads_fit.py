@@ -7,7 +7,7 @@ import pytest
 
 from feedback_nlp.errors import DataError
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS
-from feedback_nlp.train.heads_fit import HeadOptions, HeadTargets, _sqrt_balanced, fit_task_heads
+from feedback_nlp.train.heads_fit import HeadOptions, HeadTargets, ThresholdFolds, _sqrt_balanced, fit_task_heads
 
 STAGES = ["awareness", "purchase", "support"]
 TOUCHPOINTS = ["website", "delivery", "staff"]
@@ -134,3 +134,75 @@ def test_segment_heads_are_kept_only_beside_a_kept_text_head() -> None:
     # Segments follow the refitted sentiment head; the kept touchpoint head keeps its segment head.
     assert heads.segment_sentiment is None
     assert heads.for_segments == (only_sentiment.sentiment, segment.touchpoints)
+
+
+def test_threshold_folds_keep_a_row_and_its_copies_in_one_fold() -> None:
+    groups = np.array([0, 1, 2, 3, 0, 1, -7, -8])  # rows 4 and 5 copy rows 0 and 1; 6 and 7 stand alone
+    scored = np.array([True, True, True, True, False, False, False, False])
+    fold = ThresholdFolds(scored, groups, folds=2, seed=0).assignments()
+    assert fold[0] == fold[4] and fold[1] == fold[5]
+    assert sorted(fold[:4].tolist()) == [0, 0, 1, 1]  # the scored groups spread over the folds
+    assert fold[6] == fold[7] == -1  # no scored row in their group: in every fold's fit
+
+
+@pytest.mark.parametrize("folds", [0, 1])
+def test_threshold_folds_need_two_folds(folds: int) -> None:
+    with pytest.raises(ValueError, match="at least 2"):
+        ThresholdFolds(np.ones(4, bool), np.arange(4), folds=folds)
+
+
+def test_out_of_fold_rows_tune_a_threshold_the_held_out_rows_cannot() -> None:
+    """A label with no held-out positive keeps the default threshold; the training rows scored
+    out of fold give it one, and every row the folds score was left out of the head scoring it."""
+    X, targets, train, held = _data(n=400)
+    Y = targets.touchpoints.copy()
+    Y[held, 0] = 0.0  # no held-out positive for "website"
+    targets = HeadTargets(STAGES, TOUCHPOINTS, touchpoints=Y)
+    alone = fit_task_heads(X, X, targets, train, held)
+    assert alone.touchpoints.thresholds_[0] == 0.5
+    folds = ThresholdFolds(train.copy(), np.arange(len(X)), folds=4, seed=1)
+    crossed = fit_task_heads(X, X, targets, train, held, threshold_folds=folds)
+    assert crossed.touchpoints.thresholds_[0] != 0.5
+    np.testing.assert_array_equal(crossed.touchpoints.coef_, alone.touchpoints.coef_)  # the head itself is the same
+
+
+def test_tuning_from_probabilities_checks_their_shape() -> None:
+    X, targets, train, held = _data()
+    head = fit_task_heads(X, X, HeadTargets(STAGES, TOUCHPOINTS, touchpoints=targets.touchpoints), train, held)
+    with pytest.raises(ValueError, match="must match"):
+        head.touchpoints.tune_thresholds_on(np.zeros((3, 3)), np.zeros((4, 3)))
+
+
+def test_no_head_scores_a_row_whose_group_it_was_fitted_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    import feedback_nlp.train.heads_fit as heads_fit
+
+    X, targets, train, held = _data(n=200)
+    ids = np.arange(len(X), dtype=np.float32)[:, None]
+    X = np.hstack([X, ids])  # the last column names the row
+    groups = np.arange(len(X)) % 60  # rows 0, 60, 120, 180 are one text and its copies
+    scored = train & (np.arange(len(X)) < 60)
+    fits: list[tuple[set[int], set[int]]] = []
+
+    class Recording(heads_fit.MultiLabelHead):
+        def fit(self, X_fit, Y, labels, sample_weight=None):  # type: ignore[no-untyped-def]
+            self.fitted_on = {int(i) for i in X_fit[:, -1]}
+            return super().fit(X_fit, Y, labels, sample_weight)
+
+        def predict_proba(self, X_in):  # type: ignore[no-untyped-def]
+            fits.append((self.fitted_on, {int(i) for i in X_in[:, -1]}))
+            return super().predict_proba(X_in)
+
+    monkeypatch.setattr(heads_fit, "MultiLabelHead", Recording)
+    heads_fit.fit_task_heads(
+        X,
+        X,
+        HeadTargets(STAGES, TOUCHPOINTS, touchpoints=targets.touchpoints),
+        train,
+        held,
+        threshold_folds=ThresholdFolds(scored, groups, folds=3),
+    )
+    out_of_fold = [(fitted, rows) for fitted, rows in fits if rows <= set(np.flatnonzero(scored).tolist())]
+    assert len(out_of_fold) == 3
+    assert set().union(*(rows for _, rows in out_of_fold)) == set(np.flatnonzero(scored).tolist())
+    for fitted, rows in out_of_fold:
+        assert not {int(g) for g in groups[list(fitted)]} & {int(g) for g in groups[list(rows)]}
