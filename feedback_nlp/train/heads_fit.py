@@ -266,10 +266,7 @@ def fit_task_heads(
             fitted.stage = head
     if targets.touchpoints is not None:
         Y = targets.touchpoints
-        head_tp = MultiLabelHead(C=options.C_touchpoints, random_state=options.seed)
-        head_tp.fit(
-            X_tp[train], Y[train], targets.touchpoint_labels, None if sample_weight is None else sample_weight[train]
-        )
+        head_tp = _fit_touchpoints(X_tp, Y, train, targets, options, sample_weight)
         proba, Y_tune = head_tp.predict_proba(X_tp[held]), Y[held]
         if threshold_folds is not None:
             oof_proba, oof_Y = _out_of_fold(X_tp, Y, train, targets, options, sample_weight, threshold_folds)
@@ -278,6 +275,21 @@ def fit_task_heads(
             head_tp.tune_thresholds_on(proba, Y_tune)
         fitted.touchpoints = head_tp
     return fitted
+
+
+def _fit_touchpoints(
+    X_tp: Features,
+    Y: np.ndarray,
+    rows: np.ndarray,
+    targets: HeadTargets,
+    options: HeadOptions,
+    sample_weight: np.ndarray | None,
+) -> MultiLabelHead:
+    """A touchpoint head fitted on ``rows`` (thresholds left at 0.5)."""
+    weight = None if sample_weight is None else sample_weight[rows]
+    return MultiLabelHead(C=options.C_touchpoints, random_state=options.seed).fit(
+        X_tp[rows], Y[rows], targets.touchpoint_labels, weight
+    )
 
 
 def _out_of_fold(
@@ -297,13 +309,7 @@ def _out_of_fold(
         scored = folds.rows & in_fold
         if not scored.any():
             continue
-        fit_rows = train & ~in_fold
-        head = MultiLabelHead(C=options.C_touchpoints, random_state=options.seed).fit(
-            X_tp[fit_rows],
-            Y[fit_rows],
-            targets.touchpoint_labels,
-            None if sample_weight is None else sample_weight[fit_rows],
-        )
+        head = _fit_touchpoints(X_tp, Y, train & ~in_fold, targets, options, sample_weight)
         proba_parts.append(head.predict_proba(X_tp[scored]))
         Y_parts.append(Y[scored])
     n_scored = sum(len(part) for part in Y_parts)

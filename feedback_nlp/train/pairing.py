@@ -73,6 +73,17 @@ class Pairing:
         return out
 
 
+def pair_groups(frame: pd.DataFrame) -> np.ndarray:
+    """One group id per row of ``frame``: a row and its invariance copies share their pair key; a
+    row without one (no copies made, a segment row) is a group of its own, with a negative id,
+    since pair keys are row positions."""
+    positions = np.arange(len(frame), dtype=float)
+    if PAIR_KEY not in frame:
+        return -1.0 - positions
+    keys = frame[PAIR_KEY].to_numpy(dtype=float)
+    return np.where(np.isnan(keys), -1.0 - positions, keys)
+
+
 def pair_differences(table: TrainingTable, embeddings: np.ndarray) -> np.ndarray:
     """``embeddings[copy] - embeddings[original]`` for every training-split invariance copy in
     ``table`` whose original is in it too (row for row with ``table``)."""

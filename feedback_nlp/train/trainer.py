@@ -47,7 +47,7 @@ from feedback_nlp.train.heads_fit import (
     fit_task_heads,
 )
 from feedback_nlp.train.metrics import single_label_report
-from feedback_nlp.train.pairing import PAIR_KEY, fit_pairing
+from feedback_nlp.train.pairing import fit_pairing, pair_groups
 from feedback_nlp.train.segment_pairs import draw_segment_pairs, pooled_segment_vectors, segment_rows
 
 logger = logging.getLogger(__name__)
@@ -224,12 +224,8 @@ def _threshold_folds(frame: Any, train: np.ndarray, config: TrainingConfig) -> T
     ``heads.threshold_folds`` is 0); a row and its invariance copies share a group."""
     if config.heads.threshold_folds == 0:
         return None
-    positions = np.arange(len(frame), dtype=float)
-    keys = frame[PAIR_KEY].to_numpy(dtype=float) if PAIR_KEY in frame else np.full(len(frame), np.nan)
-    # Rows without a pair key are their own group (negative ids: pair keys are positions >= 0).
-    groups = np.where(np.isnan(keys), -1.0 - positions, keys)
     annotated = train & (frame["origin"] == "corpus").to_numpy() if "origin" in frame else np.zeros(len(frame), bool)
-    return ThresholdFolds(annotated, groups, folds=config.heads.threshold_folds, seed=config.seed)
+    return ThresholdFolds(annotated, pair_groups(frame), folds=config.heads.threshold_folds, seed=config.seed)
 
 
 def _report(fitted: FittedHeads, table: TrainingTable, touchpoints: MultiLabelHead) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from feedback_nlp.heads.linear import Joined, SoftmaxHead
 from feedback_nlp.train import augment
 from feedback_nlp.train.corpus_data import combine
 from feedback_nlp.train.data import TrainingTable
-from feedback_nlp.train.pairing import PAIR_KEY, Pairing, fit_pairing, pair_differences
+from feedback_nlp.train.pairing import PAIR_KEY, Pairing, fit_pairing, pair_differences, pair_groups
 from feedback_nlp.train.segment_pairs import SegmentPairs, segment_rows
 
 
@@ -166,3 +166,11 @@ def test_pairing_applies_only_to_the_heads_it_is_given() -> None:
     np.testing.assert_array_equal(paired.stage.coef_, plain.stage.coef_)  # type: ignore[attr-defined]
     np.testing.assert_array_equal(paired.touchpoints.coef_, plain.touchpoints.coef_)  # type: ignore[attr-defined]
     assert not np.allclose(paired.sentiment.coef_, plain.sentiment.coef_)  # type: ignore[attr-defined]
+
+
+def test_a_row_and_its_copies_share_a_group_and_unkeyed_rows_stand_alone() -> None:
+    frame = pd.DataFrame({PAIR_KEY: [0, 1, 2, 0, 1, np.nan, np.nan]})
+    groups = pair_groups(frame)
+    assert groups[0] == groups[3] and groups[1] == groups[4]
+    assert len(set(groups.tolist())) == 5  # rows 5 and 6 (segment rows) are groups of their own
+    assert len(set(pair_groups(pd.DataFrame({"text": ["a", "b"]})).tolist())) == 2  # no copies made
