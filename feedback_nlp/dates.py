@@ -4,12 +4,14 @@ Accepted without any option:
 
 - ISO 8601 with ``T`` or a space, offsets ``Z``, ``+HH:MM``, ``+HHMM`` or `` -0800`` (with a
   space, as Twitter's data exports write it), and date-only (``2026-11-02``);
+- year-first slashed or dotted dates (``2019/9/24``, ``2019.09.24 10:15``, as CFPB's exports
+  write them): no convention puts the day before the month after a year;
 - RFC 2822 (``Mon, 02 Nov 2026 10:15:00 +0000``) and the Twitter API's
   ``Wed Oct 04 13:59:33 +0000 2017``;
 - epoch seconds and milliseconds, as numbers or digit strings (13 digits and more, or a value
   above 10^11, are milliseconds).
 
-Slashed dates (``02/11/2026``) read day-first in some countries and month-first in others, so
+Slashed dates ending in the year (``02/11/2026``) read day-first in some countries and month-first in others, so
 they are read only with a format (``--date-format %d/%m/%Y`` or the ``date_format`` setting);
 without one they are refused with a message saying why, never guessed.
 
@@ -22,6 +24,8 @@ Examples:
     '2017-10-04T13:59:33+00:00'
     >>> parse_datetime("02/11/2026", date_format="%d/%m/%Y").isoformat()
     '2026-11-02T00:00:00+00:00'
+    >>> parse_datetime("2019/9/24").isoformat()
+    '2019-09-24T00:00:00+00:00'
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ BadDatePolicy = Literal["error", "null"]
 
 ACCEPTED = (
     "ISO 8601 (2026-11-02T10:15:00Z, 2026-11-02 10:15:00, 2015-02-24 11:35:52 -0800, 2026-11-02), "
+    "year-first slashed dates (2026/11/2, 2026/11/02 10:15), "
     "RFC 2822 (Mon, 02 Nov 2026 10:15:00 +0000), the Twitter API's Wed Oct 04 13:59:33 +0000 2017, "
     "or epoch seconds or milliseconds"
 )
@@ -57,6 +62,9 @@ ACCEPTED = (
 _MILLISECONDS_FROM = 10**11
 _EPOCH = re.compile(r"[+-]?\d{9,}(?:\.\d+)?")
 _SLASHED = re.compile(r"(\d{1,4})[/.](\d{1,2})[/.](\d{1,4})(?:[ T].*)?")
+#: Year first, then month and day ("2019/9/24", "2019/09/24 10:15"), as CFPB's exports and
+#: East Asian systems write them: no convention puts the day before the month after a year.
+_YEAR_FIRST = re.compile(r"(\d{4})([/.])(\d{1,2})\2(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 # A space before a numeric offset ("11:35:52 -0800") or a +HHMM offset without a colon.
 _SPACED_OFFSET = re.compile(r"^(.*\d)\s+([+-]\d{2}:?\d{2})$")
 _TWITTER = "%a %b %d %H:%M:%S %z %Y"
@@ -169,7 +177,18 @@ def _rfc2822(text: str) -> datetime | None:
         return None
 
 
-_READERS: tuple[Callable[[str], datetime | None], ...] = (_iso, _twitter, _rfc2822)
+def _year_first(text: str) -> datetime | None:
+    match = _YEAR_FIRST.fullmatch(text)
+    if match is None:
+        return None
+    year, _, month, day, hour, minute, second = match.groups()
+    try:
+        return datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+    except ValueError:
+        return None
+
+
+_READERS: tuple[Callable[[str], datetime | None], ...] = (_iso, _year_first, _twitter, _rfc2822)
 
 
 def _from_epoch(number: float, shown: Any) -> datetime:

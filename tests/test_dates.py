@@ -72,6 +72,26 @@ def test_parse_datetime_never_guesses_even_an_unambiguous_slashed_date() -> None
         parse_datetime("25/11/2026")
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2019/9/24", datetime(2019, 9, 24, tzinfo=UTC)),
+        ("2019/09/04", datetime(2019, 9, 4, tzinfo=UTC)),
+        ("2019.09.04 10:15", datetime(2019, 9, 4, 10, 15, tzinfo=UTC)),
+        ("2019/9/4 07:05:09", datetime(2019, 9, 4, 7, 5, 9, tzinfo=UTC)),
+    ],
+)
+def test_parse_datetime_reads_year_first_slashed_dates_without_a_format(value: str, expected: datetime) -> None:
+    # Year, month, day: CFPB's exports write "2019/9/24"; no convention puts the day second.
+    assert parse_datetime(value) == expected
+
+
+@pytest.mark.parametrize("value", ["2019/24/9", "2019/9/31", "2019/9-24", "2019/9/24 25:00"])
+def test_parse_datetime_refuses_impossible_year_first_dates(value: str) -> None:
+    with pytest.raises(DateError, match=f"'{value}'"):
+        parse_datetime(value)
+
+
 def test_parse_datetime_says_when_a_value_does_not_match_the_format() -> None:
     with pytest.raises(DateError, match=r"'31/31/2026' does not match --date-format '%d/%m/%Y'"):
         parse_datetime("31/31/2026", date_format="%d/%m/%Y")
