@@ -348,6 +348,8 @@ TOPIC_VOCABULARY: dict[str, tuple[str, ...]] = {
     "staff": ("staff", "friendly", "helpful", "kind", "polite", "smiling"),
     "parking": ("parking", "car", "space", "park", "spaces", "lot"),
     "billing": ("invoice", "charged", "twice", "bill", "payment", "fee"),
+    # Survey answers that praise without naming anything (every word is on the evaluative list).
+    "praise": ("great", "excellent", "amazing", "lovely", "brilliant", "thank"),
 }
 #: Words every group uses.
 FILLER_WORDS = ("the", "my", "was", "and", "today", "again", "very", "this", "week", "really", "so", "it")

@@ -30,7 +30,13 @@ import numpy as np
 from feedback_nlp.errors import BundleError, InputError
 from feedback_nlp.storage.artifacts import atomic_dir, sha256_file, sha256_text
 from feedback_nlp.topics.manifest import TOPICS_FORMAT, CorpusInfo, TopicManifest, UpdateRecord
-from feedback_nlp.topics.naming import acceptable_name, clean_candidates, representation_text, vectorizer_stop_words
+from feedback_nlp.topics.naming import (
+    acceptable_name,
+    clean_candidates,
+    content_free_name,
+    representation_text,
+    vectorizer_stop_words,
+)
 from feedback_nlp.topics.stages import StageClock
 
 if TYPE_CHECKING:
@@ -71,6 +77,10 @@ STOP_WORDS = _stop_words()
 VECTORIZER_STOP_WORDS = vectorizer_stop_words(STOP_WORDS)
 #: The name of a topic none of whose words may name it.
 FALLBACK_LABEL = "other feedback"
+#: How far down a topic's ranked words a seed name's word must appear (see :func:`_leading_words`).
+SEED_WORD_RANK = 5
+#: Words of a seed name that say only that something went wrong; they never tie it to a topic.
+GENERIC_SEED_WORDS = frozenset({"problem", "problems", "issue", "issues", "error", "errors", "failure", "failures"})
 
 #: The stages of a fit, as :class:`~feedback_nlp.topics.stages.StageClock` names them.
 REDUCE, CLUSTER, REPRESENT, NAME = "reduce (UMAP)", "cluster (HDBSCAN)", "represent (c-TF-IDF, KeyBERT words)", "name"
@@ -277,15 +287,15 @@ class TopicModel:
                         centered_embed,
                         config.seed_name_similarity,
                         taken=seeded_names,
-                        words_of=lambda t: _topic_words(bertopic, t) + _naming_words(bertopic, t),
+                        words_of=lambda t: _leading_words(bertopic, t),
                     )
                 )
             seeded_names = {
                 t: name
                 for t, name in seeded_names.items()
-                if _shares_words(name, _topic_words(bertopic, t) + _naming_words(bertopic, t)) and acceptable_name(name)
+                if _shares_words(name, _leading_words(bertopic, t)) and acceptable_name(name)
             }
-            topics = _name_topics(bertopic, ids, topics_arr, seeded_names, config.label_words)
+            topics = _name_topics(bertopic, ids, topics_arr, seeded_names, config.label_words, texts)
         model = cls(bertopic, topics, centroids, min_similarity=min_similarity, config=config, mean=mean, embed=embed)
         model.manifest = {"corpus": {"n_texts": len(texts), "fingerprint": corpus_fingerprint(texts)}}
         _sync_bertopic(model)
@@ -337,7 +347,12 @@ class TopicModel:
                         mapping[fresh_id] = next_id
                         members = rest[raw_arr == fresh_id]
                         words = _topic_words(fresh, fresh_id)
-                        name = topic_name(_naming_words(fresh, fresh_id), words, self.config.label_words)
+                        name = topic_name(
+                            _naming_words(fresh, fresh_id),
+                            words,
+                            self.config.label_words,
+                            [texts[int(i)] for i in members],
+                        )
                         topics.append(
                             Topic(
                                 next_id,
@@ -854,17 +869,35 @@ def _naming_words(bertopic: BERTopic, topic_id: int) -> list[str]:
     return words or _topic_words(bertopic, topic_id)
 
 
+def _leading_words(bertopic: BERTopic, topic_id: int) -> list[str]:
+    """What a topic is mostly about: its first :data:`SEED_WORD_RANK` c-TF-IDF and naming words.
+
+    A seed name must share a word with these, not with any of the topic's words: a topic of
+    credit-report disputes has "credit card" ninth among its words, and is no "card problem".
+    """
+    return _topic_words(bertopic, topic_id)[:SEED_WORD_RANK] + _naming_words(bertopic, topic_id)[:SEED_WORD_RANK]
+
+
 def _shares_words(name: str, words: Sequence[str]) -> bool:
     """Whether a seed name and a topic's words share a content word (compared on their first 5 letters).
+
+    Words that say only that something went wrong (:data:`GENERIC_SEED_WORDS`: problem, issue,
+    error, failure) do not count: "card problem" must share "card".
 
     >>> _shares_words("staff friendliness", ["friendly staff", "helpful"])
     True
     >>> _shares_words("size and fit", ["card", "top-up", "pending"])
     False
+    >>> _shares_words("card problem", ["credit report", "problem", "dispute"])
+    False
     """
 
     def roots(text: str) -> set[str]:
-        return {w[:5] for w in re.findall(r"[a-z][a-z'-]+", text.lower()) if w not in STOP_WORDS and len(w) > 2}
+        return {
+            w[:5]
+            for w in re.findall(r"[a-z][a-z'-]+", text.lower())
+            if w not in STOP_WORDS and w not in GENERIC_SEED_WORDS and len(w) > 2
+        }
 
     topic_roots: set[str] = set()
     for word in words:
@@ -907,16 +940,26 @@ def _label_from_words(words: Sequence[str], n: int) -> str:
     return " / ".join(chosen) if chosen else "miscellaneous"
 
 
-def topic_name(naming_words: Sequence[str], topic_words: Sequence[str], n: int) -> str:
+def topic_name(naming_words: Sequence[str], topic_words: Sequence[str], n: int, texts: Sequence[str] = ()) -> str:
     """A discovered topic's name: its KeyBERT-style words, then its c-TF-IDF words, each cleaned
     by :func:`~feedback_nlp.topics.naming.clean_candidates` (no placeholder, number, swear word
-    or mood), phrases first, nothing said twice; ``other feedback`` when no word is left.
+    or mood), phrases first, nothing said twice.
+
+    A topic most of whose ``texts`` name no thing is named by what they do instead
+    (:func:`~feedback_nlp.topics.naming.content_free_name`: "nothing to add", "general praise,
+    no details"), whatever words c-TF-IDF found in the rest; ``other feedback`` when no word is
+    left and the texts do not agree.
 
     >>> topic_name(["awful customer", "worst customer service", "hold"], ["user", "shit"], 3)
     'customer service / hold'
     >>> topic_name(["great", "love", "amazing"], ["user", "http"], 3)
     'other feedback'
+    >>> topic_name(["great", "love", "amazing"], [], 3, texts=["Great, love it", "Amazing!"])
+    'general praise, no details'
     """
+    content_free = content_free_name(texts, STOP_WORDS)
+    if content_free is not None:
+        return content_free
     cleaned = clean_candidates([*naming_words, *topic_words], STOP_WORDS)
     label = _label_from_words(cleaned, n) if cleaned else FALLBACK_LABEL
     return label if label != "miscellaneous" else FALLBACK_LABEL
@@ -933,12 +976,18 @@ def _unique_label(label: str, topics: Sequence[Topic]) -> str:
 
 
 def _name_topics(
-    bertopic: BERTopic, ids: Sequence[int], topics: np.ndarray, seeded: dict[int, str], n_words: int
+    bertopic: BERTopic,
+    ids: Sequence[int],
+    topics: np.ndarray,
+    seeded: dict[int, str],
+    n_words: int,
+    texts: Sequence[str],
 ) -> list[Topic]:
     named: list[Topic] = []
     for topic_id in ids:
         words = _topic_words(bertopic, topic_id)
-        label = seeded.get(topic_id) or topic_name(_naming_words(bertopic, topic_id), words, n_words)
+        members = [texts[int(i)] for i in np.flatnonzero(topics == topic_id)]
+        label = seeded.get(topic_id) or topic_name(_naming_words(bertopic, topic_id), words, n_words, members)
         named.append(
             Topic(
                 topic_id,

@@ -43,33 +43,46 @@ PROFANITY: frozenset[str] = frozenset({
 })
 # fmt: on
 
-#: Words that say how the writer feels rather than what happened.
+#: Words of praise: how the writer feels, not what happened.
 # fmt: off
-EVALUATIVE: frozenset[str] = frozenset({
-    # praise
+PRAISE: frozenset[str] = frozenset({
     "great", "good", "best", "better", "excellent", "amazing", "awesome", "fantastic", "wonderful",
     "brilliant", "superb", "outstanding", "perfect", "lovely", "nice", "love", "loved", "loving",
     "loves", "like", "liked", "happy", "glad", "pleased", "satisfied", "impressed", "impressive",
     "fab", "fabulous", "cool", "super", "terrific", "incredible", "exceptional", "thanks", "thank",
-    "thankyou", "grateful", "gratitude", "appreciate", "appreciated", "kudos", "well", "fine", "ok",
-    "okay", "positive", "pleasant", "kindly", "friendly", "helpful", "polite", "caring",
-    "professional", "wow", "yay",
-    "favourite", "favorite", "beautiful", "recommend", "recommended", "highly", "star",
-    "stars", "praise", "pleasure", "welcoming", "compassionate", "supportive", "attentive",
-    "courteous", "respectful", "considerate", "reassuring", "perfection", "faultless", "marvellous",
-    # blame
-    "bad", "worst", "worse", "awful", "terrible", "horrible", "horrendous", "dreadful", "poor",
-    "poorly", "ridiculous", "absurd", "pathetic", "useless", "disgusting", "disgrace", "disgraceful",
-    "shocking", "appalling", "unacceptable", "outrageous", "rubbish", "garbage", "trash", "joke",
-    "hate", "hated", "hates", "angry", "annoyed", "annoying", "upset", "unhappy", "disappointed",
-    "disappointing", "disappointment", "frustrated", "frustrating", "frustration", "furious",
-    "mad", "sad", "rude", "unhelpful", "incompetent", "lousy", "lame",
-    "stupid", "dumb", "idiot", "idiots", "insane", "crazy", "nightmare", "fail", "failed", "epic",
-    "negative", "inexcusable", "unbelievable", "seriously", "literally", "totally", "absolutely",
-    "completely", "really", "honestly", "ugh", "smh", "lol", "omg", "sorry", "shame",
-    "unprofessional", "bother", "bothered", "very", "extremely", "so", "too",
+    "thankyou", "grateful", "gratitude", "appreciate", "appreciated", "kudos", "positive",
+    "pleasant", "friendly", "helpful", "polite", "caring", "professional", "favourite", "favorite",
+    "beautiful", "recommend", "recommended", "star", "stars", "praise", "pleasure", "welcoming",
+    "compassionate", "supportive", "attentive", "courteous", "respectful", "considerate",
+    "reassuring", "perfection", "faultless", "marvellous", "fine", "ok", "okay",
 })
 # fmt: on
+
+#: Words of blame.
+# fmt: off
+BLAME: frozenset[str] = frozenset({
+    "bad", "worst", "worse", "awful", "terrible", "horrible", "horrendous", "dreadful", "poor",
+    "poorly", "ridiculous", "absurd", "pathetic", "useless", "disgusting", "disgrace",
+    "disgraceful", "shocking", "appalling", "unacceptable", "outrageous", "rubbish", "garbage",
+    "trash", "joke", "hate", "hated", "hates", "angry", "annoyed", "annoying", "upset", "unhappy",
+    "disappointed", "disappointing", "disappointment", "frustrated", "frustrating", "frustration",
+    "furious", "mad", "sad", "rude", "unhelpful", "incompetent", "lousy", "lame", "stupid", "dumb",
+    "idiot", "idiots", "insane", "crazy", "nightmare", "fail", "failed", "negative", "inexcusable",
+    "unbelievable", "sorry", "shame", "unprofessional", "bother", "bothered",
+})
+# fmt: on
+
+#: Words that only add weight to a feeling ("really", "so", "lol").
+# fmt: off
+INTENSIFIERS: frozenset[str] = frozenset({
+    "seriously", "literally", "totally", "absolutely", "completely", "really", "honestly", "ugh",
+    "smh", "lol", "omg", "very", "extremely", "so", "too", "epic", "wow", "yay", "highly", "kindly",
+    "well",
+})
+# fmt: on
+
+#: Words that say how the writer feels rather than what happened.
+EVALUATIVE: frozenset[str] = PRAISE | BLAME | INTENSIFIERS
 
 _TOKEN = re.compile(r"[a-z][a-z'_-]*|\d+")
 # What older stored data or an export may still hold: redaction placeholders ([EMAIL]),
@@ -148,6 +161,56 @@ def clean_candidate(candidate: str, stop_words: Iterable[str] = ()) -> str | Non
     # "fixed fixed" (a word repeated across a removed one) says it once.
     tokens = [t for i, t in enumerate(tokens) if i == 0 or t != tokens[i - 1]]
     return " ".join(tokens)
+
+
+#: Answers that say there is nothing to say ("Nothing.", "N/A", "None at all").
+NOTHING_WORDS: frozenset[str] = frozenset(
+    {"nothing", "none", "no", "nope", "na", "n/a", "nil", "nowt", "not", "applicable"}
+)
+#: Names for a topic whose texts name no thing, by what most of them do instead.
+PRAISE_ONLY = "general praise, no details"
+BLAME_ONLY = "general complaints, no details"
+NOTHING_TO_ADD = "nothing to add"
+
+
+def content_free_name(texts: Iterable[str], stop_words: Iterable[str] = ()) -> str | None:
+    """What a topic is made of when most of its texts name no thing; else None.
+
+    Such topics are real and large in survey answers ("Nothing.", "Very good", "All fine thank
+    you"): a CX lead reads "nothing to add" where the words of a few typos ("nothinhg") or a
+    bare "other feedback" said nothing. A text with no content word (every word a stop word, an
+    evaluative word or one of :data:`NOTHING_WORDS`) votes "nothing to add" if it starts with a
+    word of :data:`NOTHING_WORDS`, else praise or blame by which has more words; a text with a
+    content word votes for a name from words. The winner needs more than half of the texts.
+
+    >>> content_free_name(["Very good", "Excellent, thank you", "All fine", "Nothing."])
+    'general praise, no details'
+    >>> content_free_name(["Nothing", "N/A", "Nothing, thank you", "nothinhg"])
+    'nothing to add'
+    >>> content_free_name(["Very good", "Awful", "Nothing"]) is None
+    True
+    >>> content_free_name(["Great parking", "Lovely car park", "Great"]) is None
+    True
+    """
+    stop = set(stop_words) | {"at", "all", "to", "add", "the", "a", "i", "it", "was", "everything", "is", "you"}
+    votes: dict[str | None, int] = {}
+    total = 0
+    for text in texts:
+        tokens = words_of(representation_text(text).lower().replace("n/a", "na"))
+        if not tokens:
+            continue
+        total += 1
+        vote: str | None = None
+        if all(t in stop or t in NOTHING_WORDS or is_evaluative(t) or len(t) < 2 for t in tokens):
+            praise = sum(t in PRAISE or (t.endswith("s") and t[:-1] in PRAISE) for t in tokens)
+            blame = sum(t in BLAME or (t.endswith("s") and t[:-1] in BLAME) for t in tokens)
+            if tokens[0] in NOTHING_WORDS:
+                vote = NOTHING_TO_ADD
+            elif praise != blame:
+                vote = PRAISE_ONLY if praise > blame else BLAME_ONLY
+        votes[vote] = votes.get(vote, 0) + 1
+    best = max((v for v in votes if v is not None), key=lambda v: votes[v], default=None)
+    return best if best is not None and votes[best] * 2 > total else None
 
 
 def acceptable_name(name: str) -> bool:

@@ -188,6 +188,16 @@ def test_each_group_topic_is_named_with_its_own_words(run_name: str, request: py
     assert not missing, f"labels without a word of their group: {missing} (all: {names})"
 
 
+def test_a_topic_of_bare_praise_is_named_for_what_it_is() -> None:
+    """Answers like "Great, thank you" name no thing; the topic says they are praise without details."""
+    encoder = FakeEncoder()
+    texts, groups = topic_corpus(("delivery", "refund", "praise"), 40, filler_words=0)
+    model, assignments = TopicModel.fit(texts, encoder.encode(texts), embed=encoder.encode, config=CONFIG)
+    topics = [a.topic for a in assignments]
+    praise = Counter(t for t, g in zip(topics, groups, strict=True) if g == "praise" and t != OUTLIER)
+    assert model.label(praise.most_common(1)[0][0]) == "general praise, no details", model.topic_table()
+
+
 def test_zero_shot_seeds_keep_their_closest_texts_assigned(with_outliers: dict[float, Fitted]) -> None:
     """With zero-shot seed topics on, a text that matches a seed name best must not end up unassigned."""
     run = with_outliers[0.15]

@@ -11,13 +11,27 @@ import re
 
 import pytest
 
-from feedback_nlp.topics.model import FALLBACK_LABEL, VECTORIZER_STOP_WORDS, topic_name
+from feedback_nlp.topics.model import (
+    FALLBACK_LABEL,
+    SEED_WORD_RANK,
+    VECTORIZER_STOP_WORDS,
+    _leading_words,
+    _shares_words,
+    topic_name,
+)
 from feedback_nlp.topics.naming import (
+    BLAME,
+    BLAME_ONLY,
     EVALUATIVE,
+    INTENSIFIERS,
+    NOTHING_TO_ADD,
     PLACEHOLDERS,
+    PRAISE,
+    PRAISE_ONLY,
     PROFANITY,
     acceptable_name,
     clean_candidate,
+    content_free_name,
     representation_text,
 )
 
@@ -64,6 +78,67 @@ def test_evaluative_words_are_trimmed_off_a_phrase() -> None:
 
 def test_a_topic_with_only_moods_gets_the_fallback() -> None:
     assert topic_name(MOOD_WORDS, ["user", "http", "shit"], 3) == FALLBACK_LABEL
+
+
+@pytest.mark.parametrize(
+    ("texts", "expected"),
+    [
+        (["Very good", "Excellent service thank you", "All fine", "Lovely!!", "Nothing."], PRAISE_ONLY),
+        (["Awful.", "Terrible, just terrible", "Really disappointed", "so rude"], BLAME_ONLY),
+        (["Nothing", "N/A", "nothing at all", "None", "no"], NOTHING_TO_ADD),
+        # No majority: the texts do not agree on what they are.
+        (["Very good", "Awful", "Nothing", "ok"], FALLBACK_LABEL),
+        ([], FALLBACK_LABEL),
+    ],
+)
+def test_a_topic_without_content_words_is_named_by_what_its_texts_do(texts: list[str], expected: str) -> None:
+    name = topic_name(["great", "thanks"], ["user", "http"], 3, texts=texts)
+    assert name == expected
+    assert acceptable_name(name)
+
+
+def test_texts_that_name_things_leave_the_name_to_the_words() -> None:
+    texts = ["Great, the parcel came late", "Lovely courier but the parcel was late", "Great"]
+    assert topic_name(["parcel late"], [], 3, texts=texts) == "parcel late"
+
+
+def test_a_topic_of_nothing_answers_is_nothing_to_add_whatever_its_typos() -> None:
+    # NHS answers to "what could we do better?": c-TF-IDF finds only the typos and fillers.
+    texts = ["Nothing.", "Nothing", "nothing", "Nothing, thank you", "Nothingthank you there's", "nothinhg"]
+    assert topic_name(["nothingthank there's", "nothinhg comment"], ["nothinhg"], 3, texts=texts) == NOTHING_TO_ADD
+
+
+def test_the_evaluative_list_is_praise_blame_and_intensifiers() -> None:
+    assert EVALUATIVE == PRAISE | BLAME | INTENSIFIERS
+    assert not PRAISE & BLAME
+    assert content_free_name(["really really so"]) is None  # weight without a feeling
+
+
+class _Words:
+    """Stands in for a fitted BERTopic: one topic's c-TF-IDF words, best first."""
+
+    topic_aspects_: dict = {}
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+
+    def get_topic(self, topic_id: int) -> list[tuple[str, float]]:
+        return [(w, 1.0 - i / 100) for i, w in enumerate(self.words)]
+
+
+def test_a_seed_name_must_share_a_leading_word_of_the_topic() -> None:
+    # A topic of credit-report disputes with "credit card" far down its words is no "card problem".
+    report = ["credit", "report", "dispute", "bureau", "equifax", "accounts", "letter", "removed", "credit card"]
+    assert "credit card" not in _leading_words(_Words(report), 0)
+    assert not _shares_words("card problem", _leading_words(_Words(report), 0))
+    cards = ["card", "declined", "atm", "pin", "chip"]
+    assert _shares_words("card problem", _leading_words(_Words(cards), 0))
+    assert set(_leading_words(_Words(report), 0)) == set(report[:SEED_WORD_RANK])
+
+
+def test_generic_words_do_not_tie_a_seed_name_to_a_topic() -> None:
+    assert not _shares_words("card problem", ["app problem", "problems", "login"])
+    assert _shares_words("transfer or payment failure", ["payment", "pending"])
 
 
 @pytest.mark.parametrize("word", PLACEHOLDER_WORDS + PROFANE_WORDS + NUMBERS)
