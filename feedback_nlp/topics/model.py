@@ -593,7 +593,15 @@ class TopicModel:
         if (path / BERTOPIC_DIR).is_dir():
             from bertopic import BERTopic
 
-            bertopic = BERTopic.load(str(path / BERTOPIC_DIR), embedding_model=_Embedder(embed) if embed else None)
+            bertopic_logger = logging.getLogger("BERTopic")
+            level = bertopic_logger.level
+            if embed is None:
+                # Listing or reading topics needs no encoder; BERTopic would warn that none is given.
+                bertopic_logger.setLevel(logging.ERROR)
+            try:
+                bertopic = BERTopic.load(str(path / BERTOPIC_DIR), embedding_model=_Embedder(embed) if embed else None)
+            finally:
+                bertopic_logger.setLevel(level)
         known = set(TopicConfig.__dataclass_fields__)
         config = TopicConfig(**{k: v for k, v in manifest.config.items() if k in known})
         topics = [Topic(**t) for t in manifest.topics]

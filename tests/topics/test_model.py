@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import shutil
 from collections import Counter
@@ -85,6 +86,14 @@ def saved(fitted: Fitted, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return fitted.model.save(
         tmp_path_factory.mktemp("topic-models") / "model", encoder=FINGERPRINT, extra={"source": "tests"}
     )
+
+
+def test_loading_without_an_encoder_does_not_warn_about_one(saved: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # `topics show` reads a model without an encoder; BERTopic's warning that none is given is noise.
+    with caplog.at_level(logging.WARNING):
+        model = TopicModel.load(saved, encoder=FINGERPRINT)
+    assert model.topics
+    assert not [r for r in caplog.records if r.name == "BERTopic"], caplog.text
 
 
 def _copy(saved: Path, tmp_path: Path) -> Path:
