@@ -38,7 +38,7 @@ from pydantic_core import ErrorDetails
 
 from feedback_nlp.dates import BadDatePolicy, DateError, check_date_format, parse_datetime
 from feedback_nlp.errors import InputError
-from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, accepted_fields
+from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Turn, accepted_fields, speaker_role
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ TABLE_FIELDS = frozenset({"kind", "created_at", "channel", "source", "rating", "
 MAPPABLE_FIELDS = ("created_at", "kind", "rating", "nps", "source", "channel")
 # A JSON object may also carry the structured fields.
 _JSON_FIELDS = TABLE_FIELDS | {"turns", "metadata"}
+_TURN_FIELDS = frozenset(Turn.model_fields)
 # An empty cell in these fields means "not given", not an empty value.
 _OPTIONAL_SCALARS = ("id", "kind", "created_at", "channel", "source", "rating", "nps")
 _DATETIME = "an ISO 8601 date-time such as 2024-05-01T09:30:00Z"
@@ -127,6 +128,8 @@ class RowOptions:
         date_format: A ``strptime`` format for dates the parser does not read unaided.
         on_bad_date: ``"error"`` refuses a row whose created_at cannot be read; ``"null"`` keeps
             it without one.
+        turn_speaker: The speaker of transcript turns that name none (an export holding only
+            the customer's turns); without it such a turn is an error.
     """
 
     default_kind: FeedbackKind | None
@@ -135,6 +138,7 @@ class RowOptions:
     columns: Mapping[str, str] = field(default_factory=dict)
     date_format: str | None = None
     on_bad_date: BadDatePolicy = "error"
+    turn_speaker: str | None = None
 
     def column_of(self, name: str) -> str:
         """The column a record field is read from, for messages."""
@@ -152,6 +156,7 @@ def read_records(
     skip_rows: int = 0,
     date_format: str | None = None,
     on_bad_date: BadDatePolicy | None = None,
+    turn_speaker: str | None = None,
 ) -> Iterator[RowResult]:
     """Stream feedback records from a CSV, Excel, JSONL or Parquet file, or JSONL on stdin.
 
@@ -185,6 +190,13 @@ def read_records(
             setting when ``None``.
         on_bad_date: ``"error"`` (a bad row) or ``"null"`` (kept without a date) for a created_at
             that cannot be read; the ``on_bad_date`` setting when ``None``.
+        turn_speaker: The speaker (``customer``, ``agent`` or a name of one) of JSONL transcript
+            turns that give none; without it such a turn makes its row an error.
+
+    Transcript turns are read as exports write them: a turn's speaker may also be under
+    ``role``, ``participant``, ``party``, ``author`` or ``sender``, its text under
+    ``utterance``, ``message`` or ``content``, and its other keys (a turn number, an intent)
+    go to the turn's ``metadata``, as other columns go to the record's.
 
     Returns:
         An iterator of ``RowResult``, one per non-blank row, in file order.
@@ -198,7 +210,7 @@ def read_records(
         >>> for row in read_records("reviews.csv", kind="review"):  # doctest: +SKIP
         ...     print(row.line, row.error or row.record.text)
     """
-    opts = _row_options(kind, text_column, id_column, columns, date_format, on_bad_date)
+    opts = _row_options(kind, text_column, id_column, columns, date_format, on_bad_date, turn_speaker)
     if chunk_size < 1:
         raise InputError(f"chunk_size must be at least 1, got {chunk_size}")
     if skip_rows < 0:
@@ -234,6 +246,7 @@ def _row_options(
     columns: Mapping[str, str] | None,
     date_format: str | None,
     on_bad_date: BadDatePolicy | None,
+    turn_speaker: str | None = None,
 ) -> RowOptions:
     """Check the reading options and fill the date ones from the settings."""
     from feedback_nlp.settings import get_settings
@@ -258,7 +271,12 @@ def _row_options(
         fmt = check_date_format(date_format if date_format is not None else settings.date_format)
     except DateError as exc:
         raise InputError(str(exc)) from None
-    return RowOptions(_default_kind(kind), text_column, id_column, mapped, fmt, policy)
+    if turn_speaker is not None:
+        try:
+            speaker_role(turn_speaker)
+        except ValueError as exc:
+            raise InputError(f"--turn-speaker: {exc}") from None
+    return RowOptions(_default_kind(kind), text_column, id_column, mapped, fmt, policy, turn_speaker)
 
 
 def _no_skip(skip_rows: int, what: str) -> None:
@@ -553,6 +571,7 @@ def make_row(
             data["text"] = _as_text(data["text"])  # a spreadsheet cell holding a number
     _clean_scalars(data, line)
     _merge_metadata(data, extras)
+    _read_turns(data, opts)
     problems = _missing_essentials(data, opts)
     if problems:
         return RowResult(line, None, "; ".join(problems))
@@ -631,12 +650,62 @@ def _merge_metadata(data: dict[str, Any], extras: dict[str, Any]) -> None:
         data["metadata"] = metadata  # a non-object is left for validation to report
 
 
+#: Keys exports use for a turn's speaker and text, tried in this order when the turn lacks them.
+_TURN_ALIASES = {
+    "speaker": ("role", "speaker_role", "participant", "party", "author", "sender"),
+    "text": ("utterance", "message", "content", "transcript"),
+}
+
+
+def _read_turns(data: dict[str, Any], opts: RowOptions) -> None:
+    """Transcript turns as exports write them (see :func:`read_records`): aliases for the
+    speaker and text, other keys to the turn's metadata, ``turn_speaker`` for turns naming no
+    speaker. Anything that is not a list of objects is left for validation to report."""
+    turns = data.get("turns")
+    if not isinstance(turns, list):
+        return
+    read: list[Any] = []
+    for turn in turns:
+        if not isinstance(turn, dict):
+            read.append(turn)
+            continue
+        turn = dict(turn)
+        for name, aliases in _TURN_ALIASES.items():
+            if turn.get(name) is None:
+                alias = next((a for a in aliases if turn.get(a) is not None), None)
+                if alias is not None:
+                    turn[name] = turn.pop(alias)
+        extras = {key: turn.pop(key) for key in list(turn) if key not in _TURN_FIELDS}
+        if extras:
+            metadata = turn.get("metadata")
+            turn["metadata"] = {**extras, **metadata} if isinstance(metadata, dict) else {**extras}
+        speaker = turn.get("speaker")
+        if (speaker is None or (isinstance(speaker, str) and not speaker.strip())) and opts.turn_speaker:
+            turn["speaker"] = opts.turn_speaker
+        read.append(turn)
+    data["turns"] = read
+
+
 def _missing_essentials(data: dict[str, Any], opts: RowOptions) -> list[str]:
     """Check text and kind first, naming the caller's column rather than 'text'."""
     problems = []
     text = data.get("text")
     if data.get("turns") is None and (text is None or (isinstance(text, str) and not text.strip())):
         problems.append(f"{opts.text_column}: missing or empty; expected the feedback text")
+    turns = data.get("turns")
+    if isinstance(turns, list):
+        silent = [
+            i
+            for i, turn in enumerate(turns)
+            if isinstance(turn, dict)
+            and (turn.get("speaker") is None or (isinstance(turn["speaker"], str) and not turn["speaker"].strip()))
+        ]
+        if silent:
+            which = f"turn {silent[0]}" if len(silent) == 1 else f"{len(silent)} of {len(turns)} turns"
+            problems.append(
+                f"turns: {which} name no speaker; give each turn a speaker (customer or agent), or pass "
+                "--turn-speaker customer if the export holds only the customer's turns"
+            )
     if "kind" not in data:
         if opts.default_kind is None:
             problems.append(f"kind: missing; give the row a kind ({_KINDS}) or pass --kind")

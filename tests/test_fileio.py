@@ -74,6 +74,56 @@ def test_read_records_jsonl_maps_fields(tmp_path: Path) -> None:
     assert second.record.turns[0].speaker is Speaker.CUSTOMER
 
 
+def _chat(turns: list[dict[str, Any]]) -> str:
+    return json.dumps({"id": "c1", "kind": "transcript", "turns": turns})
+
+
+def test_turns_take_the_keys_chat_exports_use(tmp_path: Path) -> None:
+    # MultiDoGo-style turns: a turn number and an intent beside the text; a role key for the speaker.
+    path = _write_jsonl(
+        tmp_path / "chats.jsonl",
+        [
+            _chat(
+                [
+                    {"turn": 0, "role": "user", "utterance": "my order never came", "intent": "missing_order"},
+                    {"turn": 1, "speaker": "agent", "text": "Sorry!", "metadata": {"queue": "b"}, "sentiment": 0},
+                ]
+            )
+        ],
+    )
+    (row,) = list(read_records(path))
+    assert row.error is None and row.record is not None and row.record.turns is not None
+    first, second = row.record.turns
+    assert (first.speaker, first.text) == (Speaker.CUSTOMER, "my order never came")
+    assert first.metadata == {"turn": 0, "intent": "missing_order"}
+    assert second.metadata == {"turn": 1, "sentiment": 0, "queue": "b"}
+
+
+def test_turns_without_a_speaker_are_refused_with_what_to_do(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "chats.jsonl", [_chat([{"text": "hi"}, {"text": "i need a refund"}])])
+    (row,) = list(read_records(path))
+    assert row.record is None
+    assert row.error == (
+        "turns: 2 of 2 turns name no speaker; give each turn a speaker (customer or agent), or pass "
+        "--turn-speaker customer if the export holds only the customer's turns"
+    )
+
+
+def test_turn_speaker_names_the_turns_that_name_none(tmp_path: Path) -> None:
+    path = _write_jsonl(
+        tmp_path / "chats.jsonl", [_chat([{"text": "hi"}, {"speaker": "agent", "text": "hello"}, {"text": "refund"}])]
+    )
+    (row,) = list(read_records(path, turn_speaker="customer"))
+    assert row.record is not None and row.record.turns is not None
+    assert [t.speaker for t in row.record.turns] == [Speaker.CUSTOMER, Speaker.AGENT, Speaker.CUSTOMER]
+
+
+def test_turn_speaker_must_be_a_speaker(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "chats.jsonl", [_chat([{"text": "hi"}])])
+    with pytest.raises(InputError, match="--turn-speaker: unknown speaker 'robot'"):
+        read_records(path, turn_speaker="robot")
+
+
 def test_read_records_jsonl_unknown_keys_go_to_metadata(tmp_path: Path) -> None:
     line = {
         "kind": "survey",

@@ -4,7 +4,7 @@
 the same way, so they take the same options: the columns that hold each field (exports name
 them their own way), extra header rows to skip, and how dates are read. Such a command takes
 one keyword-only parameter ``inputs: InputOptions`` and is decorated with
-:func:`with_input_options`, which puts the eleven options in its place; the command hands
+:func:`with_input_options`, which puts the twelve options in its place; the command hands
 :meth:`InputOptions.read_kwargs` to :func:`feedback_nlp.fileio.read_records`. Commands that
 read only a text and an id (``label export``, ``taxonomy predict``) use the aliases
 :data:`Kind`, :data:`TextColumn` and :data:`IdColumn` directly.
@@ -79,6 +79,15 @@ OnBadDate = Annotated[
     ),
 ]
 
+TurnSpeaker = Annotated[
+    str | None,
+    typer.Option(
+        help="Speaker of JSONL transcript turns that name none, e.g. customer for an export of the customer's "
+        "turns only. Default: such a turn is an error.",
+        rich_help_panel=_PANEL,
+    ),
+]
+
 
 @dataclass(frozen=True)
 class InputOptions:
@@ -95,6 +104,7 @@ class InputOptions:
     skip_rows: int = 0
     date_format: str | None = None
     on_bad_date: Literal["error", "null"] | None = None
+    turn_speaker: str | None = None
 
     def read_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`~feedback_nlp.fileio.read_records`."""
@@ -116,6 +126,7 @@ _OPTIONS = {
     "skip_rows": SkipRows,
     "date_format": DateFormat,
     "on_bad_date": OnBadDate,
+    "turn_speaker": TurnSpeaker,
 }
 _PARAMETERS = [
     inspect.Parameter(
@@ -130,7 +141,7 @@ def with_input_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Give a command the input options in place of its ``inputs: InputOptions`` parameter.
 
     typer reads the signature of the returned function: the command's own parameters, with
-    ``inputs`` replaced by ``--kind``, ``--text-column``, ... ``--on-bad-date``. When the command
+    ``inputs`` replaced by ``--kind``, ``--text-column``, ... ``--turn-speaker``. When the command
     runs, those values arrive as one :class:`InputOptions`.
     """
     signature = inspect.signature(command, eval_str=True)
