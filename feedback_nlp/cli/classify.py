@@ -26,7 +26,8 @@ def _batches(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 
 def _count_rows(source: str, skip_rows: int = 0) -> int | None:
-    """Rows in the input for the progress bar (None for stdin and Excel)."""
+    """Rows in the input for the progress bar (None for stdin and Excel): lines, so at most the
+    records (a CSV text with line breaks is one record on several lines)."""
     if source == "-":
         return None
     path = Path(source)
@@ -85,6 +86,10 @@ def classify(
             written += write_jsonl(pipeline.predict(good), out)
             out.flush()
             bar.update(len(batch))
+    if bar.total is not None and bar.n != bar.total:
+        # The total counted lines: quoted fields that span lines make fewer records. End at 100%.
+        bar.total = bar.n
+        bar.refresh()
     bar.close()
     if failed:
         typer.echo(f"{failed} row(s) failed, {written} classified.", err=True)

@@ -81,6 +81,16 @@ def test_cli_classify_to_stdout_is_jsonl_only(tmp_path: Path) -> None:
     assert all(json.loads(line)["model_version"] == "tiny:20240101T000000Z" for line in lines)
 
 
+def test_cli_classify_progress_ends_at_the_records_read(tmp_path: Path) -> None:
+    # 5 lines after the header but 3 records: a quoted review spans three lines.
+    source = tmp_path / "in.csv"
+    source.write_text('id,text\n1,"Great fit,\nlovely fabric,\nfast delivery"\n2,Too small\n3,Late again\n')
+    result = _invoke("classify", str(source), "--kind", "review")
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.splitlines()) == 3
+    assert "3/3" in result.stderr and "3/5" not in result.stderr.splitlines()[-1], result.stderr
+
+
 @pytest.mark.parametrize("batch_size", ["1", "3", "256"])
 def test_cli_classify_batches_keep_order(tmp_path: Path, batch_size: str) -> None:
     rows = [{"id": str(i), "kind": "review", "text": GOOD[i % 4]["text"]} for i in range(7)]
