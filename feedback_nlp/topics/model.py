@@ -31,10 +31,12 @@ from feedback_nlp.errors import BundleError, InputError
 from feedback_nlp.storage.artifacts import atomic_dir, sha256_file, sha256_text
 from feedback_nlp.topics.manifest import TOPICS_FORMAT, CorpusInfo, TopicManifest, UpdateRecord
 from feedback_nlp.topics.naming import (
+    CONTENT_FREE_NAMES,
     acceptable_name,
     clean_candidates,
     content_free_name,
     representation_text,
+    typical_answer,
     vectorizer_stop_words,
 )
 from feedback_nlp.topics.stages import StageClock
@@ -996,6 +998,11 @@ def _name_topics(
         words = _topic_words(bertopic, topic_id)
         members = [texts[int(i)] for i in np.flatnonzero(topics == topic_id)]
         label = seeded.get(topic_id) or topic_name(_naming_words(bertopic, topic_id), words, n_words, members)
+        if label in CONTENT_FREE_NAMES and label in {t.label for t in named}:
+            # Such answers cluster by their form ("None.", "No."): say which one this is. (Merged
+            # into one topic, their single centroid assigned a quarter of them elsewhere.)
+            typical = typical_answer(members)
+            label = f"{label} ({typical})" if typical else label
         named.append(
             Topic(
                 topic_id,

@@ -171,6 +171,25 @@ NOTHING_WORDS: frozenset[str] = frozenset(
 PRAISE_ONLY = "general praise, no details"
 BLAME_ONLY = "general complaints, no details"
 NOTHING_TO_ADD = "nothing to add"
+CONTENT_FREE_NAMES = frozenset({PRAISE_ONLY, BLAME_ONLY, NOTHING_TO_ADD})
+
+
+def typical_answer(texts: Iterable[str], max_chars: int = 30) -> str | None:
+    """The most common of ``texts`` (case, spaces and end punctuation aside), quoted, to tell
+    apart topics that share a content-free name; None for no text.
+
+    >>> typical_answer(["None.", "none", "None", "No."])
+    '"none"'
+    """
+    counts: dict[str, int] = {}
+    for text in texts:
+        key = " ".join(representation_text(text).lower().split()).strip(" .!,;")
+        if key:
+            counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return None
+    best = max(counts, key=lambda k: counts[k])
+    return '"' + (best if len(best) <= max_chars else best[: max_chars - 3].rstrip() + "...") + '"'
 
 
 def content_free_name(texts: Iterable[str], stop_words: Iterable[str] = ()) -> str | None:

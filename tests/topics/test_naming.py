@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from feedback_nlp.topics.model import (
@@ -16,6 +17,7 @@ from feedback_nlp.topics.model import (
     SEED_WORD_RANK,
     VECTORIZER_STOP_WORDS,
     _leading_words,
+    _name_topics,
     _shares_words,
     topic_name,
 )
@@ -209,3 +211,12 @@ def test_word_lists_do_not_overlap_with_theme_words() -> None:
         "cancellation",
     }
     assert not themes & (EVALUATIVE | PLACEHOLDERS | PROFANITY)
+
+
+def test_topics_of_answers_naming_nothing_say_which_answer_they_hold() -> None:
+    # "None." and "No." answers cluster apart; the second such topic names its typical answer.
+    texts = ["None.", "none", "None", "No.", "no", "No thanks"]
+    topics = np.array([0, 0, 0, 1, 1, 1])
+    named = _name_topics(_Words(["none"]), [0, 1], topics, {}, 3, texts)  # type: ignore[arg-type]
+    assert [t.label for t in named] == [NOTHING_TO_ADD, f'{NOTHING_TO_ADD} ("no")']
+    assert [t.count for t in named] == [3, 3]
