@@ -118,9 +118,15 @@ def is_profane(token: str) -> bool:
 
 
 def is_evaluative(token: str) -> bool:
-    """A word that says how the writer feels (or its plural: ``loves``, ``thankss`` typed twice)."""
+    """A word that says how the writer feels (or its plural: ``loves``, ``thankss`` typed twice).
+
+    Intensifiers take no plural: "wells" is a name ("Wells Fargo"), not "well".
+
+    >>> is_evaluative("loves"), is_evaluative("well"), is_evaluative("wells")
+    (True, True, False)
+    """
     token = token.strip("'_-").lower()
-    return token in EVALUATIVE or (token.endswith("s") and token[:-1] in EVALUATIVE)
+    return token in EVALUATIVE or (token.endswith("s") and token[:-1] in PRAISE | BLAME)
 
 
 def vectorizer_stop_words(base: Iterable[str]) -> list[str]:
