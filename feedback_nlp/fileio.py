@@ -679,11 +679,15 @@ def _read_turns(data: dict[str, Any], opts: RowOptions) -> None:
         if extras:
             metadata = turn.get("metadata")
             turn["metadata"] = {**extras, **metadata} if isinstance(metadata, dict) else {**extras}
-        speaker = turn.get("speaker")
-        if (speaker is None or (isinstance(speaker, str) and not speaker.strip())) and opts.turn_speaker:
+        if _names_no_speaker(turn) and opts.turn_speaker:
             turn["speaker"] = opts.turn_speaker
         read.append(turn)
     data["turns"] = read
+
+
+def _names_no_speaker(turn: dict[str, Any]) -> bool:
+    speaker = turn.get("speaker")
+    return speaker is None or (isinstance(speaker, str) and not speaker.strip())
 
 
 def _missing_essentials(data: dict[str, Any], opts: RowOptions) -> list[str]:
@@ -694,12 +698,7 @@ def _missing_essentials(data: dict[str, Any], opts: RowOptions) -> list[str]:
         problems.append(f"{opts.text_column}: missing or empty; expected the feedback text")
     turns = data.get("turns")
     if isinstance(turns, list):
-        silent = [
-            i
-            for i, turn in enumerate(turns)
-            if isinstance(turn, dict)
-            and (turn.get("speaker") is None or (isinstance(turn["speaker"], str) and not turn["speaker"].strip()))
-        ]
+        silent = [i for i, turn in enumerate(turns) if isinstance(turn, dict) and _names_no_speaker(turn)]
         if silent:
             which = f"turn {silent[0]}" if len(silent) == 1 else f"{len(silent)} of {len(turns)} turns"
             problems.append(
