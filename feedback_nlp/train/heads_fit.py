@@ -280,7 +280,7 @@ def fit_task_heads(
             oof_proba, oof_Y = _out_of_fold(X_tp, Y, train, targets, options, sample_weight, threshold_folds)
             proba, Y_tune = np.vstack([proba, oof_proba]), np.vstack([Y_tune, oof_Y])
         if len(Y_tune):
-            head_tp.tune_thresholds_on(proba, Y_tune, grid=options.threshold_grid.tolist())
+            head_tp.tune_thresholds_on(proba, Y_tune, grid=options.threshold_grid)
         fitted.touchpoints = head_tp
     return fitted
 
