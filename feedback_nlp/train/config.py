@@ -138,9 +138,6 @@ class HeadsConfig(BaseModel):
     #: annotated training rows, from this many extra touchpoint heads each fitted without one fold
     #: (feedback_nlp/train/heads_fit.py, ThresholdFolds). 0: the held-out rows alone.
     threshold_folds: int = Field(default=0, ge=0)
-    #: The highest touchpoint threshold tried (steps of 0.05 from 0.2): labels whose best F1 sat
-    #: at the old ceiling of 0.9 (chat, email, social_media) may go higher.
-    threshold_max: float = Field(default=0.9, ge=0.5, le=0.99)
 
     @field_validator("threshold_folds")
     @classmethod

@@ -67,7 +67,6 @@ class HeadOptions:
             data's priors.
             The sentiment and touchpoint heads are always balanced.
         seed: seeds the solvers.
-        threshold_max: the highest touchpoint threshold tried, in steps of 0.05 from 0.2.
     """
 
     C_sentiment: float = 1.0
@@ -75,13 +74,6 @@ class HeadOptions:
     C_touchpoints: float = 1.0
     stage_class_weight: Literal["balanced", "sqrt-balanced"] | None = "balanced"
     seed: int = 42
-    threshold_max: float = 0.9
-
-    @property
-    def threshold_grid(self) -> np.ndarray:
-        """The touchpoint thresholds tried: 0.2, 0.25, ... up to ``threshold_max``."""
-        steps = int((self.threshold_max - 0.2) / 0.05 + 1e-6) + 1
-        return np.linspace(0.2, round(0.2 + 0.05 * (steps - 1), 2), steps)
 
 
 @dataclass(frozen=True)
@@ -280,7 +272,7 @@ def fit_task_heads(
             oof_proba, oof_Y = _out_of_fold(X_tp, Y, train, targets, options, sample_weight, threshold_folds)
             proba, Y_tune = np.vstack([proba, oof_proba]), np.vstack([Y_tune, oof_Y])
         if len(Y_tune):
-            head_tp.tune_thresholds_on(proba, Y_tune, grid=options.threshold_grid)
+            head_tp.tune_thresholds_on(proba, Y_tune)
         fitted.touchpoints = head_tp
     return fitted
 

@@ -177,7 +177,6 @@ def _fit(
         C_touchpoints=config.heads.C_touchpoints,
         stage_class_weight=None if config.heads.stage_class_weight == "none" else config.heads.stage_class_weight,
         seed=config.seed,
-        threshold_max=config.heads.threshold_max,
     )
     targets = HeadTargets(
         stage_labels=stage_labels,

@@ -156,10 +156,3 @@ def test_threshold_folds_are_off_or_at_least_two() -> None:
     assert load_config(None, ["heads.threshold_folds=5"]).heads.threshold_folds == 5
     with pytest.raises(ConfigError, match="at least 2"):
         load_config(None, ["heads.threshold_folds=1"])
-
-
-def test_threshold_max_stays_within_its_range() -> None:
-    assert load_config(None, []).heads.threshold_max == 0.9
-    assert load_config(None, ["heads.threshold_max=0.95"]).heads.threshold_max == 0.95
-    with pytest.raises(ConfigError, match="threshold_max"):
-        load_config(None, ["heads.threshold_max=1.0"])

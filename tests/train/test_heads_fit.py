@@ -166,29 +166,6 @@ def test_out_of_fold_rows_tune_a_threshold_the_held_out_rows_cannot() -> None:
     np.testing.assert_array_equal(crossed.touchpoints.coef_, alone.touchpoints.coef_)  # the head itself is the same
 
 
-def test_the_threshold_grid_goes_up_to_threshold_max() -> None:
-    np.testing.assert_array_equal(HeadOptions().threshold_grid, np.linspace(0.2, 0.9, 15))  # as before
-    assert HeadOptions(threshold_max=0.95).threshold_grid[-2:].tolist() == pytest.approx([0.9, 0.95])
-    assert HeadOptions(threshold_max=0.97).threshold_grid[-1] == pytest.approx(0.95)  # steps of 0.05, never above
-
-
-def test_touchpoint_thresholds_are_tuned_on_the_options_grid(monkeypatch: pytest.MonkeyPatch) -> None:
-    from feedback_nlp.heads.linear import MultiLabelHead
-
-    grids: list[list[float]] = []
-    tune = MultiLabelHead.tune_thresholds_on
-
-    def recording(self, proba, Y, *, grid=None):  # noqa: ANN001, ANN202
-        grids.append(list(grid))
-        return tune(self, proba, Y, grid=grid)
-
-    monkeypatch.setattr(MultiLabelHead, "tune_thresholds_on", recording)
-    X, targets, train, held = _data()
-    fitted = fit_task_heads(X, X, targets, train, held, options=HeadOptions(threshold_max=0.95))
-    assert grids and grids[-1][-1] == pytest.approx(0.95)
-    assert {round(float(t), 2) for t in fitted.touchpoints.thresholds_} <= {round(g, 2) for g in grids[-1]}
-
-
 def test_tuning_from_probabilities_checks_their_shape() -> None:
     X, targets, train, held = _data()
     head = fit_task_heads(X, X, HeadTargets(STAGES, TOUCHPOINTS, touchpoints=targets.touchpoints), train, held)
