@@ -177,7 +177,16 @@ NOTHING_WORDS: frozenset[str] = frozenset(
 PRAISE_ONLY = "general praise, no details"
 BLAME_ONLY = "general complaints, no details"
 NOTHING_TO_ADD = "nothing to add"
-CONTENT_FREE_NAMES = frozenset({PRAISE_ONLY, BLAME_ONLY, NOTHING_TO_ADD})
+NOTHING_TO_IMPROVE = "nothing to improve"
+CONTENT_FREE_NAMES = frozenset({PRAISE_ONLY, BLAME_ONLY, NOTHING_TO_ADD, NOTHING_TO_IMPROVE})
+#: Answers to "what could we do better?" that say nothing could: a word of these two lists
+#: together ("Could not have been better", "You can't improve perfection").
+IMPROVE_WORDS: frozenset[str] = frozenset(
+    {"improve", "improved", "improvement", "improvements", "better", "bettered", "change", "changed", "differently"}
+)
+NEGATIONS: frozenset[str] = frozenset(
+    {"not", "no", "nothing", "never", "nobody", "can't", "cannot", "couldn't", "don't", "dont", "cant", "couldnt"}
+)
 
 
 def typical_answer(texts: Iterable[str], max_chars: int = 30) -> str | None:
@@ -204,14 +213,20 @@ def content_free_name(texts: Iterable[str], stop_words: Iterable[str] = ()) -> s
     Such topics are real and large in survey answers ("Nothing.", "Very good", "All fine thank
     you"): a CX lead reads "nothing to add" where the words of a few typos ("nothinhg") or a
     bare "other feedback" said nothing. A text with no content word (every word a stop word, an
-    evaluative word or one of :data:`NOTHING_WORDS`) votes "nothing to add" if it starts with a
-    word of :data:`NOTHING_WORDS`, else praise or blame by which has more words; a text with a
-    content word votes for a name from words. The winner needs more than half of the texts.
+    evaluative word or one of :data:`NOTHING_WORDS`, :data:`IMPROVE_WORDS` and :data:`NEGATIONS`)
+    votes "nothing to improve" if it negates an improvement ("Could not be better"), "nothing to
+    add" if it starts with a word of :data:`NOTHING_WORDS`, else praise or blame by which has more
+    words; a text with a content word votes for a name from words. The winner needs more than
+    half of the texts.
 
     >>> content_free_name(["Very good", "Excellent, thank you", "All fine", "Nothing."])
     'general praise, no details'
     >>> content_free_name(["Nothing", "N/A", "Nothing, thank you", "nothinhg"])
     'nothing to add'
+    >>> from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    >>> answers = ["Could not have been better.", "You can't improve perfection", "Nothing"]
+    >>> content_free_name(answers, ENGLISH_STOP_WORDS)
+    'nothing to improve'
     >>> content_free_name(["Very good", "Awful", "Nothing"]) is None
     True
     >>> content_free_name(["Great parking", "Lovely car park", "Great"]) is None
@@ -226,10 +241,17 @@ def content_free_name(texts: Iterable[str], stop_words: Iterable[str] = ()) -> s
             continue
         total += 1
         vote: str | None = None
-        if all(t in stop or t in NOTHING_WORDS or is_evaluative(t) or len(t) < 2 for t in tokens):
+        if all(
+            t in stop or t in NOTHING_WORDS or t in IMPROVE_WORDS or t in NEGATIONS or is_evaluative(t) or len(t) < 2
+            for t in tokens
+        ):
             praise = sum(t in PRAISE or (t.endswith("s") and t[:-1] in PRAISE) for t in tokens)
             blame = sum(t in BLAME or (t.endswith("s") and t[:-1] in BLAME) for t in tokens)
-            if tokens[0] in NOTHING_WORDS:
+            if set(tokens) & IMPROVE_WORDS and set(tokens) & NEGATIONS:
+                vote = NOTHING_TO_IMPROVE
+            elif set(tokens) & IMPROVE_WORDS:
+                vote = None  # "Everything can be improved": not nothing, not a thing either
+            elif tokens[0] in NOTHING_WORDS:
                 vote = NOTHING_TO_ADD
             elif praise != blame:
                 vote = PRAISE_ONLY if praise > blame else BLAME_ONLY

@@ -27,6 +27,7 @@ from feedback_nlp.topics.naming import (
     EVALUATIVE,
     INTENSIFIERS,
     NOTHING_TO_ADD,
+    NOTHING_TO_IMPROVE,
     PLACEHOLDERS,
     PRAISE,
     PRAISE_ONLY,
@@ -88,6 +89,10 @@ def test_a_topic_with_only_moods_gets_the_fallback() -> None:
         (["Very good", "Excellent service thank you", "All fine", "Lovely!!", "Nothing."], PRAISE_ONLY),
         (["Awful.", "Terrible, just terrible", "Really disappointed", "so rude"], BLAME_ONLY),
         (["Nothing", "N/A", "nothing at all", "None", "no"], NOTHING_TO_ADD),
+        # Answers to "what could we do better?" that say nothing could.
+        (["Could not have been better.", "Can't improve perfection", "Nothing to change", "no"], NOTHING_TO_IMPROVE),
+        # Improvement without a negation is no such answer.
+        (["Everything can be improved", "Could be better", "Nothing"], FALLBACK_LABEL),
         # No majority: the texts do not agree on what they are.
         (["Very good", "Awful", "Nothing", "ok"], FALLBACK_LABEL),
         ([], FALLBACK_LABEL),
