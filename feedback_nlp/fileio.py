@@ -47,6 +47,7 @@ STDIN = "-"
 
 FORMATS: dict[str, str] = {
     ".csv": "csv",
+    ".json": "json",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".parquet": "parquet",
@@ -161,8 +162,9 @@ def read_records(
     """Stream feedback records from a CSV, Excel, JSONL or Parquet file, or JSONL on stdin.
 
     The format follows the extension (``.csv``, ``.xlsx``, ``.jsonl``/``.ndjson``,
-    ``.parquet``); ``"-"`` reads JSONL from standard input. Files are read row by row (Parquet
-    in batches of ``chunk_size`` rows), never whole. The file is checked (extension,
+    ``.parquet``, or ``.json`` for one array of records); ``"-"`` reads JSONL from standard
+    input. Files are read row by row (Parquet in batches of ``chunk_size`` rows), never whole,
+    except a ``.json`` array, which cannot be split into lines. The file is checked (extension,
     existence, header, named columns) when this function is called; rows are read as the
     result is iterated.
 
@@ -236,6 +238,8 @@ def read_records(
     if fmt == "parquet":
         _check_columns(_parquet_columns(path), opts, path)
         return _logged(_read_parquet(path, opts, chunk_size), str(path))
+    if fmt == "json":
+        return _logged(_read_json_array(path, opts), str(path))
     return _logged(_read_jsonl_file(path, opts), str(path))
 
 
@@ -454,6 +458,63 @@ def _parse_json_line(number: int, text: str, opts: RowOptions) -> RowResult:
     if not isinstance(value, dict):
         return RowResult(number, None, f"expected a JSON object, got {_json_type(value)}")
     return make_row(number, value, opts, fields=_JSON_FIELDS, stringify=False)
+
+
+def _read_json_array(path: Path, opts: RowOptions) -> Iterator[RowResult]:
+    """A ``.json`` file holding one array of records, as many tools export them.
+
+    Unlike JSONL the file is read whole (an array cannot be split into lines); each record is
+    numbered by the line it starts on, so messages point into the file as for JSONL.
+    The file is checked (UTF-8, an array) here; records are read as the result is iterated.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"cannot read {path}: expected UTF-8 text, got byte {exc.object[exc.start]:#04x}") from None
+    at = _skip_space(text, 0)
+    if text[at : at + 1] != "[":
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+        keys = f" with keys {', '.join(list(value)[:8])}" if isinstance(value, dict) else ""
+        raise InputError(
+            f"{path} holds {_json_type(value) if not isinstance(value, dict) else 'an object'}{keys}; expected an "
+            "array of records ([{...}, {...}]). Save the records as an array, or as JSON Lines (.jsonl), "
+            "e.g. jq -c '.records[]' in.json > in.jsonl"
+        )
+    return _json_array_rows(text, _skip_space(text, at + 1), opts)
+
+
+def _json_array_rows(text: str, at: int, opts: RowOptions) -> Iterator[RowResult]:
+    decoder = json.JSONDecoder()
+    line, counted = 1, 0  # the line of offset `counted`, advanced as the records are read
+    while at < len(text) and text[at] != "]":
+        line, counted = line + text.count("\n", counted, at), at
+        try:
+            value, end = decoder.raw_decode(text, at)
+        except json.JSONDecodeError as exc:
+            yield RowResult(exc.lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno}); the rest is not read")
+            return
+        yield (
+            make_row(line, value, opts, fields=_JSON_FIELDS, stringify=False)
+            if isinstance(value, dict)
+            else RowResult(line, None, f"expected a JSON object, got {_json_type(value)}")
+        )
+        at = _skip_space(text, end)
+        if text[at : at + 1] == ",":
+            at = _skip_space(text, at + 1)
+        elif text[at : at + 1] != "]":
+            yield RowResult(
+                line + text.count("\n", counted, at), None, "invalid JSON: expected ',' or ']' after a record"
+            )
+            return
+
+
+def _skip_space(text: str, at: int) -> int:
+    while at < len(text) and text[at] in " \t\r\n":
+        at += 1
+    return at
 
 
 def _json_type(value: Any) -> str:

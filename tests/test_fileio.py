@@ -435,12 +435,55 @@ def test_read_records_parquet_not_parquet(tmp_path: Path) -> None:
         read_records(path)
 
 
+# ----------------------------------------------------------------------- JSON arrays
+
+
+def test_read_records_json_array_numbers_records_by_the_line_they_start_on(tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    path.write_text(
+        '[\n  {"id": "a", "kind": "review", "text": "Great fit", "store": "Leeds"},\n'
+        '  {"id": "b", "kind": "review",\n   "text": ""},\n  3,\n'
+        '  {"id": "c", "kind": "transcript", "turns": [{"role": "customer", "text": "late again"}]}\n]\n',
+        encoding="utf-8",
+    )
+    rows = list(read_records(path))
+    assert [(r.line, r.record.id if r.record else None) for r in rows] == [(2, "a"), (3, None), (5, None), (6, "c")]
+    assert _errors(rows) == {
+        3: "text: missing or empty; expected the feedback text",
+        5: "expected a JSON object, got a number",
+    }
+    assert rows[0].record is not None and rows[0].record.metadata == {"store": "Leeds"}
+
+
+def test_read_records_json_array_stops_at_broken_json_and_says_where(tmp_path: Path) -> None:
+    path = tmp_path / "export.json"
+    path.write_text('[{"kind": "review", "text": "ok"},\n {"kind": "review", "text": "cut', encoding="utf-8")
+    rows = list(read_records(path))
+    assert rows[0].record is not None
+    assert rows[1].record is None and rows[1].line == 2 and "invalid JSON" in (rows[1].error or "")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"records": [{"text": "hi"}]}', "holds an object with keys records; expected an array of records"),
+        ('"just text"', "holds a string; expected an array of records"),
+        ("{not json", "is not JSON"),
+    ],
+)
+def test_read_records_json_that_is_no_array_is_refused_up_front(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "export.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(InputError, match=expected):
+        read_records(path)
+
+
 # ---------------------------------------------------------------------------- errors
 
 
 @pytest.mark.parametrize("name", ["in.xls", "in.csv.gz", "noext"])
 def test_read_records_unsupported_extension(tmp_path: Path, name: str) -> None:
-    with pytest.raises(InputError, match=r"unsupported extension.*\.csv, \.jsonl, \.ndjson, \.parquet, \.xlsx"):
+    with pytest.raises(InputError, match=r"unsupported extension.*\.csv, \.json, \.jsonl, \.ndjson, \.parquet, \.xlsx"):
         read_records(tmp_path / name)
 
 

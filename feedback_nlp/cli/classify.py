@@ -26,7 +26,7 @@ def _batches(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 
 def _count_rows(source: str, skip_rows: int = 0) -> int | None:
-    """Rows in the input for the progress bar (None for stdin and Excel): lines, so at most the
+    """Rows in the input for the progress bar (None for stdin, Excel and JSON arrays): lines, so at most the
     records (a CSV text with line breaks is one record on several lines)."""
     if source == "-":
         return None
@@ -35,7 +35,7 @@ def _count_rows(source: str, skip_rows: int = 0) -> int | None:
         import pyarrow.parquet as pq
 
         return int(pq.ParquetFile(path).metadata.num_rows)
-    if path.suffix.lower() == ".xlsx":
+    if path.suffix.lower() in (".xlsx", ".json"):
         return None
     with path.open("rb") as handle:
         lines = sum(1 for _ in handle)
@@ -46,7 +46,7 @@ def _count_rows(source: str, skip_rows: int = 0) -> int | None:
 @with_input_options
 def classify(
     input: Annotated[
-        str, typer.Argument(help="CSV, Excel (.xlsx), JSONL or Parquet file; '-' reads JSONL from stdin.")
+        str, typer.Argument(help="CSV, Excel (.xlsx), JSONL, JSON array or Parquet file; '-' reads JSONL from stdin.")
     ],
     output: Annotated[str | None, typer.Option("-o", "--output", help="JSONL output (default: stdout).")] = None,
     *,

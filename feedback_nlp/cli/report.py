@@ -19,7 +19,7 @@ report_app = typer.Typer(help="Reports for CX leads (one self-contained file eac
 @with_input_options
 def topics(
     input: Annotated[
-        str | None, typer.Argument(help="CSV, Excel, JSONL or Parquet feedback with dates (or --from-db).")
+        str | None, typer.Argument(help="CSV, Excel, JSONL, JSON array or Parquet feedback with dates (or --from-db).")
     ] = None,
     from_db: Annotated[bool, typer.Option("--from-db", help="Report on the feedback stored by the service.")] = False,
     period: Annotated[Literal["day", "week", "month"], typer.Option(help="Period of the trends.")] = "week",

@@ -25,7 +25,7 @@ topics_app = typer.Typer(
 ASSIGNMENTS = "assignments.jsonl"
 
 InputArg = Annotated[
-    str | None, typer.Argument(help="CSV, Excel, JSONL or Parquet file of feedback (or use --from-db).")
+    str | None, typer.Argument(help="CSV, Excel, JSONL, JSON array or Parquet file of feedback (or use --from-db).")
 ]
 FromDb = Annotated[bool, typer.Option("--from-db", help="Use the feedback stored in the service database.")]
 Since = Annotated[datetime | None, typer.Option(help="--from-db: only records created at or after this time.")]
