@@ -358,7 +358,7 @@ class TopicModel:
                         topics.append(
                             Topic(
                                 next_id,
-                                _unique_label(name, topics),
+                                _distinct_label(name, [texts[int(i)] for i in members], topics),
                                 len(members),
                                 seeded=False,
                                 is_new=True,
@@ -975,6 +975,26 @@ def topic_name(naming_words: Sequence[str], topic_words: Sequence[str], n: int, 
     return label if label != "miscellaneous" else FALLBACK_LABEL
 
 
+def _distinct_label(label: str, members: Sequence[str], topics: Sequence[Topic]) -> str:
+    """``label``, told apart from the names ``topics`` already have.
+
+    A second topic of answers that name nothing ("nothing to add") adds its most common answer:
+    such answers cluster by their form ("None.", "No."). (Merged into one topic instead, their
+    single centroid assigned a quarter of them elsewhere: docs/topics.md.) Any other repeated
+    name is numbered.
+
+    >>> taken = [Topic(0, "nothing to add", 3)]
+    >>> _distinct_label("nothing to add", ["None.", "none", "No"], taken)
+    'nothing to add ("none")'
+    >>> _distinct_label("parcel late", ["late"], [Topic(0, "parcel late", 3)])
+    'parcel late (2)'
+    """
+    if label in CONTENT_FREE_NAMES and label in {t.label for t in topics}:
+        typical = typical_answer(members)
+        label = f"{label} ({typical})" if typical else label
+    return _unique_label(label, topics)
+
+
 def _unique_label(label: str, topics: Sequence[Topic]) -> str:
     taken = {t.label for t in topics}
     if label not in taken:
@@ -998,15 +1018,10 @@ def _name_topics(
         words = _topic_words(bertopic, topic_id)
         members = [texts[int(i)] for i in np.flatnonzero(topics == topic_id)]
         label = seeded.get(topic_id) or topic_name(_naming_words(bertopic, topic_id), words, n_words, members)
-        if label in CONTENT_FREE_NAMES and label in {t.label for t in named}:
-            # Such answers cluster by their form ("None.", "No."): say which one this is. (Merged
-            # into one topic, their single centroid assigned a quarter of them elsewhere.)
-            typical = typical_answer(members)
-            label = f"{label} ({typical})" if typical else label
         named.append(
             Topic(
                 topic_id,
-                _unique_label(label, named),
+                _distinct_label(label, members, named),
                 int((topics == topic_id).sum()),
                 seeded=topic_id in seeded,
                 words=words,
