@@ -20,6 +20,7 @@ what a topic is about.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 #: Tokens that stand for something removed: handles, links, redacted personal data, retweets.
@@ -83,6 +84,8 @@ INTENSIFIERS: frozenset[str] = frozenset({
 
 #: Words that say how the writer feels rather than what happened.
 EVALUATIVE: frozenset[str] = PRAISE | BLAME | INTENSIFIERS
+#: The feelings themselves, which (unlike intensifiers) also count in the plural.
+_FEELINGS: frozenset[str] = PRAISE | BLAME
 
 _TOKEN = re.compile(r"[a-z][a-z'_-]*|\d+")
 # What older stored data or an export may still hold: redaction placeholders ([EMAIL]),
@@ -126,7 +129,12 @@ def is_evaluative(token: str) -> bool:
     (True, True, False)
     """
     token = token.strip("'_-").lower()
-    return token in EVALUATIVE or (token.endswith("s") and token[:-1] in PRAISE | BLAME)
+    return token in INTENSIFIERS or _in(token, _FEELINGS)
+
+
+def _in(token: str, words: frozenset[str]) -> bool:
+    """``token`` or its singular is one of ``words``."""
+    return token in words or (token.endswith("s") and token[:-1] in words)
 
 
 def vectorizer_stop_words(base: Iterable[str]) -> list[str]:
@@ -187,6 +195,8 @@ IMPROVE_WORDS: frozenset[str] = frozenset(
 NEGATIONS: frozenset[str] = frozenset(
     {"not", "no", "nothing", "never", "nobody", "can't", "cannot", "couldn't", "don't", "dont", "cant", "couldnt"}
 )
+#: Words that leave a text naming no thing (beside stop words and evaluative words).
+_NAMES_NOTHING: frozenset[str] = NOTHING_WORDS | IMPROVE_WORDS | NEGATIONS
 
 
 def typical_answer(texts: Iterable[str], max_chars: int = 30) -> str | None:
@@ -233,31 +243,31 @@ def content_free_name(texts: Iterable[str], stop_words: Iterable[str] = ()) -> s
     True
     """
     stop = set(stop_words) | {"at", "all", "to", "add", "the", "a", "i", "it", "was", "everything", "is", "you"}
-    votes: dict[str | None, int] = {}
-    total = 0
-    for text in texts:
-        tokens = words_of(representation_text(text).lower().replace("n/a", "na"))
-        if not tokens:
-            continue
-        total += 1
-        vote: str | None = None
-        if all(
-            t in stop or t in NOTHING_WORDS or t in IMPROVE_WORDS or t in NEGATIONS or is_evaluative(t) or len(t) < 2
-            for t in tokens
-        ):
-            praise = sum(t in PRAISE or (t.endswith("s") and t[:-1] in PRAISE) for t in tokens)
-            blame = sum(t in BLAME or (t.endswith("s") and t[:-1] in BLAME) for t in tokens)
-            if set(tokens) & IMPROVE_WORDS and set(tokens) & NEGATIONS:
-                vote = NOTHING_TO_IMPROVE
-            elif set(tokens) & IMPROVE_WORDS:
-                vote = None  # "Everything can be improved": not nothing, not a thing either
-            elif tokens[0] in NOTHING_WORDS:
-                vote = NOTHING_TO_ADD
-            elif praise != blame:
-                vote = PRAISE_ONLY if praise > blame else BLAME_ONLY
-        votes[vote] = votes.get(vote, 0) + 1
-    best = max((v for v in votes if v is not None), key=lambda v: votes[v], default=None)
-    return best if best is not None and votes[best] * 2 > total else None
+    tokenised = (words_of(representation_text(text).lower().replace("n/a", "na")) for text in texts)
+    votes = Counter(_content_free_vote(tokens, stop) for tokens in tokenised if tokens)
+    total = sum(votes.values())
+    named = [(count, name) for name, count in votes.items() if name is not None]
+    if not named:
+        return None
+    count, name = max(named)
+    return name if count * 2 > total else None
+
+
+def _content_free_vote(tokens: list[str], stop: set[str]) -> str | None:
+    """What one text of :func:`content_free_name` votes for; None for a text that names a thing."""
+    words = set(tokens)
+    if any(len(t) > 1 and t not in stop and t not in _NAMES_NOTHING and not is_evaluative(t) for t in words):
+        return None
+    if words & IMPROVE_WORDS:
+        # "Could not be better" says nothing could; "Everything can be improved" is no such answer.
+        return NOTHING_TO_IMPROVE if words & NEGATIONS else None
+    if tokens[0] in NOTHING_WORDS:
+        return NOTHING_TO_ADD
+    praise = sum(_in(t, PRAISE) for t in tokens)
+    blame = sum(_in(t, BLAME) for t in tokens)
+    if praise == blame:
+        return None
+    return PRAISE_ONLY if praise > blame else BLAME_ONLY
 
 
 def acceptable_name(name: str) -> bool:
