@@ -28,7 +28,7 @@ import sys
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import IO, Any, TextIO
@@ -60,7 +60,7 @@ _KINDS = ", ".join(k.value for k in FeedbackKind)
 #: Other readers of tables (the Spark job) pass it to :func:`make_row`.
 TABLE_FIELDS = frozenset({"kind", "created_at", "channel", "source", "rating", "nps"})
 #: Record fields whose column a caller may name (``--created-at-column`` and the like).
-MAPPABLE_FIELDS = ("created_at", "kind", "rating", "nps", "source", "channel")
+MAPPABLE_FIELDS = ("created_at", "kind", "rating", "nps", "source", "channel", "turns")
 # A JSON object may also carry the structured fields.
 _JSON_FIELDS = TABLE_FIELDS | {"turns", "metadata"}
 _TURN_FIELDS = frozenset(Turn.model_fields)
@@ -94,7 +94,8 @@ class RowResult:
 
     Attributes:
         line: Where the row is: the file line for JSONL and CSV (the CSV header is
-            line 1), the 1-based row index for Parquet.
+            line 1), the 1-based row index for Parquet, the line a record starts on for a
+            ``.json`` array.
         record: The validated record, or ``None`` when the row is invalid.
         error: A one-line message naming the field and what was expected, or ``None``.
         bad_date: With ``on_bad_date="null"``: why the row's created_at could not be read (the
@@ -109,11 +110,23 @@ class RowResult:
     record: FeedbackRecord | None
     error: str | None
     bad_date: str | None = None
+    #: Where the row is, for messages, when its line alone does not say it.
+    place: str | None = None
 
     @property
     def ok(self) -> bool:
         """Whether the row holds a valid record."""
         return self.record is not None
+
+    @property
+    def where(self) -> str:
+        """Where the row is, for messages: ``line 4``, or ``record 3 (line 1)`` in a ``.json`` array,
+        where several records may share a line.
+
+        >>> RowResult(line=1, record=None, error="x", place="record 3 (line 1)").where
+        'record 3 (line 1)'
+        """
+        return self.place or f"line {self.line}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +197,7 @@ def read_records(
         id_column: The column (or JSON key) holding the record id; optional.
         chunk_size: Rows per Parquet batch; CSV and JSONL are read one row at a time.
         columns: Record field -> column, for ``created_at``, ``kind``, ``rating``, ``nps``,
-            ``source`` and ``channel`` columns named otherwise (a column named after the field
+            ``source``, ``channel`` and ``turns`` columns named otherwise (a column named after the field
             then goes to metadata).
         skip_rows: Rows right after the header to skip (CSV and Excel): extra header rows, such
             as the question texts and ImportId rows of a Qualtrics export (``skip_rows=2``).
@@ -195,7 +208,8 @@ def read_records(
         turn_speaker: The speaker (``customer``, ``agent`` or a name of one) of JSONL transcript
             turns that give none; without it such a turn makes its row an error.
 
-    Transcript turns are read as exports write them: a turn's speaker may also be under
+    Transcript turns are read as exports write them: a turn may be a ``[speaker, text]`` pair,
+    its speaker may also be under
     ``role``, ``participant``, ``party``, ``author`` or ``sender``, its text under
     ``utterance``, ``message`` or ``content``, and its other keys (a turn number, an intent)
     go to the turn's ``metadata``, as other columns go to the record's.
@@ -223,6 +237,12 @@ def read_records(
     path = Path(source)
     fmt = _format_of(path)
     _check_file(path)
+    if fmt in ("csv", "xlsx") and "turns" in opts.columns:
+        raise InputError(
+            f"--turns-column applies to JSON, JSONL and Parquet files, whose cells can hold a list of turns, "
+            f"not to {fmt} files; give a transcript in the text column, one turn a line with a speaker prefix "
+            "(Customer: ..., Agent: ...)"
+        )
     if fmt == "csv":
         _check_columns(_csv_header(path), opts, path)
         return _logged(_read_csv(path, opts, skip_rows), str(path))
@@ -463,8 +483,11 @@ def _parse_json_line(number: int, text: str, opts: RowOptions) -> RowResult:
 def _read_json_array(path: Path, opts: RowOptions) -> Iterator[RowResult]:
     """A ``.json`` file holding one array of records, as many tools export them.
 
-    Unlike JSONL the file is read whole (an array cannot be split into lines); each record is
-    numbered by the line it starts on, so messages point into the file as for JSONL.
+    The array may also be the one member of a wrapper object that holds records
+    (``{"records": [...], "count": 2}``, as APIs page their results); an object with several
+    such arrays (``{"train": [...], "test": [...]}``) is refused, naming them.
+    Unlike JSONL the file is read whole (an array cannot be split into lines); messages give a
+    record's place in the array and the line it starts on (see :func:`_json_array_rows`).
     The file is checked (UTF-8, an array) here; records are read as the result is iterated.
     """
     try:
@@ -472,41 +495,93 @@ def _read_json_array(path: Path, opts: RowOptions) -> Iterator[RowResult]:
     except UnicodeDecodeError as exc:
         raise InputError(f"cannot read {path}: expected UTF-8 text, got byte {exc.object[exc.start]:#04x}") from None
     at = _skip_space(text, 0)
-    if text[at : at + 1] != "[":
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-        keys = f" with keys {', '.join(list(value)[:8])}" if isinstance(value, dict) else ""
+    if text[at : at + 1] == "[":
+        return _json_array_rows(text, _skip_space(text, at + 1), opts)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(value, dict):
         raise InputError(
-            f"{path} holds {_json_type(value) if not isinstance(value, dict) else 'an object'}{keys}; expected an "
-            "array of records ([{...}, {...}]). Save the records as an array, or as JSON Lines (.jsonl), "
-            "e.g. jq -c '.records[]' in.json > in.jsonl"
+            f"{path} holds {_json_type(value)}; expected an array of records ([{{...}}, {{...}}]). Save the "
+            "records as an array, or as JSON Lines (.jsonl)"
         )
-    return _json_array_rows(text, _skip_space(text, at + 1), opts)
+    arrays = [key for key, member in value.items() if _holds_records(member)]
+    if len(arrays) == 1:
+        start = _member_offsets(text, at)[arrays[0]]
+        return _json_array_rows(text, _skip_space(text, start + 1), opts)
+    keys = ", ".join(list(value)[:8]) or "none"
+    if arrays:
+        raise InputError(
+            f"{path} holds an object with several arrays of records ({', '.join(arrays)}); expected one. "
+            f"Read one of them as JSON Lines, e.g. jq -c '.{arrays[0]}[]' in.json > {arrays[0]}.jsonl"
+        )
+    raise InputError(
+        f"{path} holds an object with keys {keys} and no array of records; expected an array of records "
+        "([{...}, {...}]), alone or as the one array of an object. Save the records as an array, or as "
+        "JSON Lines (.jsonl), e.g. jq -c '.records[]' in.json > in.jsonl"
+    )
+
+
+def _holds_records(value: Any) -> bool:
+    """A non-empty array whose items are mostly objects: records, not a list of tags or numbers."""
+    if not isinstance(value, list) or not value:
+        return False
+    return sum(isinstance(item, dict) for item in value) * 2 > len(value)
+
+
+def _member_offsets(text: str, at: int) -> dict[str, int]:
+    """Where each member's value starts in the JSON object that starts at ``at`` (already parsed,
+    so well-formed): records keep the line numbers of the file."""
+    decoder = json.JSONDecoder()
+    offsets: dict[str, int] = {}
+    at = _skip_space(text, at + 1)
+    while text[at] != "}":
+        key, at = decoder.raw_decode(text, at)
+        at = _skip_space(text, _skip_space(text, at) + 1)  # past the colon
+        offsets[key] = at
+        _, at = decoder.raw_decode(text, at)
+        at = _skip_space(text, at)
+        if text[at] == ",":
+            at = _skip_space(text, at + 1)
+    return offsets
 
 
 def _json_array_rows(text: str, at: int, opts: RowOptions) -> Iterator[RowResult]:
+    """The records of the array whose first record starts at ``at``: each one's id defaults to its
+    position in the array (several may share a line), and messages give both."""
     decoder = json.JSONDecoder()
     line, counted = 1, 0  # the line of offset `counted`, advanced as the records are read
+    number = 0
     while at < len(text) and text[at] != "]":
-        line, counted = line + text.count("\n", counted, at), at
+        line, counted, number = line + text.count("\n", counted, at), at, number + 1
+        place = f"record {number} (line {line})"
         try:
             value, end = decoder.raw_decode(text, at)
         except json.JSONDecodeError as exc:
-            yield RowResult(exc.lineno, None, f"invalid JSON: {exc.msg} (column {exc.colno}); the rest is not read")
+            yield RowResult(
+                exc.lineno,
+                None,
+                f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}); the rest is not read",
+                place=place,
+            )
             return
-        yield (
-            make_row(line, value, opts, fields=_JSON_FIELDS, stringify=False)
+        row = (
+            make_row(line, value, opts, fields=_JSON_FIELDS, stringify=False, default_id=str(number))
             if isinstance(value, dict)
             else RowResult(line, None, f"expected a JSON object, got {_json_type(value)}")
         )
+        yield replace(row, place=place)
         at = _skip_space(text, end)
         if text[at : at + 1] == ",":
             at = _skip_space(text, at + 1)
         elif text[at : at + 1] != "]":
+            end_line = line + text.count("\n", counted, at)
             yield RowResult(
-                line + text.count("\n", counted, at), None, "invalid JSON: expected ',' or ']' after a record"
+                end_line,
+                None,
+                "invalid JSON: expected ',' or ']' after a record",
+                place=f"after record {number} (line {end_line})",
             )
             return
 
@@ -615,22 +690,24 @@ def make_row(
     *,
     fields: frozenset[str],
     stringify: bool,
+    default_id: str | None = None,
 ) -> RowResult:
     """Validate one row's values into a record, or explain why they are not one.
 
     Args:
-        line: the row's number, for the error message.
+        line: the row's number, for the error message and the id of a row without one.
         values: column name to value.
         opts: the default kind and the text and id columns.
         fields: the columns that fill record fields (:data:`TABLE_FIELDS`); the rest go to metadata.
         stringify: metadata values become text (tables); JSON keeps them as they are.
+        default_id: the id of a row without one, when not ``line``.
     """
     data, extras = _split_values(values, opts, fields)
     if stringify:
         extras = {key: _as_text(value) for key, value in extras.items()}
         if isinstance(data.get("text"), (int, float)) and not isinstance(data.get("text"), bool):
             data["text"] = _as_text(data["text"])  # a spreadsheet cell holding a number
-    _clean_scalars(data, line)
+    _clean_scalars(data, default_id or str(line))
     _merge_metadata(data, extras)
     _read_turns(data, opts)
     problems = _missing_essentials(data, opts)
@@ -683,7 +760,7 @@ def _split_values(
     return data, extras
 
 
-def _clean_scalars(data: dict[str, Any], line: int) -> None:
+def _clean_scalars(data: dict[str, Any], default_id: str) -> None:
     """Treat blank optional values as absent, normalise kind, default the id."""
     for name in _OPTIONAL_SCALARS:
         value = data.pop(name, None)
@@ -698,7 +775,7 @@ def _clean_scalars(data: dict[str, Any], line: int) -> None:
         record_id = int(record_id)  # integer ids that a null turned into floats
     if isinstance(record_id, int) and not isinstance(record_id, bool):
         data["id"] = str(record_id)
-    data.setdefault("id", str(line))
+    data.setdefault("id", default_id)
 
 
 def _merge_metadata(data: dict[str, Any], extras: dict[str, Any]) -> None:
@@ -719,14 +796,16 @@ _TURN_ALIASES = {
 
 
 def _read_turns(data: dict[str, Any], opts: RowOptions) -> None:
-    """Transcript turns as exports write them (see :func:`read_records`): aliases for the
-    speaker and text, other keys to the turn's metadata, ``turn_speaker`` for turns naming no
-    speaker. Anything that is not a list of objects is left for validation to report."""
+    """Transcript turns as exports write them (see :func:`read_records`): ``[speaker, text]``
+    pairs, aliases for the speaker and text, other keys to the turn's metadata, ``turn_speaker``
+    for turns naming no speaker. Anything that is not a list of objects is left for validation to report."""
     turns = data.get("turns")
     if not isinstance(turns, list):
         return
     read: list[Any] = []
     for turn in turns:
+        if _is_pair(turn):  # [speaker, text], as ABCD's chats are written
+            turn = {"speaker": turn[0], "text": turn[1]}
         if not isinstance(turn, dict):
             read.append(turn)
             continue
@@ -746,6 +825,18 @@ def _read_turns(data: dict[str, Any], opts: RowOptions) -> None:
     data["turns"] = read
 
 
+def _looks_like_turns(value: Any) -> bool:
+    """A list of ``[speaker, text]`` pairs or of objects naming a speaker: a transcript's turns."""
+    if not isinstance(value, list) or not value:
+        return False
+    speaker_keys = {"speaker", *_TURN_ALIASES["speaker"]}
+    return all(_is_pair(turn) or (isinstance(turn, dict) and speaker_keys & set(turn)) for turn in value)
+
+
+def _is_pair(turn: Any) -> bool:
+    return isinstance(turn, list) and len(turn) == 2 and all(isinstance(part, str) for part in turn)
+
+
 def _names_no_speaker(turn: dict[str, Any]) -> bool:
     speaker = turn.get("speaker")
     return speaker is None or (isinstance(speaker, str) and not speaker.strip())
@@ -756,7 +847,12 @@ def _missing_essentials(data: dict[str, Any], opts: RowOptions) -> list[str]:
     problems = []
     text = data.get("text")
     if data.get("turns") is None and (text is None or (isinstance(text, str) and not text.strip())):
-        problems.append(f"{opts.text_column}: missing or empty; expected the feedback text")
+        problem = f"{opts.text_column}: missing or empty; expected the feedback text"
+        metadata = data.get("metadata")
+        held = [k for k, v in metadata.items() if _looks_like_turns(v)] if isinstance(metadata, dict) else []
+        if held:
+            problem += f" (the key {held[0]!r} holds a list of turns: pass --turns-column {held[0]})"
+        problems.append(problem)
     turns = data.get("turns")
     if isinstance(turns, list):
         silent = [i for i, turn in enumerate(turns) if isinstance(turn, dict) and _names_no_speaker(turn)]

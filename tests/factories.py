@@ -350,6 +350,8 @@ TOPIC_VOCABULARY: dict[str, tuple[str, ...]] = {
     "billing": ("invoice", "charged", "twice", "bill", "payment", "fee"),
     # Survey answers that praise without naming anything (every word is on the evaluative list).
     "praise": ("great", "excellent", "amazing", "lovely", "brilliant", "thank"),
+    # The same kind of answer in other words: a second cluster that names nothing.
+    "praise_other_words": ("good", "wonderful", "fantastic", "superb", "perfect", "thanks"),
 }
 #: Words every group uses.
 FILLER_WORDS = ("the", "my", "was", "and", "today", "again", "very", "this", "week", "really", "so", "it")

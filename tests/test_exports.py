@@ -205,3 +205,20 @@ def test_the_date_format_setting_applies_when_no_option_is_given(
         get_settings.cache_clear()
     assert rows[0].record is not None and rows[0].record.created_at == datetime(2026, 2, 11, tzinfo=UTC)
     assert rows[1].ok and rows[1].bad_date is not None
+
+
+def test_abcd_chats_read_with_their_turns_key(data_dir: Path) -> None:
+    """ABCD's export as shipped: a .json array, turns under "original" as [speaker, text] pairs."""
+    path = data_dir / "abcd_sample" / "abcd_sample.json"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    rows = list(read_records(path, kind="transcript", id_column="convo_id", columns={"turns": "original"}))
+    assert [r.error for r in rows] == [None] * len(rows) and rows
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    for row, conversation in zip(rows, raw, strict=True):
+        record = row.record
+        assert record is not None and record.turns is not None
+        assert record.id == str(conversation["convo_id"])
+        assert [t.text for t in record.turns] == [text for _, text in conversation["original"]]
+        assert any(t.speaker == "customer" for t in record.turns) and any(t.speaker == "agent" for t in record.turns)
+        assert set(record.metadata) == {"scenario", "delexed"}

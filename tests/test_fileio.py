@@ -118,6 +118,51 @@ def test_turn_speaker_names_the_turns_that_name_none(tmp_path: Path) -> None:
     assert [t.speaker for t in row.record.turns] == [Speaker.CUSTOMER, Speaker.AGENT, Speaker.CUSTOMER]
 
 
+def test_turns_as_speaker_text_pairs_from_a_named_key(tmp_path: Path) -> None:
+    # ABCD's chats: the turns under "original" as [speaker, text] pairs, system events as "action".
+    abcd = {
+        "convo_id": 3592,
+        "scenario": {"flow": "product_defect"},
+        "original": [
+            ["agent", "How can I help you?"],
+            ["customer", "I got the wrong size."],
+            ["action", "Order found"],
+        ],
+    }
+    path = _write_jsonl(tmp_path / "abcd.jsonl", [json.dumps(abcd)])
+    (row,) = list(read_records(path, kind="transcript", id_column="convo_id", columns={"turns": "original"}))
+    assert row.error is None and row.record is not None and row.record.turns is not None
+    assert row.record.id == "3592"
+    assert [(t.speaker, t.text) for t in row.record.turns] == [
+        (Speaker.AGENT, "How can I help you?"),
+        (Speaker.CUSTOMER, "I got the wrong size."),
+        (Speaker.AGENT, "Order found"),
+    ]
+    assert row.record.metadata == {"scenario": {"flow": "product_defect"}}
+
+
+def test_turns_under_another_key_are_pointed_out(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "abcd.jsonl", [json.dumps({"original": [["customer", "wrong size"]], "n": [1]})])
+    (row,) = list(read_records(path, kind="transcript"))
+    assert row.error == (
+        "text: missing or empty; expected the feedback text (the key 'original' holds a list of turns: "
+        "pass --turns-column original)"
+    )
+
+
+def test_a_turn_that_is_no_pair_is_reported(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "chats.jsonl", [_chat([["customer", "late", "again"]])])  # type: ignore[list-item]
+    (row,) = list(read_records(path))
+    assert row.record is None and (row.error or "").startswith("turns.0:")
+
+
+def test_turns_column_is_refused_for_tables(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text("text,original\nhi,x\n", encoding="utf-8")
+    with pytest.raises(InputError, match="--turns-column applies to JSON, JSONL and Parquet files"):
+        read_records(path, kind="transcript", columns={"turns": "original"})
+
+
 def test_turn_speaker_must_be_a_speaker(tmp_path: Path) -> None:
     path = _write_jsonl(tmp_path / "chats.jsonl", [_chat([{"text": "hi"}])])
     with pytest.raises(InputError, match="--turn-speaker: unknown speaker 'robot'"):
@@ -463,10 +508,34 @@ def test_read_records_json_array_stops_at_broken_json_and_says_where(tmp_path: P
     assert rows[1].record is None and rows[1].line == 2 and "invalid JSON" in (rows[1].error or "")
 
 
+def test_read_records_json_reads_the_array_a_wrapper_object_holds(tmp_path: Path) -> None:
+    # An API page: the records under one key beside paging fields; lines count from the file's start.
+    path = tmp_path / "page.json"
+    path.write_text(
+        '{"page": 1, "tags": ["a", "b"],\n "records": [\n  {"id": "a", "kind": "review", "text": "Great fit"},\n'
+        '  {"id": "b", "kind": "review", "text": ""}\n ],\n "next": null}\n',
+        encoding="utf-8",
+    )
+    rows = list(read_records(path))
+    assert [(r.line, r.record.id if r.record else None) for r in rows] == [(3, "a"), (4, None)]
+    assert _errors(rows) == {4: "text: missing or empty; expected the feedback text"}
+    assert rows[1].where == "record 2 (line 4)"
+
+
+def test_read_records_json_on_one_line_tells_its_records_apart(tmp_path: Path) -> None:
+    # A compact export: every record on line 1. Ids default to each record's place in the array.
+    path = tmp_path / "compact.json"
+    path.write_text('[{"kind": "review", "text": "ok"}, {"kind": "review"}, {"kind": "review", "text": "meh"}]')
+    rows = list(read_records(path))
+    assert [r.record.id if r.record else None for r in rows] == ["1", None, "3"]
+    assert [r.where for r in rows] == ["record 1 (line 1)", "record 2 (line 1)", "record 3 (line 1)"]
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ('{"records": [{"text": "hi"}]}', "holds an object with keys records; expected an array of records"),
+        ('{"count": 0, "records": []}', "holds an object with keys count, records and no array of records"),
+        ('{"train": [{"text": "a"}], "test": [{"text": "b"}]}', r"several arrays of records \(train, test\)"),
         ('"just text"', "holds a string; expected an array of records"),
         ("{not json", "is not JSON"),
     ],

@@ -80,7 +80,7 @@ def classify(
             for row in batch:
                 if row.error is not None:
                     failed += 1
-                    typer.echo(f"line {row.line}: {row.error}", err=True)
+                    typer.echo(f"{row.where}: {row.error}", err=True)
                 else:
                     good.append(row.record)
             written += write_jsonl(pipeline.predict(good), out)

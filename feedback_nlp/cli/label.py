@@ -31,7 +31,7 @@ def _read_input(
         if row.record is None:
             failed += 1
             if failed <= 20:
-                typer.echo(f"line {row.line}: {row.error}", err=True)
+                typer.echo(f"{row.where}: {row.error}", err=True)
             continue
         records.append((row.line, row.record))
     if failed:

@@ -4,7 +4,7 @@
 the same way, so they take the same options: the columns that hold each field (exports name
 them their own way), extra header rows to skip, and how dates are read. Such a command takes
 one keyword-only parameter ``inputs: InputOptions`` and is decorated with
-:func:`with_input_options`, which puts the twelve options in its place; the command hands
+:func:`with_input_options`, which puts the thirteen options in its place; the command hands
 :meth:`InputOptions.read_kwargs` to :func:`feedback_nlp.fileio.read_records`. Commands that
 read only a text and an id (``label export``, ``taxonomy predict``) use the aliases
 :data:`Kind`, :data:`TextColumn` and :data:`IdColumn` directly.
@@ -79,6 +79,13 @@ OnBadDate = Annotated[
     ),
 ]
 
+TurnsColumn = Annotated[
+    str | None,
+    typer.Option(
+        help="JSON key holding a transcript's turns (default: turns), e.g. original for ABCD's chats.",
+        rich_help_panel=_PANEL,
+    ),
+]
 TurnSpeaker = Annotated[
     str | None,
     typer.Option(
@@ -101,6 +108,7 @@ class InputOptions:
     rating_column: str | None = None
     nps_column: str | None = None
     source_column: str | None = None
+    turns_column: str | None = None
     skip_rows: int = 0
     date_format: str | None = None
     on_bad_date: Literal["error", "null"] | None = None
@@ -109,7 +117,9 @@ class InputOptions:
     def read_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`~feedback_nlp.fileio.read_records`."""
         values = asdict(self)
-        columns = {name: values.pop(f"{name}_column") for name in ("created_at", "kind", "rating", "nps", "source")}
+        columns = {
+            name: values.pop(f"{name}_column") for name in ("created_at", "kind", "rating", "nps", "source", "turns")
+        }
         return {**values, "columns": {name: column for name, column in columns.items() if column}}
 
 
@@ -123,6 +133,7 @@ _OPTIONS = {
     "rating_column": RatingColumn,
     "nps_column": NpsColumn,
     "source_column": SourceColumn,
+    "turns_column": TurnsColumn,
     "skip_rows": SkipRows,
     "date_format": DateFormat,
     "on_bad_date": OnBadDate,

@@ -50,7 +50,7 @@ def _classified_rows(path: str, options: InputOptions, dates: DateTally) -> Iter
 
     for result in results:
         if result.error is not None:
-            typer.echo(f"line {result.line}: {result.error}", err=True)
+            typer.echo(f"{result.where}: {result.error}", err=True)
             continue
         assert result.record is not None
         dates.add(result.line, result.record.created_at, problem=result.bad_date)

@@ -114,7 +114,7 @@ def predict(
     for row in read_records(input, kind=kind, text_column=text_column, id_column=id_column):
         if row.record is None:
             failed += 1
-            typer.echo(f"line {row.line}: {row.error}", err=True)
+            typer.echo(f"{row.where}: {row.error}", err=True)
         else:
             good.append((row.line, row.record))
     inputs = prepare_inputs([r for _, r in good]).encoder_inputs

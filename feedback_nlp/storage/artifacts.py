@@ -123,6 +123,8 @@ class Manifest(BaseModel):
     #: What the folder is and what to do when it is missing or damaged, for messages.
     artifact: ClassVar[str] = "a model bundle"
     remedy: ClassVar[str] = "Train one with `feedback-nlp train` or set FEEDBACK_NLP_MODEL_DIR."
+    #: The formats this version reads.
+    readable_formats: ClassVar[tuple[int, ...]] = (BUNDLE_FORMAT,)
 
     format: int = BUNDLE_FORMAT
     files: dict[str, str] = Field(default_factory=dict)
@@ -139,10 +141,10 @@ class Manifest(BaseModel):
         folder = Path(folder)
         data = cls._read_json(folder)
         cls._check_kind(folder, data)
-        if data.get("format") != BUNDLE_FORMAT or isinstance(data.get("format"), bool):
+        if data.get("format") not in cls.readable_formats or isinstance(data.get("format"), bool):
             raise BundleError(
                 f"{folder} has bundle format {data.get('format')!r}; this version of feedback-nlp "
-                f"reads format {BUNDLE_FORMAT}. Retrain the bundle with this version."
+                f"reads format {', '.join(map(str, cls.readable_formats))}. Retrain the bundle with this version."
             )
         files = data.get("files")
         if not isinstance(files, dict) or not files:

@@ -42,6 +42,7 @@ SPEAKER_ROLES: dict[str, Speaker] = {
             "bot",
             "ivr",
             "system",
+            "action",  # a system event in a chat log ("Account has been pulled up"), as ABCD writes them
             "support",
             "support agent",
             "customer service",

@@ -141,7 +141,7 @@ def corpus_from_file(
     with sharing:
         for result in read_records(path, kind=kind, text_column=text_column, id_column=id_column, **read_options):
             if result.error is not None:
-                errors.append(f"line {result.line}: {result.error}")
+                errors.append(f"{result.where}: {result.error}")
                 continue
             assert result.record is not None
             dates.add(result.line, result.record.created_at, problem=result.bad_date)

@@ -13,8 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from feedback_nlp.storage.artifacts import Manifest
 
-TOPICS_FORMAT = 1
-"""The topic model layout this version reads and writes."""
+TOPICS_FORMAT = 2
+"""The topic model layout this version writes: 2 lets a topic have several centroids."""
+READABLE_TOPICS_FORMATS = (1, 2)
+"""The layouts this version reads: 1 is format 2 with one centroid a topic."""
 
 
 class _Section(BaseModel):
@@ -41,6 +43,7 @@ class TopicManifest(Manifest):
 
     artifact: ClassVar[str] = "a topic model"
     remedy: ClassVar[str] = "Fit one with `feedback-nlp topics fit INPUT -o DIR`."
+    readable_formats: ClassVar[tuple[int, ...]] = READABLE_TOPICS_FORMATS
 
     format: int = TOPICS_FORMAT
     created_at: str | None = None

@@ -29,14 +29,13 @@ import numpy as np
 
 from feedback_nlp.errors import BundleError, InputError
 from feedback_nlp.storage.artifacts import atomic_dir, sha256_file, sha256_text
-from feedback_nlp.topics.manifest import TOPICS_FORMAT, CorpusInfo, TopicManifest, UpdateRecord
+from feedback_nlp.topics.manifest import READABLE_TOPICS_FORMATS, TOPICS_FORMAT, CorpusInfo, TopicManifest, UpdateRecord
 from feedback_nlp.topics.naming import (
     CONTENT_FREE_NAMES,
     acceptable_name,
     clean_candidates,
     content_free_name,
     representation_text,
-    typical_answer,
     vectorizer_stop_words,
 )
 from feedback_nlp.topics.stages import StageClock
@@ -193,6 +192,8 @@ class TopicModel:
         mean: np.ndarray | None = None,
         manifest: dict[str, Any] | None = None,
         embed: EmbedFn | None = None,
+        row_topics: np.ndarray | Sequence[int] | None = None,
+        row_keys: np.ndarray | Sequence[int] | None = None,
     ) -> None:
         self.bertopic = bertopic
         #: Texts -> embeddings in the space the model was fitted in (see :meth:`assign_texts`).
@@ -203,8 +204,20 @@ class TopicModel:
         self.mean = (
             np.zeros(self.centroids.shape[1], dtype=np.float32) if mean is None else np.asarray(mean, np.float32)
         )
-        if self.centroids.shape[0] != len(self.topics):
-            raise ValueError(f"{len(self.topics)} topics but {self.centroids.shape[0]} centroids")
+        #: The topic of each centroid row: a topic may have several (the clusters of answers that
+        #: name nothing, merged into one topic; see :func:`_name_topics`). One a topic by default.
+        self.row_topics = np.asarray(
+            [t.id for t in self.topics] if row_topics is None else row_topics, dtype=np.int64
+        ).reshape(-1)
+        #: The cluster id each row had when it was found (BERTopic's topic id): new ids come after all of them.
+        self.row_keys = self.row_topics.copy() if row_keys is None else np.asarray(row_keys, dtype=np.int64)
+        if self.centroids.shape[0] != len(self.row_topics) or len(self.row_keys) != len(self.row_topics):
+            raise ValueError(
+                f"{self.centroids.shape[0]} centroids for {len(self.row_topics)} row topics "
+                f"and {len(self.row_keys)} row keys"
+            )
+        if set(self.row_topics.tolist()) != {t.id for t in self.topics}:
+            raise ValueError("every topic needs a centroid and every centroid a topic")
         self.min_similarity = float(min_similarity)
         self.config = config
         self.manifest = manifest or {}
@@ -297,8 +310,20 @@ class TopicModel:
                 for t, name in seeded_names.items()
                 if _shares_words(name, _leading_words(bertopic, t)) and acceptable_name(name)
             }
-            topics = _name_topics(bertopic, ids, topics_arr, seeded_names, config.label_words, texts)
-        model = cls(bertopic, topics, centroids, min_similarity=min_similarity, config=config, mean=mean, embed=embed)
+            topics, merged_into = _name_topics(bertopic, ids, topics_arr, seeded_names, config.label_words, texts)
+        if merged_into:
+            topics_arr = np.array([merged_into.get(int(t), int(t)) for t in topics_arr], dtype=int)
+        model = cls(
+            bertopic,
+            topics,
+            centroids,
+            min_similarity=min_similarity,
+            config=config,
+            mean=mean,
+            embed=embed,
+            row_topics=[merged_into.get(t, t) for t in ids],
+            row_keys=ids,
+        )
         model.manifest = {"corpus": {"n_texts": len(texts), "fingerprint": corpus_fingerprint(texts)}}
         _sync_bertopic(model)
         return model, model._assignments(embeddings, topics_arr)
@@ -319,11 +344,12 @@ class TopicModel:
         sims = embeddings @ self.centroids.T if len(self.topics) else np.zeros((len(texts), 0))
         nearest = sims.argmax(axis=1) if sims.shape[1] else np.zeros(len(texts), dtype=int)
         best = sims.max(axis=1) if sims.shape[1] else np.full(len(texts), -1.0)
-        ids = np.array([t.id for t in self.topics])
+        ids = self.row_topics  # the topic of each centroid row
         assigned = np.where(best >= self.min_similarity, ids[nearest] if len(ids) else OUTLIER, OUTLIER)
         rest = np.flatnonzero(assigned == OUTLIER)
         topics = [Topic(**{**asdict(t), "is_new": False}) for t in self.topics]
         centroids = self.centroids
+        row_topics, row_keys = list(self.row_topics.tolist()), list(self.row_keys.tolist())
         bertopic = self.bertopic
         if len(rest) >= 2 * self.config.min_topic_size and bertopic is not None:
             sub_texts = [representation_text(texts[int(i)]) for i in rest]
@@ -338,35 +364,31 @@ class TopicModel:
                 fresh_centroids = _centroids(embeddings[rest], raw_arr, fresh_ids)
                 _set_topic_embeddings(fresh, fresh_ids, fresh_centroids, has_outliers=bool((raw_arr == OUTLIER).any()))
                 bertopic = _merge(bertopic, fresh, self.config.merge_similarity)
-                next_id = max([t.id for t in topics], default=-1) + 1
+                next_id = max([t.id for t in topics] + row_keys, default=-1) + 1
                 similarity = fresh_centroids @ centroids.T if len(topics) else np.zeros((len(fresh_ids), 0))
                 mapping: dict[int, int] = {}
                 new_rows = []
                 for row, fresh_id in enumerate(fresh_ids):
                     if similarity.shape[1] and similarity[row].max() >= self.config.merge_similarity:
                         mapping[fresh_id] = int(ids[int(similarity[row].argmax())])
+                        continue
+                    members = rest[raw_arr == fresh_id]
+                    words = _topic_words(fresh, fresh_id)
+                    name = topic_name(
+                        _naming_words(fresh, fresh_id), words, self.config.label_words, [texts[int(i)] for i in members]
+                    )
+                    twin = _content_free_twin(name, topics)
+                    if twin is not None:  # more answers that name nothing: another centroid of that topic
+                        mapping[fresh_id] = twin.id
                     else:
                         mapping[fresh_id] = next_id
-                        members = rest[raw_arr == fresh_id]
-                        words = _topic_words(fresh, fresh_id)
-                        name = topic_name(
-                            _naming_words(fresh, fresh_id),
-                            words,
-                            self.config.label_words,
-                            [texts[int(i)] for i in members],
-                        )
                         topics.append(
-                            Topic(
-                                next_id,
-                                _distinct_label(name, [texts[int(i)] for i in members], topics),
-                                len(members),
-                                seeded=False,
-                                is_new=True,
-                                words=words,
-                            )
+                            Topic(next_id, _unique_label(name, topics), len(members), is_new=True, words=words)
                         )
-                        new_rows.append(fresh_centroids[row])
-                        next_id += 1
+                    new_rows.append(fresh_centroids[row])
+                    row_topics.append(mapping[fresh_id])
+                    row_keys.append(next_id)
+                    next_id += 1
                 for i, raw_topic in zip(rest, raw_arr, strict=True):
                     if raw_topic != OUTLIER:
                         assigned[i] = mapping[int(raw_topic)]
@@ -376,13 +398,10 @@ class TopicModel:
             # placed; then, as in fit, the rest joins its nearest topic down to the cap.
             left = np.flatnonzero(assigned == OUTLIER)
             if len(left):
-                all_ids = np.array([t.id for t in topics])
                 sims_left = embeddings[left] @ centroids.T
                 close = sims_left.max(axis=1) >= self.min_similarity
-                assigned[left[close]] = all_ids[sims_left.argmax(axis=1)[close]]
-            assigned = _reduce_outliers(
-                embeddings, assigned, [t.id for t in topics], centroids, self.config.max_outlier_share
-            )
+                assigned[left[close]] = np.asarray(row_topics)[sims_left.argmax(axis=1)[close]]
+            assigned = _reduce_outliers(embeddings, assigned, row_topics, centroids, self.config.max_outlier_share)
         counts = {t.id: t.count for t in topics}
         for topic in assigned[assigned != OUTLIER]:
             counts[int(topic)] = counts.get(int(topic), 0) + 1
@@ -397,6 +416,8 @@ class TopicModel:
             mean=self.mean,
             manifest=dict(self.manifest),
             embed=embed,
+            row_topics=row_topics,
+            row_keys=row_keys,
         )
         recorded = TopicManifest.parse(self.manifest)
         corpus = recorded.corpus or CorpusInfo()
@@ -425,8 +446,8 @@ class TopicModel:
             return [Assignment(OUTLIER, OUTLIER_LABEL, 0.0) for _ in range(embeddings.shape[0])]
         sims = embeddings @ self.centroids.T
         nearest, best = sims.argmax(axis=1), sims.max(axis=1)
-        ids = [self.topics[j].id if b >= self.min_similarity else OUTLIER for j, b in zip(nearest, best, strict=True)]
-        return self._assignments(embeddings, np.asarray(ids))
+        ids = np.where(best >= self.min_similarity, self.row_topics[nearest], OUTLIER)
+        return self._assignments(embeddings, ids)
 
     def calibrate(self, embeddings: np.ndarray, outlier_share: float) -> None:
         """Set the similarity below which a text stays unassigned so that ``embeddings`` (the
@@ -482,15 +503,19 @@ class TopicModel:
         return OUTLIER_LABEL if topic_id == OUTLIER else self._by_id[topic_id].label
 
     def _assignments(self, embeddings: np.ndarray, topic_ids: np.ndarray) -> list[Assignment]:
-        row = {t.id: i for i, t in enumerate(self.topics)}
+        topic_ids = np.asarray(topic_ids, dtype=np.int64)
+        # Each text's similarity to its topic: to the nearest of that topic's centroids.
+        similarity = np.full(len(topic_ids), -1.0, dtype=np.float32)
+        for centroid, topic in zip(self.centroids, self.row_topics, strict=True):
+            members = np.flatnonzero(topic_ids == topic)
+            if len(members):
+                similarity[members] = np.maximum(similarity[members], embeddings[members] @ centroid)
         out = []
-        for vector, topic in zip(embeddings, topic_ids, strict=True):
-            topic = int(topic)
+        for topic, value in zip(topic_ids.tolist(), similarity.tolist(), strict=True):
             if topic == OUTLIER:
                 out.append(Assignment(OUTLIER, OUTLIER_LABEL, 0.0))
-                continue
-            similarity = float(vector @ self.centroids[row[topic]])
-            out.append(Assignment(topic, self.label(topic), round(min(max(similarity, 0.0), 1.0), 4)))
+            else:
+                out.append(Assignment(topic, self.label(topic), round(min(max(value, 0.0), 1.0), 4)))
         return out
 
     # -- files -------------------------------------------------------------------------------
@@ -514,7 +539,15 @@ class TopicModel:
                     save_ctfidf=self.bertopic.c_tf_idf_ is not None,
                     save_embedding_model=False,
                 )
-            save_file({"centroids": self.centroids, "mean": self.mean}, str(staging / CENTROIDS_FILE))
+            save_file(
+                {
+                    "centroids": self.centroids,
+                    "mean": self.mean,
+                    "row_topics": self.row_topics,
+                    "row_keys": self.row_keys,
+                },
+                str(staging / CENTROIDS_FILE),
+            )
             manifest = TopicManifest.parse(
                 {
                     **self.manifest,
@@ -563,10 +596,10 @@ class TopicModel:
         except json.JSONDecodeError as exc:
             raise BundleError(f"{manifest_path} is not valid JSON ({exc}); the topic model is damaged.") from exc
         found_format = data.get("format") if isinstance(data, dict) else None
-        if found_format != TOPICS_FORMAT:
+        if found_format not in READABLE_TOPICS_FORMATS:
             raise BundleError(
-                f"{path} has topic model format {found_format!r}; this version reads "
-                f"format {TOPICS_FORMAT}. Refit it with `feedback-nlp topics fit`."
+                f"{path} has topic model format {found_format!r}; this version reads formats "
+                f"{', '.join(map(str, READABLE_TOPICS_FORMATS))}. Refit it with `feedback-nlp topics fit`."
             )
         manifest = TopicManifest.parse(data, source=str(manifest_path))
         if manifest.min_similarity is None:
@@ -616,6 +649,8 @@ class TopicModel:
             mean=tensors.get("mean"),
             manifest=manifest.to_json(),
             embed=embed,
+            row_topics=tensors.get("row_topics"),
+            row_keys=tensors.get("row_keys"),
         )
 
     @property
@@ -975,27 +1010,25 @@ def topic_name(naming_words: Sequence[str], topic_words: Sequence[str], n: int, 
     return label if label != "miscellaneous" else FALLBACK_LABEL
 
 
-def _distinct_label(label: str, members: Sequence[str], topics: Sequence[Topic]) -> str:
-    """``label``, told apart from the names ``topics`` already have.
+def _content_free_twin(label: str, topics: Sequence[Topic]) -> Topic | None:
+    """The topic already named ``label`` when that is a name for answers that name nothing.
 
-    A second topic of answers that name nothing ("nothing to add") adds its most common answer:
-    such answers cluster by their form ("None.", "No."). (Merged into one topic instead, their
-    single centroid assigned a quarter of them elsewhere: docs/topics.md.) Any other repeated
-    name is numbered.
+    Such answers cluster by their form ("None.", "No.", "Nothing"), so several clusters get the
+    same name; they are one topic with a centroid each. (Merged into one centroid instead, a
+    quarter of them were assigned elsewhere again: docs/topics.md.)
 
-    >>> taken = [Topic(0, "nothing to add", 3)]
-    >>> _distinct_label("nothing to add", ["None.", "none", "No"], taken)
-    'nothing to add ("none")'
-    >>> _distinct_label("parcel late", ["late"], [Topic(0, "parcel late", 3)])
-    'parcel late (2)'
+    >>> _content_free_twin("nothing to add", [Topic(0, "nothing to add", 3)])
+    Topic(id=0, label='nothing to add', count=3, seeded=False, is_new=False, words=[])
+    >>> _content_free_twin("parcel late", [Topic(0, "parcel late", 3)]) is None
+    True
     """
-    if label in CONTENT_FREE_NAMES and label in {t.label for t in topics}:
-        typical = typical_answer(members)
-        label = f"{label} ({typical})" if typical else label
-    return _unique_label(label, topics)
+    if label not in CONTENT_FREE_NAMES:
+        return None
+    return next((t for t in topics if t.label == label), None)
 
 
 def _unique_label(label: str, topics: Sequence[Topic]) -> str:
+    """``label``, numbered when another topic has it: "parcel late (2)"."""
     taken = {t.label for t in topics}
     if label not in taken:
         return label
@@ -1012,22 +1045,22 @@ def _name_topics(
     seeded: dict[int, str],
     n_words: int,
     texts: Sequence[str],
-) -> list[Topic]:
+) -> tuple[list[Topic], dict[int, int]]:
+    """Name each cluster; clusters of answers that name nothing under the same name become one
+    topic (the first, BERTopic's largest). Returns the topics and ``{merged cluster: its topic}``."""
     named: list[Topic] = []
+    merged_into: dict[int, int] = {}
     for topic_id in ids:
         words = _topic_words(bertopic, topic_id)
         members = [texts[int(i)] for i in np.flatnonzero(topics == topic_id)]
         label = seeded.get(topic_id) or topic_name(_naming_words(bertopic, topic_id), words, n_words, members)
-        named.append(
-            Topic(
-                topic_id,
-                _distinct_label(label, members, named),
-                int((topics == topic_id).sum()),
-                seeded=topic_id in seeded,
-                words=words,
-            )
-        )
-    return named
+        twin = _content_free_twin(label, named)
+        if twin is not None:
+            twin.count += len(members)
+            merged_into[topic_id] = twin.id
+            continue
+        named.append(Topic(topic_id, _unique_label(label, named), len(members), seeded=topic_id in seeded, words=words))
+    return named, merged_into
 
 
 def _set_topic_embeddings(bertopic: BERTopic, ids: Sequence[int], centroids: np.ndarray, *, has_outliers: bool) -> None:
@@ -1038,15 +1071,17 @@ def _set_topic_embeddings(bertopic: BERTopic, ids: Sequence[int], centroids: np.
 
 
 def _sync_bertopic(model: TopicModel) -> None:
-    """Make the BERTopic object agree with ours: names as custom labels, our centroids."""
+    """Make the BERTopic object agree with ours: names as custom labels, our centroids. BERTopic
+    keeps a topic of several centroids as several topics with one name."""
     if model.bertopic is None:
         return
-    labels = {t.id: t.label for t in model.topics}
     known = sorted(model.bertopic.topic_labels_) if model.bertopic.topic_labels_ else []
     has_outliers = OUTLIER in known
-    if [t for t in known if t != OUTLIER] == [t.id for t in model.topics]:
+    keys = model.row_keys.tolist()
+    if [t for t in known if t != OUTLIER] == keys:
+        labels = {key: model.label(topic) for key, topic in zip(keys, model.row_topics.tolist(), strict=True)}
         model.bertopic.set_topic_labels({**({OUTLIER: OUTLIER_LABEL} if has_outliers else {}), **labels})
-        _set_topic_embeddings(model.bertopic, [t.id for t in model.topics], model.centroids, has_outliers=has_outliers)
+        _set_topic_embeddings(model.bertopic, keys, model.centroids, has_outliers=has_outliers)
 
 
 def _merge(base: BERTopic, fresh: BERTopic, min_similarity: float) -> BERTopic:

@@ -199,24 +199,6 @@ NEGATIONS: frozenset[str] = frozenset(
 _NAMES_NOTHING: frozenset[str] = NOTHING_WORDS | IMPROVE_WORDS | NEGATIONS
 
 
-def typical_answer(texts: Iterable[str], max_chars: int = 30) -> str | None:
-    """The most common of ``texts`` (case, spaces and end punctuation aside), quoted, to tell
-    apart topics that share a content-free name; None for no text.
-
-    >>> typical_answer(["None.", "none", "None", "No."])
-    '"none"'
-    """
-    counts: dict[str, int] = {}
-    for text in texts:
-        key = " ".join(representation_text(text).lower().split()).strip(" .!,;")
-        if key:
-            counts[key] = counts.get(key, 0) + 1
-    if not counts:
-        return None
-    best = max(counts, key=lambda k: counts[k])
-    return '"' + (best if len(best) <= max_chars else best[: max_chars - 3].rstrip() + "...") + '"'
-
-
 def content_free_name(texts: Iterable[str], stop_words: Iterable[str] = ()) -> str | None:
     """What a topic is made of when most of its texts name no thing; else None.
 

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 import feedback_nlp.storage.loading
 from feedback_nlp.cli import app
 from feedback_nlp.settings import get_settings
+from feedback_nlp.topics.manifest import TOPICS_FORMAT
 from feedback_nlp.topics.model import MANIFEST, OUTLIER_LABEL, TopicModel
 from tests.topic_space import _pipeline_topic_space  # noqa: F401  (autouse: topic models in the fake pipeline's space)
 
@@ -149,7 +150,7 @@ def _manifest(folder: Path) -> dict:
 
 def test_fit_writes_the_model_and_one_assignment_per_valid_row(fitted: Fit) -> None:
     manifest = _manifest(fitted.model_dir)
-    assert manifest["format"] == 1 and manifest["source"] == str(fitted.csv)
+    assert manifest["format"] == TOPICS_FORMAT and manifest["source"] == str(fitted.csv)
     assert manifest["corpus"]["n_texts"] == len(fitted.rows)
     assert manifest["config"]["min_topic_size"] == int(MIN_TOPIC_SIZE)
     labels = {t["id"]: t["label"] for t in manifest["topics"]}

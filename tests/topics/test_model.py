@@ -207,6 +207,76 @@ def test_a_topic_of_bare_praise_is_named_for_what_it_is() -> None:
     assert model.label(praise.most_common(1)[0][0]) == "general praise, no details", model.topic_table()
 
 
+@pytest.fixture(scope="module")
+def praise_twice() -> Fitted:
+    """Two groups, and bare praise in two sets of words: clusters that name nothing in two forms."""
+    encoder = FakeEncoder()
+    texts, groups = topic_corpus(("delivery", "refund", "praise", "praise_other_words"), 40, filler_words=0)
+    X = encoder.encode(texts)
+    model, assignments = TopicModel.fit(texts, X, embed=encoder.encode, config=CONFIG)
+    return Fitted(encoder, texts, groups, X, model, [a.topic for a in assignments])
+
+
+def test_clusters_that_name_nothing_the_same_way_are_one_topic(praise_twice: Fitted) -> None:
+    run = praise_twice
+    praise = [t for t in run.model.topics if t.label.startswith("general praise")]
+    assert [t.label for t in praise] == ["general praise, no details"], run.model.topic_table()
+    [topic] = praise
+    assert (run.model.row_topics == topic.id).sum() >= 2, "the topic keeps a centroid for each cluster"
+    for group in ("praise", "praise_other_words"):
+        counts = Counter(t for t, g in zip(run.topics, run.groups, strict=True) if g == group)
+        assert counts[topic.id] >= 0.9 * 40, (group, counts)
+    assert topic.count == run.topics.count(topic.id)
+    # Assigned again, each cluster's texts go back to the topic through their own centroid.
+    again = run.model.assign(run.X)
+    praised = [i for i, g in enumerate(run.groups) if g.startswith("praise")]
+    assert sum(again[i].topic == topic.id for i in praised) >= 0.95 * len(praised)
+    assert all(again[i].confidence > 0.5 for i in praised if again[i].topic == topic.id)
+
+
+def test_a_topic_of_several_centroids_survives_save_and_load(praise_twice: Fitted, tmp_path: Path) -> None:
+    run = praise_twice
+    run.model.save(tmp_path / "m", encoder=FINGERPRINT)
+    loaded = TopicModel.load(tmp_path / "m", encoder=FINGERPRINT, embed=run.encoder.encode)
+    np.testing.assert_array_equal(loaded.row_topics, run.model.row_topics)
+    np.testing.assert_array_equal(loaded.row_keys, run.model.row_keys)
+    assert loaded.assign(run.X) == run.model.assign(run.X)
+
+
+def test_update_adds_new_answers_that_name_nothing_to_that_topic(praise_twice: Fitted) -> None:
+    """Bare praise in a third set of words is a new centroid of the praise topic, not a new topic."""
+    run = praise_twice
+    texts = [
+        f"{a} {b} {c}"
+        for a in ("nice", "happy", "pleased")
+        for b in ("fab", "cool", "super")
+        for c in ("glad", "kudos", "terrific")
+    ]
+    delivery, _ = topic_corpus(("delivery",), 27, seed=5)
+    batch = texts + delivery
+    model, assignments = run.model.update(batch, run.encoder.encode(batch), embed=run.encoder.encode)
+    [praise] = [t for t in model.topics if t.label.startswith("general praise")]
+    assert not any(t.is_new for t in model.topics if "praise" in t.label), model.topic_table()
+    assert sum(a.topic == praise.id for a in assignments[: len(texts)]) >= 0.9 * len(texts), model.topic_table()
+    assert len(model.row_topics) > len(run.model.row_topics), "the new cluster kept its own centroid"
+    assert min(model.row_keys[len(run.model.row_keys) :]) > max(run.model.row_keys), "row keys are never reused"
+
+
+def test_a_format_1_model_loads_with_a_centroid_a_topic(saved: Path, tmp_path: Path, fitted: Fitted) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    old = _copy(saved, tmp_path)
+    tensors = load_file(str(old / CENTROIDS_FILE))
+    save_file({"centroids": tensors["centroids"], "mean": tensors["mean"]}, str(old / CENTROIDS_FILE))
+    manifest = json.loads((old / MANIFEST).read_text())
+    manifest["format"] = 1
+    manifest["files"][CENTROIDS_FILE] = hashlib.sha256((old / CENTROIDS_FILE).read_bytes()).hexdigest()
+    (old / MANIFEST).write_text(json.dumps(manifest))
+    loaded = TopicModel.load(old, encoder=FINGERPRINT, embed=fitted.encoder.encode)
+    assert loaded.row_topics.tolist() == [t.id for t in loaded.topics]
+    assert loaded.assign(fitted.X) == fitted.model.assign(fitted.X)
+
+
 def test_zero_shot_seeds_keep_their_closest_texts_assigned(with_outliers: dict[float, Fitted]) -> None:
     """With zero-shot seed topics on, a text that matches a seed name best must not end up unassigned."""
     run = with_outliers[0.15]

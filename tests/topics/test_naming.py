@@ -218,10 +218,11 @@ def test_word_lists_do_not_overlap_with_theme_words() -> None:
     assert not themes & (EVALUATIVE | PLACEHOLDERS | PROFANITY)
 
 
-def test_topics_of_answers_naming_nothing_say_which_answer_they_hold() -> None:
-    # "None." and "No." answers cluster apart; the second such topic names its typical answer.
-    texts = ["None.", "none", "None", "No.", "no", "No thanks"]
-    topics = np.array([0, 0, 0, 1, 1, 1])
-    named = _name_topics(_Words(["none"]), [0, 1], topics, {}, 3, texts)  # type: ignore[arg-type]
-    assert [t.label for t in named] == [NOTHING_TO_ADD, f'{NOTHING_TO_ADD} ("no")']
-    assert [t.count for t in named] == [3, 3]
+def test_clusters_of_answers_naming_nothing_become_one_topic() -> None:
+    # "None." and "No." answers cluster apart; they are one topic "nothing to add", the first cluster's id.
+    texts = ["None.", "none", "None", "No.", "no", "No thanks", "parcel late", "late parcel"]
+    topics = np.array([0, 0, 0, 1, 1, 1, 2, 2])
+    named, merged_into = _name_topics(_Words(["none"]), [0, 1, 2], topics, {}, 3, texts)  # type: ignore[arg-type]
+    assert [(t.id, t.label, t.count) for t in named][:1] == [(0, NOTHING_TO_ADD, 6)]
+    assert [t.id for t in named] == [0, 2] and named[1].label != NOTHING_TO_ADD
+    assert merged_into == {1: 0}
