@@ -144,6 +144,7 @@ class RowOptions:
             it without one.
         turn_speaker: The speaker of transcript turns that name none (an export holding only
             the customer's turns); without it such a turn is an error.
+        default_channel: The channel of rows without one (``chat`` for a chat export).
     """
 
     default_kind: FeedbackKind | None
@@ -153,6 +154,7 @@ class RowOptions:
     date_format: str | None = None
     on_bad_date: BadDatePolicy = "error"
     turn_speaker: str | None = None
+    default_channel: str | None = None
 
     def column_of(self, name: str) -> str:
         """The column a record field is read from, for messages."""
@@ -171,6 +173,7 @@ def read_records(
     date_format: str | None = None,
     on_bad_date: BadDatePolicy | None = None,
     turn_speaker: str | None = None,
+    channel: str | None = None,
 ) -> Iterator[RowResult]:
     """Stream feedback records from a CSV, Excel, JSONL or Parquet file, or JSONL on stdin.
 
@@ -207,6 +210,8 @@ def read_records(
             that cannot be read; the ``on_bad_date`` setting when ``None``.
         turn_speaker: The speaker (``customer``, ``agent`` or a name of one) of JSONL transcript
             turns that give none; without it such a turn makes its row an error.
+        channel: The channel of rows that give none, e.g. ``chat`` for a chat export: a
+            transcript's declared channel gives its ``chat`` or ``phone`` touchpoint.
 
     Transcript turns are read as exports write them: a turn may be a ``[speaker, text]`` pair,
     its speaker may also be under
@@ -226,7 +231,7 @@ def read_records(
         >>> for row in read_records("reviews.csv", kind="review"):  # doctest: +SKIP
         ...     print(row.line, row.error or row.record.text)
     """
-    opts = _row_options(kind, text_column, id_column, columns, date_format, on_bad_date, turn_speaker)
+    opts = _row_options(kind, text_column, id_column, columns, date_format, on_bad_date, turn_speaker, channel)
     if chunk_size < 1:
         raise InputError(f"chunk_size must be at least 1, got {chunk_size}")
     if skip_rows < 0:
@@ -271,6 +276,7 @@ def _row_options(
     date_format: str | None,
     on_bad_date: BadDatePolicy | None,
     turn_speaker: str | None = None,
+    channel: str | None = None,
 ) -> RowOptions:
     """Check the reading options and fill the date ones from the settings."""
     from feedback_nlp.settings import get_settings
@@ -300,7 +306,10 @@ def _row_options(
             speaker_role(turn_speaker)
         except ValueError as exc:
             raise InputError(f"--turn-speaker: {exc}") from None
-    return RowOptions(_default_kind(kind), text_column, id_column, mapped, fmt, policy, turn_speaker)
+    if channel is not None and not channel.strip():
+        raise InputError("--channel must not be empty; give a channel such as chat, phone or email, or leave it out")
+    default_channel = channel.strip() if channel else None
+    return RowOptions(_default_kind(kind), text_column, id_column, mapped, fmt, policy, turn_speaker, default_channel)
 
 
 def _no_skip(skip_rows: int, what: str) -> None:
@@ -708,6 +717,8 @@ def make_row(
         if isinstance(data.get("text"), (int, float)) and not isinstance(data.get("text"), bool):
             data["text"] = _as_text(data["text"])  # a spreadsheet cell holding a number
     _clean_scalars(data, default_id or str(line))
+    if opts.default_channel and "channel" not in data:
+        data["channel"] = opts.default_channel
     _merge_metadata(data, extras)
     _read_turns(data, opts)
     problems = _missing_essentials(data, opts)

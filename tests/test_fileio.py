@@ -141,6 +141,21 @@ def test_turns_as_speaker_text_pairs_from_a_named_key(tmp_path: Path) -> None:
     assert row.record.metadata == {"scenario": {"flow": "product_defect"}}
 
 
+def test_channel_fills_rows_without_one(tmp_path: Path) -> None:
+    # A chat export without a channel column: --channel chat declares it, so chats get `chat`.
+    path = _write_jsonl(
+        tmp_path / "chats.jsonl",
+        [
+            _chat([{"speaker": "customer", "text": "hi"}]),
+            json.dumps({"kind": "transcript", "text": "x", "channel": "phone"}),
+        ],
+    )
+    rows = list(read_records(path, channel="chat"))
+    assert [r.record.channel for r in rows if r.record] == ["chat", "phone"]  # a row's own channel wins
+    with pytest.raises(InputError, match="--channel must not be empty"):
+        read_records(path, channel=" ")
+
+
 def test_turns_under_another_key_are_pointed_out(tmp_path: Path) -> None:
     path = _write_jsonl(tmp_path / "abcd.jsonl", [json.dumps({"original": [["customer", "wrong size"]], "n": [1]})])
     (row,) = list(read_records(path, kind="transcript"))

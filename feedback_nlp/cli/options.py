@@ -4,7 +4,7 @@
 the same way, so they take the same options: the columns that hold each field (exports name
 them their own way), extra header rows to skip, and how dates are read. Such a command takes
 one keyword-only parameter ``inputs: InputOptions`` and is decorated with
-:func:`with_input_options`, which puts the thirteen options in its place; the command hands
+:func:`with_input_options`, which puts these options in its place; the command hands
 :meth:`InputOptions.read_kwargs` to :func:`feedback_nlp.fileio.read_records`. Commands that
 read only a text and an id (``label export``, ``taxonomy predict``) use the aliases
 :data:`Kind`, :data:`TextColumn` and :data:`IdColumn` directly.
@@ -79,6 +79,17 @@ OnBadDate = Annotated[
     ),
 ]
 
+ChannelColumn = Annotated[
+    str | None, typer.Option(help="Column holding the channel (default: channel).", rich_help_panel=_PANEL)
+]
+Channel = Annotated[
+    str | None,
+    typer.Option(
+        help="Channel for rows without one, e.g. chat for a chat export: a transcript's declared channel "
+        "gives its chat or phone touchpoint.",
+        rich_help_panel=_PANEL,
+    ),
+]
 TurnsColumn = Annotated[
     str | None,
     typer.Option(
@@ -108,17 +119,20 @@ class InputOptions:
     rating_column: str | None = None
     nps_column: str | None = None
     source_column: str | None = None
+    channel_column: str | None = None
     turns_column: str | None = None
     skip_rows: int = 0
     date_format: str | None = None
     on_bad_date: Literal["error", "null"] | None = None
     turn_speaker: str | None = None
+    channel: str | None = None
 
     def read_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`~feedback_nlp.fileio.read_records`."""
         values = asdict(self)
         columns = {
-            name: values.pop(f"{name}_column") for name in ("created_at", "kind", "rating", "nps", "source", "turns")
+            name: values.pop(f"{name}_column")
+            for name in ("created_at", "kind", "rating", "nps", "source", "channel", "turns")
         }
         return {**values, "columns": {name: column for name, column in columns.items() if column}}
 
@@ -133,11 +147,13 @@ _OPTIONS = {
     "rating_column": RatingColumn,
     "nps_column": NpsColumn,
     "source_column": SourceColumn,
+    "channel_column": ChannelColumn,
     "turns_column": TurnsColumn,
     "skip_rows": SkipRows,
     "date_format": DateFormat,
     "on_bad_date": OnBadDate,
     "turn_speaker": TurnSpeaker,
+    "channel": Channel,
 }
 _PARAMETERS = [
     inspect.Parameter(

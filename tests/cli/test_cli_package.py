@@ -81,7 +81,7 @@ def test_reports_errors_keeps_the_command_signature() -> None:
     assert "Say hello." in runner.invoke(_app(greet), ["greet", "--help"]).stdout
 
 
-def test_with_input_options_replaces_inputs_with_the_eleven_options() -> None:
+def test_with_input_options_replaces_inputs_with_the_input_options() -> None:
     seen: list[InputOptions] = []
 
     @with_input_options
@@ -106,14 +106,29 @@ def test_with_input_options_replaces_inputs_with_the_eleven_options() -> None:
             "survey",
             "--on-bad-date",
             "null",
+            "--channel",
+            "chat",
+            "--turns-column",
+            "original",
             "--limit",
             "7",
         ],
     )
     assert result.exit_code == 0, result.output
     assert result.stdout == "survey.csv 7\n"
-    assert seen == [InputOptions(kind="survey", text_column="Q2", nps_column="Q1", skip_rows=2, on_bad_date="null")]
-    assert seen[0].read_kwargs()["columns"] == {"nps": "Q1"}
+    assert seen == [
+        InputOptions(
+            kind="survey",
+            text_column="Q2",
+            nps_column="Q1",
+            skip_rows=2,
+            on_bad_date="null",
+            channel="chat",
+            turns_column="original",
+        )
+    ]
+    kwargs = seen[0].read_kwargs()
+    assert kwargs["columns"] == {"nps": "Q1", "turns": "original"} and kwargs["channel"] == "chat"
 
     runner.invoke(_app(read), ["read", "x.jsonl"])
     assert seen[-1] == InputOptions()  # the defaults are InputOptions' own
