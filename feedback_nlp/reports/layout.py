@@ -84,13 +84,16 @@ def _cards(report: TopicReport) -> list[dict[str, str]]:
     cards = []
     for metric, row in report.headline.iterrows():
         value, before, change = row["current"], row["previous"], row["change"]
+        note = f"vs {_metric(str(metric), before)} in {previous_name}" if previous_name else "no earlier period"
+        if previous_name and row.get("low_base", False) and pd.isna(change):
+            note += ": too few texts to compare"  # the volume card gives both counts
         cards.append({
             "name": _HEADLINE_NAMES[str(metric)],
             "value": _metric(str(metric), value),
             "delta": _delta(str(metric), change),
             "tone": _tone(str(metric), change),
             "arrow": "\u25b2" if change > 0 else "\u25bc" if change < 0 else "",
-            "note": f"vs {_metric(str(metric), before)} in {previous_name}" if previous_name else "no earlier period",
+            "note": note,
         })  # fmt: skip
     return cards
 

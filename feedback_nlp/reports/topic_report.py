@@ -56,6 +56,12 @@ TOPIC_COLUMNS: tuple[str, ...] = ("topic", "label", "count", "is_new", "seeded")
 VERBATIMS_PER_TOPIC = 3
 
 
+#: The fewest texts a period needs for the headline to compare it with another: a common floor for
+#: reading a rate in CX dashboards ("low base" below it). Even over 30 texts a net sentiment moves
+#: by chance: two standard errors are 37 points when half the texts are positive and half negative.
+MIN_BASE = 30
+
+
 @dataclass(frozen=True)
 class TopicReport:
     """The tables behind a topic report; :func:`render_html` lays them out.
@@ -71,7 +77,9 @@ class TopicReport:
             ``net_sentiment``, ``active_topics`` and ``unassigned_share``.
         headline: Indexed by metric (``volume``, ``net_sentiment``, ``active_topics``,
             ``unassigned_share``): ``current``, ``previous`` and ``change`` (relative for
-            volume, a difference for the others).
+            volume, a difference for the others), and ``low_base``: a period holds fewer than
+            ``min_base`` texts, so the change is not given (NaN; for volume, only when the
+            previous period is the small one).
         volume: :func:`~feedback_nlp.topics.trends.topic_volume` over the report.
         top_topics: The largest topics over the report: ``topic``, ``label``,
             ``volume``, ``share``, ``net_sentiment``, ``current_volume``,
@@ -116,6 +124,7 @@ def build_topic_report(
     baseline_periods: int = 4,
     min_count: int = 5,
     alpha: float = 0.05,
+    min_base: int = MIN_BASE,
 ) -> TopicReport:
     """Compute the tables of a topic report.
 
@@ -135,6 +144,9 @@ def build_topic_report(
         baseline_periods: See :func:`~feedback_nlp.topics.trends.emerging_topics`.
         min_count: See :func:`~feedback_nlp.topics.trends.emerging_topics`.
         alpha: See :func:`~feedback_nlp.topics.trends.emerging_topics`.
+        min_base: The fewest texts a period needs for the headline to compare it with the
+            other: below it a net sentiment or a share moves by chance (one text in a period
+            makes its net sentiment +100 or -100), so the change is left out and said why.
 
     Returns:
         The report's tables.
@@ -164,7 +176,7 @@ def build_topic_report(
         first_record=window["created_at"].min(),
         last_record=window["created_at"].max(),
         totals=totals,
-        headline=_headline(totals),
+        headline=_headline(totals, min_base),
         volume=volume,
         top_topics=top,
         trends=trends,
@@ -178,6 +190,7 @@ def build_topic_report(
             "baseline_periods": baseline_periods,
             "min_count": min_count,
             "alpha": alpha,
+            "min_base": min_base,
             "records": len(window),
         },  # fmt: skip
     )
@@ -323,14 +336,22 @@ def _period_totals(volume: pd.DataFrame, period: Period) -> pd.DataFrame:
     return totals[["period", "label", "volume", "net_sentiment", "active_topics", "unassigned_share"]]
 
 
-def _headline(totals: pd.DataFrame) -> pd.DataFrame:
-    """The latest period against the one before, per headline metric."""
+def _headline(totals: pd.DataFrame, min_base: int = MIN_BASE) -> pd.DataFrame:
+    """The latest period against the one before, per headline metric; no change where a
+    period has fewer than ``min_base`` texts (a volume change only needs the earlier one)."""
     metrics = ["volume", "net_sentiment", "active_topics", "unassigned_share"]
     current = totals.iloc[-1][metrics].astype(float)
     previous = totals.iloc[-2][metrics].astype(float) if len(totals) > 1 else current * float("nan")
     change = current - previous
     change["volume"] = change["volume"] / previous["volume"] if previous["volume"] > 0 else float("nan")
-    return pd.DataFrame({"current": current, "previous": previous, "change": change}).rename_axis("metric")
+    low = bool(len(totals) > 1 and min(current["volume"], previous["volume"]) < min_base)
+    if low:
+        change[["net_sentiment", "active_topics", "unassigned_share"]] = float("nan")
+        if previous["volume"] < min_base:
+            change["volume"] = float("nan")  # +1700% of one text says nothing
+    return pd.DataFrame({"current": current, "previous": previous, "change": change, "low_base": low}).rename_axis(
+        "metric"
+    )
 
 
 def _trends(

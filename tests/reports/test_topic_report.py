@@ -313,6 +313,29 @@ def test_build_topic_report_with_one_week_explains_why_there_are_no_trends(
     assert "before 2024-W10" in render_html(report)
 
 
+def test_a_period_of_few_texts_is_not_compared_in_the_headline(corpus: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    # The week before the last keeps one text: its net sentiment is +100, 0 or -100 by that text alone.
+    assignments, topics = corpus
+    before = assignments[(assignments.created_at >= week(WEEKS - 2)) & (assignments.created_at < week(WEEKS - 1))]
+    thinned = assignments.drop(before.index[1:])
+    report = build_topic_report(thinned, topics, period="week")
+    headline = report.headline
+
+    assert headline.loc["volume", "previous"] == 1 and headline["low_base"].all()
+    assert headline["change"].isna().all(), headline  # no +N% of one text, no difference of rates
+    page = render_html(report)
+    notes = re.findall(r'class="note">([^<]*)<', page)[:4]
+    assert notes[0] == "vs 1 in 2024-W18: too few texts to compare"
+    assert all(note.endswith(" in 2024-W18: too few texts to compare") for note in notes[1:]), notes
+
+    # The full corpus compares as before; a small latest period still shows its volume change.
+    assert not build_topic_report(*corpus, period="week").headline["low_base"].any()
+    small_last = assignments.drop(assignments[assignments.created_at >= week(WEEKS - 1)].index[1:])
+    last = build_topic_report(small_last, topics, period="week").headline
+    assert last.loc["volume", "change"] == pytest.approx(1 / len(before) - 1)
+    assert last.loc[["net_sentiment", "active_topics", "unassigned_share"], "change"].isna().all()
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
