@@ -63,6 +63,7 @@ TABLE_FIELDS = frozenset({"kind", "created_at", "channel", "source", "rating", "
 MAPPABLE_FIELDS = ("created_at", "kind", "rating", "nps", "source", "channel", "turns")
 # A JSON object may also carry the structured fields.
 _JSON_FIELDS = TABLE_FIELDS | {"turns", "metadata"}
+_PARQUET_FIELDS = TABLE_FIELDS | {"turns"}
 _TURN_FIELDS = frozenset(Turn.model_fields)
 # An empty cell in these fields means "not given", not an empty value.
 _OPTIONAL_SCALARS = ("id", "kind", "created_at", "channel", "source", "rating", "nps")
@@ -422,7 +423,8 @@ def _check_file(path: Path) -> None:
 
 
 def _check_columns(columns: list[str], opts: RowOptions, path: Path) -> None:
-    if opts.text_column not in columns:
+    has_turns = opts.columns.get("turns", "turns") in columns  # transcripts may give turns instead of a text
+    if opts.text_column not in columns and not has_turns:
         hint = ""
         if len(columns) == 1 and any(sep in columns[0] for sep in ";\t|"):
             hint = " The header looks like a single column: is the file comma-separated?"
@@ -679,14 +681,20 @@ def _parquet_columns(path: Path) -> list[str]:
 
 
 def _read_parquet(path: Path, opts: RowOptions, chunk_size: int) -> Iterator[RowResult]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     index = 0
     with pq.ParquetFile(path) as parquet:
+        # A Parquet cell can hold a list: a `turns` column of lists is a transcript's turns (one of
+        # numbers or text, a count of turns say, stays metadata as before).
+        schema = parquet.schema_arrow
+        turns = schema.field("turns") if "turns" in schema.names else None
+        fields = _PARQUET_FIELDS if turns is not None and pa.types.is_list(turns.type) else TABLE_FIELDS
         for batch in parquet.iter_batches(batch_size=chunk_size):
             for values in batch.to_pylist():
                 index += 1
-                yield make_row(index, values, opts, fields=TABLE_FIELDS, stringify=True)
+                yield make_row(index, values, opts, fields=fields, stringify=True)
 
 
 # ----------------------------------------------------------------------- row -> record

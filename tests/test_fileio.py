@@ -171,6 +171,29 @@ def test_a_turn_that_is_no_pair_is_reported(tmp_path: Path) -> None:
     assert row.record is None and (row.error or "").startswith("turns.0:")
 
 
+def test_parquet_reads_turns_from_a_list_column(tmp_path: Path) -> None:
+    # Turns as a list of [speaker, text] pairs under another name, or of objects under `turns`; no text column.
+    pairs, objects = tmp_path / "pairs.parquet", tmp_path / "objects.parquet"
+    pq.write_table(
+        pa.table({"convo_id": [7], "original": [[["customer", "late parcel"], ["agent", "sorry"]]]}), str(pairs)
+    )
+    pq.write_table(pa.table({"id": ["a"], "turns": [[{"speaker": "caller", "text": "refund please"}]]}), str(objects))
+    (first,) = list(read_records(pairs, kind="transcript", id_column="convo_id", columns={"turns": "original"}))
+    (second,) = list(read_records(objects, kind="transcript"))
+    assert first.record is not None and first.record.turns is not None
+    assert [(t.speaker, t.text) for t in first.record.turns] == [
+        (Speaker.CUSTOMER, "late parcel"),
+        (Speaker.AGENT, "sorry"),
+    ]
+    assert second.record is not None and second.record.turns is not None
+    assert [(t.speaker, t.text) for t in second.record.turns] == [(Speaker.CUSTOMER, "refund please")]
+    # A `turns` column that counts the turns stays metadata.
+    counts = tmp_path / "counts.parquet"
+    pq.write_table(pa.table({"text": ["late again"], "turns": [12]}), str(counts))
+    (third,) = list(read_records(counts, kind="transcript"))
+    assert third.record is not None and third.record.turns is None and third.record.metadata == {"turns": "12"}
+
+
 def test_turns_column_is_refused_for_tables(tmp_path: Path) -> None:
     path = tmp_path / "in.csv"
     path.write_text("text,original\nhi,x\n", encoding="utf-8")
