@@ -57,6 +57,12 @@ def classify(
         str | None,
         typer.Option(help="An unreadable created_at: 'error' rejects the row, 'null' keeps it without a date."),
     ] = None,
+    channel: Annotated[
+        str | None,
+        typer.Option(
+            help="Channel for rows without one, e.g. chat: a transcript's declared channel gives its touchpoint."
+        ),
+    ] = None,
     master: MasterOpt = None,
 ) -> None:
     """Classify every row of a Parquet dataset on Spark, the pipeline loaded once per executor process."""
@@ -78,6 +84,7 @@ def classify(
         loader=loader or DEFAULT_LOADER,
         date_format=date_format,
         on_bad_date=on_bad_date,
+        default_channel=channel,
     )
     typer.echo(f"{result.predictions} prediction(s) written to {result.output}", err=True)
     if result.errors:

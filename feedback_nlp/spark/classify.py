@@ -34,7 +34,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +112,7 @@ class _Job:
     default_kind: str | None
     date_format: str | None = None
     on_bad_date: str = "error"
+    default_channel: str | None = None
 
 
 # ---------------------------------------------------------------------------- driver
@@ -133,6 +134,7 @@ def classify_dataset(
     mode: str = "overwrite",
     date_format: str | None = None,
     on_bad_date: str | None = None,
+    default_channel: str | None = None,
 ) -> ClassifyResult:
     """Classify every row of a Parquet dataset and write predictions and rejected rows.
 
@@ -166,6 +168,8 @@ def classify_dataset(
             setting when ``None``); dates are read by :mod:`feedback_nlp.dates` as everywhere else.
         on_bad_date: ``"error"`` rejects a row whose created_at cannot be read, ``"null"`` keeps it
             without one (the ``on_bad_date`` setting when ``None``).
+        default_channel: The channel of rows whose ``channel`` is empty or missing (``chat`` for
+            a chat export): a transcript's declared channel gives its ``chat`` or ``phone`` touchpoint.
 
     Returns:
         The paths written and the row counts.
@@ -178,7 +182,7 @@ def classify_dataset(
     if partitions is not None and partitions < 1:
         raise ConfigError(f"partitions must be at least 1, got {partitions}")
     job = _job(loader, model_dir, batch_size, text_column, kind_column, id_column, default_kind)
-    job = _with_dates(job, date_format, on_bad_date)
+    job = _with_channel(_with_dates(job, date_format, on_bad_date), default_channel)
     frame = spark.read.parquet(*([input_path] if isinstance(input_path, str) else input_path))
     _check_columns(frame, job)
     logger.info("classifying %s on Spark %s (model %s)", input_path, spark.version, model_dir or "from settings")
@@ -222,8 +226,6 @@ def _job(
 
 def _with_dates(job: _Job, date_format: str | None, on_bad_date: str | None) -> _Job:
     """The job with the date options checked and filled from the settings (the driver's)."""
-    from dataclasses import replace
-
     from feedback_nlp.dates import DateError, check_date_format
     from feedback_nlp.settings import get_settings
 
@@ -236,6 +238,15 @@ def _with_dates(job: _Job, date_format: str | None, on_bad_date: str | None) -> 
     except DateError as exc:
         raise InputError(str(exc)) from None
     return replace(job, date_format=fmt, on_bad_date=policy)
+
+
+def _with_channel(job: _Job, channel: str | None) -> _Job:
+    """The job with the channel of rows that give none, checked."""
+    if channel is None:
+        return job
+    if not channel.strip():
+        raise InputError("default_channel must not be empty; give a channel such as chat or phone, or leave it out")
+    return replace(job, default_channel=channel.strip())
 
 
 def _check_columns(frame: DataFrame, job: _Job) -> None:
@@ -367,6 +378,7 @@ def _record(row: dict[str, Any], job: _Job) -> tuple[FeedbackRecord | None, str 
         job.id_column,
         date_format=job.date_format,
         on_bad_date=job.on_bad_date,  # type: ignore[arg-type]  # a str that _with_dates checked is "error" or "null"
+        default_channel=job.default_channel,
     )
     result = make_row(0, values, options, fields=TABLE_FIELDS | {"metadata"}, stringify=True)
     return result.record, result.error
