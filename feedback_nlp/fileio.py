@@ -307,10 +307,22 @@ def _row_options(
             speaker_role(turn_speaker)
         except ValueError as exc:
             raise InputError(f"--turn-speaker: {exc}") from None
-    if channel is not None and not channel.strip():
+    return RowOptions(
+        _default_kind(kind), text_column, id_column, mapped, fmt, policy, turn_speaker, default_channel(channel)
+    )
+
+
+def default_channel(channel: str | None) -> str | None:
+    """The channel given for rows without one, trimmed (``--channel``, Spark's ``default_channel``).
+
+    Raises:
+        InputError: ``channel`` is blank.
+    """
+    if channel is None:
+        return None
+    if not channel.strip():
         raise InputError("--channel must not be empty; give a channel such as chat, phone or email, or leave it out")
-    default_channel = channel.strip() if channel else None
-    return RowOptions(_default_kind(kind), text_column, id_column, mapped, fmt, policy, turn_speaker, default_channel)
+    return channel.strip()
 
 
 def _no_skip(skip_rows: int, what: str) -> None:
@@ -509,19 +521,20 @@ def _read_json_array(path: Path, opts: RowOptions) -> Iterator[RowResult]:
     if text[at : at + 1] == "[":
         return _json_array_rows(text, _skip_space(text, at + 1), opts)
     try:
-        value = json.loads(text)
+        members = _object_members(text, at) if text[at : at + 1] == "{" else None
+        value = json.loads(text) if members is None else None
     except json.JSONDecodeError as exc:
         raise InputError(f"{path} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    if not isinstance(value, dict):
+    if members is None:
         raise InputError(
             f"{path} holds {_json_type(value)}; expected an array of records ([{{...}}, {{...}}]). Save the "
             "records as an array, or as JSON Lines (.jsonl)"
         )
-    arrays = [key for key, member in value.items() if _holds_records(member)]
+    arrays = [key for key, (_, member) in members.items() if _holds_records(member)]
     if len(arrays) == 1:
-        start = _member_offsets(text, at)[arrays[0]]
+        start = members[arrays[0]][0]
         return _json_array_rows(text, _skip_space(text, start + 1), opts)
-    keys = ", ".join(list(value)[:8]) or "none"
+    keys = ", ".join(list(members)[:8]) or "none"
     if arrays:
         raise InputError(
             f"{path} holds an object with several arrays of records ({', '.join(arrays)}); expected one. "
@@ -541,21 +554,33 @@ def _holds_records(value: Any) -> bool:
     return sum(isinstance(item, dict) for item in value) * 2 > len(value)
 
 
-def _member_offsets(text: str, at: int) -> dict[str, int]:
-    """Where each member's value starts in the JSON object that starts at ``at`` (already parsed,
-    so well-formed): records keep the line numbers of the file."""
+def _object_members(text: str, at: int) -> dict[str, tuple[int, Any]]:
+    """The members of the JSON object that starts at ``at``, each value decoded once with the
+    offset it starts at (so records keep the file's line numbers). A later duplicate key wins,
+    as in :func:`json.loads`.
+
+    Raises:
+        json.JSONDecodeError: the object is not well-formed, or text follows it.
+    """
     decoder = json.JSONDecoder()
-    offsets: dict[str, int] = {}
+    members: dict[str, tuple[int, Any]] = {}
     at = _skip_space(text, at + 1)
-    while text[at] != "}":
+    while text[at : at + 1] != "}":
         key, at = decoder.raw_decode(text, at)
-        at = _skip_space(text, _skip_space(text, at) + 1)  # past the colon
-        offsets[key] = at
-        _, at = decoder.raw_decode(text, at)
         at = _skip_space(text, at)
-        if text[at] == ",":
+        if not isinstance(key, str) or text[at : at + 1] != ":":
+            raise json.JSONDecodeError("Expecting a string key and ':'", text, at)
+        start = _skip_space(text, at + 1)
+        value, at = decoder.raw_decode(text, start)
+        members[key] = (start, value)
+        at = _skip_space(text, at)
+        if text[at : at + 1] == ",":
             at = _skip_space(text, at + 1)
-    return offsets
+        elif text[at : at + 1] != "}":
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+    if _skip_space(text, at + 1) < len(text):
+        raise json.JSONDecodeError("Extra data", text, _skip_space(text, at + 1))
+    return members
 
 
 def _json_array_rows(text: str, at: int, opts: RowOptions) -> Iterator[RowResult]:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from feedback_nlp.errors import ConfigError, InputError
-from feedback_nlp.fileio import TABLE_FIELDS, RowOptions, make_row
+from feedback_nlp.fileio import TABLE_FIELDS, RowOptions, default_channel, make_row
 from feedback_nlp.scoring.duck import RECORDS_SCHEMA
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Prediction
 
@@ -241,12 +241,8 @@ def _with_dates(job: _Job, date_format: str | None, on_bad_date: str | None) -> 
 
 
 def _with_channel(job: _Job, channel: str | None) -> _Job:
-    """The job with the channel of rows that give none, checked."""
-    if channel is None:
-        return job
-    if not channel.strip():
-        raise InputError("default_channel must not be empty; give a channel such as chat or phone, or leave it out")
-    return replace(job, default_channel=channel.strip())
+    """The job with the channel of rows that give none, checked as the local commands check it."""
+    return replace(job, default_channel=default_channel(channel))
 
 
 def _check_columns(frame: DataFrame, job: _Job) -> None:

@@ -28,5 +28,5 @@ def test_spark_rows_without_a_channel_take_the_given_one() -> None:
 
 
 def test_spark_channel_must_not_be_empty() -> None:
-    with pytest.raises(InputError, match="default_channel must not be empty"):
+    with pytest.raises(InputError, match="--channel must not be empty"):
         _chat_job("  ")
