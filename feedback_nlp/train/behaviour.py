@@ -6,7 +6,11 @@ Cases are written from templates across industries and all four kinds of feedbac
   reader would dispute, per stage and per touchpoint; negation and "but" clauses;
 - **INV** (invariance): adding a handle, a URL, a hashtag or an emoji, or changing a person's
   name, a brand or a place, leaves sentiment, stage and touchpoints unchanged;
-- **DIR** (directional): adding a complaint never makes a text more positive.
+- **DIR** (directional): adding a complaint never makes a text more positive;
+- **MFT sarcasm**: a complaint with bare praise or thanks beside it ("Three weeks and still no
+  reply about my kettle. Good job.") is ``negative``, as the taxonomy counts sarcasm by what it means;
+  the same praise after a compliment, or thanks after a question, keeps the text's label (MFT
+  ``sign-off``).
 
 ``benchmarks/behaviour.py`` runs the whole suite and reports pass rates per capability;
 ``tests/train/test_behaviour.py`` runs a fixed subset on the shipped bundle.
@@ -140,6 +144,29 @@ BUT_TEMPLATES: list[tuple[str, str]] = [
     ("There was a long wait but the team sorted everything and I am delighted with the {product}", "positive"),
 ]
 
+#: A complaint followed (or preceded) by bare praise or thanks, which there means its opposite:
+#: the taxonomy counts sarcasm by what it means, so these are ``negative``. The praise is
+#: disjoint from the training copies' (train/augment.py, ``SARCASTIC_SIGN_OFFS``).
+SARCASM_COMPLAINTS = [
+    "Three weeks and still no reply about my {product}.",
+    "Waited 40 minutes at the {place} and nobody came to help.",
+    "Charged twice for my {product} this month.",
+]
+SARCASM_PRAISE = [
+    "{complaint} Good job.",
+    "{complaint} Nicely done {brand}.",
+    "{complaint} Awesome.",
+    "{complaint} Much appreciated {brand}!",
+    "{complaint} Terrific service as always.",
+    "Lovely. {complaint}",
+]
+#: The same praise after a compliment, and thanks after a question, mean what they say: the
+#: label is the text's (MFT ``sign-off``).
+SIGN_OFF_TEXTS: list[tuple[str, str]] = [
+    ("The team sorted out my {product} in one visit.", "positive"),
+    ("Could you tell me if the {place} is open on Sunday?", "neutral"),
+]
+
 COMPLAINTS = [
     "But the delivery was three days late.",
     "However the staff were really rude to me.",
@@ -266,6 +293,18 @@ def build_suite() -> list[Case]:
             base.industry,
             [base.texts[0], f"{base.texts[0].rstrip('.!?')}. {COMPLAINTS[n % len(COMPLAINTS)]}"],
         )
+
+    # Sarcasm, last, so that adding it left every earlier case (and its kind) as it was.
+    for n, (industry, complaint) in enumerate(itertools.product(industries, SARCASM_COMPLAINTS)):
+        praise = SARCASM_PRAISE[n % len(SARCASM_PRAISE)]
+        text = praise.format(complaint=complaint, brand=INDUSTRIES[industry]["brand"])
+        add("MFT", "sarcasm", industry, [_fill(text, industry)], sentiment="negative")
+    for n, (industry, (base, sentiment)) in enumerate(itertools.product(industries, SIGN_OFF_TEXTS)):
+        if sentiment == "neutral":
+            text = f"{base} Much appreciated {{brand}}!"
+        else:
+            text = SARCASM_PRAISE[n % len(SARCASM_PRAISE)].format(complaint=base, brand="{brand}")
+        add("MFT", "sign-off", industry, [_fill(text, industry)], sentiment=sentiment)
     return cases
 
 

@@ -79,3 +79,40 @@ def test_without_swaps_a_real_brand_or_name_is_left_and_something_is_added() -> 
     text = "Monzo froze my card, Brian was no help"
     changed = augment.perturb(text, np.random.default_rng(8))
     assert text in changed and changed != text
+
+
+def test_sign_off_copies_are_made_of_customer_training_rows_with_labels_kept() -> None:
+    """Rows 0 and 1 are corpus training rows; the mapped row 2 and the held-out row 3 are never copied."""
+    table = _table()
+    out = augment.augmented(table, copies=0, seed=0, sign_offs=True)
+    extra = out.frame[out.frame["origin"] == "augmented"]
+    assert len(extra) == 2
+    for (_, copy), (_, source) in zip(extra.iterrows(), table.frame.iloc[[0, 1]].iterrows(), strict=True):
+        assert source["text"] in copy["text"] and copy["text"] != source["text"]
+        for column in ("sentiment", "journey_stage", "weight", "kind", "source"):
+            assert copy[column] == source[column]
+        assert copy["split"] == "train"
+    assert extra["pair_key"].tolist() == [0, 1]  # each paired with its own row
+    np.testing.assert_array_equal(out.touchpoints[-2:], table.touchpoints[[0, 1]])
+
+
+def test_sign_off_copies_leave_transcripts_alone() -> None:
+    table = _table()
+    table.frame["kind"] = "transcript"
+    assert augment.augmented(table, copies=0, seed=0, sign_offs=True).frame["origin"].eq("augmented").sum() == 0
+
+
+def test_a_complaint_gets_praise_at_either_end_and_a_question_only_thanks() -> None:
+    rng = np.random.default_rng(0)
+    complaints = [augment.add_sign_off("My order never arrived.", "negative", rng) for _ in range(60)]
+    assert any(t.startswith("My order never arrived. ") for t in complaints)
+    assert any(t.endswith(" My order never arrived.") for t in complaints)
+    assert {t.removeprefix("My order never arrived. ") for t in complaints} & set(augment.PRAISE_SIGN_OFFS)
+    questions = {augment.add_sign_off("Is it in stock?", "neutral", rng) for _ in range(40)}
+    assert questions == {f"Is it in stock? {thanks}" for thanks in augment.THANKS_SIGN_OFFS}
+
+
+def test_sign_offs_share_nothing_with_the_behavioural_suite() -> None:
+    suite = " ".join(behaviour.SARCASM_PRAISE + [text for text, _ in behaviour.SIGN_OFF_TEXTS]).lower()
+    for phrase in augment.PRAISE_SIGN_OFFS + augment.PRAISE_OPENINGS + augment.THANKS_SIGN_OFFS:
+        assert phrase.lower().rstrip(".!") not in suite, phrase
