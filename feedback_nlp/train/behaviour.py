@@ -299,11 +299,11 @@ def build_suite() -> list[Case]:
         praise = SARCASM_PRAISE[n % len(SARCASM_PRAISE)]
         text = praise.format(complaint=complaint, brand=INDUSTRIES[industry]["brand"])
         add("MFT", "sarcasm", industry, [_fill(text, industry)], sentiment="negative")
-    for n, (industry, (base, sentiment)) in enumerate(itertools.product(industries, SIGN_OFF_TEXTS)):
+    for n, (industry, (plain, sentiment)) in enumerate(itertools.product(industries, SIGN_OFF_TEXTS)):
         if sentiment == "neutral":
-            text = f"{base} Much appreciated {{brand}}!"
+            text = f"{plain} Much appreciated {{brand}}!"
         else:
-            text = SARCASM_PRAISE[n % len(SARCASM_PRAISE)].format(complaint=base, brand="{brand}")
+            text = SARCASM_PRAISE[n % len(SARCASM_PRAISE)].format(complaint=plain, brand="{brand}")
         add("MFT", "sign-off", industry, [_fill(text, industry)], sentiment=sentiment)
     return cases
 
