@@ -9,14 +9,6 @@ directions those changes move the embedding in.
 The names, brands, places and emoji here are deliberately disjoint from the behavioural suite's,
 so the suite still measures generalisation rather than recall of its own strings (a test checks
 the two lists share nothing).
-
-Sign-off copies (``data.sign_off_copies``): bare praise or thanks added to a text ("Great job.",
-"Thanks!") leaves its labels as they were. After a complaint it is sarcasm, which the taxonomy
-counts by what it means ("My order never arrived. Great job." is ``negative``); after praise it is
-more praise; after a question it is politeness. Each corpus row written by a customer (a post, a
-review or a survey answer) gets one such copy, labels kept: a complaint or a compliment gets
-praise or thanks, a neutral text thanks. The phrases are disjoint from the behavioural suite's
-sarcasm cases.
 """
 
 from __future__ import annotations
@@ -97,20 +89,6 @@ REAL_NAMES = [
 ]  # fmt: skip
 
 
-#: Bare praise, added at the end of a complaint (sarcasm) or of a compliment ...
-PRAISE_SIGN_OFFS = [
-    "Great job.", "Well done.", "Brilliant.", "Fantastic service.", "Amazing.", "Love it.", "Perfect.",
-    "Nice one.", "Superb.", "Outstanding service as usual.", "Keep up the great work.", "Just great.",
-    "10/10 service.",
-]  # fmt: skip
-#: ... or at its start.
-PRAISE_OPENINGS = ["Oh great.", "Wonderful.", "Just brilliant.", "Fantastic.", "Love this."]
-#: Thanks, added at the end of any text.
-THANKS_SIGN_OFFS = ["Thanks a lot.", "Thanks!", "Thank you so much.", "Cheers for that."]
-#: Kinds whose writer is the customer throughout (a transcript's turns are left alone).
-_SIGN_OFF_KINDS = {"social", "review", "survey"}
-
-
 def _words(words: list[str]) -> re.Pattern[str]:
     """Any of ``words`` as a whole word (not inside a handle or hashtag), longest first."""
     alternatives = "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
@@ -170,41 +148,6 @@ def _other(word: str, choices: list[str], rng: np.random.Generator) -> str:
     return str(rng.choice([c for c in choices if c != word]))
 
 
-def add_sign_off(text: str, sentiment: str, rng: np.random.Generator) -> str:
-    """``text`` with bare praise or thanks added. A ``negative`` or ``positive`` text gets praise
-    or thanks, at the end three times in four, else praise at the start; any other text gets thanks
-    at the end."""
-    if sentiment not in {"negative", "positive"}:
-        return f"{text.rstrip()} {rng.choice(THANKS_SIGN_OFFS)}"
-    if rng.random() < 0.75:
-        return f"{text.rstrip()} {rng.choice(PRAISE_SIGN_OFFS + THANKS_SIGN_OFFS)}"
-    return f"{rng.choice(PRAISE_OPENINGS)} {text.lstrip()}"
-
-
-def sign_off_copies(table: TrainingTable, seed: int) -> TrainingTable:
-    """One copy of every training row of origin ``corpus`` written by a customer (kind social,
-    review or survey) with praise or thanks added (:func:`add_sign_off`); same labels and weight,
-    origin ``augmented``, never in the calibration split. Each copy's ``pair_key`` is the position
-    of its row in ``table``."""
-    frame = table.frame
-    wanted = (
-        (frame["origin"] == "corpus") & (frame["split"] == "train") & frame["kind"].astype(str).isin(_SIGN_OFF_KINDS)
-    )
-    rows = np.flatnonzero(wanted.to_numpy())
-    rng = np.random.default_rng(seed + 1)
-    out = frame.iloc[rows].copy()
-    out["text"] = [add_sign_off(t, str(s), rng) for t, s in zip(out["text"], out["sentiment"], strict=True)]
-    out["origin"] = "augmented"
-    out["split"] = "train"
-    out[PAIR_KEY] = rows
-    return TrainingTable(
-        out.reset_index(drop=True),
-        table.touchpoints[rows].copy(),
-        table.touchpoint_labels,
-        {"cx_corpus (sign-off copies)": {"used": len(out)}},
-    )
-
-
 def invariance_copies(table: TrainingTable, copies: int, seed: int, *, swaps: bool = False) -> TrainingTable:
     """``copies`` perturbed copies of every training row of origin ``corpus``, same labels and
     weight, origin ``augmented``; never in the calibration split. Each copy's ``pair_key`` is
@@ -226,13 +169,11 @@ def invariance_copies(table: TrainingTable, copies: int, seed: int, *, swaps: bo
     )
 
 
-def augmented(
-    table: TrainingTable, copies: int, seed: int, *, swaps: bool = False, sign_offs: bool = False
-) -> TrainingTable:
-    """``table`` with its invariance copies appended, and with ``sign_offs`` its sign-off copies
-    (unchanged when there are neither); every row of ``table`` gets its position as
-    ``pair_key``, so each copy can be paired with its row (:mod:`feedback_nlp.train.pairing`)."""
-    if copies <= 0 and not sign_offs:
+def augmented(table: TrainingTable, copies: int, seed: int, *, swaps: bool = False) -> TrainingTable:
+    """``table`` with its invariance copies appended (unchanged when ``copies`` is 0); every row
+    of ``table`` gets its position as ``pair_key``, so each copy can be paired with its row
+    (:mod:`feedback_nlp.train.pairing`)."""
+    if copies <= 0:
         return table
     keyed = TrainingTable(
         table.frame.assign(**{PAIR_KEY: np.arange(len(table.frame))}),
@@ -240,9 +181,4 @@ def augmented(
         table.touchpoint_labels,
         table.fingerprints,
     )
-    parts = [keyed]
-    if copies > 0:
-        parts.append(invariance_copies(keyed, copies, seed, swaps=swaps))
-    if sign_offs:
-        parts.append(sign_off_copies(keyed, seed))
-    return combine(parts)
+    return combine([keyed, invariance_copies(keyed, copies, seed, swaps=swaps)])

@@ -145,8 +145,9 @@ BUT_TEMPLATES: list[tuple[str, str]] = [
 ]
 
 #: A complaint followed (or preceded) by bare praise or thanks, which there means its opposite:
-#: the taxonomy counts sarcasm by what it means, so these are ``negative``. The praise is
-#: disjoint from the training copies' (train/augment.py, ``SARCASTIC_SIGN_OFFS``).
+#: the taxonomy counts sarcasm by what it means, so these are ``negative``. A known weakness:
+#: training copies of complaints with such praise added fixed most of these cases but cost
+#: held-out sentiment on real reviews and surveys, so none ship (docs/results.md, "Sarcasm").
 SARCASM_COMPLAINTS = [
     "Three weeks and still no reply about my {product}.",
     "Waited 40 minutes at the {place} and nobody came to help.",

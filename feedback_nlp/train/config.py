@@ -74,10 +74,6 @@ class DataConfig(BaseModel):
     #: a made-up one instead of adding something (measured with heads.counterfactual_pairing in
     #: docs/results.md, "Counterfactual logit pairing"; off in the shipped recipe).
     invariance_swaps: bool = False
-    #: A copy of each corpus post, review and survey answer with bare praise or thanks added, labels
-    #: kept: after a complaint it is sarcasm ("... never arrived. Great job." is negative)
-    #: (train/augment.py).
-    sign_off_copies: bool = False
     #: A transcript's channel touchpoint (phone for a call, chat for a chat) is the record's, not the
     #: text's: serving adds it from the declared channel. True: the corpus rows leave it unknown
     #: to the touchpoint head unless the text names it, so the head does not learn "a dialogue turn

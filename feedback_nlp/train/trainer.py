@@ -372,13 +372,7 @@ class Trainer:
                 )
             )
         table = _without_sources(combine(tables), cfg.data.exclude_sources)
-        return augmented(
-            table,
-            cfg.data.invariance_copies,
-            cfg.seed,
-            swaps=cfg.data.invariance_swaps,
-            sign_offs=cfg.data.sign_off_copies,
-        )
+        return augmented(table, cfg.data.invariance_copies, cfg.seed, swaps=cfg.data.invariance_swaps)
 
     @property
     def segment_vectors(self) -> SegmentVectors:
