@@ -37,12 +37,12 @@ def read_header(path: Path) -> list[str]:
     return header
 
 
-def read_rows(path: Path, skip_rows: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(row number, {column: value})`` for each non-empty row after the header.
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(row number, {column: value})`` for each non-empty row after the header (extra
+    header rows are the caller's to skip: :func:`feedback_nlp.fileio.past_extra_header_rows`).
 
     Args:
         path: The workbook.
-        skip_rows: Rows right after the header to leave out (extra header rows).
 
     Yields:
         The spreadsheet's row number (the header is row 1) and the row's cells by column name;
@@ -51,12 +51,8 @@ def read_rows(path: Path, skip_rows: int = 0) -> Iterator[tuple[int, dict[str, A
     rows = _sheet_rows(path)
     try:
         header = _names(next(rows, ()))
-        skipped = 0
         for number, cells in enumerate(rows, start=2):
             if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
-                continue
-            if skipped < skip_rows:
-                skipped += 1
                 continue
             padded = list(cells) + [None] * (len(header) - len(cells))
             yield number, {name: value for name, value in zip(header, padded, strict=False) if name}

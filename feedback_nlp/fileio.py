@@ -20,13 +20,15 @@ Examples:
 
 from __future__ import annotations
 
+import codecs
 import csv
+import itertools
 import json
 import logging
 import os
 import sys
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -47,6 +49,7 @@ STDIN = "-"
 
 FORMATS: dict[str, str] = {
     ".csv": "csv",
+    ".tsv": "csv",
     ".json": "json",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
@@ -203,8 +206,9 @@ def read_records(
         columns: Record field -> column, for ``created_at``, ``kind``, ``rating``, ``nps``,
             ``source``, ``channel`` and ``turns`` columns named otherwise (a column named after the field
             then goes to metadata).
-        skip_rows: Rows right after the header to skip (CSV and Excel): extra header rows, such
-            as the question texts and ImportId rows of a Qualtrics export (``skip_rows=2``).
+        skip_rows: Rows right after the header to skip (CSV and Excel): extra header rows. A
+            Qualtrics export's question-text and ImportId rows are recognised and skipped when
+            this is 0 (:func:`past_extra_header_rows`).
         date_format: A ``strptime`` format for dates such as ``%d/%m/%Y``; the ``date_format``
             setting when ``None``.
         on_bad_date: ``"error"`` (a bad row) or ``"null"`` (kept without a date) for a created_at
@@ -257,7 +261,8 @@ def read_records(
 
         _check_columns(read_header(path), opts, path)
         rows = (
-            make_row(n, values, opts, fields=TABLE_FIELDS, stringify=True) for n, values in read_rows(path, skip_rows)
+            make_row(n, values, opts, fields=TABLE_FIELDS, stringify=True)
+            for n, values in past_extra_header_rows(read_rows(path), skip_rows, str(path))
         )
         return _logged(rows, str(path))
     _no_skip(skip_rows, f"{fmt} files")
@@ -636,20 +641,93 @@ def _json_type(value: Any) -> str:
 # ------------------------------------------------------------------------------- CSV
 
 
-def _open_csv(path: Path) -> IO[str]:
-    # utf-8-sig drops the byte-order mark that spreadsheet exports put first.
-    return path.open("r", encoding="utf-8-sig", newline="")
+@dataclass(frozen=True)
+class CsvFormat:
+    """How a delimited text file is written: its encoding and the character between fields."""
+
+    encoding: str
+    delimiter: str
+
+
+#: Field separators besides the comma: European spreadsheets write ';', tab-separated exports '\t'.
+_OTHER_DELIMITERS = ";\t|"
+
+
+def csv_format(path: Path) -> CsvFormat:
+    """The encoding and delimiter of ``path``, read from its first bytes.
+
+    UTF-16 with a byte-order mark (Excel's "Unicode Text" export); else UTF-8 (a byte-order mark
+    is dropped) unless the first 64 KiB are not UTF-8, then Windows-1252 (Excel's "CSV (Comma
+    delimited)" on Windows), with a warning. The delimiter is the comma when the header line holds
+    one, else the most frequent of ``;``, tab and ``|`` in it, else the comma (a one-column file)."""
+    with path.open("rb") as fh:
+        head = fh.read(65536)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8-sig"
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at 64 KiB is fine
+        except UnicodeDecodeError as exc:
+            encoding = "cp1252"
+            logger.warning(
+                "%s is not UTF-8 (byte %#04x at offset %d): reading it as Windows-1252, as Excel on Windows "
+                "writes CSV; save it as 'CSV UTF-8' if its accents look wrong",
+                path,
+                head[exc.start],
+                exc.start,
+            )
+    first_line = head.decode(encoding, errors="ignore").split("\n", 1)[0]
+    delimiter = ","
+    if "," not in first_line:
+        counts = {d: first_line.count(d) for d in _OTHER_DELIMITERS}
+        best = max(counts, key=lambda d: counts[d])
+        delimiter = best if counts[best] else ","
+    return CsvFormat(encoding, delimiter)
+
+
+def _csv_rows(path: Path) -> Generator[tuple[int, list[str]], None, None]:
+    """``(line, cells)`` of each non-blank row of ``path``, the header first; ``line`` is where the
+    row starts (a quoted field may span lines)."""
+    fmt = csv_format(path)
+    with path.open("r", encoding=fmt.encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=fmt.delimiter)
+        while True:
+            start = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise InputError(
+                    f"cannot read {path} near line {start} as CSV (fields separated by "
+                    f"{_delimiter_name(fmt.delimiter)}): {exc}; check that its quotes are balanced"
+                ) from exc
+            except UnicodeError as exc:  # past the first 64 KiB, which chose the encoding
+                raise InputError(
+                    f"cannot read {path} as {_encoding_name(fmt)} text after line {start - 1}: {exc}; "
+                    "save it as UTF-8 (in Excel: 'CSV UTF-8')"
+                ) from exc
+            if cells:  # not a blank line
+                yield start, cells
+
+
+def _encoding_name(fmt: CsvFormat) -> str:
+    return {"utf-16": "UTF-16", "cp1252": "Windows-1252"}.get(fmt.encoding, "UTF-8")
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return {",": "commas", ";": "semicolons", "\t": "tabs", "|": "'|'"}[delimiter]
 
 
 def _csv_header(path: Path) -> list[str]:
-    with _open_csv(path) as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise InputError(f"{path} is empty: expected a header row naming the columns") from None
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read the header of {path} as UTF-8 CSV: {exc}") from exc
+    rows = _csv_rows(path)
+    try:
+        _, header = next(rows)
+    except StopIteration:
+        raise InputError(f"{path} is empty: expected a header row naming the columns") from None
+    finally:
+        rows.close()
     columns = [name.strip() for name in header]
     duplicates = sorted({c for c in columns if columns.count(c) > 1})
     if duplicates:
@@ -658,27 +736,42 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _read_csv(path: Path, opts: RowOptions, skip_rows: int = 0) -> Iterator[RowResult]:
-    with _open_csv(path) as fh:
-        reader = csv.reader(fh)
-        header = [name.strip() for name in next(reader)]
-        skipped = 0
-        while True:
-            start = reader.line_num + 1  # a quoted field may span lines: report the first
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise InputError(
-                    f"cannot read {path} near line {start}: {exc}; "
-                    "check that the file is UTF-8 CSV with balanced quotes"
-                ) from exc
-            if not cells:  # a blank line
-                continue
-            if skipped < skip_rows:  # extra header rows (question texts, ImportIds...)
-                skipped += 1
-                continue
-            yield _csv_row(start, header, cells, opts)
+    rows = _csv_rows(path)
+    _, header_cells = next(rows)
+    header = [name.strip() for name in header_cells]
+    for start, cells in past_extra_header_rows(rows, skip_rows, str(path)):
+        yield _csv_row(start, header, cells, opts)
+
+
+def is_import_id_row(cells: Iterable[object]) -> bool:
+    """Whether ``cells`` is the ImportId row of a Qualtrics export: every filled cell a JSON object
+    naming a question's import id (``{"ImportId":"QID2_TEXT"}``)."""
+    filled = [cell for cell in cells if isinstance(cell, str) and cell.strip()]
+    return bool(filled) and all(cell.lstrip().startswith('{"ImportId"') for cell in filled)
+
+
+def past_extra_header_rows(rows: Iterator[tuple[int, Any]], skip_rows: int, where: str) -> Iterator[tuple[int, Any]]:
+    """``rows`` (``(line, cells)``, the header already read) past the extra header rows.
+
+    With ``skip_rows``, that many rows are left out. Without, a Qualtrics export is recognised by
+    its ImportId row: that row and the question-text row above it are left out (and logged), so
+    its CSV and Excel files read as they come. ``cells`` may be a list or a dict of cells."""
+    if skip_rows:
+        for _ in zip(range(skip_rows), rows, strict=False):
+            pass
+        yield from rows
+        return
+    head = list(itertools.islice(rows, 2))
+    cells = [list(c.values()) if isinstance(c, Mapping) else c for _, c in head]
+    extra = 2 if len(cells) == 2 and is_import_id_row(cells[1]) else int(bool(cells) and is_import_id_row(cells[0]))
+    if extra:
+        logger.info(
+            "%s: a Qualtrics export; left out the %s under the header",
+            where,
+            "question-text and ImportId rows" if extra == 2 else "ImportId row",
+        )
+    yield from head[extra:]
+    yield from rows
 
 
 def _csv_row(line: int, header: list[str], cells: list[str], opts: RowOptions) -> RowResult:

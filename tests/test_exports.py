@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from feedback_nlp.errors import InputError
-from feedback_nlp.fileio import read_records
+from feedback_nlp.fileio import is_import_id_row, read_records
 
 QUALTRICS = """\
 StartDate,EndDate,RecordedDate,ResponseId,Q1_NPS_GROUP,Q1,Q2
@@ -54,7 +54,8 @@ def test_qualtrics_csv_with_three_header_rows_reads_with_skip_rows(tmp_path: Pat
     assert first.metadata["Q1_NPS_GROUP"] == "Promoter"
 
 
-def test_qualtrics_csv_without_skip_rows_reports_the_extra_header_rows_as_bad_rows(tmp_path: Path) -> None:
+def test_qualtrics_csv_without_skip_rows_is_recognised_by_its_import_id_row(tmp_path: Path) -> None:
+    """The question-text and ImportId rows are left out without --skip-rows: a user need not know them."""
     path = _write(tmp_path / "qualtrics.csv", QUALTRICS)
     rows = list(
         read_records(
@@ -65,8 +66,77 @@ def test_qualtrics_csv_without_skip_rows_reports_the_extra_header_rows_as_bad_ro
             columns={"created_at": "RecordedDate", "nps": "Q1"},
         )
     )
-    assert rows[0].line == 2 and rows[0].error is not None
-    assert "RecordedDate (created_at): cannot read 'Recorded Date' as a date" in rows[0].error
+    assert [r.error for r in rows] == [None, None]
+    assert [r.line for r in rows] == [4, 5]
+    assert rows[1].record is not None and rows[1].record.text == "Charged twice, nobody answers the phone"
+
+
+def test_a_qualtrics_export_without_its_question_row_loses_only_the_import_id_row(tmp_path: Path) -> None:
+    lines = QUALTRICS.splitlines(keepends=True)
+    path = _write(tmp_path / "qualtrics.csv", lines[0] + "".join(lines[2:]))
+    rows = list(read_records(path, kind="survey", text_column="Q2"))
+    assert [(r.line, r.error) for r in rows] == [(3, None), (4, None)]
+
+
+def test_qualtrics_excel_export_is_recognised_too(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["ResponseId", "Q2"])
+    sheet.append(["Response ID", "What is the main reason for your score?"])
+    sheet.append(['{"ImportId":"_recordId"}', '{"ImportId":"QID2_TEXT"}'])
+    sheet.append(["R_1", "Friendly staff"])
+    path = tmp_path / "qualtrics.xlsx"
+    workbook.save(path)
+    [row] = list(read_records(path, kind="survey", text_column="Q2", id_column="ResponseId"))
+    assert (row.line, row.error) == (4, None)
+    assert row.record is not None and (row.record.id, row.record.text) == ("R_1", "Friendly staff")
+
+
+def test_a_row_that_merely_mentions_import_id_is_feedback() -> None:
+    assert is_import_id_row(['{"ImportId":"QID1"}', "", None])
+    assert not is_import_id_row(['{"ImportId":"QID1"}', "The app is great"])
+    assert not is_import_id_row(["", None])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "encoding"),
+    [
+        ("semicolons.csv", "id;text;score\n1;Late again, really late;2,5\n2;Great service;4,5\n", "utf-8"),
+        ("tabs.tsv", "id\ttext\tscore\n1\tLate again, really late\t2,5\n2\tGreat service\t4,5\n", "utf-8"),
+        # Excel's "Unicode Text" export: UTF-16 with a byte-order mark, tab-separated.
+        ("unicode.csv", "id\ttext\tscore\n1\tLate again, really late\t2,5\n2\tGreat service\t4,5\n", "utf-16"),
+    ],
+)
+def test_delimiters_and_encodings_of_spreadsheet_exports_are_read(
+    tmp_path: Path, name: str, content: str, encoding: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content.encode(encoding))
+    rows = list(read_records(path, kind="review"))
+    assert [r.error for r in rows] == [None, None]
+    records = [r.record for r in rows]
+    assert [(r.id, r.text, r.metadata) for r in records if r is not None] == [
+        ("1", "Late again, really late", {"score": "2,5"}),
+        ("2", "Great service", {"score": "4,5"}),
+    ]
+
+
+def test_a_windows_1252_export_is_read_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Excel on Windows writes "CSV (Comma delimited)" in Windows-1252, not UTF-8."""
+    path = tmp_path / "excel.csv"
+    path.write_bytes("id,text\n1,Caf\xe9 staff were lovely \u2013 5 stars\n".encode("cp1252"))
+    with caplog.at_level("WARNING", logger="feedback_nlp.fileio"):
+        [row] = list(read_records(path, kind="review"))
+    assert row.record is not None and row.record.text == "Caf\xe9 staff were lovely \u2013 5 stars"
+    assert "not UTF-8 (byte 0xe9 at offset 13): reading it as Windows-1252" in caplog.text
+
+
+def test_unbalanced_quotes_name_the_line_and_the_delimiter(tmp_path: Path) -> None:
+    # A quote left open swallows the rest of the file into one field, past the csv module's limit.
+    path = _write(tmp_path / "broken.csv", 'id;text\n1;fine\n2;"no end\n' + "3;more\n" * 20000)
+    with pytest.raises(InputError, match=r"near line 3 as CSV \(fields separated by semicolons\)"):
+        list(read_records(path, kind="review"))
 
 
 def test_twitter_export_reads_its_created_at_format(tmp_path: Path) -> None:

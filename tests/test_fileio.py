@@ -590,7 +590,9 @@ def test_read_records_json_that_is_no_array_is_refused_up_front(tmp_path: Path, 
 
 @pytest.mark.parametrize("name", ["in.xls", "in.csv.gz", "noext"])
 def test_read_records_unsupported_extension(tmp_path: Path, name: str) -> None:
-    with pytest.raises(InputError, match=r"unsupported extension.*\.csv, \.json, \.jsonl, \.ndjson, \.parquet, \.xlsx"):
+    with pytest.raises(
+        InputError, match=r"unsupported extension.*\.csv, \.tsv, \.json, \.jsonl, \.ndjson, \.parquet, \.xlsx"
+    ):
         read_records(tmp_path / name)
 
 

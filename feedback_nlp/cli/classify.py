@@ -39,7 +39,7 @@ def _count_rows(source: str, skip_rows: int = 0) -> int | None:
         return None
     with path.open("rb") as handle:
         lines = sum(1 for _ in handle)
-    return max(lines - 1 - skip_rows, 0) if path.suffix.lower() == ".csv" else lines
+    return max(lines - 1 - skip_rows, 0) if path.suffix.lower() in (".csv", ".tsv") else lines
 
 
 @reports_errors

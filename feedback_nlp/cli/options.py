@@ -10,9 +10,9 @@ read only a text and an id (``label export``, ``taxonomy predict``) use the alia
 :data:`Kind`, :data:`TextColumn` and :data:`IdColumn` directly.
 
 Examples:
-    A Qualtrics export (three header rows) and a Twitter export::
+    A Qualtrics export (its two extra header rows are recognised) and a Twitter export::
 
-        feedback-nlp classify survey.csv --skip-rows 2 --text-column Q2 --id-column ResponseId \\
+        feedback-nlp classify survey.csv --text-column Q2 --id-column ResponseId \\
             --created-at-column RecordedDate --nps-column Q1 --kind survey
         feedback-nlp report topics tweets.csv --created-at-column tweet_created --id-column tweet_id \\
             --kind social
@@ -59,7 +59,9 @@ SourceColumn = Annotated[
 SkipRows = Annotated[
     int,
     typer.Option(
-        min=0, help="Rows after the header to skip (CSV, Excel): 2 for a Qualtrics export.", rich_help_panel=_PANEL
+        min=0,
+        help="Rows after the header to skip (CSV, Excel); a Qualtrics export's two are skipped without it.",
+        rich_help_panel=_PANEL,
     ),
 ]
 DateFormat = Annotated[

@@ -177,7 +177,7 @@ def test_cli_classify_unsupported_extension(tmp_path: Path, name: str) -> None:
     result = _invoke("classify", str(source), "--no-progress")
     assert result.exit_code == 1
     assert "unsupported extension" in result.stderr
-    assert ".csv, .json, .jsonl" in result.stderr
+    assert ".csv, .tsv, .json, .jsonl" in result.stderr
     assert "Traceback" not in result.output
 
 
