@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from feedback_nlp.errors import InputError
+from feedback_nlp.fileio import column_names
 
 __all__ = ["read_header", "read_rows"]
 
@@ -46,16 +47,26 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
     Yields:
         The spreadsheet's row number (the header is row 1) and the row's cells by column name;
-        cells of unnamed columns are left out.
+        a column without a name is named by its place (``column_4``) and kept only where it
+        holds something.
     """
     rows = _sheet_rows(path)
     try:
-        header = _names(next(rows, ()))
+        first = next(rows, ())
+        header, named = column_names(first), _names(first)
         for number, cells in enumerate(rows, start=2):
-            if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
+            if all(_blank(cell) for cell in cells):
                 continue
             padded = list(cells) + [None] * (len(header) - len(cells))
-            yield number, {name: value for name, value in zip(header, padded, strict=False) if name}
+            # An unnamed column's cell is kept (as column_N) only when it holds something.
+            yield (
+                number,
+                {
+                    name: value
+                    for name, given, value in zip(header, named, padded, strict=False)
+                    if given or not _blank(value)
+                },
+            )
     finally:
         rows.close()
 
@@ -77,6 +88,10 @@ def _rows_then_close(workbook: Any) -> Generator[tuple[Any, ...], None, None]:
         yield from workbook.worksheets[0].iter_rows(values_only=True)
     finally:
         workbook.close()
+
+
+def _blank(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
 def _names(cells: tuple[Any, ...]) -> list[str]:

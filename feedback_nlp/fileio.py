@@ -28,7 +28,7 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -729,7 +729,7 @@ def _csv_header(path: Path) -> list[str]:
     finally:
         rows.close()
     columns = [name.strip() for name in header]
-    duplicates = sorted({c for c in columns if columns.count(c) > 1})
+    duplicates = sorted({c for c in columns if c and columns.count(c) > 1})
     if duplicates:
         raise InputError(f"{path} repeats column names {duplicates}; give each column its own name")
     return columns
@@ -738,9 +738,17 @@ def _csv_header(path: Path) -> list[str]:
 def _read_csv(path: Path, opts: RowOptions, skip_rows: int = 0) -> Iterator[RowResult]:
     rows = _csv_rows(path)
     _, header_cells = next(rows)
-    header = [name.strip() for name in header_cells]
+    header = column_names(header_cells)
+    unnamed = {name for name, cell in zip(header, header_cells, strict=True) if not cell.strip()}
     for start, cells in past_extra_header_rows(rows, skip_rows, str(path)):
-        yield _csv_row(start, header, cells, opts)
+        yield _csv_row(start, header, cells, opts, unnamed)
+
+
+def column_names(header: Sequence[object]) -> list[str]:
+    """The header's names, stripped; a column without one is named by its place, ``column_4``
+    (a survey tool leaves the header of a question's second and later options blank)."""
+    names = ["" if cell is None else str(cell).strip() for cell in header]
+    return [name or f"column_{place}" for place, name in enumerate(names, start=1)]
 
 
 def is_import_id_row(cells: Iterable[object]) -> bool:
@@ -774,14 +782,16 @@ def past_extra_header_rows(rows: Iterator[tuple[int, Any]], skip_rows: int, wher
     yield from rows
 
 
-def _csv_row(line: int, header: list[str], cells: list[str], opts: RowOptions) -> RowResult:
+def _csv_row(line: int, header: list[str], cells: list[str], opts: RowOptions, unnamed: set[str]) -> RowResult:
     if len(cells) != len(header):
         return RowResult(
             line,
             None,
             f"expected {len(header)} fields as in the header, got {len(cells)}; quote fields that contain commas",
         )
-    return make_row(line, dict(zip(header, cells, strict=True)), opts, fields=TABLE_FIELDS, stringify=False)
+    # An unnamed column's cell is kept (as column_N) only when it holds something.
+    values = {name: cell for name, cell in zip(header, cells, strict=True) if cell.strip() or name not in unnamed}
+    return make_row(line, values, opts, fields=TABLE_FIELDS, stringify=False)
 
 
 # --------------------------------------------------------------------------- Parquet

@@ -139,6 +139,41 @@ def test_unbalanced_quotes_name_the_line_and_the_delimiter(tmp_path: Path) -> No
         list(read_records(path, kind="review"))
 
 
+SURVEYMONKEY = """\
+Respondent ID,Start Date,How did you hear about us?,,,What could we do better?
+,,Friend,Advert,Other (please specify),Open-Ended Response
+114,11/02/2026 10:15:00 AM,Friend,,,The checkout kept failing
+115,11/03/2026 08:01:00 AM,,Advert,,Nothing
+"""
+
+
+def test_surveymonkey_csv_with_blank_option_headers_reads_with_skip_rows(tmp_path: Path) -> None:
+    """A question's second and later options have no header: named by their place, kept when filled."""
+    path = _write(tmp_path / "surveymonkey.csv", SURVEYMONKEY)
+    rows = list(
+        read_records(
+            path, kind="survey", text_column="What could we do better?", id_column="Respondent ID", skip_rows=1
+        )
+    )
+    assert [(r.line, r.error) for r in rows] == [(3, None), (4, None)]
+    first, second = (r.record for r in rows)
+    assert first is not None and second is not None
+    assert first.metadata == {"Start Date": "11/02/2026 10:15:00 AM", "How did you hear about us?": "Friend"}
+    assert second.metadata["column_4"] == "Advert" and "column_5" not in second.metadata
+
+
+def test_excel_columns_without_a_name_are_kept_by_place_when_filled(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Comment", None, "Store", None])
+    sheet.append(["Lovely staff", "extra", "Leeds", None])
+    path = tmp_path / "unnamed.xlsx"
+    workbook.save(path)
+    [row] = list(read_records(path, kind="review", text_column="Comment"))
+    assert row.record is not None and row.record.metadata == {"column_2": "extra", "Store": "Leeds"}
+
+
 def test_twitter_export_reads_its_created_at_format(tmp_path: Path) -> None:
     path = _write(tmp_path / "Tweets.csv", TWITTER)
     rows = list(read_records(path, kind="social", id_column="tweet_id", columns={"created_at": "tweet_created"}))
@@ -292,3 +327,9 @@ def test_abcd_chats_read_with_their_turns_key(data_dir: Path) -> None:
         assert [t.text for t in record.turns] == [text for _, text in conversation["original"]]
         assert any(t.speaker == "customer" for t in record.turns) and any(t.speaker == "agent" for t in record.turns)
         assert set(record.metadata) == {"scenario", "delexed"}
+
+
+def test_a_name_given_to_two_columns_is_still_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "twice.csv", "text,score,score\nfine,1,2\n")
+    with pytest.raises(InputError, match=r"repeats column names \['score'\]"):
+        read_records(path, kind="review")
