@@ -728,8 +728,8 @@ def _csv_header(path: Path) -> list[str]:
         raise InputError(f"{path} is empty: expected a header row naming the columns") from None
     finally:
         rows.close()
-    columns = [name.strip() for name in header]
-    duplicates = sorted({c for c in columns if c and columns.count(c) > 1})
+    columns = column_names(header)
+    duplicates = sorted({c for c in columns if columns.count(c) > 1})
     if duplicates:
         raise InputError(f"{path} repeats column names {duplicates}; give each column its own name")
     return columns

@@ -333,3 +333,14 @@ def test_a_name_given_to_two_columns_is_still_refused(tmp_path: Path) -> None:
     path = _write(tmp_path / "twice.csv", "text,score,score\nfine,1,2\n")
     with pytest.raises(InputError, match=r"repeats column names \['score'\]"):
         read_records(path, kind="review")
+
+
+def test_an_unnamed_csv_column_is_listed_and_can_be_chosen_by_its_place(tmp_path: Path) -> None:
+    path = _write(tmp_path / "surveymonkey.csv", SURVEYMONKEY)
+    with pytest.raises(InputError, match=r"columns found: .*'column_4', 'column_5'"):
+        read_records(path, kind="survey", text_column="Comment")
+    rows = list(read_records(path, kind="survey", text_column="column_4", skip_rows=1))
+    assert [(r.line, r.record.text if r.record else r.error) for r in rows] == [
+        (3, "column_4: missing or empty; expected the feedback text"),
+        (4, "Advert"),
+    ]
