@@ -207,8 +207,8 @@ def read_records(
             ``source``, ``channel`` and ``turns`` columns named otherwise (a column named after the field
             then goes to metadata).
         skip_rows: Rows right after the header to skip (CSV and Excel): extra header rows. A
-            Qualtrics export's question-text and ImportId rows are recognised and skipped when
-            this is 0 (:func:`past_extra_header_rows`).
+            Qualtrics export's question-text and ImportId rows, and a SurveyMonkey export's
+            answer-type row, are recognised and skipped when this is 0 (:func:`past_extra_header_rows`).
         date_format: A ``strptime`` format for dates such as ``%d/%m/%Y``; the ``date_format``
             setting when ``None``.
         on_bad_date: ``"error"`` (a bad row) or ``"null"`` (kept without a date) for a created_at
@@ -758,12 +758,19 @@ def is_import_id_row(cells: Iterable[object]) -> bool:
     return bool(filled) and all(cell.lstrip().startswith('{"ImportId"') for cell in filled)
 
 
+def is_answer_type_row(cells: Iterable[object]) -> bool:
+    """Whether ``cells`` is the second header row of a SurveyMonkey export, which names each
+    column's answer type: an open question's column says ``Open-Ended Response``."""
+    return any(isinstance(cell, str) and cell.strip() == "Open-Ended Response" for cell in cells)
+
+
 def past_extra_header_rows(rows: Iterator[tuple[int, Any]], skip_rows: int, where: str) -> Iterator[tuple[int, Any]]:
     """``rows`` (``(line, cells)``, the header already read) past the extra header rows.
 
     With ``skip_rows``, that many rows are left out. Without, a Qualtrics export is recognised by
-    its ImportId row: that row and the question-text row above it are left out (and logged), so
-    its CSV and Excel files read as they come. ``cells`` may be a list or a dict of cells."""
+    its ImportId row (that row and the question-text row above it are left out) and a
+    SurveyMonkey export by its answer-type row (``Open-Ended Response``, left out), and logged, so
+    their CSV and Excel files read as they come. ``cells`` may be a list or a dict of cells."""
     if skip_rows:
         for _ in zip(range(skip_rows), rows, strict=False):
             pass
@@ -778,6 +785,9 @@ def past_extra_header_rows(rows: Iterator[tuple[int, Any]], skip_rows: int, wher
             where,
             "question-text and ImportId rows" if extra == 2 else "ImportId row",
         )
+    elif cells and is_answer_type_row(cells[0]):
+        extra = 1
+        logger.info("%s: a SurveyMonkey export; left out the answer-type row under the header", where)
     yield from head[extra:]
     yield from rows
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from feedback_nlp.errors import InputError
-from feedback_nlp.fileio import is_import_id_row, read_records
+from feedback_nlp.fileio import is_answer_type_row, is_import_id_row, read_records
 
 QUALTRICS = """\
 StartDate,EndDate,RecordedDate,ResponseId,Q1_NPS_GROUP,Q1,Q2
@@ -93,10 +93,12 @@ def test_qualtrics_excel_export_is_recognised_too(tmp_path: Path) -> None:
     assert row.record is not None and (row.record.id, row.record.text) == ("R_1", "Friendly staff")
 
 
-def test_a_row_that_merely_mentions_import_id_is_feedback() -> None:
+def test_a_row_that_merely_mentions_import_id_or_a_response_is_feedback() -> None:
     assert is_import_id_row(['{"ImportId":"QID1"}', "", None])
     assert not is_import_id_row(['{"ImportId":"QID1"}', "The app is great"])
     assert not is_import_id_row(["", None])
+    assert is_answer_type_row(["", "Response", "Open-Ended Response"])
+    assert not is_answer_type_row(["7", "Response", "My open-ended response: too slow"])
 
 
 @pytest.mark.parametrize(
@@ -147,14 +149,11 @@ Respondent ID,Start Date,How did you hear about us?,,,What could we do better?
 """
 
 
-def test_surveymonkey_csv_with_blank_option_headers_reads_with_skip_rows(tmp_path: Path) -> None:
-    """A question's second and later options have no header: named by their place, kept when filled."""
+def test_surveymonkey_csv_reads_as_it_comes(tmp_path: Path) -> None:
+    """Its answer-type row is recognised; a question's second and later options have no header:
+    named by their place, kept when filled."""
     path = _write(tmp_path / "surveymonkey.csv", SURVEYMONKEY)
-    rows = list(
-        read_records(
-            path, kind="survey", text_column="What could we do better?", id_column="Respondent ID", skip_rows=1
-        )
-    )
+    rows = list(read_records(path, kind="survey", text_column="What could we do better?", id_column="Respondent ID"))
     assert [(r.line, r.error) for r in rows] == [(3, None), (4, None)]
     first, second = (r.record for r in rows)
     assert first is not None and second is not None

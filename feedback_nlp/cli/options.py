@@ -60,7 +60,7 @@ SkipRows = Annotated[
     int,
     typer.Option(
         min=0,
-        help="Rows after the header to skip (CSV, Excel); a Qualtrics export's two are skipped without it.",
+        help="Rows after the header to skip (CSV, Excel); Qualtrics' and SurveyMonkey's are skipped without it.",
         rich_help_panel=_PANEL,
     ),
 ]
