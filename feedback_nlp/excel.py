@@ -53,7 +53,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     rows = _sheet_rows(path)
     try:
         first = next(rows, ())
-        header, named = column_names(first), _names(first)
+        header, named = column_names(first), [not _blank(cell) for cell in first]
         for number, cells in enumerate(rows, start=2):
             if all(_blank(cell) for cell in cells):
                 continue

@@ -254,8 +254,9 @@ def read_records(
             "(Customer: ..., Agent: ...)"
         )
     if fmt == "csv":
-        _check_columns(_csv_header(path), opts, path)
-        return _logged(_read_csv(path, opts, skip_rows), str(path))
+        fmt_csv = csv_format(path)  # sniffed once: the header check and the reading share it
+        _check_columns(_csv_header(path, fmt_csv), opts, path)
+        return _logged(_read_csv(path, fmt_csv, opts, skip_rows), str(path))
     if fmt == "xlsx":
         from feedback_nlp.excel import read_header, read_rows
 
@@ -686,10 +687,9 @@ def csv_format(path: Path) -> CsvFormat:
     return CsvFormat(encoding, delimiter)
 
 
-def _csv_rows(path: Path) -> Generator[tuple[int, list[str]], None, None]:
+def _csv_rows(path: Path, fmt: CsvFormat) -> Generator[tuple[int, list[str]], None, None]:
     """``(line, cells)`` of each non-blank row of ``path``, the header first; ``line`` is where the
     row starts (a quoted field may span lines)."""
-    fmt = csv_format(path)
     with path.open("r", encoding=fmt.encoding, newline="") as fh:
         reader = csv.reader(fh, delimiter=fmt.delimiter)
         while True:
@@ -720,8 +720,8 @@ def _delimiter_name(delimiter: str) -> str:
     return {",": "commas", ";": "semicolons", "\t": "tabs", "|": "'|'"}[delimiter]
 
 
-def _csv_header(path: Path) -> list[str]:
-    rows = _csv_rows(path)
+def _csv_header(path: Path, fmt: CsvFormat) -> list[str]:
+    rows = _csv_rows(path, fmt)
     try:
         _, header = next(rows)
     except StopIteration:
@@ -735,8 +735,8 @@ def _csv_header(path: Path) -> list[str]:
     return columns
 
 
-def _read_csv(path: Path, opts: RowOptions, skip_rows: int = 0) -> Iterator[RowResult]:
-    rows = _csv_rows(path)
+def _read_csv(path: Path, fmt: CsvFormat, opts: RowOptions, skip_rows: int = 0) -> Iterator[RowResult]:
+    rows = _csv_rows(path, fmt)
     _, header_cells = next(rows)
     header = column_names(header_cells)
     unnamed = {name for name, cell in zip(header, header_cells, strict=True) if not cell.strip()}
@@ -772,22 +772,20 @@ def past_extra_header_rows(rows: Iterator[tuple[int, Any]], skip_rows: int, wher
     SurveyMonkey export by its answer-type row (``Open-Ended Response``, left out), and logged, so
     their CSV and Excel files read as they come. ``cells`` may be a list or a dict of cells."""
     if skip_rows:
-        for _ in zip(range(skip_rows), rows, strict=False):
-            pass
-        yield from rows
+        yield from itertools.islice(rows, skip_rows, None)
         return
     head = list(itertools.islice(rows, 2))
     cells = [list(c.values()) if isinstance(c, Mapping) else c for _, c in head]
-    extra = 2 if len(cells) == 2 and is_import_id_row(cells[1]) else int(bool(cells) and is_import_id_row(cells[0]))
-    if extra:
-        logger.info(
-            "%s: a Qualtrics export; left out the %s under the header",
-            where,
-            "question-text and ImportId rows" if extra == 2 else "ImportId row",
-        )
+    if len(cells) == 2 and is_import_id_row(cells[1]):
+        extra, what = 2, "Qualtrics export's question-text and ImportId rows"
+    elif cells and is_import_id_row(cells[0]):
+        extra, what = 1, "Qualtrics export's ImportId row"
     elif cells and is_answer_type_row(cells[0]):
-        extra = 1
-        logger.info("%s: a SurveyMonkey export; left out the answer-type row under the header", where)
+        extra, what = 1, "SurveyMonkey export's answer-type row"
+    else:
+        extra, what = 0, ""
+    if extra:
+        logger.info("%s: left out the %s under the header", where, what)
     yield from head[extra:]
     yield from rows
 

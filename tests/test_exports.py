@@ -131,7 +131,7 @@ def test_a_windows_1252_export_is_read_with_a_warning(tmp_path: Path, caplog: py
     with caplog.at_level("WARNING", logger="feedback_nlp.fileio"):
         [row] = list(read_records(path, kind="review"))
     assert row.record is not None and row.record.text == "Caf\xe9 staff were lovely \u2013 5 stars"
-    assert "not UTF-8 (byte 0xe9 at offset 13): reading it as Windows-1252" in caplog.text
+    assert caplog.text.count("not UTF-8 (byte 0xe9 at offset 13): reading it as Windows-1252") == 1  # sniffed once
 
 
 def test_unbalanced_quotes_name_the_line_and_the_delimiter(tmp_path: Path) -> None:
