@@ -50,8 +50,9 @@ class Annotation(BaseModel):
     annotators: list[str]
     settled: bool = False
     #: ``random`` for a random draw from the source, ``targeted`` for a keyword draw that fills
-    #: rare stages and touchpoints (so the label mix is not the source's own).
-    draw: Literal["random", "targeted"] = "random"
+    #: rare stages and touchpoints (so the label mix is not the source's own), ``mixed`` for a
+    #: keyword draw of praise or thanks beside a problem (round 5: sarcasm, mixed verdicts).
+    draw: Literal["random", "targeted", "mixed"] = "random"
     #: The labelling round (``training/corpus/draw_sample.py --round``): round 1 is the first
     #: 4,311 texts, later rounds add texts none of the earlier ones held.
     round: int = 1

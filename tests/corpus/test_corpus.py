@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from feedback_nlp.taxonomy.labels import load_taxonomy
 from feedback_nlp.train.data import gold_key
 from feedback_nlp.train.datasets import load_gold
 
+ROOT = Path(__file__).resolve().parents[2]
 FILE = "brand_support_tweets/inbound_tweets.csv"
 
 
@@ -126,6 +129,23 @@ def test_corpus_meets_its_specification(corpus: pd.DataFrame) -> None:
 
 
 @pytest.mark.data
+def test_mixed_draw_holds_praise_beside_a_problem(corpus: pd.DataFrame, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Round 5's ``mixed`` draw chose texts with a word of praise and a word of a problem; its labels
+    come from reading, so all three sentiments occur."""
+    spec = importlib.util.spec_from_file_location("draw_sample", ROOT / "training" / "corpus" / "draw_sample.py")
+    assert spec is not None and spec.loader is not None
+    draw_sample = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, draw_sample)  # its dataclasses look their module up there
+    spec.loader.exec_module(draw_sample)
+    mixed = corpus[corpus["draw"] == "mixed"]
+    assert len(mixed) >= 500
+    assert mixed["text"].str.contains(draw_sample.PRAISE).all()
+    assert mixed["text"].str.contains(draw_sample.PROBLEM).all()
+    assert set(mixed["sentiment"]) == {"negative", "neutral", "positive"}
+    assert not draw_sample.PROBLEM.search("Great service, lovely staff")  # praise alone is not drawn
+
+
+@pytest.mark.data
 def test_corpus_leaves_out_gold_and_travel(corpus: pd.DataFrame, data_dir: Path) -> None:
     gold = {gold_key(t) for t in load_gold(data_dir / "gold" / "dev.jsonl")["text"]}
     assert not corpus["text"].map(gold_key).isin(gold).any()
@@ -148,4 +168,4 @@ def test_no_text_is_labelled_in_two_rounds() -> None:
     keys = Counter((line["file"], line["row_id"]) for line in lines)
     hashes = Counter(line["sha256"] for line in lines)
     assert max(keys.values()) == 1 and max(hashes.values()) == 1
-    assert {line.get("round", 1) for line in lines} == {1, 2, 3, 4}
+    assert {line.get("round", 1) for line in lines} == {1, 2, 3, 4, 5}

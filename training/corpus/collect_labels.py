@@ -14,7 +14,7 @@ WORK_DIR is where ``draw_sample.py`` wrote the batches; the annotators wrote
 and ``WORK_DIR/disagreements.jsonl`` (with texts, outside the project) for the adjudicator, who
 answers in ``settled.jsonl`` (``{"item", "sentiment", "journey_stage", "touchpoints"}``).
 
-With ``--round 2`` (or 3, 4) the labels of a later draw (``draw_sample.py --round 2``) are added instead:
+With ``--round 2`` (or 3, 4, 5) the labels of a later draw (``draw_sample.py --round 2``) are added instead:
 their lines in ``cx_corpus.jsonl`` and ``double_labelled.jsonl`` carry ``"round": N`` and
 replace any earlier lines of that round (other rounds' lines are kept byte for byte), and the
 round's agreement goes to ``annotations/agreement_roundN.json``.
@@ -37,7 +37,7 @@ from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, load_taxonomy
 TASKS = ("sentiment", "journey_stage", "touchpoints")
 INTENTS = set(get_args(Intent))
 #: Annotators per round: batch ``b`` was read by annotator ``b % n + 1`` of its round.
-N_ANNOTATORS = {1: 7, 2: 6, 3: 11, 4: 11}
+N_ANNOTATORS = {1: 7, 2: 6, 3: 11, 4: 11, 5: 8}
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

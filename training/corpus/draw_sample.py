@@ -4,6 +4,7 @@
     python training/corpus/draw_sample.py OUT_DIR --round 2 --seed 11
     python training/corpus/draw_sample.py OUT_DIR --round 3 --seed 13
     python training/corpus/draw_sample.py OUT_DIR --round 4 --seed 17
+    python training/corpus/draw_sample.py OUT_DIR --round 5 --seed 19
 
 
 Writes OUT_DIR/batch_NN.jsonl (item id, text, and what an annotator may know: kind, industry,
@@ -21,6 +22,12 @@ text already in ``annotations/cx_corpus.jsonl`` (by shared file and row id, and 
 item ids ``r2-NNNNN`` and 150 items read twice. Rounds 3 and 4 (:data:`PLAN_ROUND_3`,
 :data:`PLAN_ROUND_4`, which adds the CFPB complaint narratives) do the same with ids
 ``r3-NNNNN`` and ``r4-NNNNN``.
+
+Round 5 (:data:`PLAN_ROUND_5`, ids ``r5-NNNNN``) adds a third draw, ``mixed``: texts with a word of
+praise or thanks beside a word of a problem ("Great, still no refund", "Love the dress but sent it
+back", "Thanks, sorted now"), where the shipped model is weakest (sarcastic sign-offs, mixed
+reviews, thanks after a fix). The words only choose which texts are read; whether a text is
+sarcastic, mixed or sincere comes from reading it.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +54,19 @@ RARE = re.compile(
     r"switch\w*|loyal\w*|renew\w*|upgrade|unsubscribe|recommend\w*|e-?mails?|website|site|"
     r"online|log ?in|portal|dm|direct message|tweets?|facebook|instagram|deliver\w*|shipping|"
     r"shipped|parcel|package|courier|post(?:al)?|chat\w*)\b",
+    re.IGNORECASE,
+)
+
+#: Praise or thanks beside a problem: the round-5 ``mixed`` draw (both must match).
+PRAISE = re.compile(
+    r"\b(?:great|thanks?|thank you|thx|love[ds]?|well done|good job|brilliant|awesome|amazing|nice|lovely|"
+    r"fantastic|perfect|wonderful|cheers|excellent|helpful|appreciate\w*|impressed|happy)\b",
+    re.IGNORECASE,
+)
+PROBLEM = re.compile(
+    r"\b(?:never|still|again|not|no|nothing|can'?t|won'?t|didn'?t|doesn'?t|isn'?t|wasn'?t|don'?t|broken|"
+    r"broke|crash\w*|charged|late|delay\w*|lost|wait\w*|hours|days|weeks|worst|refund\w*|return\w*|"
+    r"sent (?:it )?back|disappoint\w*|problem\w*|issues?|errors?|fail\w*)\b",
     re.IGNORECASE,
 )
 
@@ -124,6 +144,37 @@ PLAN_ROUND_4 = [
 ]
 
 
+#: Round 5: praise beside a problem (the ``mixed`` draw, :data:`MIXED_ROUND_5`) from every kind
+#: that has it, with a random and a rare-stage draw beside it.
+PLAN_ROUND_5 = [
+    ("brand_support_tweets", 80, 30),
+    ("brand_complaint_tweets", 40, 20),
+    ("tweeteval_sentiment", 20, 0),
+    ("neobank_app_reviews", 40, 20),
+    ("womens_clothing_reviews", 30, 10),
+    ("mams", 30, 0),
+    ("multidogo_chats", 60, 0),
+    ("dstc11_call_utterances", 40, 0),
+    ("nhs_patient_surveys", 40, 20),
+    ("helpdesk_csat_survey", 40, 20),
+    ("banking77", 20, 0),
+    ("bitext_support", 20, 0),
+    ("cfpb_complaints", 30, 0),
+]
+MIXED_ROUND_5 = {
+    "brand_support_tweets": 150,
+    "brand_complaint_tweets": 100,
+    "neobank_app_reviews": 100,
+    "womens_clothing_reviews": 80,
+    "mams": 50,
+    "multidogo_chats": 50,
+    "dstc11_call_utterances": 20,
+    "nhs_patient_surveys": 60,
+    "helpdesk_csat_survey": 60,
+    "cfpb_complaints": 10,
+}
+
+
 @dataclass(frozen=True)
 class Round:
     """One labelling round: what it draws, how many items are read twice, its item-id prefix."""
@@ -132,6 +183,7 @@ class Round:
     general_tweets: int
     double: int
     prefix: str
+    mixed: dict[str, int] = field(default_factory=dict)  # source -> praise-beside-a-problem draw
 
 
 ROUNDS = {
@@ -139,6 +191,7 @@ ROUNDS = {
     2: Round(PLAN_ROUND_2, 30, 150, "r2-"),
     3: Round(PLAN_ROUND_3, 30, 150, "r3-"),
     4: Round(PLAN_ROUND_4, 30, 150, "r4-"),
+    5: Round(PLAN_ROUND_5, 30, 150, "r5-", MIXED_ROUND_5),
 }
 
 _ENGLISH = re.compile(r"\b(?:the|and|is|it|to|my|this|app|bank|you|not|very|i)\b", re.IGNORECASE)
@@ -184,7 +237,13 @@ def draw(data_dir: Path, gold_path: Path, seed: int, round_: Round, labelled: li
         rest = rows.drop(picked.index)
         rare = rest[rest["text"].str.contains(RARE)]
         if n_targeted:
-            drawn.append(rare.sample(n=min(n_targeted, len(rare)), random_state=seed).assign(draw="targeted"))
+            targeted = rare.sample(n=min(n_targeted, len(rare)), random_state=seed)
+            drawn.append(targeted.assign(draw="targeted"))
+            rest = rest.drop(targeted.index)
+        n_mixed = round_.mixed.get(source, 0)
+        if n_mixed:
+            mixed = rest[rest["text"].str.contains(PRAISE) & rest["text"].str.contains(PROBLEM)]
+            drawn.append(mixed.sample(n=min(n_mixed, len(mixed)), random_state=seed).assign(draw="mixed"))
     corpus = pd.concat(drawn, ignore_index=True).drop_duplicates(subset=["file", "row_id"])
     corpus = corpus.drop_duplicates(subset="text")
     corpus = corpus.sample(frac=1.0, random_state=int(rng.integers(1 << 31))).reset_index(drop=True)
