@@ -44,7 +44,7 @@ def predictions() -> dict[str, object]:
 #: Still wrong with the shipped bundle: kept as strict expected failures, so the suite goes red
 #: the day one comes out right and its marker must be removed (docs/results.md).
 KNOWN_WRONG = {
-    "s1": "stage support (confidence 0.28: the unanswered phone), not purchase (the failing checkout)",
+    "s1": "stage usage (confidence 0.30), not purchase (the failing checkout)",
     "s2": "stage usage, not purchase",
 }
 
