@@ -53,6 +53,10 @@ class DataConfig(BaseModel):
     #: thresholds then use its held-out share only.
     corpus: bool = False
     corpus_weight: float = Field(default=3.0, gt=0.0)
+    #: Weigh corpus rows so sources count more evenly: ``(mean rows per source / rows of the
+    #: source) ** corpus_source_balance`` (0: every row alike, 1: every source alike), scaled so
+    #: the corpus keeps its total weight (train/corpus_data.py, measured in docs/results.md).
+    corpus_source_balance: float = Field(default=0.0, ge=0.0, le=1.0)
     #: Labelling rounds of the corpus to train on (``annotations/cx_corpus.jsonl``'s ``round``);
     #: empty: every round.
     corpus_rounds: list[int] = Field(default_factory=list)

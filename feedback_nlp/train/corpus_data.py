@@ -49,10 +49,12 @@ def corpus_table(
     seed: int,
     labels_path: Path = CORPUS_LABELS,
     rounds: Sequence[int] = (),
+    source_balance: float = 0.0,
 ) -> TrainingTable:
     """The annotated corpus as training rows: every label known, a held-out share for calibration.
 
     ``rounds`` keeps only the labels of those labelling rounds (empty: every round).
+    ``source_balance`` weighs rows by :func:`source_balanced_weights` (0: every row ``weight``).
     """
     joined = load_cx_corpus(data_dir, labels_path)
     if joined.missing or joined.changed:
@@ -79,7 +81,7 @@ def corpus_table(
             "sentiment": frame["sentiment"],
             "journey_stage": frame["journey_stage"],
             "split": np.where(rng.random(len(frame)) < eval_fraction, "eval", "train"),
-            "weight": weight,
+            "weight": weight * source_balanced_weights(frame["source"], source_balance),
             "origin": "corpus",
             "industry": frame["industry"],
             "channel": frame["channel"],
@@ -91,6 +93,24 @@ def corpus_table(
         [[1.0 if label in set(tps) else 0.0 for label in labels] for tps in frame["touchpoints"]], dtype=np.float32
     )
     return TrainingTable(out.reset_index(drop=True), matrix, labels, {"cx_corpus": {"used": len(out)}})
+
+
+def source_balanced_weights(sources: pd.Series, power: float) -> np.ndarray:
+    """Row weights that even out the sources: ``(mean rows per source / rows of this source) ** power``.
+
+    Power 0 weighs every row 1; power 1 gives every source the same total weight. The weights
+    are scaled to a mean of 1, so the corpus keeps its total weight against the other tables.
+
+    Examples:
+        >>> source_balanced_weights(pd.Series(["a", "a", "a", "b"]), 1.0).round(3).tolist()
+        [0.667, 0.667, 0.667, 2.0]
+    """
+    if power == 0.0 or sources.empty:
+        return np.ones(len(sources))
+    counts = sources.map(sources.value_counts()).to_numpy(dtype=float)
+    raw = (len(sources) / sources.nunique()) / counts
+    weights = raw**power
+    return weights / weights.mean()
 
 
 #: "No label" for np.where / np.select: None as a 0-d object array (numpy's stubs refuse a bare None there).

@@ -346,6 +346,7 @@ class Trainer:
                 eval_fraction=cfg.data.eval_fraction,
                 seed=cfg.seed,
                 rounds=cfg.data.corpus_rounds,
+                source_balance=cfg.data.corpus_source_balance,
             )
             if cfg.data.channel_from_record:
                 corpus = channel_from_record(corpus, self.taxonomy)

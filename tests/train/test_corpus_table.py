@@ -6,9 +6,11 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from feedback_nlp.train.config import load_config
+from feedback_nlp.train.corpus_data import source_balanced_weights
 from feedback_nlp.train.trainer import Trainer
 
 CONFIG = Path(__file__).resolve().parents[2] / "training" / "configs" / "default.toml"
@@ -101,3 +103,25 @@ def test_channel_from_record_leaves_a_declared_channel_unknown_unless_the_text_n
     np.testing.assert_array_equal(out.touchpoints[4], Y[4])  # no touchpoint for a "fax" channel
     assert np.isnan(out.touchpoints).sum() == 2
     np.testing.assert_array_equal(Y[0, phone], 1)  # the input table is not changed
+
+
+def test_source_balance_evens_out_the_sources_and_keeps_the_total_weight() -> None:
+    sources = pd.Series(["tweets"] * 6 + ["surveys"] * 2)
+    assert source_balanced_weights(sources, 0.0).tolist() == [1.0] * 8
+    even = source_balanced_weights(sources, 1.0)
+    # Every source carries the same total weight; the mean row weight stays 1.
+    assert even[:6].sum() == pytest.approx(even[6:].sum()) and even.mean() == pytest.approx(1.0)
+    half = source_balanced_weights(sources, 0.5)
+    assert even[6] > half[6] > 1.0 > half[0] > even[0]  # the smaller source gains, less than fully
+    assert half.mean() == pytest.approx(1.0)
+
+
+@pytest.mark.data
+def test_corpus_source_balance_weighs_the_smaller_sources_up(data_dir: Path) -> None:
+    overrides = [f'paths.data_dir="{data_dir.as_posix()}"', "data.invariance_copies=0"]
+    balanced = Trainer(load_config(CONFIG, [*overrides, "data.corpus_source_balance=0.5"])).training_table().frame
+    corpus = balanced[balanced["origin"] == "corpus"]
+    per_row = corpus.groupby("source")["weight"].first()
+    sizes = corpus["source"].value_counts()
+    assert per_row[sizes.idxmin()] > per_row[sizes.idxmax()]
+    assert corpus["weight"].mean() == pytest.approx(load_config(CONFIG).data.corpus_weight)
