@@ -31,8 +31,8 @@ def read_header(path: Path) -> list[str]:
         rows.close()
     if first is None:
         raise InputError(f"{path} is empty: expected a header row naming the columns on its first sheet")
-    header = _names(first)
-    duplicates = sorted({c for c in header if c and header.count(c) > 1})
+    header = column_names(first)  # as read_rows names them: an unnamed column is column_N
+    duplicates = sorted({c for c in header if header.count(c) > 1})
     if duplicates:
         raise InputError(f"{path} repeats column names {duplicates}; give each column its own name")
     return header
@@ -92,7 +92,3 @@ def _rows_then_close(workbook: Any) -> Generator[tuple[Any, ...], None, None]:
 
 def _blank(cell: Any) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
-
-
-def _names(cells: tuple[Any, ...]) -> list[str]:
-    return ["" if cell is None else str(cell).strip() for cell in cells]

@@ -740,8 +740,9 @@ def _read_csv(path: Path, fmt: CsvFormat, opts: RowOptions, skip_rows: int = 0) 
     _, header_cells = next(rows)
     header = column_names(header_cells)
     unnamed = {name for name, cell in zip(header, header_cells, strict=True) if not cell.strip()}
+    separator = _delimiter_name(fmt.delimiter)
     for start, cells in past_extra_header_rows(rows, skip_rows, str(path)):
-        yield _csv_row(start, header, cells, opts, unnamed)
+        yield _csv_row(start, header, cells, opts, unnamed, separator)
 
 
 def column_names(header: Sequence[object]) -> list[str]:
@@ -790,12 +791,14 @@ def past_extra_header_rows(rows: Iterator[tuple[int, Any]], skip_rows: int, wher
     yield from rows
 
 
-def _csv_row(line: int, header: list[str], cells: list[str], opts: RowOptions, unnamed: set[str]) -> RowResult:
+def _csv_row(
+    line: int, header: list[str], cells: list[str], opts: RowOptions, unnamed: set[str], separator: str
+) -> RowResult:
     if len(cells) != len(header):
         return RowResult(
             line,
             None,
-            f"expected {len(header)} fields as in the header, got {len(cells)}; quote fields that contain commas",
+            f"expected {len(header)} fields as in the header, got {len(cells)}; quote fields that contain {separator}",
         )
     # An unnamed column's cell is kept (as column_N) only when it holds something.
     values = {name: cell for name, cell in zip(header, cells, strict=True) if cell.strip() or name not in unnamed}

@@ -141,6 +141,15 @@ def test_unbalanced_quotes_name_the_line_and_the_delimiter(tmp_path: Path) -> No
         list(read_records(path, kind="review"))
 
 
+def test_a_row_with_extra_fields_names_the_files_delimiter(tmp_path: Path) -> None:
+    path = _write(tmp_path / "semicolons.csv", "id;text\n1;fine\n2;late;again\n")
+    rows = list(read_records(path, kind="review"))
+    assert [r.error for r in rows] == [
+        None,
+        "expected 2 fields as in the header, got 3; quote fields that contain semicolons",
+    ]
+
+
 SURVEYMONKEY = """\
 Respondent ID,Start Date,How did you hear about us?,,,What could we do better?
 ,,Friend,Advert,Other (please specify),Open-Ended Response
@@ -171,6 +180,20 @@ def test_excel_columns_without_a_name_are_kept_by_place_when_filled(tmp_path: Pa
     workbook.save(path)
     [row] = list(read_records(path, kind="review", text_column="Comment"))
     assert row.record is not None and row.record.metadata == {"column_2": "extra", "Store": "Leeds"}
+
+
+def test_an_unnamed_excel_column_is_listed_and_can_be_chosen_by_its_place(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["id", "Why?", None])
+    sheet.append(["1", "slow", "the app crashes"])
+    path = tmp_path / "unnamed.xlsx"
+    workbook.save(path)
+    with pytest.raises(InputError, match=r"columns found: 'id', 'Why\?', 'column_3'"):
+        read_records(path, kind="survey", text_column="Comment")
+    [row] = list(read_records(path, kind="survey", text_column="column_3"))
+    assert row.record is not None and row.record.text == "the app crashes"
 
 
 def test_twitter_export_reads_its_created_at_format(tmp_path: Path) -> None:
