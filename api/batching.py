@@ -256,9 +256,12 @@ class MicroBatcher:
             predictions = await self._loop.run_in_executor(self._executor, self.predict, records)
             self._report(len(records), time.perf_counter() - start)
             _check_length(predictions, len(records))
-        except Exception as exc:  # every waiter gets the error; none hangs
+        except Exception as exc:
             logger.error("batch of %d records failed: %s", len(records), type(exc).__name__)
-            self._finish(batch, [exc] * len(batch))
+            if len(batch) == 1:
+                self._finish(batch, [exc])
+            else:  # one request's records must not fail the others: run each on its own
+                self._finish(batch, await self._each_alone(batch))
             return
         offset = 0
         slices: list[list[Prediction] | BaseException] = []
@@ -266,6 +269,22 @@ class MicroBatcher:
             slices.append(predictions[offset : offset + len(request.records)])
             offset += len(request.records)
         self._finish(batch, slices)
+
+    async def _each_alone(self, batch: list[_Request]) -> list[list[Prediction] | BaseException]:
+        """Each request of a failed batch run on its own: its predictions or its own error."""
+        assert self._loop is not None
+        outcomes: list[list[Prediction] | BaseException] = []
+        for request in batch:
+            if request.future.done():  # the client went away meanwhile
+                outcomes.append(BatcherClosedError("the request was cancelled"))
+                continue
+            try:
+                predictions = await self._loop.run_in_executor(self._executor, self.predict, request.records)
+                _check_length(predictions, len(request.records))
+                outcomes.append(predictions)
+            except Exception as exc:  # this request's own error; none hangs
+                outcomes.append(exc)
+        return outcomes
 
     def _finish(self, batch: list[_Request], outcomes: Sequence[list[Prediction] | BaseException]) -> None:
         """Settle each request of ``batch`` with its outcome: its predictions or the batch's error."""

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,6 +21,7 @@ from api.bodylimit import BodySizeLimitMiddleware
 from api.keycache import KeyCache
 from api.model_switch import ModelSwitcher, PipelineLoader
 from api.observability import RequestContextMiddleware, create_metrics, get_request_id
+from api.query import known_query_parameters
 from api.ratelimit import RateLimiter
 from api.routes import classify, feedback, health, models, reports, scores
 from api.state import ServingState
@@ -149,6 +150,7 @@ def create_app(
             "echo submitted text."
         ),
         lifespan=lifespan,
+        dependencies=[Depends(known_query_parameters)],
     )
     app.state.settings = settings
     app.state.serving = ServingState()

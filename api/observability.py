@@ -14,6 +14,7 @@ fields named like text (``text``, ``records``, ``body``...) are redacted.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -35,6 +36,7 @@ from feedback_nlp.logs import (  # noqa: F401  (re-exported: where the service a
 from feedback_nlp.taxonomy.records import Prediction
 
 access_logger = logging.getLogger("api.access")
+logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
 UNMATCHED_ROUTE = "<unmatched>"
@@ -140,15 +142,33 @@ class RequestContextMiddleware:
         status = 500  # if the app raises before answering
         start = time.perf_counter()
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                started = True
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Answered here, not by Starlette's outermost handler, so the 500 carries the request
+            # id (in the body and the header) that the log line below has too.
+            if started:
+                raise
+            logger.error("unhandled %s", type(exc).__name__, exc_info=exc)
+            body = json.dumps({"detail": f"Internal error (request id {request_id})."}).encode()
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": body})
         finally:
             self._record(scope, status, time.perf_counter() - start)
             request_id_var.reset(token)

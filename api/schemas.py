@@ -77,7 +77,11 @@ class ClassifyRequest(BaseModel):
 
     records: list[FeedbackRecord] = Field(min_length=1, max_length=10_000)
 
-    model_config = {"json_schema_extra": {"examples": [{"records": _EXAMPLE_RECORDS}, {"records": _EXPORT_EXAMPLES}]}}
+    # A misspelt field is refused, not ignored.
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"records": _EXAMPLE_RECORDS}, {"records": _EXPORT_EXAMPLES}]},
+    }
 
 
 class ClassifyResponse(BaseModel):
@@ -94,13 +98,15 @@ class IngestRequest(BaseModel):
     records: list[FeedbackRecord] = Field(min_length=1, max_length=10_000)
     source: str = Field(default="api", min_length=1, max_length=200)
 
+    # A misspelt field ("sorce") is refused: ignored, it would file the records under another key.
     model_config = {
+        "extra": "forbid",
         "json_schema_extra": {
             "examples": [
                 {"source": "survey-tool", "records": _EXAMPLE_RECORDS},
                 {"source": "exports", "records": _EXPORT_EXAMPLES},
             ]
-        }
+        },
     }
 
 

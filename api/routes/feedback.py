@@ -12,6 +12,7 @@ from api.classifying import answering_version, classify_records
 from api.dates import UtcDatetime
 from api.deps import BatcherDep, MetricsDep, PipelineDep, SessionsDep, SettingsDep
 from api.limits import check_records
+from api.query import FilterText
 from api.responses import ERRORS, errors
 from api.schemas import ErrorBody, FeedbackPage, IngestRequest, IngestResponse, IngestResult, StoredRecord
 from feedback_nlp.storage import feedback_repo
@@ -73,9 +74,9 @@ def list_feedback(
     _: ReadKey,
     sessions: SessionsDep,
     kind: FeedbackKind | None = None,
-    source: Annotated[str | None, Query(max_length=200)] = None,
-    touchpoint: Annotated[str | None, Query(max_length=100)] = None,
-    journey_stage: Annotated[str | None, Query(max_length=100)] = None,
+    source: FilterText = None,
+    touchpoint: FilterText = None,
+    journey_stage: FilterText = None,
     sentiment: Annotated[str | None, Query(pattern="^(negative|neutral|positive)$")] = None,
     created_from: UtcDatetime | None = None,
     created_to: UtcDatetime | None = None,

@@ -13,12 +13,14 @@ from feedback_nlp.storage.db import ping
 router = APIRouter(tags=["health"])
 
 
+@router.head("/health", include_in_schema=False)  # load balancers that probe with HEAD
 @router.get("/health", response_model=Health)
 def health() -> Health:
     """The process is alive."""
     return Health(status="ok")
 
 
+@router.head("/ready", include_in_schema=False, response_model=None)
 @router.get("/ready", response_model=Health, responses={503: {"model": Health}})
 async def ready(serving: ServingStateDep, engine: EngineDep) -> Health | JSONResponse:
     """The model is loaded and the database answers; 503 otherwise."""

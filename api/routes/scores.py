@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.auth import ReadKey
 from api.dates import UtcDatetime
 from api.deps import SessionsDep
+from api.query import FilterText
 from api.schemas import ErrorBody
 from feedback_nlp.taxonomy.records import FeedbackKind
 
@@ -64,7 +65,7 @@ class ScoreTable(BaseModel):
 Period = Annotated[Literal["day", "week", "month"], Query(description="Period of the breakdown.")]
 Start = Annotated[UtcDatetime | None, Query(alias="from", description="created_at from (inclusive), ISO 8601.")]
 End = Annotated[UtcDatetime | None, Query(alias="to", description="created_at to (exclusive), ISO 8601.")]
-Source = Annotated[str | None, Query(max_length=255, description="Only this source.")]
+Source = Annotated[FilterText, Query(description="Only this source.")]
 Kind = Annotated[FeedbackKind | None, Query(description="Only this kind.")]
 
 

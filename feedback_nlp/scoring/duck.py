@@ -148,7 +148,10 @@ def _metadata_sql(key: str) -> str:
 def _period_sql(period: Period) -> str:
     """Start of the UTC period as a DATE, from the absolute time (whatever the session time zone)."""
     check_period(period)
-    days = f"CAST(floor(epoch_us(created_at) / {_MICROSECONDS_PER_DAY}.0) AS BIGINT)"
+    # Whole days in integers: a float quotient rounds 9999-12-31T23:59:59.999999 up to day 10000-01-01,
+    # a date DuckDB cannot return. ((us % d) + d) % d is the non-negative remainder before 1970 as well.
+    us, per_day = "epoch_us(created_at)", _MICROSECONDS_PER_DAY
+    days = f"(({us} - ((({us} % {per_day}) + {per_day}) % {per_day})) // {per_day})"
     day = f"(DATE '1970-01-01' + CAST({days} AS INTEGER))"
     if period == "week":  # 1970-01-01 was a Thursday: Monday is 3 days before
         return f"(DATE '1970-01-01' + CAST({days} - ((({days} + 3) % 7) + 7) % 7 AS INTEGER))"

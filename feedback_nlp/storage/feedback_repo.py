@@ -360,7 +360,18 @@ def _key_part(value: str, what: str) -> str:
         raise InputError(f"{what} is {len(value)} characters long; the limit is {KEY_MAX_LENGTH}")
     if "\x00" in value:
         raise InputError(f"{what} contains a NUL character; send an id without control characters")
+    _no_surrogate(value, what)
     return value
+
+
+def _no_surrogate(value: str, what: str) -> None:
+    """An :class:`InputError` if ``value`` holds a lone UTF-16 surrogate (no database can store one)."""
+    for i, ch in enumerate(value):
+        if "\ud800" <= ch <= "\udfff":
+            raise InputError(
+                f"{what} holds a lone UTF-16 surrogate (U+{ord(ch):04X}) at character {i}, which is not a "
+                "Unicode character; send valid UTF-8"
+            )
 
 
 def _utc(value: datetime | None, what: str) -> datetime | None:
@@ -375,7 +386,10 @@ def _utc(value: datetime | None, what: str) -> datetime | None:
 
 def _json_safe(value: Any, path: str) -> Any:
     """``value`` if it is plain JSON (finite numbers, string keys); an :class:`InputError` if not."""
-    if value is None or isinstance(value, (bool, int, str)):
+    if isinstance(value, str):
+        _no_surrogate(value, path)
+        return value
+    if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -384,6 +398,8 @@ def _json_safe(value: Any, path: str) -> Any:
     if isinstance(value, Mapping):
         if not all(isinstance(key, str) for key in value):
             raise InputError(f"{path} has a key that is not a string; JSON object keys are strings")
+        for key in value:
+            _no_surrogate(key, f"a key of {path}")
         return {key: _json_safe(item, f"{path}.{key}") for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_safe(item, f"{path}[{i}]") for i, item in enumerate(value)]
@@ -466,7 +482,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         when = datetime.fromisoformat(received)
         if version != _CURSOR_VERSION or when.tzinfo is None or not _is_pk(pk):
             raise ValueError("unexpected cursor content")
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
+        when.astimezone(UTC)  # a time with no UTC equivalent (year 9999 at -23:59) is no cursor of ours
+    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError, OverflowError) as exc:
         raise InputError(
             "the cursor is not valid: pass the 'next_cursor' of the previous page unchanged, "
             "or leave it out for the first page"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -198,7 +199,9 @@ class FeedbackRecord(BaseModel):
         extra="forbid", json_schema_extra={"anyOf": [{"required": ["text"]}, {"required": ["turns"]}]}
     )
 
-    id: str | None = None
+    id: str | None = Field(
+        default=None, min_length=1, description="The sender's id of the record; leave it out to have one made."
+    )
     kind: FeedbackKind
     text: str | None = Field(default=None, json_schema_extra={"pattern": r"\S"})
     turns: list[Turn] | None = None
@@ -213,6 +216,19 @@ class FeedbackRecord(BaseModel):
     nps: int | None = Field(default=None, ge=0, le=10, description="A 0-10 NPS answer.")
     metadata: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_lone_surrogates(cls, data: Any) -> Any:
+        found = _lone_surrogate(data, "")
+        if found is not None:
+            where, position, char = found
+            raise ValueError(
+                f"{where or 'the record'} holds a lone UTF-16 surrogate (U+{ord(char):04X}) at character "
+                f"{position}, which is not a Unicode character and cannot be stored: send valid UTF-8 "
+                "(in JSON a \\ud83d-style escape must be followed by its low half, e.g. \\ud83d\\ude00)"
+            )
+        return data
+
     @field_validator("created_at", mode="before")
     @classmethod
     def _created_at(cls, value: Any, info: ValidationInfo) -> datetime | None:
@@ -224,9 +240,12 @@ class FeedbackRecord(BaseModel):
             raise ValueError(f"'turns' is only for kind 'transcript', got kind '{self.kind}'")
         if self.turns is not None and self.text is not None:
             raise ValueError("give either 'text' or 'turns', not both")
-        has_turn_text = bool(self.turns) and any(t.text.strip() for t in self.turns or [])
-        if not has_turn_text and not (self.text and self.text.strip()):
-            raise ValueError("the record has no text: give a non-empty 'text' (or 'turns')")
+        has_turn_text = bool(self.turns) and any(has_visible_text(t.text) for t in self.turns or [])
+        if not has_turn_text and not (self.text and has_visible_text(self.text)):
+            raise ValueError(
+                "the record has no text: give a non-empty 'text' (or 'turns'); whitespace, control "
+                "characters (such as NUL) and invisible format characters (such as U+200B) do not count"
+            )
         if self.kind is FeedbackKind.TRANSCRIPT:
             # Checked here, per record, so that one agent-only transcript is refused on its own
             # instead of failing every record it would share an encoder batch with.
@@ -238,6 +257,29 @@ class FeedbackRecord(BaseModel):
             except InputError as exc:
                 raise ValueError(str(exc)) from None
         return self
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether ``text`` has a character other than whitespace, control characters (NUL, ...) and
+    invisible format characters (zero-width space, byte-order mark, ...)."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf") for ch in text)
+
+
+def _lone_surrogate(value: Any, where: str) -> tuple[str, int, str] | None:  # noqa: ANN401 (raw JSON)
+    """The first lone UTF-16 surrogate in a raw record: (field path, character index, the character)."""
+    if isinstance(value, str):
+        for i, ch in enumerate(value):
+            if "\ud800" <= ch <= "\udfff":
+                return where or "a value", i, ch
+        return None
+    items: Any = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        path = f"{where}.{key}" if where and isinstance(key, str) else f"{where}[{key}]" if where else str(key)
+        if isinstance(key, str) and (found := _lone_surrogate(key, f"a key of {where or 'the record'}")):
+            return found
+        if (found := _lone_surrogate(item, path)) is not None:
+            return found
+    return None
 
 
 #: A sentiment label as a type (the values of :data:`~feedback_nlp.taxonomy.labels.SENTIMENT_LABELS`).

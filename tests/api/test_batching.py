@@ -176,11 +176,34 @@ async def test_batcher_predict_error_reaches_every_waiter() -> None:
         outcomes = await asyncio.gather(
             *(batcher.submit(make_records(f"e{i}-", 2)) for i in range(3)), return_exceptions=True
         )
-    assert predict.sizes == [6]
+    # The shared batch failed, then each request alone: each gets its own error.
+    assert predict.sizes == [6, 2, 2, 2]
     assert all(isinstance(o, ValueError) for o in outcomes)
     # The worker survives the error.
     predict.error = None
     assert ids(await batcher.submit(make_records("ok", 1))) == ["ok0"]
+    await batcher.stop()
+
+
+async def test_batcher_one_bad_request_does_not_fail_the_others_in_its_batch() -> None:
+    def predict(records: Sequence[FeedbackRecord]) -> list[Prediction]:
+        if any(r.text == "poison" for r in records):
+            raise UnicodeEncodeError("utf-8", "poison", 0, 1, "surrogates not allowed")
+        return [prediction_for(record) for record in records]
+
+    batcher = MicroBatcher(predict, max_wait_ms=50)
+    await batcher.start()
+    poison = [FeedbackRecord(id="bad", kind="review", text="poison")]
+    with anyio.fail_after(2):
+        outcomes = await asyncio.gather(
+            batcher.submit(make_records("a", 2)),
+            batcher.submit(poison),
+            batcher.submit(make_records("b", 1)),
+            return_exceptions=True,
+        )
+    assert ids(outcomes[0]) == ["a0", "a1"]  # type: ignore[arg-type]
+    assert isinstance(outcomes[1], UnicodeEncodeError)
+    assert ids(outcomes[2]) == ["b0"]  # type: ignore[arg-type]
     await batcher.stop()
 
 

@@ -150,3 +150,21 @@ def test_group_counts_refuses_a_key_of_mixed_types() -> None:
         group_counts(flat, ["team"])
     flat["team"] = flat["team"].map(lambda v: None if v is None else str(v))
     assert group_counts(flat, ["team"])["n"].tolist() == [2, 1]  # "1" twice, then None
+
+
+@pytest.mark.parametrize(
+    ("created_at", "expected"),
+    [
+        # A float quotient of microseconds rounded this up to day 10000-01-01, which DuckDB cannot hold.
+        (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), {"day": "9999-12-31", "week": "9999-12-27",
+                                                                   "month": "9999-12-01"}),
+        (datetime(1969, 12, 31, 23, 59, 59, tzinfo=UTC), {"day": "1969-12-31", "week": "1969-12-29",
+                                                          "month": "1969-12-01"}),
+        (datetime(1, 1, 1, tzinfo=UTC), {"day": "0001-01-01", "week": "0001-01-01", "month": "0001-01-01"}),
+    ],
+)  # fmt: skip
+def test_periods_hold_at_the_ends_of_the_calendar(created_at: datetime, expected: dict[str, str]) -> None:
+    records = example_records().head(1).assign(created_at=pd.Series([created_at], dtype="datetime64[us, UTC]"))
+    for period, day in expected.items():
+        got = duck_counts(records, ["period"], period=period)  # type: ignore[arg-type]
+        assert [str(p)[:10] for p in got["period"]] == [day]

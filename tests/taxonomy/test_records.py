@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -175,3 +177,45 @@ def test_turn_times_beyond_the_bound_are_refused_not_a_crash() -> None:
     assert "turns.0.start: expected at most" in _error(
         {"kind": "transcript", "turns": [{"speaker": "caller", "text": "hi", "start": 1e308}]}
     )
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (
+            {"kind": "review", "text": "bad \ud800 service"},
+            "text holds a lone UTF-16 surrogate (U+D800) at character 4",
+        ),
+        ({"kind": "review", "text": "ok", "id": "r\udfff"}, "id holds"),
+        ({"kind": "review", "text": "ok", "channel": "\ud800"}, "channel holds"),
+        ({"kind": "review", "text": "ok", "metadata": {"k": [1, "\udfff"]}}, "metadata.k[1] holds"),
+        ({"kind": "review", "text": "ok", "metadata": {"\ud800": 1}}, "a key of metadata holds"),
+        ({"kind": "transcript", "turns": [{"speaker": "customer", "text": "x \ud800"}]}, "turns[0].text holds"),
+    ],
+)
+def test_a_lone_surrogate_is_refused_naming_where_it_is(data: dict, where: str) -> None:
+    # JSON may spell one ("\ud800" escapes); no database or tokenizer can take it.
+    with pytest.raises(ValidationError, match=re.escape(where)):
+        FeedbackRecord.model_validate(data)
+
+
+def test_a_surrogate_pair_is_a_character_and_is_accepted() -> None:
+    record = FeedbackRecord.model_validate(json.loads('{"kind": "review", "text": "fine \\ud83d\\ude00"}'))
+    assert record.text == "fine 😀"
+
+
+@pytest.mark.parametrize("text", ["\x00\x00", "\u200b\u200b", "\ufeff", " \u200b\n\x00 "])
+def test_text_of_only_invisible_characters_is_no_text(text: str) -> None:
+    with pytest.raises(ValidationError, match="the record has no text"):
+        FeedbackRecord(kind="review", text=text)
+    with pytest.raises(ValidationError, match="the record has no text"):
+        FeedbackRecord(kind="transcript", turns=[{"speaker": "customer", "text": text}])
+
+
+def test_visible_text_beside_invisible_characters_is_text() -> None:
+    assert FeedbackRecord(kind="review", text="\u200b👍\x00").text == "\u200b👍\x00"
+
+
+def test_an_empty_id_is_refused_rather_than_taken_for_no_id() -> None:
+    with pytest.raises(ValidationError, match="id"):
+        FeedbackRecord(id="", kind="review", text="ok")
