@@ -61,6 +61,9 @@ ACCEPTED = (
 #: Epoch values at or above this are milliseconds (10^11 seconds is the year 5138).
 _MILLISECONDS_FROM = 10**11
 _EPOCH = re.compile(r"[+-]?\d{9,}(?:\.\d+)?")
+#: The smallest epoch number read as a date (9 digits, 1973-03-03), for numbers as for text: a
+#: smaller one is more likely a spreadsheet serial, a year or a YYYYMMDD date than a 1970s time.
+_EPOCH_FROM = 100_000_000
 _SLASHED = re.compile(r"(\d{1,4})[/.](\d{1,2})[/.](\d{1,4})(?:[ T].*)?")
 #: Year first, then month and day ("2019/9/24", "2019/09/24 10:15"), as CFPB's exports and
 #: East Asian systems write them: no convention puts the day before the month after a year.
@@ -96,6 +99,8 @@ def parse_datetime(value: Any, *, date_format: str | None = None) -> datetime:
     if isinstance(value, bool):
         raise DateError(f"expected a date, got the boolean {value}")
     if isinstance(value, (int, float)):
+        if math.isfinite(value) and abs(value) < _EPOCH_FROM:
+            raise DateError(_small_number_message(value))
         return _from_epoch(float(value), value)
     if not isinstance(value, str):
         raise DateError(f"expected a date as text or a number, got {type(value).__name__}")
@@ -189,6 +194,22 @@ def _year_first(text: str) -> datetime | None:
 
 
 _READERS: tuple[Callable[[str], datetime | None], ...] = (_iso, _year_first, _twitter, _rfc2822)
+
+
+def _small_number_message(value: float) -> str:
+    """Why a number under 10^8 is no date, with what it may be instead."""
+    hint = ""
+    if 20_000 <= value < 80_000:
+        hint = " (it looks like an Excel date serial: format the column as a date in the sheet, or export it as text)"
+    elif 19_000_000 <= value < 21_000_000 and float(value).is_integer():
+        hint = (
+            f" (it looks like a date written as YYYYMMDD: give it as text, e.g. '{int(value)}' with "
+            "--date-format %Y%m%d)"
+        )
+    return (
+        f"expected a date, got the number {value!r}, too small for epoch seconds (from 1973, 9 digits) "
+        f"or milliseconds{hint}"
+    )
 
 
 def _from_epoch(number: float, shown: Any) -> datetime:

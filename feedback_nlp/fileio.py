@@ -26,6 +26,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import sys
 import uuid
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
@@ -383,8 +384,18 @@ def open_output(path: str | Path | None) -> Iterator[TextIO]:
         sys.stdout.flush()
         return
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_dir():
+        raise InputError(f"cannot write {path}: it is a folder; give a file name, e.g. {target / 'out.jsonl'}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: cannot make its folder {target.parent} ({exc.strerror})") from None
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.open("x").close()  # checked before any work is done: a read-only folder, a full disk
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from None
+    tmp.unlink()
     try:
         # "x" creates the file with the usual umask permissions, unlike mkstemp's 0600.
         with tmp.open("x", encoding="utf-8", newline="") as fh:
@@ -450,6 +461,12 @@ def _check_columns(columns: list[str], opts: RowOptions, path: Path) -> None:
             f"{path} has no text column {opts.text_column!r}; columns found: "
             f"{', '.join(repr(c) for c in columns) or '(none)'}. Pass --text-column COL "
             f"to name the column holding the feedback text.{hint}"
+        )
+    if opts.id_column != "id" and opts.id_column not in columns:  # named, so meant: never line numbers instead
+        raise InputError(
+            f"{path} has no id column {opts.id_column!r} (given with --id-column); columns found: "
+            f"{', '.join(repr(c) for c in columns)}. Name one of those with --id-column, or leave the "
+            "option out to number the rows"
         )
     for name, column in opts.columns.items():
         if column not in columns:
@@ -530,6 +547,10 @@ def _read_json_array(path: Path, opts: RowOptions) -> Iterator[RowResult]:
         members = _object_members(text, at) if text[at : at + 1] == "{" else None
         value = json.loads(text) if members is None else None
     except json.JSONDecodeError as exc:
+        if text[at : at + 1] == "{" and exc.msg == "Extra data":
+            # One object, then more: JSON Lines saved as .json (BigQuery and mongoexport name them so).
+            logger.info("%s holds one JSON object per line: reading it as JSON Lines", path)
+            return _read_jsonl_file(path, opts)
         raise InputError(f"{path} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     if members is None:
         raise InputError(
@@ -650,6 +671,8 @@ class CsvFormat:
     delimiter: str
 
 
+#: The longest CSV field read (characters): far above any feedback text, below what exhausts memory.
+_CSV_FIELD_LIMIT = 64 * 1024 * 1024
 #: Field separators besides the comma: European spreadsheets write ';', tab-separated exports '\t'.
 _OTHER_DELIMITERS = ";\t|"
 
@@ -667,16 +690,15 @@ def csv_format(path: Path) -> CsvFormat:
         encoding = "utf-16"
     else:
         encoding = "utf-8-sig"
-        try:
-            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)  # a character cut at 64 KiB is fine
-        except UnicodeDecodeError as exc:
+        bad = _first_non_utf8_byte(path)
+        if bad is not None:
             encoding = "cp1252"
             logger.warning(
                 "%s is not UTF-8 (byte %#04x at offset %d): reading it as Windows-1252, as Excel on Windows "
                 "writes CSV; save it as 'CSV UTF-8' if its accents look wrong",
                 path,
-                head[exc.start],
-                exc.start,
+                bad[1],
+                bad[0],
             )
     first_line = head.decode(encoding, errors="ignore").split("\n", 1)[0]
     delimiter = ","
@@ -687,9 +709,30 @@ def csv_format(path: Path) -> CsvFormat:
     return CsvFormat(encoding, delimiter)
 
 
+def _first_non_utf8_byte(path: Path, chunk: int = 1 << 20) -> tuple[int, int] | None:
+    """(offset, byte) of the first byte of ``path`` that is not UTF-8, or None. The whole file is
+    read: a Windows-1252 export often has its first accent or curly quote far down the file."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, last = 0, b""
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            try:
+                decoder.decode(block, final=False)
+            except UnicodeDecodeError as exc:
+                return offset + exc.start, block[exc.start]
+            offset, last = offset + len(block), block
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:  # the file ends inside a character
+        return offset - 1, last[-1]
+    return None
+
+
 def _csv_rows(path: Path, fmt: CsvFormat) -> Generator[tuple[int, list[str]], None, None]:
     """``(line, cells)`` of each non-blank row of ``path``, the header first; ``line`` is where the
     row starts (a quoted field may span lines)."""
+    # A review may be long; the csv module's default (128 KiB a field) refused the whole file.
+    csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
     with path.open("r", encoding=fmt.encoding, newline="") as fh:
         reader = csv.reader(fh, delimiter=fmt.delimiter)
         while True:
@@ -708,7 +751,7 @@ def _csv_rows(path: Path, fmt: CsvFormat) -> Generator[tuple[int, list[str]], No
                     f"cannot read {path} as {_encoding_name(fmt)} text after line {start - 1}: {exc}; "
                     "save it as UTF-8 (in Excel: 'CSV UTF-8')"
                 ) from exc
-            if cells:  # not a blank line
+            if any(cell.strip() for cell in cells):  # not a blank line, nor a row of empty cells (",,")
                 yield start, cells
 
 
@@ -858,6 +901,10 @@ def make_row(
         stringify: metadata values become text (tables); JSON keeps them as they are.
         default_id: the id of a row without one, when not ``line``.
     """
+    if not stringify and opts.id_column != "id" and opts.id_column not in values:
+        return RowResult(
+            line, None, f"no {opts.id_column!r} field (given with --id-column); fields found: {', '.join(values)}"
+        )
     data, extras = _split_values(values, opts, fields)
     if stringify:
         extras = {key: _as_text(value) for key, value in extras.items()}
@@ -918,6 +965,29 @@ def _split_values(
     return data, extras
 
 
+#: Answers that mean "not answered" in survey exports' score columns.
+_NOT_ANSWERED = frozenset({"n/a", "na", "-", "none", "null", "not answered", "no answer", "prefer not to say"})
+# A score cell as survey tools label it: "9 - Very likely", "0 - Not at all likely", "4 stars",
+# "4/5", "9,0" (a decimal comma), "(10) Extremely likely".
+_SCORE_CELL = re.compile(
+    r"\(?\s*(?P<number>[+-]?\d+(?:\.\d+|,\d{1,2})?)\s*\)?(?:\s*(?:/\s*\d+|stars?|points?|pts)\b)?(?:\s*[-–—:=]\s*\D.*|\s+[A-Za-z].*)?",
+    re.IGNORECASE,
+)
+_UNREADABLE = object()
+
+
+def _score_cell(text: str) -> float | None | object:
+    """An NPS or rating cell's number; None when it says "not answered"; _UNREADABLE otherwise
+    (left for validation to refuse, naming the value)."""
+    if text.strip().lower() in _NOT_ANSWERED:
+        return None
+    match = _SCORE_CELL.fullmatch(text.strip())
+    if match is None:
+        return _UNREADABLE
+    number = float(match.group("number").replace(",", "."))
+    return int(number) if number.is_integer() else number
+
+
 def _clean_scalars(data: dict[str, Any], default_id: str) -> None:
     """Treat blank optional values as absent, normalise kind, default the id."""
     for name in _OPTIONAL_SCALARS:
@@ -928,6 +998,13 @@ def _clean_scalars(data: dict[str, Any], default_id: str) -> None:
             data[name] = value
     if isinstance(data.get("kind"), str):
         data["kind"] = data["kind"].lower()
+    for name in ("nps", "rating"):
+        if isinstance(data.get(name), str):
+            number = _score_cell(data[name])
+            if number is None:
+                del data[name]  # "N/A", "-": not answered
+            elif number is not _UNREADABLE:
+                data[name] = number
     record_id = data.get("id")
     if isinstance(record_id, float) and record_id.is_integer():
         record_id = int(record_id)  # integer ids that a null turned into floats

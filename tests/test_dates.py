@@ -139,3 +139,24 @@ def test_date_tally_describes_missing_and_unreadable_dates_with_examples() -> No
     assert "of 3 record(s), 1 had no created_at (e.g. line 3)" in text
     assert "1 had a created_at that could not be read" in text and "line 4: created_at: cannot read 'soon'" in text
     assert DateTally().describe() == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        (46363, "Excel date serial"),  # a date cell without date formatting
+        (20261207, "YYYYMMDD"),
+        (2026, "too small for epoch seconds"),
+        (0, "too small for epoch seconds"),
+    ],
+)
+def test_a_number_too_small_for_an_epoch_time_is_no_date(value: int, hint: str) -> None:
+    # It became a moment in 1970, and put the record in a 1970 period of the scores.
+    with pytest.raises(DateError, match=hint):
+        parse_datetime(value)
+
+
+def test_the_smallest_epoch_number_read_is_the_same_for_numbers_and_text() -> None:
+    assert parse_datetime(100_000_000) == parse_datetime("100000000") == datetime(1973, 3, 3, 9, 46, 40, tzinfo=UTC)
+    with pytest.raises(DateError):
+        parse_datetime(99_999_999)

@@ -673,3 +673,85 @@ def test_open_output_stdout(capsys: pytest.CaptureFixture[str], target: Any) -> 
         write_jsonl([{"a": "é"}], out)
 
     assert capsys.readouterr().out == '{"a":"é"}\n'
+
+
+# ------------------------------------------- exports as survey and contact-centre tools write them
+
+
+def test_a_named_id_column_that_is_not_there_is_refused_not_replaced_by_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "ids.csv"
+    path.write_text("ResponseID,text,kind\nR_abc,Hello,review\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no id column 'ResponseId'.*'ResponseID'"):
+        list(read_records(path, id_column="ResponseId"))
+    assert [r.record.id for r in read_records(path, id_column="ResponseID") if r.record] == ["R_abc"]
+    jsonl = _write_jsonl(tmp_path / "ids.jsonl", ['{"ResponseID": "R_abc", "kind": "review", "text": "Hi"}'])
+    assert "no 'ResponseId' field" in _errors(list(read_records(jsonl, id_column="ResponseId")))[1]
+
+
+@pytest.mark.parametrize(
+    ("nps", "expected"),
+    [("9 - Very likely", 9), ("0 - Not at all likely", 0), ("(10) Extremely likely", 10), ("9,0", 9), ("N/A", None)],
+)
+def test_nps_cells_as_survey_tools_label_them_are_read(tmp_path: Path, nps: str, expected: int | None) -> None:
+    path = tmp_path / "nps.csv"
+    path.write_text(f'text,kind,nps\nGreat,survey,"{nps}"\n', encoding="utf-8")
+    [row] = list(read_records(path))
+    assert row.error is None and row.record is not None and row.record.nps == expected
+
+
+@pytest.mark.parametrize(("rating", "expected"), [("4 stars", 4), ("4/5", 4), ("4,5", 4.5), ("-", None)])
+def test_rating_cells_with_their_scale_are_read(tmp_path: Path, rating: str, expected: float | None) -> None:
+    path = tmp_path / "rating.csv"
+    path.write_text(f'text,kind,rating\nGreat,review,"{rating}"\n', encoding="utf-8")
+    [row] = list(read_records(path))
+    assert row.error is None and row.record is not None and row.record.rating == expected
+
+
+def test_an_unreadable_score_cell_is_still_a_row_error_naming_the_value(tmp_path: Path) -> None:
+    path = tmp_path / "nps.csv"
+    path.write_text("text,kind,nps\nGreat,survey,very likely\n", encoding="utf-8")
+    assert "very likely" in _errors(list(read_records(path)))[2]
+
+
+def test_rows_of_empty_cells_are_blank_rows_not_bad_rows(tmp_path: Path) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_text("id,text,kind\n1,Hello,review\n,,\n  ,  ,\n2,Bye,review\n", encoding="utf-8")
+    rows = list(read_records(path))
+    assert [r.record.id for r in rows if r.record] == ["1", "2"] and not _errors(rows)
+
+
+def test_a_long_csv_field_is_read(tmp_path: Path) -> None:
+    long_text = "word " * 40_000  # 200,000 characters: over the csv module's default field limit
+    path = tmp_path / "long.csv"
+    path.write_text(f'id,text,kind\n1,short,review\n2,"{long_text}",review\n', encoding="utf-8")
+    rows = list(read_records(path))
+    assert not _errors(rows) and len(rows) == 2
+
+
+def test_a_windows_1252_byte_far_down_the_file_is_read_as_windows_1252(tmp_path: Path) -> None:
+    lines = ["id,text,kind"] + [f"{i},plain ascii row number {i} with some padding text,review" for i in range(1300)]
+    lines.append("1300,It wasn’t delivered – again,review")  # 0x92 and 0x96 in Windows-1252
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    assert path.stat().st_size > 65536
+    rows = list(read_records(path))
+    assert not _errors(rows)
+    assert rows[-1].record is not None and rows[-1].record.text == "It wasn’t delivered – again"
+
+
+def test_json_lines_saved_as_json_are_read(tmp_path: Path) -> None:
+    path = _write_jsonl(
+        tmp_path / "export.json",
+        ['{"id": "1", "kind": "review", "text": "late"}', '{"id": "2", "kind": "review", "text": "fine"}'],
+    )
+    assert [r.record.id for r in read_records(path) if r.record] == ["1", "2"]
+
+
+def test_output_to_a_folder_or_an_impossible_path_is_refused_before_any_work(tmp_path: Path) -> None:
+    (tmp_path / "adir.jsonl").mkdir()
+    with pytest.raises(InputError, match="is a folder"), open_output(tmp_path / "adir.jsonl"):
+        pytest.fail("the block must not run")
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(InputError, match="cannot write"), open_output(blocker / "out.jsonl"):
+        pytest.fail("the block must not run")

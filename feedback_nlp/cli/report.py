@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from feedback_nlp.cli.errors import reports_errors
+from feedback_nlp.cli.errors import EXIT_ROWS_FAILED, reports_errors
 from feedback_nlp.cli.options import InputOptions, require_one_source, with_input_options
 
 report_app = typer.Typer(help="Reports for CX leads (one self-contained file each).", no_args_is_help=True)
@@ -66,6 +66,10 @@ def topics(
         corpus = corpus_from_file(input, pipeline, classify=True, space=space, **inputs.read_kwargs())
         for message in corpus.errors[:20]:
             typer.echo(message, err=True)
+        if len(corpus.errors) > 20:
+            typer.echo(f"... and {len(corpus.errors) - 20} more row(s) that could not be read", err=True)
+        if corpus.errors:
+            typer.echo(f"{len(corpus.errors)} row(s) could not be read and are not in the report.", err=True)
     if model is None:
         typer.echo("no topic model deployed: fitting one on the input", err=True)
         model = build.fit_on(corpus, pipeline, min_topic_size=min_topic_size, progress=True)
@@ -80,3 +84,5 @@ def topics(
     )
     path = write_report(report, output or build.default_output(fmt), fmt=fmt)
     typer.echo(f"wrote {path}", err=True)
+    if corpus.errors:  # written, as classify writes what it could: the status says rows were left out
+        raise typer.Exit(EXIT_ROWS_FAILED)

@@ -9,17 +9,18 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from feedback_nlp.cli.errors import CommandError, reports_errors
+from feedback_nlp.cli.errors import EXIT_ROWS_FAILED, CommandError, reports_errors
 from feedback_nlp.cli.options import InputOptions, require_one_source, with_input_options
 from feedback_nlp.dates import DateTally
 
 PeriodOpt = Annotated[Literal["day", "week", "month"], typer.Option(help="Period of scores, trends and alerts.")]
 
 
-def _classified_rows(path: str, options: InputOptions, dates: DateTally) -> Iterator[dict[str, Any]]:
+def _classified_rows(path: str, options: InputOptions, dates: DateTally, failed: list[str]) -> Iterator[dict[str, Any]]:
     """Raw feedback from a file, classified here, as records-frame rows; bad rows reported on stderr.
 
-    ``dates`` counts the records without a usable created_at (left out of period breakdowns).
+    ``dates`` counts the records without a usable created_at (left out of period breakdowns);
+    ``failed`` gets where each row that could not be read is.
     """
     from feedback_nlp.fileio import read_records
     from feedback_nlp.storage.loading import load_pipeline
@@ -51,6 +52,7 @@ def _classified_rows(path: str, options: InputOptions, dates: DateTally) -> Iter
     for result in results:
         if result.error is not None:
             typer.echo(f"{result.where}: {result.error}", err=True)
+            failed.append(result.where)
             continue
         assert result.record is not None
         dates.add(result.line, result.record.created_at, problem=result.bad_date)
@@ -103,6 +105,7 @@ def score(
     require_one_source(input, from_db)
     fields = [f.strip() for f in by.split(",") if f.strip()]
     dates = DateTally()
+    failed: list[str] = []
     engine = init_db(get_settings().database_url)
     bar = tqdm(unit="rec", desc="scoring", file=sys.stderr)
     if from_db:
@@ -121,7 +124,11 @@ def score(
         )
     else:
         assert input is not None  # require_one_source: an INPUT file when not --from-db
-        rows = job.prediction_rows(input) if job.is_prediction_file(input) else _classified_rows(input, inputs, dates)
+        rows = (
+            job.prediction_rows(input)
+            if job.is_prediction_file(input)
+            else _classified_rows(input, inputs, dates, failed)
+        )
         run = job.run_score_job(
             rows,
             output,
@@ -145,6 +152,9 @@ def score(
         f"({len(run.tables)} tables; {len(alerts)} alert(s))",
         err=True,
     )
+    if failed:
+        typer.echo(f"{len(failed)} row(s) could not be read and are not counted (listed above).", err=True)
+        raise typer.Exit(EXIT_ROWS_FAILED)
 
 
 @reports_errors

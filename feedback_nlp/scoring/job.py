@@ -382,14 +382,14 @@ def prediction_rows(path: str) -> Iterator[dict[str, Any]]:
 
 def is_prediction_file(path: str) -> bool:
     """Whether ``path`` is classify's JSONL output (its first line has a sentiment object)."""
-    if not str(path).endswith((".jsonl", ".ndjson")):
-        return False
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                try:
+    if not str(path).endswith((".jsonl", ".ndjson")) or not Path(path).is_file():
+        return False  # not a file: reading it as records says what is wrong
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
                     first = json.loads(line)
-                except json.JSONDecodeError:
-                    return False
-                return isinstance(first, dict) and isinstance(first.get("sentiment"), dict)
+                    return isinstance(first, dict) and isinstance(first.get("sentiment"), dict)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
     return False

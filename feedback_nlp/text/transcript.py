@@ -29,6 +29,46 @@ _PREFIX = re.compile(
 )
 
 
+_LINE_START = r"[ \t]*(?:[\[(]?\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]?[AaPp][Mm])?[\])]?[ \t]*)?(?:[-*•>][ \t]*)?"
+# Labels contact-centre and chat exports write beside the names above: an agent word with up to two
+# words before it and a name after it ("Agent Sarah:", "Virtual Agent:", "Customer Service Agent:",
+# "Chatbot:"), a visitor or guest ("Visitor:", "Guest 12:").
+_AGENT_LABEL = re.compile(
+    _LINE_START + r"(?:[A-Za-z]+[ \t]+){0,2}(?:agent|chatbot|virtual[ \t]+assistant|assistant|representative|"
+    r"advisor|adviser|csr|live[ \t]+chat)(?:[ \t]+(?-i:[A-Z])[\w'’.-]*)?[ \t]*(?:\d{1,3}[ \t]*)?"
+    r"(?:\([^()\n]{0,40}\)[ \t]*)?[:：]",
+    re.IGNORECASE,
+)
+_CUSTOMER_LABEL = re.compile(
+    _LINE_START
+    + r"(?:visitor|guest|consumer|end[ \t]+user)(?:[ \t]+(?-i:[A-Z])[\w'’.-]*)?[ \t]*(?:\d{1,3}[ \t]*)?[:：]",
+    re.IGNORECASE,
+)
+# Labels that say who spoke but not in what role (speaker diarisation): refused, never guessed.
+_ANONYMOUS_LABEL = re.compile(
+    _LINE_START + r"(?P<label>(?:speaker|spk|channel|participant|person)[ \t_-]?[A-Za-z0-9]{1,2})[ \t]*[:：]",
+    re.IGNORECASE,
+)
+
+
+def _speaker_of(line: str) -> tuple[Speaker, int] | None:
+    """The speaker a line's prefix names and where its text starts; None for a line without one."""
+    match = _PREFIX.match(line)
+    if match:
+        return _SPEAKERS[match.group("speaker").lower()], match.end()
+    for pattern, speaker in ((_AGENT_LABEL, Speaker.AGENT), (_CUSTOMER_LABEL, Speaker.CUSTOMER)):
+        match = pattern.match(line)
+        if match:
+            return speaker, match.end()
+    anonymous = _ANONYMOUS_LABEL.match(line)
+    if anonymous:
+        raise InputError(
+            f"the transcript labels its lines {anonymous.group('label')!r}, which does not say who the customer "
+            "is: relabel the lines 'Customer:' and 'Agent:', or send turns with a speaker role (customer or agent)"
+        )
+    return None
+
+
 def parse_transcript(text: str) -> list[Turn]:
     r"""Split a transcript written with speaker prefixes into turns.
 
@@ -36,8 +76,12 @@ def parse_transcript(text: str) -> list[Turn]:
     customer turn; ``Agent:``, ``Rep:``, ``Representative:``, ``Advisor:``, ``Operator:``,
     ``Bot:``, ``IVR:``, ``System:``, ``Support:`` or ``Customer service:`` an agent turn (the
     names of :data:`~feedback_nlp.taxonomy.records.SPEAKER_ROLES`, any case; a timestamp, list
-    marker, number or name in parentheses may come with it). A line without a prefix continues the previous turn;
-    lines before the first prefix, or a text without any prefix, form a customer turn.
+    marker, number or name in parentheses may come with it). Exports' own labels are read too: an
+    agent word with words before it or a name after it (``Agent Sarah:``, ``Virtual Agent:``,
+    ``Customer Service Agent:``, ``Chatbot:``) opens an agent turn, ``Visitor:`` or ``Guest:`` a
+    customer turn; ``Speaker 1:`` or ``spk_0:`` (who spoke, not in what role) is refused. A line
+    without a prefix continues the previous turn; lines before the first prefix, or a text without
+    any prefix, form a customer turn.
 
     Args:
         text: The transcript.
@@ -51,10 +95,10 @@ def parse_transcript(text: str) -> list[Turn]:
     """
     turns: list[tuple[Speaker, list[str]]] = []
     for line in text.splitlines():
-        match = _PREFIX.match(line)
-        if match:
-            speaker = _SPEAKERS[match.group("speaker").lower()]
-            turns.append((speaker, [line[match.end() :].strip()]))
+        found = _speaker_of(line)
+        if found:
+            speaker, start = found
+            turns.append((speaker, [line[start:].strip()]))
         elif line.strip():
             if not turns:
                 turns.append((Speaker.CUSTOMER, []))

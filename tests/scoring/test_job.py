@@ -284,3 +284,37 @@ def test_cli_score_reads_a_twitter_export_and_counts_the_undated_rows(
         assert "line 33: tweet_created (created_at): cannot read 'soon'" in result.output
     finally:
         get_settings.cache_clear()
+
+
+def test_cli_score_counts_the_rows_it_could_not_read_and_says_so(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_pipeline,  # noqa: ANN001
+) -> None:
+    import feedback_nlp.storage.loading
+    from feedback_nlp.cli import app
+    from feedback_nlp.cli.errors import EXIT_ROWS_FAILED
+    from feedback_nlp.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
+    monkeypatch.setattr(feedback_nlp.storage.loading, "load_pipeline", lambda *a, **k: fake_pipeline)
+    get_settings.cache_clear()
+    path = tmp_path / "survey.csv"
+    path.write_text(
+        "id,text,kind,created_at,nps\n1,Delivery was late again,survey,2026-12-01,3\n"
+        "2,Love the app,survey,2026-12-02,10\n3,,survey,2026-12-03,10\n",
+        encoding="utf-8",
+    )
+    try:
+        result = CliRunner().invoke(app, ["score", str(path), "-o", str(tmp_path / "scores")])
+        missing = CliRunner().invoke(app, ["score", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "s2")])
+    finally:
+        get_settings.cache_clear()
+    # The tables are written from the rows that could be read; the status and the summary say one was not.
+    assert result.exit_code == EXIT_ROWS_FAILED, result.output
+    assert "line 4: text: missing or empty" in result.output
+    assert "1 row(s) could not be read and are not counted" in result.output
+    assert (tmp_path / "scores" / "overall_scores.csv").is_file()
+    # A missing file is an error message, not a traceback.
+    assert missing.exit_code != 0 and "input file not found" in missing.output
+    assert "Traceback" not in missing.output

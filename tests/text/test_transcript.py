@@ -150,3 +150,29 @@ def test_customer_text_error_names_the_record() -> None:
     )
     with pytest.raises(InputError, match="call-42"):
         customer_text(record)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Chatbot: Hi! So happy to help\nCustomer: my refund is late", [("agent", "Hi! So happy to help"),
+                                                                       ("customer", "my refund is late")]),
+        ("Customer: refund late\nAgent Sarah: so sorry", [("customer", "refund late"), ("agent", "so sorry")]),
+        ("Virtual Agent: hello\nVisitor: my parcel", [("agent", "hello"), ("customer", "my parcel")]),
+        ("Customer Service Agent: hi\nCustomer: hello", [("agent", "hi"), ("customer", "hello")]),
+        ("[10:02] Live Chat: welcome\nGuest 12: the app crashes", [("agent", "welcome"),
+                                                                  ("customer", "the app crashes")]),
+        # A colon in the customer's own words is no speaker.
+        ("Customer: the System update: broke it", [("customer", "the System update: broke it")]),
+    ],
+)  # fmt: skip
+def test_exports_own_speaker_labels_are_read(text: str, expected: list[tuple[str, str]]) -> None:
+    # Before, an unknown label's line joined the previous turn or opened a customer turn: an
+    # agent's greeting was scored as the customer's words.
+    assert [(t.speaker.value, t.text) for t in parse_transcript(text)] == expected
+
+
+@pytest.mark.parametrize("text", ["Speaker 1: hi\nSpeaker 2: my card was charged twice", "spk_0: hello\nspk_1: hi"])
+def test_labels_that_do_not_say_who_is_the_customer_are_refused(text: str) -> None:
+    with pytest.raises(InputError, match="does not say who the customer is"):
+        parse_transcript(text)
