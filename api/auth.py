@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import KeyCacheDep, LimiterDep, SessionsDep, SettingsDep
@@ -15,6 +16,15 @@ from api.keycache import CACHE_SECONDS, KeyCache
 from feedback_nlp.storage.keys_repo import ApiKeyInfo, hash_key, verify_key
 
 __all__ = ["CACHE_SECONDS", "AdminKey", "ClassifyKey", "IngestKey", "KeyCache", "ReadKey", "require"]
+
+
+#: Declares the scheme in the OpenAPI schema (so Swagger's "Authorize" and generated clients send
+#: the key); the header is still read and checked below, with this module's messages.
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    description="An API key from `feedback-nlp keys create`, as `Authorization: Bearer <key>`.",
+)
 
 
 def _unauthorised(message: str) -> HTTPException:
@@ -36,7 +46,12 @@ def require(scope: str) -> Callable[..., Any]:
     """A dependency that admits requests whose key holds ``scope`` (or ``admin``)."""
 
     async def check(
-        request: Request, settings: SettingsDep, sessions: SessionsDep, cache: KeyCacheDep, limiter: LimiterDep
+        request: Request,
+        settings: SettingsDep,
+        sessions: SessionsDep,
+        cache: KeyCacheDep,
+        limiter: LimiterDep,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],  # for the schema
     ) -> ApiKeyInfo | None:
         if not settings.auth_enabled:
             return None

@@ -72,9 +72,20 @@ def _error(status: int, detail: object, headers: dict[str, str] | None = None) -
     return JSONResponse(status_code=status, content={"detail": detail}, headers=headers)
 
 
-def _message(err: Any) -> str:
-    """The error's message; an unexpected field also gets the names accepted there."""
+def _message(err: Any, content_type: str = "") -> str:
+    """The error's message; an unexpected field also gets the names accepted there, a body that
+    is not read as JSON the content type it came with, malformed JSON the parser's reason."""
     msg = str(err.get("msg", ""))
+    loc = list(err.get("loc", []))
+    if loc == ["body"] and err.get("type") in ("model_attributes_type", "dict_type"):
+        if "json" not in content_type.lower():
+            shown = f"Content-Type {content_type!r}" if content_type else "no Content-Type"
+            return f"expected a JSON object sent with Content-Type: application/json, got {shown}"
+        return "expected a JSON object ({...}) as the body"
+    if err.get("type") == "json_invalid":
+        reason = (err.get("ctx") or {}).get("error")
+        where = f" at character {loc[-1]}" if len(loc) > 1 else ""
+        return f"malformed JSON{where}: {reason}" if reason else f"malformed JSON{where}"
     if err.get("type") == "extra_forbidden":
         accepted = accepted_fields(list(err.get("loc", [])))
         if accepted:
@@ -84,10 +95,12 @@ def _message(err: Any) -> str:
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         # Name the field and the problem; never echo the submitted input back.
+        content_type = request.headers.get("content-type", "")
         errors = [
-            {"loc": list(err.get("loc", [])), "msg": _message(err), "type": err.get("type", "")} for err in exc.errors()
+            {"loc": list(err.get("loc", [])), "msg": _message(err, content_type), "type": err.get("type", "")}
+            for err in exc.errors()
         ]
         return _error(422, errors)
 
@@ -109,7 +122,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, ConflictError):
             return _error(409, str(exc))
         if isinstance(exc, InputError):
-            return _error(422, str(exc))
+            # The same shape as a validation error's, so clients read every 422 one way.
+            return _error(422, [{"loc": [], "msg": str(exc), "type": "invalid_input"}])
         logger.error("internal error %s", type(exc).__name__)
         return _error(500, f"Internal error (request id {get_request_id()}).")
 
@@ -117,6 +131,25 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         logger.error("unhandled %s", type(exc).__name__, exc_info=exc)
         return _error(500, f"Internal error (request id {get_request_id()}).")
+
+
+def _schema_states_the_limits(app: FastAPI, settings: Settings) -> None:
+    """The OpenAPI schema gives this service's limits (records per request, text length), not the
+    models' hard ceilings, so that generated clients and fuzzers see what is accepted."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schemas = schema.get("components", {}).get("schemas", {})
+            for name in ("ClassifyRequest", "IngestRequest"):
+                records = schemas.get(name, {}).get("properties", {}).get("records")
+                if records is not None:
+                    records["maxItems"] = settings.max_records
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(
@@ -163,6 +196,7 @@ def create_app(
     app.state.key_cache = KeyCache()
     for router in (health.router, classify.router, feedback.router, models.router, reports.router, scores.router):
         app.include_router(router)
+    _schema_states_the_limits(app, settings)
     _install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(

@@ -673,6 +673,8 @@ class CsvFormat:
 
 #: The longest CSV field read (characters): far above any feedback text, below what exhausts memory.
 _CSV_FIELD_LIMIT = 64 * 1024 * 1024
+#: The most lines one CSV row may span (a quoted text with line breaks): past it, a quote was left open.
+_CSV_MAX_ROW_LINES = 1000
 #: Field separators besides the comma: European spreadsheets write ';', tab-separated exports '\t'.
 _OTHER_DELIMITERS = ";\t|"
 
@@ -751,6 +753,12 @@ def _csv_rows(path: Path, fmt: CsvFormat) -> Generator[tuple[int, list[str]], No
                     f"cannot read {path} as {_encoding_name(fmt)} text after line {start - 1}: {exc}; "
                     "save it as UTF-8 (in Excel: 'CSV UTF-8')"
                 ) from exc
+            if reader.line_num - start > _CSV_MAX_ROW_LINES:  # a quote left open swallows the rest of the file
+                raise InputError(
+                    f"cannot read {path} near line {start} as CSV (fields separated by "
+                    f"{_delimiter_name(fmt.delimiter)}): one row runs over {reader.line_num - start + 1} lines; "
+                    "check that its quotes are balanced"
+                )
             if any(cell.strip() for cell in cells):  # not a blank line, nor a row of empty cells (",,")
                 yield start, cells
 
@@ -1087,6 +1095,9 @@ def _missing_essentials(data: dict[str, Any], opts: RowOptions) -> list[str]:
         held = [k for k, v in metadata.items() if _looks_like_turns(v)] if isinstance(metadata, dict) else []
         if held:
             problem += f" (the key {held[0]!r} holds a list of turns: pass --turns-column {held[0]})"
+        elif data.get("nps") is not None or data.get("rating") is not None:
+            # A score without a comment: the scores are built from each text's labels, so it cannot count.
+            problem += " (a score without a comment is not counted: every figure is built from the text's labels)"
         problems.append(problem)
     turns = data.get("turns")
     if isinstance(turns, list):

@@ -123,3 +123,46 @@ def test_an_unexpected_error_answers_500_with_the_request_id() -> None:
     assert response.status_code == 500
     assert response.headers["X-Request-ID"] == "req-42"
     assert response.json() == {"detail": "Internal error (request id req-42)."}
+
+
+def test_the_schema_declares_the_bearer_key_and_the_service_limits(service) -> None:  # noqa: ANN001
+    schema = service.client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key from `feedback-nlp keys create`, as `Authorization: Bearer <key>`.",
+    }
+    assert schema["paths"]["/v1/classify"]["post"]["security"] == [{"ApiKey": []}]
+    assert "security" not in schema["paths"]["/health"]["get"]
+    limit = service.app.state.settings.max_records
+    for name in ("ClassifyRequest", "IngestRequest"):
+        assert schema["components"]["schemas"][name]["properties"]["records"]["maxItems"] == limit
+
+
+def test_every_422_has_the_same_shape(service) -> None:  # noqa: ANN001
+    # A domain error (a reversed date range) and a validation error (a wrong type) alike.
+    read = service.auth("read")
+    reversed_range = {"created_from": "2026-12-02", "created_to": "2026-12-01"}
+    for response in (
+        service.client.get("/v1/feedback", params=reversed_range, headers=read),
+        service.client.get("/v1/feedback", params={"limit": "many"}, headers=read),
+    ):
+        assert response.status_code == 422
+        [error] = response.json()["detail"]
+        assert set(error) == {"loc", "msg", "type"} and error["msg"]
+
+
+def test_a_body_not_sent_as_json_says_which_content_type_to_use(service) -> None:  # noqa: ANN001
+    headers = {**service.auth("classify"), "Content-Type": "text/plain"}
+    body = json.dumps({"records": [{"kind": "review", "text": "ok"}]})
+    response = service.client.post("/v1/classify", content=body, headers=headers)
+    assert response.status_code == 422
+    assert "Content-Type: application/json" in response.json()["detail"][0]["msg"]
+
+
+def test_malformed_json_gives_the_parser_s_reason(service) -> None:  # noqa: ANN001
+    headers = {**service.auth("classify"), "Content-Type": "application/json"}
+    response = service.client.post("/v1/classify", content=b'{"records": [', headers=headers)
+    assert response.status_code == 422
+    message = response.json()["detail"][0]["msg"]
+    assert message.startswith("malformed JSON at character") and "Expecting value" in message

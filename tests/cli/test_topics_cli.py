@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 import feedback_nlp.storage.loading
 from feedback_nlp.cli import app
+from feedback_nlp.cli.errors import EXIT_ROWS_FAILED
 from feedback_nlp.settings import get_settings
 from feedback_nlp.topics.manifest import TOPICS_FORMAT
 from feedback_nlp.topics.model import MANIFEST, OUTLIER_LABEL, TopicModel
@@ -406,7 +407,9 @@ def test_fit_from_db_reads_database_url(
 def test_report_topics_writes_html_with_the_topic_labels(fitted: Fit, tmp_path: Path) -> None:
     out = tmp_path / "out.html"
     result = _invoke("report", "topics", fitted.csv, "--topics", fitted.model_dir, "-o", out)
-    assert result.exit_code == 0, result.output
+    # Written from the rows that could be read; the status and a summary say that some could not.
+    assert result.exit_code == EXIT_ROWS_FAILED, result.output
+    assert f"{len(fitted.bad_lines)} row(s) could not be read and are not in the report." in result.stderr
     page = out.read_text(encoding="utf-8")
     assert page.lstrip().lower().startswith("<!doctype html")
     model = TopicModel.load(fitted.model_dir)
