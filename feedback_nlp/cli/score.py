@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -63,6 +63,13 @@ def _classified_rows(path: str, options: InputOptions, dates: DateTally, failed:
         yield from flush()
 
 
+def _tallied(rows: Iterable[dict[str, Any]], dates: DateTally) -> Iterator[dict[str, Any]]:
+    """``rows``, with each one's created_at counted in ``dates``."""
+    for number, row in enumerate(rows, start=1):
+        dates.add(row.get("id") or number, row.get("created_at"))
+        yield row
+
+
 @reports_errors
 @with_input_options
 def score(
@@ -103,6 +110,9 @@ def score(
     from feedback_nlp.storage.db import init_db
 
     require_one_source(input, from_db)
+    from feedback_nlp.storage.artifacts import check_replaceable
+
+    check_replaceable(output, job.STATE_DIR, "score tables")  # before any record is classified
     fields = [f.strip() for f in by.split(",") if f.strip()]
     dates = DateTally()
     failed: list[str] = []
@@ -111,7 +121,7 @@ def score(
     if from_db:
         state = None if full else job.read_state(output)
         usable = state and state["period"] == period and list(state["by"]) == fields
-        rows = job.stored_rows(state["watermark"] if usable and state else None)
+        rows = _tallied(job.stored_rows(state["watermark"] if usable and state else None), dates)
         run = job.run_score_job(
             rows,
             output,
@@ -121,11 +131,12 @@ def score(
             min_volume=min_volume,
             store=lambda t: job.store_tables(engine, t),
             progress=bar.update,
+            full=not usable,
         )
     else:
         assert input is not None  # require_one_source: an INPUT file when not --from-db
         rows = (
-            job.prediction_rows(input)
+            _tallied(job.prediction_rows(input), dates)
             if job.is_prediction_file(input)
             else _classified_rows(input, inputs, dates, failed)
         )
@@ -142,8 +153,9 @@ def score(
     engine.dispose()
     if dates.undated:
         typer.echo(
-            f"created_at: {dates.describe()}; those records count in the overall and touchpoint "
-            f"scores but not in the per-{period} trends and alerts",
+            f"created_at: {dates.describe()}; those records count in the journey matrix and the "
+            f"drivers, but not in the tables by {period} (touchpoint and overall scores, topics, "
+            "segments, trends and alerts): give them a created_at (--created-at-column) to count them there",
             err=True,
         )
     alerts = run.tables["alerts"]
@@ -173,7 +185,11 @@ def alerts(
         sys.stdout.write(table.to_json(orient="records", lines=True, date_format="iso"))
         return
     if table.empty:
-        typer.echo("no alerts: every touchpoint score and topic volume is within its control limits")
+        typer.echo(
+            "no alerts: no touchpoint score or topic volume went outside its control limits. A series is "
+            "only checked with at least 2 earlier periods of data (a touchpoint score also with 30 "
+            "mentions in them); with less history nothing is checked (docs/scores.md, section 7)"
+        )
         return
     for row in table.itertuples():
         typer.echo(f"[{row.severity}] {row.period} {row.kind}: {row.message}")

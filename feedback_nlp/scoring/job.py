@@ -141,6 +141,7 @@ def run_score_job(
     min_volume: int = 30,
     store: Callable[[dict[str, pd.DataFrame]], None] | None = None,
     progress: Callable[[int], None] | None = None,
+    full: bool = False,
 ) -> ScoreRun:
     """Count ``rows`` (adding to the counts stored by earlier runs in ``output``), score, write.
 
@@ -157,11 +158,12 @@ def run_score_job(
         min_volume: volumes below it are flagged ``low_volume``.
         store: called with the tables after they are written (the database copy).
         progress: called with the number of rows of each chunk counted.
+        full: ``rows`` are every record: start from no stored counts (they would count twice).
     """
     check_period(period)
     output = Path(output)
     specs = count_specs(by)
-    state = read_state(output) if incremental_key else None
+    state = read_state(output) if incremental_key and not full else None
     if state and (state["period"] != period or list(state["by"]) != list(by)):
         logger.warning(
             "stored counts are by %s/%s, this run by %s/%s: counting everything again",
@@ -230,7 +232,7 @@ def _publish(
     output: Path, tables: dict[str, pd.DataFrame], counts: dict[str, pd.DataFrame], state: dict[str, Any]
 ) -> None:
     """Write tables and state into a fresh folder, then swap it in: a crash leaves the old run whole."""
-    with atomic_dir(output) as staging:
+    with atomic_dir(output, replaces=(STATE_DIR, "score tables")) as staging:
         (staging / STATE_DIR).mkdir()
         for name, table in tables.items():
             table.to_parquet(staging / f"{name}.parquet", index=False)
@@ -308,7 +310,7 @@ def _stored_row(row: Any) -> dict[str, Any]:
         "id": row["id"],
         "source": row["source"],
         "kind": row["kind"],
-        "created_at": row["created_at"] or row["received_at"],
+        "created_at": row["created_at"] or row["received_at"],  # stored records: as the API's scores date them
         "rating": row["rating"],
         "nps": row["nps"],
         "metadata": row["metadata"] or {},

@@ -425,6 +425,9 @@ def trends_from_counts(
     se = np.sqrt(out["nss_se"] ** 2 + out["_previous_se"] ** 2)
     out["z"] = (out["nss_change"] / se).where(se > 0)
     out["p_value"] = 2.0 * norm.sf(out["z"].abs())
-    out["significant"] = out["p_value"].lt(alpha)
+    # Only between periods of min_volume mentions or more: a change from 2 mentions to 1 had p = 2e-5
+    # (a single mention's Wald error is 0), and low volumes are flagged as no basis for a finding.
+    enough = out["volume"].ge(min_volume) & out["previous_volume"].ge(min_volume)
+    out["significant"] = out["p_value"].lt(alpha) & enough
     out = out.drop(columns="_previous_se")
     return out.sort_values([*series, "period"], na_position="last", kind="mergesort").reset_index(drop=True)

@@ -60,14 +60,41 @@ def sha256_text(text: str) -> str:
 # ---------------------------------------------------------------------------- folders
 
 
+def check_replaceable(target: str | Path, marker: str, what: str) -> None:
+    """An :class:`InputError` unless ``target`` is absent, empty, or an earlier output of the same
+    kind (it holds ``marker``): an output folder replaces what was there, so a folder holding
+    anything else (a report, another model) must never be taken for one.
+
+    Args:
+        target: the output folder.
+        marker: a file or folder every output of this kind holds (``manifest.json``, ``_state``).
+        what: the kind of output, for the message ("score tables").
+    """
+    target = Path(target)
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise InputError(f"cannot write {what} to {target}: it is a file; give a folder")
+    held = sorted(p.name for p in target.iterdir())
+    if held and marker not in held:
+        shown = ", ".join(held[:5]) + (f" and {len(held) - 5} more" if len(held) > 5 else "")
+        raise InputError(
+            f"{target} already holds other files ({shown}) and the {what} would replace them: "
+            f"give an empty or new folder, or one an earlier run wrote {what} to"
+        )
+
+
 def make_staging(target: Path) -> Path:
     """A fresh temporary folder beside ``target`` (same file system, so the swap is a rename)."""
+    target = target.resolve()  # "." and "./" have no name to stage beside
     target.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
 
 
 @contextmanager
-def atomic_dir(target: str | Path, *, replace: bool = True, staging: Path | None = None) -> Iterator[Path]:
+def atomic_dir(
+    target: str | Path, *, replace: bool = True, staging: Path | None = None, replaces: tuple[str, str] | None = None
+) -> Iterator[Path]:
     """Yield a staging folder to fill; on success publish it at ``target`` in one rename.
 
     With ``replace``, an existing ``target`` is moved aside first and deleted once the new one is
@@ -80,8 +107,12 @@ def atomic_dir(target: str | Path, *, replace: bool = True, staging: Path | None
         target: where the folder is published.
         replace: whether to replace an existing ``target``.
         staging: a folder already made with :func:`make_staging` (default: made here).
+        replaces: ``(marker, what)``: replace an existing ``target`` only if it is empty or holds
+            ``marker`` (see :func:`check_replaceable`); checked before anything is written.
     """
-    target = Path(target)
+    target = Path(target).resolve()
+    if replaces is not None:
+        check_replaceable(target, *replaces)
     staging = staging if staging is not None else make_staging(target)
     backup = target.with_name(f".{target.name}.old")
     try:

@@ -45,7 +45,7 @@ def new_bundle(target: Path) -> Iterator[Path]:
     without the ``files`` key; the format and the hashes of every file are added here. An
     exception discards the temporary folder and leaves any existing bundle at ``target`` untouched.
     """
-    with atomic_dir(target) as staging:
+    with atomic_dir(target, replaces=(MANIFEST, "model bundle")) as staging:
         yield staging
         manifest = json.loads((staging / MANIFEST).read_text(encoding="utf-8"))
         manifest["format"] = BUNDLE_FORMAT

@@ -531,7 +531,7 @@ class TopicModel:
         from safetensors.numpy import save_file
 
         target = Path(target)
-        with atomic_dir(target) as staging:
+        with atomic_dir(target, replaces=(MANIFEST, "topic model")) as staging:
             if self.bertopic is not None:
                 self.bertopic.save(
                     str(staging / BERTOPIC_DIR),
@@ -563,9 +563,10 @@ class TopicModel:
                 source=f"the manifest of topic model {target}",
             )
             manifest.write(staging)
-            if target.is_dir():
-                # Assignments written by earlier fits and updates describe texts the model
-                # still holds: they move into the new folder untouched (anything else goes).
+            if target.is_dir() and self.manifest.get("updates"):
+                # An updated model: the assignments written by its fit and earlier updates describe
+                # texts it still holds, so they move into the new folder untouched (anything else
+                # goes). A fresh fit has other topic ids: the old assignments go with the old model.
                 for extra_file in target.glob(ASSIGNMENTS_GLOB):
                     if extra_file.is_file() and not (staging / extra_file.name).exists():
                         shutil.copy2(extra_file, staging / extra_file.name)

@@ -12,6 +12,7 @@ import pytest
 from scoring_example import EXAMPLE_ROWS, row
 from typer.testing import CliRunner
 
+from feedback_nlp.errors import InputError
 from feedback_nlp.scoring import job
 from feedback_nlp.scoring.frame import records_from_rows
 from feedback_nlp.scoring.scores import touchpoint_scores
@@ -231,6 +232,11 @@ def test_cli_score_from_db_is_incremental(tmp_path: Path, monkeypatch: pytest.Mo
         again = runner.invoke(app, ["score", "--from-db", "-o", str(out)])
         assert "0 new record(s) counted, 65 in all" in again.output
         _assert_same(incremental, _read(out))
+        # --full into the folder of the incremental runs recounts, never adds to the stored counts.
+        for _ in range(2):
+            recount = runner.invoke(app, ["score", "--from-db", "--full", "-o", str(out)])
+            assert "65 new record(s) counted, 65 in all" in recount.output, recount.output
+            _assert_same(incremental, _read(out))
     finally:
         engine.dispose()
         get_settings.cache_clear()
@@ -318,3 +324,28 @@ def test_cli_score_counts_the_rows_it_could_not_read_and_says_so(
     # A missing file is an error message, not a traceback.
     assert missing.exit_code != 0 and "input file not found" in missing.output
     assert "Traceback" not in missing.output
+
+
+def test_score_never_replaces_a_folder_holding_other_files(tmp_path: Path) -> None:
+    rows = [row(f"r{i}", 4 + i % 2, "positive", 0.5, ("delivery",)) for i in range(6)]
+    mine = tmp_path / "myreports"
+    mine.mkdir()
+    (mine / "q3_board_deck.txt").write_text("important", encoding="utf-8")
+    with pytest.raises(InputError, match=r"already holds other files \(q3_board_deck.txt\)"):
+        job.run_score_job(rows, mine, period="week")
+    assert (mine / "q3_board_deck.txt").read_text(encoding="utf-8") == "important"
+    # An empty folder, a new one, and an earlier run's output are written to.
+    for folder in (tmp_path / "empty", tmp_path / "new" / "scores"):
+        if folder.name == "empty":
+            folder.mkdir()
+        job.run_score_job(rows, folder, period="week")
+        job.run_score_job(rows, folder, period="week")
+        assert (folder / "overall_scores.parquet").is_file()
+
+
+def test_score_into_the_working_folder_is_written_there(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    rows = [row(f"r{i}", 4, "positive", 0.5, ("delivery",)) for i in range(3)]
+    job.run_score_job(rows, ".", period="week")  # was: ValueError, PosixPath('.') has an empty name
+    assert (tmp_path / "overall_scores.csv").is_file()
+    assert not [p for p in tmp_path.parent.iterdir() if p.name.startswith(f".{tmp_path.name}.")]

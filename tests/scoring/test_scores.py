@@ -202,3 +202,13 @@ def test_empty_records_give_empty_tables_with_their_columns(build) -> None:  # n
     records = example_records()
     empty = build(records.iloc[:0])
     assert empty.empty and list(empty.columns) == list(build(records).columns)
+
+
+def test_a_change_between_few_mentions_is_never_significant() -> None:
+    # 2 mentions (one positive, one neutral), then 1 negative: the single mention's standard error
+    # is 0, so z = -4.24 and p = 2e-5; with fewer than min_volume mentions it is no finding.
+    records = records_from_rows(_week_rows("a", 5, 1, 0, 1) + _week_rows("b", 12, 0, 1))
+    second = trends(records, "week").iloc[1]
+    assert second["z"] == pytest.approx(-150 / (100 * math.sqrt(0.25 / 2)))
+    assert second["p_value"] < 1e-4 and bool(second["significant"]) is False
+    assert bool(trends(records, "week", min_volume=1).iloc[1]["significant"]) is True

@@ -681,3 +681,19 @@ def test_fit_caps_cluster_size_and_update_does_not(fitted: Fitted, monkeypatch: 
     new_texts, _ = topic_corpus(("parking",), 30, seed=11)
     model.update(new_texts, fitted.encoder.encode(new_texts), embed=fitted.encoder.encode)
     assert made[-1]["max_cluster_size"] == 0 and made[-1]["allow_single_cluster"]
+
+
+def test_a_fresh_fit_saved_over_a_model_leaves_the_old_assignments_behind(fitted: Fitted, tmp_path: Path) -> None:
+    target = tmp_path / "model"
+    fitted.model.save(target, encoder=FINGERPRINT)
+    (target / "assignments-update-20260101T000000Z.jsonl").write_text('{"topic": 7}\n', encoding="utf-8")
+    fitted.model.save(target, encoder=FINGERPRINT)  # a refit: its topic ids are not the old model's
+    assert not list(target.glob("assignments-update-*.jsonl"))
+
+
+def test_a_topic_model_is_never_saved_over_a_folder_of_other_files(fitted: Fitted, tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep", encoding="utf-8")
+    with pytest.raises(InputError, match="already holds other files"):
+        fitted.model.save(tmp_path / "mine", encoder=FINGERPRINT)
+    assert (tmp_path / "mine" / "notes.txt").read_text(encoding="utf-8") == "keep"
