@@ -64,6 +64,7 @@ _EPOCH = re.compile(r"[+-]?\d{9,}(?:\.\d+)?")
 #: The smallest epoch number read as a date (9 digits, 1973-03-03), for numbers as for text: a
 #: smaller one is more likely a spreadsheet serial, a year or a YYYYMMDD date than a 1970s time.
 _EPOCH_FROM = 100_000_000
+_MONTH_NAME = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.IGNORECASE)
 _SLASHED = re.compile(r"(\d{1,4})[/.](\d{1,2})[/.](\d{1,4})(?:[ T].*)?")
 #: Year first, then month and day ("2019/9/24", "2019/09/24 10:15"), as CFPB's exports and
 #: East Asian systems write them: no convention puts the day before the month after a year.
@@ -150,7 +151,13 @@ def _from_text(text: str, date_format: str | None) -> datetime:
     slashed = _SLASHED.fullmatch(text)
     if slashed:
         raise DateError(_slashed_message(text, slashed, date_format))
-    raise DateError(f"cannot read {text!r} as a date; expected {ACCEPTED}" + _format_hint(date_format))
+    hint = _format_hint(date_format)
+    if date_format is None and _MONTH_NAME.search(text):
+        hint += (
+            "; a date with a month name is read with --date-format: '%b %d, %Y' reads 'Dec 7, 2026', "
+            "'%d %b %Y' reads '7 Dec 2026' (%B for a full month name)"
+        )
+    raise DateError(f"cannot read {text!r} as a date; expected {ACCEPTED}" + hint)
 
 
 def _iso(text: str) -> datetime | None:
@@ -239,9 +246,11 @@ def _slashed_message(text: str, match: re.Match[str], date_format: str | None) -
         why = f"ambiguous: day {first} of month {second}, or month {first}, day {second}"
     else:
         why = "and slashed dates are day-first in some exports and month-first in others"
+    sep = "." if "." in text[: match.end(2) + 1] else "/"
+    kind = "dotted" if sep == "." else "slashed"
     return (
-        f"{text!r} is a slashed date ({why}); such dates are never guessed. Pass --date-format "
-        "%d/%m/%Y (day first) or %m/%d/%Y (month first), adding %H:%M:%S for times, or set "
+        f"{text!r} is a {kind} date ({why}); such dates are never guessed. Pass --date-format "
+        f"%d{sep}%m{sep}%Y (day first) or %m{sep}%d{sep}%Y (month first), adding %H:%M:%S for times, or set "
         "FEEDBACK_NLP_DATE_FORMAT"
     )
 

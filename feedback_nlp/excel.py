@@ -22,7 +22,7 @@ def read_header(path: Path) -> list[str]:
     """The column names in the first row of the first sheet.
 
     Raises:
-        InputError: The file is not a readable workbook, the sheet is empty, or names repeat.
+        InputError: The file is not a readable workbook, or the sheet is empty.
     """
     rows = _sheet_rows(path)
     try:
@@ -31,11 +31,7 @@ def read_header(path: Path) -> list[str]:
         rows.close()
     if first is None:
         raise InputError(f"{path} is empty: expected a header row naming the columns on its first sheet")
-    header = column_names(first)  # as read_rows names them: an unnamed column is column_N
-    duplicates = sorted({c for c in header if header.count(c) > 1})
-    if duplicates:
-        raise InputError(f"{path} repeats column names {duplicates}; give each column its own name")
-    return header
+    return column_names(first)  # as read_rows names them: column_N unnamed, "Name (2)" repeated
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -452,6 +452,18 @@ def _check_file(path: Path) -> None:
 
 
 def _check_columns(columns: list[str], opts: RowOptions, path: Path) -> None:
+    used = [opts.text_column, opts.id_column, *opts.columns.values()]
+    for column in dict.fromkeys(used):
+        if f"{column} (2)" in columns:
+            raise InputError(
+                f"{path} has more than one column named {column!r}, the column the "
+                f"{'text' if column == opts.text_column else 'records'} are read from: name the one you mean "
+                f"({column!r}, {column + ' (2)'!r}, ... in the order they come) with its option, or rename them"
+            )
+    _check_named_columns(columns, opts, path)
+
+
+def _check_named_columns(columns: list[str], opts: RowOptions, path: Path) -> None:
     has_turns = opts.columns.get("turns", "turns") in columns  # transcripts may give turns instead of a text
     if opts.text_column not in columns and not has_turns:
         hint = ""
@@ -520,9 +532,13 @@ def _parse_json_line(number: int, text: str, opts: RowOptions) -> RowResult:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        return RowResult(number, None, f"invalid JSON: {exc.msg} (column {exc.colno})")
+        hint = ""
+        if not text.lstrip().startswith(("{", "[")) and any(sep in text for sep in ",;\t"):
+            hint = "; this looks like CSV: JSON Lines hold one {...} object a line (give a CSV as a file path)"
+        return RowResult(number, None, f"invalid JSON: {exc.msg} (column {exc.colno}){hint}")
     if not isinstance(value, dict):
-        return RowResult(number, None, f"expected a JSON object, got {_json_type(value)}")
+        hint = " (a JSON array of records: name the file .json)" if isinstance(value, list) else ""
+        return RowResult(number, None, f"expected a JSON object, got {_json_type(value)}{hint}")
     return make_row(number, value, opts, fields=_JSON_FIELDS, stringify=False)
 
 
@@ -779,11 +795,7 @@ def _csv_header(path: Path, fmt: CsvFormat) -> list[str]:
         raise InputError(f"{path} is empty: expected a header row naming the columns") from None
     finally:
         rows.close()
-    columns = column_names(header)
-    duplicates = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicates:
-        raise InputError(f"{path} repeats column names {duplicates}; give each column its own name")
-    return columns
+    return column_names(header)
 
 
 def _read_csv(path: Path, fmt: CsvFormat, opts: RowOptions, skip_rows: int = 0) -> Iterator[RowResult]:
@@ -800,7 +812,20 @@ def column_names(header: Sequence[object]) -> list[str]:
     """The header's names, stripped; a column without one is named by its place, ``column_4``
     (a survey tool leaves the header of a question's second and later options blank)."""
     names = ["" if cell is None else str(cell).strip() for cell in header]
-    return [name or f"column_{place}" for place, name in enumerate(names, start=1)]
+    names = [name or f"column_{place}" for place, name in enumerate(names, start=1)]
+    # A repeated name (two questions both headed "Comments") keeps its first column; the later
+    # ones are "Comments (2)", ... and go to metadata, unless named as the text or another field.
+    taken = set(names)
+    out: list[str] = []
+    for name in names:
+        if name in out:
+            number = 2
+            while f"{name} ({number})" in taken:
+                number += 1
+            name = f"{name} ({number})"
+            taken.add(name)
+        out.append(name)
+    return out
 
 
 def is_import_id_row(cells: Iterable[object]) -> bool:

@@ -160,3 +160,11 @@ def test_the_smallest_epoch_number_read_is_the_same_for_numbers_and_text() -> No
     assert parse_datetime(100_000_000) == parse_datetime("100000000") == datetime(1973, 3, 3, 9, 46, 40, tzinfo=UTC)
     with pytest.raises(DateError):
         parse_datetime(99_999_999)
+
+
+def test_a_dotted_date_gets_a_dotted_format_and_a_month_name_a_format_hint() -> None:
+    with pytest.raises(DateError, match=r"dotted date .*%d\.%m\.%Y \(day first\)"):
+        parse_datetime("07.12.2026")
+    assert parse_datetime("07.12.2026", date_format="%d.%m.%Y") == datetime(2026, 12, 7, tzinfo=UTC)
+    with pytest.raises(DateError, match=r"'%b %d, %Y' reads 'Dec 7, 2026'"):
+        parse_datetime("Dec 7, 2026")

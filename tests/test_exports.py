@@ -351,10 +351,15 @@ def test_abcd_chats_read_with_their_turns_key(data_dir: Path) -> None:
         assert set(record.metadata) == {"scenario", "delexed"}
 
 
-def test_a_name_given_to_two_columns_is_still_refused(tmp_path: Path) -> None:
+def test_a_name_given_to_two_columns_keeps_both_and_refuses_only_an_ambiguous_choice(tmp_path: Path) -> None:
     path = _write(tmp_path / "twice.csv", "text,score,score\nfine,1,2\n")
-    with pytest.raises(InputError, match=r"repeats column names \['score'\]"):
-        read_records(path, kind="review")
+    [row] = list(read_records(path, kind="review"))
+    assert row.record is not None and row.record.metadata == {"score": "1", "score (2)": "2"}
+    comments = _write(tmp_path / "comments.csv", "id,Comments,Comments\n1,late,slow app\n")
+    with pytest.raises(InputError, match=r"more than one column named 'Comments'"):
+        read_records(comments, kind="review", text_column="Comments")
+    [row] = list(read_records(comments, kind="review", text_column="Comments (2)"))
+    assert row.record is not None and row.record.text == "slow app" and row.record.metadata == {"Comments": "late"}
 
 
 def test_an_unnamed_csv_column_is_listed_and_can_be_chosen_by_its_place(tmp_path: Path) -> None:

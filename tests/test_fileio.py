@@ -755,3 +755,10 @@ def test_output_to_a_folder_or_an_impossible_path_is_refused_before_any_work(tmp
     blocker.write_text("x", encoding="utf-8")
     with pytest.raises(InputError, match="cannot write"), open_output(blocker / "out.jsonl"):
         pytest.fail("the block must not run")
+
+
+def test_csv_given_as_json_lines_says_it_looks_like_csv(tmp_path: Path) -> None:
+    path = _write_jsonl(tmp_path / "in.jsonl", ["id,text,kind", "1,late,review"])
+    assert "this looks like CSV" in _errors(list(read_records(path)))[1]
+    array = _write_jsonl(tmp_path / "array.jsonl", ['[{"kind": "review", "text": "late"}]'])
+    assert "name the file .json" in _errors(list(read_records(array)))[1]

@@ -94,3 +94,6 @@ def classify(
     if failed:
         typer.echo(f"{failed} row(s) failed, {written} classified.", err=True)
         raise typer.Exit(EXIT_ROWS_FAILED)
+    if not written:  # a header-only CSV, an empty array: say so rather than write nothing in silence
+        hint = " (standard input is read as JSON Lines)" if str(input) == "-" else ""
+        typer.echo(f"{input} holds no records: nothing was classified{hint}.", err=True)

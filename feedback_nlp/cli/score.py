@@ -22,6 +22,8 @@ def _classified_rows(path: str, options: InputOptions, dates: DateTally, failed:
     ``dates`` counts the records without a usable created_at (left out of period breakdowns);
     ``failed`` gets where each row that could not be read is.
     """
+    from tqdm import tqdm
+
     from feedback_nlp.fileio import read_records
     from feedback_nlp.storage.loading import load_pipeline
     from feedback_nlp.taxonomy.records import FeedbackRecord
@@ -29,9 +31,13 @@ def _classified_rows(path: str, options: InputOptions, dates: DateTally, failed:
     pipeline = load_pipeline()
     batch: list[FeedbackRecord] = []
     results = read_records(path, **options.read_kwargs())
+    # The scoring bar moves per 20,000 rows counted; this one shows the classifying before that.
+    bar = tqdm(desc="reading and classifying", unit="rec", file=sys.stderr)
 
     def flush() -> Iterator[dict[str, Any]]:
-        for record, prediction in zip(batch, pipeline.predict(batch), strict=True):
+        predictions = pipeline.predict(batch)
+        bar.update(len(batch))
+        for record, prediction in zip(batch, predictions, strict=True):
             yield {
                 "id": record.id,
                 "source": record.source,
@@ -61,6 +67,7 @@ def _classified_rows(path: str, options: InputOptions, dates: DateTally, failed:
             yield from flush()
     if batch:
         yield from flush()
+    bar.close()
 
 
 def _tallied(rows: Iterable[dict[str, Any]], dates: DateTally) -> Iterator[dict[str, Any]]:

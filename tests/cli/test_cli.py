@@ -429,3 +429,11 @@ def classify_with_real_bundle(bundle: Path, tmp_path: Path) -> list[Prediction]:
 def test_cli_classify_real_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(feedback_nlp.storage.loading, "load_pipeline", REAL_LOAD_PIPELINE)
     classify_with_real_bundle(REAL_BUNDLE, tmp_path)
+
+
+def test_cli_classify_an_input_without_records_says_so(tmp_path: Path) -> None:
+    source = tmp_path / "header_only.csv"
+    source.write_text("id,text,kind\n", encoding="utf-8")
+    result = _invoke("classify", str(source), "-o", str(tmp_path / "out.jsonl"), "--no-progress")
+    assert result.exit_code == 0
+    assert "holds no records: nothing was classified" in result.stderr
