@@ -1,4 +1,4 @@
-"""Read the first sheet of an Excel workbook (.xlsx) as a header and numbered rows.
+"""Read a sheet of an Excel workbook (.xlsx; the first unless one is named) as a header and numbered rows.
 
 Survey and review tools export to Excel as often as to CSV. Cells arrive as openpyxl reads
 them (text, numbers, ``datetime`` for date cells); :mod:`feedback_nlp.fileio` turns the rows
@@ -15,16 +15,25 @@ from typing import Any
 from feedback_nlp.errors import InputError
 from feedback_nlp.fileio import column_names
 
-__all__ = ["read_header", "read_rows"]
+__all__ = ["read_header", "read_rows", "sheet_names"]
 
 
-def read_header(path: Path) -> list[str]:
-    """The column names in the first row of the first sheet.
+def sheet_names(path: Path) -> list[str]:
+    """The workbook's sheet names, in order."""
+    workbook = _open(path)
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()
+
+
+def read_header(path: Path, sheet: str | None = None) -> list[str]:
+    """The column names in the first row of the sheet (the first unless ``sheet`` names one).
 
     Raises:
         InputError: The file is not a readable workbook, or the sheet is empty.
     """
-    rows = _sheet_rows(path)
+    rows = _sheet_rows(path, sheet)
     try:
         first = next(rows, None)
     finally:
@@ -34,19 +43,20 @@ def read_header(path: Path) -> list[str]:
     return column_names(first)  # as read_rows names them: column_N unnamed, "Name (2)" repeated
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(row number, {column: value})`` for each non-empty row after the header (extra
     header rows are the caller's to skip: :func:`feedback_nlp.fileio.past_extra_header_rows`).
 
     Args:
         path: The workbook.
+        sheet: The sheet to read (default: the first).
 
     Yields:
         The spreadsheet's row number (the header is row 1) and the row's cells by column name;
         a column without a name is named by its place (``column_4``) and kept only where it
         holds something.
     """
-    rows = _sheet_rows(path)
+    rows = _sheet_rows(path, sheet)
     try:
         first = next(rows, ())
         header, named = column_names(first), [not _blank(cell) for cell in first]
@@ -67,21 +77,30 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         rows.close()
 
 
-def _sheet_rows(path: Path) -> Generator[tuple[Any, ...], None, None]:
+def _open(path: Path) -> Any:  # noqa: ANN401 (an openpyxl Workbook)
     try:
         from openpyxl import load_workbook
     except ImportError:  # pragma: no cover - openpyxl is a dependency
         raise InputError("reading .xlsx files needs openpyxl: pip install openpyxl") from None
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        return load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - zipfile, XML and openpyxl errors alike mean "not a workbook"
         raise InputError(f"cannot read {path} as an Excel workbook (.xlsx): {type(exc).__name__}: {exc}") from None
-    return _rows_then_close(workbook)
 
 
-def _rows_then_close(workbook: Any) -> Generator[tuple[Any, ...], None, None]:
+def _sheet_rows(path: Path, sheet: str | None = None) -> Generator[tuple[Any, ...], None, None]:
+    workbook = _open(path)
+    if sheet is not None and sheet not in workbook.sheetnames:
+        names = ", ".join(repr(n) for n in workbook.sheetnames)
+        workbook.close()
+        raise InputError(f"{path} has no sheet {sheet!r}; its sheets: {names}")
+    return _rows_then_close(workbook, sheet)
+
+
+def _rows_then_close(workbook: Any, sheet: str | None) -> Generator[tuple[Any, ...], None, None]:
     try:
-        yield from workbook.worksheets[0].iter_rows(values_only=True)
+        worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+        yield from worksheet.iter_rows(values_only=True)
     finally:
         workbook.close()
 

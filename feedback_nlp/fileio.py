@@ -179,6 +179,7 @@ def read_records(
     on_bad_date: BadDatePolicy | None = None,
     turn_speaker: str | None = None,
     channel: str | None = None,
+    sheet: str | None = None,
 ) -> Iterator[RowResult]:
     """Stream feedback records from a CSV, Excel, JSONL or Parquet file, or JSONL on stdin.
 
@@ -214,6 +215,7 @@ def read_records(
             setting when ``None``.
         on_bad_date: ``"error"`` (a bad row) or ``"null"`` (kept without a date) for a created_at
             that cannot be read; the ``on_bad_date`` setting when ``None``.
+        sheet: The worksheet of an Excel workbook to read (default: the first).
         turn_speaker: The speaker (``customer``, ``agent`` or a name of one) of JSONL transcript
             turns that give none; without it such a turn makes its row an error.
         channel: The channel of rows that give none, e.g. ``chat`` for a chat export: a
@@ -254,17 +256,28 @@ def read_records(
             f"not to {fmt} files; give a transcript in the text column, one turn a line with a speaker prefix "
             "(Customer: ..., Agent: ...)"
         )
+    if sheet is not None and fmt != "xlsx":
+        raise InputError(f"--sheet applies to Excel workbooks (.xlsx), not to {fmt} files")
     if fmt == "csv":
         fmt_csv = csv_format(path)  # sniffed once: the header check and the reading share it
         _check_columns(_csv_header(path, fmt_csv), opts, path)
         return _logged(_read_csv(path, fmt_csv, opts, skip_rows), str(path))
     if fmt == "xlsx":
-        from feedback_nlp.excel import read_header, read_rows
+        from feedback_nlp.excel import read_header, read_rows, sheet_names
 
-        _check_columns(read_header(path), opts, path)
+        try:
+            _check_columns(read_header(path, sheet), opts, path)
+        except InputError as exc:
+            names = sheet_names(path)
+            if sheet is not None or len(names) < 2:
+                raise
+            raise InputError(
+                f"{exc} (read the first sheet, {names[0]!r}; the workbook's sheets: "
+                f"{', '.join(repr(n) for n in names)}: choose one with --sheet)"
+            ) from None
         rows = (
             make_row(n, values, opts, fields=TABLE_FIELDS, stringify=True)
-            for n, values in past_extra_header_rows(read_rows(path), skip_rows, str(path))
+            for n, values in past_extra_header_rows(read_rows(path, sheet), skip_rows, str(path))
         )
         return _logged(rows, str(path))
     _no_skip(skip_rows, f"{fmt} files")

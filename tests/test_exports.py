@@ -371,3 +371,25 @@ def test_an_unnamed_csv_column_is_listed_and_can_be_chosen_by_its_place(tmp_path
         (3, "column_4: missing or empty; expected the feedback text"),
         (4, "Advert"),
     ]
+
+
+def test_an_excel_export_on_its_second_sheet_is_read_with_sheet(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "Instructions"
+    workbook.active.append(["This workbook contains the export. See sheet Responses."])
+    responses = workbook.create_sheet("Responses")
+    responses.append(["id", "text"])
+    responses.append(["r1", "The courier lost my parcel"])
+    path = tmp_path / "two_sheets.xlsx"
+    workbook.save(path)
+    with pytest.raises(
+        InputError, match=r"the workbook's sheets: 'Instructions', 'Responses': choose one with --sheet"
+    ):
+        read_records(path, kind="review")
+    [row] = list(read_records(path, kind="review", sheet="Responses"))
+    assert row.record is not None and row.record.id == "r1"
+    with pytest.raises(InputError, match=r"has no sheet 'Answers'; its sheets: 'Instructions', 'Responses'"):
+        list(read_records(path, kind="review", sheet="Answers"))
+    with pytest.raises(InputError, match="--sheet applies to Excel"):
+        read_records(_write(tmp_path / "a.jsonl", '{"kind": "review", "text": "x"}\n'), sheet="Responses")

@@ -99,6 +99,10 @@ TurnsColumn = Annotated[
         rich_help_panel=_PANEL,
     ),
 ]
+Sheet = Annotated[
+    str | None,
+    typer.Option(help="The sheet of an Excel workbook to read (default: the first).", rich_help_panel=_PANEL),
+]
 TurnSpeaker = Annotated[
     str | None,
     typer.Option(
@@ -128,6 +132,7 @@ class InputOptions:
     on_bad_date: Literal["error", "null"] | None = None
     turn_speaker: str | None = None
     channel: str | None = None
+    sheet: str | None = None
 
     def read_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for :func:`~feedback_nlp.fileio.read_records`."""
@@ -156,6 +161,7 @@ _OPTIONS = {
     "on_bad_date": OnBadDate,
     "turn_speaker": TurnSpeaker,
     "channel": Channel,
+    "sheet": Sheet,
 }
 _PARAMETERS = [
     inspect.Parameter(
