@@ -156,7 +156,8 @@ def _trend_context(report: TopicReport) -> dict[str, Any]:
         "declining": described("declining"),
         "trends_note": report.trends_note,
         "tested": tested,
-        "stable": int((trends["trend"] == "stable").sum()),
+        # Of the tested topics only: a topic too small to test showed no change only in that it was not tested.
+        "stable": int(((trends["trend"] == "stable") & trends["p_adjusted"].notna()).sum()),
     }
 
 

@@ -160,7 +160,7 @@ def build_topic_report(
     check_trend_arguments(period, baseline_periods, min_count, alpha)
     df = _with_topic_names(validate_assignments(assignments, ASSIGNMENT_COLUMNS), _check_topics(topics))
     history = df if end is None else df[df["created_at"] < _moment(end)]
-    window = _window(history, start, end)
+    window = _window(history, start, end, total=len(df))
     logger.info("building a topic report by %s over %d records", period, len(window))
     volume = topic_volume(window, period)
     totals = _period_totals(volume, period)
@@ -305,12 +305,14 @@ def _moment(value: str | datetime | pd.Timestamp) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def _window(df: pd.DataFrame, start: Any, end: Any) -> pd.DataFrame:
+def _window(df: pd.DataFrame, start: Any, end: Any, *, total: int) -> pd.DataFrame:
+    """The records of ``df`` (those before ``end``) from ``start``; ``total`` counts the table's
+    records before either cut, for the message."""
     window = df if start is None else df[df["created_at"] >= _moment(start)]
     if window.empty:
         raise InputError(
             f"no feedback to report on between {start or 'the first record'} and {end or 'the last'} "
-            f"({len(df)} records in the table before filtering); widen start/end or check created_at"
+            f"({total} records in the table before filtering); widen start/end or check created_at"
         )
     return window
 

@@ -591,3 +591,22 @@ def test_a_report_fits_its_own_topics_on_a_sample_and_assigns_every_record(fake_
     for group in set(groups):
         topics = frame["topic"][np.array(groups) == group]
         assert topics.value_counts().iloc[0] >= 0.6 * len(topics), (group, topics.value_counts())
+
+
+def test_an_empty_window_counts_every_record_of_the_table(corpus: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    assignments, topics = corpus
+    # start after end: nothing between them; the message counted only the records before `end`.
+    with pytest.raises(InputError, match=rf"\({len(assignments)} records in the table before filtering\)"):
+        build_topic_report(assignments, topics, start=week(5), end=week(2))
+
+
+def test_the_trend_note_counts_no_change_among_the_tested_topics_only(report: TopicReport) -> None:
+    import dataclasses
+
+    trends = report.trends.copy()
+    small = trends.index[trends["trend"] == "stable"][0]
+    trends.loc[small, "p_adjusted"] = float("nan")  # a topic too small to be tested
+    page = render_html(dataclasses.replace(report, trends=trends))
+    tested = int(trends["p_adjusted"].notna().sum())
+    stable = int((trends["trend"] == "stable").sum()) - 1
+    assert f"{tested} topics had enough mentions to be tested; {stable} of them showed no change" in page
