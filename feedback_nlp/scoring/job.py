@@ -243,8 +243,16 @@ def _publish(
 
 
 def store_tables(engine: Any, tables: dict[str, pd.DataFrame]) -> None:
-    """Replace the ``scores_*`` tables in the database with ``tables``, in one transaction."""
+    """Replace the ``scores_*`` tables in the database with ``tables``, in one transaction; the
+    ``scores_*`` tables of an earlier run that this one does not write (a ``--by`` segment it left
+    out) are dropped, so the database holds one run's tables, as the output folder does."""
+    from sqlalchemy import MetaData, Table, inspect
+
     with engine.begin() as connection:
+        wanted = {f"{TABLE_PREFIX}{name}" for name in tables}
+        for stale in sorted(set(inspect(connection).get_table_names()) - wanted):
+            if stale.startswith(TABLE_PREFIX):
+                Table(stale, MetaData()).drop(connection)
         for name, table in tables.items():
             table.to_sql(f"{TABLE_PREFIX}{name}", connection, if_exists="replace", index=False)
 

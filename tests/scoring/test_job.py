@@ -122,6 +122,17 @@ def test_store_tables_replaces_the_scores_tables(db_url: str, tmp_path: Path) ->
         with engine.connect() as connection:
             stored = connection.execute(text("SELECT COUNT(*) FROM scores_touchpoint_scores")).scalar_one()
         assert stored == len(run.tables["touchpoint_scores"])
+        # A run by a segment, then one without: the segment table of the first run goes too.
+        by_kind = job.run_score_job(_rows(80), tmp_path / "by_kind", period="week", by=["kind"])
+        job.store_tables(engine, by_kind.tables)
+        assert "scores_segment_scores_kind" in set(inspect(engine).get_table_names())
+        job.store_tables(engine, run.tables)
+        names = set(inspect(engine).get_table_names())
+        assert {n for n in names if n.startswith("scores_")} == {f"scores_{n}" for n in run.tables}
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE scoresheet (x INTEGER)"))  # not a scores_ table
+        job.store_tables(engine, run.tables)
+        assert "scoresheet" in set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
 
