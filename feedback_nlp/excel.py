@@ -8,12 +8,16 @@ export is never held in memory whole. Formulas give their cached values.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feedback_nlp.errors import InputError
-from feedback_nlp.fileio import column_names
+from feedback_nlp.fileio import column_names, header_position
+
+if TYPE_CHECKING:
+    from feedback_nlp.fileio import RowOptions
 
 __all__ = ["read_header", "read_rows", "sheet_names"]
 
@@ -27,15 +31,39 @@ def sheet_names(path: Path) -> list[str]:
         workbook.close()
 
 
-def read_header(path: Path, sheet: str | None = None) -> list[str]:
+def _header_rows(path: Path, sheet: str | None, opts: RowOptions | None) -> Generator[tuple[int, tuple[Any, ...]]]:
+    """The sheet's non-blank rows from the header on, with their row numbers; title rows above the
+    header are left out when ``opts`` names a text column they lack (:func:`header_position`)."""
+    place = 0
+    if opts is not None:
+        first = _sheet_rows(path, sheet)
+        try:
+            head = [cells for cells in itertools.islice(first, 20) if not all(_blank(c) for c in cells)]
+        finally:
+            first.close()
+        place = header_position(head, opts)
+    rows = _sheet_rows(path, sheet)
+    try:
+        found = 0
+        for number, cells in enumerate(rows, start=1):
+            if all(_blank(c) for c in cells) and found <= place:
+                continue  # blank rows above the header
+            found += 1
+            if found > place:
+                yield number, cells
+    finally:
+        rows.close()
+
+
+def read_header(path: Path, sheet: str | None = None, opts: RowOptions | None = None) -> list[str]:
     """The column names in the first row of the sheet (the first unless ``sheet`` names one).
 
     Raises:
         InputError: The file is not a readable workbook, or the sheet is empty.
     """
-    rows = _sheet_rows(path, sheet)
+    rows = _header_rows(path, sheet, opts)
     try:
-        first = next(rows, None)
+        first = next(rows, (0, None))[1]
     finally:
         rows.close()
     if first is None:
@@ -43,7 +71,9 @@ def read_header(path: Path, sheet: str | None = None) -> list[str]:
     return column_names(first)  # as read_rows names them: column_N unnamed, "Name (2)" repeated
 
 
-def read_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_rows(
+    path: Path, sheet: str | None = None, opts: RowOptions | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(row number, {column: value})`` for each non-empty row after the header (extra
     header rows are the caller's to skip: :func:`feedback_nlp.fileio.past_extra_header_rows`).
 
@@ -56,11 +86,11 @@ def read_rows(path: Path, sheet: str | None = None) -> Iterator[tuple[int, dict[
         a column without a name is named by its place (``column_4``) and kept only where it
         holds something.
     """
-    rows = _sheet_rows(path, sheet)
+    rows = _header_rows(path, sheet, opts)
     try:
-        first = next(rows, ())
+        first = next(rows, (1, ()))[1]
         header, named = column_names(first), [not _blank(cell) for cell in first]
-        for number, cells in enumerate(rows, start=2):
+        for number, cells in rows:
             if all(_blank(cell) for cell in cells):
                 continue
             padded = list(cells) + [None] * (len(header) - len(cells))

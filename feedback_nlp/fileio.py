@@ -260,13 +260,13 @@ def read_records(
         raise InputError(f"--sheet applies to Excel workbooks (.xlsx), not to {fmt} files")
     if fmt == "csv":
         fmt_csv = csv_format(path)  # sniffed once: the header check and the reading share it
-        _check_columns(_csv_header(path, fmt_csv), opts, path)
+        _check_columns(_csv_header(path, fmt_csv, opts), opts, path)
         return _logged(_read_csv(path, fmt_csv, opts, skip_rows), str(path))
     if fmt == "xlsx":
         from feedback_nlp.excel import read_header, read_rows, sheet_names
 
         try:
-            _check_columns(read_header(path, sheet), opts, path)
+            _check_columns(read_header(path, sheet, opts), opts, path)
         except InputError as exc:
             names = sheet_names(path)
             if sheet is not None or len(names) < 2:
@@ -277,7 +277,7 @@ def read_records(
             ) from None
         rows = (
             make_row(n, values, opts, fields=TABLE_FIELDS, stringify=True)
-            for n, values in past_extra_header_rows(read_rows(path, sheet), skip_rows, str(path))
+            for n, values in past_extra_header_rows(read_rows(path, sheet, opts), skip_rows, str(path))
         )
         return _logged(rows, str(path))
     _no_skip(skip_rows, f"{fmt} files")
@@ -704,6 +704,8 @@ class CsvFormat:
 _CSV_FIELD_LIMIT = 64 * 1024 * 1024
 #: The most lines one CSV row may span (a quoted text with line breaks): past it, a quote was left open.
 _CSV_MAX_ROW_LINES = 1000
+#: The most title rows looked for above a table's header (see :func:`header_position`).
+_TITLE_ROWS = 5
 #: Field separators besides the comma: European spreadsheets write ';', tab-separated exports '\t'.
 _OTHER_DELIMITERS = ";\t|"
 
@@ -731,7 +733,11 @@ def csv_format(path: Path) -> CsvFormat:
                 bad[1],
                 bad[0],
             )
-    first_line = head.decode(encoding, errors="ignore").split("\n", 1)[0]
+    # The header line: the first that holds a separator (a title row above the header holds none).
+    lines = [line for line in head.decode(encoding, errors="ignore").split("\n")[: _TITLE_ROWS + 1] if line.strip()]
+    first_line = next(
+        (line for line in lines if any(d in line for d in "," + _OTHER_DELIMITERS)), lines[0] if lines else ""
+    )
     delimiter = ","
     if "," not in first_line:
         counts = {d: first_line.count(d) for d in _OTHER_DELIMITERS}
@@ -800,8 +806,40 @@ def _delimiter_name(delimiter: str) -> str:
     return {",": "commas", ";": "semicolons", "\t": "tabs", "|": "'|'"}[delimiter]
 
 
-def _csv_header(path: Path, fmt: CsvFormat) -> list[str]:
+def header_position(first_rows: Sequence[Sequence[object]], opts: RowOptions) -> int:
+    """Where the header is among a table's first non-blank rows: the first row, unless it lacks the
+    text column and a later one of the first few holds it beside other names (a report's title
+    rows above the header, as Excel exports and some survey tools write them)."""
+    wanted = {opts.text_column, opts.columns.get("turns", "turns")}
+    if not first_rows or wanted & set(column_names(first_rows[0])):
+        return 0
+    for place, cells in enumerate(first_rows[1 : _TITLE_ROWS + 1], start=1):
+        names = column_names(cells)
+        if wanted & set(names) and sum(1 for cell in cells if cell is not None and str(cell).strip()) >= 2:
+            return place
+    return 0
+
+
+def _csv_header_rows(
+    path: Path, fmt: CsvFormat, opts: RowOptions
+) -> tuple[int, Generator[tuple[int, list[str]], None, None]]:
+    """The header's position and the rows from the header on (title rows above it dropped)."""
+    head = _csv_rows(path, fmt)
+    try:
+        first = list(itertools.islice(head, _TITLE_ROWS + 1))
+    finally:
+        head.close()
+    place = header_position([cells for _, cells in first], opts)
+    if place:
+        logger.info("%s: %d title row(s) above the header (line %d) left out", path, place, first[place][0])
     rows = _csv_rows(path, fmt)
+    for _ in range(place):
+        next(rows)
+    return place, rows
+
+
+def _csv_header(path: Path, fmt: CsvFormat, opts: RowOptions) -> list[str]:
+    _, rows = _csv_header_rows(path, fmt, opts)
     try:
         _, header = next(rows)
     except StopIteration:
@@ -812,7 +850,7 @@ def _csv_header(path: Path, fmt: CsvFormat) -> list[str]:
 
 
 def _read_csv(path: Path, fmt: CsvFormat, opts: RowOptions, skip_rows: int = 0) -> Iterator[RowResult]:
-    rows = _csv_rows(path, fmt)
+    _, rows = _csv_header_rows(path, fmt, opts)
     _, header_cells = next(rows)
     header = column_names(header_cells)
     unnamed = {name for name, cell in zip(header, header_cells, strict=True) if not cell.strip()}

@@ -393,3 +393,35 @@ def test_an_excel_export_on_its_second_sheet_is_read_with_sheet(tmp_path: Path) 
         list(read_records(path, kind="review", sheet="Answers"))
     with pytest.raises(InputError, match="--sheet applies to Excel"):
         read_records(_write(tmp_path / "a.jsonl", '{"kind": "review", "text": "x"}\n'), sheet="Responses")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "Customer feedback export\n\nid,text,kind\n1,Hello,review\n2,Bye,review\n",
+        "Customer feedback export\nGenerated 2026-12-07\nid;text;kind\n1;Hello;review\n2;Bye;review\n",
+    ],
+)
+def test_title_rows_above_a_csv_header_are_left_out(tmp_path: Path, content: str) -> None:
+    path = _write(tmp_path / "title.csv", content)
+    rows = list(read_records(path))
+    assert [(r.line, r.record.id if r.record else r.error) for r in rows] == [(4, "1"), (5, "2")]
+
+
+def test_title_rows_above_an_excel_header_are_left_out(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Quarterly survey report"])
+    workbook.active.append([])
+    workbook.active.append(["id", "text", "kind"])
+    workbook.active.append(["r1", "The courier lost my parcel", "review"])
+    path = tmp_path / "report.xlsx"
+    workbook.save(path)
+    [row] = list(read_records(path))
+    assert row.line == 4 and row.record is not None and row.record.id == "r1"
+
+
+def test_a_file_whose_header_lacks_the_text_column_is_still_refused(tmp_path: Path) -> None:
+    path = _write(tmp_path / "title.csv", "Customer feedback export\nid,comment\n1,Hello\n")
+    with pytest.raises(InputError, match="no text column 'text'"):
+        read_records(path, kind="review")
