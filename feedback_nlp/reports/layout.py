@@ -85,7 +85,9 @@ def _cards(report: TopicReport) -> list[dict[str, str]]:
     for metric, row in report.headline.iterrows():
         value, before, change = row["current"], row["previous"], row["change"]
         note = f"vs {_metric(str(metric), before)} in {previous_name}" if previous_name else "no earlier period"
-        if previous_name and row.get("low_base", False) and pd.isna(change):
+        if previous_name and metric == "volume" and row.get("cut_short", False):
+            note += f": the {report.period} is cut short by the report's end date"
+        elif previous_name and row.get("low_base", False) and pd.isna(change):
             note += ": too few texts to compare"  # the volume card gives both counts
         cards.append({
             "name": _HEADLINE_NAMES[str(metric)],

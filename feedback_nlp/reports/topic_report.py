@@ -176,7 +176,7 @@ def build_topic_report(
         first_record=window["created_at"].min(),
         last_record=window["created_at"].max(),
         totals=totals,
-        headline=_headline(totals, min_base),
+        headline=_headline(totals, min_base, cut_short=_cut_short(current, period, end)),
         volume=volume,
         top_topics=top,
         trends=trends,
@@ -338,9 +338,20 @@ def _period_totals(volume: pd.DataFrame, period: Period) -> pd.DataFrame:
     return totals[["period", "label", "volume", "net_sentiment", "active_topics", "unassigned_share"]]
 
 
-def _headline(totals: pd.DataFrame, min_base: int = MIN_BASE) -> pd.DataFrame:
+def _cut_short(current: pd.Timestamp, period: Period, end: Any) -> bool:
+    """Whether the report's ``end`` falls inside the latest period (its volume is a part of one)."""
+    from feedback_nlp.scoring.aggregate import shift_period
+
+    if end is None:
+        return False
+    following = shift_period(pd.Timestamp(current).date(), period, 1)
+    return following is not None and _moment(end) < pd.Timestamp(following, tz="UTC")
+
+
+def _headline(totals: pd.DataFrame, min_base: int = MIN_BASE, *, cut_short: bool = False) -> pd.DataFrame:
     """The latest period against the one before, per headline metric; no change where a
-    period has fewer than ``min_base`` texts (a volume change only needs the earlier one)."""
+    period has fewer than ``min_base`` texts (a volume change only needs the earlier one), nor a
+    volume change where the report's end cuts the latest period short (``cut_short``)."""
     metrics = ["volume", "net_sentiment", "active_topics", "unassigned_share"]
     current = totals.iloc[-1][metrics].astype(float)
     previous = totals.iloc[-2][metrics].astype(float) if len(totals) > 1 else current * float("nan")
@@ -351,9 +362,11 @@ def _headline(totals: pd.DataFrame, min_base: int = MIN_BASE) -> pd.DataFrame:
         change[["net_sentiment", "active_topics", "unassigned_share"]] = float("nan")
         if previous["volume"] < min_base:
             change["volume"] = float("nan")  # +1700% of one text says nothing
-    return pd.DataFrame({"current": current, "previous": previous, "change": change, "low_base": low}).rename_axis(
-        "metric"
-    )
+    if cut_short:
+        change["volume"] = float("nan")  # two days of a week against a whole week says nothing
+    return pd.DataFrame(
+        {"current": current, "previous": previous, "change": change, "low_base": low, "cut_short": cut_short}
+    ).rename_axis("metric")
 
 
 def _trends(

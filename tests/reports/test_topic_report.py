@@ -610,3 +610,14 @@ def test_the_trend_note_counts_no_change_among_the_tested_topics_only(report: To
     tested = int(trends["p_adjusted"].notna().sum())
     stable = int((trends["trend"] == "stable").sum()) - 1
     assert f"{tested} topics had enough mentions to be tested; {stable} of them showed no change" in page
+
+
+def test_an_end_inside_the_latest_period_gives_no_volume_change(corpus: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    assignments, topics = corpus
+    cut = build_topic_report(assignments, topics, end=week(5) + pd.Timedelta(days=2))  # Monday and Tuesday
+    assert bool(cut.headline.loc["volume", "cut_short"]) and np.isnan(cut.headline.loc["volume", "change"])
+    assert "cut short by the report&#39;s end date" in render_html(cut) or "cut short by the report's end date" in (
+        render_html(cut)
+    )
+    whole = build_topic_report(assignments, topics, end=week(5))  # a period boundary: nothing is cut
+    assert not bool(whole.headline.loc["volume", "cut_short"]) and not np.isnan(whole.headline.loc["volume", "change"])
