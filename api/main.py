@@ -106,7 +106,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, exc.detail, getattr(exc, "headers", None))
+        detail: object = exc.detail
+        if exc.status_code == 422 and isinstance(detail, str):  # every 422 in one shape
+            detail = [{"loc": [], "msg": detail, "type": "invalid_input"}]
+        return _error(exc.status_code, detail, getattr(exc, "headers", None))
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

@@ -142,6 +142,8 @@ def _from_text(text: str, date_format: str | None) -> datetime:
             return _utc(datetime.strptime(text, date_format))
         except ValueError:
             pass  # the file may mix spellings: try the unambiguous ones below
+    if text.isdigit() and int(text) < _EPOCH_FROM:  # "46363", "20261207": the hints numbers get
+        raise DateError(_small_number_message(int(text)) + _format_hint(date_format))
     if _EPOCH.fullmatch(text):
         return _from_epoch(float(text), text)
     for reader in _READERS:

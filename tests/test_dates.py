@@ -168,3 +168,9 @@ def test_a_dotted_date_gets_a_dotted_format_and_a_month_name_a_format_hint() -> 
     assert parse_datetime("07.12.2026", date_format="%d.%m.%Y") == datetime(2026, 12, 7, tzinfo=UTC)
     with pytest.raises(DateError, match=r"'%b %d, %Y' reads 'Dec 7, 2026'"):
         parse_datetime("Dec 7, 2026")
+
+
+@pytest.mark.parametrize(("text", "hint"), [("46363", "Excel date serial"), ("20261207", "YYYYMMDD")])
+def test_a_digit_string_too_small_for_an_epoch_time_gets_the_same_hint(text: str, hint: str) -> None:
+    with pytest.raises(DateError, match=hint):
+        parse_datetime(text)

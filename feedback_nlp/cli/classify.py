@@ -54,7 +54,14 @@ def classify(
     model: Annotated[
         Path | None, typer.Option(help="Bundle folder (default: the promoted model, else the model_dir setting).")
     ] = None,
-    batch_size: Annotated[int, typer.Option(min=1, max=4096, help="Records per encoder batch.")] = 256,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=4096,
+            help="Records per predict call (the encoder's own pass size is the FEEDBACK_NLP_BATCH_SIZE setting).",
+        ),
+    ] = 256,
     progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
 ) -> None:
     """Classify feedback records and write the output contract as JSONL.

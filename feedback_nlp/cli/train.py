@@ -26,7 +26,9 @@ def train(
     from feedback_nlp.train.config import load_config
     from feedback_nlp.train.trainer import Trainer
 
-    cfg = load_config(config if config and config.exists() else None, set_)
+    # A config that is not there is an error: falling back to the built-in defaults silently ran a
+    # different recipe (one fine-tuning epoch) and wrote it over models/default.
+    cfg = load_config(config, set_)
     result = Trainer(cfg).train()
     gold = result.metrics.get("gold", {}).get("headline")
     typer.echo(f"Wrote {result.bundle}")
@@ -76,7 +78,9 @@ def _read_json(path: Path) -> Any:
 
 @reports_errors
 def card(
-    model: Annotated[Path, typer.Option(help="Bundle folder.")] = Path("models/default"),
+    model: Annotated[
+        Path | None, typer.Option(help="Bundle folder (default: the FEEDBACK_NLP_MODEL_DIR setting).")
+    ] = None,
     baselines: Annotated[
         Path | None, typer.Option(help="JSON written by benchmarks/baselines.py, shown in the card.")
     ] = None,
@@ -86,11 +90,13 @@ def card(
     ] = None,
 ) -> None:
     """Re-render a bundle's model card (with fresh baselines or gold-set figures)."""
+    from feedback_nlp.settings import get_settings
     from feedback_nlp.storage.loading import load_pipeline
     from feedback_nlp.train.card import refresh_card
     from feedback_nlp.train.evaluate import evaluate_gold
 
     setup_logging(False)
+    model = model or Path(get_settings().model_dir)
     data = _read_json(baselines) if baselines else None
     if data is not None:  # the card needs the table, not the benchmark's full reports
         data = {"measured": data.get("measured"), "rows": data.get("rows", [])}

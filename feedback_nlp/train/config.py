@@ -186,7 +186,10 @@ def load_config(path: Path | None, overrides: list[str] | None = None) -> Traini
         try:
             data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise ConfigError(f"Training config {path} does not exist") from exc
+            raise ConfigError(
+                f"Training config {path} does not exist; give one with --config (the shipped recipe is "
+                "training/configs/default.toml, relative to the checkout)"
+            ) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"Training config {path} is not valid TOML: {exc}") from exc
     for override in overrides or []:

@@ -426,6 +426,9 @@ class Trainer:
         bundle = self.config.finetune.from_bundle
         if bundle is None:
             return None
+        if self.config.finetune.layers == 0:  # a frozen encoder: the released MiniLM, whatever from_bundle says
+            logger.info("finetune.layers = 0: the released MiniLM, frozen (finetune.from_bundle %s not used)", bundle)
+            return None
         path = Path(bundle) / ENCODER_LAYERS_FILE
         if not path.is_file():
             raise ConfigError(f"finetune.from_bundle: expected fine-tuned layers at {path}, found nothing there.")

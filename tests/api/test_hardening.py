@@ -143,9 +143,11 @@ def test_every_422_has_the_same_shape(service) -> None:  # noqa: ANN001
     # A domain error (a reversed date range) and a validation error (a wrong type) alike.
     read = service.auth("read")
     reversed_range = {"created_from": "2026-12-02", "created_to": "2026-12-01"}
+    report_range = {"from": "2026-12-02", "to": "2026-12-01"}
     for response in (
         service.client.get("/v1/feedback", params=reversed_range, headers=read),
         service.client.get("/v1/feedback", params={"limit": "many"}, headers=read),
+        service.client.get("/v1/reports/topic-trends", params=report_range, headers=read),
     ):
         assert response.status_code == 422
         [error] = response.json()["detail"]

@@ -437,3 +437,35 @@ def test_cli_classify_an_input_without_records_says_so(tmp_path: Path) -> None:
     result = _invoke("classify", str(source), "-o", str(tmp_path / "out.jsonl"), "--no-progress")
     assert result.exit_code == 0
     assert "holds no records: nothing was classified" in result.stderr
+
+
+def test_cli_train_with_a_config_that_is_not_there_is_an_error_not_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It once trained the built-in defaults (a fine-tuning epoch) and wrote them over models/default.
+    import feedback_nlp.train.trainer
+
+    def never(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("no training may start")
+
+    monkeypatch.setattr(feedback_nlp.train.trainer.Trainer, "train", never)
+    result = _invoke("train", "--config", str(tmp_path / "defualt.toml"))
+    assert result.exit_code == 1
+    assert "defualt.toml does not exist" in result.stderr
+
+
+def test_cli_card_defaults_to_the_model_dir_setting(tiny_bundle: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    monkeypatch.setenv("FEEDBACK_NLP_MODEL_DIR", str(bundle))
+    from feedback_nlp.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        result = _invoke("card")
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert f"Wrote {bundle / 'README.md'}" in result.output
