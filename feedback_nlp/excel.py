@@ -8,13 +8,12 @@ export is never held in memory whole. Formulas give their cached values.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from feedback_nlp.errors import InputError
-from feedback_nlp.fileio import column_names, header_position
+from feedback_nlp.fileio import column_names, past_title_rows
 
 if TYPE_CHECKING:
     from feedback_nlp.fileio import RowOptions
@@ -33,24 +32,11 @@ def sheet_names(path: Path) -> list[str]:
 
 def _header_rows(path: Path, sheet: str | None, opts: RowOptions | None) -> Generator[tuple[int, tuple[Any, ...]]]:
     """The sheet's non-blank rows from the header on, with their row numbers; title rows above the
-    header are left out when ``opts`` names a text column they lack (:func:`header_position`)."""
-    place = 0
-    if opts is not None:
-        first = _sheet_rows(path, sheet)
-        try:
-            head = [cells for cells in itertools.islice(first, 20) if not all(_blank(c) for c in cells)]
-        finally:
-            first.close()
-        place = header_position(head, opts)
+    header are left out when ``opts`` names a text column they lack (:func:`past_title_rows`)."""
     rows = _sheet_rows(path, sheet)
     try:
-        found = 0
-        for number, cells in enumerate(rows, start=1):
-            if all(_blank(c) for c in cells) and found <= place:
-                continue  # blank rows above the header
-            found += 1
-            if found > place:
-                yield number, cells
+        filled = ((n, cells) for n, cells in enumerate(rows, start=1) if not all(_blank(c) for c in cells))
+        yield from past_title_rows(filled, opts, str(path))
     finally:
         rows.close()
 

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, Any, TextIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
@@ -820,26 +820,33 @@ def header_position(first_rows: Sequence[Sequence[object]], opts: RowOptions) ->
     return 0
 
 
-def _csv_header_rows(
-    path: Path, fmt: CsvFormat, opts: RowOptions
-) -> tuple[int, Generator[tuple[int, list[str]], None, None]]:
-    """The header's position and the rows from the header on (title rows above it dropped)."""
-    head = _csv_rows(path, fmt)
-    try:
-        first = list(itertools.islice(head, _TITLE_ROWS + 1))
-    finally:
-        head.close()
-    place = header_position([cells for _, cells in first], opts)
+_Cells = TypeVar("_Cells", bound=Sequence[Any])
+
+
+def past_title_rows(
+    rows: Iterator[tuple[int, _Cells]], opts: RowOptions | None, where: str
+) -> Generator[tuple[int, _Cells], None, None]:
+    """``rows`` (``(line, cells)``, non-blank) from the header on: the title rows above it, if any
+    (:func:`header_position`), are left out and logged. One pass: the first rows are held, not re-read."""
+    head = list(itertools.islice(rows, _TITLE_ROWS + 1))
+    place = header_position([cells for _, cells in head], opts) if opts is not None else 0
     if place:
-        logger.info("%s: %d title row(s) above the header (line %d) left out", path, place, first[place][0])
+        logger.info("%s: %d title row(s) above the header (line %d) left out", where, place, head[place][0])
+    yield from head[place:]
+    yield from rows
+
+
+def _csv_header_rows(path: Path, fmt: CsvFormat, opts: RowOptions) -> Generator[tuple[int, list[str]], None, None]:
+    """The CSV rows from the header on (title rows above it left out)."""
     rows = _csv_rows(path, fmt)
-    for _ in range(place):
-        next(rows)
-    return place, rows
+    try:
+        yield from past_title_rows(rows, opts, str(path))
+    finally:
+        rows.close()
 
 
 def _csv_header(path: Path, fmt: CsvFormat, opts: RowOptions) -> list[str]:
-    _, rows = _csv_header_rows(path, fmt, opts)
+    rows = _csv_header_rows(path, fmt, opts)
     try:
         _, header = next(rows)
     except StopIteration:
@@ -850,7 +857,7 @@ def _csv_header(path: Path, fmt: CsvFormat, opts: RowOptions) -> list[str]:
 
 
 def _read_csv(path: Path, fmt: CsvFormat, opts: RowOptions, skip_rows: int = 0) -> Iterator[RowResult]:
-    _, rows = _csv_header_rows(path, fmt, opts)
+    rows = _csv_header_rows(path, fmt, opts)
     _, header_cells = next(rows)
     header = column_names(header_cells)
     unnamed = {name for name, cell in zip(header, header_cells, strict=True) if not cell.strip()}
