@@ -11,11 +11,15 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator
 
 from feedback_nlp.storage.models import KEY_MAX_LENGTH
+from feedback_nlp.taxonomy.records import lone_surrogate_problem
 
 
 def _no_control_characters(value: str | None) -> str | None:
-    if value is not None and any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for ch in value):
-        raise ValueError("contains a NUL character (%00) or a lone surrogate; send the value as stored")
+    if value is not None and "\x00" in value:
+        raise ValueError("contains a NUL character (%00); send the value as stored")
+    problem = lone_surrogate_problem(value, "the value") if value is not None else None
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 

@@ -39,7 +39,7 @@ from feedback_nlp.errors import ConflictError, InputError
 from feedback_nlp.storage.artifacts import sha256_text
 from feedback_nlp.storage.db import IMMEDIATE, writer_lock
 from feedback_nlp.storage.models import KEY_MAX_LENGTH, Feedback, FeedbackTouchpoint
-from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Prediction
+from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Prediction, lone_surrogate_problem
 
 logger = logging.getLogger(__name__)
 
@@ -366,12 +366,9 @@ def _key_part(value: str, what: str) -> str:
 
 def _no_surrogate(value: str, what: str) -> None:
     """An :class:`InputError` if ``value`` holds a lone UTF-16 surrogate (no database can store one)."""
-    for i, ch in enumerate(value):
-        if "\ud800" <= ch <= "\udfff":
-            raise InputError(
-                f"{what} holds a lone UTF-16 surrogate (U+{ord(ch):04X}) at character {i}, which is not a "
-                "Unicode character; send valid UTF-8"
-            )
+    problem = lone_surrogate_problem(value, what)
+    if problem is not None:
+        raise InputError(problem)
 
 
 def _utc(value: datetime | None, what: str) -> datetime | None:
