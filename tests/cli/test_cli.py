@@ -369,25 +369,25 @@ def test_cli_evaluate_gold_with_documented_fields_only(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------- info
 
 
-def test_cli_info_shows_bundle(tiny_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FEEDBACK_NLP_MODEL_DIR", str(tiny_bundle))
+def _invoke_with_model_dir(model_dir: Path, monkeypatch: pytest.MonkeyPatch, *args: str):  # noqa: ANN202
+    """Run the CLI with the FEEDBACK_NLP_MODEL_DIR setting at ``model_dir``."""
+    monkeypatch.setenv("FEEDBACK_NLP_MODEL_DIR", str(model_dir))
     get_settings.cache_clear()
     try:
-        result = _invoke("info")
+        return _invoke(*args)
     finally:
         get_settings.cache_clear()
+
+
+def test_cli_info_shows_bundle(tiny_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _invoke_with_model_dir(tiny_bundle, monkeypatch, "info")
     assert result.exit_code == 0, result.output
     assert str(tiny_bundle) in result.stdout
     assert "bundle tiny:20240101T000000Z taxonomy v1" in result.stdout
 
 
 def test_cli_info_missing_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FEEDBACK_NLP_MODEL_DIR", str(tmp_path / "none"))
-    get_settings.cache_clear()
-    try:
-        result = _invoke("info")
-    finally:
-        get_settings.cache_clear()
+    result = _invoke_with_model_dir(tmp_path / "none", monkeypatch, "info")
     assert result.exit_code == 1
     assert "error: Expected a model bundle" in result.stderr
 
@@ -454,18 +454,13 @@ def test_cli_train_with_a_config_that_is_not_there_is_an_error_not_the_defaults(
     assert "defualt.toml does not exist" in result.stderr
 
 
-def test_cli_card_defaults_to_the_model_dir_setting(tiny_bundle: Path, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_cli_card_defaults_to_the_model_dir_setting(
+    tiny_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import shutil
 
     bundle = tmp_path / "bundle"
     shutil.copytree(tiny_bundle, bundle)
-    monkeypatch.setenv("FEEDBACK_NLP_MODEL_DIR", str(bundle))
-    from feedback_nlp.settings import get_settings
-
-    get_settings.cache_clear()
-    try:
-        result = _invoke("card")
-    finally:
-        get_settings.cache_clear()
+    result = _invoke_with_model_dir(bundle, monkeypatch, "card")
     assert result.exit_code == 0, result.output
     assert f"Wrote {bundle / 'README.md'}" in result.output

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -253,12 +255,9 @@ def test_cli_score_from_db_is_incremental(tmp_path: Path, monkeypatch: pytest.Mo
         get_settings.cache_clear()
 
 
-def test_cli_score_reads_a_twitter_export_and_counts_the_undated_rows(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    fake_pipeline,  # noqa: ANN001
-) -> None:
-    # Issue 15: the export's own date spelling, its column name, and a summary of the rows without a date.
+@pytest.fixture
+def score_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_pipeline) -> Iterator[Any]:  # noqa: ANN001
+    """The CLI app, classifying with the fake pipeline into a SQLite database of its own."""
     import feedback_nlp.storage.loading
     from feedback_nlp.cli import app
     from feedback_nlp.settings import get_settings
@@ -266,6 +265,14 @@ def test_cli_score_reads_a_twitter_export_and_counts_the_undated_rows(
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
     monkeypatch.setattr(feedback_nlp.storage.loading, "load_pipeline", lambda *a, **k: fake_pipeline)
     get_settings.cache_clear()
+    try:
+        yield app
+    finally:
+        get_settings.cache_clear()
+
+
+def test_cli_score_reads_a_twitter_export_and_counts_the_undated_rows(tmp_path: Path, score_cli: Any) -> None:
+    # Issue 15: the export's own date spelling, its column name, and a summary of the rows without a date.
     rows = ["tweet_id,text,tweet_created,airline"]
     rows += [
         f"{570306133677760513 + i},the delivery was late {i},2015-02-{10 + i % 15} 11:35:52 -0800,Virgin"
@@ -274,59 +281,43 @@ def test_cli_score_reads_a_twitter_export_and_counts_the_undated_rows(
     rows += ["1,no date here,,Virgin", "2,a bad date,soon,Virgin"]
     path = tmp_path / "Tweets.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    try:
-        result = CliRunner().invoke(
-            app,
-            [
-                "score",
-                str(path),
-                "-o",
-                str(tmp_path / "scores"),
-                "--kind",
-                "social",
-                "--id-column",
-                "tweet_id",
-                "--created-at-column",
-                "tweet_created",
-                "--on-bad-date",
-                "null",
-                "--by",
-                "airline",
-            ],
-        )
-        assert result.exit_code == 0, result.output
-        assert "32 new record(s)" in result.output
-        assert "created_at: of 32 record(s), 1 had no created_at (e.g. line 32)" in result.output
-        assert "1 had a created_at that could not be read" in result.output
-        assert "line 33: tweet_created (created_at): cannot read 'soon'" in result.output
-    finally:
-        get_settings.cache_clear()
+    result = CliRunner().invoke(
+        score_cli,
+        [
+            "score",
+            str(path),
+            "-o",
+            str(tmp_path / "scores"),
+            "--kind",
+            "social",
+            "--id-column",
+            "tweet_id",
+            "--created-at-column",
+            "tweet_created",
+            "--on-bad-date",
+            "null",
+            "--by",
+            "airline",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "32 new record(s)" in result.output
+    assert "created_at: of 32 record(s), 1 had no created_at (e.g. line 32)" in result.output
+    assert "1 had a created_at that could not be read" in result.output
+    assert "line 33: tweet_created (created_at): cannot read 'soon'" in result.output
 
 
-def test_cli_score_counts_the_rows_it_could_not_read_and_says_so(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    fake_pipeline,  # noqa: ANN001
-) -> None:
-    import feedback_nlp.storage.loading
-    from feedback_nlp.cli import app
+def test_cli_score_counts_the_rows_it_could_not_read_and_says_so(tmp_path: Path, score_cli: Any) -> None:
     from feedback_nlp.cli.errors import EXIT_ROWS_FAILED
-    from feedback_nlp.settings import get_settings
 
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'db.sqlite'}")
-    monkeypatch.setattr(feedback_nlp.storage.loading, "load_pipeline", lambda *a, **k: fake_pipeline)
-    get_settings.cache_clear()
     path = tmp_path / "survey.csv"
     path.write_text(
         "id,text,kind,created_at,nps\n1,Delivery was late again,survey,2026-12-01,3\n"
         "2,Love the app,survey,2026-12-02,10\n3,,survey,2026-12-03,10\n",
         encoding="utf-8",
     )
-    try:
-        result = CliRunner().invoke(app, ["score", str(path), "-o", str(tmp_path / "scores")])
-        missing = CliRunner().invoke(app, ["score", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "s2")])
-    finally:
-        get_settings.cache_clear()
+    result = CliRunner().invoke(score_cli, ["score", str(path), "-o", str(tmp_path / "scores")])
+    missing = CliRunner().invoke(score_cli, ["score", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "s2")])
     # The tables are written from the rows that could be read; the status and the summary say one was not.
     assert result.exit_code == EXIT_ROWS_FAILED, result.output
     assert "line 4: text: missing or empty" in result.output
