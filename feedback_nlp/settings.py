@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+from feedback_nlp.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -150,13 +153,26 @@ class Settings(BaseSettings):
     queue_max_records: int = Field(default=2048, ge=1)
     rate_limit_per_second: float = Field(default=50.0, gt=0.0, description="Requests per key.")
     rate_limit_burst: int = Field(default=100, ge=1)
-    cors_origins: list[str] = Field(default_factory=list, description="Allowed origins; none by default.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Allowed origins, comma-separated or a JSON list; none by default.",
+    )
     registry_poll_seconds: float = Field(
         default=0.0,
         ge=0.0,
         description="Check the registry's promotion log this often and switch to a newly promoted "
         "model without a restart (0: off; use POST /v1/models/reload). Turn it on with --workers > 1.",
     )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: Any) -> Any:
+        """``https://a.example,https://b.example`` as well as a JSON list."""
+        if not isinstance(value, str):
+            return value
+        if value.strip().startswith("["):
+            return json.loads(value)
+        return [origin.strip() for origin in value.split(",") if origin.strip()]
 
     def pass_size(self, *, fast_path: bool = False) -> int:
         """Most texts per encoder pass: ``batch_size``, or the measured default for the path."""
@@ -170,5 +186,26 @@ FAST_PATH_BATCH_SIZE = 64
 
 @lru_cache
 def get_settings() -> Settings:
-    """Return the process-wide settings (read once from the environment)."""
-    return Settings()
+    """Return the process-wide settings (read once from the environment).
+
+    Raises:
+        ConfigError: an environment variable holds a value its setting cannot take.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(settings_problem(exc)) from None
+    except SettingsError as exc:
+        raise ConfigError(f"a setting in the environment could not be read: {exc}") from None
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """Which environment variables hold what their settings cannot take, and what to do."""
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = "DATABASE_URL" if field == "database_url" else f"FEEDBACK_NLP_{field.upper()}"
+        problems.append(f"{variable}={error.get('input')!r}: {error['msg']}")
+    return (
+        "invalid setting: " + "; ".join(problems) + ". Fix or unset the variable (README.md, 'Settings', lists them)."
+    )

@@ -43,3 +43,12 @@ def test_mypy_checks_the_library_and_the_service() -> None:
     # The dev extra installs the tools the command runs.
     dev = pyproject["project"]["optional-dependencies"]["dev"]
     assert any(d.startswith("ruff==") for d in dev) and any(d.startswith("mypy==") for d in dev)
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    from feedback_nlp.settings import Settings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    settings_section = readme.split("### Settings", 1)[1].split("\n## ", 1)[0]
+    missing = [name for name in Settings.model_fields if f"`{name.upper()}`" not in settings_section]
+    assert not missing, f"README 'Settings' does not name: {missing}"

@@ -42,6 +42,20 @@ def info() -> None:
     from feedback_nlp.storage.artifacts import BundleManifest
 
     settings = get_settings()
-    typer.echo(json.dumps(json.loads(settings.model_dump_json()), indent=2))
+    shown = json.loads(settings.model_dump_json())
+    if settings.database_url:
+        shown["database_url"] = masked_url(settings.database_url)
+    typer.echo(json.dumps(shown, indent=2))
     manifest = BundleManifest.read(settings.model_dir)
     typer.echo(f"bundle {manifest.ref} taxonomy v{manifest.taxonomy.version}")
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password shown as ``***`` (``info`` output is pasted into issues and logs)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(not a database URL)"

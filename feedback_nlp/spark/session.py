@@ -76,9 +76,10 @@ def spark_session(
         The session.
 
     Raises:
-        ConfigError: pyspark is not installed.
+        ConfigError: pyspark is not installed, or Spark's Java gateway did not start (no Java).
     """
     require_pyspark()
+    from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
 
     # Workers run PYSPARK_PYTHON, "python3" on the PATH by default; a local session (one this
@@ -94,6 +95,16 @@ def spark_session(
         builder = builder.master(master)
     for key, value in settings.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    except PySparkRuntimeError as exc:
+        if "JAVA_GATEWAY_EXITED" not in str(exc):
+            raise
+        java_home = os.environ.get("JAVA_HOME")
+        raise ConfigError(
+            "Spark could not start its Java process: Spark needs Java 17 or 21 "
+            + (f"(JAVA_HOME is {java_home!r}; point it at one)" if java_home else "on the PATH or in JAVA_HOME")
+            + ". Without Spark, the same jobs run on one machine: `feedback-nlp classify` and `feedback-nlp score`."
+        ) from None
     logger.info("Spark %s session on %s", spark.version, spark.sparkContext.master)
     return spark

@@ -392,6 +392,51 @@ def test_cli_info_missing_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert "error: Expected a model bundle" in result.stderr
 
 
+def test_cli_info_masks_the_database_password(tiny_bundle: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://cx:s3cret@db.example/feedback")
+    result = _invoke_with_model_dir(tiny_bundle, monkeypatch, "info")
+    assert result.exit_code == 0, result.output
+    assert "s3cret" not in result.stdout
+    assert "postgresql://cx:***@db.example/feedback" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("FEEDBACK_NLP_BATCH_SIZE", "abc", "FEEDBACK_NLP_BATCH_SIZE='abc': Input should be a valid integer"),
+        ("FEEDBACK_NLP_ENCODER_BACKEND", "gpu", "FEEDBACK_NLP_ENCODER_BACKEND='gpu': Input should be 'auto'"),
+        ("FEEDBACK_NLP_MAX_RECORDS", "0", "FEEDBACK_NLP_MAX_RECORDS='0'"),
+    ],
+)
+def test_a_setting_that_cannot_be_read_is_a_message_not_a_traceback(
+    tiny_bundle: Path, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    result = _invoke_with_model_dir(tiny_bundle, monkeypatch, "info")
+    assert result.exit_code == 1
+    assert f"error: invalid setting: {expected}" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("value", "origins"),
+    [
+        ("https://a.example, https://b.example", ["https://a.example", "https://b.example"]),
+        ('["https://a.example"]', ["https://a.example"]),
+        ("", []),
+    ],
+)
+def test_cors_origins_are_read_comma_separated_or_as_json(
+    monkeypatch: pytest.MonkeyPatch, value: str, origins: list[str]
+) -> None:
+    monkeypatch.setenv("FEEDBACK_NLP_CORS_ORIGINS", value)
+    get_settings.cache_clear()
+    try:
+        assert get_settings().cors_origins == origins
+    finally:
+        get_settings.cache_clear()
+
+
 # --------------------------------------------------------------------- the real bundle
 
 REAL_BUNDLE = PROJECT_ROOT / "models" / "default"
