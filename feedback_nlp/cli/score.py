@@ -127,8 +127,21 @@ def score(
     bar = tqdm(unit="rec", desc="scoring", file=sys.stderr)
     if from_db:
         state = None if full else job.read_state(output)
-        usable = state and state["period"] == period and list(state["by"]) == fields
-        rows = _tallied(job.stored_rows(state["watermark"] if usable and state else None), dates)
+        database = job.database_identity(engine.url)
+        if state and state.get("source") not in (None, database):
+            typer.echo(
+                f"{output} holds counts of another database ({state['source']}); counting every "
+                f"record of {database} instead",
+                err=True,
+            )
+        usable = (
+            state
+            and state["period"] == period
+            and list(state["by"]) == fields
+            and state.get("source") in (None, database)
+        )
+        resume = job.resume_point(state if usable else None)
+        rows = _tallied(job.stored_rows(resume.watermark, gaps=resume.gap_ranges), dates)
         run = job.run_score_job(
             rows,
             output,
@@ -139,6 +152,7 @@ def score(
             store=lambda t: job.store_tables(engine, t),
             progress=bar.update,
             full=not usable,
+            source=database,
         )
     else:
         assert input is not None  # require_one_source: an INPUT file when not --from-db

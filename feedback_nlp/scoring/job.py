@@ -27,6 +27,7 @@ from feedback_nlp.scoring.alerts import alerts_from_counts
 from feedback_nlp.scoring.drivers import key_drivers_from_counts
 from feedback_nlp.scoring.frame import records_from_rows
 from feedback_nlp.scoring.scores import record_counts, scores_from_counts, touchpoint_counts, trends_from_counts
+from feedback_nlp.scoring.watermark import ResumePoint
 from feedback_nlp.storage.artifacts import atomic_dir
 
 logger = logging.getLogger(__name__)
@@ -55,8 +56,17 @@ def count_specs(by: Sequence[str]) -> dict[str, CountSpec]:
         "overall": CountSpec("record", ("period",)),
     }
     for name in by:
+        if name in RESERVED_SEGMENT_FIELDS:
+            raise InputError(
+                f"cannot segment by {name!r}: it is a column the score tables make themselves; "
+                "--by takes record fields (source, kind, channel) or metadata keys"
+            )
         specs[f"segment_{name}"] = CountSpec("record", (name, "period"))
     return specs
+
+
+#: Columns of the count tables themselves: a segment field of the same name would collide.
+RESERVED_SEGMENT_FIELDS = frozenset({"period", *COUNT_COLUMNS})
 
 
 @dataclass
@@ -142,6 +152,7 @@ def run_score_job(
     store: Callable[[dict[str, pd.DataFrame]], None] | None = None,
     progress: Callable[[int], None] | None = None,
     full: bool = False,
+    source: str | None = None,
 ) -> ScoreRun:
     """Count ``rows`` (adding to the counts stored by earlier runs in ``output``), score, write.
 
@@ -152,13 +163,17 @@ def run_score_job(
         output: the folder for the tables (Parquet and CSV) and the job's state (``_state/``).
         period: day, week or month.
         by: extra segment fields (record columns such as ``source`` or ``kind``, or metadata keys).
-        incremental_key: the row key holding a monotonically increasing position (the database's
-            storage order); the largest one seen becomes the watermark. ``None``: a full run that
-            ignores and replaces any stored state.
+        incremental_key: the row key holding the database's storage order: the largest one seen
+            becomes the watermark, and keys below it not seen are read again by the next run
+            (:mod:`feedback_nlp.scoring.watermark`); rows must come from :func:`stored_rows` with
+            :func:`resume_point`'s watermark and gaps. ``None``: a full run that ignores and
+            replaces any stored state.
         min_volume: volumes below it are flagged ``low_volume``.
         store: called with the tables after they are written (the database copy).
         progress: called with the number of rows of each chunk counted.
         full: ``rows`` are every record: start from no stored counts (they would count twice).
+        source: what the rows come from (:func:`database_identity`), stored with the state: a
+            later run on another database starts again rather than resume from this watermark.
     """
     check_period(period)
     output = Path(output)
@@ -174,12 +189,15 @@ def run_score_job(
         )
         state = None
     counts = _read_counts(output, specs) if state else {}
-    watermark = state.get("watermark") if state else None
+    resume = ResumePoint.from_state(state)
     total = int(state.get("total_records", 0)) if state else 0
     new_records = 0
     for batch in chunks(rows):
         if incremental_key:
-            watermark = max([watermark or 0, *(int(r[incremental_key]) for r in batch)])
+            counted = set(resume.advance([int(r[incremental_key]) for r in batch]))
+            batch = [r for r in batch if int(r[incremental_key]) in counted]
+            if not batch:
+                continue
         records = records_from_rows(batch)
         counts = add_counts(counts, count_chunk(records, period, specs), specs)
         new_records += len(batch)
@@ -187,6 +205,7 @@ def run_score_job(
             progress(len(batch))
     counts = add_counts(counts, {}, specs)  # every table present even with no rows at all
     total += new_records
+    resume.expire()
     tables = tables_from_counts(counts, period, by, min_volume=min_volume)
     _publish(
         output,
@@ -195,14 +214,31 @@ def run_score_job(
         {
             "period": period,
             "by": list(by),
-            "watermark": watermark,
+            **resume.to_state(),
             "total_records": total,
             "incremental": bool(incremental_key),
+            "source": source,
         },
     )
     if store is not None:
         store(tables)
-    return ScoreRun(new_records, total, watermark, tables, output)
+    return ScoreRun(new_records, total, resume.watermark, tables, output)
+
+
+def resume_point(state: dict[str, Any] | None) -> ResumePoint:
+    """Where a run over the database resumes after the stored ``state`` (none: from the start)."""
+    return ResumePoint.from_state(state)
+
+
+def database_identity(url: Any) -> str:
+    """A database's URL without its password (a SQLite file as an absolute path): score state
+    records where its counts came from."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(str(url))
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        parsed = parsed.set(database=str(Path(parsed.database).resolve()))
+    return parsed.render_as_string(hide_password=True)
 
 
 def read_state(output: str | Path) -> dict[str, Any] | None:
@@ -258,7 +294,11 @@ def store_tables(engine: Any, tables: dict[str, pd.DataFrame]) -> None:
 
 
 def stored_rows(
-    since_pk: int | None = None, *, sessions: Any = None, where: Sequence[Any] = ()
+    since_pk: int | None = None,
+    *,
+    gaps: Sequence[tuple[int, int]] = (),
+    sessions: Any = None,
+    where: Sequence[Any] = (),
 ) -> Iterator[dict[str, Any]]:
     """Stored predictions after ``since_pk`` in storage order, as records-frame rows, streamed.
 
@@ -266,10 +306,11 @@ def stored_rows(
 
     Args:
         since_pk: only rows stored after this position (the last run's watermark).
+        gaps: key ranges below ``since_pk`` to read as well (keys the last run did not see).
         sessions: a session factory (the service's); a new engine on the configured database otherwise.
         where: extra SQLAlchemy conditions on the ``feedback`` table.
     """
-    from sqlalchemy import select
+    from sqlalchemy import or_, select
 
     from feedback_nlp.settings import get_settings
     from feedback_nlp.storage.db import init_db, make_session_factory
@@ -280,7 +321,7 @@ def stored_rows(
     factory = sessions if engine is None else make_session_factory(engine)
     query = select(*(table.c[name] for name in _STORED_COLUMNS)).order_by(table.c.pk)
     if since_pk is not None:
-        query = query.where(table.c.pk > since_pk)
+        query = query.where(or_(table.c.pk > since_pk, *(table.c.pk.between(low, high) for low, high in gaps)))
     for condition in where:
         query = query.where(condition)
     try:

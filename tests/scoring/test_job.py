@@ -105,6 +105,8 @@ def test_a_failed_run_leaves_the_previous_tables_whole(tmp_path: Path) -> None:
     job.run_score_job(_rows(50), out, period="week", incremental_key="pk")
     before = _read(out)
     bad = _rows(10, seed=9)
+    for r in bad:
+        r["pk"] += 50  # stored after the first run's rows
     bad[5]["sentiment_label"] = "ecstatic"
     with pytest.raises(Exception, match="ecstatic|sentiment"):
         job.run_score_job(bad, out, period="week", incremental_key="pk")
