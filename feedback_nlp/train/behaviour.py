@@ -7,6 +7,8 @@ Cases are written from templates across industries and all four kinds of feedbac
 - **INV** (invariance): adding a handle, a URL, a hashtag or an emoji, or changing a person's
   name, a brand or a place, leaves sentiment, stage and touchpoints unchanged;
 - **DIR** (directional): adding a complaint never makes a text more positive;
+- **MFT service praise**: praise of how a problem, a refund, a delivery or a call was handled
+  ("Had a problem with my kettle but the team sorted it out right away") is ``positive``;
 - **MFT sarcasm**: a complaint with bare praise or thanks beside it ("Three weeks and still no
   reply about my kettle. Good job.") is ``negative``, as the taxonomy counts sarcasm by what it means;
   the same praise after a compliment, or thanks after a question, keeps the text's label (MFT
@@ -168,6 +170,18 @@ SIGN_OFF_TEXTS: list[tuple[str, str]] = [
     ("Could you tell me if the {place} is open on Sunday?", "neutral"),
 ]
 
+#: Praise of what the company did about a problem, a refund, a delivery or a wait: the words
+#: name operations that complaints name too, but the writer is pleased (MFT ``service-praise``).
+#: A known weakness: most come out ``negative`` (docs/results.md, "Praise of service").
+SERVICE_PRAISE_TEMPLATES = [
+    "Had a problem with my {product} but the team sorted it out right away",
+    "The staff at the {place} went out of their way to help me",
+    "They refunded me for the {product} the same day, no questions asked",
+    "My {product} order arrived a day earlier than promised, great service",
+    "Quicker than I expected and no problems at all with the {product}",
+    "I was dreading calling about my {product} but the agent was brilliant",
+]
+
 COMPLAINTS = [
     "But the delivery was three days late.",
     "However the staff were really rude to me.",
@@ -306,6 +320,10 @@ def build_suite() -> list[Case]:
         else:
             text = SARCASM_PRAISE[n % len(SARCASM_PRAISE)].format(complaint=plain, brand="{brand}")
         add("MFT", "sign-off", industry, [_fill(text, industry)], sentiment=sentiment)
+    # Service praise, after the sarcasm cases for the same reason.
+    for template in SERVICE_PRAISE_TEMPLATES:
+        for industry in industries:
+            add("MFT", "service-praise", industry, [_fill(template, industry)], sentiment="positive")
     return cases
 
 

@@ -77,8 +77,9 @@ def shipped():  # noqa: ANN201
 
 
 #: Capabilities the shipped bundle is known to fail, left out of the floors below and checked
-#: on their own as strict expected failures: sarcasm (docs/results.md, "Sarcasm").
-KNOWN_WEAK = {"sarcasm"}
+#: on their own as strict expected failures: sarcasm (docs/results.md, "Sarcasm") and praise of
+#: how a problem was handled (docs/results.md, "Praise of service").
+KNOWN_WEAK = {"sarcasm", "service-praise"}
 
 
 def fast_subset() -> list[Case]:
@@ -108,3 +109,9 @@ def test_shipped_bundle_passes_the_fast_subset(shipped) -> None:  # noqa: ANN001
 def test_shipped_bundle_reads_sarcasm_by_what_it_means(shipped) -> None:  # noqa: ANN001
     cases = [c for c in build_suite() if c.capability == "sarcasm"]
     assert pass_rates(run_suite(shipped, cases))["MFT/sarcasm"]["rate"] >= 0.9
+
+
+@pytest.mark.xfail(strict=True, reason="praise of how a problem was handled reads as a complaint (docs/results.md)")
+def test_shipped_bundle_reads_praise_of_service_as_positive(shipped) -> None:  # noqa: ANN001
+    cases = [c for c in build_suite() if c.capability == "service-praise"]
+    assert pass_rates(run_suite(shipped, cases))["MFT/service-praise"]["rate"] >= 0.9
