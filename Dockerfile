@@ -26,7 +26,7 @@ RUN pip install -r requirements.lock
 
 COPY pyproject.toml README.md ./
 COPY feedback_nlp ./feedback_nlp
-COPY api ./api
+COPY feedback_nlp_api ./feedback_nlp_api
 # The shipped bundle only: other folders under models/ (the training-only encoder layers,
 # bundles trained locally) stay out of the image.
 COPY models/default ./models/default

@@ -1,7 +1,7 @@
 """JSON log lines with the request id, for the service and the CLI's ``serve``.
 
-Shared by :mod:`api.observability` (which re-exports it) and :mod:`feedback_nlp.cli`, so the
-library never imports the ``api`` package. Feedback text never reaches a log line from here:
+Shared by :mod:`feedback_nlp_api.observability` (which re-exports it) and :mod:`feedback_nlp.cli`, so the
+library never imports the ``feedback_nlp_api`` package. Feedback text never reaches a log line from here:
 exception messages (which may quote the input) are left out, and extra fields named like
 text (``text``, ``records``, ``body``...) are redacted.
 """

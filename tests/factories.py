@@ -322,10 +322,10 @@ def build_service(database_url: str, pipeline: object, **overrides: object) -> _
     """Start the real app on ``database_url`` with ``pipeline``; keys for every scope."""
     from fastapi.testclient import TestClient
 
-    from api.main import create_app
     from feedback_nlp.settings import Settings
     from feedback_nlp.storage.db import init_db, make_session_factory
     from feedback_nlp.storage.keys_repo import SCOPES, create_key
+    from feedback_nlp_api.main import create_app
 
     settings = Settings(database_url=database_url, **overrides)  # type: ignore[arg-type]
     engine = init_db(database_url)

@@ -55,10 +55,10 @@ def main() -> None:
 
     import uvicorn
 
-    from api.main import create_app
     from feedback_nlp.logs import configure_logging
     from feedback_nlp.settings import Settings
     from feedback_nlp.storage.loading import load_bundle
+    from feedback_nlp_api.main import create_app
 
     configure_logging(args.log_level)
     bundle = args.bundle or build_tiny_bundle(Path(tempfile.mkdtemp(prefix="fake-server-")) / "tiny")

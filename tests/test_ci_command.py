@@ -28,8 +28,8 @@ def test_ci_runs_the_readme_command() -> None:
 
 def test_the_command_lints_and_type_checks_before_pytest() -> None:
     steps = [step.strip() for step in _readme_command().split(" && ")]
-    lint = ".venv/bin/ruff check feedback_nlp api tests"
-    fmt = ".venv/bin/ruff format --check feedback_nlp api"
+    lint = ".venv/bin/ruff check feedback_nlp feedback_nlp_api tests"
+    fmt = ".venv/bin/ruff format --check feedback_nlp feedback_nlp_api"
     types = ".venv/bin/mypy"
     tests = ".venv/bin/python -m pytest"
     for step in (lint, fmt, types, tests):
@@ -39,7 +39,7 @@ def test_the_command_lints_and_type_checks_before_pytest() -> None:
 
 def test_mypy_checks_the_library_and_the_service() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert pyproject["tool"]["mypy"]["files"] == ["feedback_nlp", "api"]
+    assert pyproject["tool"]["mypy"]["files"] == ["feedback_nlp", "feedback_nlp_api"]
     # The dev extra installs the tools the command runs.
     dev = pyproject["project"]["optional-dependencies"]["dev"]
     assert any(d.startswith("ruff==") for d in dev) and any(d.startswith("mypy==") for d in dev)

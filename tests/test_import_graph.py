@@ -1,5 +1,5 @@
 """The import contracts in pyproject.toml ([tool.importlinter]) hold: no cycle between the loader,
-the pipeline, lanes and the encoder contract, the library never imports the ``api`` package, and
+the pipeline, lanes and the encoder contract, the library never imports the ``feedback_nlp_api`` package, and
 nothing but ``python -m feedback_nlp`` imports the command line (``feedback_nlp.cli``)."""
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def serve(
             created = make_key(session, "local", "classify,ingest,read")
         typer.echo(f"API key (classify, ingest, read): {created.plaintext}", err=True)
     configure_logging("INFO")
-    uvicorn.run("api.main:app", host=host, port=port, workers=workers, log_config=None, access_log=False)
+    uvicorn.run("feedback_nlp_api.main:app", host=host, port=port, workers=workers, log_config=None, access_log=False)
 
 
 @reports_errors

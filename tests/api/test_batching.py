@@ -14,8 +14,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.batching import BatcherClosedError, MicroBatcher, QueueFullError
 from feedback_nlp.taxonomy.records import FeedbackRecord, LabelScore, Prediction, SentimentResult
+from feedback_nlp_api.batching import BatcherClosedError, MicroBatcher, QueueFullError
 
 pytestmark = pytest.mark.anyio
 

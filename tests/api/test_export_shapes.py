@@ -3,7 +3,7 @@ messages for what is still refused. The OpenAPI schema shows these shapes as exa
 
 from __future__ import annotations
 
-from api.schemas import _EXPORT_EXAMPLES
+from feedback_nlp_api.schemas import _EXPORT_EXAMPLES
 
 
 def test_the_export_examples_classify(service) -> None:  # noqa: ANN001

@@ -115,12 +115,12 @@ class FuzzRun:
 @pytest.fixture(scope="module")
 def fuzz_target(tmp_path_factory: pytest.TempPathFactory, fake_pipeline) -> Iterator[tuple[Any, str]]:  # noqa: ANN001
     """The app (not yet started: schemathesis runs its lifespan) and an admin key."""
-    from api.main import create_app
     from feedback_nlp.settings import Settings
     from feedback_nlp.storage import feedback_repo
     from feedback_nlp.storage.db import init_db, make_session_factory
     from feedback_nlp.storage.keys_repo import create_key
     from feedback_nlp.taxonomy.records import FeedbackRecord
+    from feedback_nlp_api.main import create_app
 
     url = f"sqlite:///{Path(tmp_path_factory.mktemp('fuzz')) / 'fuzz.db'}"
     engine = init_db(url)

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.observability import RequestContextMiddleware, create_metrics
+from feedback_nlp_api.observability import RequestContextMiddleware, create_metrics
 
 # JSON as sent on the wire: "\\ud800" is the escape text, a lone surrogate once parsed.
 LONE_SURROGATE_BODIES = [

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.keycache import KeyCache
 from feedback_nlp.storage.keys_repo import ApiKeyInfo
+from feedback_nlp_api.keycache import KeyCache
 
 
 def key(prefix: str) -> ApiKeyInfo:

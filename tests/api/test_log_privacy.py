@@ -120,7 +120,7 @@ def test_database_error_mid_ingest_logs_neither_text_nor_key(tmp_path: Path, fak
     from factories import build_service
     from sqlalchemy import event
 
-    from api.observability import JsonFormatter
+    from feedback_nlp_api.observability import JsonFormatter
 
     marker = _marker()
     stream = io.StringIO()

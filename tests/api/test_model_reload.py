@@ -73,9 +73,9 @@ def running(
     """The real app, starting with no pipeline: it loads the live model itself."""
     from fastapi.testclient import TestClient
 
-    from api.main import create_app
     from feedback_nlp.storage.db import init_db, make_session_factory
     from feedback_nlp.storage.keys_repo import SCOPES, create_key
+    from feedback_nlp_api.main import create_app
 
     url = f"sqlite:///{tmp_path / 'service.db'}"
     engine = init_db(url)

@@ -13,7 +13,8 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 
-from api.observability import (
+from feedback_nlp.taxonomy.records import LabelScore, Prediction, SentimentResult
+from feedback_nlp_api.observability import (
     REQUEST_ID_HEADER,
     JsonFormatter,
     Metrics,
@@ -23,7 +24,6 @@ from api.observability import (
     get_request_id,
     request_id_var,
 )
-from feedback_nlp.taxonomy.records import LabelScore, Prediction, SentimentResult
 
 SECRET = "My neighbour Priscilla Quibblesworth hid the spare key under the blue flowerpot"
 CLIENT_LOGGERS = ("httpx", "httpcore", "asyncio")

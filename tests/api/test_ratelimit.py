@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from api.ratelimit import RateLimiter
+from feedback_nlp_api.ratelimit import RateLimiter
 
 
 class FakeClock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from factories import build_service
 
-from api.batching import QueueFullError
+from feedback_nlp_api.batching import QueueFullError
 
 RECORDS = [
     {"id": "a", "kind": "review", "text": "I love it, great quality"},

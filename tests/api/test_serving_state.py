@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from factories import fake_settings
 
-from api.deps import get_serving_state
-from api.model_switch import ModelSwitcher
-from api.state import ModelNotLoadedError, Serving, ServingState
 from feedback_nlp.taxonomy.records import FeedbackRecord
+from feedback_nlp_api.deps import get_serving_state
+from feedback_nlp_api.model_switch import ModelSwitcher
+from feedback_nlp_api.state import ModelNotLoadedError, Serving, ServingState
 
 RECORDS = [
     {"id": "a", "kind": "review", "text": "I love it, great quality"},

@@ -7,17 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.auth import IngestKey, ReadKey
-from api.classifying import answering_version, classify_records
-from api.dates import UtcDatetime
-from api.deps import BatcherDep, MetricsDep, PipelineDep, SessionsDep, SettingsDep
-from api.limits import check_records
-from api.query import FilterText
-from api.responses import ERRORS, errors
-from api.schemas import ErrorBody, FeedbackPage, IngestRequest, IngestResponse, IngestResult, StoredRecord
 from feedback_nlp.storage import feedback_repo
 from feedback_nlp.storage.feedback_repo import FeedbackFilters
 from feedback_nlp.taxonomy.records import FeedbackKind
+from feedback_nlp_api.auth import IngestKey, ReadKey
+from feedback_nlp_api.classifying import answering_version, classify_records
+from feedback_nlp_api.dates import UtcDatetime
+from feedback_nlp_api.deps import BatcherDep, MetricsDep, PipelineDep, SessionsDep, SettingsDep
+from feedback_nlp_api.limits import check_records
+from feedback_nlp_api.query import FilterText
+from feedback_nlp_api.responses import ERRORS, errors
+from feedback_nlp_api.schemas import ErrorBody, FeedbackPage, IngestRequest, IngestResponse, IngestResult, StoredRecord
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 

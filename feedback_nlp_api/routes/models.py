@@ -7,12 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from api.auth import AdminKey, ReadKey
-from api.deps import ModelSwitcherDep, PipelineDep, ServingStateDep
-from api.model_switch import NothingPromotedError
-from api.responses import errors
-from api.schemas import ErrorBody
 from feedback_nlp.errors import FeedbackNLPError
+from feedback_nlp_api.auth import AdminKey, ReadKey
+from feedback_nlp_api.deps import ModelSwitcherDep, PipelineDep, ServingStateDep
+from feedback_nlp_api.model_switch import NothingPromotedError
+from feedback_nlp_api.responses import errors
+from feedback_nlp_api.schemas import ErrorBody
 
 logger = logging.getLogger(__name__)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.auth import ClassifyKey
-from api.classifying import answering_version, classify_records
-from api.deps import BatcherDep, MetricsDep, PipelineDep, SettingsDep
-from api.limits import check_records
-from api.responses import ERRORS
-from api.schemas import ClassifyRequest, ClassifyResponse
+from feedback_nlp_api.auth import ClassifyKey
+from feedback_nlp_api.classifying import answering_version, classify_records
+from feedback_nlp_api.deps import BatcherDep, MetricsDep, PipelineDep, SettingsDep
+from feedback_nlp_api.limits import check_records
+from feedback_nlp_api.responses import ERRORS
+from feedback_nlp_api.schemas import ClassifyRequest, ClassifyResponse
 
 router = APIRouter(prefix="/v1", tags=["classify"])
 

@@ -13,14 +13,14 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.batching import MicroBatcher
-from api.keycache import KeyCache
-from api.model_switch import ModelSwitcher
-from api.observability import Metrics
-from api.ratelimit import RateLimiter
-from api.state import ServingState
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.settings import Settings
+from feedback_nlp_api.batching import MicroBatcher
+from feedback_nlp_api.keycache import KeyCache
+from feedback_nlp_api.model_switch import ModelSwitcher
+from feedback_nlp_api.observability import Metrics
+from feedback_nlp_api.ratelimit import RateLimiter
+from feedback_nlp_api.state import ServingState
 
 
 def _starting(detail: str) -> HTTPException:

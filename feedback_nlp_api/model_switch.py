@@ -21,12 +21,12 @@ from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
 
-from api.state import Serving, ServingState
 from feedback_nlp.errors import FeedbackNLPError
 from feedback_nlp.model_registry import LiveModel, ModelRegistry, PromotionLog, live_model
 from feedback_nlp.model_registry.store import utc_now
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.settings import Settings
+from feedback_nlp_api.state import Serving, ServingState
 
 logger = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from api.deps import EngineDep, MetricsDep, ServingStateDep
-from api.schemas import Health
 from feedback_nlp.storage.db import ping
+from feedback_nlp_api.deps import EngineDep, MetricsDep, ServingStateDep
+from feedback_nlp_api.schemas import Health
 
 router = APIRouter(tags=["health"])
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from api.batching import MicroBatcher
 from feedback_nlp.model_registry.store import utc_now
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
+from feedback_nlp_api.batching import MicroBatcher
 
 
 @dataclass(frozen=True)

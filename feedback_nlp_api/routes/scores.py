@@ -18,12 +18,12 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.auth import ReadKey
-from api.dates import UtcDatetime
-from api.deps import SessionsDep
-from api.query import FilterText
-from api.schemas import ErrorBody
 from feedback_nlp.taxonomy.records import FeedbackKind
+from feedback_nlp_api.auth import ReadKey
+from feedback_nlp_api.dates import UtcDatetime
+from feedback_nlp_api.deps import SessionsDep
+from feedback_nlp_api.query import FilterText
+from feedback_nlp_api.schemas import ErrorBody
 
 router = APIRouter(prefix="/v1", tags=["scores"])
 

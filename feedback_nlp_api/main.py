@@ -17,19 +17,19 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.bodylimit import BodySizeLimitMiddleware
-from api.keycache import KeyCache
-from api.model_switch import ModelSwitcher, PipelineLoader
-from api.observability import RequestContextMiddleware, create_metrics, get_request_id
-from api.query import known_query_parameters
-from api.ratelimit import RateLimiter
-from api.routes import classify, feedback, health, models, reports, scores
-from api.state import ServingState
 from feedback_nlp.errors import ConflictError, FeedbackNLPError, InputError
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.settings import Settings, get_settings
 from feedback_nlp.storage.db import init_db, make_session_factory
 from feedback_nlp.taxonomy.records import accepted_fields
+from feedback_nlp_api.bodylimit import BodySizeLimitMiddleware
+from feedback_nlp_api.keycache import KeyCache
+from feedback_nlp_api.model_switch import ModelSwitcher, PipelineLoader
+from feedback_nlp_api.observability import RequestContextMiddleware, create_metrics, get_request_id
+from feedback_nlp_api.query import known_query_parameters
+from feedback_nlp_api.ratelimit import RateLimiter
+from feedback_nlp_api.routes import classify, feedback, health, models, reports, scores
+from feedback_nlp_api.state import ServingState
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.deps import KeyCacheDep, LimiterDep, SessionsDep, SettingsDep
-from api.keycache import CACHE_SECONDS, KeyCache
 from feedback_nlp.storage.keys_repo import ApiKeyInfo, hash_key, verify_key
+from feedback_nlp_api.deps import KeyCacheDep, LimiterDep, SessionsDep, SettingsDep
+from feedback_nlp_api.keycache import CACHE_SECONDS, KeyCache
 
 __all__ = ["CACHE_SECONDS", "AdminKey", "ClassifyKey", "IngestKey", "KeyCache", "ReadKey", "require"]
 

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 from fastapi import HTTPException
 
-from api.batching import MicroBatcher, QueueFullError
-from api.observability import Metrics
 from feedback_nlp.pipeline import FeedbackPipeline
 from feedback_nlp.taxonomy.records import FeedbackRecord, Prediction
+from feedback_nlp_api.batching import MicroBatcher, QueueFullError
+from feedback_nlp_api.observability import Metrics
 
 
 async def classify_records(

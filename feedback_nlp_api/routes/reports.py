@@ -8,11 +8,11 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
-from api.auth import ReadKey
-from api.dates import UtcDatetime
-from api.deps import PipelineDep, SessionsDep
-from api.responses import json_error
 from feedback_nlp.errors import InputError
+from feedback_nlp_api.auth import ReadKey
+from feedback_nlp_api.dates import UtcDatetime
+from feedback_nlp_api.deps import PipelineDep, SessionsDep
+from feedback_nlp_api.responses import json_error
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
