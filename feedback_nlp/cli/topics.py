@@ -88,26 +88,40 @@ def fit(
     ] = False,
 ) -> None:
     """Fit a topic model on a corpus and write it, with each record's topic in DIR/assignments.jsonl."""
+    from feedback_nlp.storage.artifacts import check_replaceable
     from feedback_nlp.storage.loading import load_pipeline
     from feedback_nlp.topics import deploy as deployment
     from feedback_nlp.topics.corpus import embed_corpus
-    from feedback_nlp.topics.model import TopicConfig, TopicModel
+    from feedback_nlp.topics.model import FIT_STAGES, MANIFEST, TopicConfig, TopicModel, check_fit_size
     from feedback_nlp.topics.space import topic_space
+    from feedback_nlp.topics.stages import StageClock
 
-    pipeline = load_pipeline(topics=False)
-    corpus = _corpus(input, from_db, pipeline, inputs, since)
-    space = topic_space(pipeline)
-    X = embed_corpus(corpus, pipeline, space=space)
-    typer.echo(f"fitting topics on {len(corpus)} texts ({space.name} embeddings) ...", err=True)
     config = TopicConfig(
         min_topic_size=min_topic_size,
         max_outlier_share=max_outliers,
         max_topic_share=max_topic_share if 0 < max_topic_share < 1 else None,
         verbose=True,
     )
-    model, assignments = TopicModel.fit(
-        corpus.model_inputs, X, embed=space.embed, seeds=pipeline.taxonomy.topic_seeds, config=config
-    )
+    # Before any work: a folder holding something other than a topic model is never replaced.
+    check_replaceable(output.resolve(), MANIFEST, "topic model")
+    pipeline = load_pipeline(topics=False)
+    corpus = _corpus(input, from_db, pipeline, inputs, since)
+    check_fit_size(len(corpus), config)  # before the embeddings, the expensive part
+    space = topic_space(pipeline)
+    X = embed_corpus(corpus, pipeline, space=space)
+    typer.echo(f"fitting topics on {len(corpus)} texts ({space.name} embeddings) ...", err=True)
+    clock = StageClock(progress=True, expected=len(FIT_STAGES))
+    try:
+        model, assignments = TopicModel.fit(
+            corpus.model_inputs,
+            X,
+            embed=space.embed,
+            seeds=pipeline.taxonomy.topic_seeds,
+            config=config,
+            clock=clock,
+        )
+    finally:
+        clock.close()
     model.manifest["space"] = space.name
     model.save(
         output,
@@ -119,7 +133,7 @@ def fit(
     _print_topics(model)
     typer.echo(f"wrote {output} ({unassigned:.1%} of texts unassigned)", err=True)
     if deploy:
-        typer.echo(f"deployed to {deployment.deploy(output)}", err=True)
+        typer.echo(f"deployed to {deployment.deploy(output, pipeline)}", err=True)
 
 
 @topics_app.command("update")
@@ -142,15 +156,22 @@ def update(
 
     pipeline = load_pipeline(topics=False)
     source = model_dir or deployment.deployed_dir()
-    model = deployment.load_for(pipeline, source)
-    corpus = _corpus(input, from_db, pipeline, inputs, since)
-    space = topic_space(pipeline, model.space_name)
-    X = embed_corpus(corpus, pipeline, space=space)
-    updated, assignments = model.update(corpus.model_inputs, X, embed=space.embed)
     target = output or source
-    updated.save(target, encoder=space.fingerprint)
-    stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-    _write_assignments(target / f"assignments-update-{stamp}.jsonl", list(corpus.frame["id"]), assignments)
+    # Read and checked first, so a wrong folder fails before the batch is read and embedded.
+    space_name = deployment.load_for(pipeline, source).space_name
+    corpus = _corpus(input, from_db, pipeline, inputs, since)
+    space = topic_space(pipeline, space_name)
+    X = embed_corpus(corpus, pipeline, space=space)
+    # Read, update and save under one lock: a second update of the same model waits, then folds
+    # its batch into the model this one wrote (without it, one of the two updates was lost).
+    with deployment.model_lock(source, target):
+        model = deployment.load_for(pipeline, source)
+        if model.space_name != space.name:  # replaced meanwhile by a model of another space
+            space = topic_space(pipeline, model.space_name)
+            X = embed_corpus(corpus, pipeline, space=space)
+        updated, assignments = model.update(corpus.model_inputs, X, embed=space.embed)
+        updated.save(target, encoder=space.fingerprint)
+        _write_assignments(target / update_assignments_name(), list(corpus.frame["id"]), assignments)
     new = [t for t in updated.topics if t.is_new]
     typer.echo(
         f"{len(corpus)} texts folded in; {len(new)} new topic(s)"
@@ -158,6 +179,20 @@ def update(
         err=True,
     )
     typer.echo(f"wrote {target}", err=True)
+
+
+def update_assignments_name(now: datetime | None = None) -> str:
+    """The file an update writes its assignments to: the time to the microsecond and a random
+    suffix, so two updates (even in the same microsecond) never write the same file.
+
+    >>> name = update_assignments_name(datetime(2026, 1, 2, 3, 4, 5, 6))
+    >>> name.startswith("assignments-update-20260102T030405.000006-"), name.endswith(".jsonl")
+    (True, True)
+    """
+    import uuid
+
+    stamp = (now or datetime.now()).strftime("%Y%m%dT%H%M%S.%f")
+    return f"assignments-update-{stamp}-{uuid.uuid4().hex[:8]}.jsonl"
 
 
 @topics_app.command("show")
@@ -185,7 +220,10 @@ def deploy_command(
     model_dir: Annotated[Path, typer.Argument(help="Topic model folder to deploy.")],
 ) -> None:
     """Deploy a topic model: classify, ingest and the service then fill the topic fields."""
+    from feedback_nlp.storage.loading import load_pipeline
     from feedback_nlp.topics import deploy as deployment
 
-    target = deployment.deploy(model_dir)
+    # Checked against the pipeline the service and `classify` will load it with (its encoder and
+    # the model's embedding space) before the deployed model is replaced.
+    target = deployment.deploy(model_dir, load_pipeline(topics=False))
     typer.echo(f"deployed {model_dir} to {target}; restart the service to pick it up", err=True)

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -97,6 +99,65 @@ def fit_on(
     return model
 
 
+def check_range(start: datetime | None, end: datetime | None) -> None:
+    """Refuse a report range that ends before it starts, before any work.
+
+    Raises:
+        InputError: ``start`` is at or after ``end``.
+    """
+    if start is None or end is None:
+        return
+    first, last = pd.Timestamp(start), pd.Timestamp(end)
+    first = first.tz_localize("UTC") if first.tzinfo is None else first
+    last = last.tz_localize("UTC") if last.tzinfo is None else last
+    if first >= last:
+        raise InputError(
+            f"--from ({start.isoformat()}) must come before --to ({end.isoformat()}): the report covers "
+            "--from (inclusive) to --to (exclusive). Swap them, or leave one out."
+        )
+
+
+def require_dated_file(path: str, read_kwargs: dict[str, Any]) -> None:
+    """Refuse a file none of whose records has a usable created_at, before it is classified.
+
+    Reads records (not classifying them) until the first with a date, so a dated file costs a
+    row or two; an undated one is read once, far cheaper than the classifying pass it saves.
+
+    Raises:
+        InputError: no record has a usable created_at (the message says why and what to pass).
+    """
+    from feedback_nlp.fileio import read_records
+
+    if str(path) == "-":
+        return  # standard input can be read once only: the check after reading it stands
+    tally = DateTally()
+    for result in read_records(path, **read_kwargs):
+        if result.record is None:
+            continue
+        if result.record.created_at is not None:
+            return
+        tally.add(result.line, None, problem=result.bad_date)
+    if tally.total:
+        raise _undated(tally)
+
+
+def require_dates(corpus: Corpus) -> None:
+    """Refuse a corpus none of whose records has a usable created_at, before topics are fitted
+    or assigned (see :func:`dated`)."""
+    missing = int(corpus.frame["created_at"].isna().sum())
+    if len(corpus.frame) and missing == len(corpus.frame):
+        tally = corpus.dates if corpus.dates.undated == missing else DateTally(total=missing, missing=missing)
+        raise _undated(tally)
+
+
+def _undated(dates: DateTally) -> InputError:
+    return InputError(
+        f"No record has a usable created_at, so there is no trend to show: {dates.describe()}. "
+        "If the dates are in a column with another name, pass --created-at-column NAME; dates are read "
+        f"as {ACCEPTED}; slashed dates need --date-format."
+    )
+
+
 def dated(
     frame: pd.DataFrame, warn: Callable[[str], None] = logger.warning, dates: DateTally | None = None
 ) -> pd.DataFrame:
@@ -112,11 +173,7 @@ def dated(
     if dates is None or dates.undated != missing:
         dates = DateTally(total=len(frame), missing=missing)
     if missing == len(frame):
-        raise InputError(
-            f"No record has a usable created_at, so there is no trend to show: {dates.describe()}. "
-            "If the dates are in a column with another name, pass --created-at-column NAME; dates are read "
-            f"as {ACCEPTED}; slashed dates need --date-format."
-        )
+        raise _undated(dates)
     if missing:
         warn(f"{missing} record(s) without a usable created_at left out of the report: {dates.describe()}")
     return frame[frame["created_at"].notna()].reset_index(drop=True)
@@ -124,7 +181,7 @@ def dated(
 
 def topic_trend_report(
     corpus: Corpus,
-    pipeline,
+    pipeline: Any,
     model: TopicModel,
     *,
     period: str = "week",
@@ -133,6 +190,7 @@ def topic_trend_report(
     progress: bool = False,
 ) -> TopicReport:
     """The report's tables for ``corpus`` under ``model``."""
+    require_dates(corpus)  # before the topic vectors are computed
     frame = dated(with_topics(corpus, model, pipeline, progress=progress), dates=corpus.dates)
     return build_topic_report(frame, topics_frame(model), period=period, start=start, end=end)  # type: ignore[arg-type]
 

@@ -27,8 +27,8 @@ CANDIDATES: tuple[str, ...] = ("/usr/bin/chromium", "chromium", "chromium-browse
 """Where Chromium is looked for, in order, when no path is given."""
 
 INSTALL_HINT = (
-    "install Chromium (Debian/Ubuntu: apt-get install chromium), pass the path of a "
-    "Chromium or Chrome binary, or write the report as html"
+    "install Chromium (Debian/Ubuntu: apt-get install chromium), give the path of a Chromium or "
+    "Chrome binary (`feedback-nlp report topics --chromium PATH`), or write the report as html (--format html)"
 )
 
 FLAGS: tuple[str, ...] = (

@@ -7,6 +7,8 @@ escaped; only the SVG that :mod:`feedback_nlp.reports.charts` builds is marked s
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -24,12 +26,17 @@ if TYPE_CHECKING:
 
 TEMPLATE = "topic_report.html"
 VERBATIM_CHARS = 600
+#: What stands for an @handle in a quote (the pipeline never reads handles: text/normalize.py).
+HANDLE_PLACEHOLDER = "@…"
+_HANDLE = re.compile(r"(?<![\w@])@\w+")
 _HEADLINE_NAMES = {
     "volume": "Feedback received",
     "net_sentiment": "Net sentiment",
     "active_topics": "Active topics",
     "unassigned_share": "Unassigned",
 }
+#: Headline metrics that count texts, so a period the report's end cuts short cannot be compared.
+CUT_SHORT_METRICS = ("volume", "active_topics")
 # Whether a rise is good news (1), bad news (-1) or neither (0), for the colour of a change.
 _RISE_IS = {"volume": 0, "net_sentiment": 1, "active_topics": 0, "unassigned_share": -1}
 
@@ -85,7 +92,7 @@ def _cards(report: TopicReport) -> list[dict[str, str]]:
     for metric, row in report.headline.iterrows():
         value, before, change = row["current"], row["previous"], row["change"]
         note = f"vs {_metric(str(metric), before)} in {previous_name}" if previous_name else "no earlier period"
-        if previous_name and metric == "volume" and row.get("cut_short", False):
+        if previous_name and metric in CUT_SHORT_METRICS and row.get("cut_short", False):
             note += f": the {report.period} is cut short by the report's end date"
         elif previous_name and row.get("low_base", False) and pd.isna(change):
             note += ": too few texts to compare"  # the volume card gives both counts
@@ -145,9 +152,18 @@ def _top_rows(report: TopicReport) -> list[dict[str, Any]]:
 
 def _trend_context(report: TopicReport) -> dict[str, Any]:
     trends = report.trends
-    if trends.empty:
+    if report.trends_note:
         return {"emerging": [], "declining": [], "trends_note": report.trends_note, "tested": 0, "stable": 0}
-    tested = int(trends["p_adjusted"].notna().sum())
+    tested = 0 if trends.empty else int(trends["p_adjusted"].notna().sum())
+    if tested == 0:
+        # No topic reached the minimum mentions: "nothing grew beyond chance" would be unfounded.
+        note = (
+            f"No topic had enough mentions in {wording.period_span(report.current, report.period)} and the "
+            f"{wording.periods(report.settings.get('baseline_periods', 0), report.period)} before to be tested "
+            f"(at least {report.settings.get('min_count', 0)}), so nothing can be said about topics growing "
+            "or shrinking."
+        )
+        return {"emerging": [], "declining": [], "trends_note": note, "tested": 0, "stable": 0}
 
     def described(kind: str) -> list[dict[str, str]]:
         rows = trends[trends["trend"] == kind].to_dict("records")
@@ -164,10 +180,16 @@ def _trend_context(report: TopicReport) -> dict[str, Any]:
 
 
 def _heatmap_context(report: TopicReport) -> dict[str, Any]:
+    """The touchpoint heatmap, or ``heatmap_note``: why there is none, truthfully."""
     shares = report.touchpoints
     ids = list(report.top_topics["topic"])
-    if shares.empty or not ids:
-        return {"heatmap": None}
+    if not ids:
+        return {
+            "heatmap": None,
+            "heatmap_note": "No text was assigned to a topic, so there is no topic to break down by touchpoint.",
+        }
+    if shares.empty:
+        return {"heatmap": None, "heatmap_note": "No text names a touchpoint."}
     totals = shares.groupby("touchpoints")["value_total"].first().sort_values(ascending=False, kind="stable")
     matrix = (
         shares.pivot(index="topic", columns="touchpoints", values="share")
@@ -175,7 +197,10 @@ def _heatmap_context(report: TopicReport) -> dict[str, Any]:
         .fillna(0.0)
     )
     matrix.index = list(report.top_topics["label"])
-    return {"heatmap": Markup(charts.heatmap_svg(matrix, column_totals=[int(t) for t in totals]))}
+    return {
+        "heatmap": Markup(charts.heatmap_svg(matrix, column_totals=[int(t) for t in totals])),
+        "heatmap_note": None,
+    }
 
 
 def _verbatim_groups(report: TopicReport) -> list[dict[str, Any]]:
@@ -184,7 +209,7 @@ def _verbatim_groups(report: TopicReport) -> list[dict[str, Any]]:
         rows = report.verbatims[report.verbatims["topic"] == topic.topic]
         items = [
             {
-                "text": _shorten(str(row.text)),
+                "text": _shorten(display_text(str(row.text))),
                 "date": _day(row.created_at),
                 "sentiment": row.sentiment_label,
                 "confidence": wording.percent(row.topic_confidence, 0),
@@ -193,6 +218,17 @@ def _verbatim_groups(report: TopicReport) -> list[dict[str, Any]]:
         ]
         groups.append({"label": topic.label, "items": items})
     return groups
+
+
+def display_text(text: str) -> str:
+    """A quote as people should read it: HTML entities unescaped (``&amp;`` -> ``&``) and @handles
+    replaced by :data:`HANDLE_PLACEHOLDER`. The text is already redacted (emails, phone, card and
+    account numbers); names written in it are not removed.
+
+    >>> display_text("@AcmeHelp @jo_smith my bill &amp; fees &gt; last month [EMAIL]")
+    '@… @… my bill & fees > last month [EMAIL]'
+    """
+    return _HANDLE.sub(HANDLE_PLACEHOLDER, html.unescape(text))
 
 
 def _shorten(text: str) -> str:

@@ -270,6 +270,15 @@ def write_report(
     return target
 
 
+def unassigned_share(report: TopicReport) -> float:
+    """The share of the report's texts that no topic holds (0 for a report without texts)."""
+    total = float(report.totals["volume"].sum())
+    if total <= 0:
+        return 0.0
+    unassigned = report.volume.loc[report.volume["topic"] == UNASSIGNED, "volume"].sum()
+    return float(unassigned) / total
+
+
 def _page_height(report: TopicReport) -> int:
     # A generous guess at the page's length in CSS pixels: the fixed sections, then per
     # top topic a table row, a heatmap row and three quotes. screenshot() grows it if short.
@@ -351,7 +360,8 @@ def _cut_short(current: pd.Timestamp, period: Period, end: Any) -> bool:
 def _headline(totals: pd.DataFrame, min_base: int = MIN_BASE, *, cut_short: bool = False) -> pd.DataFrame:
     """The latest period against the one before, per headline metric; no change where a
     period has fewer than ``min_base`` texts (a volume change only needs the earlier one), nor a
-    volume change where the report's end cuts the latest period short (``cut_short``)."""
+    change in volume or active topics where the report's end cuts the latest period short
+    (``cut_short``): both count texts, and a part of a period holds fewer."""
     metrics = ["volume", "net_sentiment", "active_topics", "unassigned_share"]
     current = totals.iloc[-1][metrics].astype(float)
     previous = totals.iloc[-2][metrics].astype(float) if len(totals) > 1 else current * float("nan")
@@ -363,7 +373,9 @@ def _headline(totals: pd.DataFrame, min_base: int = MIN_BASE, *, cut_short: bool
         if previous["volume"] < min_base:
             change["volume"] = float("nan")  # +1700% of one text says nothing
     if cut_short:
-        change["volume"] = float("nan")  # two days of a week against a whole week says nothing
+        # Two days of a week against a whole week says nothing: fewer texts, and so fewer topics
+        # with a text, whatever happened.
+        change[["volume", "active_topics"]] = float("nan")
     return pd.DataFrame(
         {"current": current, "previous": previous, "change": change, "low_base": low, "cut_short": cut_short}
     ).rename_axis("metric")

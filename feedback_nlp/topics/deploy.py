@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from feedback_nlp.errors import BundleError
 from feedback_nlp.settings import get_settings
@@ -26,7 +29,50 @@ def is_deployed() -> bool:
     return (deployed_dir() / MANIFEST).is_file()
 
 
-def load_for(pipeline, path: str | Path | None = None) -> TopicModel:
+#: How long a command waits for another one writing the same topic model (an update folding in a
+#: large batch, a deploy) before it gives up and says so.
+LOCK_TIMEOUT_S = 600.0
+
+
+def lock_path(folder: str | Path) -> Path:
+    """The lock file that guards the topic model at ``folder``: beside it, since the folder itself
+    is replaced by every save (``atomic_dir``)."""
+    folder = Path(folder).resolve()
+    return folder.with_name(f".{folder.name}.lock")
+
+
+@contextlib.contextmanager
+def model_lock(*folders: str | Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the exclusive locks of the topic models at ``folders`` while reading, updating and
+    saving them, so two ``topics update`` runs (or an update and a deploy) never write over each
+    other: the second waits, then reads the model the first wrote. Several folders (an update's
+    source and its output) are locked in one order, so two commands never wait on each other.
+
+    Raises:
+        BundleError: another process held a lock for over ``timeout`` seconds (default
+            :data:`LOCK_TIMEOUT_S`).
+    """
+    from filelock import FileLock, Timeout
+
+    timeout = LOCK_TIMEOUT_S if timeout is None else timeout
+    paths = sorted({lock_path(folder) for folder in folders})
+    with contextlib.ExitStack() as held:
+        for path in paths:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(path), timeout=timeout)
+            try:
+                lock.acquire()
+            except Timeout as exc:
+                raise BundleError(
+                    f"Expected to write the topic model at {path.parent / path.name[1:-5]}, but another "
+                    f"feedback-nlp process has held its lock ({path}) for over {timeout:.0f} s; wait for that "
+                    "command to finish and run this one again."
+                ) from exc
+            held.callback(lock.release)
+        yield
+
+
+def load_for(pipeline: Any, path: str | Path | None = None) -> TopicModel:
     """Load the topic model at ``path`` (the deployed one by default), checked against the
     fingerprint of the embedding space it was fitted in (``pipeline``'s encoder for old models)."""
     import json
@@ -40,7 +86,7 @@ def load_for(pipeline, path: str | Path | None = None) -> TopicModel:
     return TopicModel.load(folder, encoder=space.fingerprint, embed=space.embed)
 
 
-def attach_deployed(pipeline) -> TopicModel | None:
+def attach_deployed(pipeline: Any) -> TopicModel | None:
     """Attach the deployed topic model to ``pipeline``, if one is deployed.
 
     Predictions then carry topics assigned in the model's own space: the model was loaded with
@@ -65,16 +111,26 @@ def attach_deployed(pipeline) -> TopicModel | None:
     return model
 
 
-def deploy(source: str | Path) -> Path:
+def deploy(source: str | Path, pipeline: Any) -> Path:  # noqa: ANN401 (a Pipeline)
     """Copy the topic model at ``source`` to the deployed location, replacing the old one atomically.
 
-    The model is loaded (and so verified) before anything is replaced.
+    The model is loaded and verified against ``pipeline`` first, exactly as the service and
+    ``classify`` will load it (:func:`load_for`: its files, its format and the fingerprint of the
+    embedding space it was fitted in). A model fitted on another encoder or space is refused and
+    the deployed model stays as it was: deployed, it would make every later command fail.
+
+    Raises:
+        BundleError: the model is damaged or does not fit ``pipeline``.
     """
     source = Path(source)
-    TopicModel.load(source)  # checks the files; raises BundleError
     target = deployed_dir()
+    try:
+        load_for(pipeline, source)
+    except BundleError as exc:
+        kept = f"the deployed model at {target} is unchanged" if is_deployed() else "nothing was deployed"
+        raise BundleError(f"{exc} Not deployed: {kept}.") from None
     if source.resolve() == target.resolve():
         return target
-    with atomic_dir(target) as staging:
+    with model_lock(target), atomic_dir(target) as staging:
         shutil.copytree(source, staging, dirs_exist_ok=True)
     return target

@@ -35,8 +35,11 @@ from feedback_nlp.topics.naming import (
     acceptable_name,
     clean_candidates,
     content_free_name,
+    content_tokens,
+    inflections,
     representation_text,
     vectorizer_stop_words,
+    words_of,
 )
 from feedback_nlp.topics.stages import StageClock
 
@@ -56,6 +59,69 @@ OUTLIER_LABEL = "unassigned"
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
+#: BERTopic's warnings that say nothing a user can act on: we recompute representations with our
+#: own topic assignments on purpose, and we save without its embedding model on purpose (the
+#: model is loaded with its space's encoder, ``feedback_nlp.topics.deploy.load_for``).
+QUIET_BERTOPIC_WARNINGS = (
+    "Using a custom list of topic assignments",
+    "saving a BERTopic model without explicitly defining an embedding model",
+)
+
+
+class _QuietBERTopic(logging.Filter):
+    """Drops :data:`QUIET_BERTOPIC_WARNINGS` from BERTopic's logger."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(quiet in message for quiet in QUIET_BERTOPIC_WARNINGS)
+
+
+def _quiet_bertopic() -> None:
+    bertopic_logger = logging.getLogger("BERTopic")
+    if not any(isinstance(f, _QuietBERTopic) for f in bertopic_logger.filters):
+        bertopic_logger.addFilter(_QuietBERTopic())
+
+
+_quiet_bertopic()
+
+
+#: The languages, besides English, whose stop words c-TF-IDF leaves out: the commonest in European
+#: feedback. Their lists are spaCy's (``spacy.lang.<code>.stop_words``, shipped with spaCy itself,
+#: no model needed); without them a Dutch or Spanish cluster was named "ik niet / krijg ik".
+STOP_WORD_LANGUAGES = ("nl", "de", "es", "fr", "it", "pt")
+#: Words of those lists that are also English words feedback names things with ("car" is French
+#: for "because", "sim" Portuguese for "yes"): they stay available to names.
+# fmt: off
+ENGLISH_HOMOGRAPHS = frozenset({
+    "later", "state", "man", "war", "come", "men", "local", "door", "final", "son", "different", "car",
+    "non", "total", "stop", "sea", "sent", "press", "possible", "fine", "certain", "male",
+    "mayor", "era", "usa", "solo", "premier", "plus", "suit", "net", "favor", "zero", "pure", "relative",
+    "hat", "bent", "tag", "nova", "tale", "bat", "tend", "diverse", "comment", "gross", "bin", "min",
+    "logo", "sin", "grande", "cent", "eventual", "sue", "tel", "ton", "fin", "vale", "ore", "prof",
+    "lang", "toe", "par", "dies", "mon", "dell", "hare", "seize", "tens", "nun", "nuns", "sept", "dire",
+    "dice", "elk", "hem", "hue", "lange", "sim", "mag", "mil", "valor", "marche", "font", "fare",
+    "tempo", "circa", "casa", "gran", "primera", "bravo", "dan", "ben", "allen", "sara", "otto", "ali",
+    "sean", "mine", "don", "bien", "super", "top",
+})
+# fmt: on
+
+
+def _foreign_stop_words() -> set[str]:
+    """The stop words of :data:`STOP_WORD_LANGUAGES` from spaCy, less :data:`ENGLISH_HOMOGRAPHS`
+    (none when spaCy is missing: names in those languages then keep their stop words)."""
+    import importlib
+
+    words: set[str] = set()
+    for code in STOP_WORD_LANGUAGES:
+        try:
+            module = importlib.import_module(f"spacy.lang.{code}.stop_words")
+        except ImportError:  # pragma: no cover (spaCy is a dependency)
+            logger.warning("spaCy's %s stop words are missing; topic names may hold them", code)
+            continue
+        # Elided forms ("dell'", "qu'") are words to the tokenizer without their apostrophe.
+        words |= {w.lower().strip("'’") for w in module.STOP_WORDS}
+    return {w for w in words if w} - ENGLISH_HOMOGRAPHS
+
 
 def _stop_words() -> list[str]:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -69,7 +135,7 @@ def _stop_words() -> list[str]:
         "going", "let", "ok", "okay", "yes", "hi", "hello", "thanks", "thank", "please",
     }
     # fmt: on
-    return sorted(set(ENGLISH_STOP_WORDS) | feedback_words)
+    return sorted(set(ENGLISH_STOP_WORDS) | feedback_words | _foreign_stop_words())
 
 
 STOP_WORDS = _stop_words()
@@ -80,6 +146,11 @@ VECTORIZER_STOP_WORDS = vectorizer_stop_words(STOP_WORDS)
 FALLBACK_LABEL = "other feedback"
 #: How far down a topic's ranked words a seed name's word must appear (see :func:`_leading_words`).
 SEED_WORD_RANK = 5
+#: The least share of a topic's texts that must use a word of a seed name for the topic to take
+#: that name (see :func:`_texts_support`): a diffuse cluster of 100 unrelated tweets, 9 of them
+#: about an account, is no "log-in and account access" (on real tweets the seed-named topics had
+#: 45-59% of their texts using the seed's words).
+SEED_TEXT_SHARE = 0.25
 #: Words of a seed name that say only that something went wrong; they never tie it to a topic.
 GENERIC_SEED_WORDS = frozenset({"problem", "problems", "issue", "issues", "error", "errors", "failure", "failures"})
 
@@ -272,7 +343,8 @@ class TopicModel:
                 represent=False,
             )
         seeded_names = _seeded_names(bertopic, seeds)
-        topics_arr = np.asarray(raw, dtype=int)
+        # Identical texts (the same vector) share one fate, whatever HDBSCAN made of each copy.
+        topics_arr = _share_fate(embeddings, np.asarray(raw, dtype=int))
         # Seed topics can be tiny (one text close to a seed name): below min_topic_size a topic
         # is not a topic; its texts go back to the outliers and find their topic below.
         sizes = {t: int((topics_arr == t).sum()) for t in set(topics_arr.tolist())}
@@ -281,6 +353,8 @@ class TopicModel:
         seeded_names = {t: name for t, name in seeded_names.items() if sizes.get(t, 0) >= config.min_topic_size}
         # BERTopic numbers topics 0..k-1 (-1 for outliers); keep its ids.
         ids = sorted(t for t in set(topics_arr.tolist()) if t != OUTLIER)
+        if not ids:
+            raise _no_topics_found(len(texts), config)
         centroids = _centroids(embeddings, topics_arr, ids)
         if dropped.any() and ids:
             # Their texts were close to a seed, not noise: they join the nearest kept topic.
@@ -293,6 +367,10 @@ class TopicModel:
         with clock.stage(REPRESENT):
             _refresh_representations(bertopic, shown, topics_arr, config)
         with clock.stage(NAME):
+
+            def members(topic: int) -> list[str]:
+                return [texts[int(i)] for i in np.flatnonzero(topics_arr == topic)]
+
             if seeds:
                 seeded_names.update(
                     _names_from_seeds(
@@ -303,12 +381,15 @@ class TopicModel:
                         config.seed_name_similarity,
                         taken=seeded_names,
                         words_of=lambda t: _leading_words(bertopic, t),
+                        texts_of=members,
                     )
                 )
             seeded_names = {
                 t: name
                 for t, name in seeded_names.items()
-                if _shares_words(name, _leading_words(bertopic, t)) and acceptable_name(name)
+                if _shares_words(name, _leading_words(bertopic, t))
+                and _texts_support(name, members(t))
+                and acceptable_name(name)
             }
             topics, merged_into = _name_topics(bertopic, ids, topics_arr, seeded_names, config.label_words, texts)
         if merged_into:
@@ -358,7 +439,7 @@ class TopicModel:
             fresh, raw = _fit_bertopic(
                 sub_texts, embeddings[rest], lambda b: self.center(embed(b)), (), self.config, allow_single_cluster=True
             )
-            raw_arr = np.asarray(raw, dtype=int)
+            raw_arr = _share_fate(embeddings[rest], np.asarray(raw, dtype=int))
             fresh_ids = sorted(t for t in set(raw_arr.tolist()) if t != OUTLIER)
             if fresh_ids:
                 fresh_centroids = _centroids(embeddings[rest], raw_arr, fresh_ids)
@@ -686,12 +767,49 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def _check_corpus(texts: Sequence[str], embeddings: np.ndarray, config: TopicConfig) -> None:
     if len(texts) != embeddings.shape[0]:
         raise InputError(f"{len(texts)} texts but {embeddings.shape[0]} embeddings; give one per text")
+    check_fit_size(len(texts), config)
+
+
+def check_fit_size(n_texts: int, config: TopicConfig) -> None:
+    """Refuse a corpus too small to hold two topics of ``config.min_topic_size`` texts, before
+    anything is embedded or fitted.
+
+    Raises:
+        InputError: fewer than twice ``min_topic_size`` texts; the message names a size that fits.
+    """
     needed = 2 * config.min_topic_size
-    if len(texts) < needed:
+    if n_texts < needed:
         raise InputError(
             f"Fitting topics needs at least {needed} texts (twice --min-topic-size {config.min_topic_size}), "
-            f"got {len(texts)}. Give more feedback or a smaller --min-topic-size."
+            f"got {n_texts}. Give more feedback"
+            + (f" or try --min-topic-size {smaller_topic_size(n_texts)}" if n_texts >= 4 else "")
+            + "."
         )
+
+
+def smaller_topic_size(n_texts: int, current: int | None = None) -> int:
+    """A ``--min-topic-size`` to suggest for ``n_texts`` texts: a sixth of them, and a third of
+    ``current`` when given (at least 2).
+
+    >>> smaller_topic_size(30), smaller_topic_size(30, 15), smaller_topic_size(120, 15), smaller_topic_size(5)
+    (5, 5, 5, 2)
+    """
+    size = max(2, n_texts // 6)
+    if current is not None:
+        size = min(size, max(2, current // 3))
+    return size
+
+
+def _no_topics_found(n_texts: int, config: TopicConfig) -> InputError:
+    """The error of a fit in which HDBSCAN found no cluster at all."""
+    if config.min_topic_size > 2:
+        hint = f"try --min-topic-size {smaller_topic_size(n_texts, config.min_topic_size)}, or give more feedback"
+    else:
+        hint = "give more feedback, or texts that share more themes"
+    return InputError(
+        f"no topics found in {n_texts} texts with --min-topic-size {config.min_topic_size} "
+        f"(every text was left unassigned); {hint}."
+    )
 
 
 def _max_cluster_size(n: int, config: TopicConfig) -> int:
@@ -753,8 +871,10 @@ def _fit_bertopic(
             setattr(hdbscan_model, method, clock.wrap(CLUSTER, getattr(hdbscan_model, method)))
     # min_df=1: c-TF-IDF fits the vectorizer on one document per topic, so min_df counts topics
     # and 2 would drop every word that belongs to a single topic, the very words that name it.
+    # The tokenizer drops swear words, evaluative words and filler in every form (plurals, "fkn",
+    # "amazingggg"); the stop words take the rest. Words of any script count ("für", "está").
     vectorizer = CountVectorizer(
-        stop_words=VECTORIZER_STOP_WORDS, ngram_range=(1, 2), min_df=1, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z'-]+\b"
+        stop_words=VECTORIZER_STOP_WORDS, ngram_range=(1, 2), min_df=1, tokenizer=content_tokens, token_pattern=None
     )
     model = BERTopic(
         embedding_model=_Embedder(embed),
@@ -772,7 +892,15 @@ def _fit_bertopic(
     with warnings.catch_warnings():
         # UMAP warns that a model given its neighbours cannot transform new texts: ours never do.
         warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
-        topics, _ = model.fit_transform(texts, embeddings)
+        try:
+            topics, _ = model.fit_transform(texts, embeddings)
+        except ValueError as exc:
+            if "empty vocabulary" not in str(exc):
+                raise
+            raise InputError(
+                f"None of the {n} texts holds a word a topic could be named by (only emoji, numbers, links, "
+                "stop words, swear words or words of feeling); fit topics on feedback that says what it is about."
+            ) from None
     return model, [int(t) for t in topics]
 
 
@@ -821,11 +949,14 @@ def _names_from_seeds(
     *,
     taken: dict[int, str],
     words_of: Callable[[int], list[str]] | None = None,
+    texts_of: Callable[[int], Sequence[str]] | None = None,
 ) -> dict[int, str]:
     """Seed names for discovered topics whose centroid is close to one; closest pairs first, one topic per seed.
 
     With ``words_of``, a topic takes a seed's name only if its own words share one with the
     name (see :func:`_shares_words`): embeddings alone call a banking topic "size and fit".
+    With ``texts_of``, also only if enough of its texts use a word of the name
+    (:func:`_texts_support`).
     """
     seed_vectors = _unit(np.asarray(embed(list(seeds)), dtype=np.float32))
     sims = centroids @ seed_vectors.T
@@ -839,6 +970,8 @@ def _names_from_seeds(
         if topic in taken or topic in names or seeds[c] in used:
             continue
         if words_of is not None and not _shares_words(seeds[c], words_of(topic)):
+            continue
+        if texts_of is not None and not _texts_support(seeds[c], texts_of(topic)):
             continue
         names[topic] = seeds[c]
         used.add(seeds[c])
@@ -855,18 +988,54 @@ def _centroids(embeddings: np.ndarray, topics: np.ndarray, ids: Sequence[int]) -
 def _reduce_outliers(
     embeddings: np.ndarray, topics: np.ndarray, ids: Sequence[int], centroids: np.ndarray, max_share: float
 ) -> np.ndarray:
-    """Fold outliers into their nearest topic, most similar first, until at most ``max_share`` remain."""
+    """Fold outliers into their nearest topic, most similar first, until at most ``max_share`` remain.
+
+    Identical texts (the same vector) are folded or left together: where the cap falls inside a
+    group of copies, the whole group is folded, so no copy stays unassigned while another is placed.
+    """
     topics = topics.copy()
     outliers = np.flatnonzero(topics == OUTLIER)
     if not len(ids) or not len(outliers):
         return topics
-    sims = embeddings[outliers] @ centroids.T
-    nearest, best = sims.argmax(axis=1), sims.max(axis=1)
     keep = int(np.floor(max_share * len(topics)))  # outliers allowed to stay
     n_fold = max(0, len(outliers) - keep)
-    fold = np.argsort(-best)[:n_fold]  # most similar first
+    if n_fold == 0:
+        return topics
+    unique, group = np.unique(embeddings[outliers], axis=0, return_inverse=True)
+    group = group.reshape(-1)
+    sims = unique @ centroids.T  # once per distinct vector: copies get the very same numbers
+    nearest, best = sims.argmax(axis=1)[group], sims.max(axis=1)[group]
+    order = np.lexsort((group, -best))  # most similar first; copies next to each other
+    cut = n_fold
+    while cut < len(order) and group[order[cut]] == group[order[cut - 1]]:
+        cut += 1  # the cap fell inside a group of copies: fold the rest of it too
+    fold = order[:cut]
     topics[outliers[fold]] = np.asarray(ids)[nearest[fold]]
-    logger.info("outliers: %d of %d texts folded into topics, %d left", n_fold, len(topics), len(outliers) - n_fold)
+    logger.info("outliers: %d of %d texts folded into topics, %d left", cut, len(topics), len(outliers) - cut)
+    return topics
+
+
+def _share_fate(embeddings: np.ndarray, topics: np.ndarray) -> np.ndarray:
+    """``topics`` with every group of identical vectors in one topic: the commonest among the
+    group's assigned copies (the lowest id on a tie), unassigned only if every copy was.
+
+    >>> x = np.array([[1, 0], [1, 0], [1, 0], [0, 1]], dtype=np.float32)
+    >>> _share_fate(x, np.array([-1, 3, 3, 2])).tolist()
+    [3, 3, 3, 2]
+    """
+    topics = np.asarray(topics, dtype=int).copy()
+    if len(topics) < 2:
+        return topics
+    _, group, counts = np.unique(embeddings, axis=0, return_inverse=True, return_counts=True)
+    group = group.reshape(-1)
+    for g in np.flatnonzero(counts > 1):
+        rows = np.flatnonzero(group == g)
+        labels = topics[rows]
+        if (labels == labels[0]).all():
+            continue
+        assigned = labels[labels != OUTLIER]
+        values, votes = np.unique(assigned, return_counts=True)
+        topics[rows] = int(values[votes.argmax()])
     return topics
 
 
@@ -949,6 +1118,35 @@ def _shares_words(name: str, words: Sequence[str]) -> bool:
     for word in words:
         topic_roots |= roots(word)
     return bool(roots(name) & topic_roots)
+
+
+def _seed_roots(word: str) -> set[str]:
+    """What a word is compared on when a seed name meets a topic's texts: the first 5 letters of
+    it and of what it may inflect ("logged", "login" -> log; "sizes" -> size; "fitting" -> fit).
+
+    >>> sorted(_seed_roots("logged"))
+    ['log', 'logg', 'logge']
+    """
+    return {form[:5] for form in inflections(word.replace("'", "")) if len(form) >= 3}
+
+
+def _texts_support(name: str, texts: Sequence[str]) -> bool:
+    """Whether at least :data:`SEED_TEXT_SHARE` of a topic's ``texts`` use a content word of the
+    seed ``name`` (compared by :func:`_seed_roots`; generic words such as "problem" do not count).
+
+    >>> _texts_support("log-in and account access", ["can't log in", "account locked", "parcel late", "hi"])
+    True
+    >>> _texts_support("log-in and account access", ["parcel late", "game crashed", "bill", "fee", "my account"])
+    False
+    """
+    if not texts:
+        return False
+    names = [w for w in re.findall(r"[a-z]+", name.lower()) if len(w) > 2 and w not in STOP_WORDS]
+    roots = {root for w in names if w not in GENERIC_SEED_WORDS for root in _seed_roots(w)}
+    if not roots:
+        return False
+    using = sum(any(roots & _seed_roots(w) for w in words_of(representation_text(t))) for t in texts)
+    return using >= SEED_TEXT_SHARE * len(texts)
 
 
 def _stem(word: str) -> str:
@@ -1054,13 +1252,16 @@ def _name_topics(
     for topic_id in ids:
         words = _topic_words(bertopic, topic_id)
         members = [texts[int(i)] for i in np.flatnonzero(topics == topic_id)]
-        label = seeded.get(topic_id) or topic_name(_naming_words(bertopic, topic_id), words, n_words, members)
+        # Texts that name nothing are named for that, whatever seed their centroid lies near.
+        free = content_free_name(members, STOP_WORDS)
+        seed = None if free else seeded.get(topic_id)
+        label = free or seed or topic_name(_naming_words(bertopic, topic_id), words, n_words, members)
         twin = _content_free_twin(label, named)
         if twin is not None:
             twin.count += len(members)
             merged_into[topic_id] = twin.id
             continue
-        named.append(Topic(topic_id, _unique_label(label, named), len(members), seeded=topic_id in seeded, words=words))
+        named.append(Topic(topic_id, _unique_label(label, named), len(members), seeded=seed is not None, words=words))
     return named, merged_into
 
 

@@ -219,6 +219,49 @@ def test_input_file_or_database_exactly_one(command: list[str], inputs: str, fit
     assert not (tmp_path / "out").exists()
 
 
+def test_fit_shows_its_stages_and_none_of_bertopics_warnings(fitted: Fit) -> None:
+    assert "topic fit: reduce (UMAP)" in fitted.stderr or "topic fit: name" in fitted.stderr
+    assert "custom list of topic assignments" not in fitted.stderr
+    assert "without explicitly defining an embedding model" not in fitted.stderr
+
+
+def _no_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the pipeline is the first expensive step: a test of a check made before it fails if it runs."""
+
+    def refuse(model_dir=None, *, topics=True):  # noqa: ANN001, ANN202
+        raise AssertionError("the pipeline was loaded before the input was checked")
+
+    monkeypatch.setattr(feedback_nlp.storage.loading, "load_pipeline", refuse)
+
+
+def test_fit_into_a_folder_of_other_files_is_refused_before_any_work(
+    fitted: Fit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "important.txt").write_text("keep me", encoding="utf-8")
+    _no_pipeline(monkeypatch)
+    result = _invoke("topics", "fit", fitted.csv, "-o", out, "--min-topic-size", MIN_TOPIC_SIZE)
+    assert result.exit_code == 1 and "error:" in result.stderr
+    assert "important.txt" in result.stderr and "give an empty or new folder" in result.stderr
+    assert (out / "important.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_fit_on_too_few_texts_is_refused_before_embedding(
+    fitted: Fit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feedback_nlp.topics.corpus
+
+    def refuse(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("embedded before the size was checked")
+
+    monkeypatch.setattr(feedback_nlp.topics.corpus, "embed_corpus", refuse)
+    path = _write_csv(tmp_path / "few.csv", fitted.rows[:12], ["id", "kind", "text", "created_at"])
+    result = _invoke("topics", "fit", path, "-o", tmp_path / "m")  # default --min-topic-size 15: needs 30
+    assert result.exit_code == 1
+    assert "at least 30 texts" in result.stderr and "got 12" in result.stderr and "--min-topic-size 2" in result.stderr
+
+
 def test_fit_on_too_few_rows_names_the_option(fitted: Fit, tmp_path: Path) -> None:
     path = _write_csv(tmp_path / "few.csv", fitted.rows[:6], ["id", "kind", "text", "created_at"])
     result = _invoke("topics", "fit", path, "-o", tmp_path / "m", "--min-topic-size", MIN_TOPIC_SIZE)
@@ -289,6 +332,19 @@ def test_deploy_refuses_a_damaged_model_and_keeps_the_deployed_one(fitted: Fit, 
     TopicModel.load(tmp_path / "deployed")  # still intact
 
 
+def test_deploy_refuses_a_model_of_another_encoder_and_keeps_the_deployed_one(fitted: Fit, tmp_path: Path) -> None:
+    assert _invoke("topics", "deploy", fitted.model_dir).exit_code == 0
+    before = _manifest(tmp_path / "deployed")
+    other = _copy_model(fitted, tmp_path)
+    manifest = _manifest(other)
+    manifest["encoder"] = "0" * 64  # fitted on another bundle's encoder
+    (other / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    result = _invoke("topics", "deploy", other)
+    assert result.exit_code == 1
+    assert "other encoder" in result.stderr and "is unchanged" in result.stderr
+    assert _manifest(tmp_path / "deployed") == before
+
+
 # -- topics update -----------------------------------------------------------------------------
 
 
@@ -332,6 +388,52 @@ def test_update_to_another_folder_leaves_the_model_as_it_was(fitted: Fit, tmp_pa
     assert {p.relative_to(model_dir): p.read_bytes() for p in model_dir.rglob("*") if p.is_file()} == before
     assert _manifest(tmp_path / "updated")["updates"][0]["n_texts"] == len(rows)
     assert list((tmp_path / "updated").glob("assignments-update-*.jsonl"))
+
+
+def test_two_updates_of_one_model_both_count(fitted: Fit, tmp_path: Path) -> None:
+    """Each update reads the model the one before wrote (under the model's lock) and writes its
+    own assignment file: none is lost, even within the same second."""
+    model_dir = _copy_model(fitted, tmp_path)
+    before = _manifest(model_dir)["corpus"]["n_texts"]
+    batches = []
+    for seed, prefix in ((31, "a"), (32, "b")):
+        rows = _feedback_rows(("delivery", "refund"), 6, seed=seed, prefix=prefix)
+        batches.append(rows)
+        path = _write_csv(tmp_path / f"{prefix}.csv", rows, ["id", "kind", "text", "created_at"])
+        assert _invoke("topics", "update", path, "--model", model_dir).exit_code == 0
+    after = _manifest(model_dir)
+    assert after["corpus"]["n_texts"] == before + sum(len(b) for b in batches)
+    assert [u["n_texts"] for u in after["updates"]] == [len(b) for b in batches]
+    written = sorted(model_dir.glob("assignments-update-*.jsonl"))
+    assert len(written) == 2
+    ids = {json.loads(line)["id"][0] for f in written for line in f.read_text(encoding="utf-8").splitlines()}
+    assert ids == {"a", "b"}
+
+
+def test_update_assignment_files_never_collide() -> None:
+    from feedback_nlp.cli.topics import update_assignments_name
+
+    moment = datetime(2026, 12, 7, 23, 9, 3)
+    names = {update_assignments_name(moment) for _ in range(50)}
+    assert len(names) == 50 and all(n.startswith("assignments-update-20261207T230903.") for n in names)
+
+
+def test_update_waits_for_the_models_lock_and_says_so(
+    fitted: Fit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from filelock import FileLock
+
+    from feedback_nlp.topics import deploy
+
+    model_dir = _copy_model(fitted, tmp_path)
+    before = _manifest(model_dir)
+    rows = _feedback_rows(("delivery",), 6, seed=33, prefix="c")
+    path = _write_csv(tmp_path / "c.csv", rows, ["id", "kind", "text", "created_at"])
+    monkeypatch.setattr(deploy, "LOCK_TIMEOUT_S", 0.2)
+    with FileLock(str(deploy.lock_path(model_dir))):  # another update is writing this model
+        result = _invoke("topics", "update", path, "--model", model_dir)
+    assert result.exit_code == 1 and "another feedback-nlp process has held its lock" in result.stderr
+    assert _manifest(model_dir) == before
 
 
 def test_update_of_a_missing_model_is_a_clear_error(fitted: Fit, tmp_path: Path) -> None:
@@ -429,6 +531,46 @@ def test_report_topics_without_created_at_is_a_clear_error(fitted: Fit, tmp_path
     assert result.exit_code == 1
     assert "created_at" in result.stderr and "error:" in result.stderr
     assert not out.exists()
+
+
+def test_report_input_problems_are_found_before_any_work(
+    fitted: Fit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feedback_nlp.reports import chromium
+
+    rows = [{k: v for k, v in row.items() if k != "created_at"} for row in fitted.rows]
+    undated = _write_csv(tmp_path / "undated.csv", rows, ["id", "kind", "text"])
+    monkeypatch.setattr(chromium, "CANDIDATES", (str(tmp_path / "no-chromium"),))
+    _no_pipeline(monkeypatch)
+    out = tmp_path / "out.html"
+    cases = {
+        "created_at": ["report", "topics", undated, "-o", out],
+        "must come before --to": ["report", "topics", fitted.csv, "--from", "2024-02-01", "--to", "2024-01-01"],
+        "--chromium PATH": ["report", "topics", fitted.csv, "--format", "pdf", "-o", tmp_path / "r.pdf"],
+        "no executable file": ["report", "topics", fitted.csv, "--format", "png", "--chromium", tmp_path / "none"],
+    }
+    for expected, args in cases.items():
+        result = _invoke(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert expected in result.stderr and "error:" in result.stderr, (args, result.stderr)
+    assert not out.exists()
+
+
+def test_report_with_every_text_unassigned_warns(fitted: Fit, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from feedback_nlp.topics.model import TopicModel as Model
+
+    def nowhere(self, embeddings):  # noqa: ANN001, ANN202
+        from feedback_nlp.topics.model import Assignment
+
+        return [Assignment(-1, OUTLIER_LABEL, 0.0) for _ in range(len(embeddings))]
+
+    monkeypatch.setattr(Model, "assign", nowhere)
+    out = tmp_path / "out.html"
+    result = _invoke("report", "topics", fitted.csv, "--topics", fitted.model_dir, "-o", out)
+    assert result.exit_code == EXIT_ROWS_FAILED, result.output
+    assert "warning: no text in the report was assigned to a topic (100% unassigned)" in result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "No text names a touchpoint" not in page and "beyond what chance would explain" not in page
 
 
 def test_report_topics_with_a_damaged_model_is_a_clear_error(fitted: Fit, tmp_path: Path) -> None:

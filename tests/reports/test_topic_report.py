@@ -621,3 +621,68 @@ def test_an_end_inside_the_latest_period_gives_no_volume_change(corpus: tuple[pd
     )
     whole = build_topic_report(assignments, topics, end=week(5))  # a period boundary: nothing is cut
     assert not bool(whole.headline.loc["volume", "cut_short"]) and not np.isnan(whole.headline.loc["volume", "change"])
+
+
+def test_an_end_inside_the_latest_period_gives_no_active_topics_change(
+    corpus: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    assignments, topics = corpus
+    cut = build_topic_report(assignments, topics, end=week(5) + pd.Timedelta(days=2))  # Monday and Tuesday
+    assert np.isnan(cut.headline.loc["active_topics", "change"])
+    page = render_html(cut)
+    card = page[page.index("Active topics") : page.index("Unassigned")]
+    assert "cut short by the report" in card and "\u25bc" not in card and "\u25b2" not in card
+    whole = build_topic_report(assignments, topics, end=week(5))
+    assert not np.isnan(whole.headline.loc["active_topics", "change"])
+
+
+def _all_unassigned(corpus: tuple[pd.DataFrame, pd.DataFrame]) -> TopicReport:
+    assignments, topics = corpus
+    none = assignments.assign(topic=-1, topic_label="unassigned", topic_confidence=0.0)
+    return build_topic_report(none, topics, period="week")
+
+
+def test_a_report_without_topics_says_so_instead_of_good_news(corpus: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    from feedback_nlp.reports.topic_report import unassigned_share
+
+    report = _all_unassigned(corpus)
+    assert unassigned_share(report) == 1.0
+    page = render_html(report)
+    # Texts name touchpoints here: the heatmap is missing because no topic holds a text.
+    assert "No text names a touchpoint" not in page
+    assert "No text was assigned to a topic, so there is no topic to break down by touchpoint." in page
+    # Nothing was tested: no claim that nothing grew beyond chance.
+    assert "beyond what chance would explain" not in page
+    assert "No topic had enough mentions" in page and "nothing can be said" in page
+    assert "nothing to quote" in page
+
+
+def test_a_report_with_topics_but_no_touchpoints_says_no_text_names_one(
+    corpus: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    assignments, topics = corpus
+    report = build_topic_report(assignments.assign(touchpoints=[[] for _ in range(len(assignments))]), topics)
+    assert "No text names a touchpoint." in render_html(report)
+
+
+def test_unassigned_share_counts_the_reports_texts(report: TopicReport) -> None:
+    from feedback_nlp.reports.topic_report import unassigned_share
+
+    expected = float((report.volume.loc[report.volume["topic"] == -1, "volume"]).sum()) / report.totals["volume"].sum()
+    assert unassigned_share(report) == pytest.approx(expected)
+    assert 0 < expected < 0.5
+
+
+def test_quotes_show_the_text_as_people_read_it(corpus: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    assignments, topics = corpus
+    raw = "@AcmeHelp @jo_smith my bill &amp; fees went up &gt; 20% [EMAIL]"
+    quoted = assignments.copy()
+    quoted.loc[quoted["topic"] == 2, "text"] = raw
+    quoted.loc[quoted["topic"] == 2, "topic_confidence"] = 0.999
+    page = render_html(build_topic_report(quoted, topics))
+    quotes = page[page.index('id="verbatims"') :]
+    assert "@AcmeHelp" not in quotes and "@jo_smith" not in quotes
+    assert "my bill &amp; fees went up &gt; 20%" in quotes  # unescaped once, escaped once by the page
+    assert "&amp;amp;" not in quotes and "&amp;gt;" not in quotes
+    # The note claims only what is true: names are not removed.
+    assert "personal data already removed" not in page and "names written in a text are not removed" in page

@@ -164,6 +164,71 @@ def test_reduce_outliers_folds_the_most_similar_first_down_to_the_cap() -> None:
     np.testing.assert_array_equal(_reduce_outliers(X, topics, [5, 7], centroids, max_share=1.0), topics)
 
 
+def test_reduce_outliers_folds_or_keeps_identical_texts_together() -> None:
+    from feedback_nlp.topics.model import _reduce_outliers
+
+    centroids = np.eye(3, dtype=np.float32)[:2]
+    on_topic = [[1, 0, 0]] * 10
+    # Twelve copies of one text, then eight others a little farther from topic 7.
+    copies = [[0, np.cos(0.3), np.sin(0.3)]] * 12
+    others = [[0, np.cos(a), np.sin(a)] for a in np.linspace(0.6, 1.4, 8)]
+    X = np.asarray(on_topic + copies + others, dtype=np.float32)
+    topics = np.array([5] * 10 + [OUTLIER] * 20)
+    # 30 texts, at most 4 (15%) may stay: 16 must fold, and the cap falls inside no group here...
+    reduced = _reduce_outliers(X, topics, [5, 7], centroids, max_share=0.15)
+    assert len(set(reduced[10:22].tolist())) == 1
+    # ...but with 9 allowed to stay (30%), 11 must fold: the cap falls inside the copies, all 12 fold.
+    reduced = _reduce_outliers(X, topics, [5, 7], centroids, max_share=0.3)
+    assert reduced[10:22].tolist() == [7] * 12 and reduced[22:].tolist() == [OUTLIER] * 8
+
+
+def test_identical_texts_share_one_topic_in_a_fit() -> None:
+    """250 copies of one text beside other groups: all in one topic or all unassigned, never split."""
+    encoder = FakeEncoder()
+    texts, _ = topic_corpus(("delivery", "refund", "app"), 30)
+    same = "my parcel never arrived"
+    corpus = texts + [same] * 250
+    model, assignments = TopicModel.fit(corpus, encoder.encode(corpus), embed=encoder.encode, config=CONFIG)
+    fates = {(a.topic, a.confidence) for text, a in zip(corpus, assignments, strict=True) if text == same}
+    assert len(fates) == 1, fates
+    assert sum(a.topic == OUTLIER for a in assignments) <= int(0.15 * len(corpus))
+
+
+def test_share_fate_takes_the_commonest_assigned_topic() -> None:
+    from feedback_nlp.topics.model import _share_fate
+
+    X = np.asarray([[1, 0]] * 5 + [[0, 1]] * 3, dtype=np.float32)
+    assert _share_fate(X, np.array([-1, 2, 2, 3, -1, -1, -1, -1])).tolist() == [2] * 5 + [-1] * 3
+
+
+def test_a_fit_that_finds_no_cluster_says_what_to_try() -> None:
+    """30 unrelated texts and --min-topic-size 15: HDBSCAN finds nothing; the fit says so (it used
+    to crash in BERTopic's save with KeyError: 0)."""
+    encoder = FakeEncoder()
+    rng = np.random.default_rng(5)
+    letters = list("abcdefghijklmnopqrstuvwxyz")
+    texts = [" ".join("".join(rng.choice(letters, 7)) for _ in range(6)) for _ in range(30)]
+    with pytest.raises(InputError, match=r"no topics found in 30 texts .*try --min-topic-size 5"):
+        TopicModel.fit(texts, encoder.encode(texts), embed=encoder.encode, config=TopicConfig(min_topic_size=15))
+
+
+def test_too_few_texts_are_refused_before_any_work() -> None:
+    from feedback_nlp.topics.model import check_fit_size
+
+    with pytest.raises(InputError, match=r"at least 30 texts .* got 12\. Give more feedback or try --min-topic-size 2"):
+        check_fit_size(12, TopicConfig(min_topic_size=15))
+    check_fit_size(30, TopicConfig(min_topic_size=15))
+
+
+def test_bertopics_warnings_that_say_nothing_to_users_are_silenced(fitted: Fitted, tmp_path: Path, caplog) -> None:  # noqa: ANN001
+    with caplog.at_level(logging.WARNING, logger="BERTopic"):
+        fitted.model.save(tmp_path / "m", encoder=FINGERPRINT)
+        logging.getLogger("BERTopic").warning("Using a custom list of topic assignments may lead to errors")
+        logging.getLogger("BERTopic").warning("something else")
+    messages = [r.getMessage() for r in caplog.records if r.name == "BERTopic"]
+    assert messages == ["something else"]
+
+
 @pytest.fixture(scope="module")
 def fitted_small() -> Fitted:
     """4 groups x 20 texts (under 100 texts), fitted with two seed names."""

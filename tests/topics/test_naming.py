@@ -15,10 +15,12 @@ import pytest
 from feedback_nlp.topics.model import (
     FALLBACK_LABEL,
     SEED_WORD_RANK,
+    STOP_WORDS,
     VECTORIZER_STOP_WORDS,
     _leading_words,
     _name_topics,
     _shares_words,
+    _texts_support,
     topic_name,
 )
 from feedback_nlp.topics.naming import (
@@ -26,6 +28,7 @@ from feedback_nlp.topics.naming import (
     BLAME_ONLY,
     EVALUATIVE,
     INTENSIFIERS,
+    MIXED_ONLY,
     NOTHING_TO_ADD,
     NOTHING_TO_IMPROVE,
     PLACEHOLDERS,
@@ -35,6 +38,10 @@ from feedback_nlp.topics.naming import (
     acceptable_name,
     clean_candidate,
     content_free_name,
+    content_tokens,
+    is_evaluative,
+    is_filler,
+    is_profane,
     representation_text,
 )
 
@@ -93,8 +100,11 @@ def test_a_topic_with_only_moods_gets_the_fallback() -> None:
         (["Could not have been better.", "Can't improve perfection", "Nothing to change", "no"], NOTHING_TO_IMPROVE),
         # Improvement without a negation is no such answer.
         (["Everything can be improved", "Could be better", "Nothing"], FALLBACK_LABEL),
-        # No majority: the texts do not agree on what they are.
-        (["Very good", "Awful", "Nothing", "ok"], FALLBACK_LABEL),
+        # No kind holds a majority, but every text names nothing: mixed reactions.
+        (["Very good", "Awful", "Nothing", "ok"], MIXED_ONLY),
+        # Emoji alone name nothing either (they used to be left out of the vote).
+        (["👍", "🤬🤬", "😂😂", "🙏", "phone broke again"], MIXED_ONLY),
+        (["Brilliant", "👏👏👏", "Parfait!", "Flawless", "Love it", "Perfecta", "amazingggggg"], PRAISE_ONLY),
         ([], FALLBACK_LABEL),
     ],
 )
@@ -226,3 +236,101 @@ def test_clusters_of_answers_naming_nothing_become_one_topic() -> None:
     assert [(t.id, t.label, t.count) for t in named][:1] == [(0, NOTHING_TO_ADD, 6)]
     assert [t.id for t in named] == [0, 2] and named[1].label != NOTHING_TO_ADD
     assert merged_into == {1: 0}
+
+
+#: Swear words the review found in names or missing from the list: plurals, inflections,
+#: misspellings and compounds ("fucks app", "depot pricks", "fence bellends").
+MORE_PROFANITY = [
+    "fucks", "fuk", "fuking", "fcking", "fkn", "effin", "shitshow", "shithole", "bs", "pissing", "prick",
+    "pricks", "tosser", "bellend", "knobhead", "wankers", "twats", "dicks", "assholes", "cunts",
+    "motherfuckers", "bugger", "sodding", "goddam", "damnit", "crapola", "fuuuuck", "shiiiit", "fuckers",
+    "clusterfuck", "bellends", "tossers",
+]  # fmt: skip
+#: Words a swear-word matcher must not catch (Scunthorpe and friends).
+NOT_PROFANE = [
+    "class", "pass", "passed", "glass", "bass", "assistant", "assessment", "scunthorpe", "dickens",
+    "cocktail", "peacock", "hello", "shell", "screen", "skill", "bucket", "docking", "arsenal", "access",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("word", MORE_PROFANITY)
+def test_swear_words_are_caught_in_any_form(word: str) -> None:
+    assert is_profane(word)
+    assert clean_candidate(f"{word} app") is None and clean_candidate(f"depot {word}") is None
+    assert not acceptable_name(f"{word} app")
+    assert topic_name([f"{word} app", "app", f"fence {word}", "fence"], [word], 3) in ("app / fence", "fence / app")
+
+
+@pytest.mark.parametrize("word", NOT_PROFANE)
+def test_ordinary_words_are_not_taken_for_swear_words(word: str) -> None:
+    assert not is_profane(word)
+
+
+CHAT_FILLER = [
+    "hmmm", "hahahah", "yep", "ty", "ur", "yea", "i'd", "we'd", "pls", "plz", "thx", "thanx", "tysm",
+    "cheers", "haha", "lolol", "lmaoo", "meh", "bruh", "yikes", "jeez", "hmmmmm", "hahahahaha", "we'll",
+]  # fmt: skip
+MISSPELT_MOODS = [
+    "excellant", "brillant", "awsome", "terible", "amazingggggg", "loveee", "sooo", "abysmal", "atrocious",
+    "shambles", "hopeless", "parfait", "flawless", "perfecta",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("word", CHAT_FILLER + MISSPELT_MOODS)
+def test_chat_filler_and_misspelt_moods_never_name_a_topic(word: str) -> None:
+    assert is_filler(word) or is_evaluative(word)
+    assert clean_candidate(word) is None
+    assert not acceptable_name(f"{word} / {word}")
+    assert clean_candidate(f"{word} login {word}") == "login"
+    assert content_tokens(f"{word} login") == ["login"]
+
+
+@pytest.mark.parametrize("word", ["police", "filed", "letter", "delivery", "account", "hotel", "helm", "loan"])
+def test_content_words_are_no_moods_or_filler(word: str) -> None:
+    assert not is_filler(word) and not is_evaluative(word) and not is_profane(word)
+    assert clean_candidate(word) == word
+
+
+def test_the_reviews_names_come_out_clean() -> None:
+    # Names `topics fit` gave on tweets before the fix, as their candidate words.
+    assert topic_name(["today hmmm", "hahahah yep", "hmmm hahahah", "yep"], [], 3) == "today"
+    assert topic_name(["homie ty", "ur homie", "ty following"], [], 3) == "homie / following"
+    assert topic_name(["dm i'd", "we'd platform", "settings yea"], [], 3) == "dm / platform / settings"
+
+
+@pytest.mark.parametrize(
+    ("candidates", "forbidden"),
+    [
+        (["ik niet", "krijg ik", "kaart"], {"ik", "niet"}),
+        (["sehr und", "eine", "überweisung"], {"sehr", "und", "eine"}),
+        (["que es", "es muy", "tarjeta"], {"que", "es", "muy"}),
+        (["une carte", "est pas", "virement"], {"une", "est", "pas"}),
+        (["una carta", "il conto", "bonifico"], {"una", "il"}),
+        (["não consigo", "cartão"], {"não"}),
+    ],
+)
+def test_stop_words_of_common_languages_never_name_a_topic(candidates: list[str], forbidden: set[str]) -> None:
+    name = topic_name(candidates, [], 3)
+    assert not set(_tokens(name)) & forbidden, name
+    assert forbidden <= set(STOP_WORDS) | set(VECTORIZER_STOP_WORDS)
+
+
+def test_english_words_that_are_foreign_stop_words_stay_available() -> None:
+    # "car" is French for "because", "sim" Portuguese for "yes": both name things in English feedback.
+    assert {"car", "sim", "fare", "door", "logo"}.isdisjoint(STOP_WORDS)
+    assert topic_name(["car park", "sim card"], [], 3) == "car park / sim card"
+
+
+def test_a_seed_name_needs_the_topics_texts_to_use_its_words() -> None:
+    login = ["can't log in", "locked out of my account", "password reset", "login fails", "account access"]
+    assert _texts_support("log-in and account access", login)
+    # 100 varied tweets, a few of them about an account: not a log-in topic.
+    varied = [f"tweet about thing {i}" for i in range(91)] + ["my account"] * 9
+    assert not _texts_support("log-in and account access", varied)
+
+
+def test_content_free_texts_are_named_for_that_whatever_seed_they_are_near() -> None:
+    texts = ["Brilliant", "👏👏👏", "Parfait!", "Flawless", "Love it", "parcel late", "late parcel"]
+    topics = np.array([0, 0, 0, 0, 0, 1, 1])
+    named, _ = _name_topics(_Words(["quality"]), [0, 1], topics, {0: "product quality"}, 3, texts)  # type: ignore[arg-type]
+    assert named[0].label == PRAISE_ONLY and not named[0].seeded

@@ -105,7 +105,7 @@ def test_predictions_carry_topics_assigned_in_the_topic_space(tmp_path: Path, fa
     model, _ = TopicModel.fit(texts, s.embed(texts), embed=s.embed, config=TopicConfig(min_topic_size=10))
     model.manifest["space"] = s.name
     model.save(tmp_path / "m", encoder=s.fingerprint)
-    deploy.deploy(tmp_path / "m")
+    deploy.deploy(tmp_path / "m", fake_pipeline)
     try:
         attached = deploy.attach_deployed(fake_pipeline)
         assert attached is not None and fake_pipeline.topic_model is attached
@@ -144,6 +144,55 @@ def test_a_model_from_before_spaces_is_in_the_pipeline_space(tmp_path: Path) -> 
     model.save(tmp_path / "claims", encoder=encoder_fingerprint(pipeline.manifest))
     with pytest.raises(BundleError, match="other encoder"):
         deploy.load_for(pipeline, tmp_path / "claims")
+
+
+def test_deploy_refuses_a_model_of_another_encoder_and_keeps_the_deployed_one(tmp_path: Path) -> None:
+    """Deployed, a model fitted on other embeddings made every `classify` and the service fail:
+    `deploy` checks it against the pipeline first and leaves the working model in place."""
+    pipeline = _Pipeline()
+    texts, _ = topic_corpus(("delivery", "refund", "app"), 30)
+    good, _ = TopicModel.fit(texts, pipeline.embed(texts), embed=pipeline.embed, config=TopicConfig(min_topic_size=10))
+    good.manifest["space"] = space.PIPELINE
+    good.save(tmp_path / "good", encoder=encoder_fingerprint(pipeline.manifest))
+    deploy.deploy(tmp_path / "good", pipeline)
+    before = (deploy.deployed_dir() / "manifest.json").read_bytes()
+    # The same model saved for another classifier's encoder (another bundle's fingerprint).
+    good.save(tmp_path / "other", encoder=hashlib.sha256(b"another bundle").hexdigest())
+    with pytest.raises(BundleError, match=r"other encoder.*Not deployed: the deployed model at .* is unchanged"):
+        deploy.deploy(tmp_path / "other", pipeline)
+    assert (deploy.deployed_dir() / "manifest.json").read_bytes() == before
+    assert deploy.load_for(pipeline).space_name == space.PIPELINE  # what the service loads still loads
+    # A model of the base space checks against that space's fingerprint, not the classifier's.
+    s = space.topic_space(pipeline, space.BASE_NO_SENTIMENT)
+    base, _ = TopicModel.fit(texts, s.embed(texts), embed=s.embed, config=TopicConfig(min_topic_size=10))
+    base.manifest["space"] = s.name
+    base.save(tmp_path / "base", encoder=encoder_fingerprint(pipeline.manifest))  # saved with the wrong one
+    with pytest.raises(BundleError, match="other encoder"):
+        deploy.deploy(tmp_path / "base", pipeline)
+    base.save(tmp_path / "base", encoder=s.fingerprint)
+    assert deploy.deploy(tmp_path / "base", pipeline) == deploy.deployed_dir()
+
+
+def test_nothing_deployed_yet_says_so_when_deploy_refuses(tmp_path: Path) -> None:
+    pipeline = _Pipeline()
+    texts, _ = topic_corpus(("delivery", "refund", "app"), 30)
+    model, _ = TopicModel.fit(texts, pipeline.embed(texts), embed=pipeline.embed, config=TopicConfig(min_topic_size=10))
+    model.save(tmp_path / "other", encoder="f" * 64)
+    with pytest.raises(BundleError, match="Not deployed: nothing was deployed"):
+        deploy.deploy(tmp_path / "other", pipeline)
+    assert not deploy.is_deployed()
+
+
+def test_a_held_model_lock_stops_a_second_writer_with_a_clear_error(tmp_path: Path) -> None:
+    from filelock import FileLock
+
+    folder = tmp_path / "model"
+    held = FileLock(str(deploy.lock_path(folder)))
+    with held, pytest.raises(BundleError, match=r"another feedback-nlp process has held its lock"):
+        with deploy.model_lock(folder, timeout=0.1):
+            pass
+    with deploy.model_lock(folder, tmp_path / "other", folder, timeout=0.1):  # free again; a folder twice is fine
+        pass
 
 
 @pytest.mark.slow
