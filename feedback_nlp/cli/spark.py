@@ -10,7 +10,8 @@ from typing import Annotated, Literal
 
 import typer
 
-from feedback_nlp.cli.errors import reports_errors
+from feedback_nlp.cli.errors import EXIT_ROWS_FAILED, reports_errors
+from feedback_nlp.cli.options import ChannelColumn, CreatedAtColumn, NpsColumn, RatingColumn, SourceColumn
 
 spark_app = typer.Typer(
     help="Classify and score Parquet datasets on Apache Spark (local mode or a cluster; docs/scale.md).",
@@ -63,12 +64,37 @@ def classify(
             help="Channel for rows without one, e.g. chat: a transcript's declared channel gives its touchpoint."
         ),
     ] = None,
+    created_at_column: CreatedAtColumn = None,
+    rating_column: RatingColumn = None,
+    nps_column: NpsColumn = None,
+    source_column: SourceColumn = None,
+    channel_column: ChannelColumn = None,
+    turns_column: Annotated[
+        str | None,
+        typer.Option(
+            help="List column holding a transcript's turns (default: turns); the text column may then be absent.",
+            rich_help_panel="Input columns and dates",
+        ),
+    ] = None,
     master: MasterOpt = None,
 ) -> None:
-    """Classify every row of a Parquet dataset on Spark, the pipeline loaded once per executor process."""
+    """Classify every row of a Parquet dataset on Spark, the pipeline loaded once per executor process.
+
+    A local OUTPUT folder must be absent, empty or an earlier output of this command (it holds
+    _errors/), and is replaced only once the job succeeded. Rejected rows are written to
+    OUTPUT/_errors/ with their reasons, and the exit status is then 3.
+    """
     from feedback_nlp.spark import classify_dataset, spark_session
     from feedback_nlp.spark.classify import DEFAULT_LOADER
 
+    columns = {
+        "created_at": created_at_column,
+        "rating": rating_column,
+        "nps": nps_column,
+        "source": source_column,
+        "channel": channel_column,
+        "turns": turns_column,
+    }
     spark = spark_session(master)
     result = classify_dataset(
         spark,
@@ -85,10 +111,14 @@ def classify(
         date_format=date_format,
         on_bad_date=on_bad_date,
         default_channel=channel,
+        columns={name: column for name, column in columns.items() if column},
+        progress=_echo,
     )
     typer.echo(f"{result.predictions} prediction(s) written to {result.output}", err=True)
-    if result.errors:
+    if result.errors:  # written, as `feedback-nlp classify` writes what it could: the status says rows failed
         typer.echo(f"{result.errors} row(s) rejected, with reasons, in {result.errors_path}", err=True)
+        typer.echo(f"{result.errors} row(s) failed, {result.predictions} classified.", err=True)
+        raise typer.Exit(EXIT_ROWS_FAILED)
 
 
 @spark_app.command("score")
@@ -99,14 +129,38 @@ def score(
     period: Annotated[
         Literal["day", "week", "month"], typer.Option(help="Period of scores, trends and alerts.")
     ] = "week",
-    by: Annotated[str, typer.Option(help="Comma-separated segment fields: source, kind or metadata keys.")] = "",
+    by: Annotated[
+        str,
+        typer.Option(help="Comma-separated segment fields: source, kind, journey_stage, topic_label or metadata keys."),
+    ] = "",
     min_volume: Annotated[int, typer.Option(min=1, help="Volumes below this are flagged low_volume.")] = 30,
     master: MasterOpt = None,
 ) -> None:
-    """The tables of `feedback-nlp score`, counted on Spark with the same definitions (docs/scores.md)."""
+    """The tables of `feedback-nlp score`, counted on Spark with the same definitions (docs/scores.md).
+
+    OUTPUT must be absent, empty or an earlier score output (it holds _state/); it is replaced
+    once every table is written.
+    """
+    from feedback_nlp.dates import DateTally
     from feedback_nlp.spark import score_dataset, spark_session
 
     fields = [f.strip() for f in by.split(",") if f.strip()]
+    dates = DateTally()
     spark = spark_session(master)
-    tables = score_dataset(spark, input, output, period=period, by=fields, min_volume=min_volume)
+    tables = score_dataset(
+        spark, input, output, period=period, by=fields, min_volume=min_volume, dates=dates, progress=_echo
+    )
+    if dates.undated:
+        typer.echo(
+            f"created_at: {dates.describe()}; those records count in the journey matrix and the "
+            f"drivers, but not in the tables by {period} (touchpoint and overall scores, topics, "
+            "segments, trends and alerts): give them a created_at (spark classify --created-at-column) "
+            "to count them there",
+            err=True,
+        )
     typer.echo(f"wrote {output} ({len(tables)} tables; {len(tables.get('alerts', []))} alert(s))", err=True)
+
+
+def _echo(line: str) -> None:
+    """A job's stage, on stderr."""
+    typer.echo(line, err=True)

@@ -19,7 +19,15 @@ Output (``output_path``):
 - ``_errors/``: Parquet with one row per rejected input row (``id``, ``kind``, ``text`` as
   given, ``error``: the reason, worded as ``feedback-nlp classify`` words it). A bad row never
   fails the job. Spark, pyarrow and DuckDB globs skip folders starting with ``_``, so reading
-  ``output_path`` reads the predictions only.
+  ``output_path`` reads the predictions only. Every output holds it, even when empty: it is
+  the marker by which a later run knows the folder as predictions it may replace.
+
+A local output (no scheme on a local default file system, or ``file:``) is written into a
+staging folder beside it and swapped in once the job succeeded, so a failed run leaves the
+earlier predictions whole; an existing folder is replaced only when it is empty or holds
+``_errors`` (:func:`~feedback_nlp.storage.artifacts.check_replaceable`), never when it is or
+holds the input. A remote output (``hdfs://``, ``s3a://``...) is written by Spark in place:
+with ``mode="overwrite"`` Spark deletes it before computing.
 
 Examples:
     >>> result = classify_dataset(spark, "feedback.parquet", "predictions/", default_kind="review")  # doctest: +SKIP
@@ -33,16 +41,19 @@ import importlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from feedback_nlp.errors import ConfigError, InputError
-from feedback_nlp.fileio import TABLE_FIELDS, RowOptions, default_channel, make_row
+from feedback_nlp.errors import BundleError, ConfigError, InputError
+from feedback_nlp.fileio import MAPPABLE_FIELDS, TABLE_FIELDS, RowOptions, default_channel, make_row
 from feedback_nlp.scoring.duck import RECORDS_SCHEMA
+from feedback_nlp.spark.files import check_apart, job_error, local_path, paths_of, read_parquet, reporter
+from feedback_nlp.storage.artifacts import atomic_dir, check_replaceable
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Prediction
 
 if TYPE_CHECKING:
@@ -55,13 +66,18 @@ __all__ = [
     "ERRORS_DIR",
     "ERROR_COLUMNS",
     "PREDICTION_SCHEMA",
+    "SAVE_MODES",
     "ClassifyResult",
     "classify_dataset",
     "worker_pipeline",
 ]
 
-#: Where the rejected rows go, inside the output folder.
+#: Where the rejected rows go, inside the output folder; also the marker of an earlier output.
 ERRORS_DIR = "_errors"
+#: What the output is called in messages refusing a folder.
+OUTPUT_WHAT = "spark classify predictions"
+#: The save modes :func:`classify_dataset` takes.
+SAVE_MODES = ("overwrite", "errorifexists")
 
 #: The pipeline loader executors call with the model dir, as ``module:function``.
 DEFAULT_LOADER = "feedback_nlp.storage.loading:load_pipeline"
@@ -113,6 +129,13 @@ class _Job:
     date_format: str | None = None
     on_bad_date: str = "error"
     default_channel: str | None = None
+    #: Record field -> the column holding it, for fields whose column is named otherwise.
+    columns: tuple[tuple[str, str], ...] = ()
+    #: The input's column names, in order: Spark sees them renamed to positions, so that
+    #: names with dots or backticks need no quoting.
+    input_columns: tuple[str, ...] = ()
+    #: The input has a list column of transcript turns.
+    turns: bool = False
 
 
 # ---------------------------------------------------------------------------- driver
@@ -135,21 +158,28 @@ def classify_dataset(
     date_format: str | None = None,
     on_bad_date: str | None = None,
     default_channel: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ClassifyResult:
     """Classify every row of a Parquet dataset and write predictions and rejected rows.
 
     Input rows are read as ``feedback-nlp classify`` reads a Parquet file: ``text_column``
     holds the text, ``id_column`` the id, ``kind_column`` the kind, and ``created_at``,
-    ``channel``, ``source``, ``rating`` and ``nps`` fill those fields; a ``metadata`` column
-    (JSON text, struct or map) gives the metadata, and every other column is added to it as text.
+    ``channel``, ``source``, ``rating`` and ``nps`` (or the columns ``columns`` names) fill
+    those fields; a list column ``turns`` gives a transcript's turns (then the text column may
+    be absent); a ``metadata`` column (JSON text, struct or map) gives the metadata, and every
+    other column is added to it as text.
 
     Args:
         spark: The session (:func:`~feedback_nlp.spark.session.spark_session`).
         input_path: A Parquet file or folder (or several), as ``spark.read.parquet`` takes.
-        output_path: The folder for the predictions; ``_errors/`` goes inside it.
+        output_path: The folder for the predictions; ``_errors/`` goes inside it. A local
+            folder is replaced only when it is absent, empty or an earlier output (it holds
+            ``_errors``), and only once the job succeeded; see the module docstring.
         model_dir: The bundle folder **as the executors see it** (a shared path, or the name
             an ``--archives`` entry unpacks to); ``None`` lets each executor use its
-            ``FEEDBACK_NLP_MODEL_DIR`` setting.
+            ``FEEDBACK_NLP_MODEL_DIR`` setting. With the default ``loader`` it is checked
+            before the job starts (on the driver in local mode, else on one executor).
         batch_size: Records per ``pipeline.predict`` call on an executor.
         text_column: The column holding the feedback text.
         kind_column: The column holding the kind (survey, review, social, transcript).
@@ -163,39 +193,118 @@ def classify_dataset(
         partitions: Spread the rows over this many tasks first (a round-robin shuffle); a
             Parquet file with one row group is otherwise one task on one core. Two to four
             times the cluster's cores keeps every core busy.
-        mode: Spark's save mode for the output (``overwrite`` or ``errorifexists``).
+        mode: ``"overwrite"`` (replace an earlier output) or ``"errorifexists"`` (refuse any
+            existing output folder).
         date_format: A ``strptime`` format for dates such as ``%d/%m/%Y`` (the ``date_format``
             setting when ``None``); dates are read by :mod:`feedback_nlp.dates` as everywhere else.
         on_bad_date: ``"error"`` rejects a row whose created_at cannot be read, ``"null"`` keeps it
             without one (the ``on_bad_date`` setting when ``None``).
         default_channel: The channel of rows whose ``channel`` is empty or missing (``chat`` for
             a chat export): a transcript's declared channel gives its ``chat`` or ``phone`` touchpoint.
+        columns: Record field -> the column holding it, for ``created_at``, ``rating``, ``nps``,
+            ``source``, ``channel`` and ``turns`` columns named otherwise (``--created-at-column``...).
+        progress: Called with a line on each stage (rows read, rows written), e.g. to print it.
 
     Returns:
         The paths written and the row counts.
 
     Raises:
-        InputError: The input has no ``text_column``, nor ``kind_column`` without a
-            ``default_kind``, or ``default_kind`` is not a kind.
-        ConfigError: ``batch_size`` or ``partitions`` is below 1, or ``loader`` is not ``module:function``.
+        InputError: The input is missing or not Parquet, has no ``text_column`` (nor turns),
+            no ``kind_column`` without a ``default_kind``, or lacks a column of ``columns``;
+            ``default_kind`` is not a kind; the output folder holds other files or the input.
+        ConfigError: ``batch_size`` or ``partitions`` is below 1, ``loader`` is not
+            ``module:function``, ``mode`` is unknown, or ``model_dir`` holds no bundle.
     """
     if partitions is not None and partitions < 1:
         raise ConfigError(f"partitions must be at least 1, got {partitions}")
+    if mode not in SAVE_MODES:
+        raise ConfigError(f"mode must be one of {', '.join(SAVE_MODES)}, got {mode!r}")
+    say = reporter(progress, logger)
     job = _job(loader, model_dir, batch_size, text_column, kind_column, id_column, default_kind)
     job = _with_channel(_with_dates(job, date_format, on_bad_date), default_channel)
-    frame = spark.read.parquet(*([input_path] if isinstance(input_path, str) else input_path))
-    _check_columns(frame, job)
-    logger.info("classifying %s on Spark %s (model %s)", input_path, spark.version, model_dir or "from settings")
+    job = _with_columns(job, columns or {})
+    target = local_path(spark, output_path)
+    if target is not None:
+        _check_output(spark, target, input_path, mode)
+    frame = read_parquet(spark, input_path, command="spark classify")
+    job = _with_input(job, frame)
+    check_model_dir(spark, job.model_dir, job.loader)
+    shown = ", ".join(paths_of(input_path))
+    if progress is not None:  # a count of Parquet rows reads the files' footers only
+        say(f"read {frame.count()} row(s) from {shown}")
+    say(f"classifying {shown} on Spark {spark.version} (model {model_dir or 'from the settings'})")
     mapped = _classify(frame, job, partitions).persist()  # written twice below; computed once
     try:
-        _write(mapped, output_path, mode)
-        counts = {bool(row["ok"]): int(row["count"]) for row in _outcomes(mapped)}
+        if target is None:
+            counts = _run(mapped, output_path, mode)
+        else:
+            with atomic_dir(target, replace=mode == "overwrite", replaces=(ERRORS_DIR, OUTPUT_WHAT)) as staging:
+                counts = _run(mapped, staging.as_uri(), "overwrite")
     finally:
         mapped.unpersist()
     result = ClassifyResult(output_path, _errors_path(output_path), counts.get(True, 0), counts.get(False, 0))
-    logger.info("wrote %d prediction(s) to %s, %d rejected row(s) to %s",
-                result.predictions, output_path, result.errors, result.errors_path)  # fmt: skip
+    say(f"wrote {result.predictions} prediction(s) to {output_path}, {result.errors} rejected row(s) to {ERRORS_DIR}/")
     return result
+
+
+def _check_output(spark: SparkSession, target: Path, input_path: str | Sequence[str], mode: str) -> None:
+    """Refuse a local output folder that the job must not replace, before anything runs."""
+    inputs = [p for p in (local_path(spark, given) for given in paths_of(input_path)) if p is not None]
+    check_apart(target, inputs, what="the predictions")
+    check_replaceable(target, ERRORS_DIR, OUTPUT_WHAT)
+    if mode == "errorifexists" and target.exists():
+        raise InputError(f"{target} already exists (mode='errorifexists'); give a new folder, or use mode='overwrite'")
+
+
+def _run(mapped: DataFrame, output: str, mode: str) -> dict[bool, int]:
+    """Write the predictions and errors to ``output``; the row counts by outcome (True: predicted)."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    try:
+        _write(mapped, output, mode)
+        return {bool(row["ok"]): int(row["count"]) for row in _outcomes(mapped)}
+    except (Py4JJavaError, PySparkException) as exc:
+        ours = job_error(exc)
+        if ours is None:
+            raise
+        raise ours from exc
+
+
+def check_model_dir(spark: SparkSession, model_dir: str | None, loader: str = DEFAULT_LOADER) -> None:
+    """Refuse a bundle folder the executors could not load, before the job starts.
+
+    Only the default loader's argument is known to be a bundle folder: a custom loader's is
+    not checked. In local mode the executors share the driver's file system, so the folder is
+    checked here; on a cluster one executor checks it, as the executors will see it.
+
+    Raises:
+        ConfigError: ``model_dir`` (or, when ``None``, the ``model_dir`` setting) holds no bundle manifest.
+    """
+    if loader != DEFAULT_LOADER:
+        return
+    if (spark.sparkContext.master or "").startswith("local"):
+        problem = bundle_problem(model_dir)
+    else:
+        problem = spark.sparkContext.parallelize([model_dir], 1).map(bundle_problem).collect()[0]
+    if problem:
+        given = f"--model-dir {model_dir}" if model_dir else "the executors' FEEDBACK_NLP_MODEL_DIR setting"
+        raise ConfigError(
+            f"{given} is not a bundle the executors can load: {problem} Give the bundle folder as the "
+            "executors see it with --model-dir (model_dir=)"
+        )
+
+
+def bundle_problem(model_dir: str | None) -> str | None:
+    """Why ``model_dir`` (the ``model_dir`` setting when ``None``) holds no readable bundle manifest, or ``None``."""
+    from feedback_nlp.settings import get_settings
+    from feedback_nlp.storage.artifacts import BundleManifest
+
+    try:
+        BundleManifest.read(model_dir if model_dir is not None else get_settings().model_dir, verify=False)
+    except BundleError as exc:
+        return str(exc)
+    return None
 
 
 def _job(
@@ -245,25 +354,61 @@ def _with_channel(job: _Job, channel: str | None) -> _Job:
     return replace(job, default_channel=default_channel(channel))
 
 
-def _check_columns(frame: DataFrame, job: _Job) -> None:
-    if job.text_column not in frame.columns:
-        raise InputError(
-            f"the input has no text column {job.text_column!r}; columns found: "
-            f"{', '.join(map(repr, frame.columns)) or '(none)'}. Pass text_column= to name the column holding the text"
+def _with_columns(job: _Job, columns: Mapping[str, str]) -> _Job:
+    """The job with the columns named for record fields (``--created-at-column``...), checked."""
+    named = {name: column for name, column in columns.items() if column}
+    fields = [f for f in MAPPABLE_FIELDS if f != "kind"]
+    unknown = sorted(set(named) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"columns= names fields {unknown}; it takes {', '.join(fields)} (the kind column is kind_column=)"
         )
-    if job.kind_column not in frame.columns and job.default_kind is None:
+    used = [job.text_column, job.kind_column, job.id_column]
+    clash = sorted({column for column in named.values() if column in used})
+    if clash or len(set(named.values())) < len(named):
         raise InputError(
-            f"the input has no kind column {job.kind_column!r} (columns found: {', '.join(map(repr, frame.columns))}); "
-            "pass kind_column= to name it, or default_kind= (survey, review, social or transcript) for every row"
+            f"each column can fill one field only: {columns} names {clash or 'a column twice'}, which "
+            f"another option names too (text {job.text_column!r}, kind {job.kind_column!r}, id {job.id_column!r})"
         )
+    return replace(job, columns=tuple(sorted(named.items())))
+
+
+def _with_input(job: _Job, frame: DataFrame) -> _Job:
+    """The job with the input's column names, once its columns are checked against the options."""
+    from pyspark.sql.types import ArrayType
+
+    found = list(frame.columns)
+    shown = ", ".join(map(repr, found)) or "(none)"
+    named = dict(job.columns)
+    turns_column = named.get("turns", "turns")
+    turns = turns_column in found and isinstance(frame.schema[turns_column].dataType, ArrayType)
+    if job.text_column not in found and not turns:
+        raise InputError(
+            f"the input has no text column {job.text_column!r} (nor a list column of transcript turns); "
+            f"columns found: {shown}. Pass text_column= (--text-column) to name the column holding the text"
+        )
+    if job.kind_column not in found and job.default_kind is None:
+        raise InputError(
+            f"the input has no kind column {job.kind_column!r} (columns found: {shown}); pass kind_column= "
+            "(--kind-column) to name it, or default_kind= (--kind: survey, review, social or transcript) for every row"
+        )
+    for name, column in named.items():
+        if column not in found:
+            raise InputError(
+                f"the input has no column {column!r} (given for {name}); columns found: {shown}. Name one of those"
+            )
+    return replace(job, input_columns=tuple(found), turns=turns)
 
 
 def _classify(frame: DataFrame, job: _Job, partitions: int | None) -> DataFrame:
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 
+    # Columns by position: Spark resolves names with dots, backticks or clashing case only quoted;
+    # the executors give the rows their names back (job.input_columns).
+    positional = frame.toDF(*(f"_c{i}" for i in range(len(frame.columns))))
     # Numbered before any shuffle, so that default ids depend on the input files only.
-    numbered = frame.withColumn(_ROW_NUMBER, F.monotonically_increasing_id())
+    numbered = positional.withColumn(_ROW_NUMBER, F.monotonically_increasing_id())
     if partitions is not None:
         numbered = numbered.repartition(partitions)
     return numbered.mapInArrow(partial(_classify_batches, job), from_arrow_schema(_MAPPED_SCHEMA))
@@ -331,8 +476,9 @@ def _classify_batches(job: _Job, batches: Iterator[pa.RecordBatch]) -> Iterator[
     The pipeline is loaded (or taken from this process's cache) at the first row, so an empty
     partition loads nothing.
     """
+    names = [*job.input_columns, _ROW_NUMBER]
     for batch in batches:
-        rows = batch.to_pylist()
+        rows = batch.rename_columns(names).to_pylist()
         for start in range(0, len(rows), job.batch_size):
             pipeline = worker_pipeline(job.loader, job.model_dir)
             out = _classify_rows(pipeline, rows[start : start + job.batch_size], job)
@@ -372,11 +518,13 @@ def _record(row: dict[str, Any], job: _Job) -> tuple[FeedbackRecord | None, str 
         FeedbackKind(job.default_kind) if job.default_kind else None,
         job.text_column,
         job.id_column,
+        columns=dict(job.columns),
         date_format=job.date_format,
         on_bad_date=job.on_bad_date,  # type: ignore[arg-type]  # a str that _with_dates checked is "error" or "null"
         default_channel=job.default_channel,
     )
-    result = make_row(0, values, options, fields=TABLE_FIELDS | {"metadata"}, stringify=True)
+    fields = TABLE_FIELDS | {"metadata"} | ({"turns"} if job.turns else set())
+    result = make_row(0, values, options, fields=fields, stringify=True)
     return result.record, result.error
 
 

@@ -17,6 +17,10 @@ The input is the records layout (:data:`~feedback_nlp.scoring.duck.RECORDS_SCHEM
 :func:`~feedback_nlp.scoring.duck.to_arrow` write it); ``metadata`` may be JSON text, a map
 or a struct.
 
+Metadata keys become columns under internal names while Spark groups by them, so keys with
+dots (``store.id``) or differing from a column only in case (``Source``, while Spark resolves
+names case-insensitively) group as the local engine groups them: by the metadata key.
+
 Examples:
     >>> frame = spark.read.parquet("predictions/")                                        # doctest: +SKIP
     >>> counts = spark_counts(frame, ["touchpoint", "period"], level="touchpoint", period="week")  # doctest: +SKIP
@@ -25,24 +29,39 @@ Examples:
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from feedback_nlp.dates import DateTally
 from feedback_nlp.errors import InputError
 from feedback_nlp.scoring.aggregate import COUNT_COLUMNS, SCORE_SCALE, Period, canonical_counts, check_period
-from feedback_nlp.scoring.job import count_specs, tables_from_counts
-from feedback_nlp.storage.artifacts import atomic_dir
+from feedback_nlp.scoring.duck import RECORDS_SCHEMA
+from feedback_nlp.scoring.job import STATE_DIR, STATE_FILE, count_specs, tables_from_counts
+from feedback_nlp.spark.files import check_apart, local_path, paths_of, read_parquet, reporter
+from feedback_nlp.storage.artifacts import atomic_dir, check_replaceable
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["mentions_frame", "records_frame", "score_dataset", "spark_counts"]
+__all__ = [
+    "SEGMENT_FIELDS",
+    "check_segment_fields",
+    "mentions_frame",
+    "records_frame",
+    "score_dataset",
+    "spark_counts",
+    "undated_records",
+]
+
+#: Record columns a segment table may group by (``--by``); any other name is a metadata key.
+SEGMENT_FIELDS = ("source", "kind", "journey_stage", "topic_label")
 
 Level = Literal["record", "touchpoint"]
 """What a count table counts: records, or (record, touchpoint) mentions."""
@@ -53,6 +72,10 @@ _FIELDS = (
     "rating", "nps", "sentiment_label", "sentiment_score",
 )  # fmt: skip
 _NEEDED = ("id", "source", "kind", "journey_stage", "topic", "rating", "nps", "sentiment_label", "sentiment_score")
+# Columns the count tables make themselves (keys that are not record fields).
+_MADE_KEYS = ("period", "touchpoint", "sentiment_from")
+# Names of the records layout, the rows and the score tables: never metadata keys to segment by.
+_TABLE_COLUMNS = frozenset({*RECORDS_SCHEMA.names, "model_version", *_FIELDS, *_MADE_KEYS, *COUNT_COLUMNS})
 _MICROSECONDS_PER_DAY = 86_400_000_000
 _LABELS = ("negative", "neutral", "positive")
 
@@ -82,6 +105,7 @@ def records_frame(frame: DataFrame, *, period: Period | None = None, metadata_ke
         period: Add ``period`` (DATE: the first day of the UTC day, ISO week or month).
         metadata_keys: Add one text column per metadata key (values as
             :func:`~feedback_nlp.scoring.frame.metadata_text` writes them; NULL when absent).
+            A key with a dot is a column name with a dot: quote it in backticks to select it.
 
     Returns:
         ``id``, ``source``, ``kind``, ``created_at``, ``journey_stage``, ``topic_label``,
@@ -89,26 +113,11 @@ def records_frame(frame: DataFrame, *, period: Period | None = None, metadata_ke
         metadata keys as asked, then ``touchpoints`` and ``segments``.
 
     Raises:
-        InputError: A column of the records layout is missing, or a metadata key is a column name.
+        InputError: A column of the records layout is missing, or a metadata key is a column
+            name (compared case-insensitively, as Spark resolves names).
     """
-    from pyspark.sql import functions as F
-
-    _check_input(frame, period, metadata_keys)
-    fields: list[Column] = [
-        *(F.col(name) for name in ("id", "source", "kind")),
-        F.col("created_at") if "created_at" in frame.columns else F.lit(None).cast("timestamp").alias("created_at"),
-        F.col("journey_stage"),
-        F.col("topic.label").alias("topic_label"),
-        *(_number(name).alias(name) for name in ("rating", "nps")),
-        F.col("sentiment_label"),
-        F.col("sentiment_score").cast("double").alias("sentiment_score"),
-    ]
-    if period:
-        fields.append(_period(frame, period).alias("period"))
-    if metadata_keys:
-        values = _metadata_map(frame)
-        fields += [values.getItem(key).alias(key) for key in metadata_keys]
-    return frame.select(*fields, "touchpoints", "segments")
+    _check_keys(metadata_keys)
+    return _records(frame, period, {key: key for key in metadata_keys})
 
 
 def mentions_frame(frame: DataFrame, *, period: Period | None = None, metadata_keys: Sequence[str] = ()) -> DataFrame:
@@ -123,9 +132,35 @@ def mentions_frame(frame: DataFrame, *, period: Period | None = None, metadata_k
         :func:`records_frame`'s fields (without the nested ones) plus ``touchpoint`` and
         ``sentiment_from``; ``sentiment_label``/``sentiment_score`` are the mention's.
     """
+    return _mentions(records_frame(frame, period=period, metadata_keys=metadata_keys))
+
+
+def _records(frame: DataFrame, period: Period | None, metadata: Mapping[str, str]) -> DataFrame:
+    """:func:`records_frame`, with metadata columns named as ``metadata`` maps (column -> key)."""
     from pyspark.sql import functions as F
 
-    flat = records_frame(frame, period=period, metadata_keys=metadata_keys)
+    _check_input(frame, period)
+    fields: list[Column] = [
+        *(F.col(name) for name in ("id", "source", "kind")),
+        F.col("created_at") if "created_at" in frame.columns else F.lit(None).cast("timestamp").alias("created_at"),
+        F.col("journey_stage"),
+        F.col("topic.label").alias("topic_label"),
+        *(_number(name).alias(name) for name in ("rating", "nps")),
+        F.col("sentiment_label"),
+        F.col("sentiment_score").cast("double").alias("sentiment_score"),
+    ]
+    if period:
+        fields.append(_period(frame, period).alias("period"))
+    if metadata:
+        values = _metadata_map(frame)
+        fields += [values.getItem(key).alias(column) for column, key in metadata.items()]
+    return frame.select(*fields, "touchpoints", "segments")
+
+
+def _mentions(flat: DataFrame) -> DataFrame:
+    """:func:`mentions_frame` of rows :func:`_records` made."""
+    from pyspark.sql import functions as F
+
     about = (
         flat.withColumn("_segs", F.expr(_SEGMENTS_SQL))
         .select("*", F.explode(F.expr(_TOUCHPOINTS_SQL)).alias("touchpoint"))
@@ -134,12 +169,19 @@ def mentions_frame(frame: DataFrame, *, period: Period | None = None, metadata_k
     from_text = F.size("_about") == 0
     carried = [c for c in flat.columns if c not in ("sentiment_label", "sentiment_score", "touchpoints", "segments")]
     return about.select(
-        *carried,
+        *(_column(name) for name in carried),
         "touchpoint",
         F.when(from_text, F.col("sentiment_label")).otherwise(_majority_label()).alias("sentiment_label"),
         F.when(from_text, F.col("sentiment_score")).otherwise(F.expr(_MEAN_SQL)).alias("sentiment_score"),
         F.when(from_text, F.lit("text")).otherwise(F.lit("segments")).alias("sentiment_from"),
     )
+
+
+def _column(name: str) -> Column:
+    """The column ``name`` quoted, so that a dot in it is part of the name, not a field access."""
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
 
 
 def _majority_label() -> Column:
@@ -159,7 +201,7 @@ def _majority_label() -> Column:
     return F.expr(f"array_max(array({tallies})).label")
 
 
-def _check_input(frame: DataFrame, period: Period | None, metadata_keys: Sequence[str]) -> None:
+def _check_input(frame: DataFrame, period: Period | None) -> None:
     missing = [c for c in _NEEDED if c not in frame.columns]
     if missing:
         raise InputError(
@@ -168,9 +210,17 @@ def _check_input(frame: DataFrame, period: Period | None, metadata_keys: Sequenc
         )
     if period:
         check_period(period)
-    clash = [k for k in metadata_keys if k in _FIELDS or k in ("period", "touchpoint", "sentiment_from")]
+
+
+def _check_keys(metadata_keys: Sequence[str]) -> None:
+    """Refuse metadata keys that would be a second column of the same name in Spark's eyes."""
+    taken = {name.lower() for name in (*_FIELDS, *_MADE_KEYS, "touchpoints", "segments")}
+    clash = [k for k in metadata_keys if k.lower() in taken]
     if clash:
-        raise InputError(f"metadata key(s) {clash} are also column names; group by the column instead")
+        raise InputError(
+            f"metadata key(s) {clash} are also column names (Spark compares names case-insensitively); "
+            "group by the column instead, or use spark_counts, which groups by such keys"
+        )
 
 
 def _number(name: str) -> Column:
@@ -235,7 +285,9 @@ def spark_counts(
             ``spark.read.parquet(...)`` of :func:`~feedback_nlp.spark.classify.classify_dataset`'s output).
         by: Group keys: ``touchpoint`` (with ``level="touchpoint"``), ``period`` (with
             ``period``), record fields (``source``, ``kind``, ``journey_stage``, ``topic_label``)
-            or metadata keys (an unknown key gives one NULL group, as in DuckDB).
+            or metadata keys (an unknown key gives one NULL group, as in DuckDB). Any name that
+            is not one of those columns exactly is a metadata key, as in the local engine: a key
+            may hold dots (``store.id``) or differ from a column only in case (``Source``).
         level: ``"record"`` counts records; ``"touchpoint"`` counts mentions.
         period: The period ``period`` stands for; records without ``created_at`` are then left out.
 
@@ -243,22 +295,25 @@ def spark_counts(
         The canonical count table (:func:`~feedback_nlp.scoring.aggregate.canonical_counts`).
 
     Raises:
-        InputError: ``by`` names ``period`` without ``period``, or ``touchpoint`` at record
-            level, or a column is missing.
+        InputError: ``by`` names ``period`` without ``period``, or ``touchpoint`` or
+            ``sentiment_from`` at record level, or a column is missing.
     """
     keys = list(by)
     if "period" in keys and period is None:
         raise InputError("grouping by 'period' needs period='day', 'week' or 'month'")
-    if "touchpoint" in keys and level != "touchpoint":
-        raise InputError("grouping by 'touchpoint' counts mentions: pass level='touchpoint'")
-    metadata_keys = [k for k in keys if k not in (*_FIELDS, "period", "touchpoint", "sentiment_from")]
-    build = mentions_frame if level == "touchpoint" else records_frame
-    rows = build(frame, period=period, metadata_keys=metadata_keys)
+    for made in ("touchpoint", "sentiment_from"):
+        if made in keys and level != "touchpoint":
+            raise InputError(f"grouping by {made!r} counts mentions: pass level='touchpoint'")
+    metadata_keys = [k for k in dict.fromkeys(keys) if k not in (*_FIELDS, *_MADE_KEYS)]
+    # Internal names: Spark would read a dot as a field access and "Source" as the column "source".
+    aliases = {key: f"__metadata_{i}" for i, key in enumerate(metadata_keys)}
+    flat = _records(frame, period, {column: key for key, column in aliases.items()})
+    rows = _mentions(flat) if level == "touchpoint" else flat
     if period:
         rows = rows.filter(rows["created_at"].isNotNull())
-    grouped = rows.groupBy(*keys) if keys else rows.groupBy()
-    collected = grouped.agg(*_statistics()).collect()
-    table = pd.DataFrame([row.asDict() for row in collected], columns=[*keys, *COUNT_COLUMNS])
+    grouped = rows.groupBy(*(aliases.get(k, k) for k in keys))
+    collected = grouped.agg(*_statistics()).collect()  # the keys, then the statistics, in order
+    table = pd.DataFrame([tuple(row) for row in collected], columns=[*keys, *COUNT_COLUMNS])
     if not keys and len(table):
         table = table[table["n"] > 0]  # an empty input gives one all-zero row
     return canonical_counts(table, keys)
@@ -300,45 +355,115 @@ def score_dataset(
     period: Period,
     by: Sequence[str] = (),
     min_volume: int = 30,
+    dates: DateTally | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Score a Parquet dataset of predictions: count tables on Spark, scores on the driver.
 
     Writes the tables of ``feedback-nlp score`` (the same count tables and formulas, from
     :func:`~feedback_nlp.scoring.job.tables_from_counts`): ``touchpoint_scores``,
     ``journey_matrix``, ``trends``, ``drivers``, ``alerts``, ``overall_scores`` and one
-    ``segment_scores_<field>`` per ``by`` field, each as ``.parquet`` and ``.csv``.
+    ``segment_scores_<field>`` per ``by`` field, each as ``.parquet`` and ``.csv``, and as
+    ``feedback-nlp score`` does, the count tables and the run's settings in ``_state/`` (the
+    marker of a score output; a Spark run's state is never resumed from).
 
     Args:
         spark: The session.
         input_path: Predictions in the records layout (a folder, file or glob).
-        output_dir: A folder on the driver's file system; it is replaced as a whole, only
-            once every table is written.
+        output_dir: A folder on the driver's file system. It must be absent, empty or an
+            earlier score output (it holds ``_state``), and must not hold the input; it is
+            replaced as a whole, only once every table is written.
         period: ``"day"``, ``"week"`` or ``"month"``, for scores, trends and alerts.
-        by: Segment fields: record columns (``source``, ``kind``) or metadata keys.
+        by: Segment fields: :data:`SEGMENT_FIELDS` or metadata keys (:func:`check_segment_fields`).
         min_volume: Volumes below it are flagged ``low_volume``.
+        dates: Filled with the records counted and those without ``created_at`` (left out of
+            the tables by period), for a note such as ``feedback-nlp score`` prints.
+        progress: Called with a line on each stage (records read, each count table counted).
 
     Returns:
         The tables by name.
 
     Raises:
-        InputError: ``period`` is unknown or the input lacks a column of the records layout.
+        InputError: ``period`` is unknown, ``by`` names a column that is no segment field, the
+            input is missing, not Parquet or lacks a column of the records layout, or the
+            output folder holds other files or the input.
     """
+    say = reporter(progress, logger)
     check_period(period)
-    frame = spark.read.parquet(*([input_path] if isinstance(input_path, str) else input_path))
+    check_segment_fields(by)
+    specs = count_specs(by)
+    output = Path(output_dir)
+    inputs = [p for p in (local_path(spark, given) for given in paths_of(input_path)) if p is not None]
+    check_apart(output, inputs, what="the score tables")
+    check_replaceable(output, STATE_DIR, "score tables")  # before anything is counted
+    frame = read_parquet(spark, input_path, command="spark score")
+    _check_input(frame, period)
+    tally = undated_records(frame)
+    say(f"read {tally.total} record(s) from {', '.join(paths_of(input_path))}")
+    if dates is not None:
+        dates.total += tally.total
+        dates.missing += tally.missing
+        dates.missing_examples += tally.missing_examples[: dates.max_examples - len(dates.missing_examples)]
     counts = {}
-    for name, spec in count_specs(by).items():
+    for name, spec in specs.items():
         uses_period = period if "period" in spec.keys else None
         counts[name] = spark_counts(frame, spec.keys, level=spec.level, period=uses_period)  # type: ignore[arg-type]
-        logger.info("counted %s: %d group(s)", name, len(counts[name]))
+        say(f"counted {name}: {len(counts[name])} group(s)")
     tables = tables_from_counts(counts, period, by, min_volume=min_volume)
-    _publish(Path(output_dir), tables)
+    state = {"period": period, "by": list(by), "total_records": tally.total, "incremental": False,
+             "source": ", ".join(paths_of(input_path)), "engine": "spark"}  # fmt: skip
+    _publish(output, tables, counts, state)
     logger.info("wrote %d table(s) to %s", len(tables), output_dir)
     return tables
 
 
-def _publish(output: Path, tables: dict[str, pd.DataFrame]) -> None:
-    """Write the tables into a fresh folder, then swap it in: a crash leaves the old tables whole."""
-    with atomic_dir(output) as staging:
+def check_segment_fields(by: Sequence[str]) -> None:
+    """Refuse ``--by`` names that are columns of the records or of the score tables but no segment field.
+
+    ``period``, ``touchpoint``, ``sentiment_from``, ``id``, ``created_at``, the scores and the
+    count columns are made or used by the tables themselves; a segment table groups records by
+    :data:`SEGMENT_FIELDS` or by a metadata key.
+
+    Raises:
+        InputError: A name is such a column (the message lists what ``--by`` takes).
+    """
+    refused = [name for name in by if name in _TABLE_COLUMNS and name not in SEGMENT_FIELDS]
+    if refused:
+        raise InputError(
+            f"cannot segment by {', '.join(map(repr, refused))}: a column the score tables use or make "
+            f"themselves, not a segment field. --by takes {', '.join(SEGMENT_FIELDS)} or metadata keys "
+            "(e.g. --by region,source)"
+        )
+
+
+def undated_records(frame: DataFrame, examples: int = 3) -> DateTally:
+    """How many records ``frame`` holds, and which have no ``created_at`` (their ids as examples).
+
+    Records without ``created_at`` count in the journey matrix and the drivers, but not in
+    the tables by period; ``feedback-nlp score`` says how many there were, and so does
+    ``feedback-nlp spark score``.
+    """
+    from pyspark.sql import functions as F
+
+    dated = F.count("created_at") if "created_at" in frame.columns else F.lit(0)
+    total, with_date = frame.agg(F.count(F.lit(1)), dated).first()  # type: ignore[misc]
+    tally = DateTally(total=int(total), missing=int(total) - int(with_date or 0))
+    if tally.missing and examples:
+        undated = frame.filter(F.col("created_at").isNull()) if "created_at" in frame.columns else frame
+        tally.missing_examples = [f"id {row['id']}" for row in undated.select("id").limit(examples).collect()]
+    return tally
+
+
+def _publish(
+    output: Path, tables: dict[str, pd.DataFrame], counts: dict[str, pd.DataFrame], state: dict[str, Any]
+) -> None:
+    """Write the tables, and the counts and state in ``_state/``, into a fresh folder, then swap
+    it in (as ``feedback-nlp score`` does): a crash leaves the old tables whole."""
+    with atomic_dir(output, replaces=(STATE_DIR, "score tables")) as staging:
+        (staging / STATE_DIR).mkdir()
         for name, table in tables.items():
             table.to_parquet(staging / f"{name}.parquet", index=False)
             table.to_csv(staging / f"{name}.csv", index=False)
+        for name, table in counts.items():
+            table.to_parquet(staging / STATE_DIR / f"counts_{name}.parquet", index=False)
+        (staging / STATE_DIR / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")

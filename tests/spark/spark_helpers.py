@@ -52,6 +52,15 @@ def spark() -> Iterator[Any]:
     session.stop()
 
 
+@pytest.fixture(scope="session")
+def shipped(spark: Any) -> Any:
+    """The session with the fake loader shipped to the executors, as --py-files would ship it."""
+    tests = Path(__file__).resolve().parent
+    spark.sparkContext.addPyFile(str(tests / "spark_helpers.py"))
+    spark.sparkContext.addPyFile(str(tests.parent / "factories.py"))
+    return spark
+
+
 # ---------------------------------------------------------------------------- executors
 
 

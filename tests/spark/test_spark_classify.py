@@ -12,8 +12,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from spark_helpers import LOAD_LOG, POISON, requires_spark, spark  # noqa: F401 - spark is a fixture
+from spark_helpers import LOAD_LOG, POISON, requires_spark, shipped, spark  # noqa: F401 - fixtures
 
+from feedback_nlp.cli.errors import EXIT_ROWS_FAILED
 from feedback_nlp.errors import ConfigError, InputError
 from feedback_nlp.scoring.duck import duck_counts
 from feedback_nlp.scoring.frame import records_from_frame
@@ -68,16 +69,7 @@ def _input_rows() -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def shipped(spark: Any) -> Any:  # noqa: F811
-    """The session with the fake loader shipped to the executors, as --py-files would ship it."""
-    tests = Path(__file__).resolve().parent
-    spark.sparkContext.addPyFile(str(tests / "spark_helpers.py"))
-    spark.sparkContext.addPyFile(str(tests.parent / "factories.py"))
-    return spark
-
-
-@pytest.fixture(scope="module")
-def run(shipped: Any, tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def run(shipped: Any, tiny_bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:  # noqa: F811
     """One classify_dataset run spread over six tasks; what it returned and wrote."""
     root = tmp_path_factory.mktemp("spark_classify")
     model = shutil.copytree(tiny_bundle, root / "model")  # the load log goes beside it
@@ -144,7 +136,7 @@ def test_classify_dataset_loads_the_pipeline_once_per_worker(run: dict[str, Any]
     assert len(pids) < PARTITIONS, f"{len(pids)} loads for {PARTITIONS} tasks: workers were not reused"
 
 
-def test_classify_dataset_output_feeds_both_engines(run: dict[str, Any], shipped: Any) -> None:
+def test_classify_dataset_output_feeds_both_engines(run: dict[str, Any], shipped: Any) -> None:  # noqa: F811
     by = ["touchpoint", "region", "period"]
     got = spark_counts(shipped.read.parquet(str(run["output"])), by, level="touchpoint", period="week")
     assert not got.empty
@@ -156,7 +148,10 @@ def test_classify_dataset_output_feeds_both_engines(run: dict[str, Any], shipped
     ({"text": ["hello"]}, r"no kind column 'kind'.*default_kind="),
 ])  # fmt: skip
 def test_classify_dataset_refuses_missing_columns(
-    shipped: Any, tmp_path: Path, columns: dict[str, list[str]], message: str
+    shipped: Any,  # noqa: F811
+    tmp_path: Path,
+    columns: dict[str, list[str]],
+    message: str,
 ) -> None:
     pq.write_table(pa.table(columns), tmp_path / "in.parquet")
     with pytest.raises(InputError, match=message):
@@ -170,7 +165,10 @@ def test_classify_dataset_refuses_missing_columns(
     ({"default_kind": "tweet"}, InputError),
 ])  # fmt: skip
 def test_classify_dataset_checks_options_before_running(
-    shipped: Any, tmp_path: Path, options: dict[str, Any], error: type[Exception]
+    shipped: Any,  # noqa: F811
+    tmp_path: Path,
+    options: dict[str, Any],
+    error: type[Exception],
 ) -> None:
     with pytest.raises(error):
         classify_dataset(shipped, str(tmp_path / "missing.parquet"), str(tmp_path / "out"), **options)
@@ -178,7 +176,7 @@ def test_classify_dataset_checks_options_before_running(
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (PROJECT_ROOT / "models" / "default" / "manifest.json").is_file(), reason="no models/default")
-def test_classify_dataset_with_the_shipped_bundle(shipped: Any, tmp_path: Path) -> None:
+def test_classify_dataset_with_the_shipped_bundle(shipped: Any, tmp_path: Path) -> None:  # noqa: F811
     """The real pipeline on the executors gives what it gives in process (same labels, scores to 1e-4)."""
     from feedback_nlp.storage.loading import load_pipeline
 
@@ -207,12 +205,13 @@ def test_spark_classify_command(shipped: Any, tiny_bundle: Path, tmp_path: Path)
         "spark", "classify", str(tmp_path / "in.parquet"), str(tmp_path / "out"), "--model-dir", str(model),
         "--kind", "review", "--loader", LOADER, "--batch-size", "4", "--partitions", "2", "--master", "local[2]",
     ])  # fmt: skip
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == EXIT_ROWS_FAILED, result.output  # written, but some rows were rejected
     written = pq.read_table(tmp_path / "out").num_rows
     rejected = pq.read_table(tmp_path / "out" / "_errors").num_rows
     assert written > 0 and rejected == len(BAD_ROWS)
     assert f"{written} prediction(s) written" in result.stderr
     assert f"{rejected} row(s) rejected" in result.stderr
+    assert f"{rejected} row(s) failed, {written} classified." in result.stderr  # as `feedback-nlp classify` says
 
 
 def test_spark_classify_command_names_a_missing_text_column(shipped: Any, tmp_path: Path) -> None:  # noqa: F811
@@ -225,3 +224,4 @@ def test_spark_classify_command_names_a_missing_text_column(shipped: Any, tmp_pa
                                       "--kind", "review", "--master", "local[2]"])  # fmt: skip
     assert result.exit_code == 1
     assert "text" in result.stderr and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
