@@ -225,7 +225,8 @@ def import_(
     ] = "label",
     id_column: Annotated[str, typer.Option(help="Id column of flat rows.")] = "id",
 ) -> None:
-    """Read labels from a labelling tool into a CSV for `taxonomy fit --examples` or `train`."""
+    """Read labels from a labelling tool into a CSV for `taxonomy fit --examples` (custom tasks) or
+    heads-only retraining (default tasks: `feedback_nlp.train.retrain.read_labelled`, docs/labelling.md)."""
     from feedback_nlp.labelling.import_formats import read_labels, validate_labels
 
     result = read_labels(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,17 +35,25 @@ def train(
     typer.echo(f"Wrote {result.bundle}")
     if gold:
         typer.echo(json.dumps(gold, indent=2))
+    elif result.metrics.get("gold_skipped"):
+        typer.echo(f"No gold-set evaluation: {result.metrics['gold_skipped']}")
 
 
 @reports_errors
 def evaluate(
-    gold: Annotated[Path, typer.Option(help="Gold JSONL: text, sentiment, journey_stage, touchpoints.")],
+    gold: Annotated[
+        Path,
+        typer.Option(
+            help="Gold set: JSONL (or .json array, .csv) with text, sentiment, journey_stage and touchpoints "
+            "(a list); kind, channel, turns and the other record fields are read as classify reads them."
+        ),
+    ],
     model: Annotated[
         Path | None, typer.Option(help="Bundle folder (default: the promoted model, else the model_dir setting).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
 ) -> None:
-    """Evaluate a bundle on a labelled gold set."""
+    """Evaluate a bundle on a labelled gold set (labels checked against the bundle's taxonomy)."""
     setup_logging(False)
     from feedback_nlp.storage.loading import load_pipeline
     from feedback_nlp.train.evaluate import evaluate_gold
@@ -55,8 +64,13 @@ def evaluate(
         typer.echo(json.dumps(report, indent=2))
         return
     typer.echo(f"model {pipeline.version} on {gold} ({report['sentiment']['n']} texts)")
+    # No touchpoint in the gold set or the predictions: its F1 scores are undefined (0.0 in the JSON).
+    undefined = (
+        {"touchpoints_micro_f1", "touchpoints_macro_f1"} if not report["touchpoints"]["labels_scored"] else set()
+    )
     for name, value in report["headline"].items():
-        typer.echo(f"  {name:<26} {value:.3f}")
+        shown = "n/a (no touchpoint in the gold set or the predictions)" if name in undefined else f"{value:.3f}"
+        typer.echo(f"  {name:<26} {shown}")
     for column in ("source", "kind"):
         typer.echo(
             f"  by {column} (sentiment F1 / stage F1 / touchpoints micro-F1 / stage none predicted vs labelled):"
@@ -69,11 +83,24 @@ def evaluate(
             )
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, what: str) -> Any:  # noqa: ANN401 (JSON as read)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from exc
+        return json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read the {what} {path}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{path}, line {exc.lineno}: the {what} is not valid JSON ({exc.msg}, column {exc.colno})"
+        ) from None
+
+
+def _checked(path: Path, what: str, check: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """``check`` of the JSON at ``path``, its message prefixed with the file."""
+    data = _read_json(path, what)
+    try:
+        return check(data)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
 
 
 @reports_errors
@@ -84,26 +111,47 @@ def card(
     baselines: Annotated[
         Path | None, typer.Option(help="JSON written by benchmarks/baselines.py, shown in the card.")
     ] = None,
-    gold: Annotated[Path | None, typer.Option(help="Re-measure the gold-set figures with the current code.")] = None,
+    gold: Annotated[
+        Path | None,
+        typer.Option(
+            help="Measure the bundle on this gold file with the current code and show those figures in the card, "
+            "named after the file (the manifest keeps the training-time figures)."
+        ),
+    ] = None,
     speed: Annotated[
         Path | None, typer.Option(help="JSON written by benchmarks/classify_speed.py, shown in the card.")
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the card to this file and leave the bundle untouched (needed for a registered version).",
+        ),
     ] = None,
 ) -> None:
     """Re-render a bundle's model card (with fresh baselines or gold-set figures)."""
     from feedback_nlp.settings import get_settings
     from feedback_nlp.storage.loading import load_pipeline
-    from feedback_nlp.train.card import refresh_card
+    from feedback_nlp.train.card import baseline_table, refresh_card, registered_version, speed_rows
     from feedback_nlp.train.evaluate import evaluate_gold
 
     setup_logging(False)
     model = model or Path(get_settings().model_dir)
-    data = _read_json(baselines) if baselines else None
-    if data is not None:  # the card needs the table, not the benchmark's full reports
-        data = {"measured": data.get("measured"), "rows": data.get("rows", [])}
+    # Checked before anything is measured: a registered version's manifest (the card's hash among
+    # its files) is its identity in the registry.
+    if output is None and registered_version(model):
+        raise InputError(
+            f"{model} is a registered model version: its manifest must not change (the registry knows it by the "
+            "manifest's sha256), and the card is part of it. Write the card elsewhere with --output FILE."
+        )
+    data = _checked(baselines, "baselines report", baseline_table) if baselines else None
+    speed_report = _read_json(speed, "speed report") if speed else None
+    if speed is not None:
+        _checked(speed, "speed report", speed_rows)  # before the gold set is measured
     report = evaluate_gold(load_pipeline(model), gold) if gold else None
-    speed_report = _read_json(speed) if speed else None
     try:
-        refresh_card(model, data, report, speed_report)
+        written = refresh_card(model, data, report, speed_report, output=output)
     except OSError as exc:
-        raise InputError(f"cannot write the model card in {model}: {exc}") from exc
-    typer.echo(f"Wrote {model / 'README.md'}")
+        raise InputError(f"cannot write the model card for {model}: {exc}") from exc
+    typer.echo(f"Wrote {written}")

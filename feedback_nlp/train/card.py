@@ -8,6 +8,8 @@ from typing import Any
 
 import jinja2
 
+from feedback_nlp.errors import InputError
+
 #: The card's text, in ``feedback_nlp/train/templates/`` (package data).
 CARD_TEMPLATE = "model_card.md.j2"
 
@@ -55,11 +57,16 @@ def _template() -> jinja2.Template:
     return environment.get_template(CARD_TEMPLATE)
 
 
-def render_card(manifest: dict[str, Any]) -> str:
+def render_card(manifest: dict[str, Any], *, gold: dict[str, Any] | None = None) -> str:
     """Render the model card (a bundle's README.md) for a bundle manifest.
 
     The text is ``templates/model_card.md.j2``; sections whose figures the manifest lacks (gold
     results, baselines, speed, held-out scores) are left out.
+
+    Args:
+        manifest: the bundle's manifest, as JSON.
+        gold: a gold-set report (``evaluate_gold``) measured after training, shown instead of the
+            one the manifest recorded at training time (which stays in the manifest).
     """
     metrics = manifest.get("metrics", {})
     data = manifest.get("data", {})
@@ -73,6 +80,7 @@ def render_card(manifest: dict[str, Any]) -> str:
         }
         for source, info in data.items()
     ]
+    report = gold if gold is not None else metrics.get("gold")
     return _template().render(
         manifest=manifest,
         encoder=manifest["encoder"],
@@ -80,7 +88,10 @@ def render_card(manifest: dict[str, Any]) -> str:
         heads_config=manifest.get("config", {}).get("heads", {}),
         data_rows=data_rows,
         restricted=any(source.split(" ")[0] in RESTRICTED for source in data),
-        gold=metrics.get("gold"),
+        gold=report,
+        gold_file=_gold_file(report),
+        gold_remeasured=gold is not None,
+        gold_skipped=metrics.get("gold_skipped") if report is None else None,
         held_out_by_source=metrics.get("held_out", {}).get("by_source"),
         segment_pairs=_count(metrics.get("held_out", {}).get("segment_heads", {}).get("pairs")),
         baselines=manifest.get("baselines"),
@@ -89,35 +100,115 @@ def render_card(manifest: dict[str, Any]) -> str:
     )
 
 
+def _gold_file(report: dict[str, Any] | None) -> str:
+    """How the card's heading names the gold file: ``dev.jsonl``, 540 texts; the shared gold set
+    for reports that do not say (bundles trained before reports named their file)."""
+    info = (report or {}).get("gold_file")
+    if not isinstance(info, dict):
+        return "`shared/data/gold/dev.jsonl`"
+    return f"`{info.get('name', '?')}`, {info.get('rows', '?')} texts"
+
+
 def _count(value: int | None) -> str:
     """``12,000 `` for a count, nothing when there is none (so the sentence still reads)."""
     return f"{value:,} " if value else ""
 
 
 def speed_rows(report: dict[str, Any]) -> dict[str, Any]:
-    """The card's speed table from the JSON that ``benchmarks/classify_speed.py`` writes."""
+    """The card's speed table from the JSON that ``benchmarks/classify_speed.py`` writes.
+
+    Raises:
+        InputError: ``report`` is not that JSON (not an object, or no measurement in it).
+    """
+    if not isinstance(report, dict):
+        raise InputError(
+            f"the speed report must be the JSON object benchmarks/classify_speed.py writes (keys date, machine, "
+            f"in_process, cli), got {_json_type(report)}"
+        )
     machine = report.get("machine", {})
     rows = []
-    for corpus, info in report.get("in_process", {}).get("corpora", {}).items():
-        rows.append(
-            {
-                "measure": f"in process, {corpus} ({info['mean_chars']:.0f} chars), texts/s",
-                "value": info["pipeline"]["texts_per_s"],
-            }
-        )
-    for corpus, info in report.get("cli", {}).items():
-        if isinstance(info, dict) and "end_to_end_texts_per_s" in info:
+    try:
+        for corpus, info in report.get("in_process", {}).get("corpora", {}).items():
             rows.append(
                 {
-                    "measure": f"`feedback-nlp classify`, {info['texts']} {corpus}, end to end, texts/s",
-                    "value": info["end_to_end_texts_per_s"],
+                    "measure": f"in process, {corpus} ({info['mean_chars']:.0f} chars), texts/s",
+                    "value": info["pipeline"]["texts_per_s"],
                 }
             )
-            rows.append(
-                {"measure": f"`feedback-nlp classify`, {corpus}, peak RSS MiB", "value": info["run"]["maxrss_mib"]}
-            )
-    measured = f"{report.get('date', '')[:10]}, {machine.get('nproc', '?')} cores of {machine.get('cpu_model', '?')}"
+        for corpus, info in report.get("cli", {}).items():
+            if isinstance(info, dict) and "end_to_end_texts_per_s" in info:
+                rows.append(
+                    {
+                        "measure": f"`feedback-nlp classify`, {info['texts']} {corpus}, end to end, texts/s",
+                        "value": info["end_to_end_texts_per_s"],
+                    }
+                )
+                rows.append(
+                    {"measure": f"`feedback-nlp classify`, {corpus}, peak RSS MiB", "value": info["run"]["maxrss_mib"]}
+                )
+        measured = (
+            f"{str(report.get('date', ''))[:10]}, {machine.get('nproc', '?')} cores of {machine.get('cpu_model', '?')}"
+        )
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise InputError(
+            f"the speed report is not in the shape benchmarks/classify_speed.py writes ({type(exc).__name__}: {exc}); "
+            "give the JSON file that script wrote"
+        ) from None
+    if not rows:
+        raise InputError(
+            "the speed report holds no measurement (no in_process.corpora and no cli runs); found the keys "
+            f"{sorted(map(str, report))}: give the JSON file benchmarks/classify_speed.py wrote"
+        )
     return {"measured": measured, "rows": rows}
+
+
+#: The columns of a row of the baselines table (``benchmarks/baselines.py``).
+BASELINE_COLUMNS = ("baseline", "task", "metric", "value")
+
+
+def baseline_table(report: Any) -> dict[str, Any]:  # noqa: ANN401 (JSON as read)
+    """The card's baselines table (``measured`` and ``rows``) from the JSON ``benchmarks/baselines.py`` writes.
+
+    Raises:
+        InputError: ``report`` is not that JSON: not an object, no ``rows`` list, or a row without
+            a baseline, task, metric and numeric value.
+    """
+    shape = "an object with 'rows': [{baseline, task, metric, value}, ...] and 'measured'"
+    if not isinstance(report, dict):
+        raise InputError(
+            f"the baselines report must be the JSON benchmarks/baselines.py writes ({shape}), got {_json_type(report)}"
+        )
+    rows = report.get("rows")
+    if not isinstance(rows, list) or not rows:
+        raise InputError(
+            f"the baselines report has no 'rows' list (found the keys {sorted(map(str, report))}); expected {shape}, "
+            "as benchmarks/baselines.py writes it"
+        )
+    for i, row in enumerate(rows, start=1):
+        lacking = [c for c in BASELINE_COLUMNS if not isinstance(row, dict) or c not in row]
+        if lacking:
+            raise InputError(f"the baselines report's row {i} lacks {lacking}; each row needs {list(BASELINE_COLUMNS)}")
+        value = row["value"]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"the baselines report's row {i} has the value {value!r}; expected a number")
+    measured = report.get("measured")
+    if measured is not None and not isinstance(measured, str):
+        raise InputError(f"the baselines report's 'measured' is {measured!r}; expected a string such as a date")
+    return {"measured": measured, "rows": [{c: row[c] for c in BASELINE_COLUMNS} for row in rows]}
+
+
+def _json_type(value: Any) -> str:  # noqa: ANN401 (JSON as read)
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def registered_version(folder: Path) -> bool:
+    """Whether ``folder`` is a registered version's bundle (``<registry>/models/NAME/VERSION/bundle``),
+    which the registry keys by its manifest's hash: it must not change."""
+    from feedback_nlp.model_registry.store import BUNDLE_DIR, ENTRY_FILE
+
+    resolved = folder.resolve()
+    return resolved.name == BUNDLE_DIR and (resolved.parent / ENTRY_FILE).is_file()
 
 
 def refresh_card(
@@ -125,27 +216,42 @@ def refresh_card(
     baselines: dict[str, Any] | None = None,
     gold: dict[str, Any] | None = None,
     speed: dict[str, Any] | None = None,
-) -> None:
-    """Re-render a bundle's model card and re-seal its manifest.
+    *,
+    output: Path | None = None,
+) -> Path:
+    """Re-render a bundle's model card; return where it was written.
 
     Args:
         folder: the bundle.
-        baselines: figures from ``benchmarks/baselines.py`` to show beside the model's.
-        gold: a fresh gold-set report (``evaluate_gold``) measured with the current code,
-            replacing the one recorded at training time.
+        baselines: the baselines table (:func:`baseline_table`) to show beside the model's figures.
+        gold: a fresh gold-set report (``evaluate_gold``, which names its file), shown in the card
+            instead of the training-time figures; the manifest keeps those.
+        speed: the JSON ``benchmarks/classify_speed.py`` wrote.
+        output: write the card to this file and leave the bundle untouched; None writes the
+            bundle's README.md and re-seals its manifest with the card's hash (and the baselines
+            and speed figures, so a later re-render keeps them).
 
-    Only the card and the manifest change; every other file's hash is checked first.
+    Raises:
+        InputError: ``output`` is None and ``folder`` is a registered version (:func:`registered_version`).
     """
     from feedback_nlp.storage.artifacts import BundleManifest, sha256_text
 
     manifest = BundleManifest.read(folder).to_json()
     if baselines is not None:
         manifest["baselines"] = baselines
-    if gold is not None:
-        manifest.setdefault("metrics", {})["gold"] = gold
     if speed is not None:
         manifest["speed"] = speed_rows(speed)
-    card = render_card(manifest)
+    card = render_card(manifest, gold=gold)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(card, encoding="utf-8")
+        return output
+    if registered_version(folder):
+        raise InputError(
+            f"{folder} is a registered model version: its manifest must not change (the registry knows it by the "
+            "manifest's sha256), and the card is part of it. Write the card elsewhere with --output FILE."
+        )
     (folder / "README.md").write_text(card, encoding="utf-8")
     manifest["files"]["README.md"] = sha256_text(card)
     BundleManifest.parse(manifest).write(folder)
+    return folder / "README.md"

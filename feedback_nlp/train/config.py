@@ -27,6 +27,11 @@ class PathsConfig(BaseModel):
     data_dir: Path | None = None  # None: the FEEDBACK_NLP_DATA_DIR setting
     output: Path = Path("models/default")
     taxonomy: Path | None = None  # None: the packaged default
+    #: The gold set the bundle is evaluated on after training (never trained on): None for
+    #: ``data_dir/gold/dev.jsonl``, a path for another (JSONL, .json or .csv, labels of the
+    #: config's taxonomy), "" for no gold evaluation. Its texts are left out of training
+    #: (``data.exclude_gold``); with "", the default gold set's still are.
+    gold: str | None = None
 
 
 class DataConfig(BaseModel):

@@ -73,13 +73,24 @@ def corpus_table(
             + "."
         )
     rng = np.random.default_rng(seed)
+    # The corpus is labelled with the default taxonomy. As for the mapped rows
+    # (train/data.py), a stage the configured taxonomy lacks becomes unknown.
+    stages = [stage if stage in taxonomy.stage_labels else None for stage in frame["journey_stage"]]
+    outside = sorted({str(stage) for stage in frame["journey_stage"]} - set(taxonomy.stage_labels))
+    if outside:
+        logger.info(
+            "corpus: stages %s are not stages of taxonomy %s: %d rows' stage left unknown",
+            outside,
+            taxonomy.name,
+            sum(stage is None for stage in stages),
+        )
     out = pd.DataFrame(
         {
             "text": frame["text"],
             "source": frame["source"],
             "kind": frame["kind"],
             "sentiment": frame["sentiment"],
-            "journey_stage": frame["journey_stage"],
+            "journey_stage": pd.Series(stages, index=frame.index, dtype=object),
             "split": np.where(rng.random(len(frame)) < eval_fraction, "eval", "train"),
             "weight": weight * source_balanced_weights(frame["source"], source_balance),
             "origin": "corpus",
@@ -89,9 +100,19 @@ def corpus_table(
         }
     )
     labels = taxonomy.touchpoint_labels
+    # Touchpoints the taxonomy lacks are dropped from each row; a touchpoint of the taxonomy that
+    # the annotators were not asked about (not a default one) is unknown, not absent.
+    annotated = set(Taxonomy.default().touchpoint_labels)
+    unasked = [label for label in labels if label not in annotated]
+    if unasked:
+        logger.info("corpus: touchpoints %s were not annotated: unknown on the corpus rows", unasked)
     matrix = np.array(
-        [[1.0 if label in set(tps) else 0.0 for label in labels] for tps in frame["touchpoints"]], dtype=np.float32
-    )
+        [
+            [(1.0 if label in set(tps) else 0.0) if label in annotated else np.nan for label in labels]
+            for tps in frame["touchpoints"]
+        ],
+        dtype=np.float32,
+    ).reshape(len(frame), len(labels))
     return TrainingTable(out.reset_index(drop=True), matrix, labels, {"cx_corpus": {"used": len(out)}})
 
 

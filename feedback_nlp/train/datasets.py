@@ -9,14 +9,17 @@ in :mod:`feedback_nlp.train.mapping`, not here.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from feedback_nlp.errors import DataError
+from feedback_nlp.errors import DataError, InputError
 
 COLUMNS = ["text", "source", "kind", "native_label"]
 
@@ -189,11 +192,127 @@ def load_source(name: str, data_dir: Path) -> pd.DataFrame:
     return loader(Path(data_dir))
 
 
+#: Gold-file suffixes read as tables (every other one is read as JSON Lines, or as one JSON array).
+_GOLD_TABLES = {".csv": ",", ".tsv": "\t"}
+
+
 def load_gold(path: str | Path) -> pd.DataFrame:
-    """The hand-labelled gold set (JSONL): id, source, kind, text, sentiment, journey_stage, touchpoints."""
-    rows = [
-        json.loads(line)
-        for line in require_dataset_file(Path(path)).read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
-    return pd.DataFrame(rows)
+    """The hand-labelled gold set: id, source, kind, text, sentiment, journey_stage, touchpoints.
+
+    Read by :func:`read_gold_rows`; where each row is in the file (``line 4``) is kept in the
+    frame's ``attrs["places"]``, for the messages of :func:`feedback_nlp.train.evaluate.prepare_gold`.
+
+    Raises:
+        InputError: the file is missing or cannot be read (see :func:`read_gold_rows`).
+    """
+    rows, places = read_gold_rows(path)
+    frame = pd.DataFrame(rows)
+    frame.attrs["places"] = places
+    return frame
+
+
+def read_gold_rows(path: str | Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """A gold file's rows as JSON objects, and where each one is (``line 4``, ``record 2``).
+
+    JSON Lines (one object a line, a UTF-8 byte-order mark allowed; blank lines skipped), a
+    ``.json`` file holding one array of objects, or a ``.csv``/``.tsv`` table with a header
+    (touchpoints as labels separated by ``;``).
+
+    Raises:
+        InputError: the file is missing, not UTF-8, holds a line that is not a JSON object, or
+            holds no rows; the message names the file and the line.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(
+            f"Expected the dataset file {path} (a gold set: JSON Lines with text, sentiment, journey_stage and "
+            "touchpoints), found nothing there; check the path."
+        )
+    if not path.is_file():
+        raise InputError(f"Expected a gold file at {path}, but it is a folder; give the file itself.")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{path}, line {line}: expected UTF-8 text, got byte {data[exc.start]:#04x}; save the file as UTF-8."
+        ) from None
+    suffix = path.suffix.lower()
+    if suffix in _GOLD_TABLES:
+        rows, places = _gold_table_rows(path, text, _GOLD_TABLES[suffix])
+    elif suffix == ".json" and text.lstrip().startswith("["):
+        rows, places = _gold_array_rows(path, text)
+    else:
+        rows, places = _gold_jsonl_rows(path, text)
+    if not rows:
+        raise InputError(f"{path} holds no rows; a gold set needs one labelled text a line.")
+    return rows, places
+
+
+def _gold_jsonl_rows(path: Path, text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    rows: list[dict[str, Any]] = []
+    places: list[str] = []
+    # Split on newlines only: str.splitlines() also splits at U+2028 and the like inside a JSON string.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            hint = ""
+            if number == 1 and not line.lstrip().startswith(("{", "[")) and any(sep in line for sep in ",;\t"):
+                hint = " This looks like CSV: name the file .csv to read it as a table."
+            raise InputError(
+                f"{path}, line {number}: not valid JSON ({exc.msg}, column {exc.colno}); a gold file holds one "
+                f"JSON object a line (JSON Lines). Fix or remove the line.{hint}"
+            ) from None
+        if not isinstance(value, dict):
+            hint = " (a JSON array of records: name the file .json)" if isinstance(value, list) else ""
+            raise InputError(
+                f"{path}, line {number}: expected a JSON object with text, sentiment, journey_stage and touchpoints, "
+                f"got {type(value).__name__}{hint}."
+            )
+        rows.append(value)
+        places.append(f"line {number}")
+    return rows, places
+
+
+def _gold_array_rows(path: Path, text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}, line {exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno}).") from None
+    if not isinstance(value, list):
+        raise InputError(f"{path}: expected a JSON array of objects, got {type(value).__name__}.")
+    for index, item in enumerate(value, start=1):
+        if not isinstance(item, dict):
+            raise InputError(
+                f"{path}, record {index}: expected a JSON object with text, sentiment, journey_stage and "
+                f"touchpoints, got {type(item).__name__}."
+            )
+    return list(value), [f"record {i}" for i in range(1, len(value) + 1)]
+
+
+def _gold_table_rows(path: Path, text: str, delimiter: str) -> tuple[list[dict[str, Any]], list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader, None)
+        if header is None:
+            return [], []
+        rows: list[dict[str, Any]] = []
+        places: list[str] = []
+        start = reader.line_num + 1
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                if len(cells) != len(header):
+                    raise InputError(
+                        f"{path}, line {start}: {len(cells)} cells for the header's {len(header)} columns; quote "
+                        "cells that hold the delimiter."
+                    )
+                rows.append(dict(zip(header, cells, strict=True)))
+                places.append(f"line {start}")
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(f"{path}, line {reader.line_num}: cannot read the table: {exc}.") from None
+    return rows, places

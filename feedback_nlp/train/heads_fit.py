@@ -241,7 +241,8 @@ def fit_task_heads(
         if len(seen) < 2:
             raise DataError(
                 f"{column}: the training rows hold {len(seen)} distinct label(s) {seen}; a head needs at "
-                "least two. Label more rows, or leave the column out to keep the current head."
+                "least two. Give rows with other labels (when retraining a bundle's heads, leaving the "
+                "column out keeps the bundle's head instead)."
             )
         missing = sorted(set(labels) - set(seen))
         if missing:

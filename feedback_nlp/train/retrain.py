@@ -28,7 +28,6 @@ Examples:
 from __future__ import annotations
 
 import copy
-import json
 import logging
 import shutil
 from collections.abc import Sequence
@@ -55,15 +54,15 @@ from feedback_nlp.train.card import render_card
 from feedback_nlp.train.data import TrainingTable
 from feedback_nlp.train.evaluate import GOLD_KINDS
 from feedback_nlp.train.heads_fit import HeadOptions, HeadTargets, fit_task_heads
+from feedback_nlp.train.label_cells import TOUCHPOINTS_UNKNOWN, case_hint
+from feedback_nlp.train.label_cells import is_missing as _missing
+from feedback_nlp.train.label_cells import touchpoint_cell as _touchpoint_cell
 from feedback_nlp.train.metrics import multi_label_report
 
 logger = logging.getLogger(__name__)
 
 #: The label columns a labelled table may carry, one per head.
 LABEL_COLUMNS = ("sentiment", "journey_stage", "touchpoints")
-#: A touchpoints cell meaning "not labelled" (an empty cell means "no touchpoint applies").
-TOUCHPOINTS_UNKNOWN = "?"
-_SEPARATORS = (";", "|", ",")
 _KINDS = {kind.value for kind in FeedbackKind}
 #: The training datasets' and gold set's own kinds, read as the record kinds they are classified as.
 _KIND_ALIASES = {name: kind.value for name, kind in GOLD_KINDS.items() if name not in _KINDS}
@@ -366,9 +365,10 @@ def _check_labels(frame: pd.DataFrame, column: str, allowed: list[str]) -> None:
         return
     bad = np.flatnonzero(frame[column].notna() & ~frame[column].isin(allowed))
     if len(bad):
+        first = str(frame[column].iloc[bad[0]])
         raise DataError(
             f"{column}: row(s) {_rows(bad)} have label(s) {sorted(set(frame[column].iloc[bad]))} that the taxonomy "
-            f"does not know; expected one of {allowed} (or an empty cell for unknown)."
+            f"does not know{case_hint(first, allowed)}; expected one of {allowed} (or an empty cell for unknown)."
         )
 
 
@@ -382,28 +382,6 @@ def _check_touchpoints(frame: pd.DataFrame, allowed: list[str]) -> None:
             f"touchpoints: row(s) {_rows(np.asarray(bad))} name {unknown}, which the taxonomy does not know; "
             f"expected labels from {allowed}, separated by ';' ('?' for unknown, empty for none)."
         )
-
-
-def _touchpoint_cell(value: Any) -> list[str] | None:
-    if isinstance(value, list | tuple | np.ndarray):
-        return sorted({str(v).strip() for v in value if str(v).strip()})
-    if _missing(value):
-        return None
-    text = str(value).strip()
-    if text == TOUCHPOINTS_UNKNOWN:
-        return None
-    if text.startswith("["):
-        try:
-            return _touchpoint_cell(json.loads(text))
-        except json.JSONDecodeError:
-            pass
-    for separator in _SEPARATORS:
-        text = text.replace(separator, ";")
-    return sorted({part.strip() for part in text.split(";") if part.strip()})
-
-
-def _missing(value: Any) -> bool:
-    return value is None or (not isinstance(value, list | tuple | np.ndarray) and bool(pd.isna(value)))
 
 
 def _rows(positions: np.ndarray, limit: int = 5) -> str:

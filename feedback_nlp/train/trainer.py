@@ -13,19 +13,27 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import tomli_w
 from safetensors.numpy import load_file, save, save_file
 from tqdm.auto import tqdm
 
 from feedback_nlp.encoders.finetune import MultiTaskTargets, apply_layer_weights, finetune_top_layers
 from feedback_nlp.encoders.minilm import SentenceEncoder
-from feedback_nlp.errors import ConfigError
+from feedback_nlp.errors import ConfigError, DataError, InputError
 from feedback_nlp.heads.heads import TaskHeads
 from feedback_nlp.heads.linear import MultiLabelHead, SoftmaxHead
 from feedback_nlp.heads.ngrams import WordNgrams, with_block
 from feedback_nlp.pipeline import FeedbackPipeline, SegmentVectors
 from feedback_nlp.settings import Settings, get_settings
-from feedback_nlp.storage.artifacts import BundleManifest, EncoderInfo, TaskLabels, TaxonomyRef
+from feedback_nlp.storage.artifacts import (
+    MANIFEST,
+    BundleManifest,
+    EncoderInfo,
+    TaskLabels,
+    TaxonomyRef,
+    check_replaceable,
+)
 from feedback_nlp.storage.bundle import new_bundle
 from feedback_nlp.storage.model import CARD_FILE, ENCODER_LAYERS_FILE, TAXONOMY_FILE
 from feedback_nlp.taxonomy.keywords import KeywordMatcher
@@ -33,11 +41,11 @@ from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy, load_taxono
 from feedback_nlp.text import prepare_texts
 from feedback_nlp.topics.embeddings import EmbeddingCache, fingerprint_of
 from feedback_nlp.train.augment import augmented
-from feedback_nlp.train.card import render_card
+from feedback_nlp.train.card import registered_version, render_card
 from feedback_nlp.train.config import TrainingConfig
 from feedback_nlp.train.corpus_data import channel_from_record, combine, corpus_table, exclusion_keys, native_table
 from feedback_nlp.train.data import TrainingTable, build_training_table, gold_key
-from feedback_nlp.train.evaluate import evaluate_gold
+from feedback_nlp.train.evaluate import evaluate_frame, gold_file_info, labels_outside, read_gold
 from feedback_nlp.train.heads_fit import (
     Features,
     FittedHeads,
@@ -256,6 +264,41 @@ def held_out_by_source(table: TrainingTable, heads: TaskHeads, X: np.ndarray, te
     return out
 
 
+def check_training_labels(table: TrainingTable, taxonomy: Taxonomy) -> None:
+    """Check a training table's labels before any text is embedded: every known sentiment and stage
+    is a label of ``taxonomy``, and the train split holds at least two of each (a head needs two).
+
+    Raises:
+        DataError: a source gives labels the taxonomy lacks, or a head would have fewer than two
+            labels to learn; the message names the labels, the sources and what to do.
+    """
+    frame = table.frame
+    train = (frame["split"] == "train").to_numpy()
+    for column, allowed in (("sentiment", list(SENTIMENT_LABELS)), ("journey_stage", taxonomy.stage_labels)):
+        known = frame[column].notna().to_numpy()
+        bad = known & ~frame[column].isin(allowed).to_numpy()
+        if bad.any():
+            rows = frame[bad]
+            raise DataError(
+                f"{column}: {int(bad.sum())} training rows (sources {sorted(set(rows['source']))}) carry the label(s) "
+                f"{sorted(set(map(str, rows[column])))}, which taxonomy {taxonomy.name} v{taxonomy.version} lacks; "
+                f"expected one of {allowed}. Leave those sources out (data.exclude_sources) or use their taxonomy."
+            )
+        seen = sorted(set(frame.loc[known & train, column]))
+        if len(seen) < 2:
+            advice = (
+                "The datasets' mappings and the annotated corpus give the default taxonomy's stages, so a custom "
+                "taxonomy's stages get training rows only where a name is a default one (docs/taxonomy.md): name "
+                "them as the default taxonomy does, or add sources that give them."
+                if column == "journey_stage"
+                else "Add sources with sentiment labels (data.sources, data.corpus, data.native_sources)."
+            )
+            raise DataError(
+                f"{column}: the training rows hold {len(seen)} label(s) {seen} of taxonomy {taxonomy.name} "
+                f"v{taxonomy.version}; a head needs at least two. {advice}"
+            )
+
+
 def _package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for name in PINNED_PACKAGES:
@@ -272,22 +315,46 @@ class Trainer:
     Args:
         config: the resolved training config.
         settings: paths and encoder settings (environment by default).
-        gold_path: the gold set used for evaluation and model selection, never for training.
+        gold_path: the gold set used for evaluation and model selection, never for training
+            (default: ``paths.gold``, else ``data_dir/gold/dev.jsonl``).
+
+    Attributes:
+        gold_path: the gold set evaluated on; None when ``paths.gold`` is "".
+        gold_skipped: after :meth:`gold_set`, why no gold evaluation is made (None when one is).
     """
 
     def __init__(self, config: TrainingConfig, settings: Settings | None = None, gold_path: Path | None = None) -> None:
         self.config = config
         self.settings = settings or get_settings()
         self.data_dir = Path(config.paths.data_dir or self.settings.data_dir)
-        self.gold_path = gold_path if gold_path is not None else self.data_dir / "gold" / "dev.jsonl"
+        self.default_gold = self.data_dir / "gold" / "dev.jsonl"
+        #: Whether the config names the gold set (then it must be there).
+        self.gold_named = gold_path is None and bool(config.paths.gold)
+        self.gold_path: Path | None
+        if gold_path is not None:
+            self.gold_path = gold_path
+        elif config.paths.gold is None:
+            self.gold_path = self.default_gold
+        else:
+            self.gold_path = Path(config.paths.gold) if config.paths.gold.strip() else None
+        self.gold_skipped: str | None = None
         self.taxonomy: Taxonomy = load_taxonomy(config.paths.taxonomy or self.settings.taxonomy_path)
 
     def train(self) -> TrainingResult:
         """Train, evaluate and write the bundle to ``config.paths.output``."""
         cfg = self.config
+        # 0. Before any work: the output folder may be replaced, and the gold set can be read.
+        check_replaceable(cfg.paths.output, MANIFEST, "model bundle")
+        if registered_version(Path(cfg.paths.output)):
+            raise InputError(
+                f"paths.output {cfg.paths.output} is a registered model version, which never changes; write the "
+                "bundle to another folder and register it as a new version."
+            )
+        gold = self.gold_set()
         np.random.seed(cfg.seed)
-        # 1. Data: mapped, weakly labelled, de-golded, capped per source.
+        # 1. Data: mapped, weakly labelled, de-golded, capped per source; labels checked before embedding.
         table = self.training_table()
+        check_training_labels(table, self.taxonomy)
         texts = encoder_inputs(table.frame)
         encoder = SentenceEncoder(
             self.settings.encoder,
@@ -313,18 +380,59 @@ class Trainer:
             encoder, heads, self.taxonomy, version=f"{cfg.name}:{version}", segment_vectors=self.segment_vectors
         )
         metrics: dict[str, Any] = {"held_out": held_out}
-        if self.gold_path.exists():
+        if gold is not None and self.gold_path is not None:
             logger.info("Evaluating on %s", self.gold_path)
-            metrics["gold"] = evaluate_gold(pipeline, self.gold_path)
+            metrics["gold"] = evaluate_frame(pipeline, gold)
+            metrics["gold"]["gold_file"] = gold_file_info(self.gold_path, gold)
+        elif self.gold_skipped:
+            metrics["gold_skipped"] = self.gold_skipped
         # 6. Write the bundle atomically.
         manifest = self._manifest(version, encoder, table, metrics)
         bundle = self._write(manifest, heads, layer_weights)
         return TrainingResult(bundle=bundle, metrics=metrics)
 
+    def gold_set(self) -> pd.DataFrame | None:
+        """The gold set, read and checked before any training work (a bad file fails at once).
+
+        None, with the reason in :attr:`gold_skipped` (and logged), when ``paths.gold`` is "", the
+        default gold file is absent, or the gold set has stages or touchpoints the taxonomy lacks
+        (a custom taxonomy's bundle cannot be scored on the default taxonomy's labels).
+
+        Raises:
+            ConfigError: ``paths.gold`` names a file that is not there.
+            InputError, DataError: the gold file cannot be read or has invalid rows.
+        """
+        path = self.gold_path
+        if path is None:
+            self.gold_skipped = 'paths.gold is "" (no gold evaluation asked for)'
+            logger.info("No gold evaluation: %s", self.gold_skipped)
+            return None
+        if not path.is_file():
+            if self.gold_named:
+                raise ConfigError(
+                    f"paths.gold: expected a gold file at {path}, found nothing there; give an existing file, "
+                    'or paths.gold = "" to train without a gold evaluation.'
+                )
+            self.gold_skipped = f"no gold set at {path}"
+            logger.warning("No gold evaluation: %s", self.gold_skipped)
+            return None
+        gold = read_gold(path)
+        outside = labels_outside(gold, self.taxonomy)
+        if outside:
+            found = "; ".join(f"{column} {labels}" for column, labels in outside.items())
+            self.gold_skipped = (
+                f"the gold set {path.name} has labels that taxonomy {self.taxonomy.name} v{self.taxonomy.version} "
+                f"lacks ({found}); name a gold set labelled with this taxonomy with paths.gold"
+            )
+            logger.warning("No gold evaluation: %s", self.gold_skipped)
+            return None
+        return gold
+
     def training_table(self) -> TrainingTable:
         """Mapped sources, plus the annotated corpus and the new sets' own labels when configured."""
         cfg = self.config
-        gold = self.gold_path if cfg.data.exclude_gold else None
+        # Gold texts are never trained on: with paths.gold = "", the default gold set's are still left out.
+        gold = (self.gold_path or self.default_gold) if cfg.data.exclude_gold else None
         mapped = build_training_table(
             self.data_dir,
             self.taxonomy,

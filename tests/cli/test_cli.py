@@ -509,3 +509,123 @@ def test_cli_card_defaults_to_the_model_dir_setting(
     result = _invoke_with_model_dir(bundle, monkeypatch, "card")
     assert result.exit_code == 0, result.output
     assert f"Wrote {bundle / 'README.md'}" in result.output
+
+
+# ------------------------------------------------------- evaluate, train and card: the researcher's checks
+
+
+def test_cli_evaluate_refuses_labels_outside_the_taxonomy_in_one_line(tmp_path: Path) -> None:
+    rows = [dict(GOLD[0]), dict(GOLD[1], journey_stage="checkout")]
+    result = _invoke("evaluate", "--gold", str(_jsonl(tmp_path / "gold.jsonl", rows)))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: {tmp_path / 'gold.jsonl'}, line 2: journey_stage 'checkout' is not")
+    assert "expected one of ['awareness'," in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+
+
+def test_cli_evaluate_names_a_line_that_is_not_json(tmp_path: Path) -> None:
+    gold = _jsonl(tmp_path / "gold.jsonl", [GOLD[0], '{"text": "cut short'])
+    result = _invoke("evaluate", "--gold", str(gold))
+    assert result.exit_code == 1
+    assert "gold.jsonl, line 2: not valid JSON" in result.stderr and "Traceback" not in result.output
+
+
+def test_cli_evaluate_reads_touchpoints_given_as_one_string(tmp_path: Path) -> None:
+    as_list = _invoke("evaluate", "--gold", str(_jsonl(tmp_path / "list.jsonl", GOLD)), "--json")
+    rows = [dict(row, touchpoints=";".join(row["touchpoints"])) for row in GOLD]
+    as_text = _invoke("evaluate", "--gold", str(_jsonl(tmp_path / "text.jsonl", rows)), "--json")
+    assert as_list.exit_code == as_text.exit_code == 0, as_text.output
+    assert json.loads(as_text.stdout)["touchpoints"]["micro_f1"] == pytest.approx(6 / 7)
+
+
+def test_cli_evaluate_says_n_a_for_touchpoints_nobody_gave(tmp_path: Path) -> None:
+    rows = [{"text": "Nice weather today", "sentiment": "positive", "journey_stage": "none", "touchpoints": []}]
+    result = _invoke("evaluate", "--gold", str(_jsonl(tmp_path / "gold.jsonl", rows)))
+    assert result.exit_code == 0, result.output
+    assert "touchpoints_micro_f1       n/a (no touchpoint in the gold set or the predictions)" in result.stdout
+    assert (
+        json.loads(_invoke("evaluate", "--gold", str(tmp_path / "gold.jsonl"), "--json").stdout)["touchpoints"][
+            "labels_scored"
+        ]
+        == 0
+    )
+
+
+def test_cli_train_refuses_an_output_folder_of_other_files_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feedback_nlp.train.trainer
+
+    def never(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("no training work may start")
+
+    monkeypatch.setattr(feedback_nlp.train.trainer.Trainer, "training_table", never)
+    output = tmp_path / "reports"
+    output.mkdir()
+    (output / "notes.txt").write_text("mine", encoding="utf-8")
+    config = tmp_path / "run.toml"
+    config.write_text(f"[paths]\noutput = {json.dumps(str(output))}\n", encoding="utf-8")
+    result = _invoke("train", "--config", str(config), "--quiet")
+    assert result.exit_code == 1
+    assert "already holds other files (notes.txt)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "content", "message"),
+    [
+        ("--baselines", "[1, 2]", "must be the JSON benchmarks/baselines.py writes"),
+        ("--baselines", '{"foo": 1}', "has no 'rows' list (found the keys ['foo'])"),
+        ("--baselines", "{oops", "the baselines report is not valid JSON"),
+        ("--speed", '{"foo": 1}', "holds no measurement"),
+        ("--speed", "[1, 2]", "must be the JSON object benchmarks/classify_speed.py writes"),
+    ],
+)
+def test_cli_card_refuses_a_report_of_another_shape(
+    tiny_bundle: Path, tmp_path: Path, option: str, content: str, message: str
+) -> None:
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    report = tmp_path / "report.json"
+    report.write_text(content, encoding="utf-8")
+    before = (bundle / "manifest.json").read_bytes()
+    result = _invoke("card", "--model", str(bundle), option, str(report))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+    assert (bundle / "manifest.json").read_bytes() == before
+
+
+def test_cli_card_gold_names_the_file_and_keeps_the_training_figures(tiny_bundle: Path, tmp_path: Path) -> None:
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    before = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    gold = _jsonl(tmp_path / "survey_gold.jsonl", GOLD)
+    result = _invoke("card", "--model", str(bundle), "--gold", str(gold))
+    assert result.exit_code == 0, result.output
+    card = (bundle / "README.md").read_text(encoding="utf-8")
+    assert "## Results on the gold set (`survey_gold.jsonl`, 4 texts)" in card
+    after = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
+    assert after.get("metrics") == before.get("metrics")
+
+
+def test_cli_card_refuses_a_registered_version_unless_written_elsewhere(
+    tiny_bundle: Path, tmp_path: Path, fake_loader: list
+) -> None:
+    from feedback_nlp.model_registry import ModelRegistry
+
+    entry, _ = ModelRegistry(tmp_path / "registry").register(tiny_bundle, version="v1")
+    manifest = (entry.bundle / "manifest.json").read_bytes()
+    gold = _jsonl(tmp_path / "gold.jsonl", GOLD)
+    refused = _invoke("card", "--model", str(entry.bundle), "--gold", str(gold))
+    assert refused.exit_code == 1
+    assert "is a registered model version" in refused.stderr and "--output FILE" in refused.stderr
+    assert fake_loader == []  # refused before the gold set was measured
+    out = tmp_path / "card.md"
+    written = _invoke("card", "--model", str(entry.bundle), "--gold", str(gold), "--output", str(out))
+    assert written.exit_code == 0, written.output
+    assert "(`gold.jsonl`, 4 texts)" in out.read_text(encoding="utf-8")
+    assert (entry.bundle / "manifest.json").read_bytes() == manifest

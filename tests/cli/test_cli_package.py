@@ -176,7 +176,7 @@ def test_every_command_fails_through_reports_errors() -> None:
 def test_card_with_an_unreadable_baselines_file_says_which(tmp_path: Path) -> None:
     result = runner.invoke(app, ["card", "--model", str(tmp_path), "--baselines", str(tmp_path / "absent.json")])
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"error: cannot read {tmp_path / 'absent.json'}: ")
+    assert result.stderr.startswith(f"error: cannot read the baselines report {tmp_path / 'absent.json'}: ")
 
 
 def test_python_dash_m_and_the_console_script_run_the_same_app() -> None:

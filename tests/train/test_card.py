@@ -164,3 +164,103 @@ def test_render_card_says_when_the_heads_were_trained_with_counterfactual_pairin
     assert "Counterfactual logit pairing (strength 10.0; heads: sentiment, stage, touchpoints)" in render_card(manifest)
     manifest["config"]["heads"]["counterfactual_pairing_heads"] = ["sentiment", "touchpoints"]
     assert "(strength 10.0; heads: sentiment, touchpoints)" in render_card(manifest)
+
+
+# --- Re-rendering a bundle's card: `feedback-nlp card` ----------------------------------------
+
+
+def _gold_report(path: Path, fake_pipeline: Any) -> dict[str, Any]:
+    from feedback_nlp.train.evaluate import evaluate_gold
+
+    rows = [
+        {"text": "I love the app, it is great", "sentiment": "positive", "journey_stage": "usage",
+         "touchpoints": ["mobile_app"]},
+        {"text": "The delivery was late, terrible courier", "sentiment": "negative", "journey_stage": "onboarding",
+         "touchpoints": ["delivery"]},
+    ]  # fmt: skip
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+    return evaluate_gold(fake_pipeline, path)
+
+
+def test_refresh_card_shows_fresh_gold_figures_named_after_their_file_and_keeps_the_manifests(
+    tiny_bundle: Path, tmp_path: Path, fake_pipeline: Any
+) -> None:
+    import shutil
+
+    from feedback_nlp.storage.artifacts import BundleManifest
+    from feedback_nlp.train.card import refresh_card
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    trained = BundleManifest.read(bundle).to_json()  # as if measured on dev.jsonl when it was trained
+    trained["metrics"] = {"gold": _gold_report(tmp_path / "dev.jsonl", fake_pipeline)}
+    BundleManifest.parse(trained).write(bundle)
+    report = _gold_report(tmp_path / "my_gold.jsonl", fake_pipeline)
+    before = BundleManifest.read(bundle).to_json()
+    assert before["metrics"]["gold"]["gold_file"] == {"name": "dev.jsonl", "rows": 2}
+    assert refresh_card(bundle, gold=report) == bundle / "README.md"
+    card = (bundle / "README.md").read_text(encoding="utf-8")
+    assert "## Results on the gold set (`my_gold.jsonl`, 2 texts)" in card
+    assert "shared/data/gold/dev.jsonl" not in card
+    assert "Measured with `feedback-nlp card --gold` after training" in card
+    after = BundleManifest.read(bundle).to_json()  # the card's hash is sealed in: the bundle still loads
+    assert after["metrics"] == before["metrics"]  # the training-time figures are not replaced
+    assert {k: v for k, v in after.items() if k != "files"} == {k: v for k, v in before.items() if k != "files"}
+
+
+def test_refresh_card_leaves_a_registered_version_alone(tiny_bundle: Path, tmp_path: Path) -> None:
+    from feedback_nlp.errors import InputError
+    from feedback_nlp.model_registry import ModelRegistry
+    from feedback_nlp.model_registry.store import manifest_sha256
+    from feedback_nlp.train.card import refresh_card, registered_version
+
+    entry, _ = ModelRegistry(tmp_path / "registry").register(tiny_bundle, version="v1")
+    identity = manifest_sha256(entry.bundle)
+    assert registered_version(entry.bundle) and not registered_version(tiny_bundle)
+    with pytest.raises(InputError, match="is a registered model version: its manifest must not change"):
+        refresh_card(entry.bundle)
+    written = refresh_card(entry.bundle, output=tmp_path / "card.md")
+    assert written == tmp_path / "card.md" and written.read_text(encoding="utf-8").startswith("# Model card: tiny:v1")
+    assert manifest_sha256(entry.bundle) == identity
+
+
+@pytest.mark.parametrize(
+    ("report", "message"),
+    [
+        ([1, 2], "must be the JSON benchmarks/baselines.py writes .* got an array"),
+        ({"foo": 1}, r"has no 'rows' list \(found the keys \['foo'\]\)"),
+        ({"rows": [{"baseline": "majority", "task": "sentiment"}]}, r"row 1 lacks \['metric', 'value'\]"),
+        ({"rows": [{"baseline": "b", "task": "t", "metric": "m", "value": "high"}]}, "value 'high'; expected a number"),
+    ],
+)
+def test_baseline_table_refuses_other_json(report: Any, message: str) -> None:
+    from feedback_nlp.errors import InputError
+    from feedback_nlp.train.card import baseline_table
+
+    with pytest.raises(InputError, match=message):
+        baseline_table(report)
+
+
+def test_baseline_table_keeps_the_card_columns() -> None:
+    from feedback_nlp.train.card import baseline_table
+
+    row = {"baseline": "majority", "task": "sentiment", "metric": "macro-F1", "value": 0.2, "seconds": 3}
+    assert baseline_table({"measured": "2026-11-30", "rows": [row], "reports": {}}) == {
+        "measured": "2026-11-30",
+        "rows": [{"baseline": "majority", "task": "sentiment", "metric": "macro-F1", "value": 0.2}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("report", "message"),
+    [
+        ([1, 2], "must be the JSON object benchmarks/classify_speed.py writes .* got an array"),
+        ({"foo": 1}, r"holds no measurement .* found the keys \['foo'\]"),
+        ({"in_process": {"corpora": {"tweets": {"pipeline": {}}}}}, "not in the shape .*KeyError: 'mean_chars'"),
+    ],
+)
+def test_speed_rows_refuse_other_json(report: Any, message: str) -> None:
+    from feedback_nlp.errors import InputError
+
+    with pytest.raises(InputError, match=message):
+        speed_rows(report)

@@ -125,3 +125,50 @@ def test_corpus_source_balance_weighs_the_smaller_sources_up(data_dir: Path) -> 
     sizes = corpus["source"].value_counts()
     assert per_row[sizes.idxmin()] > per_row[sizes.idxmax()]
     assert corpus["weight"].mean() == pytest.approx(load_config(CONFIG).data.corpus_weight)
+
+
+HOTEL_TAXONOMY = {
+    "name": "hotel-cx",
+    "version": 3,
+    "sentiment": {"negative": "unhappy", "neutral": "no opinion", "positive": "happy"},
+    "journey_stages": {"purchase": "booking the stay", "stay": "the stay itself", "none": "no stage"},
+    "touchpoints": {
+        "room": {"description": "the room and the food", "keywords": ["room", "breakfast"]},
+        "in_person": {"description": "staff and front desk", "keywords": ["staff", "reception"]},
+    },
+}
+
+
+def test_corpus_labels_are_kept_to_the_taxonomy_trained_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The corpus is labelled with the default taxonomy; with a custom one its `billing` stage reached
+    # the stage head and training failed after embedding ("labels ['billing'] are not among the head's classes").
+    import feedback_nlp.train.corpus_data as corpus_data
+    from feedback_nlp.corpus.annotations import AnnotatedCorpus
+    from feedback_nlp.taxonomy.labels import Taxonomy
+
+    frame = pd.DataFrame(
+        {
+            "text": ["The bill was wrong", "Booked a room, lovely staff", "Nothing to say"],
+            "source": ["a", "b", "b"],
+            "kind": ["survey", "review", "social"],
+            "sentiment": ["negative", "positive", "neutral"],
+            "journey_stage": ["billing", "purchase", "none"],
+            "touchpoints": [["billing", "phone"], ["in_person"], []],
+            "industry": ["banking", "hotels", "general"],
+            "channel": ["", "", ""],
+            "round": [1, 1, 1],
+        }
+    )
+    monkeypatch.setattr(corpus_data, "load_cx_corpus", lambda data_dir, path: AnnotatedCorpus(frame, [], []))
+    hotel = Taxonomy.from_dict(HOTEL_TAXONOMY)
+    table = corpus_data.corpus_table(Path("unused"), hotel, weight=1.0, eval_fraction=0.0, seed=0)
+    assert table.frame["journey_stage"].tolist() == [None, "purchase", "none"]
+    assert table.touchpoint_labels == ["room", "in_person"]
+    # in_person was annotated (a default touchpoint): 0 or 1; `room` never was: unknown, not absent.
+    np.testing.assert_array_equal(table.touchpoints[:, 1], [0.0, 1.0, 0.0])
+    assert np.isnan(table.touchpoints[:, 0]).all()
+    # With the default taxonomy nothing changes: every label kept, every touchpoint known.
+    default = corpus_data.corpus_table(Path("unused"), Taxonomy.default(), weight=1.0, eval_fraction=0.0, seed=0)
+    assert default.frame["journey_stage"].tolist() == ["billing", "purchase", "none"]
+    assert not np.isnan(default.touchpoints).any()
+    assert default.touchpoints.sum() == 3
