@@ -42,7 +42,10 @@ class TopicManifest(Manifest):
     """The manifest of a topic model folder; every key is optional until the model is saved."""
 
     artifact: ClassVar[str] = "a topic model"
-    remedy: ClassVar[str] = "Fit one with `feedback-nlp topics fit INPUT -o DIR`."
+    remedy: ClassVar[str] = (
+        "Fit one with `feedback-nlp topics fit INPUT -o DIR --deploy`, "
+        "or deploy a fitted one with `feedback-nlp topics deploy DIR`."
+    )
     readable_formats: ClassVar[tuple[int, ...]] = READABLE_TOPICS_FORMATS
 
     format: int = TOPICS_FORMAT

@@ -671,7 +671,8 @@ class TopicModel:
         if not manifest_path.is_file():
             raise BundleError(
                 f"Expected a topic model at {path} (a folder with {MANIFEST}), found none. "
-                "Fit one with `feedback-nlp topics fit INPUT -o DIR`."
+                "Fit one with `feedback-nlp topics fit INPUT -o DIR --deploy`, "
+                "or deploy a fitted one with `feedback-nlp topics deploy DIR`."
             )
         try:
             data = json.loads(manifest_path.read_text(encoding="utf-8"))

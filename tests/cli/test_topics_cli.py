@@ -439,6 +439,7 @@ def test_update_waits_for_the_models_lock_and_says_so(
 def test_update_of_a_missing_model_is_a_clear_error(fitted: Fit, tmp_path: Path) -> None:
     result = _invoke("topics", "update", fitted.csv, "--model", tmp_path / "none")
     assert result.exit_code == 1 and "Expected a topic model" in result.stderr
+    assert "`feedback-nlp topics deploy DIR`" in " ".join(result.stderr.split())  # how to get one there
 
 
 # -- topics fit --from-db ----------------------------------------------------------------------
