@@ -25,6 +25,7 @@ from feedback_nlp.errors import InputError
 from feedback_nlp.scoring.aggregate import COUNT_COLUMNS, Period, check_period, combine_counts
 from feedback_nlp.scoring.alerts import alerts_from_counts
 from feedback_nlp.scoring.drivers import key_drivers_from_counts
+from feedback_nlp.scoring.duck import RECORDS_SCHEMA
 from feedback_nlp.scoring.frame import records_from_rows
 from feedback_nlp.scoring.scores import record_counts, scores_from_counts, touchpoint_counts, trends_from_counts
 from feedback_nlp.scoring.watermark import ResumePoint
@@ -55,18 +56,51 @@ def count_specs(by: Sequence[str]) -> dict[str, CountSpec]:
         "topic": CountSpec("record", ("topic_label", "period")),
         "overall": CountSpec("record", ("period",)),
     }
+    check_segment_fields(by)
     for name in by:
-        if name in RESERVED_SEGMENT_FIELDS:
-            raise InputError(
-                f"cannot segment by {name!r}: it is a column the score tables make themselves; "
-                "--by takes record fields (source, kind, channel) or metadata keys"
-            )
         specs[f"segment_{name}"] = CountSpec("record", (name, "period"))
     return specs
 
 
-#: Columns of the count tables themselves: a segment field of the same name would collide.
-RESERVED_SEGMENT_FIELDS = frozenset({"period", *COUNT_COLUMNS})
+#: Record columns a segment table may group by (``--by``); any other name is a metadata key.
+SEGMENT_FIELDS = ("source", "kind", "journey_stage", "topic_label")
+#: Names of the records layout, of the rows and of the score tables, which are no segment field
+#: and no metadata key to segment by: the tables make or use them themselves. Both engines refuse them.
+RESERVED_SEGMENT_FIELDS = frozenset(
+    {
+        *RECORDS_SCHEMA.names,
+        "model_version",
+        "id",
+        "created_at",
+        "rating",
+        "nps",
+        "sentiment_label",
+        "sentiment_score",
+        "period",
+        "touchpoint",
+        "sentiment_from",
+        *COUNT_COLUMNS,
+    }
+) - set(SEGMENT_FIELDS)
+
+
+def check_segment_fields(by: Sequence[str]) -> None:
+    """Refuse ``--by`` names that are columns of the records or of the score tables but no segment field.
+
+    ``period``, ``touchpoint``, ``sentiment_from``, ``id``, ``created_at``, the scores and the
+    count columns are made or used by the tables themselves; a segment table groups records by
+    :data:`SEGMENT_FIELDS` or by a metadata key. The local job and Spark share this rule.
+
+    Raises:
+        InputError: A name is such a column (the message lists what ``--by`` takes).
+    """
+    refused = [name for name in by if name in RESERVED_SEGMENT_FIELDS]
+    if refused:
+        raise InputError(
+            f"cannot segment by {', '.join(map(repr, refused))}: a column the score tables use or make "
+            f"themselves, not a segment field. --by takes {', '.join(SEGMENT_FIELDS)} or metadata keys "
+            "(e.g. --by region,source)"
+        )
 
 
 @dataclass

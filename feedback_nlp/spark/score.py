@@ -40,8 +40,14 @@ import pandas as pd
 from feedback_nlp.dates import DateTally
 from feedback_nlp.errors import InputError
 from feedback_nlp.scoring.aggregate import COUNT_COLUMNS, SCORE_SCALE, Period, canonical_counts, check_period
-from feedback_nlp.scoring.duck import RECORDS_SCHEMA
-from feedback_nlp.scoring.job import STATE_DIR, STATE_FILE, count_specs, tables_from_counts
+from feedback_nlp.scoring.job import (
+    SEGMENT_FIELDS,
+    STATE_DIR,
+    STATE_FILE,
+    check_segment_fields,
+    count_specs,
+    tables_from_counts,
+)
 from feedback_nlp.spark.files import check_apart, local_path, paths_of, read_parquet, reporter
 from feedback_nlp.storage.artifacts import atomic_dir, check_replaceable
 
@@ -60,8 +66,6 @@ __all__ = [
     "undated_records",
 ]
 
-#: Record columns a segment table may group by (``--by``); any other name is a metadata key.
-SEGMENT_FIELDS = ("source", "kind", "journey_stage", "topic_label")
 
 Level = Literal["record", "touchpoint"]
 """What a count table counts: records, or (record, touchpoint) mentions."""
@@ -74,8 +78,6 @@ _FIELDS = (
 _NEEDED = ("id", "source", "kind", "journey_stage", "topic", "rating", "nps", "sentiment_label", "sentiment_score")
 # Columns the count tables make themselves (keys that are not record fields).
 _MADE_KEYS = ("period", "touchpoint", "sentiment_from")
-# Names of the records layout, the rows and the score tables: never metadata keys to segment by.
-_TABLE_COLUMNS = frozenset({*RECORDS_SCHEMA.names, "model_version", *_FIELDS, *_MADE_KEYS, *COUNT_COLUMNS})
 _MICROSECONDS_PER_DAY = 86_400_000_000
 _LABELS = ("negative", "neutral", "positive")
 
@@ -415,25 +417,6 @@ def score_dataset(
     _publish(output, tables, counts, state)
     logger.info("wrote %d table(s) to %s", len(tables), output_dir)
     return tables
-
-
-def check_segment_fields(by: Sequence[str]) -> None:
-    """Refuse ``--by`` names that are columns of the records or of the score tables but no segment field.
-
-    ``period``, ``touchpoint``, ``sentiment_from``, ``id``, ``created_at``, the scores and the
-    count columns are made or used by the tables themselves; a segment table groups records by
-    :data:`SEGMENT_FIELDS` or by a metadata key.
-
-    Raises:
-        InputError: A name is such a column (the message lists what ``--by`` takes).
-    """
-    refused = [name for name in by if name in _TABLE_COLUMNS and name not in SEGMENT_FIELDS]
-    if refused:
-        raise InputError(
-            f"cannot segment by {', '.join(map(repr, refused))}: a column the score tables use or make "
-            f"themselves, not a segment field. --by takes {', '.join(SEGMENT_FIELDS)} or metadata keys "
-            "(e.g. --by region,source)"
-        )
 
 
 def undated_records(frame: DataFrame, examples: int = 3) -> DateTally:

@@ -57,11 +57,13 @@ def test_a_late_commit_below_the_watermark_counts_in_the_next_run(tmp_path: Path
     _assert_same(_read(tmp_path / "full"), _read(inc))
 
 
-def test_segmenting_by_a_column_of_the_tables_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("field", ["period", "id", "rating", "sentiment_from", "n_positive"])
+def test_segmenting_by_a_column_of_the_tables_is_refused(tmp_path: Path, field: str) -> None:
+    """The same rule as Spark's (tests/spark/test_spark_keys.py): the engines agree on what --by takes."""
     from feedback_nlp.errors import InputError
 
-    with pytest.raises(InputError, match="cannot segment by 'period'"):
-        job.run_score_job(_rows(5), tmp_path / "out", period="week", by=["period"])
+    with pytest.raises(InputError, match=f"cannot segment by '{field}'.*--by takes source, kind"):
+        job.run_score_job(_rows(5), tmp_path / "out", period="week", by=[field])
 
 
 def test_cli_counts_a_record_committed_after_a_later_one_on_postgresql(
