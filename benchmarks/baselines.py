@@ -236,9 +236,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     settings = get_settings()
     gold_path = args.gold or settings.data_dir / "gold" / "dev.jsonl"
-    gold = prepare_gold(load_gold(gold_path), gold_path)
-    texts = list(gold["text"])
     taxonomy = Taxonomy.default()
+    gold = prepare_gold(load_gold(gold_path), gold_path, taxonomy=taxonomy)
+    texts = list(gold["text"])
     result: dict[str, Any] = {
         "benchmark": NAME,
         "date": now_utc(),
