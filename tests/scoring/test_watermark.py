@@ -66,8 +66,10 @@ def test_segmenting_by_a_column_of_the_tables_is_refused(tmp_path: Path, field: 
         job.run_score_job(_rows(5), tmp_path / "out", period="week", by=[field])
 
 
+# The db_url fixture on PostgreSQL only: it empties the session's database after the test.
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_cli_counts_a_record_committed_after_a_later_one_on_postgresql(
-    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_pipeline
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_pipeline
 ) -> None:  # noqa: ANN001
     """A slow ingest takes key N, a fast one commits N+1, a run reads N+1; N commits after it."""
     from feedback_nlp.cli import app
@@ -76,6 +78,7 @@ def test_cli_counts_a_record_committed_after_a_later_one_on_postgresql(
     from feedback_nlp.storage.db import init_db, make_session_factory
     from feedback_nlp.taxonomy.records import FeedbackRecord
 
+    postgres_url = db_url
     monkeypatch.setenv("DATABASE_URL", postgres_url)
     get_settings.cache_clear()
     engine = init_db(postgres_url)
