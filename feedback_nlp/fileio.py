@@ -964,10 +964,40 @@ def _read_parquet(path: Path, opts: RowOptions, chunk_size: int) -> Iterator[Row
         schema = parquet.schema_arrow
         turns = schema.field("turns") if "turns" in schema.names else None
         fields = _PARQUET_FIELDS if turns is not None and pa.types.is_list(turns.type) else TABLE_FIELDS
+        # A `metadata` column (JSON text, a struct or a map, as the records layout and `spark
+        # classify` write it) is the records' metadata, as the Spark job reads it.
+        if "metadata" in schema.names:
+            fields = fields | {"metadata"}
         for batch in parquet.iter_batches(batch_size=chunk_size):
             for values in batch.to_pylist():
                 index += 1
+                if "metadata" in values:
+                    try:
+                        values["metadata"] = metadata_cell(values["metadata"])
+                    except (ValueError, TypeError) as exc:
+                        yield RowResult(index, None, f"metadata: expected a JSON object, a struct or a map ({exc})")
+                        continue
                 yield make_row(index, values, opts, fields=fields, stringify=True)
+
+
+def metadata_cell(value: Any) -> dict[str, Any] | None:
+    """A table cell holding a record's metadata: JSON object text, a struct (a dict) or an Arrow
+    map (key-value pairs); empty text or null is none.
+
+    Raises:
+        ValueError: the text is not JSON, or JSON of something other than an object.
+        TypeError: the cell is of another type.
+    """
+    if value is None or isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        parsed = json.loads(value) if value.strip() else None
+        if parsed is not None and not isinstance(parsed, dict):
+            raise ValueError(f"got JSON {type(parsed).__name__}")
+        return parsed
+    if isinstance(value, list):  # an Arrow map arrives as (key, value) pairs
+        return dict(value)
+    raise TypeError(f"got {type(value).__name__}")
 
 
 # ----------------------------------------------------------------------- row -> record

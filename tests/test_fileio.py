@@ -492,6 +492,29 @@ def test_read_records_parquet_types_and_row_index(tmp_path: Path) -> None:
     assert rows[2].error is not None and rows[2].error.startswith("text: missing")
 
 
+@pytest.mark.parametrize(
+    "column",
+    [
+        pa.array(['{"region": "north"}', "", None, "[1]"]),  # JSON text, as the records layout writes it
+        pa.array([{"region": "north"}, None, None, None], pa.struct([("region", pa.string())])),
+        pa.array([[("region", "north")], [], None, None], pa.map_(pa.string(), pa.string())),
+    ],
+    ids=["json", "struct", "map"],
+)
+def test_a_parquet_metadata_column_is_the_records_metadata(tmp_path: Path, column: pa.Array) -> None:
+    """As `spark classify` reads it, so `score --by region` groups the same on both engines."""
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"text": ["a", "b", "c", "d"], "store": ["7", "8", "9", "10"], "metadata": column}), path)
+
+    rows = list(read_records(path, kind="review"))
+
+    assert rows[0].record is not None and rows[0].record.metadata == {"store": "7", "region": "north"}
+    assert rows[1].record is not None and rows[1].record.metadata == {"store": "8"}
+    assert rows[2].record is not None and rows[2].record.metadata == {"store": "9"}
+    if pa.types.is_string(column.type):
+        assert rows[3].error == "metadata: expected a JSON object, a struct or a map (got JSON list)"
+
+
 def test_read_records_parquet_batches_keep_row_index(tmp_path: Path) -> None:
     path = tmp_path / "big.parquet"
     pq.write_table(pa.table({"text": [f"t{i}" for i in range(2500)]}), path)

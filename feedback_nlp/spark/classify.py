@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from feedback_nlp.errors import BundleError, ConfigError, InputError
-from feedback_nlp.fileio import MAPPABLE_FIELDS, TABLE_FIELDS, RowOptions, default_channel, make_row
+from feedback_nlp.fileio import MAPPABLE_FIELDS, TABLE_FIELDS, RowOptions, default_channel, make_row, metadata_cell
 from feedback_nlp.scoring.duck import RECORDS_SCHEMA
 from feedback_nlp.spark.files import check_apart, job_error, local_path, paths_of, read_parquet, reporter
 from feedback_nlp.storage.artifacts import atomic_dir, check_replaceable
@@ -511,7 +511,7 @@ def _record(row: dict[str, Any], job: _Job) -> tuple[FeedbackRecord | None, str 
     ):
         values[job.id_column] = f"row-{row[_ROW_NUMBER]}"
     try:
-        values["metadata"] = _metadata(values.get("metadata"))
+        values["metadata"] = metadata_cell(values.get("metadata"))
     except (ValueError, TypeError) as exc:
         return None, f"metadata: expected a JSON object, a struct or a map ({exc})"
     options = RowOptions(
@@ -526,19 +526,6 @@ def _record(row: dict[str, Any], job: _Job) -> tuple[FeedbackRecord | None, str 
     fields = TABLE_FIELDS | {"metadata"} | ({"turns"} if job.turns else set())
     result = make_row(0, values, options, fields=fields, stringify=True)
     return result.record, result.error
-
-
-def _metadata(value: Any) -> dict[str, Any] | None:
-    if value is None or isinstance(value, dict):
-        return value
-    if isinstance(value, str):
-        parsed = json.loads(value) if value.strip() else None
-        if parsed is not None and not isinstance(parsed, dict):
-            raise ValueError(f"got JSON {type(parsed).__name__}")
-        return parsed
-    if isinstance(value, list):  # an Arrow map arrives as (key, value) pairs
-        return dict(value)
-    raise TypeError(f"got {type(value).__name__}")
 
 
 def _predict(pipeline: Any, records: list[FeedbackRecord]) -> list[Prediction | str]:
