@@ -160,14 +160,18 @@ def _period_sql(period: Period) -> str:
     return day
 
 
-def records_sql(relation_sql: str, *, period: Period | None = None, metadata_keys: Sequence[str] = ()) -> str:
+def records_sql(
+    relation_sql: str, *, period: Period | None = None, metadata_keys: Sequence[str] | Mapping[str, str] = ()
+) -> str:
     """SQL for flat record rows: the fields a count table groups by and counts.
 
     Args:
         relation_sql: A relation with :data:`RECORDS_SCHEMA`'s columns, e.g.
             ``"read_parquet('feedback/*.parquet')"`` or a table name.
         period: Add a ``period`` column (DATE: the UTC period start).
-        metadata_keys: Add one text column per metadata key.
+        metadata_keys: Add one text column per metadata key, named after the key; or a mapping
+            of keys to column names (DuckDB's names ignore case, so a key ``Source`` needs another
+            name beside the ``source`` column).
 
     Returns:
         A SELECT with ``id``, ``source``, ``kind``, ``created_at``, ``journey_stage``,
@@ -175,7 +179,7 @@ def records_sql(relation_sql: str, *, period: Period | None = None, metadata_key
         ``period`` (if asked) and the metadata keys.
     """
     extra = [f"{_period_sql(period)} AS period"] if period else []
-    extra += [f"{_metadata_sql(k)} AS {_identifier(k)}" for k in metadata_keys]
+    extra += [f"{_metadata_sql(k)} AS {_identifier(name)}" for k, name in _metadata_columns(metadata_keys).items()]
     fields = ", ".join(
         ["id", "source", "kind", "created_at", "journey_stage", "topic.label AS topic_label",
          "CAST(rating AS DOUBLE) AS rating", "CAST(nps AS DOUBLE) AS nps",
@@ -252,7 +256,13 @@ SELECT {columns}touchpoint,
 FROM about"""
 
 
-def mentions_sql(relation_sql: str, *, period: Period | None = None, metadata_keys: Sequence[str] = ()) -> str:
+def _metadata_columns(metadata_keys: Sequence[str] | Mapping[str, str]) -> dict[str, str]:
+    return dict(metadata_keys) if isinstance(metadata_keys, Mapping) else {k: k for k in metadata_keys}
+
+
+def mentions_sql(
+    relation_sql: str, *, period: Period | None = None, metadata_keys: Sequence[str] | Mapping[str, str] = ()
+) -> str:
     """SQL for mention rows of a records relation: :func:`records_sql`'s fields through :func:`mention_rule_sql`.
 
     Args:
@@ -267,7 +277,7 @@ def mentions_sql(relation_sql: str, *, period: Period | None = None, metadata_ke
     """
     flat = records_sql(relation_sql, period=period, metadata_keys=metadata_keys)
     carried = [f for f in _FIELDS if f not in {"sentiment_label", "sentiment_score"}]
-    carried += (["period"] if period else []) + list(metadata_keys)
+    carried += (["period"] if period else []) + list(_metadata_columns(metadata_keys).values())
     return mention_rule_sql(flat, carried)
 
 
@@ -371,11 +381,15 @@ def _count(
     """The canonical count table of a records relation (arguments checked by the caller)."""
     keys = list(by)
     metadata_keys = [k for k in keys if k not in (*_FIELDS, "period", "touchpoint", "sentiment_from")]
+    # Metadata keys get columns of their own names in SQL: DuckDB's names ignore case, so a key
+    # "Source" would otherwise be read as the record's source column.
+    columns = {k: f"__metadata_{i}" for i, k in enumerate(metadata_keys)}
     build = mentions_sql if level == "touchpoint" else records_sql
-    rows = build(relation, period=period, metadata_keys=metadata_keys)
+    rows = build(relation, period=period, metadata_keys=columns)
     if period:
         rows = f"SELECT * FROM ({rows}) WHERE created_at IS NOT NULL"
-    table = con.execute(group_counts_sql(rows, keys)).df()
+    table = con.execute(group_counts_sql(rows, [columns.get(k, k) for k in keys])).df()
+    table = table.rename(columns={column: key for key, column in columns.items()})
     return canonical_counts(table[table["n"] > 0], keys)
 
 

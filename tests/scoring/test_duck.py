@@ -168,3 +168,31 @@ def test_periods_hold_at_the_ends_of_the_calendar(created_at: datetime, expected
     for period, day in expected.items():
         got = duck_counts(records, ["period"], period=period)  # type: ignore[arg-type]
         assert [str(p)[:10] for p in got["period"]] == [day]
+
+
+@pytest.mark.parametrize("level", ["record", "touchpoint"])
+def test_a_metadata_key_named_like_a_column_but_for_case_is_the_metadata_key(level: str) -> None:
+    """DuckDB's names ignore case: the key "Source" must not be read as the source column."""
+    rows = [
+        {
+            "id": str(i),
+            "source": "web",
+            "kind": "review",
+            "created_at": datetime(2024, 3, 4, tzinfo=UTC),
+            "metadata": {"Source": store},
+            "sentiment_label": "negative",
+            "sentiment_score": -0.5,
+            "journey_stage": "usage",
+            "touchpoints": [{"label": "delivery", "confidence": 0.9}],
+            "segments": [],
+            "topic": None,
+            "rating": None,
+            "nps": None,
+        }
+        for i, store in enumerate(["A", "B", "B"])
+    ]
+    records = records_from_rows(rows)
+    by = ["Source", "touchpoint"] if level == "touchpoint" else ["Source"]
+    counts = duck_counts(records, by, level=level, period="week")
+    assert dict(zip(counts["Source"], counts["n"], strict=True)) == {"A": 1, "B": 2}
+    assert list(duck_counts(records, ["source"], level="record")["source"]) == ["web"]
