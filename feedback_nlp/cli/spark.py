@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import typer
 
 from feedback_nlp.cli.errors import EXIT_ROWS_FAILED, reports_errors
-from feedback_nlp.cli.options import ChannelColumn, CreatedAtColumn, NpsColumn, RatingColumn, SourceColumn
+from feedback_nlp.cli.options import ChannelColumn, CreatedAtColumn, NpsColumn, RatingColumn, SourceColumn, TurnSpeaker
 
 spark_app = typer.Typer(
     help="Classify and score Parquet datasets on Apache Spark (local mode or a cluster; docs/scale.md).",
@@ -76,6 +76,7 @@ def classify(
             rich_help_panel="Input columns and dates",
         ),
     ] = None,
+    turn_speaker: TurnSpeaker = None,
     master: MasterOpt = None,
 ) -> None:
     """Classify every row of a Parquet dataset on Spark, the pipeline loaded once per executor process.
@@ -113,6 +114,7 @@ def classify(
         default_channel=channel,
         columns={name: column for name, column in columns.items() if column},
         progress=_echo,
+        turn_speaker=turn_speaker,
     )
     typer.echo(f"{result.predictions} prediction(s) written to {result.output}", err=True)
     if result.errors:  # written, as `feedback-nlp classify` writes what it could: the status says rows failed

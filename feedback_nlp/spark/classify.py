@@ -136,6 +136,8 @@ class _Job:
     input_columns: tuple[str, ...] = ()
     #: The input has a list column of transcript turns.
     turns: bool = False
+    #: The speaker of turns that name none (``--turn-speaker``).
+    turn_speaker: str | None = None
 
 
 # ---------------------------------------------------------------------------- driver
@@ -160,6 +162,7 @@ def classify_dataset(
     default_channel: str | None = None,
     columns: Mapping[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
+    turn_speaker: str | None = None,
 ) -> ClassifyResult:
     """Classify every row of a Parquet dataset and write predictions and rejected rows.
 
@@ -221,7 +224,7 @@ def classify_dataset(
         raise ConfigError(f"mode must be one of {', '.join(SAVE_MODES)}, got {mode!r}")
     say = reporter(progress, logger)
     job = _job(loader, model_dir, batch_size, text_column, kind_column, id_column, default_kind)
-    job = _with_channel(_with_dates(job, date_format, on_bad_date), default_channel)
+    job = _with_turn_speaker(_with_channel(_with_dates(job, date_format, on_bad_date), default_channel), turn_speaker)
     job = _with_columns(job, columns or {})
     target = local_path(spark, output_path)
     if target is not None:
@@ -347,6 +350,18 @@ def _with_dates(job: _Job, date_format: str | None, on_bad_date: str | None) -> 
     except DateError as exc:
         raise InputError(str(exc)) from None
     return replace(job, date_format=fmt, on_bad_date=policy)
+
+
+def _with_turn_speaker(job: _Job, speaker: str | None) -> _Job:
+    """The job with the speaker of turns that name none, checked on the driver."""
+    from feedback_nlp.taxonomy.records import speaker_role
+
+    if speaker is not None:
+        try:
+            speaker_role(speaker)
+        except ValueError as exc:
+            raise InputError(f"--turn-speaker: {exc}") from None
+    return replace(job, turn_speaker=speaker)
 
 
 def _with_channel(job: _Job, channel: str | None) -> _Job:
@@ -522,6 +537,7 @@ def _record(row: dict[str, Any], job: _Job) -> tuple[FeedbackRecord | None, str 
         date_format=job.date_format,
         on_bad_date=job.on_bad_date,  # type: ignore[arg-type]  # a str that _with_dates checked is "error" or "null"
         default_channel=job.default_channel,
+        turn_speaker=job.turn_speaker,
     )
     fields = TABLE_FIELDS | {"metadata"} | ({"turns"} if job.turns else set())
     result = make_row(0, values, options, fields=fields, stringify=True)

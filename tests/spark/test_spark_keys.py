@@ -25,7 +25,7 @@ from feedback_nlp.errors import InputError
 from feedback_nlp.scoring.duck import to_arrow
 from feedback_nlp.scoring.frame import records_from_rows
 from feedback_nlp.scoring.job import run_score_job
-from feedback_nlp.spark.classify import _ROW_NUMBER, _job, _record, _with_input
+from feedback_nlp.spark.classify import _ROW_NUMBER, _job, _record, _with_input, _with_turn_speaker
 from feedback_nlp.spark.score import SEGMENT_FIELDS, records_frame, score_dataset, spark_counts
 
 pytestmark = requires_spark
@@ -201,3 +201,19 @@ def test_transcripts_with_a_turns_column_need_no_text_column(shipped: Any, tmp_p
     pq.write_table(pa.table({"id": ["t1"], "turns": ["3 turns"]}), tmp_path / "counts.parquet")  # not a list
     with pytest.raises(InputError, match="no text column 'text' \\(nor a list column of transcript turns\\)"):
         _with_input(job, shipped.read.parquet(str(tmp_path / "counts.parquet")))
+
+
+def test_turns_naming_no_speaker_take_the_turn_speaker(shipped: Any, tmp_path: Path) -> None:  # noqa: F811
+    turns = [{"text": "my parcel never came"}, {"text": "still nothing"}]
+    pq.write_table(pa.Table.from_pylist([{"id": "t1", "turns": turns}]), tmp_path / "customer.parquet")
+    job = _with_input(
+        _job(LOADER, None, 8, "text", "kind", "id", "transcript"),
+        shipped.read.parquet(str(tmp_path / "customer.parquet")),
+    )
+    record, problem = _record({"id": "t1", "turns": turns, _ROW_NUMBER: 0}, job)
+    assert record is None and problem is not None and "speaker" in problem  # refused without the option
+    record, problem = _record({"id": "t1", "turns": turns, _ROW_NUMBER: 0}, _with_turn_speaker(job, "customer"))
+    assert problem is None and record is not None
+    assert [t.speaker.value for t in record.turns or []] == ["customer", "customer"]
+    with pytest.raises(InputError, match="--turn-speaker"):
+        _with_turn_speaker(job, "narrator")
