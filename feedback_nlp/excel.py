@@ -76,9 +76,7 @@ def read_rows(
     try:
         first = next(rows, (1, ()))[1]
         header, named = column_names(first), [not _blank(cell) for cell in first]
-        for number, cells in rows:
-            if all(_blank(cell) for cell in cells):
-                continue
+        for number, cells in rows:  # blank rows are already left out (_header_rows)
             padded = list(cells) + [None] * (len(header) - len(cells))
             # An unnamed column's cell is kept (as column_N) only when it holds something.
             yield (

@@ -971,12 +971,6 @@ def _read_parquet(path: Path, opts: RowOptions, chunk_size: int) -> Iterator[Row
         for batch in parquet.iter_batches(batch_size=chunk_size):
             for values in batch.to_pylist():
                 index += 1
-                if "metadata" in values:
-                    try:
-                        values["metadata"] = metadata_cell(values["metadata"])
-                    except (ValueError, TypeError) as exc:
-                        yield RowResult(index, None, f"metadata: expected a JSON object, a struct or a map ({exc})")
-                        continue
                 yield make_row(index, values, opts, fields=fields, stringify=True)
 
 
@@ -1019,6 +1013,7 @@ def make_row(
         values: column name to value.
         opts: the default kind and the text and id columns.
         fields: the columns that fill record fields (:data:`TABLE_FIELDS`); the rest go to metadata.
+            With ``stringify``, a ``metadata`` field is read by :func:`metadata_cell`.
         stringify: metadata values become text (tables); JSON keeps them as they are.
         default_id: the id of a row without one, when not ``line``.
     """
@@ -1026,6 +1021,12 @@ def make_row(
         return RowResult(
             line, None, f"no {opts.id_column!r} field (given with --id-column); fields found: {', '.join(values)}"
         )
+    if stringify and "metadata" in fields and "metadata" in values:
+        # A table's metadata column: JSON text, a struct or a map (Parquet, and `spark classify`).
+        try:
+            values = {**values, "metadata": metadata_cell(values["metadata"])}
+        except (ValueError, TypeError) as exc:
+            return RowResult(line, None, f"metadata: expected a JSON object, a struct or a map ({exc})")
     data, extras = _split_values(values, opts, fields)
     if stringify:
         extras = {key: _as_text(value) for key, value in extras.items()}

@@ -113,6 +113,7 @@ def score(
     from tqdm import tqdm
 
     from feedback_nlp.scoring import job
+    from feedback_nlp.scoring.watermark import ResumePoint
     from feedback_nlp.settings import get_settings
     from feedback_nlp.storage.db import init_db
 
@@ -128,19 +129,16 @@ def score(
     if from_db:
         state = None if full else job.read_state(output)
         database = job.database_identity(engine.url)
-        if state and state.get("source") not in (None, database):
+        stored_source = state.get("source") if state else None
+        same_database = stored_source in (None, database)
+        if not same_database:
             typer.echo(
-                f"{output} holds counts of another database ({state['source']}); counting every "
+                f"{output} holds counts of another database ({stored_source}); counting every "
                 f"record of {database} instead",
                 err=True,
             )
-        usable = (
-            state
-            and state["period"] == period
-            and list(state["by"]) == fields
-            and state.get("source") in (None, database)
-        )
-        resume = job.resume_point(state if usable else None)
+        usable = state and same_database and state["period"] == period and list(state["by"]) == fields
+        resume = ResumePoint.from_state(state if usable else None)
         rows = _tallied(job.stored_rows(resume.watermark, gaps=resume.gap_ranges), dates)
         run = job.run_score_job(
             rows,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from feedback_nlp.dates import ACCEPTED, DateTally
 from feedback_nlp.errors import InputError
-from feedback_nlp.reports.topic_report import TopicReport, build_topic_report
+from feedback_nlp.reports.topic_report import TopicReport, _moment, build_topic_report
 from feedback_nlp.topics.corpus import Corpus, embed_corpus
 from feedback_nlp.topics.model import OUTLIER, TopicConfig, TopicModel
 from feedback_nlp.topics.space import topic_space
@@ -107,10 +107,7 @@ def check_range(start: datetime | None, end: datetime | None) -> None:
     """
     if start is None or end is None:
         return
-    first, last = pd.Timestamp(start), pd.Timestamp(end)
-    first = first.tz_localize("UTC") if first.tzinfo is None else first
-    last = last.tz_localize("UTC") if last.tzinfo is None else last
-    if first >= last:
+    if _moment(start) >= _moment(end):
         raise InputError(
             f"--from ({start.isoformat()}) must come before --to ({end.isoformat()}): the report covers "
             "--from (inclusive) to --to (exclusive). Swap them, or leave one out."

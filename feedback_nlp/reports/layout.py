@@ -8,7 +8,6 @@ escaped; only the SVG that :mod:`feedback_nlp.reports.charts` builds is marked s
 from __future__ import annotations
 
 import html
-import re
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -17,6 +16,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from feedback_nlp.reports import charts, wording
+from feedback_nlp.text.normalize import HANDLE
 from feedback_nlp.topics.trends import period_label
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ TEMPLATE = "topic_report.html"
 VERBATIM_CHARS = 600
 #: What stands for an @handle in a quote (the pipeline never reads handles: text/normalize.py).
 HANDLE_PLACEHOLDER = "@…"
-_HANDLE = re.compile(r"(?<![\w@])@\w+")
 _HEADLINE_NAMES = {
     "volume": "Feedback received",
     "net_sentiment": "Net sentiment",
@@ -228,7 +227,7 @@ def display_text(text: str) -> str:
     >>> display_text("@AcmeHelp @jo_smith my bill &amp; fees &gt; last month [EMAIL]")
     '@… @… my bill & fees > last month [EMAIL]'
     """
-    return _HANDLE.sub(HANDLE_PLACEHOLDER, html.unescape(text))
+    return HANDLE.sub(HANDLE_PLACEHOLDER, html.unescape(text))
 
 
 def _shorten(text: str) -> str:

@@ -70,12 +70,6 @@ RESERVED_SEGMENT_FIELDS = frozenset(
     {
         *RECORDS_SCHEMA.names,
         "model_version",
-        "id",
-        "created_at",
-        "rating",
-        "nps",
-        "sentiment_label",
-        "sentiment_score",
         "period",
         "touchpoint",
         "sentiment_from",
@@ -200,7 +194,7 @@ def run_score_job(
         incremental_key: the row key holding the database's storage order: the largest one seen
             becomes the watermark, and keys below it not seen are read again by the next run
             (:mod:`feedback_nlp.scoring.watermark`); rows must come from :func:`stored_rows` with
-            :func:`resume_point`'s watermark and gaps. ``None``: a full run that ignores and
+            :meth:`ResumePoint.from_state`'s watermark and gaps. ``None``: a full run that ignores and
             replaces any stored state.
         min_volume: volumes below it are flagged ``low_volume``.
         store: called with the tables after they are written (the database copy).
@@ -228,8 +222,9 @@ def run_score_job(
     new_records = 0
     for batch in chunks(rows):
         if incremental_key:
-            counted = set(resume.advance([int(r[incremental_key]) for r in batch]))
-            batch = [r for r in batch if int(r[incremental_key]) in counted]
+            keys = [int(r[incremental_key]) for r in batch]
+            counted = set(resume.advance(keys))
+            batch = [r for r, key in zip(batch, keys, strict=True) if key in counted]
             if not batch:
                 continue
         records = records_from_rows(batch)
@@ -241,7 +236,7 @@ def run_score_job(
     total += new_records
     resume.expire()
     tables = tables_from_counts(counts, period, by, min_volume=min_volume)
-    _publish(
+    publish_tables(
         output,
         tables,
         counts,
@@ -257,11 +252,6 @@ def run_score_job(
     if store is not None:
         store(tables)
     return ScoreRun(new_records, total, resume.watermark, tables, output)
-
-
-def resume_point(state: dict[str, Any] | None) -> ResumePoint:
-    """Where a run over the database resumes after the stored ``state`` (none: from the start)."""
-    return ResumePoint.from_state(state)
 
 
 def database_identity(url: Any) -> str:
@@ -298,10 +288,11 @@ def _read_counts(output: Path, specs: dict[str, CountSpec]) -> dict[str, pd.Data
     return counts
 
 
-def _publish(
+def publish_tables(
     output: Path, tables: dict[str, pd.DataFrame], counts: dict[str, pd.DataFrame], state: dict[str, Any]
 ) -> None:
-    """Write tables and state into a fresh folder, then swap it in: a crash leaves the old run whole."""
+    """Write the tables, and the counts and state in ``_state/``, into a fresh folder, then swap
+    it in: a crash leaves the old run whole (both engines' score jobs publish this way)."""
     with atomic_dir(output, replaces=(STATE_DIR, "score tables")) as staging:
         (staging / STATE_DIR).mkdir()
         for name, table in tables.items():

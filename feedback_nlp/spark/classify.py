@@ -43,16 +43,16 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from feedback_nlp.errors import BundleError, ConfigError, InputError
-from feedback_nlp.fileio import MAPPABLE_FIELDS, TABLE_FIELDS, RowOptions, default_channel, make_row, metadata_cell
+from feedback_nlp.fileio import MAPPABLE_FIELDS, TABLE_FIELDS, RowOptions, default_channel, make_row
 from feedback_nlp.scoring.duck import RECORDS_SCHEMA
-from feedback_nlp.spark.files import check_apart, job_error, local_path, paths_of, read_parquet, reporter
+from feedback_nlp.spark.files import check_apart, job_error, local_path, local_paths, paths_of, read_parquet, reporter
 from feedback_nlp.storage.artifacts import atomic_dir, check_replaceable
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Prediction
 
@@ -252,7 +252,7 @@ def classify_dataset(
 
 def _check_output(spark: SparkSession, target: Path, input_path: str | Sequence[str], mode: str) -> None:
     """Refuse a local output folder that the job must not replace, before anything runs."""
-    inputs = [p for p in (local_path(spark, given) for given in paths_of(input_path)) if p is not None]
+    inputs = local_paths(spark, input_path)
     check_apart(target, inputs, what="the predictions")
     check_replaceable(target, ERRORS_DIR, OUTPUT_WHAT)
     if mode == "errorifexists" and target.exists():
@@ -525,10 +525,14 @@ def _record(row: dict[str, Any], job: _Job) -> tuple[FeedbackRecord | None, str 
         isinstance(values[job.id_column], str) and not values[job.id_column].strip()
     ):
         values[job.id_column] = f"row-{row[_ROW_NUMBER]}"
-    try:
-        values["metadata"] = metadata_cell(values.get("metadata"))
-    except (ValueError, TypeError) as exc:
-        return None, f"metadata: expected a JSON object, a struct or a map ({exc})"
+    options, fields = _row_reading(job)
+    result = make_row(0, values, options, fields=fields, stringify=True)
+    return result.record, result.error
+
+
+@lru_cache(maxsize=8)
+def _row_reading(job: _Job) -> tuple[RowOptions, frozenset[str]]:
+    """How :func:`_record` reads a row of ``job`` (made once per job and process, not per row)."""
     options = RowOptions(
         FeedbackKind(job.default_kind) if job.default_kind else None,
         job.text_column,
@@ -539,9 +543,7 @@ def _record(row: dict[str, Any], job: _Job) -> tuple[FeedbackRecord | None, str 
         default_channel=job.default_channel,
         turn_speaker=job.turn_speaker,
     )
-    fields = TABLE_FIELDS | {"metadata"} | ({"turns"} if job.turns else set())
-    result = make_row(0, values, options, fields=fields, stringify=True)
-    return result.record, result.error
+    return options, TABLE_FIELDS | {"metadata"} | ({"turns"} if job.turns else set())
 
 
 def _predict(pipeline: Any, records: list[FeedbackRecord]) -> list[Prediction | str]:

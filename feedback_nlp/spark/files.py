@@ -30,7 +30,16 @@ from feedback_nlp.errors import BundleError, ConfigError, EncoderError, Feedback
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["PARQUET_MAGIC", "check_apart", "job_error", "local_path", "paths_of", "read_parquet", "reporter"]
+__all__ = [
+    "PARQUET_MAGIC",
+    "check_apart",
+    "job_error",
+    "local_path",
+    "local_paths",
+    "paths_of",
+    "read_parquet",
+    "reporter",
+]
 
 #: The four bytes every Parquet file starts (and ends) with.
 PARQUET_MAGIC = b"PAR1"
@@ -54,6 +63,11 @@ _OUR_ERROR_LINE = re.compile(r"feedback_nlp\.errors\.(\w+Error): (.+)")
 def paths_of(path: str | Sequence[str]) -> list[str]:
     """``path`` as a list of paths (the jobs take one path or several)."""
     return [path] if isinstance(path, str) else list(path)
+
+
+def local_paths(spark: SparkSession, paths: str | Sequence[str]) -> list[Path]:
+    """The paths among ``paths`` that are on the local file system (:func:`local_path`)."""
+    return [p for p in (local_path(spark, given) for given in paths_of(paths)) if p is not None]
 
 
 def local_path(spark: SparkSession, path: str) -> Path | None:

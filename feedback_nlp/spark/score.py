@@ -29,11 +29,10 @@ Examples:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -43,13 +42,13 @@ from feedback_nlp.scoring.aggregate import COUNT_COLUMNS, SCORE_SCALE, Period, c
 from feedback_nlp.scoring.job import (
     SEGMENT_FIELDS,
     STATE_DIR,
-    STATE_FILE,
     check_segment_fields,
     count_specs,
+    publish_tables,
     tables_from_counts,
 )
-from feedback_nlp.spark.files import check_apart, local_path, paths_of, read_parquet, reporter
-from feedback_nlp.storage.artifacts import atomic_dir, check_replaceable
+from feedback_nlp.spark.files import check_apart, local_paths, paths_of, read_parquet, reporter
+from feedback_nlp.storage.artifacts import check_replaceable
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -392,10 +391,9 @@ def score_dataset(
     """
     say = reporter(progress, logger)
     check_period(period)
-    check_segment_fields(by)
-    specs = count_specs(by)
+    specs = count_specs(by)  # refuses --by names that are no segment field
     output = Path(output_dir)
-    inputs = [p for p in (local_path(spark, given) for given in paths_of(input_path)) if p is not None]
+    inputs = local_paths(spark, input_path)
     check_apart(output, inputs, what="the score tables")
     check_replaceable(output, STATE_DIR, "score tables")  # before anything is counted
     frame = read_parquet(spark, input_path, command="spark score")
@@ -414,7 +412,7 @@ def score_dataset(
     tables = tables_from_counts(counts, period, by, min_volume=min_volume)
     state = {"period": period, "by": list(by), "total_records": tally.total, "incremental": False,
              "source": ", ".join(paths_of(input_path)), "engine": "spark"}  # fmt: skip
-    _publish(output, tables, counts, state)
+    publish_tables(output, tables, counts, state)
     logger.info("wrote %d table(s) to %s", len(tables), output_dir)
     return tables
 
@@ -435,18 +433,3 @@ def undated_records(frame: DataFrame, examples: int = 3) -> DateTally:
         undated = frame.filter(F.col("created_at").isNull()) if "created_at" in frame.columns else frame
         tally.missing_examples = [f"id {row['id']}" for row in undated.select("id").limit(examples).collect()]
     return tally
-
-
-def _publish(
-    output: Path, tables: dict[str, pd.DataFrame], counts: dict[str, pd.DataFrame], state: dict[str, Any]
-) -> None:
-    """Write the tables, and the counts and state in ``_state/``, into a fresh folder, then swap
-    it in (as ``feedback-nlp score`` does): a crash leaves the old tables whole."""
-    with atomic_dir(output, replaces=(STATE_DIR, "score tables")) as staging:
-        (staging / STATE_DIR).mkdir()
-        for name, table in tables.items():
-            table.to_parquet(staging / f"{name}.parquet", index=False)
-            table.to_csv(staging / f"{name}.csv", index=False)
-        for name, table in counts.items():
-            table.to_parquet(staging / STATE_DIR / f"counts_{name}.parquet", index=False)
-        (staging / STATE_DIR / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")

@@ -22,7 +22,7 @@ import html
 import re
 import unicodedata
 
-__all__ = ["DEFAULT_MAX_CHARS", "normalize"]
+__all__ = ["DEFAULT_MAX_CHARS", "HANDLE", "normalize"]
 
 #: Characters kept by :func:`normalize`; the encoder truncates far earlier anyway.
 DEFAULT_MAX_CHARS = 2000
@@ -52,7 +52,8 @@ _URL_LEAD = re.compile(
     r"(?i)(?<![\w'])(?:see|via|visit|here|(?:read )?more(?: at| info| here)?|details|info|link|click here|go to)"
     r"\s*:?\s*(?=(?:https?://|www\.))"
 )
-_HANDLE = re.compile(r"(?<![\w@])@\w+")
+#: An @handle (not an e-mail address): normalisation drops it, the topic report hides it.
+HANDLE = re.compile(r"(?<![\w@])@\w+")
 _HASHTAG = re.compile(r"(?<![\w&#])#([^\W\d_]\w*)")
 _LEADING_PUNCT = re.compile(r"^[\s,:;.\-]+(?=\S)")
 _MAX_HASHTAG_SPLIT = 100  # longer "hashtags" are junk: keep them as one word
@@ -90,7 +91,7 @@ def _markup(text: str) -> str:
     """Retweet prefixes, URLs and handles out; hashtags unwrapped into their words."""
     text = _RT.sub(" ", text)
     text = _URL.sub(" ", _URL_LEAD.sub(" ", text))
-    text = _HANDLE.sub(" ", text)
+    text = HANDLE.sub(" ", text)
     # "@acme , thanks" -> "thanks": punctuation left dangling at the start by a removed handle.
     text = _LEADING_PUNCT.sub("", text)
     return _HASHTAG.sub(lambda m: _split_hashtag(m.group(1)), text)

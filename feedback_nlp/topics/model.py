@@ -1256,7 +1256,7 @@ def _name_topics(
         # Texts that name nothing are named for that, whatever seed their centroid lies near.
         free = content_free_name(members, STOP_WORDS)
         seed = None if free else seeded.get(topic_id)
-        label = free or seed or topic_name(_naming_words(bertopic, topic_id), words, n_words, members)
+        label = free or seed or topic_name(_naming_words(bertopic, topic_id), words, n_words)  # free: checked
         twin = _content_free_twin(label, named)
         if twin is not None:
             twin.count += len(members)

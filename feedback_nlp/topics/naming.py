@@ -135,7 +135,7 @@ EVALUATIVE: frozenset[str] = PRAISE | BLAME | INTENSIFIERS
 _FEELINGS: frozenset[str] = PRAISE | BLAME
 
 #: Feelings long enough to be told apart from other words when misspelt by one letter
-#: (:func:`_misspelt_feeling`): "excellant", "brillant", "terible".
+#: (:func:`_misspelt`): "excellant", "brillant", "terible".
 _MIN_FUZZY = 7
 _VOWELS = frozenset("aeiouy")
 
@@ -258,7 +258,9 @@ def is_evaluative(token: str) -> bool:
     (True, True, False)
     """
     token = _normal(token)
-    return any(form in INTENSIFIERS or _in(form, _FEELINGS) or _misspelt_feeling(form) for form in _unstretched(token))
+    return any(
+        form in INTENSIFIERS or _in(form, _FEELINGS) or _misspelt(form, _FEELINGS) for form in _unstretched(token)
+    )
 
 
 def feeling_of(token: str) -> int:
@@ -272,10 +274,6 @@ def feeling_of(token: str) -> int:
     return 0
 
 
-def _misspelt_feeling(token: str) -> bool:
-    return _misspelt(token, _FEELINGS)
-
-
 def _misspelt(token: str, words: frozenset[str]) -> bool:
     """Whether ``token`` is one of ``words`` (of at least :data:`_MIN_FUZZY` letters) with one
     vowel dropped or changed, or one of a doubled letter dropped: "awsome", "excellant",
@@ -284,6 +282,8 @@ def _misspelt(token: str, words: frozenset[str]) -> bool:
     if len(token) < _MIN_FUZZY - 1 or not token.isalpha():
         return False
     for word in _fuzzy_index().get(token[:2], ()):
+        if word not in words:
+            continue
         if len(word) == len(token) + 1 and _one_dropped(word, token):
             return True
         if len(word) == len(token) and _one_vowel_changed(word, token):
@@ -412,11 +412,6 @@ _NAMES_NOTHING: frozenset[str] = NOTHING_WORDS | IMPROVE_WORDS | NEGATIONS
 #: Emoji of praise and of blame; any other emoji says something happened, not what.
 POSITIVE_EMOJI = frozenset("👍👏🙏❤♥😍🥰😊😀😃😄😁🙂😘🤩🔥💯⭐🌟✨🎉🙌💕💖💗💙💚💛💜🤗😎👌✅🏆🥳💪😻")
 NEGATIVE_EMOJI = frozenset("👎😡🤬😠😤💩😞😢😭😩😫🙄😒😔😟😕☹🙁😣😖🤮🤢💔❌😱😰😨🤦🖕")
-# Pictographs, symbols and their modifiers (what a text made only of emoji holds).
-_EMOJI = re.compile(
-    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2190-\u21ff\u2300-\u23ff\ufe0f\u200d\u20e3"
-    "\U0001f3fb-\U0001f3ff\u3030\u303d\u3297\u3299\u00a9\u00ae\u2122]"
-)
 
 
 def content_free_name(texts: Iterable[str], stop_words: Iterable[str] = ()) -> str | None:
@@ -452,11 +447,10 @@ def content_free_name(texts: Iterable[str], stop_words: Iterable[str] = ()) -> s
     votes: Counter[str | None] = Counter()
     for text in texts:
         shown = representation_text(text)
-        tokens = words_of(shown.lower().replace("n/a", "na"))
-        emoji = _emoji_feeling(shown)
-        if not tokens and not emoji[0] and not emoji[1] and not shown.strip():
+        if not shown.strip():
             continue  # an empty text says nothing either way
-        votes[_content_free_vote(tokens, stop, emoji)] += 1
+        tokens = words_of(shown.lower().replace("n/a", "na"))
+        votes[_content_free_vote(tokens, stop, _emoji_feeling(shown))] += 1
     total = sum(votes.values())
     named = [(count, name) for name, count in votes.items() if name is not None and name != MIXED_ONLY]
     if named:

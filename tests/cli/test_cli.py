@@ -484,16 +484,21 @@ def test_cli_classify_an_input_without_records_says_so(tmp_path: Path) -> None:
     assert "holds no records: nothing was classified" in result.stderr
 
 
+def _forbid_training(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    """Make ``Trainer.<method>`` fail the test if a command reaches it."""
+    import feedback_nlp.train.trainer
+
+    def never(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError(f"no training work may start (Trainer.{method} was called)")
+
+    monkeypatch.setattr(feedback_nlp.train.trainer.Trainer, method, never)
+
+
 def test_cli_train_with_a_config_that_is_not_there_is_an_error_not_the_defaults(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # It once trained the built-in defaults (a fine-tuning epoch) and wrote them over models/default.
-    import feedback_nlp.train.trainer
-
-    def never(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        raise AssertionError("no training may start")
-
-    monkeypatch.setattr(feedback_nlp.train.trainer.Trainer, "train", never)
+    _forbid_training(monkeypatch, "train")
     result = _invoke("train", "--config", str(tmp_path / "defualt.toml"))
     assert result.exit_code == 1
     assert "defualt.toml does not exist" in result.stderr
@@ -554,12 +559,7 @@ def test_cli_evaluate_says_n_a_for_touchpoints_nobody_gave(tmp_path: Path) -> No
 def test_cli_train_refuses_an_output_folder_of_other_files_before_training(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import feedback_nlp.train.trainer
-
-    def never(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        raise AssertionError("no training work may start")
-
-    monkeypatch.setattr(feedback_nlp.train.trainer.Trainer, "training_table", never)
+    _forbid_training(monkeypatch, "training_table")
     output = tmp_path / "reports"
     output.mkdir()
     (output / "notes.txt").write_text("mine", encoding="utf-8")

@@ -39,6 +39,7 @@ from feedback_nlp.topics.naming import (
     clean_candidate,
     content_free_name,
     content_tokens,
+    feeling_of,
     is_evaluative,
     is_filler,
     is_profane,
@@ -334,3 +335,9 @@ def test_content_free_texts_are_named_for_that_whatever_seed_they_are_near() -> 
     topics = np.array([0, 0, 0, 0, 0, 1, 1])
     named, _ = _name_topics(_Words(["quality"]), [0, 1], topics, {0: "product quality"}, 3, texts)  # type: ignore[arg-type]
     assert named[0].label == PRAISE_ONLY and not named[0].seeded
+
+
+@pytest.mark.parametrize(("token", "feeling"), [("horrble", -1), ("disgustng", -1), ("excellant", 1), ("brillant", 1)])
+def test_a_misspelt_feeling_keeps_its_side(token: str, feeling: int) -> None:
+    """A misspelt word of blame is blame, not praise (the fuzzy match once looked in both lists)."""
+    assert feeling_of(token) == feeling
