@@ -94,9 +94,8 @@ def _read_json(path: Path, what: str) -> Any:  # noqa: ANN401 (JSON as read)
         ) from None
 
 
-def _checked(path: Path, what: str, check: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    """``check`` of the JSON at ``path``, its message prefixed with the file."""
-    data = _read_json(path, what)
+def _checked(path: Path, data: Any, check: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:  # noqa: ANN401
+    """``check`` of ``data``, the JSON read from ``path``, its message prefixed with the file."""
     try:
         return check(data)
     except InputError as exc:
@@ -145,10 +144,10 @@ def card(
             f"{model} is a registered model version: its manifest must not change (the registry knows it by the "
             "manifest's sha256), and the card is part of it. Write the card elsewhere with --output FILE."
         )
-    data = _checked(baselines, "baselines report", baseline_table) if baselines else None
+    data = _checked(baselines, _read_json(baselines, "baselines report"), baseline_table) if baselines else None
     speed_report = _read_json(speed, "speed report") if speed else None
     if speed is not None:
-        _checked(speed, "speed report", speed_rows)  # before the gold set is measured
+        _checked(speed, speed_report, speed_rows)  # before the gold set is measured
     report = evaluate_gold(load_pipeline(model), gold) if gold else None
     try:
         written = refresh_card(model, data, report, speed_report, output=output)

@@ -13,7 +13,7 @@ from feedback_nlp.fileio import RowOptions, make_row
 from feedback_nlp.taxonomy.labels import SENTIMENT_LABELS, Taxonomy
 from feedback_nlp.taxonomy.records import FeedbackKind, FeedbackRecord, Prediction
 from feedback_nlp.train.datasets import load_gold
-from feedback_nlp.train.label_cells import TOUCHPOINTS_UNKNOWN, case_hint, is_missing, touchpoint_cell
+from feedback_nlp.train.label_cells import LABEL_COLUMNS, TOUCHPOINTS_UNKNOWN, case_hint, is_missing, touchpoint_cell
 from feedback_nlp.train.metrics import expected_calibration_error, multi_label_report, single_label_report
 
 #: The gold set's kinds, as record kinds.
@@ -36,8 +36,6 @@ _KIND_HINTS = {
 }
 
 REQUIRED_GOLD_COLUMNS = ("text", "sentiment", "journey_stage", "touchpoints")
-#: The label columns of a gold row; every other column is the record's (as ``classify`` reads it).
-LABEL_COLUMNS = ("sentiment", "journey_stage", "touchpoints")
 #: The per-source reports' name for rows that give no source (the records get none).
 NO_SOURCE = "(no source)"
 #: Row problems shown in one error; the rest are counted.

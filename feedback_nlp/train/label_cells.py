@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+#: The label columns of a labelled table or gold set, in head order.
+LABEL_COLUMNS = ("sentiment", "journey_stage", "touchpoints")
 #: A touchpoints cell meaning "not labelled" (an empty cell means "no touchpoint applies").
 TOUCHPOINTS_UNKNOWN = "?"
 #: What may separate the touchpoints of a cell given as one string ("billing;phone").

@@ -54,15 +54,13 @@ from feedback_nlp.train.card import render_card
 from feedback_nlp.train.data import TrainingTable
 from feedback_nlp.train.evaluate import GOLD_KINDS
 from feedback_nlp.train.heads_fit import HeadOptions, HeadTargets, fit_task_heads
-from feedback_nlp.train.label_cells import TOUCHPOINTS_UNKNOWN, case_hint
+from feedback_nlp.train.label_cells import LABEL_COLUMNS, TOUCHPOINTS_UNKNOWN, case_hint
 from feedback_nlp.train.label_cells import is_missing as _missing
 from feedback_nlp.train.label_cells import touchpoint_cell as _touchpoint_cell
 from feedback_nlp.train.metrics import multi_label_report
 
 logger = logging.getLogger(__name__)
 
-#: The label columns a labelled table may carry, one per head.
-LABEL_COLUMNS = ("sentiment", "journey_stage", "touchpoints")
 _KINDS = {kind.value for kind in FeedbackKind}
 #: The training datasets' and gold set's own kinds, read as the record kinds they are classified as.
 _KIND_ALIASES = {name: kind.value for name, kind in GOLD_KINDS.items() if name not in _KINDS}
